@@ -1,0 +1,41 @@
+// The Fragmenter policy: splits sealed messages into datagrams and reassembles them under limits.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/time.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::fragment {
+
+/// A Fragmenter is one peer's splitting and reassembling state machine, without I/O.
+/// - split(): appends to `out` the complete datagrams (outer TLVs) that carry `message` to `to`.
+///   Errors: errc::message_too_large.
+/// - reassemble(): takes one datagram's FRAGMENT value from `from`; returns true and fills
+///   `message` (the caller's reused buffer) when it completes a message. Errors are counted drops:
+///   fragment_limit, reassembly_message_too_large, reassembly_sender_busy, reassembly_full,
+///   fragment_mismatch, duplicate_fragment, and the wire errors of a bad header.
+/// - on_timer()/next_timer(): time is an input; timed-out partial messages are dropped and counted.
+///   A repairing fragmenter (NACKs, FEC) appends its control datagrams to `out` here.
+/// - forget(): drops all partial state of a peer that left.
+/// Memory is bounded by the instance's limits whatever arrives.
+template <class F>
+concept fragmenter = requires(F& f, const F& cf, const endpoint& peer, std::span<const std::byte> data,
+                              time_point now, datagram_batch& out, std::vector<std::byte>& message,
+                              std::error_code& ec) {
+    typename F::limits_type;
+    typename F::stats_type;
+    { f.split(data, peer, out, ec) } -> std::same_as<void>;
+    { f.reassemble(peer, data, now, message, ec) } -> std::same_as<bool>;
+    { f.on_timer(now, out) } -> std::same_as<void>;
+    { cf.next_timer() } -> std::same_as<time_point>;
+    { f.forget(peer) } -> std::same_as<void>;
+    { cf.stats() } -> std::convertible_to<typename F::stats_type>;
+};
+
+} // namespace tlvcast::fragment

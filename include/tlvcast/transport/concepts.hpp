@@ -1,0 +1,33 @@
+// The Transport policy: moves datagrams for a driver, asynchronously, on an Asio executor.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <system_error>
+
+namespace tlvcast::transport {
+
+/// A Transport moves whole datagrams. Receiving is an Asio-style asynchronous operation taking a
+/// completion token, with the signature void(std::error_code, std::size_t bytes); the sender's
+/// endpoint is written to `from` before the handler runs. Sending is best effort and never waits
+/// for the peer (UDP semantics): a failure is an error code, never an exception. send(batch) may
+/// use one system call for many datagrams. close() cancels a pending receive with
+/// asio::error::operation_aborted; the object stays destructible from any state.
+template <class T>
+concept transport = requires(T& t, const T& ct, const endpoint& to, std::span<const std::byte> data,
+                             std::span<std::byte> buffer, endpoint& from, const datagram_batch& batch,
+                             std::error_code& ec) {
+    typename T::executor_type;
+    { t.get_executor() } -> std::convertible_to<typename T::executor_type>;
+    { ct.local_endpoint() } -> std::same_as<endpoint>;
+    { t.send(to, data, ec) } -> std::same_as<void>;
+    { t.send(batch, ec) } -> std::same_as<std::size_t>;
+    t.async_receive(buffer, from, [](std::error_code, std::size_t) {});
+    { t.close() } -> std::same_as<void>;
+};
+
+} // namespace tlvcast::transport

@@ -1,0 +1,121 @@
+// The TLV type registry: every type of every profile, with its allowed value lengths and senders.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tlvcast::wire {
+
+/// TLV types on the wire. Values 1..12 are the seed profile's (seed-profile.md); 2 and 8 stay unassigned.
+enum class tlv_type : std::uint16_t {
+    fragment = 1,             ///< msg_id(4) seq(2) total(2) payload
+    encrypted_block = 3,      ///< one RSA-OAEP ciphertext, inside a reassembled fragment payload
+    register_public_key = 4,  ///< client's PEM SubjectPublicKeyInfo
+    server_public_key = 5,    ///< relay's PEM SubjectPublicKeyInfo
+    relayed_message = 6,      ///< concatenated RSA-OAEP blocks for the recipient
+    request_server_key = 7,   ///< empty
+    keepalive = 9,            ///< empty
+    sender_info = 10,         ///< IPv4(4) port(2) inner TLV
+    client_connected = 11,    ///< IPv4(4) port(2)
+    client_disconnected = 12, ///< IPv4(4) port(2)
+};
+
+/// Who may put a type on the wire, and where. A bit set.
+enum class origin : std::uint8_t {
+    none = 0,
+    client = 1,   ///< outer TLV of a datagram sent by a client
+    relay = 2,    ///< outer TLV of a datagram sent by the relay
+    nested = 4,   ///< inside another TLV's value (a blob or a wrapper), never outermost
+};
+
+constexpr origin operator|(origin a, origin b) noexcept
+{
+    return static_cast<origin>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
+}
+
+constexpr bool allows(origin set, origin o) noexcept
+{
+    return (static_cast<std::uint8_t>(set) & static_cast<std::uint8_t>(o)) != 0;
+}
+
+/// One row of the type table.
+struct type_info {
+    tlv_type type;
+    std::string_view name;
+    std::uint16_t min_length; ///< smallest valid value length
+    std::uint16_t max_length; ///< largest valid value length
+    origin senders;
+};
+
+inline constexpr std::size_t fragment_header_size = 8;
+inline constexpr std::size_t address_port_size = 6;
+/// RSA ciphertext sizes the seed profile accepts: 2048-bit keys per the profile, up to 4096 for users who configure larger keys.
+inline constexpr std::uint16_t min_rsa_block = 256, max_rsa_block = 512;
+/// PEM SubjectPublicKeyInfo of an RSA key of 2048..4096 bits fits in these bounds.
+inline constexpr std::uint16_t min_pem_key = 64, max_pem_key = 2048;
+
+/// The registry, sorted by type. Parsing consults it through find_type().
+inline constexpr std::array type_table{
+    type_info{tlv_type::fragment, "FRAGMENT", fragment_header_size, 0xffff, origin::client},
+    type_info{tlv_type::encrypted_block, "ENCRYPTED_BLOCK", min_rsa_block, max_rsa_block, origin::nested},
+    type_info{tlv_type::register_public_key, "REGISTER_PUBLIC_KEY", min_pem_key, max_pem_key, origin::client},
+    type_info{tlv_type::server_public_key, "SERVER_PUBLIC_KEY", min_pem_key, max_pem_key, origin::relay},
+    type_info{tlv_type::relayed_message, "RELAYED_MESSAGE", min_rsa_block, 0xffff, origin::relay | origin::nested},
+    type_info{tlv_type::request_server_key, "REQUEST_SERVER_KEY", 0, 0, origin::client},
+    type_info{tlv_type::keepalive, "KEEPALIVE", 0, 0, origin::client},
+    type_info{tlv_type::sender_info, "SENDER_INFO", address_port_size + 4, 0xffff, origin::relay},
+    type_info{tlv_type::client_connected, "CLIENT_CONNECTED", address_port_size, address_port_size, origin::relay},
+    type_info{tlv_type::client_disconnected, "CLIENT_DISCONNECTED", address_port_size, address_port_size, origin::relay},
+};
+
+namespace detail {
+constexpr bool table_is_consistent() noexcept
+{
+    for (std::size_t i = 0; i < type_table.size(); ++i) {
+        const auto& t = type_table[i];
+        if (t.min_length > t.max_length || t.name.empty() || t.senders == origin::none)
+            return false;
+        if (i > 0 && static_cast<std::uint16_t>(type_table[i - 1].type) >= static_cast<std::uint16_t>(t.type))
+            return false; // sorted and free of duplicates
+        if (t.type == tlv_type{2} || t.type == tlv_type{8})
+            return false; // unassigned by the seed profile
+    }
+    return true;
+}
+} // namespace detail
+
+static_assert(detail::table_is_consistent(), "tlvcast type table: must be sorted, free of duplicates, with min <= max");
+static_assert(type_table[7].min_length == address_port_size + 4, "SENDER_INFO must hold an address, a port and a TLV header");
+
+/// The table row of a type, or nullptr when the type is unknown. constexpr; O(log n).
+constexpr const type_info* find_type(std::uint16_t raw) noexcept
+{
+    std::size_t lo = 0, hi = type_table.size();
+    while (lo < hi) {
+        const std::size_t mid = (lo + hi) / 2;
+        const auto t = static_cast<std::uint16_t>(type_table[mid].type);
+        if (t == raw)
+            return &type_table[mid];
+        if (t < raw)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return nullptr;
+}
+
+constexpr const type_info* find_type(tlv_type t) noexcept { return find_type(static_cast<std::uint16_t>(t)); }
+
+static_assert(find_type(tlv_type::keepalive)->max_length == 0);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(13) == nullptr);
+
+/// The type's name, or "UNKNOWN".
+constexpr std::string_view type_name(std::uint16_t raw) noexcept
+{
+    const auto* t = find_type(raw);
+    return t ? t->name : std::string_view{"UNKNOWN"};
+}
+
+} // namespace tlvcast::wire

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what tlvcast needs from Debian 12's packages, only when something is missing (idempotent).
+set -euo pipefail
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libcrypto++-dev libasio-dev catch2
+          libbenchmark-dev libssl-dev python3 python3-cryptography iproute2 iptables util-linux procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

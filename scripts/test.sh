@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then builds and runs
+#  1. the release build (g++): unit, interop, end-to-end tests, and a short benchmark run;
+#  2. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run;
+#  3. the ThreadSanitizer build (clang): the tests labelled "tsan".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release -j "$jobs" --timeout 900
+
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+  -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_BUILD_BENCH=OFF >/dev/null
+cmake --build build/asan -j "$jobs"
+ctest --test-dir build/asan -j "$jobs" --timeout 900
+
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DTLVCAST_SANITIZE=thread -DTLVCAST_BUILD_BENCH=OFF >/dev/null
+cmake --build build/tsan -j "$jobs"
+ctest --test-dir build/tsan -j "$jobs" -L tsan --timeout 900
+echo "test.sh: all test builds passed"
