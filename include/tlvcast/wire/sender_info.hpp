@@ -72,6 +72,7 @@ inline sender_info decode_sender_info(std::span<const std::byte> value, std::err
 
 /// Appends a whole SENDER_INFO TLV (type 10) wrapping one inner TLV of `inner_type`.
 /// Error: value_too_large when the result would exceed 65,535 bytes (nothing appended).
+/// May throw std::bad_alloc.
 inline void append_sender_info(tlv_appender& out, const endpoint& sender, tlv_type inner_type,
                                std::span<const std::byte> inner_value, std::error_code& ec)
 {
@@ -88,9 +89,14 @@ inline void append_sender_info(tlv_appender& out, const endpoint& sender, tlv_ty
     out.end(mark, ec);
 }
 
-/// Appends a presence TLV (CLIENT_CONNECTED or CLIENT_DISCONNECTED) for `peer`.
+/// Appends a presence TLV (CLIENT_CONNECTED or CLIENT_DISCONNECTED) for `peer`. Error:
+/// unexpected_type for any other type (nothing appended). May throw std::bad_alloc.
 inline void append_presence(tlv_appender& out, tlv_type type, const endpoint& peer, std::error_code& ec)
 {
+    if (type != tlv_type::client_connected && type != tlv_type::client_disconnected) {
+        ec = errc::unexpected_type;
+        return;
+    }
     std::byte addr[address_port_size];
     encode_address(addr, peer, ec);
     out.put(type, addr, ec);

@@ -146,13 +146,17 @@ public:
         pos_ += bytes.size();
     }
 
-    /// Starts a TLV whose value follows; returns a mark for end().
+    /// Returned by begin() when the header does not fit; end() refuses it (buffer_too_small).
+    static constexpr std::size_t no_mark = static_cast<std::size_t>(-1);
+
+    /// Starts a TLV whose value follows; returns a mark for end(). Error: buffer_too_small
+    /// (returns no_mark, nothing written).
     std::size_t begin(std::uint16_t type, std::error_code& ec) noexcept
     {
         ec = {};
         if (out_.size() - pos_ < tlv_header_size) {
             ec = errc::buffer_too_small;
-            return 0;
+            return no_mark;
         }
         detail::store_u16(out_.data() + pos_, type);
         const std::size_t mark = pos_;
@@ -164,10 +168,17 @@ public:
         return begin(static_cast<std::uint16_t>(type), ec);
     }
 
-    /// Closes the TLV begun at `mark`, filling in its length (value_too_large when over 65,535).
+    /// Closes the TLV begun at `mark`, filling in its length. Errors: value_too_large when the
+    /// value exceeds 65,535 bytes; buffer_too_small for no_mark (a begin() that failed) or any mark
+    /// that is not a header inside what was written, so a caller that ignored begin()'s error
+    /// cannot overwrite an earlier TLV.
     void end(std::size_t mark, std::error_code& ec) noexcept
     {
         ec = {};
+        if (mark > pos_ || pos_ - mark < tlv_header_size) {
+            ec = errc::buffer_too_small;
+            return;
+        }
         const std::size_t length = pos_ - mark - tlv_header_size;
         if (length > max_value_size) {
             ec = errc::value_too_large;
@@ -176,7 +187,10 @@ public:
         detail::store_u16(out_.data() + mark + 2, static_cast<std::uint16_t>(length));
     }
 
+    /// Bytes written so far.
     std::size_t size() const noexcept { return pos_; }
+    /// Bytes still free in the buffer.
+    std::size_t room() const noexcept { return out_.size() - pos_; }
     std::span<std::byte> written() const noexcept { return out_.first(pos_); }
 
 private:
@@ -190,7 +204,8 @@ class tlv_appender {
 public:
     explicit tlv_appender(std::vector<std::byte>& out) noexcept : out_(&out) {}
 
-    /// Appends one TLV. Error: value_too_large (nothing appended).
+    /// Appends one TLV. Error: value_too_large (nothing appended). `value` must not view the
+    /// buffer itself (growing it may move the bytes). May throw std::bad_alloc.
     void put(std::uint16_t type, std::span<const std::byte> value, std::error_code& ec)
     {
         ec = {};
@@ -207,8 +222,10 @@ public:
         put(static_cast<std::uint16_t>(type), value, ec);
     }
 
+    /// Appends raw bytes (a value part being built between begin() and end()).
     void put_raw(std::span<const std::byte> bytes) { out_->insert(out_->end(), bytes.begin(), bytes.end()); }
 
+    /// Starts a TLV whose value follows (length filled in by end()); returns its mark.
     std::size_t begin(std::uint16_t type)
     {
         const std::size_t mark = out_->size();
@@ -218,10 +235,15 @@ public:
     }
     std::size_t begin(tlv_type type) { return begin(static_cast<std::uint16_t>(type)); }
 
-    /// Closes the TLV begun at `mark` (value_too_large when its value exceeds 65,535 bytes).
+    /// Closes the TLV begun at `mark`. Errors: value_too_large when its value exceeds 65,535
+    /// bytes; buffer_too_small for a mark that is not a header inside the buffer (misuse).
     void end(std::size_t mark, std::error_code& ec) noexcept
     {
         ec = {};
+        if (mark > out_->size() || out_->size() - mark < tlv_header_size) {
+            ec = errc::buffer_too_small;
+            return;
+        }
         const std::size_t length = out_->size() - mark - tlv_header_size;
         if (length > max_value_size) {
             ec = errc::value_too_large;

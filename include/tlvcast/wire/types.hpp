@@ -89,8 +89,23 @@ constexpr bool table_is_consistent() noexcept
 static_assert(detail::table_is_consistent(), "tlvcast type table: must be sorted, free of duplicates, with min <= max");
 static_assert(type_table[7].min_length == address_port_size + 4, "SENDER_INFO must hold an address, a port and a TLV header");
 
-/// The table row of a type, or nullptr when the type is unknown. constexpr; O(log n).
-constexpr const type_info* find_type(std::uint16_t raw) noexcept
+namespace detail {
+// Types below this value are found through a dense index (one byte each) instead of a search:
+// find_type() runs once per TLV on the parser's hot path.
+inline constexpr std::size_t dense_type_limit = 64;
+
+constexpr std::array<std::uint8_t, dense_type_limit> make_dense_index() noexcept
+{
+    std::array<std::uint8_t, dense_type_limit> index{}; // 0 = unknown, else row + 1
+    for (std::size_t i = 0; i < type_table.size(); ++i)
+        if (static_cast<std::uint16_t>(type_table[i].type) < dense_type_limit)
+            index[static_cast<std::uint16_t>(type_table[i].type)] = static_cast<std::uint8_t>(i + 1);
+    return index;
+}
+inline constexpr auto dense_index = make_dense_index();
+static_assert(type_table.size() < 255, "the dense index stores row + 1 in a byte");
+
+constexpr const type_info* search_type(std::uint16_t raw) noexcept
 {
     std::size_t lo = 0, hi = type_table.size();
     while (lo < hi) {
@@ -104,6 +119,18 @@ constexpr const type_info* find_type(std::uint16_t raw) noexcept
             hi = mid;
     }
     return nullptr;
+}
+} // namespace detail
+
+/// The table row of a type, or nullptr when the type is unknown. constexpr, O(1) for types
+/// below 64 and O(log n) above; thread-safe (reads constant data only).
+constexpr const type_info* find_type(std::uint16_t raw) noexcept
+{
+    if (raw < detail::dense_type_limit) {
+        const std::uint8_t row = detail::dense_index[raw];
+        return row ? &type_table[row - 1u] : nullptr;
+    }
+    return detail::search_type(raw);
 }
 
 constexpr const type_info* find_type(tlv_type t) noexcept { return find_type(static_cast<std::uint16_t>(t)); }
