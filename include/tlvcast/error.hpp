@@ -46,6 +46,8 @@ enum class errc {
     not_ready,                ///< an operation needing a session before registration finished
     shut_down,                ///< the client or relay was closed
     too_many_peers,           ///< the relay's client table is full
+    reserved_text,            ///< the seed profile reserves the texts CONNECT and DISCONNECT
+    overloaded,               ///< work dropped because a bounded queue was full
 };
 
 namespace detail {
@@ -88,6 +90,8 @@ public:
         case errc::not_ready: return "not registered with a relay yet";
         case errc::shut_down: return "shut down";
         case errc::too_many_peers: return "too many peers";
+        case errc::reserved_text: return "CONNECT and DISCONNECT are reserved control texts";
+        case errc::overloaded: return "overloaded: bounded queue full";
         }
         return "unknown tlvcast error";
     }

@@ -1,0 +1,233 @@
+// basic_client: the client engine driven by a Transport on an Asio executor, with an async API.
+#pragma once
+
+#include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/core/detail/unique_function.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/transport/concepts.hpp>
+
+#include <asio.hpp>
+
+#include <array>
+#include <deque>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace tlvcast::core {
+
+/// A client of one relay. Transport, Cipher and Fragmenter are policies (see their concepts).
+/// Asynchronous operations follow Asio: each takes a completion token (a callback, asio::use_future,
+/// asio::use_awaitable, ...). All engine work runs on a strand of the transport's executor, so the
+/// io_context may run on several threads. Keep the object alive until async_close() completed.
+template <class Transport, class Cipher, class Fragmenter>
+class basic_client {
+    static_assert(transport::transport<Transport>,
+                  "Transport does not model tlvcast::transport::transport (see transport/concepts.hpp)");
+
+public:
+    using engine_type = client_engine<Cipher, Fragmenter>;
+    using executor_type = typename Transport::executor_type;
+
+    basic_client(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, client_options options = {})
+        : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
+          timer_(strand_), engine_(std::move(cipher), std::move(fragmenter), options)
+    {
+    }
+
+    executor_type get_executor() const { return transport_.get_executor(); }
+
+    /// Registers with the relay (retrying as the options say). Completes with no error once the
+    /// relay answered, or errc::no_relay. Signature: void(std::error_code).
+    template <class Token>
+    auto async_register(Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler) {
+                asio::dispatch(strand_, [this, h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    if (closed_)
+                        return h(make_error_code(errc::shut_down));
+                    if (engine_.current_state() == engine_type::state::established)
+                        return h(std::error_code{});
+                    register_handler_ = std::move(h);
+                    if (engine_.current_state() == engine_type::state::idle) {
+                        engine_.start(clock::now(), out_);
+                        pump();
+                        start_receive();
+                    }
+                });
+            },
+            token);
+    }
+
+    /// Sends one message (its bytes are copied before this returns). Completes once its datagrams
+    /// were handed to the transport. Errors: not_ready, message_too_large, reserved_text, shut_down.
+    template <class Token>
+    auto async_send(std::span<const std::byte> message, Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler, std::vector<std::byte> copy) {
+                asio::dispatch(strand_, [this, copy = std::move(copy),
+                                         h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    std::error_code ec;
+                    engine_.send(copy, clock::now(), out_, ec);
+                    pump();
+                    h(ec);
+                });
+            },
+            token, std::vector<std::byte>(message.begin(), message.end()));
+    }
+    template <class Token>
+    auto async_send(std::string_view text, Token&& token)
+    {
+        return async_send(wire::as_bytes(text), std::forward<Token>(token));
+    }
+
+    /// Waits for the next event (message, presence, registration...). Signature:
+    /// void(std::error_code, client_event); errc::shut_down after close.
+    template <class Token>
+    auto async_receive(Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code, client_event)>(
+            [this](auto handler) {
+                asio::dispatch(strand_, [this, h = wrap<std::error_code, client_event>(std::move(handler))]() mutable {
+                    receivers_.push_back(std::move(h));
+                    deliver();
+                });
+            },
+            token);
+    }
+
+    /// Sends DISCONNECT when registered, stops the timer and closes the transport; pending
+    /// operations complete with errc::shut_down. Signature: void(std::error_code).
+    template <class Token>
+    auto async_close(Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler) {
+                asio::dispatch(strand_, [this, h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    if (!closed_) {
+                        engine_.close(clock::now(), out_);
+                        flush();
+                        closed_ = true;
+                        timer_.cancel();
+                        transport_.close();
+                        if (register_handler_)
+                            register_handler_(make_error_code(errc::shut_down));
+                        deliver();
+                    }
+                    h(std::error_code{});
+                });
+            },
+            token);
+    }
+
+    /// The engine, for state and counters. Read it from the strand, or when the io_context is idle.
+    const engine_type& engine() const noexcept { return engine_; }
+    const Transport& transport() const noexcept { return transport_; }
+
+private:
+    // Stores a handler so that it later runs on its own associated executor, never inline.
+    template <class... Args, class Handler>
+    detail::unique_function<void(Args...)> wrap(Handler handler)
+    {
+        auto work = asio::prefer(asio::get_associated_executor(handler, strand_), asio::execution::outstanding_work.tracked);
+        return [h = std::move(handler), work = std::move(work)](Args... args) mutable {
+            auto ex = asio::get_associated_executor(h, work);
+            asio::post(ex, [h = std::move(h), ... a = std::move(args)]() mutable { std::move(h)(std::move(a)...); });
+        };
+    }
+
+    void start_receive()
+    {
+        if (closed_)
+            return;
+        transport_.async_receive(std::span<std::byte>(buffer_), from_,
+                                 asio::bind_executor(strand_, [this](std::error_code ec, std::size_t n) {
+                                     if (closed_)
+                                         return;
+                                     if (!ec) {
+                                         engine_.handle(from_, std::span<const std::byte>(buffer_.data(), n),
+                                                        clock::now(), out_);
+                                         pump();
+                                     }
+                                     // A transient error (e.g. ICMP port unreachable) must not stop receiving.
+                                     if (ec != asio::error::operation_aborted)
+                                         start_receive();
+                                 }));
+    }
+
+    // After every engine call: send its datagrams, hand out its events, re-arm the timer.
+    void pump()
+    {
+        flush();
+        client_event ev;
+        while (engine_.poll_event(ev)) {
+            if (register_handler_ && (ev.what == client_event::kind::registered || ev.what == client_event::kind::failed))
+                register_handler_(ev.error);
+            if (events_.size() >= max_buffered_events)
+                events_.pop_front();
+            events_.push_back(std::move(ev));
+        }
+        deliver();
+        arm_timer();
+    }
+
+    void flush()
+    {
+        if (!out_.empty()) {
+            std::error_code ec;
+            transport_.send(out_, ec);
+            out_.clear();
+        }
+    }
+
+    void deliver()
+    {
+        while (!receivers_.empty() && (!events_.empty() || closed_)) {
+            auto h = std::move(receivers_.front());
+            receivers_.pop_front();
+            if (events_.empty()) {
+                h(make_error_code(errc::shut_down), client_event{});
+            } else {
+                h(std::error_code{}, std::move(events_.front()));
+                events_.pop_front();
+            }
+        }
+    }
+
+    void arm_timer()
+    {
+        if (closed_)
+            return;
+        const time_point next = engine_.next_timer();
+        if (next == no_timer || next == armed_for_)
+            return;
+        armed_for_ = next;
+        timer_.expires_at(next);
+        timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+            if (ec || closed_)
+                return;
+            armed_for_ = no_timer;
+            engine_.on_timer(clock::now(), out_);
+            pump();
+        }));
+    }
+
+    static constexpr std::size_t max_buffered_events = 4096;
+
+    Transport transport_;
+    asio::strand<executor_type> strand_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> timer_;
+    engine_type engine_;
+    datagram_batch out_;
+    std::array<std::byte, 65536> buffer_{};
+    endpoint from_{};
+    time_point armed_for_ = no_timer;
+    bool closed_ = false;
+    detail::unique_function<void(std::error_code)> register_handler_;
+    std::deque<detail::unique_function<void(std::error_code, client_event)>> receivers_;
+    std::deque<client_event> events_;
+};
+
+} // namespace tlvcast::core

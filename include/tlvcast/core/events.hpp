@@ -1,0 +1,98 @@
+// What the client and relay engines report to their users: events and counters.
+#pragma once
+
+#include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/endpoint.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace tlvcast::core {
+
+/// Something a client learned. `text` holds a message's bytes (UTF-8 in the seed profile).
+struct client_event {
+    enum class kind {
+        registered,        ///< the relay answered; `peer` is the relay's unicast address
+        message,           ///< `text` from `peer` (with `identity` where the profile proves it)
+        peer_connected,    ///< `peer` connected
+        peer_disconnected, ///< `peer` left or timed out
+        relay_lost,        ///< the relay stopped answering; the client keeps probing
+        relay_changed,     ///< a relay with another key answered; the client re-registers by itself
+        failed,            ///< registration failed for good (`error`: errc::no_relay)
+    };
+    kind what = kind::message;
+    endpoint peer;
+    std::string text;
+    std::optional<crypto::fingerprint> identity;
+    std::error_code error;
+};
+
+/// Something the relay did; events are reported by the thread that handled the datagram.
+struct relay_event {
+    enum class kind { registered, connected, disconnected, timeout, message };
+    kind what = kind::message;
+    endpoint peer;
+    std::size_t bytes = 0; ///< message: plaintext size
+    std::optional<crypto::fingerprint> identity;
+};
+
+/// A fixed set of named counters, updated atomically (relaxed) from any thread.
+/// `Names` is an array of names indexed by the enum `Counter`.
+template <class Counter, auto& Names>
+class counters {
+public:
+    static constexpr std::size_t size = Names.size();
+    using snapshot = std::array<std::uint64_t, size>;
+
+    void add(Counter c, std::uint64_t n = 1) noexcept
+    {
+        values_[static_cast<std::size_t>(c)].fetch_add(n, std::memory_order_relaxed);
+    }
+    std::uint64_t get(Counter c) const noexcept
+    {
+        return values_[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
+    }
+    snapshot read() const noexcept
+    {
+        snapshot s{};
+        for (std::size_t i = 0; i < size; ++i)
+            s[i] = values_[i].load(std::memory_order_relaxed);
+        return s;
+    }
+    static constexpr std::string_view name(std::size_t i) noexcept { return Names[i]; }
+
+private:
+    std::array<std::atomic<std::uint64_t>, size> values_{};
+};
+
+enum class client_counter {
+    datagrams_in, datagrams_out, messages_sent, messages_received, presence_received,
+    malformed, unknown_type, unexpected_type, undecryptable, from_stranger, reassembly_dropped,
+    registration_attempts, re_registrations, events_dropped,
+};
+inline constexpr std::array<std::string_view, 14> client_counter_names{
+    "datagrams_in", "datagrams_out", "messages_sent", "messages_received", "presence_received",
+    "malformed", "unknown_type", "unexpected_type", "undecryptable", "from_stranger", "reassembly_dropped",
+    "registration_attempts", "re_registrations", "events_dropped",
+};
+using client_counters = counters<client_counter, client_counter_names>;
+
+enum class relay_counter {
+    datagrams_in, datagrams_out, bytes_in, bytes_out, registrations, messages_in, messages_relayed,
+    presence_sent, timeouts, malformed, unknown_type, unexpected_type, unregistered, undecryptable,
+    handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded,
+};
+inline constexpr std::array<std::string_view, 19> relay_counter_names{
+    "datagrams_in", "datagrams_out", "bytes_in", "bytes_out", "registrations", "messages_in", "messages_relayed",
+    "presence_sent", "timeouts", "malformed", "unknown_type", "unexpected_type", "unregistered", "undecryptable",
+    "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded",
+};
+using relay_counters = counters<relay_counter, relay_counter_names>;
+
+} // namespace tlvcast::core

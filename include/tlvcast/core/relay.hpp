@@ -1,0 +1,189 @@
+// basic_relay: the relay engine driven by a Transport, with its public-key work on a thread pool.
+#pragma once
+
+#include <tlvcast/core/relay_engine.hpp>
+#include <tlvcast/transport/concepts.hpp>
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tlvcast::core {
+
+/// How the relay driver uses the machine.
+struct relay_driver_options {
+    unsigned threads = 0;             ///< workers for datagram handling; 0: one per core
+    std::size_t max_queued = 4096;    ///< datagrams waiting for a worker; beyond, dropped and counted
+};
+
+/// A relay: receives on the Transport's executor, hands each datagram to a worker pool where the
+/// engine handles it (opening and re-sealing run in parallel there), and sends the results from
+/// the worker. The Transport's send() must be safe to call from several threads at once while a
+/// receive is pending (both tlvcast transports are). Events go to the handler given to start(),
+/// called from worker threads one at a time.
+template <class Transport, class Cipher, class Fragmenter>
+class basic_relay {
+    static_assert(transport::transport<Transport>,
+                  "Transport does not model tlvcast::transport::transport (see transport/concepts.hpp)");
+
+public:
+    using engine_type = relay_engine<Cipher, Fragmenter>;
+    using event_handler = std::function<void(const relay_event&)>;
+
+    basic_relay(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, relay_options options = {},
+                relay_driver_options driver = {})
+        : transport_(std::move(transport)), engine_(std::move(cipher), std::move(fragmenter), options),
+          driver_(driver),
+          pool_(driver.threads ? driver.threads : std::max(1u, std::thread::hardware_concurrency())),
+          timer_(transport_.get_executor()),
+          tick_(std::clamp<duration>(options.client_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1)))
+    {
+    }
+
+    ~basic_relay() { stop(); }
+
+    /// Starts receiving and the timeout timer. `on_event` may be empty.
+    void start(event_handler on_event = {})
+    {
+        on_event_ = std::move(on_event);
+        running_ = true;
+        receive();
+        arm_timer();
+    }
+
+    /// Stops receiving, cancels the timer, closes the transport and waits for the workers. Idempotent.
+    /// Call it from the transport's executor, while its io_context runs, or after it stopped for good.
+    void stop()
+    {
+        if (stopped_.exchange(true))
+            return;
+        running_ = false;
+        // Close on the transport's executor; if its io_context does not run, nothing else touches them.
+        auto done = std::make_shared<std::promise<void>>();
+        auto closed = done->get_future();
+        asio::dispatch(transport_.get_executor(), [this, done] {
+            timer_.cancel();
+            transport_.close();
+            done->set_value();
+        });
+        if (closed.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+            timer_.cancel();
+            transport_.close();
+        }
+        pool_.join();
+    }
+
+    const engine_type& engine() const noexcept { return engine_; }
+    const Transport& transport() const noexcept { return transport_; }
+
+private:
+    struct job {
+        endpoint from;
+        std::vector<std::byte> bytes;
+    };
+
+    std::unique_ptr<job> take_buffer()
+    {
+        std::lock_guard lock(free_mu_);
+        if (free_.empty())
+            return std::make_unique<job>(job{{}, std::vector<std::byte>(65536)});
+        auto j = std::move(free_.back());
+        free_.pop_back();
+        return j;
+    }
+    void give_back(std::unique_ptr<job> j)
+    {
+        j->bytes.resize(65536);
+        std::lock_guard lock(free_mu_);
+        free_.push_back(std::move(j));
+    }
+
+    void receive()
+    {
+        if (!running_)
+            return;
+        auto j = take_buffer();
+        auto* raw = j.get();
+        transport_.async_receive(std::span<std::byte>(raw->bytes), raw->from,
+                                 [this, j = std::move(j)](std::error_code ec, std::size_t n) mutable {
+                                     if (ec == asio::error::operation_aborted || !running_)
+                                         return;
+                                     if (!ec)
+                                         dispatch(std::move(j), n);
+                                     receive();
+                                 });
+    }
+
+    void dispatch(std::unique_ptr<job> j, std::size_t n)
+    {
+        if (queued_.load(std::memory_order_relaxed) >= driver_.max_queued) {
+            engine_.note(relay_counter::overloaded);
+            give_back(std::move(j));
+            return;
+        }
+        queued_.fetch_add(1, std::memory_order_relaxed);
+        j->bytes.resize(n);
+        asio::post(pool_, [this, j = std::move(j)]() mutable {
+            thread_local datagram_batch out;
+            thread_local std::vector<relay_event> events;
+            engine_.handle(j->from, j->bytes, clock::now(), out, events);
+            finish(out, events);
+            give_back(std::move(j));
+            queued_.fetch_sub(1, std::memory_order_relaxed);
+        });
+    }
+
+    void finish(datagram_batch& out, std::vector<relay_event>& events)
+    {
+        if (!out.empty()) {
+            std::error_code ec;
+            const std::size_t sent = transport_.send(out, ec);
+            if (sent < out.size())
+                engine_.note(relay_counter::send_errors, out.size() - sent);
+            out.clear();
+        }
+        if (!events.empty()) {
+            if (on_event_) {
+                std::lock_guard lock(event_mu_);
+                for (const auto& e : events)
+                    on_event_(e);
+            }
+            events.clear();
+        }
+    }
+
+    void arm_timer()
+    {
+        timer_.expires_after(tick_);
+        timer_.async_wait([this](std::error_code ec) {
+            if (ec || !running_)
+                return;
+            datagram_batch out;
+            std::vector<relay_event> events;
+            engine_.on_timer(clock::now(), out, events);
+            finish(out, events);
+            arm_timer();
+        });
+    }
+
+    Transport transport_;
+    engine_type engine_;
+    relay_driver_options driver_;
+    asio::thread_pool pool_;
+    asio::steady_timer timer_;
+    duration tick_;
+    event_handler on_event_;
+    std::mutex event_mu_, free_mu_;
+    std::vector<std::unique_ptr<job>> free_;
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<bool> running_{false}, stopped_{false};
+};
+
+} // namespace tlvcast::core

@@ -1,0 +1,80 @@
+// The Cipher policy: the whole cryptographic side of a profile, its handshake included, without I/O.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/time.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::crypto {
+
+/// SHA-256 of a public key: how identities are named and pinned.
+using fingerprint = std::array<std::byte, 32>;
+
+/// What a client learned from one datagram of the relay (see client_cipher::client_receive).
+struct received {
+    enum class kind { nothing, relay_key, message, peer_connected, peer_disconnected };
+    kind what = kind::nothing;
+    endpoint peer;                       ///< the message's sender, or the peer that came or left
+    std::optional<fingerprint> identity; ///< the peer's verified identity, where the profile proves one
+    bool relay_changed = false;          ///< relay_key: the relay's key differs from the session's
+};
+
+/// The client side of a profile. The engine drives it:
+/// - start_session(): appends the datagrams that (re)start a session with the relay (seed: 4 then 7);
+/// - client_receive(): handles one outer TLV from the relay; fills `text` for messages and returns
+///   what it was; errors are counted drops (decrypt_failed, malformed, unexpected_type ...);
+/// - established(): whether seal() may be called;
+/// - seal(): the message blob the Fragmenter splits (seed: RSA-OAEP blocks in type-3 TLVs).
+/// With a record layer (has_record_layer), every datagram after the handshake is also protected
+/// and unprotected per datagram (AEAD records, replay window); the seed profile has none.
+template <class C>
+concept client_cipher = requires(C& c, const C& cc, typename C::client_session& s,
+                                 const typename C::client_session& cs, const endpoint& relay, time_point now,
+                                 datagram_batch& out, const wire::tlv& t, std::span<const std::byte> bytes,
+                                 std::vector<std::byte>& buf, std::error_code& ec) {
+    typename C::client_session;
+    { C::has_record_layer } -> std::convertible_to<bool>;
+    { c.start_session(s, relay, now, out) } -> std::same_as<void>;
+    { c.client_receive(s, t, now, buf, ec) } -> std::same_as<received>;
+    { cc.established(cs) } -> std::same_as<bool>;
+    { cc.seal(cs, bytes, buf, ec) } -> std::same_as<void>;
+} && (!C::has_record_layer || requires(C& c, typename C::client_session& s, std::span<const std::byte> bytes,
+                                       std::vector<std::byte>& buf, std::error_code& ec) {
+    { c.protect(s, bytes, buf, ec) } -> std::same_as<void>;
+    { c.unprotect(s, bytes, buf, ec) } -> std::same_as<void>;
+});
+
+/// The relay side of a profile. relay_handshake() runs under the relay's lock; open(), seal_relayed()
+/// and presence() run outside it, concurrently on several threads: they must be thread-safe for any
+/// sessions, the same one included (that is where the relay's public-key work happens).
+/// - relay_handshake(): handles an outer TLV of a handshake type; appends replies; sets `registered`
+///   when `from` registered (or re-keyed) a session. Returns false for types it does not handle.
+/// - open(): a reassembled message blob from a registered peer -> plaintext.
+/// - seal_relayed() / presence(): append one datagram to `to` for that recipient's session.
+template <class C>
+concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, const endpoint& from, time_point now,
+                                datagram_batch& out, const wire::tlv& t, std::span<const std::byte> bytes,
+                                std::vector<std::byte>& buf, std::optional<typename C::peer_session>& registered,
+                                std::error_code& ec) {
+    typename C::peer_session;
+    { C::has_record_layer } -> std::convertible_to<bool>;
+    { c.relay_handshake(from, t, now, out, registered, ec) } -> std::same_as<bool>;
+    { cc.open(p, bytes, buf, ec) } -> std::same_as<void>;
+    { cc.seal_relayed(p, from, bytes, from, out, ec) } -> std::same_as<void>;
+    { cc.presence(p, true, from, from, out, ec) } -> std::same_as<void>;
+    { cc.identity(p) } -> std::same_as<std::optional<fingerprint>>;
+} && (!C::has_record_layer || requires(const C& cc, typename C::peer_session& p, std::span<const std::byte> bytes,
+                                       std::vector<std::byte>& buf, std::error_code& ec) {
+    { cc.unprotect(p, bytes, buf, ec) } -> std::same_as<void>;
+});
+
+} // namespace tlvcast::crypto
