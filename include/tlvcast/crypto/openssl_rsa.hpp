@@ -1,0 +1,369 @@
+// RSA backend over OpenSSL 3 (EVP API): RSA keys, PEM (PKCS#8 / SPKI) I/O and RSAES-OAEP with SHA-256.
+#pragma once
+
+#if !defined(TLVCAST_HAS_OPENSSL)
+#error "tlvcast/crypto/openssl_rsa.hpp needs OpenSSL 3: link the CMake target tlvcast::openssl (it defines TLVCAST_HAS_OPENSSL)"
+#endif
+
+#include <tlvcast/crypto/rsa_backend.hpp>
+#include <tlvcast/crypto/detail/openssl_handles.hpp>
+#include <tlvcast/crypto/detail/pem_file.hpp>
+#include <tlvcast/error.hpp>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <array>
+#include <climits>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+static_assert(OPENSSL_VERSION_MAJOR >= 3, "tlvcast's OpenSSL backend needs OpenSSL 3");
+
+namespace tlvcast::crypto {
+
+namespace detail {
+
+/// The checks every backend applies to an RSA public key it accepts: an "RSA" (rsaEncryption) key,
+/// modulus of 2048..4096 bits, odd; public exponent odd, > 1 and < n. Never throws.
+inline bool rsa_openssl_acceptable(const EVP_PKEY* pkey) noexcept
+{
+    if (EVP_PKEY_is_a(pkey, "RSA") != 1)
+        return false;
+    const int bits = EVP_PKEY_get_bits(pkey);
+    if (bits < static_cast<int>(rsa_min_modulus_bits) || bits > static_cast<int>(rsa_max_modulus_bits))
+        return false;
+    BIGNUM* n_raw = nullptr;
+    BIGNUM* e_raw = nullptr;
+    const bool got = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n_raw) == 1 &&
+                     EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e_raw) == 1;
+    const openssl_bn_ptr n{n_raw};
+    const openssl_bn_ptr e{e_raw};
+    return got && BN_is_odd(n.get()) && BN_is_odd(e.get()) && !BN_is_one(e.get()) && BN_cmp(e.get(), n.get()) < 0;
+}
+
+/// A context for one OAEP-SHA-256 operation on `pkey`: a fresh context per call keeps concurrent
+/// calls on a shared key independent (OpenSSL locks what the key itself caches, e.g. blinding).
+inline openssl_pkey_ctx_ptr rsa_openssl_oaep_ctx(EVP_PKEY* pkey, bool encrypt) noexcept
+{
+    openssl_pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr)};
+    if (!ctx)
+        return nullptr;
+    const int init = encrypt ? EVP_PKEY_encrypt_init(ctx.get()) : EVP_PKEY_decrypt_init(ctx.get());
+    if (init != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) != 1)
+        return nullptr;
+    return ctx;
+}
+
+} // namespace detail
+
+/// The OpenSSL 3 RSA backend (models rsa_backend). Keys are immutable, shared EVP_PKEYs: copying a
+/// key copies a pointer. All functions are static; encrypt/decrypt build a context per call and are
+/// safe to call concurrently with the same key.
+struct openssl_rsa {
+    static constexpr std::string_view name = "openssl";
+
+    /// An RSA public key (a public-only EVP_PKEY) with its DER, PEM and fingerprint computed once.
+    /// A default-constructed key is empty: operations on it fail with errc::bad_key.
+    class public_key {
+    public:
+        public_key() = default;
+        explicit operator bool() const noexcept { return state_ != nullptr; }
+        /// Two keys are equal when their SubjectPublicKeyInfo DER is.
+        friend bool operator==(const public_key& a, const public_key& b) noexcept
+        {
+            if (!a.state_ || !b.state_)
+                return a.state_ == b.state_;
+            return a.state_->der == b.state_->der;
+        }
+        /// The underlying EVP_PKEY (owned by the key), for code that calls OpenSSL directly.
+        EVP_PKEY* native_handle() const noexcept { return state_ ? state_->pkey.get() : nullptr; }
+
+    private:
+        friend struct openssl_rsa;
+        struct state {
+            detail::openssl_pkey_ptr pkey;
+            std::string der; // SubjectPublicKeyInfo
+            std::string pem;
+            std::array<std::byte, 32> fingerprint{};
+            std::size_t modulus_bytes = 0;
+        };
+        explicit public_key(std::shared_ptr<const state> s) noexcept : state_{std::move(s)} {}
+        std::shared_ptr<const state> state_;
+    };
+
+    /// An RSA private key (EVP_PKEY; OpenSSL clears its key material on free) with its public half,
+    /// kept in a separate public-only EVP_PKEY. Empty when default-constructed.
+    class private_key {
+    public:
+        private_key() = default;
+        explicit operator bool() const noexcept { return state_ != nullptr; }
+        /// The underlying EVP_PKEY (owned by the key), for code that calls OpenSSL directly.
+        EVP_PKEY* native_handle() const noexcept { return state_ ? state_->pkey.get() : nullptr; }
+
+    private:
+        friend struct openssl_rsa;
+        struct state {
+            detail::openssl_pkey_ptr pkey;
+            public_key pub;
+        };
+        explicit private_key(std::shared_ptr<const state> s) noexcept : state_{std::move(s)} {}
+        std::shared_ptr<const state> state_;
+    };
+
+    /// Generates a key of `bits` bits (2048..4096) with public exponent 65537.
+    /// Throws std::system_error: errc::bad_key for a size out of range or when OpenSSL fails.
+    static private_key generate(unsigned bits = rsa_default_modulus_bits)
+    {
+        if (bits < rsa_min_modulus_bits || bits > rsa_max_modulus_bits)
+            throw std::system_error(make_error_code(errc::bad_key),
+                                    "tlvcast: RSA key size " + std::to_string(bits) + " outside [2048, 4096] bits");
+        detail::openssl_pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)};
+        EVP_PKEY* raw = nullptr;
+        if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+            EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(bits)) != 1 ||
+            EVP_PKEY_generate(ctx.get(), &raw) != 1)
+            throw std::system_error(make_error_code(errc::bad_key),
+                                    "tlvcast: RSA key generation failed: " + detail::openssl_take_error());
+        return make_private(detail::openssl_pkey_ptr{raw});
+    }
+
+    /// Loads a private key from a PEM file: PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE
+    /// KEY" (unencrypted). Throws std::system_error: errno when the file cannot be read, errc::bad_key
+    /// when it holds no such key, an inconsistent one, or one outside 2048..4096 bits.
+    static private_key load_private_pem(const std::filesystem::path& path)
+    {
+        const CryptoPP::SecByteBlock file = detail::read_pem_file(path);
+        const auto fail = [&](std::string_view why) {
+            return std::system_error(make_error_code(errc::bad_key),
+                                     "tlvcast: key file '" + path.string() + "': " + std::string{why});
+        };
+        // read_pem_file bounds the size far below INT_MAX.
+        detail::openssl_bio_ptr bio{BIO_new_mem_buf(file.data(), static_cast<int>(file.size()))};
+        if (!bio)
+            throw fail("out of memory");
+        detail::openssl_pkey_ptr pkey{
+            PEM_read_bio_PrivateKey(bio.get(), nullptr, &detail::openssl_no_password, nullptr)};
+        if (!pkey)
+            throw fail("no unencrypted RSA private key in PEM (" + detail::openssl_take_error() + ")");
+        if (!detail::rsa_openssl_acceptable(pkey.get()))
+            throw fail("not an RSA key of 2048..4096 bits");
+        // Checks that n = p * q, that d and e are inverses and the CRT values agree.
+        detail::openssl_pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr)};
+        if (!ctx || EVP_PKEY_pairwise_check(ctx.get()) != 1)
+            throw fail("inconsistent RSA private key (" + detail::openssl_take_error() + ")");
+        return make_private(std::move(pkey));
+    }
+
+    /// Writes `key` as PKCS#8 PEM to `path` (mode 0600, replacing the file). Throws
+    /// std::system_error: errno when the file cannot be written, errc::bad_key for an empty key.
+    static void save_private_pem(const private_key& key, const std::filesystem::path& path)
+    {
+        if (!key.state_)
+            throw std::system_error(make_error_code(errc::bad_key), "tlvcast: cannot save an empty private key");
+        // A secure-memory BIO: the PEM text holds the key and is cleared when freed.
+        detail::openssl_bio_ptr bio{BIO_new(BIO_s_secmem())};
+        if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.state_->pkey.get(), nullptr, nullptr, 0, nullptr,
+                                             nullptr) != 1)
+            throw std::system_error(make_error_code(errc::bad_key),
+                                    "tlvcast: cannot encode the private key: " + detail::openssl_take_error());
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        detail::write_private_pem_file(path, {data, static_cast<std::size_t>(size)});
+    }
+
+    /// The public half of `key` (shared, no copy of key material). Never throws.
+    static public_key public_of(const private_key& key) noexcept { return key.state_ ? key.state_->pub : public_key{}; }
+
+    /// Parses a SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY") from untrusted bytes. Never throws;
+    /// errc::bad_key for anything but an RSA key of 2048..4096 bits (an empty key is returned).
+    static public_key import_public_pem(std::span<const std::byte> pem, std::error_code& ec) noexcept
+    {
+        ec.clear();
+        if (pem.size() > detail::pem_file_max_bytes) {
+            ec = errc::bad_key;
+            return {};
+        }
+        try {
+            detail::openssl_bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+            detail::openssl_pkey_ptr pkey{
+                bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, &detail::openssl_no_password, nullptr) : nullptr};
+            if (!pkey || !detail::rsa_openssl_acceptable(pkey.get())) {
+                ERR_clear_error();
+                ec = errc::bad_key;
+                return {};
+            }
+            public_key key = make_public(std::move(pkey));
+            if (!key)
+                ec = errc::bad_key;
+            return key;
+        } catch (...) { // bad_alloc: the input is refused either way
+            ERR_clear_error();
+            ec = errc::bad_key;
+            return {};
+        }
+    }
+
+    /// SubjectPublicKeyInfo PEM, 64-column lines, trailing newline; "" for an empty key.
+    static std::string export_public_pem(const public_key& key) { return key.state_ ? key.state_->pem : std::string{}; }
+
+    /// The modulus size in bytes (256 for RSA-2048), 0 for an empty key.
+    static std::size_t modulus_bytes(const public_key& key) noexcept { return key.state_ ? key.state_->modulus_bytes : 0; }
+    static std::size_t modulus_bytes(const private_key& key) noexcept
+    {
+        return key.state_ ? modulus_bytes(key.state_->pub) : 0;
+    }
+
+    /// SHA-256 of the DER SubjectPublicKeyInfo; all zero for an empty key.
+    static std::array<std::byte, 32> fingerprint(const public_key& key) noexcept
+    {
+        return key.state_ ? key.state_->fingerprint : std::array<std::byte, 32>{};
+    }
+
+    /// RSAES-OAEP-SHA-256 encrypts `plain` into the first modulus_bytes bytes of `out`.
+    /// Errors: message_too_large, buffer_too_small, bad_key (empty key), std::errc::io_error if
+    /// OpenSSL fails (no randomness, out of memory). Never throws; thread-safe.
+    static void encrypt(const public_key& key, std::span<const std::byte> plain, std::span<std::byte> out,
+                        std::error_code& ec) noexcept
+    {
+        ec.clear();
+        if (!key.state_) {
+            ec = errc::bad_key;
+            return;
+        }
+        const std::size_t mb = key.state_->modulus_bytes;
+        if (plain.size() > oaep_sha256_max_plaintext(mb)) {
+            ec = errc::message_too_large;
+            return;
+        }
+        if (out.size() < mb) {
+            ec = errc::buffer_too_small;
+            return;
+        }
+        static constexpr unsigned char empty = 0;
+        const auto* in = plain.empty() ? &empty : reinterpret_cast<const unsigned char*>(plain.data());
+        std::size_t out_len = out.size();
+        const auto ctx = detail::rsa_openssl_oaep_ctx(key.state_->pkey.get(), true);
+        if (!ctx || EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len, in,
+                                     plain.size()) != 1 ||
+            out_len != mb) {
+            ERR_clear_error();
+            ec = std::make_error_code(std::errc::io_error);
+        }
+    }
+
+    /// RSAES-OAEP-SHA-256 decrypts one block; returns the plaintext length (0 on error).
+    /// Errors: decrypt_failed (size other than modulus_bytes, bad padding, wrong key, value >= n),
+    /// buffer_too_small (out under modulus_bytes - 66), bad_key (empty key). Never throws; thread-safe.
+    static std::size_t decrypt(const private_key& key, std::span<const std::byte> cipher, std::span<std::byte> out,
+                               std::error_code& ec) noexcept
+    {
+        ec.clear();
+        if (!key.state_) {
+            ec = errc::bad_key;
+            return 0;
+        }
+        const std::size_t mb = modulus_bytes(key);
+        if (cipher.size() != mb) {
+            ec = errc::decrypt_failed;
+            return 0;
+        }
+        if (out.size() < oaep_sha256_max_plaintext(mb)) {
+            ec = errc::buffer_too_small;
+            return 0;
+        }
+        const auto ctx = detail::rsa_openssl_oaep_ctx(key.state_->pkey.get(), false);
+        if (!ctx) {
+            ERR_clear_error();
+            ec = errc::decrypt_failed;
+            return 0;
+        }
+        // OpenSSL wants room for a whole modulus even though OAEP never yields that much: decrypt
+        // into a wiped stack buffer when the caller's holds only the maximum plaintext.
+        std::array<unsigned char, rsa_max_modulus_bytes> tmp;
+        const bool direct = out.size() >= mb;
+        unsigned char* dst = direct ? reinterpret_cast<unsigned char*>(out.data()) : tmp.data();
+        std::size_t len = direct ? out.size() : tmp.size();
+        const int rc = EVP_PKEY_decrypt(ctx.get(), dst, &len, reinterpret_cast<const unsigned char*>(cipher.data()),
+                                        cipher.size());
+        if (rc != 1 || len > oaep_sha256_max_plaintext(mb)) {
+            ERR_clear_error();
+            if (!direct)
+                OPENSSL_cleanse(tmp.data(), tmp.size());
+            ec = errc::decrypt_failed;
+            return 0;
+        }
+        if (!direct) {
+            std::memcpy(out.data(), tmp.data(), len);
+            OPENSSL_cleanse(tmp.data(), tmp.size());
+        }
+        return len;
+    }
+
+private:
+    /// Builds a public key around a public-only EVP_PKEY; an empty key if OpenSSL cannot encode it.
+    /// Throws std::bad_alloc.
+    static public_key make_public(detail::openssl_pkey_ptr pkey)
+    {
+        auto s = std::make_shared<public_key::state>();
+        const int der_len = i2d_PUBKEY(pkey.get(), nullptr);
+        if (der_len <= 0)
+            return {};
+        s->der.resize(static_cast<std::size_t>(der_len));
+        auto* p = reinterpret_cast<unsigned char*>(s->der.data());
+        if (i2d_PUBKEY(pkey.get(), &p) != der_len)
+            return {};
+        detail::openssl_bio_ptr bio{BIO_new(BIO_s_mem())};
+        if (!bio || PEM_write_bio_PUBKEY(bio.get(), pkey.get()) != 1)
+            return {};
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        s->pem.assign(data, static_cast<std::size_t>(size));
+        unsigned int md_len = 0;
+        if (EVP_Digest(s->der.data(), s->der.size(), reinterpret_cast<unsigned char*>(s->fingerprint.data()), &md_len,
+                       EVP_sha256(), nullptr) != 1 ||
+            md_len != s->fingerprint.size())
+            return {};
+        s->modulus_bytes = static_cast<std::size_t>(EVP_PKEY_get_size(pkey.get()));
+        s->pkey = std::move(pkey);
+        return public_key{std::move(s)};
+    }
+
+    /// Builds a private key and its public-only twin (so that a shared public key never carries
+    /// the private exponent). Throws std::system_error when OpenSSL cannot split the key.
+    static private_key make_private(detail::openssl_pkey_ptr pkey)
+    {
+        const int der_len = i2d_PUBKEY(pkey.get(), nullptr);
+        std::string der(der_len > 0 ? static_cast<std::size_t>(der_len) : 0, '\0');
+        auto* p = reinterpret_cast<unsigned char*>(der.data());
+        const unsigned char* q = p;
+        detail::openssl_pkey_ptr pub_only;
+        if (der_len > 0 && i2d_PUBKEY(pkey.get(), &p) == der_len)
+            pub_only.reset(d2i_PUBKEY(nullptr, &q, der_len));
+        public_key pub = pub_only ? make_public(std::move(pub_only)) : public_key{};
+        if (!pub)
+            throw std::system_error(make_error_code(errc::bad_key),
+                                    "tlvcast: cannot derive the RSA public key: " + detail::openssl_take_error());
+        auto s = std::make_shared<private_key::state>();
+        s->pkey = std::move(pkey);
+        s->pub = std::move(pub);
+        return private_key{std::move(s)};
+    }
+};
+
+static_assert(rsa_backend<openssl_rsa>, "openssl_rsa does not model rsa_backend");
+
+} // namespace tlvcast::crypto
