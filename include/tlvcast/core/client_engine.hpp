@@ -278,8 +278,9 @@ private:
         }
         const crypto::received r = cipher_.client_receive(session_, t, now, text_, ec);
         if (ec) {
-            counters_.add(ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
-                                                                                          : client_counter::malformed);
+            counters_.add(ec == errc::replayed ? client_counter::duplicates
+                          : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
+                                                                                            : client_counter::malformed);
             return;
         }
         using k = crypto::received::kind;

@@ -3,6 +3,7 @@
 
 #include <tlvcast/crypto/concepts.hpp>
 #include <tlvcast/crypto/cryptopp_rsa.hpp>
+#include <tlvcast/crypto/detail/recent_ids.hpp>
 #include <tlvcast/crypto/rsa_backend.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
@@ -31,10 +32,13 @@ public:
     using private_key = typename Rsa::private_key;
     using public_key = typename Rsa::public_key;
 
-    /// The client's view of its relay: the relay's key once type 5 arrived.
+    /// The client's view of its relay: the relay's key once type 5 arrived, and the first 16 bytes
+    /// of recent relayed ciphertexts. OAEP is randomised, so the same bytes again can only be a
+    /// network duplicate or a replay: dropped (errc::replayed) without a private-key operation.
     struct client_session {
         std::optional<public_key> relay_key;
         fingerprint relay_fingerprint{};
+        detail::recent_ids seen;
     };
     /// The relay's view of one client: the key it registered.
     struct peer_session {
@@ -114,14 +118,12 @@ public:
                 ec = errc::unexpected_type;
                 return r;
             }
-            decrypt_blocks(si.inner.value, text, ec);
-            if (!ec)
+            if (decrypt_fresh(s, si.inner.value, text, ec))
                 r = {received::kind::message, si.sender, std::nullopt, false};
             return r;
         }
         case wire::tlv_type::relayed_message:
-            decrypt_blocks(t.value, text, ec);
-            if (!ec)
+            if (decrypt_fresh(s, t.value, text, ec))
                 r.what = received::kind::message;
             return r;
         case wire::tlv_type::client_connected:
@@ -263,6 +265,22 @@ private:
         plaintext.resize(at + modulus_);
         const std::size_t n = Rsa::decrypt(key_, block, std::span(plaintext).subspan(at), ec);
         plaintext.resize(ec ? at : at + n);
+    }
+
+    // Decrypts a RELAYED_MESSAGE value unless its ciphertext was seen recently.
+    bool decrypt_fresh(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& text,
+                       std::error_code& ec) const
+    {
+        const auto id = detail::recent_ids::make(value);
+        if (s.seen.contains(id)) {
+            ec = errc::replayed;
+            return false;
+        }
+        decrypt_blocks(value, text, ec);
+        if (ec)
+            return false;
+        s.seen.insert(id); // only after decryption: forged bytes cannot block a real message
+        return true;
     }
 
     // A RELAYED_MESSAGE value: whole blocks only, at least one.

@@ -1,0 +1,43 @@
+// A bounded set of the most recent 128-bit ids: forgets the oldest when full.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <deque>
+#include <set>
+#include <span>
+
+namespace tlvcast::crypto::detail {
+
+class recent_ids {
+public:
+    using id = std::array<std::byte, 16>;
+
+    explicit recent_ids(std::size_t capacity = 4096) : capacity_(capacity) {}
+
+    static id make(std::span<const std::byte> bytes) noexcept
+    {
+        id v{};
+        std::memcpy(v.data(), bytes.data(), std::min(bytes.size(), v.size()));
+        return v;
+    }
+    bool contains(const id& v) const { return set_.count(v) != 0; }
+    void insert(const id& v)
+    {
+        if (!set_.insert(v).second)
+            return;
+        order_.push_back(v);
+        if (order_.size() > capacity_) {
+            set_.erase(order_.front());
+            order_.pop_front();
+        }
+    }
+
+private:
+    std::size_t capacity_;
+    std::set<id> set_;
+    std::deque<id> order_;
+};
+
+} // namespace tlvcast::crypto::detail
