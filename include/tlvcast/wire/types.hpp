@@ -87,7 +87,6 @@ constexpr bool table_is_consistent() noexcept
 } // namespace detail
 
 static_assert(detail::table_is_consistent(), "tlvcast type table: must be sorted, free of duplicates, with min <= max");
-static_assert(type_table[7].min_length == address_port_size + 4, "SENDER_INFO must hold an address, a port and a TLV header");
 
 namespace detail {
 // Types below this value are found through a dense index (one byte each) instead of a search:
@@ -135,8 +134,46 @@ constexpr const type_info* find_type(std::uint16_t raw) noexcept
 
 constexpr const type_info* find_type(tlv_type t) noexcept { return find_type(static_cast<std::uint16_t>(t)); }
 
-static_assert(find_type(tlv_type::keepalive)->max_length == 0);
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(13) == nullptr);
+namespace detail {
+// Every enumerator, listed once more: the table must hold a row for each (and nothing else).
+inline constexpr std::array all_types{
+    tlv_type::fragment,           tlv_type::encrypted_block,    tlv_type::register_public_key,
+    tlv_type::server_public_key,  tlv_type::relayed_message,    tlv_type::request_server_key,
+    tlv_type::keepalive,          tlv_type::sender_info,        tlv_type::client_connected,
+    tlv_type::client_disconnected,
+};
+
+constexpr bool lookup_is_consistent() noexcept
+{
+    for (const auto t : all_types)
+        if (!find_type(t) || find_type(t)->type != t)
+            return false;
+    // The dense index and the search must agree on every small type, known or not.
+    for (std::uint16_t raw = 0; raw < dense_type_limit; ++raw)
+        if (find_type(raw) != search_type(raw))
+            return false;
+    return true;
+}
+} // namespace detail
+
+static_assert(detail::all_types.size() == type_table.size(), "tlvcast type table: one row per tlv_type");
+static_assert(detail::lookup_is_consistent(), "tlvcast type table: find_type must return each type's own row");
+// The seed profile's fixed shapes (seed-profile.md, "TLV types").
+static_assert(find_type(tlv_type::keepalive)->max_length == 0 && find_type(tlv_type::request_server_key)->max_length == 0,
+              "KEEPALIVE and REQUEST_SERVER_KEY are empty");
+static_assert(find_type(tlv_type::client_connected)->min_length == address_port_size &&
+                  find_type(tlv_type::client_disconnected)->max_length == address_port_size,
+              "presence notices carry exactly an IPv4 address and a port");
+static_assert(find_type(tlv_type::sender_info)->min_length == address_port_size + 4,
+              "SENDER_INFO must hold an address, a port and an inner TLV header");
+static_assert(find_type(tlv_type::fragment)->min_length == fragment_header_size,
+              "a FRAGMENT value starts with msg_id, seq and total");
+static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_type(tlv_type::encrypted_block)->max_length >= 256,
+              "ENCRYPTED_BLOCK must admit a 2048-bit RSA ciphertext");
+static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
+                  !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
+              "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(13) == nullptr && find_type(0xffff) == nullptr);
 
 /// The type's name, or "UNKNOWN".
 constexpr std::string_view type_name(std::uint16_t raw) noexcept

@@ -1,0 +1,119 @@
+// Tests for include/tlvcast/wire/types.hpp: the type table against seed-profile.md, and find_type().
+#include <tlvcast/wire/types.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <set>
+#include <string_view>
+
+using namespace tlvcast::wire;
+
+namespace {
+// The seed profile's table, typed in again from seed-profile.md ("TLV types"), so that a changed
+// row in types.hpp fails here.
+struct expected_row {
+    std::uint16_t type;
+    std::string_view name;
+    std::uint16_t min, max;
+    origin senders;
+};
+constexpr expected_row seed_rows[] = {
+    {1, "FRAGMENT", 8, 0xffff, origin::client},
+    {3, "ENCRYPTED_BLOCK", 256, 512, origin::nested},
+    {4, "REGISTER_PUBLIC_KEY", 64, 2048, origin::client},
+    {5, "SERVER_PUBLIC_KEY", 64, 2048, origin::relay},
+    {6, "RELAYED_MESSAGE", 256, 0xffff, origin::relay | origin::nested},
+    {7, "REQUEST_SERVER_KEY", 0, 0, origin::client},
+    {9, "KEEPALIVE", 0, 0, origin::client},
+    {10, "SENDER_INFO", 10, 0xffff, origin::relay},
+    {11, "CLIENT_CONNECTED", 6, 6, origin::relay},
+    {12, "CLIENT_DISCONNECTED", 6, 6, origin::relay},
+};
+} // namespace
+
+TEST_CASE("types: the table holds exactly the seed profile's rows", "[wire][types]")
+{
+    REQUIRE(type_table.size() == std::size(seed_rows));
+    for (const auto& want : seed_rows) {
+        INFO("type " << want.type);
+        const type_info* row = find_type(want.type);
+        REQUIRE(row != nullptr);
+        CHECK(static_cast<std::uint16_t>(row->type) == want.type);
+        CHECK(row->name == want.name);
+        CHECK(row->min_length == want.min);
+        CHECK(row->max_length == want.max);
+        CHECK(row->senders == want.senders);
+        CHECK(type_name(want.type) == want.name);
+    }
+}
+
+TEST_CASE("types: enumerator values are the wire numbers", "[wire][types]")
+{
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::fragment) == 1);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::encrypted_block) == 3);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::register_public_key) == 4);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::server_public_key) == 5);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::relayed_message) == 6);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::request_server_key) == 7);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::keepalive) == 9);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::sender_info) == 10);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::client_connected) == 11);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::client_disconnected) == 12);
+    STATIC_REQUIRE(sizeof(tlv_type) == 2);
+}
+
+TEST_CASE("types: find_type agrees with a linear scan for every 16-bit value", "[wire][types]")
+{
+    std::set<std::uint16_t> known;
+    for (const auto& row : type_table)
+        known.insert(static_cast<std::uint16_t>(row.type));
+    std::size_t found = 0;
+    for (std::uint32_t raw = 0; raw <= 0xffff; ++raw) {
+        const auto r = static_cast<std::uint16_t>(raw);
+        const type_info* row = find_type(r);
+        if (known.count(r)) {
+            REQUIRE(row != nullptr);
+            REQUIRE(static_cast<std::uint16_t>(row->type) == r);
+            ++found;
+        } else {
+            REQUIRE(row == nullptr);
+            REQUIRE(type_name(r) == "UNKNOWN");
+        }
+    }
+    CHECK(found == type_table.size());
+    CHECK(find_type(tlv_type::sender_info) == find_type(std::uint16_t{10}));
+}
+
+TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
+{
+    CHECK(find_type(2) == nullptr);
+    CHECK(find_type(8) == nullptr);
+    CHECK(find_type(0) == nullptr);
+    CHECK(find_type(13) == nullptr);
+    CHECK(type_name(8) == "UNKNOWN");
+}
+
+TEST_CASE("types: origin set operations", "[wire][types]")
+{
+    const origin both = origin::relay | origin::nested;
+    CHECK(allows(both, origin::relay));
+    CHECK(allows(both, origin::nested));
+    CHECK_FALSE(allows(both, origin::client));
+    CHECK_FALSE(allows(origin::none, origin::client));
+    CHECK(allows(origin::client | origin::relay | origin::nested, origin::client));
+    STATIC_REQUIRE(allows(origin::client | origin::relay, origin::relay));
+}
+
+TEST_CASE("types: sorted, no duplicates, min <= max, everything named and sendable", "[wire][types]")
+{
+    for (std::size_t i = 0; i < type_table.size(); ++i) {
+        const auto& row = type_table[i];
+        CHECK(row.min_length <= row.max_length);
+        CHECK_FALSE(row.name.empty());
+        CHECK(row.senders != origin::none);
+        if (i > 0)
+            CHECK(static_cast<std::uint16_t>(type_table[i - 1].type) < static_cast<std::uint16_t>(row.type));
+    }
+    STATIC_REQUIRE(detail::table_is_consistent());
+}
