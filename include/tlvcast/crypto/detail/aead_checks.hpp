@@ -1,0 +1,45 @@
+// Argument checks shared by every AEAD backend, so that all of them fail the same inputs the same way.
+#pragma once
+
+#include <tlvcast/crypto/aead.hpp>
+#include <tlvcast/error.hpp>
+
+#include <cstddef>
+#include <system_error>
+
+namespace tlvcast::crypto::detail {
+
+/// True when a seal of `plaintext` bytes with `aad` bytes into `out` bytes may proceed; else sets ec.
+constexpr bool aead_check_seal(std::size_t aad, std::size_t plaintext, std::size_t out, std::error_code& ec) noexcept
+{
+    if (plaintext > aead_max_plaintext_size || aad > aead_max_plaintext_size) {
+        ec = errc::message_too_large;
+        return false;
+    }
+    if (out < plaintext + aead_tag_size) {
+        ec = errc::buffer_too_small;
+        return false;
+    }
+    return true;
+}
+
+/// True when an open of `sealed` bytes (ciphertext || tag) with `aad` bytes into `out` bytes may
+/// proceed; else sets ec. The order of the checks is part of the contract (tests rely on it).
+constexpr bool aead_check_open(std::size_t aad, std::size_t sealed, std::size_t out, std::error_code& ec) noexcept
+{
+    if (sealed < aead_tag_size) {
+        ec = errc::malformed;
+        return false;
+    }
+    if (sealed - aead_tag_size > aead_max_plaintext_size || aad > aead_max_plaintext_size) {
+        ec = errc::message_too_large;
+        return false;
+    }
+    if (out < sealed - aead_tag_size) {
+        ec = errc::buffer_too_small;
+        return false;
+    }
+    return true;
+}
+
+} // namespace tlvcast::crypto::detail
