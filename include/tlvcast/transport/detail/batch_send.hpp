@@ -1,0 +1,116 @@
+// Sending a datagram_batch from one UDP socket: sendmmsg(2) on Linux, one sendto(2) per datagram elsewhere.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <system_error>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace tlvcast::transport::detail {
+
+/// Errors that concern one datagram (its size or its destination): the rest of a batch is still
+/// worth sending. Any other error (EAGAIN, ENOBUFS, EBADF, ...) concerns the socket and stops it.
+inline bool per_datagram_error(int e) noexcept
+{
+    switch (e) {
+    case EMSGSIZE:
+    case EINVAL:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case EACCES:
+    case EPERM:
+    case EDESTADDRREQ:
+    case EAFNOSUPPORT:
+    case ECONNREFUSED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+inline sockaddr_in to_sockaddr(const endpoint& to) noexcept
+{
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(to.port);
+    sa.sin_addr.s_addr = htonl(to.address);
+    return sa;
+}
+
+/// Sends every datagram of `batch` from the non-blocking UDP socket `fd` without waiting.
+/// Returns how many the kernel accepted; `ec` is the first error met (cleared when none).
+/// A datagram refused for itself (too large, unreachable destination) is skipped and the rest
+/// are still sent; a socket-wide error (EAGAIN/EWOULDBLOCK, ENOBUFS, EBADF) stops the batch.
+inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_code& ec) noexcept
+{
+    ec.clear();
+    std::size_t sent = 0;
+    std::size_t i = 0;
+#if defined(__linux__)
+    // 64 per system call keeps the arrays on the stack (about 6 KiB); the kernel caps vlen at 1024.
+    constexpr std::size_t chunk = 64;
+    std::array<mmsghdr, chunk> msgs;
+    std::array<sockaddr_in, chunk> addrs;
+    std::array<iovec, chunk> iovs;
+    while (i < batch.size()) {
+        const std::size_t n = std::min(chunk, batch.size() - i);
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto e = batch[i + k];
+            addrs[k] = to_sockaddr(e.to);
+            // sendmmsg never writes through iov_base; the cast only satisfies the C declaration.
+            iovs[k].iov_base = const_cast<std::byte*>(e.bytes.data());
+            iovs[k].iov_len = e.bytes.size();
+            msgs[k] = mmsghdr{};
+            msgs[k].msg_hdr.msg_name = &addrs[k];
+            msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+            msgs[k].msg_hdr.msg_iov = &iovs[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        const int r = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r > 0) {
+            sent += static_cast<std::size_t>(r);
+            i += static_cast<std::size_t>(r);
+            continue;
+        }
+        // r < 0: the first datagram of this chunk failed (a later failure shows as a short count and
+        // is reported here on the next call, for the datagram that caused it).
+        const int e = errno;
+        if (e == EINTR)
+            continue;
+        if (!ec)
+            ec = std::error_code(e, std::system_category());
+        if (!per_datagram_error(e))
+            return sent;
+        ++i;
+    }
+#else
+    for (; i < batch.size(); ++i) {
+        const auto e = batch[i];
+        const sockaddr_in sa = to_sockaddr(e.to);
+        ssize_t r;
+        do
+            r = ::sendto(fd, e.bytes.data(), e.bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa),
+                         sizeof sa);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0) {
+            ++sent;
+            continue;
+        }
+        const int err = errno;
+        if (!ec)
+            ec = std::error_code(err, std::system_category());
+        if (!per_datagram_error(err))
+            return sent;
+    }
+#endif
+    return sent;
+}
+
+} // namespace tlvcast::transport::detail

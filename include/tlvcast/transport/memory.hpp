@@ -1,0 +1,421 @@
+// memory_transport: an in-process datagram network (memory_hub) with UDP semantics, for tests and benchmarks.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/transport/concepts.hpp>
+
+#include <asio.hpp>
+#include <asio/experimental/append.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tlvcast::transport {
+
+/// The largest UDP payload over IPv4 (65,535 - 20 - 8); larger datagrams are refused.
+inline constexpr std::size_t max_udp_payload = 65'507;
+
+/// Receive-side counters of one memory_transport.
+struct memory_stats {
+    std::uint64_t received = 0;           ///< datagrams handed to async_receive
+    std::uint64_t dropped_queue_full = 0; ///< datagrams lost because the receive queue was full
+};
+
+/// Hub-wide counters.
+struct memory_hub_stats {
+    std::uint64_t sent = 0;     ///< datagrams accepted by send (a group send counts once)
+    std::uint64_t no_route = 0; ///< datagrams to an address nobody holds (silently lost, as on UDP)
+};
+
+namespace detail {
+
+/// A receive waiting for a datagram; completes through the handler's associated executor.
+class memory_receive_op {
+public:
+    memory_receive_op(std::span<std::byte> buffer, endpoint* from) noexcept : buffer_(buffer), from_(from) {}
+    virtual ~memory_receive_op() = default;
+    /// Posts the completion and deletes this object. Thread-safe (called by any sender thread).
+    virtual void complete(std::error_code ec, std::size_t n) = 0;
+
+    /// Copies one datagram into the caller's buffer; returns the completion's error and size.
+    std::pair<std::error_code, std::size_t> fill(const endpoint& from, std::span<const std::byte> bytes) noexcept
+    {
+        *from_ = from;
+        const std::size_t n = std::min(bytes.size(), buffer_.size());
+        if (n != 0)
+            std::memcpy(buffer_.data(), bytes.data(), n);
+        // As asio_udp on Linux: a datagram longer than the buffer is reported, not passed off as whole.
+        if (bytes.size() > buffer_.size())
+            return {asio::error::message_size, n};
+        return {std::error_code{}, n};
+    }
+
+private:
+    std::span<std::byte> buffer_;
+    endpoint* from_;
+};
+
+template <class Handler>
+class memory_receive_op_impl final : public memory_receive_op {
+public:
+    memory_receive_op_impl(Handler&& h, const asio::any_io_executor& ex, std::span<std::byte> buffer, endpoint* from)
+        : memory_receive_op(buffer, from), handler_(std::move(h)),
+          work_(asio::prefer(ex, asio::execution::outstanding_work.tracked))
+    {
+    }
+
+    void complete(std::error_code ec, std::size_t n) override
+    {
+        // Move everything out first: the handler may start the next receive, which allocates anew.
+        Handler handler = std::move(handler_);
+        asio::any_io_executor work = std::move(work_);
+        delete this;
+        // post (never an inline call): the handler runs on its associated executor, as Asio's own
+        // operations do, whichever thread delivered the datagram.
+        asio::post(work, asio::experimental::append(std::move(handler), ec, n));
+    }
+
+private:
+    Handler handler_;
+    asio::any_io_executor work_; // keeps the io_context's run() alive while the receive is pending
+};
+
+/// One endpoint's receive side: a bounded queue and at most one pending receive.
+struct memory_mailbox {
+    struct datagram {
+        endpoint from;
+        std::vector<std::byte> bytes;
+    };
+
+    memory_mailbox(endpoint addr, std::size_t limit) : address(addr), queue_limit(limit) {}
+    ~memory_mailbox() { delete pending; }
+    memory_mailbox(const memory_mailbox&) = delete;
+    memory_mailbox& operator=(const memory_mailbox&) = delete;
+
+    /// Hands a datagram to the pending receive, or queues a copy, or drops it when the queue is full.
+    void deliver(const endpoint& from, std::span<const std::byte> bytes)
+    {
+        std::unique_lock lock(mutex);
+        if (closed)
+            return;
+        if (memory_receive_op* op = std::exchange(pending, nullptr)) {
+            ++stats.received;
+            lock.unlock();
+            const auto [ec, n] = op->fill(from, bytes);
+            op->complete(ec, n);
+            return;
+        }
+        if (queue.size() >= queue_limit) {
+            ++stats.dropped_queue_full;
+            return;
+        }
+        std::vector<std::byte> copy;
+        if (!spare.empty()) {
+            copy = std::move(spare.back());
+            spare.pop_back();
+        }
+        copy.assign(bytes.begin(), bytes.end());
+        queue.push_back({from, std::move(copy)});
+    }
+
+    const endpoint address;
+    const std::size_t queue_limit;
+    std::mutex mutex;
+    std::deque<datagram> queue;              // guarded by mutex
+    std::vector<std::vector<std::byte>> spare; // recycled datagram buffers, guarded by mutex
+    memory_receive_op* pending = nullptr;    // owned; guarded by mutex
+    memory_stats stats;                      // guarded by mutex
+    bool closed = false;                     // guarded by mutex
+};
+
+/// The routing table shared by a hub and its transports.
+struct memory_hub_state {
+    std::mutex mutex;
+    std::unordered_map<endpoint, std::shared_ptr<memory_mailbox>> endpoints;      // guarded by mutex
+    std::unordered_map<endpoint, std::vector<std::shared_ptr<memory_mailbox>>> groups; // guarded by mutex
+    std::uint32_t next_address = 0;                                              // guarded by mutex
+    memory_hub_stats stats;                                                      // guarded by mutex
+
+    /// The n-th automatic address: 127.0.0.1:49152, 127.0.0.1:49153, ... then 127.0.0.2:49152, ...
+    static endpoint automatic(std::uint32_t n) noexcept
+    {
+        constexpr std::uint32_t ports = 65536 - 49152;
+        return {0x7f000001u + n / ports, static_cast<std::uint16_t>(49152 + n % ports)};
+    }
+
+    void erase(const std::shared_ptr<memory_mailbox>& mb)
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = endpoints.find(mb->address); it != endpoints.end() && it->second == mb)
+            endpoints.erase(it);
+        for (auto it = groups.begin(); it != groups.end();) {
+            std::erase(it->second, mb);
+            it = it->second.empty() ? groups.erase(it) : std::next(it);
+        }
+    }
+};
+
+} // namespace detail
+
+/// Settings of one memory_transport.
+struct memory_options {
+    /// The endpoint's address; empty: the hub assigns the next free 127.0.0.x:port.
+    std::optional<endpoint> address;
+    /// Datagrams that may wait in the receive queue; more are dropped and counted (like SO_RCVBUF).
+    std::size_t queue_limit = 1024;
+};
+
+/// An in-process network of memory_transport endpoints. A cheap handle: copies share one network,
+/// which lives as long as the last hub handle or transport. Thread-safe.
+class memory_hub {
+public:
+    memory_hub() : state_(std::make_shared<detail::memory_hub_state>()) {}
+
+    /// Hub-wide counters. Thread-safe.
+    memory_hub_stats stats() const
+    {
+        std::lock_guard lock(state_->mutex);
+        return state_->stats;
+    }
+
+private:
+    friend class memory_transport;
+    std::shared_ptr<detail::memory_hub_state> state_;
+};
+
+/// A Transport endpoint on a memory_hub, with UDP semantics: send copies the bytes and returns at
+/// once; delivery is asynchronous, posted to the receiver's executor; a full receive queue drops
+/// (counted in stats()); datagrams over max_udp_payload are refused with asio::error::message_size;
+/// a datagram to an unknown address is lost silently. A datagram sent to a group endpoint (see
+/// join) reaches every member, the sender included if it joined.
+/// Thread-safety: send, join, leave, stats and local_endpoint may be called from any thread;
+/// async_receive and close from one thread at a time. At most one receive may be pending (a second
+/// one completes with asio::error::already_started).
+class memory_transport {
+public:
+    using executor_type = asio::any_io_executor;
+    using options = memory_options;
+
+    /// Attaches a new endpoint to `hub`, receiving on `ex`. Throws std::system_error
+    /// (address_in_use) when the chosen address is taken.
+    memory_transport(const memory_hub& hub, const executor_type& ex, const options& opt = {})
+        : hub_(hub.state_), executor_(ex)
+    {
+        std::lock_guard lock(hub_->mutex);
+        endpoint addr;
+        if (opt.address) {
+            addr = *opt.address;
+            if (hub_->endpoints.contains(addr))
+                throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                                        "tlvcast::memory_transport: " + addr.to_string() + " is taken");
+        } else {
+            do
+                addr = detail::memory_hub_state::automatic(hub_->next_address++);
+            while (hub_->endpoints.contains(addr));
+        }
+        mailbox_ = std::make_shared<detail::memory_mailbox>(addr, std::max<std::size_t>(opt.queue_limit, 1));
+        hub_->endpoints.emplace(addr, mailbox_);
+    }
+
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+    memory_transport(const memory_hub& hub, ExecutionContext& ctx, const options& opt = {})
+        : memory_transport(hub, executor_type(ctx.get_executor()), opt)
+    {
+    }
+
+    memory_transport(memory_transport&&) noexcept = default;
+    memory_transport& operator=(memory_transport&& other) noexcept
+    {
+        if (this != &other) {
+            close();
+            hub_ = std::move(other.hub_);
+            mailbox_ = std::move(other.mailbox_);
+            executor_ = std::move(other.executor_);
+        }
+        return *this;
+    }
+    ~memory_transport() { close(); }
+
+    executor_type get_executor() const noexcept { return executor_; }
+
+    /// This endpoint's address (kept after close).
+    endpoint local_endpoint() const noexcept { return mailbox_ ? mailbox_->address : endpoint{}; }
+
+    /// Joins the group `group`: datagrams sent to it are delivered here too. Thread-safe.
+    void join(const endpoint& group)
+    {
+        if (!mailbox_)
+            return;
+        std::lock_guard lock(hub_->mutex);
+        auto& members = hub_->groups[group];
+        if (std::find(members.begin(), members.end(), mailbox_) == members.end())
+            members.push_back(mailbox_);
+    }
+
+    /// Leaves the group `group` (nothing when not a member). Thread-safe.
+    void leave(const endpoint& group)
+    {
+        if (!mailbox_)
+            return;
+        std::lock_guard lock(hub_->mutex);
+        if (auto it = hub_->groups.find(group); it != hub_->groups.end()) {
+            std::erase(it->second, mailbox_);
+            if (it->second.empty())
+                hub_->groups.erase(it);
+        }
+    }
+
+    /// Sends a copy of `data` to `to` (an endpoint or a group). Errors: message_size over
+    /// max_udp_payload, bad_descriptor after close. Never blocks on the receiver. Thread-safe.
+    void send(const endpoint& to, std::span<const std::byte> data, std::error_code& ec)
+    {
+        ec.clear();
+        if (!mailbox_ || is_closed()) {
+            ec = asio::error::bad_descriptor;
+            return;
+        }
+        if (data.size() > max_udp_payload) {
+            ec = asio::error::message_size;
+            return;
+        }
+        const endpoint from = mailbox_->address;
+        // Deliveries run under the hub lock (hub then mailbox, never the reverse): a group send
+        // needs no copy of the member list, and a closing member cannot be half-removed meanwhile.
+        std::lock_guard lock(hub_->mutex);
+        ++hub_->stats.sent;
+        if (auto g = hub_->groups.find(to); g != hub_->groups.end()) {
+            for (const auto& member : g->second)
+                member->deliver(from, data);
+            return;
+        }
+        if (auto it = hub_->endpoints.find(to); it != hub_->endpoints.end())
+            it->second->deliver(from, data);
+        else
+            ++hub_->stats.no_route;
+    }
+
+    /// Sends every datagram of the batch; returns how many were accepted, `ec` is the first error
+    /// (an oversized datagram is skipped, the rest still go). Thread-safe.
+    std::size_t send(const datagram_batch& batch, std::error_code& ec)
+    {
+        ec.clear();
+        std::size_t sent = 0;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            std::error_code one;
+            const auto e = batch[i];
+            send(e.to, e.bytes, one);
+            if (!one)
+                ++sent;
+            else if (!ec)
+                ec = one;
+            if (one == asio::error::bad_descriptor)
+                break;
+        }
+        return sent;
+    }
+
+    /// Receives one datagram into `buffer` and its sender into `from`; completes with
+    /// void(std::error_code, std::size_t) on the handler's executor, never inside this call.
+    /// Errors: message_size (datagram longer than `buffer`, truncated copy delivered),
+    /// operation_aborted (close() while pending), bad_descriptor (already closed),
+    /// already_started (another receive pending).
+    template <asio::completion_token_for<void(std::error_code, std::size_t)> Token>
+    auto async_receive(std::span<std::byte> buffer, endpoint& from, Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [this](auto handler, std::span<std::byte> buf, endpoint* out) {
+                start_receive(std::move(handler), buf, out);
+            },
+            token, buffer, &from);
+    }
+
+    /// Leaves the hub: a pending receive completes with operation_aborted, later sends fail with
+    /// bad_descriptor, datagrams sent here are lost. Idempotent; never throws.
+    void close() noexcept
+    {
+        if (!mailbox_)
+            return;
+        hub_->erase(mailbox_);
+        detail::memory_receive_op* op = nullptr;
+        {
+            std::lock_guard lock(mailbox_->mutex);
+            mailbox_->closed = true;
+            mailbox_->queue.clear();
+            op = std::exchange(mailbox_->pending, nullptr);
+        }
+        if (op)
+            op->complete(asio::error::operation_aborted, 0);
+    }
+
+    /// Receive-side counters. Thread-safe.
+    memory_stats stats() const
+    {
+        if (!mailbox_)
+            return {};
+        std::lock_guard lock(mailbox_->mutex);
+        return mailbox_->stats;
+    }
+
+private:
+    bool is_closed() const
+    {
+        std::lock_guard lock(mailbox_->mutex);
+        return mailbox_->closed;
+    }
+
+    template <class Handler>
+    void start_receive(Handler&& handler, std::span<std::byte> buffer, endpoint* from)
+    {
+        using op_type = detail::memory_receive_op_impl<std::decay_t<Handler>>;
+        auto* op = new op_type(std::move(handler), executor_, buffer, from);
+        if (!mailbox_) {
+            op->complete(asio::error::bad_descriptor, 0);
+            return;
+        }
+        std::unique_lock lock(mailbox_->mutex);
+        if (mailbox_->closed) {
+            lock.unlock();
+            op->complete(asio::error::bad_descriptor, 0);
+            return;
+        }
+        if (mailbox_->pending) {
+            lock.unlock();
+            op->complete(asio::error::already_started, 0);
+            return;
+        }
+        if (mailbox_->queue.empty()) {
+            mailbox_->pending = op;
+            return;
+        }
+        auto d = std::move(mailbox_->queue.front());
+        mailbox_->queue.pop_front();
+        ++mailbox_->stats.received;
+        const auto [ec, n] = op->fill(d.from, d.bytes);
+        // A few recycled buffers make steady traffic allocation-free without hoarding memory.
+        if (mailbox_->spare.size() < 64)
+            mailbox_->spare.push_back(std::move(d.bytes));
+        lock.unlock();
+        op->complete(ec, n);
+    }
+
+    std::shared_ptr<detail::memory_hub_state> hub_;
+    std::shared_ptr<detail::memory_mailbox> mailbox_;
+    executor_type executor_;
+};
+
+static_assert(transport<memory_transport>, "memory_transport must model tlvcast::transport::transport");
+
+} // namespace tlvcast::transport
