@@ -1,0 +1,28 @@
+// The seed profile's ready-made configuration: RSA-OAEP, 256-byte fragments, UDP multicast.
+#pragma once
+
+#include <tlvcast/core/client.hpp>
+#include <tlvcast/core/relay.hpp>
+#include <tlvcast/crypto/rsa_oaep.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/transport/asio_udp.hpp>
+
+#ifdef TLVCAST_HAS_OPENSSL
+#include <tlvcast/crypto/openssl_rsa.hpp>
+#endif
+
+namespace tlvcast::seed {
+
+using cipher = crypto::rsa_oaep;
+using fragmenter = fragment::seed_fragmenter;
+using client = core::basic_client<transport::asio_udp, cipher, fragmenter>;
+using relay = core::basic_relay<transport::asio_udp, cipher, fragmenter>;
+
+#ifdef TLVCAST_HAS_OPENSSL
+/// The seed profile on OpenSSL 3: the same wire format, faster private-key operations.
+using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;
+using openssl_client = core::basic_client<transport::asio_udp, openssl_cipher, fragmenter>;
+using openssl_relay = core::basic_relay<transport::asio_udp, openssl_cipher, fragmenter>;
+#endif
+
+} // namespace tlvcast::seed

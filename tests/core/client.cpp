@@ -1,0 +1,150 @@
+// basic_client and basic_relay over the in-memory transport: callbacks, futures and coroutines.
+#include <tlvcast/core/client.hpp>
+#include <tlvcast/core/relay.hpp>
+
+#include "core/sim.hpp"
+
+#include <tlvcast/transport/memory.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+using namespace tlvcast;
+using namespace std::chrono_literals;
+
+namespace {
+// use_future turns void(error_code) into future<void> that throws: get the code back.
+std::error_code code_of(std::future<void> f)
+{
+    try {
+        f.get();
+    } catch (const std::system_error& e) {
+        return e.code();
+    }
+    return {};
+}
+
+using mem_client = core::basic_client<transport::memory_transport, crypto::rsa_oaep, fragment::seed_fragmenter>;
+using mem_relay = core::basic_relay<transport::memory_transport, crypto::rsa_oaep, fragment::seed_fragmenter>;
+
+struct fixture {
+    asio::io_context io;
+    transport::memory_hub hub;
+    std::unique_ptr<mem_relay> relay;
+    std::vector<std::unique_ptr<mem_client>> clients;
+    std::thread runner;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+
+    explicit fixture(std::size_t n, core::client_options copt = {})
+    {
+        transport::memory_transport rt(hub, io, {test::relay_address});
+        rt.join(test::group);
+        relay = std::make_unique<mem_relay>(std::move(rt), crypto::rsa_oaep(test::shared_key(0)),
+                                            fragment::seed_fragmenter{}, core::relay_options{},
+                                            core::relay_driver_options{2, 4096});
+        relay->start();
+        copt.relay = test::group;
+        for (std::size_t i = 0; i < n; ++i)
+            clients.push_back(std::make_unique<mem_client>(transport::memory_transport(hub, io),
+                                                           crypto::rsa_oaep(test::shared_key(i + 1)),
+                                                           fragment::seed_fragmenter{}, copt));
+        runner = std::thread([this] { io.run(); });
+    }
+    ~fixture()
+    {
+        for (auto& c : clients)
+            code_of(c->async_close(asio::use_future));
+        relay->stop();
+        work.reset();
+        io.stop();
+        runner.join();
+    }
+    // Next event of client i that is not presence/registration, waiting at most 10 s.
+    core::client_event next_message(std::size_t i)
+    {
+        for (int k = 0; k < 50; ++k) {
+            auto f = clients[i]->async_receive(asio::use_future);
+            REQUIRE(f.wait_for(10s) == std::future_status::ready);
+            auto ev = f.get();
+            if (ev.what == core::client_event::kind::message)
+                return ev;
+        }
+        FAIL("no message event");
+        return {};
+    }
+};
+} // namespace
+
+TEST_CASE("client: register and exchange with use_future", "[client]")
+{
+    fixture fx(3);
+    for (auto& c : fx.clients)
+        REQUIRE_FALSE(code_of(c->async_register(asio::use_future)));
+    const std::string text = "héllo, wörld ✓";
+    REQUIRE_FALSE(code_of(fx.clients[0]->async_send(text, asio::use_future)));
+    for (std::size_t i = 1; i < 3; ++i) {
+        const auto ev = fx.next_message(i);
+        CHECK(ev.text == text);
+        CHECK(ev.peer == fx.clients[0]->transport().local_endpoint());
+    }
+}
+
+TEST_CASE("client: callbacks", "[client]")
+{
+    fixture fx(2);
+    std::promise<std::error_code> registered;
+    fx.clients[0]->async_register([&](std::error_code ec) { registered.set_value(ec); });
+    REQUIRE_FALSE(registered.get_future().get());
+    REQUIRE_FALSE(code_of(fx.clients[1]->async_register(asio::use_future)));
+    std::promise<std::error_code> sent;
+    fx.clients[1]->async_send(std::string(1000, 'x'), [&](std::error_code ec) { sent.set_value(ec); });
+    REQUIRE_FALSE(sent.get_future().get());
+    CHECK(fx.next_message(0).text == std::string(1000, 'x'));
+}
+
+TEST_CASE("client: C++20 coroutines", "[client]")
+{
+    fixture fx(2);
+    auto result = asio::co_spawn(
+        fx.io,
+        [&]() -> asio::awaitable<std::string> {
+            co_await fx.clients[0]->async_register(asio::use_awaitable);
+            co_await fx.clients[1]->async_register(asio::use_awaitable);
+            co_await fx.clients[0]->async_send(std::string_view("from a coroutine"), asio::use_awaitable);
+            for (;;) {
+                auto ev = co_await fx.clients[1]->async_receive(asio::use_awaitable);
+                if (ev.what == core::client_event::kind::message)
+                    co_return ev.text;
+            }
+        },
+        asio::use_future);
+    REQUIRE(result.wait_for(20s) == std::future_status::ready);
+    CHECK(result.get() == "from a coroutine");
+}
+
+TEST_CASE("client: no relay gives errc::no_relay after the retries", "[client]")
+{
+    asio::io_context io;
+    transport::memory_hub hub;
+    core::client_options opt;
+    opt.relay = test::group;
+    opt.register_timeout = 50ms;
+    opt.register_attempts = 3;
+    mem_client c(transport::memory_transport(hub, io), crypto::rsa_oaep(test::shared_key(1)), {}, opt);
+    std::error_code result;
+    c.async_register([&](std::error_code ec) { result = ec; });
+    io.run_for(2s);
+    CHECK(result == errc::no_relay);
+    CHECK(c.engine().counters().get(core::client_counter::registration_attempts) == 3);
+}
+
+TEST_CASE("client: sending before registration and oversized messages are errors", "[client]")
+{
+    fixture fx(1);
+    CHECK(code_of(fx.clients[0]->async_send(std::string_view("early"), asio::use_future)) == errc::not_ready);
+    REQUIRE_FALSE(code_of(fx.clients[0]->async_register(asio::use_future)));
+    CHECK(code_of(fx.clients[0]->async_send(std::string(48'451, 'x'), asio::use_future)) == errc::message_too_large);
+    CHECK(code_of(fx.clients[0]->async_send(std::string_view("CONNECT"), asio::use_future)) == errc::reserved_text);
+}
