@@ -1,0 +1,162 @@
+// Tests for crypto/openssl_suite.hpp: PEM interoperability with OpenSSL's own reader and writer, and
+// byte-identical results to cryptopp_suite.
+#ifdef TLVCAST_HAS_OPENSSL // without OpenSSL this file compiles to nothing
+#include <tlvcast/crypto/openssl_suite.hpp>
+
+#include <tlvcast/crypto/cryptopp_suite.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace tc = tlvcast::crypto;
+namespace fs = std::filesystem;
+using ossl = tc::openssl_suite;
+using cpp = tc::cryptopp_suite;
+
+namespace {
+
+struct scratch_dir {
+    fs::path path;
+    scratch_dir()
+    {
+        std::array<std::byte, 8> r{};
+        ossl::random_bytes(r);
+        path = fs::temp_directory_path() / ("tlvcast-openssl-suite-" + tc::to_hex(r));
+        fs::create_directories(path);
+    }
+    ~scratch_dir()
+    {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+std::string read_all(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+template <std::size_t N>
+std::array<std::byte, N> random_array()
+{
+    std::array<std::byte, N> a{};
+    ossl::random_bytes(a);
+    return a;
+}
+
+} // namespace
+
+TEST_CASE("openssl_suite identity files interoperate with OpenSSL's PEM reader and writer", "[suite][openssl][keyfile]")
+{
+    STATIC_REQUIRE(ossl::name == "OpenSSL");
+    scratch_dir dir;
+    const auto id = ossl::generate_ed25519();
+    const auto ours = dir.path / "ours.pem";
+    ossl::save_ed25519(ours, id);
+
+    // OpenSSL's generic PKCS#8 reader understands our file.
+    {
+        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(ours.c_str(), "r"), &BIO_free);
+        REQUIRE(bio);
+        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+            PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+        REQUIRE(key);
+        CHECK(EVP_PKEY_get_id(key.get()) == EVP_PKEY_ED25519);
+        std::array<std::byte, 32> seed{};
+        std::size_t n = seed.size();
+        REQUIRE(EVP_PKEY_get_raw_private_key(key.get(), reinterpret_cast<unsigned char*>(seed.data()), &n) == 1);
+        CHECK(std::equal(seed.begin(), seed.end(), id.private_key.span().begin()));
+    }
+
+    // And both suites read what OpenSSL's PEM writer produces.
+    const auto seed = random_array<32>();
+    const auto theirs = dir.path / "theirs.pem";
+    {
+        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+            EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()),
+                                         seed.size()),
+            &EVP_PKEY_free);
+        REQUIRE(key);
+        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(theirs.c_str(), "w"), &BIO_free);
+        REQUIRE(bio);
+        REQUIRE(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+    }
+    const auto expected = ossl::ed25519_from_seed(seed);
+    CHECK(ossl::load_ed25519(theirs).public_key == expected.public_key);
+    CHECK(cpp::load_ed25519(theirs).public_key == expected.public_key);
+}
+
+TEST_CASE("openssl_suite and cryptopp_suite give identical bytes", "[suite][openssl][cross]")
+{
+    for (int round = 0; round < 20; ++round) {
+        // Ed25519: same public key, same (deterministic) signature, each verifies the other's.
+        const auto seed = random_array<32>();
+        const auto a = ossl::ed25519_from_seed(seed);
+        const auto b = cpp::ed25519_from_seed(seed);
+        REQUIRE(a.public_key == b.public_key);
+        std::vector<std::byte> msg(static_cast<std::size_t>(round * 13));
+        ossl::random_bytes(msg);
+        std::array<std::byte, 64> sa{}, sb{};
+        ossl::sign(seed, msg, sa);
+        cpp::sign(seed, msg, sb);
+        CHECK(sa == sb);
+        CHECK(cpp::verify(a.public_key, msg, sa));
+        CHECK(ossl::verify(b.public_key, msg, sb));
+        CHECK(ossl::fingerprint(a.public_key) == cpp::fingerprint(a.public_key));
+
+        // X25519: a key pair from one backend agrees with one from the other.
+        const auto x = ossl::generate_x25519();
+        const auto y = cpp::generate_x25519();
+        std::array<std::byte, 32> xy{}, yx{};
+        std::error_code ec;
+        REQUIRE(ossl::x25519(x.private_key.span(), y.public_key, xy, ec));
+        REQUIRE(cpp::x25519(y.private_key.span(), x.public_key, yx, ec));
+        CHECK(xy == yx);
+        // Each backend derives the other's public key from its private key.
+        const std::array<std::byte, 32> base{std::byte{9}};
+        std::array<std::byte, 32> pub{};
+        REQUIRE(cpp::x25519(x.private_key.span(), base, pub, ec));
+        CHECK(pub == x.public_key);
+        REQUIRE(ossl::x25519(y.private_key.span(), base, pub, ec));
+        CHECK(pub == y.public_key);
+
+        // Hash, MAC and KDF on random inputs.
+        CHECK(ossl::sha256(msg) == cpp::sha256(msg));
+        const auto key = random_array<40>();
+        CHECK(ossl::hmac_sha256(key, msg) == cpp::hmac_sha256(key, msg));
+        const auto prk = ossl::hkdf_extract(key, msg);
+        CHECK(prk == cpp::hkdf_extract(key, msg));
+        std::vector<std::byte> oa(static_cast<std::size_t>(1 + round * 37)), ob(oa.size());
+        ossl::hkdf_expand(prk, msg, oa);
+        cpp::hkdf_expand(prk, msg, ob);
+        CHECK(oa == ob);
+    }
+}
+
+TEST_CASE("identity files saved by either suite are byte-identical and load in the other", "[suite][openssl][cross]")
+{
+    scratch_dir dir;
+    const auto id = cpp::generate_ed25519();
+    cpp::save_ed25519(dir.path / "cpp.pem", id);
+    ossl::save_ed25519(dir.path / "ossl.pem", id);
+    CHECK(read_all(dir.path / "cpp.pem") == read_all(dir.path / "ossl.pem"));
+    CHECK(ossl::load_ed25519(dir.path / "cpp.pem").public_key == id.public_key);
+    CHECK(cpp::load_ed25519(dir.path / "ossl.pem").public_key == id.public_key);
+}
+
+#endif // TLVCAST_HAS_OPENSSL
