@@ -1,0 +1,143 @@
+// Stateless return-routability cookies (DTLS 1.3, RFC 9147 section 5.1; RFC 6347 4.2.1) under a rotating secret.
+#pragma once
+
+#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/time.hpp>
+
+#include <cryptopp/misc.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <system_error>
+
+namespace tlvcast::crypto {
+
+/// Makes and checks the cookies a relay hands to an unverified client before it spends any state or
+/// public-key work on it. cookie = epoch (1 byte) || HMAC-SHA256(secret[epoch], epoch || IPv4 address
+/// (4 bytes, big-endian) || port (2 bytes, big-endian) || context)[0..16), where `context` is a hash of
+/// the client's hello transcript computed by the caller (at most max_context_size bytes). The relay
+/// keeps no per-client state: only the current and the previous secret (32 random bytes each, wiped).
+///
+/// Time is an input. The secret rotates when rotate_if_due(now) (also called by make and verify) finds
+/// that `rotation_period` has passed since the last rotation; the previous secret keeps verifying for
+/// one more period. A cookie therefore verifies for at least one period and at most two; after two
+/// rotations it fails with errc::bad_cookie. After a silence of two periods or more both secrets are
+/// replaced. The 1-byte epoch wraps after 256 rotations; a wrapped epoch selects a different secret,
+/// so an old cookie still fails. MACs are compared in constant time (CryptoPP::VerifyBufsEqual).
+/// Not thread-safe: one jar per relay engine. Exceptions: only when the Suite's RNG fails, and
+/// std::length_error from make() for a context longer than max_context_size (a caller bug).
+template <class Suite>
+class basic_cookie_jar {
+    static_assert(suite<Suite>, "basic_cookie_jar: Suite must model tlvcast::crypto::suite");
+
+public:
+    static constexpr std::size_t mac_size = 16;
+    static constexpr std::size_t cookie_size = 1 + mac_size;
+    /// Longest context accepted: pass a transcript hash (32 bytes for SHA-256), not a transcript.
+    static constexpr std::size_t max_context_size = 64;
+    /// Default rotation period: cookies live 30 to 60 seconds, ample for one handshake round trip.
+    static constexpr duration default_rotation_period = std::chrono::seconds(30);
+
+    using cookie_type = std::array<std::byte, cookie_size>;
+
+    /// Draws the first secret; `now` starts the first period. Throws std::invalid_argument for a
+    /// period that is not positive.
+    explicit basic_cookie_jar(time_point now, duration rotation_period = default_rotation_period)
+        : period_(rotation_period), rotated_at_(now)
+    {
+        if (rotation_period <= duration::zero())
+            throw std::invalid_argument("tlvcast: cookie rotation period must be positive");
+        Suite::random_bytes(current_.span());
+    }
+
+    /// Rotates the secret if a period has passed since the last rotation. A clock that goes back is ignored.
+    void rotate_if_due(time_point now)
+    {
+        if (now < rotated_at_ || now - rotated_at_ < period_)
+            return;
+        if (now - rotated_at_ >= 2 * period_) {
+            // Silent for two periods: even the secret that would become "previous" is too old.
+            has_previous_ = false;
+        } else {
+            previous_ = current_;
+            has_previous_ = true;
+        }
+        Suite::random_bytes(current_.span());
+        ++epoch_;
+        rotated_at_ = now;
+    }
+
+    /// The cookie for a client at `client` whose hello hashes to `context`.
+    cookie_type make(const endpoint& client, std::span<const std::byte> context, time_point now)
+    {
+        if (context.size() > max_context_size)
+            throw std::length_error("tlvcast: cookie context longer than max_context_size");
+        rotate_if_due(now);
+        cookie_type cookie{};
+        cookie[0] = static_cast<std::byte>(epoch_);
+        const auto mac = compute(current_, epoch_, client, context);
+        std::copy_n(mac.begin(), mac_size, cookie.begin() + 1);
+        return cookie;
+    }
+
+    /// Checks a cookie a client echoed. Returns errc::bad_cookie when it has the wrong size, an epoch
+    /// that is neither the current nor the previous one, or a MAC that does not match this client and
+    /// context; an empty error code when it verifies.
+    std::error_code verify(std::span<const std::byte> cookie, const endpoint& client,
+                           std::span<const std::byte> context, time_point now)
+    {
+        rotate_if_due(now);
+        if (cookie.size() != cookie_size || context.size() > max_context_size)
+            return errc::bad_cookie;
+        const auto epoch = std::to_integer<std::uint8_t>(cookie[0]);
+        const secret_bytes<32>* secret = nullptr;
+        if (epoch == epoch_)
+            secret = &current_;
+        else if (has_previous_ && epoch == static_cast<std::uint8_t>(epoch_ - 1))
+            secret = &previous_;
+        else
+            return errc::bad_cookie;
+        const auto mac = compute(*secret, epoch, client, context);
+        if (!CryptoPP::VerifyBufsEqual(reinterpret_cast<const CryptoPP::byte*>(mac.data()),
+                                       reinterpret_cast<const CryptoPP::byte*>(cookie.data() + 1), mac_size))
+            return errc::bad_cookie;
+        return {};
+    }
+
+    /// The epoch of the current secret (increments, modulo 256, at each rotation).
+    std::uint8_t epoch() const noexcept { return epoch_; }
+    duration rotation_period() const noexcept { return period_; }
+
+private:
+    static sha256_digest compute(const secret_bytes<32>& secret, std::uint8_t epoch, const endpoint& client,
+                                 std::span<const std::byte> context)
+    {
+        std::array<std::byte, 1 + 4 + 2 + max_context_size> input{};
+        input[0] = static_cast<std::byte>(epoch);
+        for (int i = 0; i < 4; ++i)
+            input[static_cast<std::size_t>(1 + i)] = static_cast<std::byte>(client.address >> (24 - 8 * i));
+        input[5] = static_cast<std::byte>(client.port >> 8);
+        input[6] = static_cast<std::byte>(client.port);
+        std::copy(context.begin(), context.end(), input.begin() + 7);
+        return Suite::hmac_sha256(secret.span(), std::span<const std::byte>(input).first(7 + context.size()));
+    }
+
+    secret_bytes<32> current_;
+    secret_bytes<32> previous_;
+    bool has_previous_ = false;
+    std::uint8_t epoch_ = 0;
+    duration period_;
+    time_point rotated_at_;
+};
+
+/// The cookie jar on the default (Crypto++) suite.
+using cookie_jar = basic_cookie_jar<cryptopp_suite>;
+
+} // namespace tlvcast::crypto
