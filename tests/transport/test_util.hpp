@@ -1,7 +1,10 @@
 // Helpers shared by the transport tests: byte strings and bounded io_context runs.
 #pragma once
 
+#include <tlvcast/endpoint.hpp>
+
 #include <asio.hpp>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -33,3 +36,9 @@ bool run_until(asio::io_context& io, Pred done, std::chrono::milliseconds timeou
 }
 
 } // namespace tlvcast::transport::test
+
+/// Catch2 prints endpoints as "a.b.c.d:port" in failed checks.
+template <>
+struct Catch::StringMaker<tlvcast::endpoint> {
+    static std::string convert(const tlvcast::endpoint& e) { return e.to_string(); }
+};

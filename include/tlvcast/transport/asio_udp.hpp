@@ -5,6 +5,7 @@
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/transport/concepts.hpp>
 #include <tlvcast/transport/detail/batch_send.hpp>
+#include <tlvcast/transport/limits.hpp>
 
 #include <asio.hpp>
 
@@ -164,7 +165,7 @@ public:
     /// Receives one datagram into `buffer` and its sender into `from`; completes with
     /// void(std::error_code, std::size_t bytes). A datagram longer than `buffer` completes with
     /// asio::error::message_size and bytes == buffer.size() (Linux; elsewhere it is silently
-    /// truncated): a 65,507-byte buffer never truncates. close() completes it with
+    /// truncated): a max_udp_payload (65,507-byte) buffer never truncates. close() completes it with
     /// asio::error::operation_aborted. Supports per-operation cancellation.
     template <asio::completion_token_for<void(std::error_code, std::size_t)> Token>
     auto async_receive(std::span<std::byte> buffer, endpoint& from, Token&& token)

@@ -56,6 +56,10 @@ public:
     void send(const endpoint& to, std::span<const std::byte> data, std::error_code& ec)
     {
         impl& s = *impl_;
+        if (s.closed) {
+            ec = asio::error::bad_descriptor;
+            return;
+        }
         s.out.clear();
         s.queue.submit(to, data, clock::now(), s.out);
         flush(ec);
@@ -67,6 +71,10 @@ public:
     std::size_t send(const datagram_batch& batch, std::error_code& ec)
     {
         impl& s = *impl_;
+        if (s.closed) {
+            ec = asio::error::bad_descriptor;
+            return 0;
+        }
         s.out.clear();
         const time_point now = clock::now();
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -84,9 +92,11 @@ public:
         return impl_->next.async_receive(buffer, from, std::forward<Token>(token));
     }
 
-    /// Discards held datagrams (counted), stops the timer and closes the wrapped transport.
+    /// Discards held datagrams (counted), stops the timer and closes the wrapped transport; later
+    /// sends fail with asio::error::bad_descriptor.
     void close()
     {
+        impl_->closed = true;
         impl_->timer.cancel();
         impl_->armed = no_timer;
         impl_->queue.clear();
@@ -120,6 +130,7 @@ private:
         datagram_batch out;
         time_point armed = no_timer; // when the pending timer wait fires, no_timer when none
         std::uint64_t late_send_errors = 0;
+        bool closed = false;
     };
 
     std::size_t flush(std::error_code& ec)

@@ -4,6 +4,7 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/transport/concepts.hpp>
+#include <tlvcast/transport/limits.hpp>
 
 #include <asio.hpp>
 #include <asio/experimental/append.hpp>
@@ -23,9 +24,6 @@
 #include <vector>
 
 namespace tlvcast::transport {
-
-/// The largest UDP payload over IPv4 (65,535 - 20 - 8); larger datagrams are refused.
-inline constexpr std::size_t max_udp_payload = 65'507;
 
 /// Receive-side counters of one memory_transport.
 struct memory_stats {

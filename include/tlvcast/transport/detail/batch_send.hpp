@@ -3,6 +3,8 @@
 
 #include <tlvcast/datagram.hpp>
 
+#include <asio/error.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -45,7 +47,8 @@ inline sockaddr_in to_sockaddr(const endpoint& to) noexcept
 }
 
 /// Sends every datagram of `batch` from the non-blocking UDP socket `fd` without waiting.
-/// Returns how many the kernel accepted; `ec` is the first error met (cleared when none).
+/// Returns how many the kernel accepted; `ec` is the first error met (cleared when none), in Asio's
+/// system category like the errors of Asio's own send_to, so `ec == asio::error::would_block` works.
 /// A datagram refused for itself (too large, unreachable destination) is skipped and the rest
 /// are still sent; a socket-wide error (EAGAIN/EWOULDBLOCK, ENOBUFS, EBADF) stops the batch.
 inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_code& ec) noexcept
@@ -85,7 +88,7 @@ inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_co
         if (e == EINTR)
             continue;
         if (!ec)
-            ec = std::error_code(e, std::system_category());
+            ec = std::error_code(e, asio::error::get_system_category());
         if (!per_datagram_error(e))
             return sent;
         ++i;
@@ -105,7 +108,7 @@ inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_co
         }
         const int err = errno;
         if (!ec)
-            ec = std::error_code(err, std::system_category());
+            ec = std::error_code(err, asio::error::get_system_category());
         if (!per_datagram_error(err))
             return sent;
     }
