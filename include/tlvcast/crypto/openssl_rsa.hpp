@@ -7,6 +7,7 @@
 
 #include <tlvcast/crypto/rsa_backend.hpp>
 #include <tlvcast/crypto/detail/openssl_handles.hpp>
+#include <tlvcast/crypto/detail/pem_armor.hpp>
 #include <tlvcast/crypto/detail/pem_file.hpp>
 #include <tlvcast/error.hpp>
 
@@ -198,7 +199,17 @@ struct openssl_rsa {
             return {};
         }
         try {
-            detail::openssl_bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+            // OpenSSL's decoders also take "BEGIN RSA PUBLIC KEY" (PKCS#1) here: hand them only the
+            // SubjectPublicKeyInfo block, found as the Crypto++ backend finds it.
+            const std::string_view text{reinterpret_cast<const char*>(pem.data()), pem.size()};
+            const auto body = detail::find_pem_body(text, detail::pem_label_public_key);
+            if (!body) {
+                ec = errc::bad_key;
+                return {};
+            }
+            const char* first = body->data() - (sizeof "-----BEGIN PUBLIC KEY-----" - 1);
+            const char* last = body->data() + body->size() + (sizeof "-----END PUBLIC KEY-----" - 1);
+            detail::openssl_bio_ptr bio{BIO_new_mem_buf(first, static_cast<int>(last - first))};
             detail::openssl_pkey_ptr pkey{
                 bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, &detail::openssl_no_password, nullptr) : nullptr};
             if (!pkey || !detail::rsa_openssl_acceptable(pkey.get())) {
