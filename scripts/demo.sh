@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# demo.sh: builds the release programs and runs a relay and three chat clients (alice, bob, carol)
+# in a private network namespace, then stops the relay and shows its counters. About 10 s.
+#
+# Needs permission to create a network namespace (root, or unprivileged user namespaces); without
+# it the demo says so and exits 1: it never sends multicast on a real interface.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${TLVCAST_DEMO_BUILD:-$root/build/release}" # override: an existing build directory
+
+if [ "${1:-}" != --inside ]; then
+  "$root/scripts/setup.sh"
+  if [ ! -f "$build/build.ninja" ]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTLVCAST_BUILD_BENCH=OFF >/dev/null
+  fi
+  cmake --build "$build" --target tlvcast-relay tlvcast-chat -j2
+  set +e
+  "$root/tests/netns.sh" "$0" --inside
+  rc=$?
+  set -e
+  if [ $rc -eq 77 ]; then
+    echo "demo: network namespaces are not permitted here (try as root, or enable unprivileged user" >&2
+    echo "      namespaces); the demo only runs inside one, so it stops here." >&2
+    exit 1
+  fi
+  exit $rc
+fi
+
+# Inside the namespace: lo carries the multicast group, nothing else exists.
+relay="$build/examples/tlvcast-relay"
+chat="$build/examples/tlvcast-chat"
+tmp="$(mktemp -d)"
+relay_pid=""
+cleanup() {
+  [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Prefixes each line with the speaker's name, and shows known addresses as "name(ip:port)": a
+# client's "registered as ADDR" line teaches the map, shared by all filters through a file.
+names="$tmp/names"
+: >"$names"
+prefix() {
+  local who="$1" line addr name
+  while IFS= read -r line; do
+    if [[ "$line" == *"registered as "* ]]; then
+      addr="${line#*registered as }"
+      echo "${addr%% *} $who" >>"$names"
+    fi
+    while read -r addr name; do
+      [ "$name" != "$who" ] && line="${line//"$addr"/"$name($addr)"}"
+    done <"$names"
+    printf '%-6s| %s\n' "$who" "$line"
+  done
+}
+
+# Give the group route a source address, so that clients appear as 127.0.0.1:port rather than
+# 0.0.0.0:port (Linux picks no source for it otherwise: 127.0.0.1 has host scope).
+ip route replace 224.0.0.0/4 dev lo src 127.0.0.1
+
+: >"$tmp/relay.log"
+"$relay" --keepalive 1 >"$tmp/relay.log" 2>&1 &
+relay_pid=$!
+tail -n +1 -s 0.1 -f --pid="$relay_pid" "$tmp/relay.log" | prefix relay &
+follower=$!
+for _ in $(seq 50); do # at most 5 s for the relay's key and socket
+  grep -q listening "$tmp/relay.log" && break
+  sleep 0.1
+done
+grep -q listening "$tmp/relay.log" || { echo "demo: the relay did not start" >&2; exit 1; }
+
+# Each speaker: a few lines with pauses, then end of input (DISCONNECT).
+alice() { sleep 1; echo "hello everyone, alice here"; sleep 2; echo "bob, did the build pass?"; sleep 2.5; echo "great, see you"; }
+bob()   { sleep 1.5; echo "hi alice! bob here"; sleep 2; echo "yes: all green, even under TSan"; sleep 2; echo "héhé, UTF-8 works too ✓"; sleep 1; }
+carol() { sleep 2; echo "carol joining late"; sleep 3; echo "I'll stay a little longer"; sleep 2.5; echo "bye"; }
+
+alice | "$chat" --keepalive 1 2>&1 | prefix alice &
+a=$!
+bob | "$chat" --keepalive 1 2>&1 | prefix bob &
+b=$!
+carol | "$chat" --keepalive 1 2>&1 | prefix carol &
+c=$!
+wait $a $b $c
+sleep 0.3
+kill -TERM "$relay_pid"
+wait "$relay_pid" || true
+relay_pid=""
+wait "$follower" # the log follower ends soon after the relay, having printed the stats line
