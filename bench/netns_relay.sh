@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# netns_relay.sh [BENCH_ARGS...]: runs the relay's UDP benchmarks inside a private network namespace.
+#
+# The UDP benchmarks of bench_relay send multicast and unicast over loopback; they refuse to run
+# (SkipWithError) unless TLVCAST_NETNS=1, which only this script sets, inside tests/netns.sh's
+# namespace (lo up with multicast, nothing else, so no datagram can reach a real network).
+# BENCH_BIN overrides the binary (default: build/release/bench/bench_relay, then build/bench/bench/bench_relay).
+# Extra arguments go to the benchmark (e.g. --benchmark_filter=openssl/relay/udp).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BENCH_BIN:-}
+if [ -z "$bin" ]; then
+  for candidate in "$root/build/release/bench/bench_relay" "$root/build/bench/bench/bench_relay"; do
+    if [ -x "$candidate" ]; then
+      bin=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+  echo "netns_relay.sh: bench_relay not found; build it (see docs/BENCHMARKS.md) or set BENCH_BIN" >&2
+  exit 2
+fi
+filter=--benchmark_filter=udp
+for arg in "$@"; do
+  case $arg in --benchmark_filter=*) filter= ;; esac
+done
+TLVCAST_NETNS=1 exec "$root/tests/netns.sh" "$bin" $filter "$@"
