@@ -1,0 +1,188 @@
+"""Process harness for the end-to-end tests: runs the example programs with --json and waits,
+with a bounded timeout, for the JSON events they print. Used inside a private network namespace."""
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+WAIT = 20.0  # the longest any single wait may take, seconds
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Program:
+    """A running program whose stdout is read line by line (JSON objects) on a thread."""
+
+    def __init__(self, name, argv, stdin=True):
+        self.name = name
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.events = []           # every parsed event, in order
+        self.raw = []              # every raw line
+        self.cond = threading.Condition()
+        self.stderr = b""
+        self._out = threading.Thread(target=self._read, daemon=True)
+        self._out.start()
+        self._err = threading.Thread(target=self._read_err, daemon=True)
+        self._err.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                text = line.decode("utf-8")  # strict: the programs must print valid UTF-8
+                ev = json.loads(text)
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                ev = {"event": "__invalid__", "line": repr(line), "why": str(e)}
+            with self.cond:
+                self.raw.append(line)
+                self.events.append(ev)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def _read_err(self):
+        self.stderr = self.proc.stderr.read()
+
+    def wait_for(self, pred, what, timeout=WAIT):
+        """Waits until some event satisfies pred; returns it. Failure after timeout seconds."""
+        deadline = time.monotonic() + min(timeout, WAIT)
+        with self.cond:
+            while True:
+                for ev in self.events:
+                    if pred(ev):
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._out.is_alive()):
+                    raise Failure(f"{self.name}: no {what} within {timeout} s; events: {self.summary()}; "
+                                  f"stderr: {self.stderr[-500:]!r}")
+                self.cond.wait(min(left, 0.2))
+
+    def wait_count(self, pred, n, what, timeout=WAIT):
+        """Waits until at least n events satisfy pred; returns them."""
+        deadline = time.monotonic() + min(timeout, WAIT)
+        with self.cond:
+            while True:
+                got = [e for e in self.events if pred(e)]
+                if len(got) >= n:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._out.is_alive()):
+                    raise Failure(f"{self.name}: {len(got)}/{n} {what} within {timeout} s; "
+                                  f"stderr: {self.stderr[-500:]!r}")
+                self.cond.wait(min(left, 0.2))
+
+    def select(self, pred):
+        with self.cond:
+            return [e for e in self.events if pred(e)]
+
+    def summary(self):
+        out = []
+        for e in self.events[-12:]:
+            e = dict(e)
+            if isinstance(e.get("text"), str) and len(e["text"]) > 40:
+                e["text"] = e["text"][:40] + f"...({len(e['text'])})"
+            out.append(e)
+        return out
+
+    def send_line(self, data):
+        """Writes one line (bytes or str, without its newline) to the program's stdin."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        check(b"\n" not in data, "a line cannot hold a newline")
+        self.proc.stdin.write(data + b"\n")
+        self.proc.stdin.flush()
+
+    def close_stdin(self):
+        self.proc.stdin.close()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=WAIT):
+        try:
+            rc = self.proc.wait(timeout=min(timeout, WAIT))
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{self.name}: still running after {timeout} s")
+        self._out.join(5)
+        self._err.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def vm_rss_kib(self):
+        """Resident memory from /proc/<pid>/status, KiB; None once gone."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+
+def is_event(kind, **fields):
+    return lambda e: e.get("event") == kind and all(e.get(k) == v for k, v in fields.items())
+
+
+def start_relay(path, *extra, name="relay"):
+    r = Program(name, [path, "--json", *extra], stdin=False)
+    r.wait_for(is_event("ready"), "ready")
+    return r
+
+
+def start_chat(path, name, *extra):
+    c = Program(name, [path, "--json", *extra])
+    ev = c.wait_for(is_event("registered"), "registered")
+    c.local = ev["local"]
+    return c
+
+
+def stop_relay(relay):
+    """SIGTERM, then the stats event; checks a clean exit 0."""
+    relay.signal(signal.SIGTERM)
+    rc = relay.wait_exit()
+    check(rc == 0, f"{relay.name} exited {rc} after SIGTERM; stderr {relay.stderr[-500:]!r}")
+    stats = relay.wait_for(is_event("stats"), "stats", timeout=1)
+    return stats
+
+
+def no_invalid_lines(*programs):
+    for p in programs:
+        bad = p.select(lambda e: e.get("event") == "__invalid__")
+        check(not bad, f"{p.name} printed lines that are not valid UTF-8 JSON: {bad[:3]}")
+
+
+def run_tests(tests, cleanup):
+    """Runs each test function in order; prints PASS/FAIL; returns the exit status."""
+    failed = 0
+    for t in tests:
+        start = time.monotonic()
+        try:
+            t()
+            print(f"PASS {t.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
+        except Exception as e:  # noqa: BLE001 - report any failure with its test's name
+            failed += 1
+            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+        finally:
+            cleanup()
+    return 1 if failed else 0
+
+
+def in_namespace():
+    """True inside the private namespace made by tests/netns.sh (the tests refuse to run elsewhere)."""
+    return os.environ.get("TLVCAST_NETNS_INSIDE") == "1"
