@@ -41,6 +41,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <time.h>
+
 namespace {
 
 namespace core = tlvcast::core;
@@ -103,7 +105,8 @@ std::vector<std::byte> sealed(std::size_t size, std::uint64_t n, const typename 
 
 // ---- one core's private-key rate ----
 
-// Opening one 190-byte block (the relay's work per small message, minus the re-encryption).
+// Opening one 190-byte block (the relay's work per small message, minus the re-encryption); with 2
+// threads, the most two cores give: the ceiling of the relay's rate on this machine.
 template <class Cipher>
 void rsa_private_op(benchmark::State& state)
 {
@@ -120,10 +123,23 @@ void rsa_private_op(benchmark::State& state)
     state.SetItemsProcessed(state.iterations());
 }
 
+// CPU time used by this thread or by the whole process (all threads), in seconds.
+double cpu_seconds(clockid_t clock)
+{
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct private_rate {
+    double per_second;     // operations per second of wall time
+    double cpu_per_op;     // CPU seconds per operation (unaffected by other processes' load)
+};
+
 // The same rate over 0.3 s of opens, measured in each relay benchmark's set-up (so under the same
 // machine load as that run), for the vs_1core counter.
 template <class Cipher>
-double single_core_private_rate()
+private_rate single_core_private_rate()
 {
     const Cipher& relay = keys<Cipher>::relay();
     const auto blob = sealed<Cipher>(190, 2, keys<Cipher>::client_session());
@@ -132,6 +148,7 @@ double single_core_private_rate()
     std::error_code ec;
     relay.open(peer, blob, out, ec); // warm-up: thread-local generator, caches
     const auto start = steady::now();
+    const double cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
     std::uint64_t n = 0;
     std::chrono::duration<double> spent{};
     do {
@@ -140,7 +157,8 @@ double single_core_private_rate()
         ++n;
         spent = steady::now() - start;
     } while (spent < 300ms);
-    return static_cast<double>(n) / spent.count();
+    const double cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+    return {static_cast<double>(n) / spent.count(), cpu / static_cast<double>(n)};
 }
 
 // ---- the two networks ----
@@ -258,7 +276,7 @@ void relay_throughput(benchmark::State& state)
     first.push_back(datagrams.size());
     const std::size_t per_message = first[1] - first[0];
     const std::size_t window = std::max<std::size_t>(4, in_flight_datagrams / per_message);
-    const double one_core = single_core_private_rate<Cipher>();
+    const private_rate one_core = single_core_private_rate<Cipher>();
 
     std::vector<std::byte> hello;
     {
@@ -329,12 +347,14 @@ void relay_throughput(benchmark::State& state)
     std::string failure = registered ? "" : "registration did not complete in 5 s";
     std::uint64_t messages = 0;
     std::chrono::duration<double> busy{};
+    double cpu = 0; // the whole process's CPU time in the timed batches: relay, recipients, sender
     std::size_t next = 0;
     for (auto _ : state) {
         if (!failure.empty())
             break;
         const std::uint64_t base = min_relayed();
         const auto start = steady::now();
+        const double cpu_start = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
         const auto deadline = start + wait_limit;
         std::size_t sent = 0;
         while (failure.empty() && (sent < batch || min_relayed() < base + batch)) {
@@ -355,6 +375,7 @@ void relay_throughput(benchmark::State& state)
                 std::this_thread::sleep_for(50us); // sleep, not spin: the relay needs both cores
         }
         busy += steady::now() - start;
+        cpu += cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
         messages += batch;
     }
 
@@ -402,8 +423,13 @@ void relay_throughput(benchmark::State& state)
     state.SetItemsProcessed(static_cast<std::int64_t>(messages));
     state.counters["deliveries/s"] =
         benchmark::Counter(static_cast<double>(messages * n_recipients), benchmark::Counter::kIsRate);
-    state.counters["1core_priv/s"] = one_core;
-    state.counters["vs_1core"] = rate / one_core;
+    state.counters["1core_priv/s"] = one_core.per_second;
+    state.counters["vs_1core"] = rate / one_core.per_second;
+    // Load-independent view: private-key CPU time per message over all CPU time spent per message.
+    // On 2 otherwise idle cores the relay can reach at most 2 x cpu_eff x the single-core rate.
+    const double cpu_per_message = cpu / static_cast<double>(messages);
+    state.counters["cpu_ms/msg"] = cpu_per_message * 1e3;
+    state.counters["cpu_eff"] = one_core.cpu_per_op / cpu_per_message;
     state.counters["dgrams/msg"] = static_cast<double>(per_message);
 }
 
@@ -418,14 +444,14 @@ void relay_args(benchmark::internal::Benchmark* b)
 
 using cryptopp_cipher = crypto::rsa_oaep;
 
-BENCHMARK(rsa_private_op<cryptopp_cipher>)->Name("cryptopp/rsa_private_op")->UseRealTime();
+BENCHMARK(rsa_private_op<cryptopp_cipher>)->Name("cryptopp/rsa_private_op")->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(relay_throughput<cryptopp_cipher, memory_net>)->Name("cryptopp/relay/memory")->Apply(relay_args);
 BENCHMARK(relay_throughput<cryptopp_cipher, udp_net>)->Name("cryptopp/relay/udp")->Apply(relay_args);
 
 #ifdef TLVCAST_HAS_OPENSSL
 using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;
 
-BENCHMARK(rsa_private_op<openssl_cipher>)->Name("openssl/rsa_private_op")->UseRealTime();
+BENCHMARK(rsa_private_op<openssl_cipher>)->Name("openssl/rsa_private_op")->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(relay_throughput<openssl_cipher, memory_net>)->Name("openssl/relay/memory")->Apply(relay_args);
 BENCHMARK(relay_throughput<openssl_cipher, udp_net>)->Name("openssl/relay/udp")->Apply(relay_args);
 #endif
