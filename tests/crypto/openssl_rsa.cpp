@@ -179,6 +179,17 @@ TEST_CASE("openssl_rsa: public PEM export and import round trip", "[crypto][rsa]
     CHECK(backend::export_public_pem(back) == pem);
     CHECK(backend::modulus_bytes(back) == 256);
 
+    // Byte-identical to OpenSSL's own writer, for every modulus size (line layouts differ).
+    CHECK(pem == spki_pem_of(pub.native_handle()));
+    for (const int bits : {2048, 2049, 3000, 3072, 4095, 4096}) {
+        CAPTURE(bits);
+        const std::string other = spki_pem_of(bits, 65537);
+        const auto k = backend::import_public_pem(as_bytes(other), ec);
+        REQUIRE_FALSE(ec);
+        CHECK(backend::export_public_pem(k) == other);
+        CHECK(backend::modulus_bytes(k) == static_cast<std::size_t>((bits + 7) / 8));
+    }
+
     // Text around the armor is ignored, CRLF line ends are accepted.
     std::string crlf;
     for (const char c : pem) {

@@ -167,6 +167,30 @@ TEMPLATE_TEST_CASE("rsa_backend: keys and ciphertexts cross between backends", "
     }
 }
 
+TEST_CASE("rsa_backend: both backends export the same PEM for every modulus size", "[crypto][rsa][cross]")
+{
+    // Public functions with n = 2^(bits-1) + 1 (odd, exactly `bits` bits): no key generation needed,
+    // and the walk crosses every base64 line layout, including DER lengths that fill the last line.
+    for (unsigned bits = crypto::rsa_min_modulus_bits; bits <= crypto::rsa_max_modulus_bits; bits += 7) {
+        CAPTURE(bits);
+        CryptoPP::RSAFunction f;
+        f.Initialize(CryptoPP::Integer::Power2(bits - 1) + CryptoPP::Integer::One(), CryptoPP::Integer{65537});
+        std::string der;
+        CryptoPP::StringSink sink{der};
+        f.DEREncode(sink);
+        const std::string pem = crypto::detail::rsa_openssl_pem("PUBLIC KEY", der);
+        std::error_code ec;
+        const auto c = crypto::cryptopp_rsa::import_public_pem(as_bytes(pem), ec);
+        REQUIRE_FALSE(ec);
+        const auto o = crypto::openssl_rsa::import_public_pem(as_bytes(pem), ec);
+        REQUIRE_FALSE(ec);
+        CHECK(crypto::cryptopp_rsa::export_public_pem(c) == pem);
+        CHECK(crypto::openssl_rsa::export_public_pem(o) == pem);
+        CHECK(crypto::cryptopp_rsa::fingerprint(c) == crypto::openssl_rsa::fingerprint(o));
+        CHECK(crypto::cryptopp_rsa::modulus_bytes(c) == crypto::openssl_rsa::modulus_bytes(o));
+    }
+}
+
 TEST_CASE("rsa_backend: both backends decrypt with one key at the same time", "[crypto][rsa][cross][threads]")
 {
     temp_dir dir;
