@@ -80,19 +80,7 @@ public:
             counters_.add(client_counter::from_stranger);
             return;
         }
-        std::span<const std::byte> bytes = datagram;
-        if constexpr (Cipher::has_record_layer) {
-            if (cipher_.established(session_)) {
-                std::error_code ec;
-                cipher_.unprotect(session_, datagram, record_, ec);
-                if (ec) {
-                    counters_.add(client_counter::undecryptable);
-                    return;
-                }
-                bytes = record_;
-            }
-        }
-        handle_tlvs(from, bytes, now, out, /*depth=*/0);
+        handle_tlvs(from, datagram, now, out, /*depth=*/0);
     }
 
     /// Runs what is due at `now`: registration retries, keep-alives, probes, reassembly timeouts.
@@ -250,6 +238,8 @@ private:
         }
     }
 
+    // One outer TLV from the relay. Records (with a record layer) and reassembled fragments carry
+    // one more TLV inside; depth bounds that nesting.
     void handle_tlvs(const endpoint& from, std::span<const std::byte> bytes, time_point now, datagram_batch& out,
                      int depth)
     {
@@ -259,14 +249,33 @@ private:
             counters_.add(client_counter::malformed);
             return;
         }
-        if (auto origin_ec = wire::check_origin(t, wire::origin::relay); origin_ec && t.type() != wire::tlv_type::fragment) {
-            counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type : client_counter::unexpected_type);
+        if (is_record(t)) {
+            if constexpr (Cipher::has_record_layer) {
+                if (depth > 0) {
+                    counters_.add(client_counter::unexpected_type);
+                    return;
+                }
+                std::vector<std::byte> inner;
+                inner.swap(record_);
+                cipher_.unprotect(session_, t.value, inner, ec);
+                if (ec)
+                    counters_.add(ec == errc::replayed ? client_counter::duplicates : client_counter::undecryptable);
+                else
+                    handle_tlvs(from, inner, now, out, depth + 1);
+                inner.swap(record_);
+            }
             return;
         }
         if (t.type() == wire::tlv_type::fragment) {
-            // Fragmented input (the prototype lacked it): the reassembled blob is one relay datagram.
-            if (depth > 0 || !fragmenter_.reassemble(from, t.value, now, reassembled_, ec)) {
-                if (ec || depth > 0)
+            // Fragmented input (the prototype lacked it): the reassembled blob is one relay TLV.
+            // Under a record layer, only fragments that came inside a record count.
+            constexpr int fragment_depth = Cipher::has_record_layer ? 1 : 0;
+            if (depth != fragment_depth) {
+                counters_.add(client_counter::unexpected_type);
+                return;
+            }
+            if (!fragmenter_.reassemble(from, t.value, now, reassembled_, ec)) {
+                if (ec)
                     counters_.add(client_counter::reassembly_dropped);
                 return;
             }
@@ -276,7 +285,20 @@ private:
             blob.swap(reassembled_);
             return;
         }
+        if (depth == 0) {
+            if (auto origin_ec = wire::check_origin(t, wire::origin::relay)) {
+                counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type
+                                                              : client_counter::unexpected_type);
+                return;
+            }
+        }
         const crypto::received r = cipher_.client_receive(session_, t, now, text_, ec);
+        if (ec == errc::identity_mismatch) {
+            // Not the relay we were told to trust: stop before any message is sent to it.
+            state_ = state::failed;
+            push_event({client_event::kind::failed, from, {}, {}, ec});
+            return;
+        }
         if (ec) {
             counters_.add(ec == errc::replayed ? client_counter::duplicates
                           : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
@@ -302,6 +324,14 @@ private:
                         r.peer, {}, r.identity, {}});
             return;
         }
+    }
+
+    static bool is_record(const wire::tlv& t) noexcept
+    {
+        if constexpr (Cipher::has_record_layer)
+            return t.type() == Cipher::record_type;
+        else
+            return false;
     }
 
     void on_relay_key(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out)

@@ -63,15 +63,18 @@ public:
             return;
         }
         if (auto origin_ec = wire::check_origin(t, wire::origin::client)) {
-            // Unknown types may belong to the profile's handshake (the secure profile's types).
             if (!try_handshake(from, t, now, out, events))
                 counters_.add(origin_ec == errc::unknown_type ? relay_counter::unknown_type
                                                               : relay_counter::unexpected_type);
-            count_out(out, before);
-            return;
-        }
-        if (!try_handshake(from, t, now, out, events))
+        } else if (is_record(t)) {
             handle_record(from, t, now, out, events);
+        } else if (!try_handshake(from, t, now, out, events)) {
+            // With a record layer, FRAGMENT and KEEPALIVE count only inside authenticated records.
+            if constexpr (Cipher::has_record_layer)
+                counters_.add(relay_counter::unexpected_type);
+            else
+                handle_record(from, t, now, out, events);
+        }
         count_out(out, before);
     }
 
@@ -79,12 +82,12 @@ public:
     void on_timer(time_point now, datagram_batch& out, std::vector<relay_event>& events)
     {
         const std::size_t before = out.size();
-        std::vector<endpoint> gone;
+        std::vector<recipient> gone;
         {
             std::lock_guard lock(mu_);
             for (auto it = peers_.begin(); it != peers_.end();) {
                 if (now - it->second.last_seen >= opt_.client_timeout) {
-                    gone.push_back(it->first);
+                    gone.emplace_back(it->first, it->second.session);
                     fragmenter_.forget(it->first);
                     it = peers_.erase(it);
                 } else {
@@ -93,10 +96,10 @@ public:
             }
             fragmenter_.on_timer(now, out);
         }
-        for (const auto& peer : gone) {
+        for (const auto& [peer, session] : gone) {
             counters_.add(relay_counter::timeouts);
-            events.push_back({relay_event::kind::timeout, peer, 0, {}});
-            announce(peer, false, out);
+            events.push_back({relay_event::kind::timeout, peer, 0, cipher_.identity(*session)});
+            announce(peer, session.get(), false, out);
         }
         count_out(out, before);
     }
@@ -142,13 +145,23 @@ private:
             counters_.add(relay_counter::bytes_out, out[i].bytes.size());
     }
 
+    static bool is_record(const wire::tlv& t) noexcept
+    {
+        if constexpr (Cipher::has_record_layer)
+            return t.type() == Cipher::record_type;
+        else
+            return false;
+    }
+
     bool try_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
                        std::vector<relay_event>& events)
     {
         std::optional<session_type> registered;
         std::error_code ec;
         std::lock_guard lock(mu_);
-        if (!cipher_.relay_handshake(from, t, now, out, registered, ec))
+        const auto known = peers_.find(from);
+        const session_type* current = known != peers_.end() ? known->second.session.get() : nullptr;
+        if (!cipher_.relay_handshake(from, t, now, out, current, registered, ec))
             return false;
         if (ec) {
             counters_.add(relay_counter::handshake_errors);
@@ -239,7 +252,7 @@ private:
                     it->second.connected = true;
             }
             events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
-            announce(from, true, out);
+            announce(from, session.get(), true, out);
         } else if (text == disconnect_text) {
             {
                 std::lock_guard lock(mu_);
@@ -247,13 +260,13 @@ private:
                 fragmenter_.forget(from);
             }
             events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
-            announce(from, false, out);
+            announce(from, session.get(), false, out);
         } else {
             events.push_back({relay_event::kind::message, from, plaintext.size(), cipher_.identity(*session)});
             thread_local std::vector<recipient> to;
             recipients(from, to);
             for (auto& [ep, s] : to) {
-                cipher_.seal_relayed(*s, from, plaintext, ep, out, ec);
+                cipher_.seal_relayed(*s, *session, from, plaintext, ep, out, ec);
                 counters_.add(ec ? relay_counter::send_errors : relay_counter::messages_relayed);
             }
             to.clear();
@@ -271,13 +284,13 @@ private:
                 to.emplace_back(ep, p.session);
     }
 
-    void announce(const endpoint& about, bool connected, datagram_batch& out)
+    void announce(const endpoint& about, const session_type* about_session, bool connected, datagram_batch& out)
     {
         thread_local std::vector<recipient> to;
         recipients(about, to);
         std::error_code ec;
         for (auto& [ep, s] : to) {
-            cipher_.presence(*s, connected, about, ep, out, ec);
+            cipher_.presence(*s, connected, about_session, about, ep, out, ec);
             counters_.add(ec ? relay_counter::send_errors : relay_counter::presence_sent);
         }
         to.clear();

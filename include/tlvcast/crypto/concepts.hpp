@@ -34,8 +34,12 @@ struct received {
 ///   what it was; errors are counted drops (decrypt_failed, malformed, unexpected_type ...);
 /// - established(): whether seal() may be called;
 /// - seal(): the message blob the Fragmenter splits (seed: RSA-OAEP blocks in type-3 TLVs).
-/// With a record layer (has_record_layer), every datagram after the handshake is also protected
-/// and unprotected per datagram (AEAD records, replay window); the seed profile has none.
+/// With a record layer (has_record_layer), every datagram after the handshake travels inside an
+/// outer TLV of type C::record_type: protect() turns one inner datagram (a FRAGMENT or KEEPALIVE
+/// TLV) into a whole record; unprotect() turns a record's value back into the inner TLV bytes
+/// (AEAD, replay window). The seed profile has none.
+/// Errors from client_receive() are counted drops, except errc::identity_mismatch, which ends
+/// registration (the relay is not who the client was told to trust).
 template <class C>
 concept client_cipher = requires(C& c, const C& cc, typename C::client_session& s,
                                  const typename C::client_session& cs, const endpoint& relay, time_point now,
@@ -49,6 +53,7 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
     { cc.seal(cs, bytes, buf, ec) } -> std::same_as<void>;
 } && (!C::has_record_layer || requires(C& c, typename C::client_session& s, std::span<const std::byte> bytes,
                                        std::vector<std::byte>& buf, std::error_code& ec) {
+    { C::record_type } -> std::convertible_to<wire::tlv_type>;
     { c.protect(s, bytes, buf, ec) } -> std::same_as<void>;
     { c.unprotect(s, bytes, buf, ec) } -> std::same_as<void>;
 });
@@ -56,10 +61,14 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
 /// The relay side of a profile. relay_handshake() runs under the relay's lock; open(), seal_relayed()
 /// and presence() run outside it, concurrently on several threads: they must be thread-safe for any
 /// sessions, the same one included (that is where the relay's public-key work happens).
-/// - relay_handshake(): handles an outer TLV of a handshake type; appends replies; sets `registered`
-///   when `from` registered (or re-keyed) a session. Returns false for types it does not handle.
+/// - relay_handshake(): handles an outer TLV of a handshake type; `current` is `from`'s session
+///   when it has one (a re-key may carry state over); appends replies; sets `registered` when
+///   `from` registered (or re-keyed) a session. Returns false for types it does not handle.
 /// - open(): a reassembled message blob from a registered peer -> plaintext.
-/// - seal_relayed() / presence(): append one datagram to `to` for that recipient's session.
+/// - seal_relayed(): appends the datagram(s) carrying `sender`'s message to `to`, for the
+///   recipient's session `p`; `sender_session` lets the profile name the sender's identity.
+/// - presence(): appends a notice that `about` (session `about_session`, may be null) came or left.
+/// - With a record layer: unprotect() as on the client side, for records from peer `p`.
 template <class C>
 concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, const endpoint& from, time_point now,
                                 datagram_batch& out, const wire::tlv& t, std::span<const std::byte> bytes,
@@ -67,13 +76,14 @@ concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, 
                                 std::error_code& ec) {
     typename C::peer_session;
     { C::has_record_layer } -> std::convertible_to<bool>;
-    { c.relay_handshake(from, t, now, out, registered, ec) } -> std::same_as<bool>;
+    { c.relay_handshake(from, t, now, out, &p, registered, ec) } -> std::same_as<bool>;
     { cc.open(p, bytes, buf, ec) } -> std::same_as<void>;
-    { cc.seal_relayed(p, from, bytes, from, out, ec) } -> std::same_as<void>;
-    { cc.presence(p, true, from, from, out, ec) } -> std::same_as<void>;
+    { cc.seal_relayed(p, p, from, bytes, from, out, ec) } -> std::same_as<void>;
+    { cc.presence(p, true, &p, from, from, out, ec) } -> std::same_as<void>;
     { cc.identity(p) } -> std::same_as<std::optional<fingerprint>>;
 } && (!C::has_record_layer || requires(const C& cc, typename C::peer_session& p, std::span<const std::byte> bytes,
                                        std::vector<std::byte>& buf, std::error_code& ec) {
+    { C::record_type } -> std::convertible_to<wire::tlv_type>;
     { cc.unprotect(p, bytes, buf, ec) } -> std::same_as<void>;
 });
 

@@ -167,7 +167,8 @@ public:
 
     /// REGISTER_PUBLIC_KEY registers `from`; REQUEST_SERVER_KEY is answered with SERVER_PUBLIC_KEY.
     bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point, datagram_batch& out,
-                         std::optional<peer_session>& registered, std::error_code& ec) const
+                         const peer_session* /*current*/, std::optional<peer_session>& registered,
+                         std::error_code& ec) const
     {
         ec = {};
         if (t.type() == wire::tlv_type::register_public_key) {
@@ -210,7 +211,8 @@ public:
 
     /// Appends SENDER_INFO(sender, RELAYED_MESSAGE(blocks to the recipient's key)) as one datagram
     /// to `to`. Errors: message_too_large (over 255 blocks). Thread-safe.
-    void seal_relayed(const peer_session& p, const endpoint& sender, std::span<const std::byte> plaintext,
+    void seal_relayed(const peer_session& p, const peer_session& /*sender_session*/, const endpoint& sender,
+                      std::span<const std::byte> plaintext,
                       const endpoint& to, datagram_batch& out, std::error_code& ec) const
     {
         ec = {};
@@ -244,7 +246,8 @@ public:
     }
 
     /// Appends CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about` as one datagram to `to`.
-    void presence(const peer_session&, bool connected, const endpoint& about, const endpoint& to,
+    void presence(const peer_session&, bool connected, const peer_session* /*about_session*/,
+                  const endpoint& about, const endpoint& to,
                   datagram_batch& out, std::error_code& ec) const
     {
         const std::size_t mark = out.mark();
