@@ -182,7 +182,8 @@ def test_hostile_traffic():
     for name in ("malformed", "unexpected_type", "unknown_type", "unregistered", "reassembly_dropped",
                  "handshake_errors", "clients_full"):
         check(stats[name] > 0, f"counter {name} is 0: {stats}")
-    check(stats["registrations"] == MAX_CLIENTS, f"registrations {stats['registrations']} (max {MAX_CLIENTS})")
+    # At least the table's size: flood entries that time out (5 s) free slots for later ones.
+    check(stats["registrations"] >= MAX_CLIENTS, f"registrations {stats['registrations']} (max {MAX_CLIENTS})")
     check(stats["messages_in"] >= 2 * i, f"messages_in {stats['messages_in']}")
     no_invalid_lines(relay, a, b)
 
