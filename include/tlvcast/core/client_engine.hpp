@@ -292,7 +292,7 @@ private:
                 return;
             }
         }
-        const crypto::received r = cipher_.client_receive(session_, t, now, text_, ec);
+        const crypto::received r = cipher_.client_receive(session_, t, now, out, text_, ec);
         if (ec == errc::identity_mismatch) {
             // Not the relay we were told to trust: stop before any message is sent to it.
             state_ = state::failed;
@@ -338,7 +338,7 @@ private:
     {
         last_heard_ = now;
         if (state_ == state::registering) {
-            establish(from, now, out);
+            establish(from, r.identity, now, out);
             return;
         }
         if (state_ != state::established)
@@ -355,14 +355,15 @@ private:
         }
     }
 
-    void establish(const endpoint& from, time_point now, datagram_batch& out)
+    void establish(const endpoint& from, const std::optional<crypto::fingerprint>& relay_identity, time_point now,
+                   datagram_batch& out)
     {
         state_ = state::established;
         relay_source_ = from;
         relay_lost_ = false;
         next_keepalive_ = now + opt_.keepalive;
         next_probe_ = now + opt_.probe_interval;
-        push_event({client_event::kind::registered, from, {}, {}, {}});
+        push_event({client_event::kind::registered, from, {}, relay_identity, {}});
         std::error_code ec;
         send_sealed(wire::as_bytes(connect_text), now, out, ec);
     }

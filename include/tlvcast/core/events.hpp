@@ -18,7 +18,7 @@ namespace tlvcast::core {
 /// Something a client learned. `text` holds a message's bytes (UTF-8 in the seed profile).
 struct client_event {
     enum class kind {
-        registered,        ///< the relay answered; `peer` is the relay's unicast address
+        registered,        ///< the relay answered; `peer` is its unicast address, `identity` its key's fingerprint
         message,           ///< `text` from `peer` (with `identity` where the profile proves it)
         peer_connected,    ///< `peer` connected
         peer_disconnected, ///< `peer` left or timed out

@@ -30,8 +30,10 @@ struct received {
 
 /// The client side of a profile. The engine drives it:
 /// - start_session(): appends the datagrams that (re)start a session with the relay (seed: 4 then 7);
-/// - client_receive(): handles one outer TLV from the relay; fills `text` for messages and returns
-///   what it was; errors are counted drops (decrypt_failed, malformed, unexpected_type ...);
+/// - client_receive(): handles one TLV from the relay (outer, or from inside a record or a
+///   reassembled blob); may append handshake replies to `out`; fills `text` for messages and
+///   returns what it was (for relay_key, `identity` is the relay's key fingerprint); errors are
+///   counted drops (decrypt_failed, malformed, unexpected_type ...);
 /// - established(): whether seal() may be called;
 /// - seal(): the message blob the Fragmenter splits (seed: RSA-OAEP blocks in type-3 TLVs).
 /// With a record layer (has_record_layer), every datagram after the handshake travels inside an
@@ -48,7 +50,7 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
     typename C::client_session;
     { C::has_record_layer } -> std::convertible_to<bool>;
     { c.start_session(s, relay, now, out) } -> std::same_as<void>;
-    { c.client_receive(s, t, now, buf, ec) } -> std::same_as<received>;
+    { c.client_receive(s, t, now, out, buf, ec) } -> std::same_as<received>;
     { cc.established(cs) } -> std::same_as<bool>;
     { cc.seal(cs, bytes, buf, ec) } -> std::same_as<void>;
 } && (!C::has_record_layer || requires(C& c, typename C::client_session& s, std::span<const std::byte> bytes,

@@ -93,8 +93,8 @@ public:
     bool established(const client_session& s) const noexcept { return s.relay_key.has_value(); }
 
     /// Handles SERVER_PUBLIC_KEY, SENDER_INFO, RELAYED_MESSAGE and the presence notices.
-    received client_receive(client_session& s, const wire::tlv& t, time_point, std::vector<std::byte>& text,
-                            std::error_code& ec) const
+    received client_receive(client_session& s, const wire::tlv& t, time_point, datagram_batch& /*out*/,
+                            std::vector<std::byte>& text, std::error_code& ec) const
     {
         ec = {};
         received r;
@@ -105,6 +105,7 @@ public:
                 return r;
             const fingerprint fp = Rsa::fingerprint(key);
             r.what = received::kind::relay_key;
+            r.identity = fp;
             r.relay_changed = s.relay_key && fp != s.relay_fingerprint;
             s.relay_key = std::move(key);
             s.relay_fingerprint = fp;
