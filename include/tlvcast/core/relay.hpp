@@ -144,7 +144,16 @@ private:
     {
         if (!out.empty()) {
             std::error_code ec;
-            const std::size_t sent = transport_.send(out, ec);
+            std::size_t sent = transport_.send(out, ec);
+            // A full socket buffer is back-pressure, not loss: wait a little for it to drain (this
+            // is a worker thread; the bounded queue in front of the workers sheds sustained overload).
+            for (int attempt = 0; sent < out.size() && transient(ec) && attempt < max_send_retries; ++attempt) {
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                for (ec = {}; sent < out.size() && !ec; ++sent)
+                    transport_.send(out[sent].to, out[sent].bytes, ec);
+                if (ec)
+                    --sent;
+            }
             if (sent < out.size())
                 engine_.note(relay_counter::send_errors, out.size() - sent);
             out.clear();
@@ -158,6 +167,13 @@ private:
             events.clear();
         }
     }
+
+    static bool transient(const std::error_code& ec) noexcept
+    {
+        return ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again ||
+               ec == std::errc::no_buffer_space;
+    }
+    static constexpr int max_send_retries = 500; // 0.1 s at most per batch
 
     void arm_timer()
     {
