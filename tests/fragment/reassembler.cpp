@@ -22,15 +22,31 @@ std::atomic<std::uint64_t> tlvcast::test::allocations{0};
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete" // new is malloc here, so free is its match
 #endif
 
-void* operator new(std::size_t n)
+namespace {
+void* counted_alloc(std::size_t n) noexcept
 {
     tlvcast::test::allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1))
+    return std::malloc(n ? n : 1);
+}
+void* counted_new(std::size_t n)
+{
+    if (void* p = counted_alloc(n))
         return p;
     throw std::bad_alloc();
 }
+} // namespace
+
+// Every unaligned form, so that no block crosses between our allocator and the sanitizer's.
+void* operator new(std::size_t n) { return counted_new(n); }
+void* operator new[](std::size_t n) { return counted_new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace tlvcast;
 using namespace tlvcast::fragment;
