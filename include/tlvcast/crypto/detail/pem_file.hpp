@@ -1,6 +1,8 @@
 // Key-file I/O for the RSA backends: bounded reads, and private-key writes that are never world-readable.
 #pragma once
 
+#include <tlvcast/error.hpp>
+
 #include <cryptopp/secblock.h>
 
 #include <cerrno>
