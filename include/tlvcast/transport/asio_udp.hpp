@@ -74,7 +74,8 @@ inline constexpr client_side_t client_side{};
 /// - client side (open_client): one socket bound to 0.0.0.0:0 at open time. That is exactly what the
 ///   kernel would do on the first send (pick an ephemeral port), done early so that local_endpoint()
 ///   is meaningful before anything was sent. Multicast TTL, loopback and the outgoing interface are
-///   set; unicast replies arrive on the same socket.
+///   set; unicast replies arrive on the same socket. The source address peers see is the kernel's
+///   choice for the route (or interface_address when set), never the 0.0.0.0 of local_endpoint().
 ///
 /// Sending never blocks (the socket is non-blocking): a full socket buffer is an error code
 /// (asio::error::would_block or ENOBUFS), never a wait nor an exception. Set-up errors throw
@@ -142,9 +143,9 @@ public:
         return from_asio_endpoint(ep).value_or(endpoint{});
     }
 
-    /// Sends one datagram to `to` without waiting. Errors: would_block / no_buffer_space when the
-    /// socket buffer is full, message_size over 65,507 bytes, bad_descriptor once closed, or the
-    /// kernel's error for the destination.
+    /// Sends one datagram to `to` without waiting. Errors (in Asio's system category: compare with
+    /// asio::error::*): would_block or no_buffer_space when the socket buffer is full, message_size
+    /// over max_udp_payload, bad_descriptor once closed, or the kernel's error for the destination.
     void send(const endpoint& to, std::span<const std::byte> data, std::error_code& ec) noexcept
     {
         socket_.send_to(asio::buffer(data.data(), data.size()), to_asio_endpoint(to), 0, ec);

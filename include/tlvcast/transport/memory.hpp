@@ -335,7 +335,7 @@ public:
     {
         return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
             [this](auto handler, std::span<std::byte> buf, endpoint* out) {
-                start_receive(std::move(handler), buf, out);
+                this->start_receive(std::move(handler), buf, out);
             },
             token, buffer, &from);
     }
