@@ -29,10 +29,19 @@ constexpr expected_row seed_rows[] = {
     {10, "SENDER_INFO", 10, 0xffff, origin::relay},
     {11, "CLIENT_CONNECTED", 6, 6, origin::relay},
     {12, "CLIENT_DISCONNECTED", 6, 6, origin::relay},
+    // The secure profile's rows, typed in again from docs/PROTOCOL.md ("Secure profile", "Types").
+    {13, "SECURE_HELLO", 50, 67, origin::client},
+    {14, "SECURE_COOKIE", 33, 33, origin::relay},
+    {15, "SECURE_SERVER_HELLO", 136, 136, origin::relay},
+    {16, "SECURE_CLIENT_AUTH", 120, 120, origin::client},
+    {17, "SECURE_RECORD", 36, 0xffff, origin::client | origin::relay},
+    {18, "SECURE_DELIVER", 38, 0xffff, origin::nested},
+    {19, "SECURE_PRESENCE", 39, 39, origin::nested},
+    {20, "SECURE_ACCEPT", 1, 1, origin::nested},
 };
 } // namespace
 
-TEST_CASE("types: the table holds exactly the seed profile's rows", "[wire][types]")
+TEST_CASE("types: the table holds exactly the seed and secure profiles' rows", "[wire][types]")
 {
     REQUIRE(type_table.size() == std::size(seed_rows));
     for (const auto& want : seed_rows) {
@@ -60,6 +69,9 @@ TEST_CASE("types: enumerator values are the wire numbers", "[wire][types]")
     STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::sender_info) == 10);
     STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::client_connected) == 11);
     STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::client_disconnected) == 12);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::secure_hello) == 13);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::secure_record) == 17);
+    STATIC_REQUIRE(static_cast<std::uint16_t>(tlv_type::secure_accept) == 20);
     STATIC_REQUIRE(sizeof(tlv_type) == 2);
 }
 
@@ -90,7 +102,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(13) == nullptr);
+    CHECK(find_type(21) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

@@ -9,6 +9,7 @@
 namespace tlvcast::wire {
 
 /// TLV types on the wire. Values 1..12 are the seed profile's (seed-profile.md); 2 and 8 stay unassigned.
+/// Values 13..20 are the secure profile's (docs/PROTOCOL.md, "Secure profile").
 enum class tlv_type : std::uint16_t {
     fragment = 1,             ///< msg_id(4) seq(2) total(2) payload
     encrypted_block = 3,      ///< one RSA-OAEP ciphertext, inside a reassembled fragment payload
@@ -20,6 +21,14 @@ enum class tlv_type : std::uint16_t {
     sender_info = 10,         ///< IPv4(4) port(2) inner TLV
     client_connected = 11,    ///< IPv4(4) port(2)
     client_disconnected = 12, ///< IPv4(4) port(2)
+    secure_hello = 13,        ///< version(1) aead(1) ephemeral(32) random(16) [cookie(17)]
+    secure_cookie = 14,       ///< cookie(17) client_random(16)
+    secure_server_hello = 15, ///< session_id(8) ephemeral(32) identity(32) signature(64)
+    secure_client_auth = 16,  ///< session_id(8) AEAD(identity(32) signature(64)) tag(16)
+    secure_record = 17,       ///< session_id(8) seq(8) AEAD(inner TLV) tag(16)
+    secure_deliver = 18,      ///< inside a record: IPv4(4) port(2) identity fingerprint(32) message
+    secure_presence = 19,     ///< inside a record: kind(1) IPv4(4) port(2) identity fingerprint(32)
+    secure_accept = 20,       ///< inside a record: flags(1)
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -55,6 +64,16 @@ inline constexpr std::size_t address_port_size = 6;
 inline constexpr std::uint16_t min_rsa_block = 256, max_rsa_block = 512;
 /// PEM SubjectPublicKeyInfo of an RSA key of 2048..4096 bits fits in these bounds.
 inline constexpr std::uint16_t min_pem_key = 64, max_pem_key = 2048;
+/// Secure profile sizes (docs/PROTOCOL.md, "Types"): the hello without and with its cookie, the
+/// cookie message, the server hello, the client auth, a record's fixed part (session_id, seq, tag)
+/// and the fixed parts of SECURE_DELIVER and SECURE_PRESENCE.
+inline constexpr std::uint16_t secure_hello_size = 1 + 1 + 32 + 16, secure_cookie_size = 17;
+inline constexpr std::uint16_t secure_cookie_message_size = secure_cookie_size + 16;
+inline constexpr std::uint16_t secure_server_hello_size = 8 + 32 + 32 + 64;
+inline constexpr std::uint16_t secure_client_auth_size = 8 + 32 + 64 + 16;
+inline constexpr std::uint16_t secure_record_fixed_size = 8 + 8 + 16;
+inline constexpr std::uint16_t secure_deliver_fixed_size = address_port_size + 32;
+inline constexpr std::uint16_t secure_presence_size = 1 + address_port_size + 32;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
 inline constexpr std::array type_table{
@@ -68,6 +87,20 @@ inline constexpr std::array type_table{
     type_info{tlv_type::sender_info, "SENDER_INFO", address_port_size + 4, 0xffff, origin::relay},
     type_info{tlv_type::client_connected, "CLIENT_CONNECTED", address_port_size, address_port_size, origin::relay},
     type_info{tlv_type::client_disconnected, "CLIENT_DISCONNECTED", address_port_size, address_port_size, origin::relay},
+    type_info{tlv_type::secure_hello, "SECURE_HELLO", secure_hello_size, secure_hello_size + secure_cookie_size,
+              origin::client},
+    type_info{tlv_type::secure_cookie, "SECURE_COOKIE", secure_cookie_message_size, secure_cookie_message_size,
+              origin::relay},
+    type_info{tlv_type::secure_server_hello, "SECURE_SERVER_HELLO", secure_server_hello_size,
+              secure_server_hello_size, origin::relay},
+    type_info{tlv_type::secure_client_auth, "SECURE_CLIENT_AUTH", secure_client_auth_size, secure_client_auth_size,
+              origin::client},
+    type_info{tlv_type::secure_record, "SECURE_RECORD", secure_record_fixed_size + 4, 0xffff,
+              origin::client | origin::relay},
+    type_info{tlv_type::secure_deliver, "SECURE_DELIVER", secure_deliver_fixed_size, 0xffff, origin::nested},
+    type_info{tlv_type::secure_presence, "SECURE_PRESENCE", secure_presence_size, secure_presence_size,
+              origin::nested},
+    type_info{tlv_type::secure_accept, "SECURE_ACCEPT", 1, 1, origin::nested},
 };
 
 namespace detail {
@@ -140,7 +173,9 @@ inline constexpr std::array all_types{
     tlv_type::fragment,           tlv_type::encrypted_block,    tlv_type::register_public_key,
     tlv_type::server_public_key,  tlv_type::relayed_message,    tlv_type::request_server_key,
     tlv_type::keepalive,          tlv_type::sender_info,        tlv_type::client_connected,
-    tlv_type::client_disconnected,
+    tlv_type::client_disconnected, tlv_type::secure_hello,       tlv_type::secure_cookie,
+    tlv_type::secure_server_hello, tlv_type::secure_client_auth, tlv_type::secure_record,
+    tlv_type::secure_deliver,     tlv_type::secure_presence,    tlv_type::secure_accept,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -173,7 +208,22 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(13) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(21) == nullptr && find_type(0xffff) == nullptr);
+// The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
+static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
+              "SECURE_HELLO is 50 bytes, 67 with its cookie");
+static_assert(find_type(tlv_type::secure_cookie)->min_length == 33 && find_type(tlv_type::secure_server_hello)->min_length == 136 &&
+                  find_type(tlv_type::secure_client_auth)->max_length == 120,
+              "SECURE_COOKIE 33, SECURE_SERVER_HELLO 136, SECURE_CLIENT_AUTH 120 bytes");
+static_assert(find_type(tlv_type::secure_record)->min_length == 36 && find_type(tlv_type::secure_deliver)->min_length == 38 &&
+                  find_type(tlv_type::secure_presence)->max_length == 39 && find_type(tlv_type::secure_accept)->max_length == 1,
+              "a record holds at least an inner TLV header; DELIVER, PRESENCE and ACCEPT as in PROTOCOL.md");
+static_assert(allows(find_type(tlv_type::secure_record)->senders, origin::client) &&
+                  allows(find_type(tlv_type::secure_record)->senders, origin::relay) &&
+                  !allows(find_type(tlv_type::secure_accept)->senders, origin::relay) &&
+                  !allows(find_type(tlv_type::secure_presence)->senders, origin::relay) &&
+                  !allows(find_type(tlv_type::secure_deliver)->senders, origin::relay),
+              "records travel both ways; what they carry is never accepted outside one");
 
 /// The type's name, or "UNKNOWN".
 constexpr std::string_view type_name(std::uint16_t raw) noexcept

@@ -1,0 +1,41 @@
+// The secure profile's ready-made configuration: X25519/Ed25519 handshake, AEAD records, UDP multicast.
+#pragma once
+
+#include <tlvcast/core/client.hpp>
+#include <tlvcast/core/relay.hpp>
+#include <tlvcast/crypto/cryptopp_aead.hpp>
+#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/transport/asio_udp.hpp>
+
+#ifdef TLVCAST_HAS_OPENSSL
+#include <tlvcast/crypto/openssl_aead.hpp>
+#include <tlvcast/crypto/openssl_suite.hpp>
+#endif
+
+namespace tlvcast::secure {
+
+/// AES-256-GCM on Crypto++ (the default). Build the client's fragmenter as
+/// `fragmenter(limits, cipher.fragment_payload())` so that every fragment fits one record.
+using cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
+/// ChaCha20-Poly1305 on Crypto++ (CPUs without AES instructions).
+using chacha_cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
+using options = crypto::secure_options;
+using fragmenter = fragment::seed_fragmenter;
+using client = core::basic_client<transport::asio_udp, cipher, fragmenter>;
+using relay = core::basic_relay<transport::asio_udp, cipher, fragmenter>;
+using chacha_client = core::basic_client<transport::asio_udp, chacha_cipher, fragmenter>;
+using chacha_relay = core::basic_relay<transport::asio_udp, chacha_cipher, fragmenter>;
+
+#ifdef TLVCAST_HAS_OPENSSL
+/// The same wire format on OpenSSL 3 (interoperates with the Crypto++ variants of the same AEAD).
+using openssl_cipher = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
+using openssl_chacha_cipher = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
+using openssl_client = core::basic_client<transport::asio_udp, openssl_cipher, fragmenter>;
+using openssl_relay = core::basic_relay<transport::asio_udp, openssl_cipher, fragmenter>;
+using openssl_chacha_client = core::basic_client<transport::asio_udp, openssl_chacha_cipher, fragmenter>;
+using openssl_chacha_relay = core::basic_relay<transport::asio_udp, openssl_chacha_cipher, fragmenter>;
+#endif
+
+} // namespace tlvcast::secure

@@ -1,0 +1,175 @@
+// A deterministic engine-level network for the secure profile: one relay, N clients, a tap on every datagram.
+#pragma once
+
+#include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/core/relay_engine.hpp>
+#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace tlvcast::test {
+
+inline constexpr endpoint secure_group{0xe0010101u, 5007};
+inline constexpr endpoint secure_relay_address{0x7f000001u, 5007};
+inline endpoint secure_client_address(std::size_t i)
+{
+    return {0x0a000001u + static_cast<std::uint32_t>(i), static_cast<std::uint16_t>(40000 + i)};
+}
+
+/// A datagram on the simulated wire.
+struct wire_datagram {
+    endpoint from, to;
+    std::vector<std::byte> bytes;
+};
+
+/// Clients use ClientCipher, the relay RelayCipher (both basic_secure instantiations, possibly
+/// different backends). Datagrams take 1 ms; `tap` sees each one as it is delivered and may change
+/// it or drop it (return false). Run loops are bounded in virtual time and steps.
+template <class ClientCipher, class RelayCipher = ClientCipher>
+class secure_net {
+public:
+    using client_engine = core::client_engine<ClientCipher, fragment::seed_fragmenter>;
+    using relay_engine = core::relay_engine<RelayCipher, fragment::seed_fragmenter>;
+
+    std::function<bool(wire_datagram&)> tap;
+    std::vector<wire_datagram> sent; ///< every datagram put on the wire, in order
+    std::vector<core::relay_event> relay_events;
+
+    explicit secure_net(RelayCipher relay_cipher, core::relay_options ropt = {}) : ropt_(ropt)
+    {
+        restart_relay(std::move(relay_cipher));
+    }
+
+    /// Replaces the relay engine (a restarted relay process: it forgets every session).
+    void restart_relay(RelayCipher cipher)
+    {
+        relay_ = std::make_unique<relay_engine>(std::move(cipher), fragment::seed_fragmenter(7), ropt_);
+    }
+
+    std::size_t add_client(ClientCipher cipher, core::client_options opt = {})
+    {
+        opt.relay = secure_group;
+        const std::size_t payload = cipher.fragment_payload();
+        clients_.push_back(std::make_unique<client_engine>(
+            std::move(cipher), fragment::seed_fragmenter(100 + clients_.size(), {}, payload), opt));
+        return clients_.size() - 1;
+    }
+
+    relay_engine& relay() { return *relay_; }
+    client_engine& client(std::size_t i) { return *clients_[i]; }
+    std::size_t clients() const { return clients_.size(); }
+    time_point now() const { return now_; }
+
+    void start(std::size_t i)
+    {
+        clients_[i]->start(now_, out_);
+        flush(secure_client_address(i));
+    }
+    void start_all()
+    {
+        for (std::size_t i = 0; i < clients_.size(); ++i)
+            start(i);
+    }
+    void send(std::size_t i, std::span<const std::byte> message, std::error_code& ec)
+    {
+        clients_[i]->send(message, now_, out_, ec);
+        flush(secure_client_address(i));
+    }
+    /// Puts a datagram on the wire as if `from` had sent it (spoofing included).
+    void inject(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)
+    {
+        wire_.emplace(std::pair{now_ + latency, seq_++}, wire_datagram{from, to, {bytes.begin(), bytes.end()}});
+    }
+
+    void run_for(duration d, std::size_t max_steps = 2'000'000)
+    {
+        const time_point until = now_ + d;
+        for (std::size_t step = 0; step < max_steps; ++step) {
+            const time_point t = next_event();
+            if (t > until)
+                break;
+            now_ = std::max(now_, t);
+            step_once();
+        }
+        now_ = std::max(now_, until);
+    }
+
+    /// Events of client i since the last call.
+    std::vector<core::client_event> events(std::size_t i)
+    {
+        std::vector<core::client_event> v;
+        core::client_event ev;
+        while (clients_[i]->poll_event(ev))
+            v.push_back(std::move(ev));
+        return v;
+    }
+
+    static constexpr duration latency = std::chrono::milliseconds(1);
+
+private:
+    void flush(const endpoint& from)
+    {
+        for (std::size_t i = 0; i < out_.size(); ++i) {
+            const auto e = out_[i];
+            const endpoint to = e.to == secure_group ? secure_relay_address : e.to;
+            wire_datagram d{from, to, {e.bytes.begin(), e.bytes.end()}};
+            sent.push_back(d);
+            wire_.emplace(std::pair{now_ + latency, seq_++}, std::move(d));
+        }
+        out_.clear();
+    }
+
+    time_point next_event() const
+    {
+        time_point t = no_timer;
+        if (!wire_.empty())
+            t = wire_.begin()->first.first;
+        t = std::min(t, relay_->next_timer());
+        for (const auto& c : clients_)
+            t = std::min(t, c->next_timer());
+        return t;
+    }
+
+    void step_once()
+    {
+        while (!wire_.empty() && wire_.begin()->first.first <= now_) {
+            wire_datagram d = std::move(wire_.begin()->second);
+            wire_.erase(wire_.begin());
+            if (tap && !tap(d))
+                continue;
+            if (d.to == secure_relay_address) {
+                relay_->handle(d.from, d.bytes, now_, out_, relay_events);
+                flush(secure_relay_address);
+                continue;
+            }
+            for (std::size_t i = 0; i < clients_.size(); ++i)
+                if (secure_client_address(i) == d.to) {
+                    clients_[i]->handle(d.from, d.bytes, now_, out_);
+                    flush(d.to);
+                }
+        }
+        if (relay_->next_timer() <= now_) {
+            relay_->on_timer(now_, out_, relay_events);
+            flush(secure_relay_address);
+        }
+        for (std::size_t i = 0; i < clients_.size(); ++i)
+            if (clients_[i]->next_timer() <= now_) {
+                clients_[i]->on_timer(now_, out_);
+                flush(secure_client_address(i));
+            }
+    }
+
+    core::relay_options ropt_;
+    time_point now_{};
+    std::unique_ptr<relay_engine> relay_;
+    std::vector<std::unique_ptr<client_engine>> clients_;
+    std::map<std::pair<time_point, std::uint64_t>, wire_datagram> wire_;
+    std::uint64_t seq_ = 0;
+    datagram_batch out_;
+};
+
+} // namespace tlvcast::test
