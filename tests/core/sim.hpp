@@ -96,6 +96,13 @@ public:
     }
     void run_for(duration d) { run_until(now_ + d); }
 
+    /// Replaces the relay by a new one with key `key_index` (a restart: it knows no client).
+    void restart_relay(std::size_t key_index)
+    {
+        relay_ = std::make_unique<seed_relay_engine>(crypto::rsa_oaep(shared_key(key_index)),
+                                                     fragment::seed_fragmenter(opt_.seed * 1000 + 999), opt_.relay);
+    }
+
     /// Drops all traffic to and from client `i` from now on (a killed process).
     void kill(std::size_t i) { dead_.push_back(client_address(i)); }
 

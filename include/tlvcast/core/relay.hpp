@@ -23,9 +23,9 @@ struct relay_driver_options {
     std::size_t max_queued = 4096;    ///< datagrams waiting for a worker; beyond, dropped and counted
 };
 
-/// A relay: receives on the Transport's executor, hands each datagram to a worker pool where the
-/// engine handles it (opening and re-sealing run in parallel there), and sends the results from
-/// the worker. The Transport's send() must be safe to call from several threads at once while a
+/// A relay: receives on the Transport's executor, where the engine's cheap stage runs (parsing,
+/// handshakes, reassembly); each completed message goes to a worker pool where it is opened and
+/// re-sealed for its recipients in parallel, and the worker sends the results. The Transport's send() must be safe to call from several threads at once while a
 /// receive is pending (both tlvcast transports are). Events go to the handler given to start(),
 /// called from worker threads one at a time.
 template <class Transport, class Cipher, class Fragmenter>
@@ -84,44 +84,46 @@ public:
     const Transport& transport() const noexcept { return transport_; }
 
 private:
-    struct job {
-        endpoint from;
-        std::vector<std::byte> bytes;
-    };
+    using inbound = typename engine_type::inbound;
 
-    std::unique_ptr<job> take_buffer()
+    std::unique_ptr<inbound> take_job()
     {
         std::lock_guard lock(free_mu_);
         if (free_.empty())
-            return std::make_unique<job>(job{{}, std::vector<std::byte>(65536)});
+            return std::make_unique<inbound>();
         auto j = std::move(free_.back());
         free_.pop_back();
         return j;
     }
-    void give_back(std::unique_ptr<job> j)
+    void give_back(std::unique_ptr<inbound> j)
     {
-        j->bytes.resize(65536);
         std::lock_guard lock(free_mu_);
-        free_.push_back(std::move(j));
+        if (free_.size() < driver_.max_queued)
+            free_.push_back(std::move(j));
     }
 
+    // Cheap work stays on the receiving thread; only completed messages go to the workers, so a
+    // fragment that does not complete a message costs no thread hand-off.
     void receive()
     {
         if (!running_)
             return;
-        auto j = take_buffer();
-        auto* raw = j.get();
-        transport_.async_receive(std::span<std::byte>(raw->bytes), raw->from,
-                                 [this, j = std::move(j)](std::error_code ec, std::size_t n) mutable {
-                                     if (ec == asio::error::operation_aborted || !running_)
-                                         return;
-                                     if (!ec)
-                                         dispatch(std::move(j), n);
-                                     receive();
-                                 });
+        transport_.async_receive(std::span<std::byte>(buffer_), from_, [this](std::error_code ec, std::size_t n) {
+            if (ec == asio::error::operation_aborted || !running_)
+                return;
+            if (!ec) {
+                if (!pending_)
+                    pending_ = take_job();
+                if (engine_.receive(from_, std::span<const std::byte>(buffer_.data(), n), clock::now(), io_out_,
+                                    io_events_, *pending_))
+                    dispatch(std::move(pending_));
+                finish(io_out_, io_events_);
+            }
+            receive();
+        });
     }
 
-    void dispatch(std::unique_ptr<job> j, std::size_t n)
+    void dispatch(std::unique_ptr<inbound> j)
     {
         if (queued_.load(std::memory_order_relaxed) >= driver_.max_queued) {
             engine_.note(relay_counter::overloaded);
@@ -129,11 +131,10 @@ private:
             return;
         }
         queued_.fetch_add(1, std::memory_order_relaxed);
-        j->bytes.resize(n);
         asio::post(pool_, [this, j = std::move(j)]() mutable {
             thread_local datagram_batch out;
             thread_local std::vector<relay_event> events;
-            engine_.handle(j->from, j->bytes, clock::now(), out, events);
+            engine_.deliver(*j, clock::now(), out, events);
             finish(out, events);
             give_back(std::move(j));
             queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -197,7 +198,13 @@ private:
     duration tick_;
     event_handler on_event_;
     std::mutex event_mu_, free_mu_;
-    std::vector<std::unique_ptr<job>> free_;
+    std::vector<std::unique_ptr<inbound>> free_;
+    // Used by the receiving side only (one receive at a time).
+    std::vector<std::byte> buffer_ = std::vector<std::byte>(65536);
+    endpoint from_{};
+    std::unique_ptr<inbound> pending_;
+    datagram_batch io_out_;
+    std::vector<relay_event> io_events_;
     std::atomic<std::size_t> queued_{0};
     std::atomic<bool> running_{false}, stopped_{false};
 };

@@ -30,9 +30,10 @@ struct relay_options {
 };
 
 /// The relay's protocol engine over a Cipher (relay side) and a Fragmenter (reassembly).
-/// handle() and on_timer() may be called from several threads at once: the peer table and the
-/// fragmenter sit behind one mutex, held only for table work; opening a message and sealing it
-/// for each recipient (the public-key work of the seed profile) run outside it, in parallel.
+/// Every member may be called from several threads at once: the peer table and the fragmenter sit
+/// behind one mutex, held only for table work; opening a message and sealing it for each
+/// recipient (the public-key work of the seed profile) run outside it, in parallel. handle() is
+/// receive() (cheap) followed by deliver() (expensive) for drivers that keep them apart.
 /// Outputs go to the caller's batch and event list, so each thread uses its own.
 template <class Cipher, class Fragmenter>
 class relay_engine {
@@ -49,32 +50,60 @@ public:
     {
     }
 
-    /// Handles one datagram from `from`. Appends datagrams to `out` and what happened to `events`.
+    /// A message that finished reassembly and waits to be opened and relayed (see receive()).
+    struct inbound {
+        endpoint from;
+        std::shared_ptr<session_type> session;
+        std::vector<std::byte> message; ///< reused between calls: keep one per thread
+    };
+
+    /// Handles one datagram from `from`: all of it (receive(), then deliver() when it completed a message).
     void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out,
                 std::vector<relay_event>& events)
+    {
+        thread_local inbound job;
+        if (receive(from, datagram, now, out, events, job))
+            deliver(job, now, out, events);
+    }
+
+    /// The cheap stage: parsing, handshakes, keep-alives, record authentication and reassembly.
+    /// Returns true when the datagram completed a message, left in `job` for deliver(). A driver
+    /// runs this where datagrams arrive and hands only completed messages to its workers.
+    bool receive(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out,
+                 std::vector<relay_event>& events, inbound& job)
     {
         const std::size_t before = out.size();
         counters_.add(relay_counter::datagrams_in);
         counters_.add(relay_counter::bytes_in, datagram.size());
         std::error_code ec;
         wire::tlv t = wire::read_outer(datagram, ec);
+        bool complete = false;
         if (ec) {
             counters_.add(relay_counter::malformed);
-            return;
-        }
-        if (auto origin_ec = wire::check_origin(t, wire::origin::client)) {
+        } else if (auto origin_ec = wire::check_origin(t, wire::origin::client)) {
             if (!try_handshake(from, t, now, out, events))
                 counters_.add(origin_ec == errc::unknown_type ? relay_counter::unknown_type
                                                               : relay_counter::unexpected_type);
         } else if (is_record(t)) {
-            handle_record(from, t, now, out, events);
+            complete = receive_record(from, t, now, job);
         } else if (!try_handshake(from, t, now, out, events)) {
             // With a record layer, FRAGMENT and KEEPALIVE count only inside authenticated records.
             if constexpr (Cipher::has_record_layer)
                 counters_.add(relay_counter::unexpected_type);
             else
-                handle_record(from, t, now, out, events);
+                complete = receive_record(from, t, now, job);
         }
+        count_out(out, before);
+        return complete;
+    }
+
+    /// The expensive stage: opens a completed message (the seed profile's private-key work) and
+    /// seals it for every other client, or handles CONNECT / DISCONNECT. Thread-safe: run it on
+    /// as many threads as there are cores.
+    void deliver(inbound& job, time_point now, datagram_batch& out, std::vector<relay_event>& events)
+    {
+        const std::size_t before = out.size();
+        deliver_message(job, now, out, events);
         count_out(out, before);
     }
 
@@ -96,10 +125,10 @@ public:
             }
             fragmenter_.on_timer(now, out);
         }
-        for (const auto& [peer, session] : gone) {
+        for (const auto& [who, session] : gone) {
             counters_.add(relay_counter::timeouts);
-            events.push_back({relay_event::kind::timeout, peer, 0, cipher_.identity(*session)});
-            announce(peer, session.get(), false, out);
+            events.push_back({relay_event::kind::timeout, who, 0, cipher_.identity(*session)});
+            announce(who, session.get(), false, out);
         }
         count_out(out, before);
     }
@@ -187,10 +216,10 @@ private:
         return true;
     }
 
-    void handle_record(const endpoint& from, const wire::tlv& outer, time_point now, datagram_batch& out,
-                       std::vector<relay_event>& events)
+    // Authenticates (with a record layer) and reassembles; true when `job` holds a whole message.
+    bool receive_record(const endpoint& from, const wire::tlv& outer, time_point now, inbound& job)
     {
-        thread_local std::vector<std::byte> record, message, plaintext;
+        thread_local std::vector<std::byte> record;
         std::shared_ptr<session_type> session;
         wire::tlv t = outer;
         {
@@ -198,7 +227,7 @@ private:
             auto it = peers_.find(from);
             if (it == peers_.end()) {
                 counters_.add(relay_counter::unregistered);
-                return;
+                return false;
             }
             session = it->second.session;
         }
@@ -208,12 +237,12 @@ private:
             cipher_.unprotect(*session, outer.value, record, ec);
             if (ec) {
                 counters_.add(relay_counter::undecryptable);
-                return;
+                return false;
             }
             t = wire::read_outer(record, ec);
             if (ec) {
                 counters_.add(relay_counter::malformed);
-                return;
+                return false;
             }
         }
         bool complete = false;
@@ -223,22 +252,33 @@ private:
             auto it = peers_.find(from);
             if (it == peers_.end()) { // left meanwhile
                 counters_.add(relay_counter::unregistered);
-                return;
+                return false;
             }
             it->second.last_seen = now;
             if (t.type() == wire::tlv_type::keepalive)
-                return;
+                return false;
             if (t.type() != wire::tlv_type::fragment) {
                 counters_.add(relay_counter::unexpected_type);
-                return;
+                return false;
             }
-            complete = fragmenter_.reassemble(from, t.value, now, message, ec);
+            complete = fragmenter_.reassemble(from, t.value, now, job.message, ec);
         }
         if (ec)
             counters_.add(relay_counter::reassembly_dropped);
-        if (!complete)
-            return;
-        cipher_.open(*session, message, plaintext, ec);
+        if (complete) {
+            job.from = from;
+            job.session = std::move(session);
+        }
+        return complete;
+    }
+
+    void deliver_message(inbound& job, time_point, datagram_batch& out, std::vector<relay_event>& events)
+    {
+        thread_local std::vector<std::byte> plaintext;
+        const endpoint from = job.from;
+        const std::shared_ptr<session_type> session = std::move(job.session);
+        std::error_code ec;
+        cipher_.open(*session, job.message, plaintext, ec);
         if (ec) {
             counters_.add(relay_counter::undecryptable);
             return;

@@ -14,7 +14,8 @@ class recent_ids {
 public:
     using id = std::array<std::byte, 16>;
 
-    explicit recent_ids(std::size_t capacity = 4096) : capacity_(capacity) {}
+    recent_ids() = default;
+    explicit recent_ids(std::size_t capacity) : capacity_(capacity) {}
 
     static id make(std::span<const std::byte> bytes) noexcept
     {
@@ -35,7 +36,7 @@ public:
     }
 
 private:
-    std::size_t capacity_;
+    std::size_t capacity_ = 4096;
     std::set<id> set_;
     std::deque<id> order_;
 };
