@@ -185,14 +185,14 @@ private:
 
     // This client's address as the relay sees it (see --help): the --iface address, else the source
     // address the kernel would pick towards the group (a connected UDP socket sends nothing).
-    std::string local_address() const
+    std::string local_address()
     {
         const std::uint16_t port = client_.transport().local_endpoint().port;
         asio::ip::address_v4 ip = s_.udp.interface_address;
         bool known = !ip.is_unspecified();
         if (!known) {
             std::error_code ec;
-            asio::ip::udp::socket probe(const_cast<asio::io_context&>(io_));
+            asio::ip::udp::socket probe(io_);
             probe.open(asio::ip::udp::v4(), ec);
             if (!ec)
                 probe.connect({s_.udp.group, s_.udp.port}, ec);

@@ -20,10 +20,16 @@ def check(cond, what):
         raise Failure(what)
 
 
+SANITIZER_MARKS = (b"WARNING: ThreadSanitizer", b"ERROR: AddressSanitizer", b"runtime error:",
+                   b"ERROR: LeakSanitizer")
+started = []  # every Program of the current test, for the sanitizer check
+
+
 class Program:
     """A running program whose stdout is read line by line (JSON objects) on a thread."""
 
     def __init__(self, name, argv, stdin=True):
+        started.append(self)
         self.name = name
         self.argv = argv
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -168,19 +174,40 @@ def no_invalid_lines(*programs):
 
 
 def run_tests(tests, cleanup):
-    """Runs each test function in order; prints PASS/FAIL; returns the exit status."""
+    """Runs each test function in order; prints PASS/FAIL; returns the exit status. After each
+    test (and its cleanup), any sanitizer report on a program's stderr fails that test."""
     failed = 0
     for t in tests:
         start = time.monotonic()
+        started.clear()
+        error = None
         try:
             t()
-            print(f"PASS {t.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
         except Exception as e:  # noqa: BLE001 - report any failure with its test's name
-            failed += 1
-            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+            error = e
         finally:
             cleanup()
+        if error is None:
+            try:
+                sanitizer_reports()
+            except Failure as e:
+                error = e
+        if error is None:
+            print(f"PASS {t.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
+        else:
+            failed += 1
+            print(f"FAIL {t.__name__}: {type(error).__name__}: {error}", flush=True)
     return 1 if failed else 0
+
+
+def sanitizer_reports():
+    """Fails when a program of this test printed a sanitizer report (killed ones included)."""
+    for p in started:
+        p.kill()
+        p._err.join(5)
+        for mark in SANITIZER_MARKS:
+            i = p.stderr.find(mark)
+            check(i < 0, f"{p.name}: sanitizer report: {p.stderr[i:i + 1500].decode(errors='replace')}")
 
 
 def in_namespace():

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 GROUP = ("224.1.1.1", 5007)
 MAX_CLIENTS = 200
-RSS_LIMIT_KIB = 200 * 1024
+# Resident memory allowed to the relay; sanitizer builds (shadow memory) set a larger one.
+RSS_LIMIT_KIB = int(os.environ.get("TLVCAST_E2E_RSS_MIB", "200")) * 1024
 args = None
 running = []
 
@@ -151,25 +152,34 @@ def test_hostile_traffic():
     t_rss.join(5)
     check(done.is_set(), "the attack did not finish within 60 s")
     check(not errors, f"attacker: {errors}")
+    # After the attack every message must arrive; during it, UDP may lose some (a relay past its
+    # queue limit drops and counts: "overloaded"), but never duplicate or invent one.
+    after = 5
+    for k in range(i, i + after):
+        a.send_line(f"a says {k}")
+        b.send_line(f"b says {k} ✓")
+        time.sleep(0.05)
+    lost = 0
     for who, other, fmt in ((a, b, "a says {}"), (b, a, "b says {} ✓")):
-        want = collections.Counter((who.local, fmt.format(k)) for k in range(i))
-        try:
-            other.wait_count(lambda e: e.get("event") == "message" and e.get("from") == who.local, i,
-                             f"messages from {who.name}")
-        except Failure:
-            pass  # reported below
+        mine = lambda e, who=who: e.get("event") == "message" and e.get("from") == who.local  # noqa: E731
+        want_after = [fmt.format(k) for k in range(i, i + after)]
+        for text in want_after:
+            other.wait_for(lambda e, text=text, who=who: mine(e) and e["text"] == text, f"'{text}' after the attack")
         time.sleep(0.3)
-        got = collections.Counter((e["from"], e["text"]) for e in other.select(is_event("message"))
-                                  if e["from"] == who.local)
-        check(got == want, f"{other.name}: missing {sorted(want - got)[:5]} ({sum((want - got).values())}), "
-                           f"extra {sorted(got - want)[:5]}")
+        got = collections.Counter(e["text"] for e in other.select(mine))
+        want = collections.Counter(fmt.format(k) for k in range(i + after))
+        check(not (got - want), f"{other.name}: unexpected or duplicated {sorted(got - want)[:5]}")
+        missing = want - got
+        lost += sum(missing.values())
+        check(sum(missing.values()) <= i // 2, f"{other.name}: lost {sorted(missing)} during the attack")
     # Nothing from the attacker reached the honest clients as a message.
     for c in (a, b):
         strangers = c.select(lambda e: e.get("event") == "message" and e.get("from") not in (a.local, b.local))
         check(not strangers, f"{c.name} got messages from strangers: {strangers[:3]}")
 
     peak = max(rss) if rss else 0
-    print(f"hostile: {attacker.sent} datagrams, {i} honest messages each way, relay VmRSS peak {peak / 1024:.1f} MiB",
+    print(f"hostile: {attacker.sent} datagrams, {i} honest messages each way during the attack ({lost} lost), "
+          f"relay VmRSS peak {peak / 1024:.1f} MiB",
           flush=True)
     check(rss, "no memory sample")
     check(peak < RSS_LIMIT_KIB, f"relay VmRSS peak {peak} KiB")
@@ -184,7 +194,7 @@ def test_hostile_traffic():
         check(stats[name] > 0, f"counter {name} is 0: {stats}")
     # At least the table's size: flood entries that time out (5 s) free slots for later ones.
     check(stats["registrations"] >= MAX_CLIENTS, f"registrations {stats['registrations']} (max {MAX_CLIENTS})")
-    check(stats["messages_in"] >= 2 * i, f"messages_in {stats['messages_in']}")
+    check(stats["messages_in"] >= 2 * (i + after) - lost, f"messages_in {stats['messages_in']}")
     no_invalid_lines(relay, a, b)
 
 
