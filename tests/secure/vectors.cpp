@@ -1,0 +1,220 @@
+// Tests for include/tlvcast/crypto/secure.hpp: handshake bytes against independently computed vectors, every backend.
+#include <tlvcast/crypto/secure.hpp>
+
+#include "secure/secure_sim.hpp"
+
+#include <tlvcast/crypto/cryptopp_aead.hpp>
+#include <tlvcast/crypto/cryptopp_suite.hpp>
+#ifdef TLVCAST_HAS_OPENSSL
+#include <tlvcast/crypto/openssl_aead.hpp>
+#include <tlvcast/crypto/openssl_suite.hpp>
+#endif
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace tlvcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Computed by tests/secure/vectors.py with Python's `cryptography` (not tlvcast); also in docs/PROTOCOL.md.
+constexpr std::string_view v_hello =
+    "0101f0b4fd8be480349293ab61f0505ebb5bafccdf8a4127de221e6ef3db20e03d29a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+constexpr std::string_view v_th = "f0f10ae953b7e7fc4d5b54d5d5c973e2facd2d96bdaa55bd8ad1a52ba131a7f6";
+constexpr std::string_view v_shared = "9bdde39c59e1f898e5ab7edd3c3b82c94fe3b9a636c8fdd02e62add9c0e2267f";
+constexpr std::string_view v_key_block =
+    "5c6e8b62d9c907f8f36280fe2e3ca88956142196b79cdb5879fd6e814d5fc2f4324ed3b7caf8a23a59723181d21493772a6fd4d240e0"
+    "4cb381664aedb8a576b6d30aced1b55523b022cbb8e6e47bd79dee222fa489d7683a";
+constexpr std::string_view v_server_hello =
+    "000f0088b1b1b1b1b1b1b1b180e1a53d3eee82b62b3048578cf38c980ddd1131243a1047fe48482942d6b6482bc2800b3316e009209f"
+    "fd757dab19ccf0ae84bc7ae90654e1e81712d270f65341b204710d69367d777e2f4a75d29238f28210139270ea1894655a8a4a1ac57f"
+    "575986853429d9d414586b132f352ff29cf0573c0ead40fc1929305f5fccdd01";
+constexpr std::string_view v_client_auth =
+    "00100078b1b1b1b1b1b1b1b126272bcce26826382771f30f76c19f74fe2c61ecbf23203f628610e03e5dcb9f083dc53c6579bd7a0d90"
+    "720ffd7c4c0290f3fa6e976cad35f8635a7f959eaac2536e99ea53f85592c2fd23e58c0229de00b8f8b7cc1a345ae24bf2ea1f0221bb"
+    "7d86acdf68c367e78fa73eaf1341d045";
+constexpr std::string_view v_accept =
+    "00110025b1b1b1b1b1b1b1b10000000000000000eff95fb326fb401fc54354f183107c29880113a8b6";
+constexpr std::string_view v_client_fp = "34750f98bd59fcfc946da45aaabe933be154a4b5094e1c4abf42866505f3c97e";
+constexpr std::string_view v_relay_fp = "b6fc96191abd27af2a51ed32e9ccd9cca8e991d5969b9b42fedb39b9abcccde4";
+
+std::string hex(std::span<const std::byte> b) { return crypto::to_hex(b); }
+
+// Call k of the hook fills its buffer with the byte tag + k (see vectors.py for what each call draws).
+std::function<void(std::span<std::byte>)> counting_rng(std::uint8_t tag)
+{
+    return [tag, k = 0](std::span<std::byte> out) mutable {
+        std::fill(out.begin(), out.end(), static_cast<std::byte>(tag + k++));
+    };
+}
+
+template <class Suite>
+crypto::ed25519_keypair id_from(std::uint8_t b)
+{
+    std::array<std::byte, 32> seed{};
+    seed.fill(static_cast<std::byte>(b));
+    return Suite::ed25519_from_seed(seed);
+}
+
+// Runs the handshake by hand; returns every datagram on the wire (relay answers and client messages).
+template <class Client, class Relay>
+std::vector<std::vector<std::byte>> handshake(Client& client, Relay& relay, typename Client::client_session& s,
+                                              std::optional<typename Relay::peer_session>& registered)
+{
+    std::vector<std::vector<std::byte>> wire_log;
+    const endpoint from{0x0a000001u, 40000};
+    const time_point now{};
+    datagram_batch out;
+    client.start_session(s, test::secure_group, now, out);
+    for (int round = 0; round < 8 && !out.empty(); ++round) {
+        datagram_batch next;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            std::vector<std::byte> bytes(out[i].bytes.begin(), out[i].bytes.end());
+            wire_log.push_back(bytes);
+            std::error_code ec;
+            wire::tlv t = wire::read_outer(bytes, ec);
+            REQUIRE_FALSE(ec);
+            if (out[i].to == test::secure_group) {
+                relay.relay_handshake(from, t, now, next, nullptr, registered, ec);
+                REQUIRE_FALSE(ec);
+            } else {
+                std::vector<std::byte> inner, text;
+                if (t.type() == wire::tlv_type::secure_record) {
+                    client.unprotect(s, t.value, inner, ec);
+                    REQUIRE_FALSE(ec);
+                    t = wire::read_outer(inner, ec);
+                }
+                client.client_receive(s, t, now, next, text, ec);
+                REQUIRE_FALSE(ec);
+            }
+        }
+        out = std::move(next);
+    }
+    return wire_log;
+}
+
+template <class Client, class Relay, class ClientSuite, class RelaySuite>
+void check_vectors()
+{
+    crypto::secure_options copt, ropt;
+    copt.random_for_tests = counting_rng(0xa0);
+    ropt.random_for_tests = counting_rng(0xb0);
+    Client client(id_from<ClientSuite>(0x01), copt);
+    Relay relay(id_from<RelaySuite>(0x64), ropt);
+    CHECK(hex(client.identity_fingerprint()) == v_client_fp);
+    CHECK(hex(relay.identity_fingerprint()) == v_relay_fp);
+    typename Client::client_session s;
+    std::optional<typename Relay::peer_session> registered;
+    const auto log = handshake(client, relay, s, registered);
+    // hello, cookie, hello+cookie, server hello, client auth, accept record
+    REQUIRE(log.size() == 6);
+    CHECK(hex(std::span(log[0]).subspan(4)) == v_hello);
+    CHECK(hex(std::span(log[2]).subspan(4, 50)) == v_hello);
+    CHECK(hex(log[3]) == v_server_hello);
+    CHECK(hex(log[4]) == v_client_auth);
+    CHECK(hex(log[5]) == v_accept);
+    REQUIRE(registered);
+    CHECK(hex(*relay.identity(*registered)) == v_client_fp);
+    REQUIRE(client.established(s));
+    CHECK(hex(s.current->peer) == v_relay_fp);
+
+    // The key schedule on its own.
+    std::vector<std::byte> hello_bytes(log[0].begin() + 4, log[0].end());
+    const auto sh = std::span(log[3]).subspan(4);
+    const auto th = Client::transcript_hash(hello_bytes, sh.first(8), sh.subspan(8, 32), sh.subspan(40, 32));
+    CHECK(hex(th) == v_th);
+    std::array<std::byte, 32> shared{};
+    for (std::size_t i = 0; i < 32; ++i)
+        shared[i] = static_cast<std::byte>(std::stoi(std::string(v_shared.substr(2 * i, 2)), nullptr, 16));
+    const auto okm = Client::key_block(th, shared);
+    CHECK(hex(okm.span()) == v_key_block);
+}
+
+} // namespace
+
+TEST_CASE("secure vectors: Crypto++ produces the independently computed handshake bytes", "[secure][vectors]")
+{
+    check_vectors<crypto::secure, crypto::secure, crypto::cryptopp_suite, crypto::cryptopp_suite>();
+}
+
+#ifdef TLVCAST_HAS_OPENSSL
+using ossl_gcm = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
+using ossl_chacha = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
+
+TEST_CASE("secure vectors: OpenSSL produces the same bytes, and interoperates with Crypto++", "[secure][vectors]")
+{
+    check_vectors<ossl_gcm, ossl_gcm, crypto::openssl_suite, crypto::openssl_suite>();
+    check_vectors<crypto::secure, ossl_gcm, crypto::cryptopp_suite, crypto::openssl_suite>();
+    check_vectors<ossl_gcm, crypto::secure, crypto::openssl_suite, crypto::cryptopp_suite>();
+}
+
+namespace {
+template <class ClientCipher, class RelayCipher, class ClientSuite, class RelaySuite>
+void cross_backend_chat()
+{
+    test::secure_net<ClientCipher, RelayCipher> net(RelayCipher(id_from<RelaySuite>(100)));
+    for (std::uint8_t i = 1; i <= 2; ++i)
+        net.add_client(ClientCipher(id_from<ClientSuite>(i)));
+    net.start_all();
+    net.run_for(100ms);
+    const std::string texts[] = {"", "x", std::string(1185, 'y'), std::string(5000, 'z')};
+    for (const auto& t : texts) {
+        std::error_code ec;
+        net.send(0, wire::as_bytes(t), ec);
+        REQUIRE_FALSE(ec);
+        net.run_for(20ms);
+    }
+    std::vector<std::string> got;
+    for (const auto& e : net.events(1))
+        if (e.what == core::client_event::kind::message) {
+            got.push_back(e.text);
+            REQUIRE(e.identity);
+            CHECK(*e.identity == ClientSuite::fingerprint(id_from<ClientSuite>(1).public_key));
+        }
+    REQUIRE(got.size() == std::size(texts));
+    for (std::size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i] == texts[i]);
+    CHECK(net.relay().counters().get(core::relay_counter::undecryptable) == 0);
+}
+} // namespace
+
+TEST_CASE("secure: Crypto++ clients and an OpenSSL relay (and the reverse) talk, both AEADs", "[secure][backends]")
+{
+    cross_backend_chat<crypto::secure, ossl_gcm, crypto::cryptopp_suite, crypto::openssl_suite>();
+    cross_backend_chat<ossl_gcm, crypto::secure, crypto::openssl_suite, crypto::cryptopp_suite>();
+    cross_backend_chat<crypto::secure_chacha, ossl_chacha, crypto::cryptopp_suite, crypto::openssl_suite>();
+    cross_backend_chat<ossl_chacha, crypto::secure_chacha, crypto::openssl_suite, crypto::cryptopp_suite>();
+}
+#endif
+
+TEST_CASE("secure: a client and relay of different AEADs do not register", "[secure]")
+{
+    test::secure_net<crypto::secure_chacha, crypto::secure> net(crypto::secure(id_from<crypto::cryptopp_suite>(100)));
+    net.add_client(crypto::secure_chacha(id_from<crypto::cryptopp_suite>(1)));
+    net.start_all();
+    net.run_for(1s);
+    CHECK(net.client(0).current_state() != decltype(net)::client_engine::state::established);
+    CHECK(net.relay().counters().get(core::relay_counter::handshake_errors) >= 1);
+    CHECK(net.relay().cipher().public_key_ops().total() == 0);
+}
+
+TEST_CASE("secure: identity files are created once (mode 0600) and loaded back", "[secure]")
+{
+    const auto path = std::filesystem::temp_directory_path() / ("tlvcast_secure_id_" + std::to_string(::getpid()) + ".pem");
+    std::filesystem::remove(path);
+    const auto a = crypto::secure::load_or_create_identity(path);
+    const auto perms = std::filesystem::status(path).permissions();
+    CHECK((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+          std::filesystem::perms::none);
+    const auto b = crypto::secure::load_or_create_identity(path);
+    CHECK(a.public_key == b.public_key);
+    const crypto::secure c(b);
+    CHECK(crypto::secure::from_hex(crypto::secure::to_hex(c.identity_fingerprint())) == c.identity_fingerprint());
+    CHECK_FALSE(crypto::secure::from_hex("zz"));
+    std::filesystem::remove(path);
+}
