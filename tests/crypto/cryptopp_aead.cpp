@@ -1,8 +1,16 @@
-// Tests for crypto/cryptopp_aead.hpp: the official AES-256-GCM and ChaCha20-Poly1305 vectors on Crypto++.
+// Tests for crypto/cryptopp_aead.hpp and, with OpenSSL, crypto/openssl_aead.hpp: the official AES-256-GCM
+// and ChaCha20-Poly1305 vectors and the size limits on every AEAD backend.
 #include <tlvcast/crypto/cryptopp_aead.hpp>
+
+#ifdef TLVCAST_HAS_OPENSSL
+#include <tlvcast/crypto/openssl_aead.hpp>
+#endif
+
+#include "crypto/helpers.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -10,24 +18,11 @@
 #include <vector>
 
 namespace tc = tlvcast::crypto;
+using tc::test::hex;
+using tc::test::text;
 using tlvcast::errc;
 
 namespace {
-
-std::vector<std::byte> hex(std::string_view s)
-{
-    auto nibble = [](char c) { return static_cast<unsigned>(c <= '9' ? c - '0' : c - 'a' + 10); };
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size(); i += 2)
-        v.push_back(static_cast<std::byte>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-    return v;
-}
-
-std::vector<std::byte> text(std::string_view s)
-{
-    const auto* p = reinterpret_cast<const std::byte*>(s.data());
-    return {p, p + s.size()};
-}
 
 struct vector_case {
     std::vector<std::byte> key, nonce, aad, plaintext, ciphertext_and_tag;
@@ -89,26 +84,37 @@ void check_vector(const vector_case& v)
 
 } // namespace
 
-TEST_CASE("cryptopp_aes256_gcm matches GCM test case 16", "[aead][cryptopp]")
+// Each AEAD on every backend: the OpenSSL ones only where OpenSSL is linked.
+#ifdef TLVCAST_HAS_OPENSSL
+#define TLVCAST_TEST_GCM_AEADS tc::cryptopp_aes256_gcm, tc::openssl_aes256_gcm
+#define TLVCAST_TEST_CHACHA_AEADS tc::cryptopp_chacha20_poly1305, tc::openssl_chacha20_poly1305
+#else
+#define TLVCAST_TEST_GCM_AEADS tc::cryptopp_aes256_gcm
+#define TLVCAST_TEST_CHACHA_AEADS tc::cryptopp_chacha20_poly1305
+#endif
+
+TEMPLATE_TEST_CASE("aes256_gcm matches GCM test case 16", "[aead]", TLVCAST_TEST_GCM_AEADS)
 {
-    STATIC_REQUIRE(tc::cryptopp_aes256_gcm::name == "AES-256-GCM");
-    check_vector<tc::cryptopp_aes256_gcm>(gcm_test_case_16());
+    STATIC_REQUIRE(TestType::name == "AES-256-GCM");
+    check_vector<TestType>(gcm_test_case_16());
 }
 
-TEST_CASE("cryptopp_chacha20_poly1305 matches RFC 8439 section 2.8.2", "[aead][cryptopp]")
+TEMPLATE_TEST_CASE("chacha20_poly1305 matches RFC 8439 section 2.8.2", "[aead]", TLVCAST_TEST_CHACHA_AEADS)
 {
-    STATIC_REQUIRE(tc::cryptopp_chacha20_poly1305::name == "ChaCha20-Poly1305");
-    check_vector<tc::cryptopp_chacha20_poly1305>(rfc8439_2_8_2());
+    STATIC_REQUIRE(TestType::name == "ChaCha20-Poly1305");
+    check_vector<TestType>(rfc8439_2_8_2());
 }
 
-TEST_CASE("cryptopp AEADs refuse a plaintext over the size limit without touching the buffer", "[aead][cryptopp]")
+TEMPLATE_TEST_CASE("AEADs refuse a plaintext or AAD over the size limit without touching the buffer", "[aead]",
+                   TLVCAST_TEST_GCM_AEADS, TLVCAST_TEST_CHACHA_AEADS)
 {
     // A span of the forbidden size over a small buffer: the check must fire before any byte is read.
+    // The limit also keeps every length within an int, the length type of OpenSSL's EVP interface.
     std::vector<std::byte> small(64);
     const std::span<const std::byte> huge(small.data(), tc::aead_max_plaintext_size + 1);
     const std::array<std::byte, 32> key{};
     const std::array<std::byte, 12> nonce{};
-    tc::cryptopp_aes256_gcm a(key);
+    TestType a(key);
     std::error_code ec;
     a.seal(nonce, {}, huge, std::span<std::byte>(small.data(), tc::aead_max_plaintext_size + 17), ec);
     CHECK(ec == errc::message_too_large);
@@ -116,5 +122,7 @@ TEST_CASE("cryptopp AEADs refuse a plaintext over the size limit without touchin
     CHECK(ec == errc::message_too_large);
     CHECK(a.open(nonce, {}, std::span<const std::byte>(small.data(), tc::aead_max_plaintext_size + 17),
                  std::span<std::byte>(small.data(), tc::aead_max_plaintext_size + 1), ec) == 0);
+    CHECK(ec == errc::message_too_large);
+    CHECK(a.open(nonce, huge, std::span<const std::byte>(small).first(16), small, ec) == 0);
     CHECK(ec == errc::message_too_large);
 }

@@ -6,6 +6,8 @@
 #include <tlvcast/crypto/openssl_suite.hpp>
 #endif
 
+#include "crypto/helpers.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -30,14 +32,7 @@ using tlvcast::errc;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s)
-{
-    auto nibble = [](char c) { return static_cast<unsigned>(c <= '9' ? c - '0' : c - 'a' + 10); };
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size(); i += 2)
-        v.push_back(static_cast<std::byte>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-    return v;
-}
+using tc::test::hex;
 
 template <std::size_t N>
 std::array<std::byte, N> hex_array(std::string_view s)
