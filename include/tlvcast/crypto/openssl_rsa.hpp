@@ -9,6 +9,8 @@
 #include <tlvcast/crypto/detail/openssl_handles.hpp>
 #include <tlvcast/crypto/detail/pem_armor.hpp>
 #include <tlvcast/crypto/detail/pem_file.hpp>
+#include <tlvcast/crypto/detail/rsa_checks.hpp>
+#include <tlvcast/crypto/detail/rsa_public_info.hpp>
 #include <tlvcast/error.hpp>
 
 #include <openssl/core_names.h>
@@ -113,21 +115,15 @@ struct openssl_rsa {
         /// Two keys are equal when their SubjectPublicKeyInfo DER is.
         friend bool operator==(const public_key& a, const public_key& b) noexcept
         {
-            if (!a.state_ || !b.state_)
-                return a.state_ == b.state_;
-            return a.state_->der == b.state_->der;
+            return detail::rsa_same_key(a.state_.get(), b.state_.get());
         }
         /// The underlying EVP_PKEY (owned by the key), for code that calls OpenSSL directly.
         EVP_PKEY* native_handle() const noexcept { return state_ ? state_->pkey.get() : nullptr; }
 
     private:
         friend struct openssl_rsa;
-        struct state {
+        struct state : detail::rsa_public_info {
             detail::openssl_pkey_ptr pkey;
-            std::string der; // SubjectPublicKeyInfo
-            std::string pem;
-            std::array<std::byte, 32> fingerprint{};
-            std::size_t modulus_bytes = 0;
         };
         explicit public_key(std::shared_ptr<const state> s) noexcept : state_{std::move(s)} {}
         std::shared_ptr<const state> state_;
@@ -156,9 +152,7 @@ struct openssl_rsa {
     /// Throws std::system_error: errc::bad_key for a size out of range or when OpenSSL fails.
     static private_key generate(unsigned bits = rsa_default_modulus_bits)
     {
-        if (bits < rsa_min_modulus_bits || bits > rsa_max_modulus_bits)
-            throw std::system_error(make_error_code(errc::bad_key),
-                                    "tlvcast: RSA key size " + std::to_string(bits) + " outside [2048, 4096] bits");
+        detail::rsa_check_generate_bits(bits);
         detail::openssl_pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)};
         EVP_PKEY* raw = nullptr;
         if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
@@ -200,8 +194,7 @@ struct openssl_rsa {
     /// std::system_error: errno when the file cannot be written, errc::bad_key for an empty key.
     static void save_private_pem(const private_key& key, const std::filesystem::path& path)
     {
-        if (!key.state_)
-            throw std::system_error(make_error_code(errc::bad_key), "tlvcast: cannot save an empty private key");
+        detail::rsa_check_save_key(key.state_ != nullptr);
         // A secure-memory BIO: the PEM text holds the key and is cleared when freed.
         detail::openssl_bio_ptr bio{BIO_new(BIO_s_secmem())};
         if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.state_->pkey.get(), nullptr, nullptr, 0, nullptr,
@@ -256,10 +249,10 @@ struct openssl_rsa {
     }
 
     /// SubjectPublicKeyInfo PEM, 64-column lines, trailing newline; "" for an empty key.
-    static std::string export_public_pem(const public_key& key) { return key.state_ ? key.state_->pem : std::string{}; }
+    static std::string export_public_pem(const public_key& key) { return detail::rsa_export_pem(key.state_.get()); }
 
     /// The modulus size in bytes (256 for RSA-2048), 0 for an empty key.
-    static std::size_t modulus_bytes(const public_key& key) noexcept { return key.state_ ? key.state_->modulus_bytes : 0; }
+    static std::size_t modulus_bytes(const public_key& key) noexcept { return detail::rsa_modulus_bytes(key.state_.get()); }
     static std::size_t modulus_bytes(const private_key& key) noexcept
     {
         return key.state_ ? modulus_bytes(key.state_->pub) : 0;
@@ -268,7 +261,7 @@ struct openssl_rsa {
     /// SHA-256 of the DER SubjectPublicKeyInfo; all zero for an empty key.
     static std::array<std::byte, 32> fingerprint(const public_key& key) noexcept
     {
-        return key.state_ ? key.state_->fingerprint : std::array<std::byte, 32>{};
+        return detail::rsa_fingerprint(key.state_.get());
     }
 
     /// RSAES-OAEP-SHA-256 encrypts `plain` into the first modulus_bytes bytes of `out`.
@@ -277,20 +270,9 @@ struct openssl_rsa {
     static void encrypt(const public_key& key, std::span<const std::byte> plain, std::span<std::byte> out,
                         std::error_code& ec) noexcept
     {
-        ec.clear();
-        if (!key.state_) {
-            ec = errc::bad_key;
+        const std::size_t mb = modulus_bytes(key);
+        if (!detail::rsa_check_encrypt(key.state_ != nullptr, mb, plain.size(), out.size(), ec))
             return;
-        }
-        const std::size_t mb = key.state_->modulus_bytes;
-        if (plain.size() > oaep_sha256_max_plaintext(mb)) {
-            ec = errc::message_too_large;
-            return;
-        }
-        if (out.size() < mb) {
-            ec = errc::buffer_too_small;
-            return;
-        }
         static constexpr unsigned char empty = 0;
         const auto* in = plain.empty() ? &empty : reinterpret_cast<const unsigned char*>(plain.data());
         std::size_t out_len = out.size();
@@ -309,20 +291,9 @@ struct openssl_rsa {
     static std::size_t decrypt(const private_key& key, std::span<const std::byte> cipher, std::span<std::byte> out,
                                std::error_code& ec) noexcept
     {
-        ec.clear();
-        if (!key.state_) {
-            ec = errc::bad_key;
-            return 0;
-        }
         const std::size_t mb = modulus_bytes(key);
-        if (cipher.size() != mb) {
-            ec = errc::decrypt_failed;
+        if (!detail::rsa_check_decrypt(key.state_ != nullptr, mb, cipher.size(), out.size(), ec))
             return 0;
-        }
-        if (out.size() < oaep_sha256_max_plaintext(mb)) {
-            ec = errc::buffer_too_small;
-            return 0;
-        }
         const auto ctx = detail::rsa_openssl_oaep_ctx(key.state_->pkey.get(), false);
         if (!ctx) {
             ERR_clear_error();
