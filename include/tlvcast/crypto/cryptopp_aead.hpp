@@ -59,11 +59,7 @@ public:
     void seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
               std::span<const std::byte> plaintext, std::span<std::byte> out, std::error_code& ec) noexcept
     {
-        if (!state_) {
-            ec = errc::bad_key;
-            return;
-        }
-        if (!detail::aead_check_seal(aad.size(), plaintext.size(), out.size(), ec))
+        if (!detail::aead_check_seal(state_ != nullptr, aad.size(), plaintext.size(), out.size(), ec))
             return;
         try {
             state_->enc.EncryptAndAuthenticate(bytes(out.data()), bytes(out.data() + plaintext.size()), tag_size,
@@ -83,11 +79,7 @@ public:
     std::size_t open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
                      std::span<const std::byte> sealed, std::span<std::byte> out, std::error_code& ec) noexcept
     {
-        if (!state_) {
-            ec = errc::bad_key;
-            return 0;
-        }
-        if (!detail::aead_check_open(aad.size(), sealed.size(), out.size(), ec))
+        if (!detail::aead_check_open(state_ != nullptr, aad.size(), sealed.size(), out.size(), ec))
             return 0;
         const std::size_t length = sealed.size() - tag_size;
         // The tag is copied first: with in-place decryption `out` overwrites the ciphertext, not the tag,

@@ -62,11 +62,7 @@ public:
     void seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
               std::span<const std::byte> plaintext, std::span<std::byte> out, std::error_code& ec) noexcept
     {
-        if (!enc_) {
-            ec = errc::bad_key;
-            return;
-        }
-        if (!detail::aead_check_seal(aad.size(), plaintext.size(), out.size(), ec))
+        if (!detail::aead_check_seal(enc_ != nullptr, aad.size(), plaintext.size(), out.size(), ec))
             return;
         EVP_CIPHER_CTX* ctx = enc_.get();
         auto* o = reinterpret_cast<unsigned char*>(out.data());
@@ -99,11 +95,7 @@ public:
     std::size_t open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
                      std::span<const std::byte> sealed, std::span<std::byte> out, std::error_code& ec) noexcept
     {
-        if (!dec_) {
-            ec = errc::bad_key;
-            return 0;
-        }
-        if (!detail::aead_check_open(aad.size(), sealed.size(), out.size(), ec))
+        if (!detail::aead_check_open(dec_ != nullptr, aad.size(), sealed.size(), out.size(), ec))
             return 0;
         const std::size_t length = sealed.size() - tag_size;
         EVP_CIPHER_CTX* ctx = dec_.get();
