@@ -1,6 +1,7 @@
 // Crypto++ suite policy: X25519 and Ed25519 (xed25519.h), SHA-256, HMAC, HKDF and the OS CSPRNG.
 #pragma once
 
+#include <tlvcast/crypto/detail/suite_common.hpp>
 #include <tlvcast/crypto/detail/suite_key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/error.hpp>
@@ -53,23 +54,11 @@ struct cryptopp_suite {
         } catch (...) {
             ok = false;
         }
-        // The all-zero check is what RFC 7748 section 6.1 asks for and covers any point the list misses.
-        if (!ok || detail::suite_all_zero(shared.data(), shared.size())) {
-            std::fill(shared.begin(), shared.end(), std::byte{0});
-            ec = errc::handshake_failed;
-            return false;
-        }
-        ec.clear();
-        return true;
+        return detail::suite_x25519_result(ok, shared, ec);
     }
 
     /// A fresh Ed25519 identity: a random seed and its public key.
-    static ed25519_keypair generate_ed25519()
-    {
-        secret_bytes<ed25519_seed_size> seed;
-        random_bytes(seed.span());
-        return ed25519_from_seed(seed.span());
-    }
+    static ed25519_keypair generate_ed25519() { return detail::suite_generate_ed25519<cryptopp_suite>(); }
 
     /// The identity whose private key is `seed` (RFC 8032 section 5.1.5).
     static ed25519_keypair ed25519_from_seed(std::span<const std::byte, ed25519_seed_size> seed)
@@ -170,8 +159,7 @@ struct cryptopp_suite {
     static void hkdf_expand(std::span<const std::byte, sha256_size> prk, std::span<const std::byte> info,
                             std::span<std::byte> okm)
     {
-        if (okm.size() > hkdf_sha256_max_output)
-            throw std::invalid_argument("tlvcast: HKDF-Expand output longer than 255 * 32 bytes");
+        detail::suite_check_hkdf_output(okm.size());
         CryptoPP::HMAC<CryptoPP::SHA256> mac(u8(prk.data()), prk.size());
         std::array<CryptoPP::byte, sha256_size> t{};
         std::size_t done = 0;
@@ -201,12 +189,7 @@ struct cryptopp_suite {
 private:
     static const CryptoPP::byte* u8(const std::byte* p) noexcept { return reinterpret_cast<const CryptoPP::byte*>(p); }
     static CryptoPP::byte* u8(std::byte* p) noexcept { return reinterpret_cast<CryptoPP::byte*>(p); }
-    // Empty spans may carry a null pointer; the libraries get a valid one with length 0 instead.
-    static const std::byte* data_or_dummy(std::span<const std::byte> s) noexcept
-    {
-        static constexpr std::byte dummy{};
-        return s.empty() ? &dummy : s.data();
-    }
+    static const std::byte* data_or_dummy(std::span<const std::byte> s) noexcept { return detail::suite_data_or_dummy(s); }
 };
 
 static_assert(suite<cryptopp_suite>, "cryptopp_suite must model tlvcast::crypto::suite");

@@ -6,6 +6,7 @@
 #endif
 
 #include <tlvcast/crypto/detail/ossl_ptr.hpp>
+#include <tlvcast/crypto/detail/suite_common.hpp>
 #include <tlvcast/crypto/detail/suite_key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/error.hpp>
@@ -65,23 +66,14 @@ struct openssl_suite {
         ok = ok && ctx && EVP_PKEY_derive_init(ctx.get()) == 1 && EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) == 1 &&
              EVP_PKEY_derive(ctx.get(), u8(shared.data()), &n) == 1 && n == shared.size();
         // OpenSSL already refuses an all-zero result; checking here too keeps both backends equal by contract.
-        if (!ok || detail::suite_all_zero(shared.data(), shared.size())) {
+        const bool agreed = detail::suite_x25519_result(ok, shared, ec);
+        if (!agreed)
             ERR_clear_error();
-            std::fill(shared.begin(), shared.end(), std::byte{0});
-            ec = errc::handshake_failed;
-            return false;
-        }
-        ec.clear();
-        return true;
+        return agreed;
     }
 
     /// A fresh Ed25519 identity: a random seed and its public key.
-    static ed25519_keypair generate_ed25519()
-    {
-        secret_bytes<ed25519_seed_size> seed;
-        random_bytes(seed.span());
-        return ed25519_from_seed(seed.span());
-    }
+    static ed25519_keypair generate_ed25519() { return detail::suite_generate_ed25519<openssl_suite>(); }
 
     /// The identity whose private key is `seed` (RFC 8032 section 5.1.5).
     static ed25519_keypair ed25519_from_seed(std::span<const std::byte, ed25519_seed_size> seed)
@@ -195,8 +187,7 @@ struct openssl_suite {
     static void hkdf_expand(std::span<const std::byte, sha256_size> prk, std::span<const std::byte> info,
                             std::span<std::byte> okm)
     {
-        if (okm.size() > hkdf_sha256_max_output)
-            throw std::invalid_argument("tlvcast: HKDF-Expand output longer than 255 * 32 bytes");
+        detail::suite_check_hkdf_output(okm.size());
         if (!okm.empty())
             hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, {}, info, okm);
     }
@@ -215,11 +206,7 @@ struct openssl_suite {
 private:
     static const unsigned char* u8(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
     static unsigned char* u8(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
-    static const std::byte* data_or_dummy(std::span<const std::byte> s) noexcept
-    {
-        static constexpr std::byte dummy{};
-        return s.empty() ? &dummy : s.data();
-    }
+    static const std::byte* data_or_dummy(std::span<const std::byte> s) noexcept { return detail::suite_data_or_dummy(s); }
 
     [[noreturn]] static void fail(const char* what)
     {
