@@ -174,6 +174,8 @@ public:
     /// The relay's unicast address once it answered.
     std::optional<endpoint> relay_address() const noexcept { return relay_source_; }
     const client_counters& counters() const noexcept { return counters_; }
+    /// Lets a driver count what happens outside the engine (send retries and failures).
+    void note(client_counter c, std::uint64_t n = 1) noexcept { counters_.add(c, n); }
     const Cipher& cipher() const noexcept { return cipher_; }
     const typename Cipher::client_session& session() const noexcept { return session_; }
     const Fragmenter& fragmenter() const noexcept { return fragmenter_; }

@@ -74,12 +74,12 @@ private:
 enum class client_counter {
     datagrams_in, datagrams_out, messages_sent, messages_received, presence_received,
     malformed, unknown_type, unexpected_type, undecryptable, duplicates, from_stranger, reassembly_dropped,
-    registration_attempts, re_registrations, events_dropped,
+    registration_attempts, re_registrations, events_dropped, send_retries, send_errors,
 };
-inline constexpr std::array<std::string_view, 15> client_counter_names{
+inline constexpr std::array<std::string_view, 17> client_counter_names{
     "datagrams_in", "datagrams_out", "messages_sent", "messages_received", "presence_received",
     "malformed", "unknown_type", "unexpected_type", "undecryptable", "duplicates", "from_stranger", "reassembly_dropped",
-    "registration_attempts", "re_registrations", "events_dropped",
+    "registration_attempts", "re_registrations", "events_dropped", "send_retries", "send_errors",
 };
 using client_counters = counters<client_counter, client_counter_names>;
 

@@ -65,6 +65,8 @@ public:
         if (stopped_.exchange(true))
             return;
         running_ = false;
+        // Workers first: they send on the transport, which must stay open until they are done.
+        pool_.join();
         // Close on the transport's executor; if its io_context does not run, nothing else touches them.
         auto done = std::make_shared<std::promise<void>>();
         auto closed = done->get_future();
@@ -77,7 +79,6 @@ public:
             timer_.cancel();
             transport_.close();
         }
-        pool_.join();
     }
 
     const engine_type& engine() const noexcept { return engine_; }
@@ -148,7 +149,7 @@ private:
             std::size_t sent = transport_.send(out, ec);
             // A full socket buffer is back-pressure, not loss: wait a little for it to drain (this
             // is a worker thread; the bounded queue in front of the workers sheds sustained overload).
-            for (int attempt = 0; sent < out.size() && transient(ec) && attempt < max_send_retries; ++attempt) {
+            for (int attempt = 0; sent < out.size() && transport::is_backpressure(ec) && attempt < max_send_retries; ++attempt) {
                 std::this_thread::sleep_for(std::chrono::microseconds(200));
                 for (ec = {}; sent < out.size() && !ec; ++sent)
                     transport_.send(out[sent].to, out[sent].bytes, ec);
@@ -169,11 +170,6 @@ private:
         }
     }
 
-    static bool transient(const std::error_code& ec) noexcept
-    {
-        return ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again ||
-               ec == std::errc::no_buffer_space;
-    }
     static constexpr int max_send_retries = 500; // 0.1 s at most per batch
 
     void arm_timer()

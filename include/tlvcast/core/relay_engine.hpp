@@ -116,7 +116,12 @@ public:
             std::lock_guard lock(mu_);
             for (auto it = peers_.begin(); it != peers_.end();) {
                 if (now - it->second.last_seen >= opt_.client_timeout) {
-                    gone.emplace_back(it->first, it->second.session);
+                    // Only peers that announced themselves are announced gone: a registration
+                    // flood that times out must not turn into a presence storm.
+                    if (it->second.connected)
+                        gone.emplace_back(it->first, it->second.session);
+                    else
+                        counters_.add(relay_counter::timeouts);
                     fragmenter_.forget(it->first);
                     it = peers_.erase(it);
                 } else {

@@ -4,6 +4,8 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 
+#include <asio/error.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -29,5 +31,14 @@ concept transport = requires(T& t, const T& ct, const endpoint& to, std::span<co
     t.async_receive(buffer, from, [](std::error_code, std::size_t) {});
     { t.close() } -> std::same_as<void>;
 };
+
+/// Whether a send failed only because the socket buffer is full (try again soon), rather than
+/// for good. Asio's error codes have their own category, so both spellings are checked.
+inline bool is_backpressure(const std::error_code& ec) noexcept
+{
+    return ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::no_buffer_space ||
+           ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again ||
+           ec == std::errc::no_buffer_space;
+}
 
 } // namespace tlvcast::transport
