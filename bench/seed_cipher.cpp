@@ -131,7 +131,7 @@ void seal_relayed(benchmark::State& state)
     std::error_code ec;
     for (auto _ : state) {
         out.clear();
-        relay.seal_relayed(peer, sender, plain, to, out, ec);
+        relay.seal_relayed(peer, peer, sender, plain, to, out, ec);
         check(ec);
         benchmark::DoNotOptimize(out.bytes().data());
     }

@@ -30,6 +30,14 @@ public:
     /// Drops what was appended since `mark` (a datagram abandoned half-built).
     void rollback(std::size_t mark) { bytes_.resize(mark); }
 
+    /// Drops every datagram committed after the first `count` and the bytes after `byte_mark`
+    /// (both taken with size() and mark() before the datagrams to take back were appended).
+    void truncate(std::size_t count, std::size_t byte_mark)
+    {
+        index_.resize(count);
+        bytes_.resize(byte_mark);
+    }
+
     /// Appends a copy of a finished datagram.
     void push(const endpoint& to, std::span<const std::byte> datagram)
     {

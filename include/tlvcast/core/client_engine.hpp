@@ -346,11 +346,11 @@ private:
         if (state_ != state::established)
             return;
         if (r.relay_changed || relay_lost_) {
-            // A restarted relay has forgotten us: register again and re-announce, without user action.
+            // A restarted relay has forgotten us. The probe that got this answer registered us again
+            // (the profile's start_session); announce ourselves again, without user action.
             counters_.add(client_counter::re_registrations);
             push_event({client_event::kind::relay_changed, from, {}, {}, {}});
-            cipher_.start_session(session_, opt_.relay, now, out);
-                relay_lost_ = false;
+            relay_lost_ = false;
             relay_source_ = from;
             std::error_code ec;
             send_sealed(wire::as_bytes(connect_text), now, out, ec);

@@ -195,6 +195,8 @@ private:
         std::lock_guard lock(mu_);
         const auto known = peers_.find(from);
         const session_type* current = known != peers_.end() ? known->second.session.get() : nullptr;
+        const std::size_t mark = out.size();
+        const std::size_t byte_mark = out.mark();
         if (!cipher_.relay_handshake(from, t, now, out, current, registered, ec))
             return false;
         if (ec) {
@@ -205,6 +207,8 @@ private:
             auto it = peers_.find(from);
             if (it == peers_.end()) {
                 if (peers_.size() >= opt_.max_clients) {
+                    // Take back the cipher's answer: the client must not believe it registered.
+                    out.truncate(mark, byte_mark);
                     counters_.add(relay_counter::clients_full);
                     return true;
                 }
