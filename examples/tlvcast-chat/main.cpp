@@ -1,8 +1,7 @@
-// tlvcast-chat: a seed-profile chat client; each line of standard input is one message to the group.
+// tlvcast-chat: a chat client (secure or seed profile); each line of standard input is one message to the group.
 #include "common/cli.hpp"
 #include "common/json.hpp"
-
-#include <tlvcast/seed.hpp>
+#include "common/profile.hpp"
 
 #include <asio.hpp>
 
@@ -20,24 +19,31 @@ namespace {
 namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
-// The seed profile's wire format on OpenSSL 3 when the build has it (its RSA private-key
-// operations are several times faster than Crypto++'s), else on Crypto++: peers cannot tell.
-#ifdef TLVCAST_HAS_OPENSSL
-using cipher_type = tlvcast::seed::openssl_cipher;
-using client_type = tlvcast::seed::openssl_client;
-#else
-using cipher_type = tlvcast::seed::cipher;
-using client_type = tlvcast::seed::client;
-#endif
+using fragmenter = tlvcast::fragment::seed_fragmenter;
+template <class Cipher>
+using client_type = tlvcast::core::basic_client<tlvcast::transport::asio_udp, Cipher, fragmenter>;
 
 constexpr const char* usage = R"(usage: tlvcast-chat [options] < lines
 
-A seed-profile chat client: registers with the relay through the multicast group, sends each line
-of standard input as one message (an empty line is an empty message), and prints what the others
-say. At the end of input it keeps listening for --linger seconds, sends DISCONNECT and exits 0.
-SIGINT or SIGTERM leave the same way at once. It exits 1 when no relay answers.
+A chat client: registers with the relay through the multicast group, sends each line of standard
+input as one message (an empty line is an empty message), and prints what the others say. At the
+end of input it keeps listening for --linger seconds, sends DISCONNECT and exits 0. SIGINT or
+SIGTERM leave the same way at once. It exits 1 when no relay answers, or when the relay is refused:
+its identity differs from --relay-fingerprint, or from the one --known-relays recorded for it.
+
+In the secure profile (the default) the relay proves its Ed25519 identity and every sender's
+identity is verified: pin the relay with --relay-fingerprint (the fingerprint tlvcast-relay prints),
+or trust it on first use with --known-relays. With neither, any relay is accepted (and still shown).
 
 options:
+  --profile P               secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
+  --backend B               openssl (default when built with OpenSSL) or cryptopp: the same wire format
+  --identity FILE           secure: load this client's Ed25519 identity from FILE, or create it there
+                            (mode 0600) (default: a fresh identity each run)
+  --relay-fingerprint HEX   secure: accept only the relay whose identity has this fingerprint (64 hex digits)
+  --known-relays FILE       secure: trust on first use: record the relay's fingerprint in FILE the first
+                            time, refuse a relay with another identity at the same address afterwards
+  --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --group ADDR              multicast group (default 224.1.1.1)
   --port N                  UDP port (default 5007)
   --iface ADDR              address of the interface that sends to the group (default: the kernel's choice)
@@ -47,13 +53,16 @@ options:
   --register-timeout S      wait for the relay's answer, per attempt (default 5)
   --register-attempts N     attempts before giving up (default 3)
   --linger S                listening time after the end of input (default 0.3)
-  --key FILE                load the PEM private key from FILE, or create it there (default: a fresh key)
   --json                    one JSON object per line on stdout instead of text for people
   --help                    this text
 
-Seconds may have decimals (0.5). JSON events: registered ("local"), message ("from", "text"),
-connected and disconnected ("peer"), relay_lost and relay_changed ("relay"), send_failed and
-error ("error"). Addresses are "ip:port". "local" is this client's address as the relay sees it,
+Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint": the relay's,
+"self": this client's), message ("from", "sender", "text"), connected and disconnected ("peer",
+"sender"), relay_lost and relay_changed ("relay"), send_failed and error ("error"). "sender" is the
+verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
+proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure), or
+of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 16.
+Addresses are "ip:port". "local" is this client's address as the relay sees it,
 as well as the client can know it: the --iface address when given, otherwise the source address
 the kernel picks for the group's route (found with a connected UDP socket, which sends nothing),
 with the socket's port. In a loopback-only network namespace whose group route has no source
@@ -65,7 +74,10 @@ struct settings {
     tlvcast::duration keepalive = 5s, register_timeout = 5s, linger = 300ms;
     std::optional<tlvcast::duration> probe;
     unsigned register_attempts = 3;
-    std::string key_file;
+    tlvcast::examples::profile profile = tlvcast::examples::profile::secure;
+    tlvcast::examples::backend backend = tlvcast::examples::default_backend;
+    std::string key_file, identity_file, known_relays;
+    std::optional<tlvcast::crypto::fingerprint> relay_fingerprint;
     bool json = false;
     bool help = false;
 };
@@ -107,19 +119,67 @@ settings parse(int argc, char** argv)
             s.linger = args.seconds(0, 3600);
         } else if (name == "--key") {
             s.key_file = args.text();
+        } else if (name == "--identity") {
+            s.identity_file = args.text();
+        } else if (name == "--relay-fingerprint") {
+            s.relay_fingerprint = ex::read_fingerprint(args);
+        } else if (name == "--known-relays") {
+            s.known_relays = args.text();
+        } else if (name == "--profile") {
+            s.profile = ex::read_profile(args);
+        } else if (name == "--backend") {
+            s.backend = ex::read_backend(args);
         } else {
             args.unknown();
         }
     }
+    if (s.profile == ex::profile::secure && !s.key_file.empty())
+        throw ex::usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
+    if (s.profile == ex::profile::seed &&
+        (!s.identity_file.empty() || s.relay_fingerprint || !s.known_relays.empty()))
+        throw ex::usage_error("options --identity, --relay-fingerprint and --known-relays are for the secure profile");
     return s;
 }
 
+// This client's key: loaded from its file, created there, or fresh for this run; in the secure
+// profile with the relay's pinned fingerprint and the known-relays file.
+template <class Cipher>
+Cipher make_cipher(const settings& s)
+{
+    if constexpr (ex::is_secure<Cipher>) {
+        tlvcast::crypto::secure_options o;
+        o.relay_fingerprint = s.relay_fingerprint;
+        if (!s.known_relays.empty())
+            o.known_relays = s.known_relays;
+        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file),
+                      std::move(o));
+    } else {
+        return s.key_file.empty() ? Cipher::generate() : Cipher::load_or_create(s.key_file);
+    }
+}
+
+// The secure client's fragments must each fit one record: their size comes from the cipher.
+template <class Cipher>
+fragmenter make_fragmenter(const Cipher& c)
+{
+    if constexpr (ex::is_secure<Cipher>)
+        return fragmenter(tlvcast::fragment::limits{}, c.fragment_payload());
+    else
+        return fragmenter{};
+}
+
 /// The chat session: everything runs on the io_context's one thread, except the stdin reader.
+template <class Cipher>
 class chat {
 public:
-    chat(const settings& s, cipher_type cipher)
-        : s_(s), client_(tlvcast::transport::asio_udp::open_client(io_, s.udp), std::move(cipher),
-                         tlvcast::seed::fragmenter{}, client_options(s)),
+    // The fragmenter is built from the cipher before the cipher moves into the client (taking it
+    // by rvalue reference here moves nothing while the arguments are evaluated).
+    chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), make_fragmenter(cipher)) {}
+
+    chat(const settings& s, Cipher&& cipher, fragmenter f)
+        : s_(s), self_(ex::own_fingerprint(cipher)),
+          client_(tlvcast::transport::asio_udp::open_client(io_, s.udp), std::move(cipher), std::move(f),
+                  client_options(s)),
           signals_(io_, SIGINT, SIGTERM), linger_(io_), work_(io_.get_executor())
     {
     }
@@ -159,28 +219,47 @@ private:
     void on_registered(std::error_code ec)
     {
         if (ec) {
-            if (ec != tlvcast::errc::shut_down) {
-                const std::string what = ec == tlvcast::errc::no_relay ? "no relay answered on " +
-                                                                             s_.udp.group.to_string() + ":" +
-                                                                             std::to_string(s_.udp.port)
-                                                                       : ec.message();
-                if (s_.json)
-                    ex::print_line(ex::json_object().str("event", "error").str("error", what).text());
-                else
-                    std::cerr << "tlvcast-chat: cannot register: " << what << "\n";
-                exit_code_ = 1;
-            }
+            if (ec != tlvcast::errc::shut_down)
+                fail(ec, "cannot register");
             close();
             return;
         }
-        const std::string local = local_address();
-        const std::string relay = client_.engine().relay_address().value_or(tlvcast::endpoint{}).to_string();
-        if (s_.json)
-            ex::print_line(ex::json_object().str("event", "registered").str("local", local).text());
-        else
-            ex::print_line("* registered as " + local + " with the relay at " + relay);
+        // The engine's registered event (first in line) carries the relay's fingerprint: it is
+        // reported, and the input read, when receive() hands it out.
         receive();
-        reader_ = std::thread([this] { read_input(); });
+    }
+
+    // Registration failed, or the relay was refused later (a restarted relay with another
+    // identity): an error event, exit status 1.
+    void fail(std::error_code ec, std::string_view context)
+    {
+        const std::string what = ec == tlvcast::errc::no_relay ? "no relay answered on " + s_.udp.group.to_string() +
+                                                                     ":" + std::to_string(s_.udp.port)
+                                                               : ec.message();
+        if (s_.json)
+            ex::print_line(ex::json_object().str("event", "error").str("error", what).text());
+        else
+            std::cerr << "tlvcast-chat: " << context << ": " << what << "\n";
+        exit_code_ = 1;
+    }
+
+    void on_registered_event(const tlvcast::core::client_event& e)
+    {
+        const std::string local = local_address();
+        const std::string relay = e.peer.to_string();
+        if (s_.json) {
+            ex::json_object o;
+            o.str("event", "registered").str("local", local);
+            if (e.identity)
+                o.str("fingerprint", ex::hex(*e.identity));
+            o.str("self", ex::hex(self_));
+            ex::print_line(o.text());
+        } else {
+            ex::print_line("* registered as " + local + " [" + ex::short_hex(self_) + "] with the relay at " + relay +
+                           (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : ""));
+        }
+        if (!reader_.joinable())
+            reader_ = std::thread([this] { read_input(); });
     }
 
     // This client's address as the relay sees it (see --help): the --iface address, else the source
@@ -219,7 +298,16 @@ private:
         client_.async_receive([this](std::error_code ec, tlvcast::core::client_event e) {
             if (ec)
                 return; // shut_down: the session is over
-            print(e);
+            using k = tlvcast::core::client_event::kind;
+            if (e.what == k::registered) {
+                on_registered_event(e);
+            } else if (e.what == k::failed) {
+                fail(e.error, "relay refused");
+                close();
+                return;
+            } else {
+                print(e);
+            }
             receive();
         });
     }
@@ -227,21 +315,26 @@ private:
     void print(const tlvcast::core::client_event& e) const
     {
         using k = tlvcast::core::client_event::kind;
-        const std::string peer = e.peer.to_string();
         if (s_.json) {
+            const std::string peer = e.peer.to_string();
             ex::json_object o;
             switch (e.what) {
-            case k::registered: return; // reported once, by on_registered
-            case k::message: o.str("event", "message").str("from", peer).str("text", e.text); break;
-            case k::peer_connected: o.str("event", "connected").str("peer", peer); break;
-            case k::peer_disconnected: o.str("event", "disconnected").str("peer", peer); break;
+            case k::registered: return; // reported by on_registered_event
+            case k::failed: return;     // reported by fail()
+            case k::message:
+                o.str("event", "message").str("from", peer);
+                sender(o, e).str("text", e.text);
+                break;
+            case k::peer_connected: sender(o.str("event", "connected").str("peer", peer), e); break;
+            case k::peer_disconnected: sender(o.str("event", "disconnected").str("peer", peer), e); break;
             case k::relay_lost: o.str("event", "relay_lost").str("relay", peer); break;
             case k::relay_changed: o.str("event", "relay_changed").str("relay", peer); break;
-            case k::failed: o.str("event", "error").str("error", e.error.message()); break;
             }
             ex::print_line(o.text());
             return;
         }
+        // People see the address and, where the profile proves it, the sender's short identity.
+        const std::string peer = e.peer.to_string() + (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : "");
         switch (e.what) {
         case k::registered: return;
         case k::message: ex::print_line("<" + peer + "> " + e.text); break;
@@ -249,8 +342,15 @@ private:
         case k::peer_disconnected: ex::print_line("* " + peer + " left"); break;
         case k::relay_lost: ex::print_line("* the relay at " + peer + " stopped answering; still trying"); break;
         case k::relay_changed: ex::print_line("* a new relay answered from " + peer + "; registered again"); break;
-        case k::failed: ex::print_line("* error: " + e.error.message()); break;
+        case k::failed: return;
         }
+    }
+
+    static ex::json_object& sender(ex::json_object& o, const tlvcast::core::client_event& e)
+    {
+        if (e.identity)
+            o.str("sender", ex::hex(*e.identity));
+        return o;
     }
 
     // On its own thread: blocking reads; each line is handed to the io_context in order.
@@ -299,8 +399,9 @@ private:
     }
 
     const settings& s_;
+    tlvcast::crypto::fingerprint self_;
     asio::io_context io_{1};
-    client_type client_;
+    client_type<Cipher> client_;
     asio::signal_set signals_;
     asio::steady_timer linger_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -326,10 +427,11 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
-        auto cipher = s.key_file.empty() ? cipher_type::generate()
-                                         : cipher_type::load_or_create(s.key_file);
-        chat session(s, std::move(cipher));
-        return session.run();
+        return ex::with_cipher(s.profile, s.backend, [&](auto c) {
+            using cipher_type = typename decltype(c)::type;
+            chat<cipher_type> session(s, make_cipher<cipher_type>(s));
+            return session.run();
+        });
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-chat: " << e.what() << "\n";
         return 1;

@@ -1,8 +1,7 @@
-// tlvcast-relay: the seed-profile relay on UDP multicast, printing events for people or as JSON lines.
+// tlvcast-relay: the relay on UDP multicast (secure or seed profile), printing events for people or as JSON lines.
 #include "common/cli.hpp"
 #include "common/json.hpp"
-
-#include <tlvcast/seed.hpp>
+#include "common/profile.hpp"
 
 #include <asio.hpp>
 
@@ -17,22 +16,27 @@ namespace {
 namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
-// The seed profile's wire format on OpenSSL 3 when the build has it (its RSA private-key
-// operations are several times faster than Crypto++'s), else on Crypto++: peers cannot tell.
-#ifdef TLVCAST_HAS_OPENSSL
-using cipher_type = tlvcast::seed::openssl_cipher;
-using relay_type = tlvcast::seed::openssl_relay;
-#else
-using cipher_type = tlvcast::seed::cipher;
-using relay_type = tlvcast::seed::relay;
-#endif
+using fragmenter = tlvcast::fragment::seed_fragmenter;
+template <class Cipher>
+using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, fragmenter>;
+
+// The relay only reassembles (it never splits a secure client's message itself): its default
+// limits must admit the largest message in the smallest fragments either profile uses.
+static_assert(tlvcast::fragment::limits{}.max_message_bytes >= tlvcast::core::client_options{}.max_message);
+static_assert(tlvcast::fragment::limits{}.max_fragments_per_message * 256 >= tlvcast::core::client_options{}.max_message);
 
 constexpr const char* usage = R"(usage: tlvcast-relay [options]
 
-The seed-profile relay: binds the group's port, joins the group, registers clients' keys and
-relays each message, re-encrypted, to every other registered client.
+The relay: binds the group's port, joins the group, registers clients and relays each message,
+re-encrypted, to every other registered client. In the secure profile (the default) clients
+authenticate it by its Ed25519 identity: give them the fingerprint it prints at start.
 
 options:
+  --profile P        secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
+  --backend B        openssl (default when built with OpenSSL) or cryptopp: the same wire format
+  --identity FILE    secure: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
+                     with mode 0600 on first start (default: a fresh identity each run)
+  --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --group ADDR       multicast group (default 224.1.1.1)
   --port N           UDP port (default 5007)
   --iface ADDR       address of the interface that joins the group (default: the kernel's choice)
@@ -41,13 +45,17 @@ options:
   --timeout S        silence after which a client is gone (default 3 x keepalive = 15)
   --max-clients N    registrations beyond this are refused (default 4096)
   --threads N        worker threads for the public-key work (default 0: one per core)
-  --key FILE         load the PEM private key from FILE, or create it there (default: a fresh key)
   --json             one JSON object per line on stdout instead of text for people
   --help             this text
 
 Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints its counters.
-JSON events: ready, registered, connected, disconnected, timeout (each with "peer":"ip:port"),
-message ("from", "bytes"), and stats (every relay counter by name).
+At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
+or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
+clients cannot pin it).
+JSON events: ready ("fingerprint", "profile", "backend"), registered, connected, disconnected,
+timeout (each with "peer":"ip:port"), message ("from", "bytes"), and stats (every relay counter
+by name). In the secure profile the client events also carry "sender": the client's verified
+identity fingerprint. People's output shows fingerprints by their first 16 hex digits.
 )";
 
 struct settings {
@@ -55,7 +63,9 @@ struct settings {
     std::optional<tlvcast::duration> keepalive, timeout;
     std::size_t max_clients = 4096;
     unsigned threads = 0;
-    std::string key_file;
+    tlvcast::examples::profile profile = tlvcast::examples::profile::secure;
+    tlvcast::examples::backend backend = tlvcast::examples::default_backend;
+    std::string key_file, identity_file;
     bool json = false;
     bool help = false;
 };
@@ -92,11 +102,31 @@ settings parse(int argc, char** argv)
             s.threads = static_cast<unsigned>(args.integer(0, 256));
         } else if (name == "--key") {
             s.key_file = args.text();
+        } else if (name == "--identity") {
+            s.identity_file = args.text();
+        } else if (name == "--profile") {
+            s.profile = ex::read_profile(args);
+        } else if (name == "--backend") {
+            s.backend = ex::read_backend(args);
         } else {
             args.unknown();
         }
     }
+    if (s.profile == ex::profile::secure && !s.key_file.empty())
+        throw ex::usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
+    if (s.profile == ex::profile::seed && !s.identity_file.empty())
+        throw ex::usage_error("option --identity is for the secure profile; the seed profile uses --key");
     return s;
+}
+
+// This relay's long-term key: loaded from its file, created there, or fresh for this run.
+template <class Cipher>
+Cipher make_cipher(const settings& s)
+{
+    if constexpr (ex::is_secure<Cipher>)
+        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file));
+    else
+        return s.key_file.empty() ? Cipher::generate() : Cipher::load_or_create(s.key_file);
 }
 
 void print_event(const tlvcast::core::relay_event& e, bool json)
@@ -107,17 +137,21 @@ void print_event(const tlvcast::core::relay_event& e, bool json)
                        : e.what == k::disconnected ? "disconnected"
                        : e.what == k::timeout      ? "timeout"
                                                    : "message";
-    const std::string peer = e.peer.to_string();
     if (json) {
+        const std::string peer = e.peer.to_string();
         ex::json_object o;
         o.str("event", what);
         if (e.what == k::message)
             o.str("from", peer).num("bytes", e.bytes);
         else
             o.str("peer", peer);
+        if (e.identity)
+            o.str("sender", ex::hex(*e.identity));
         ex::print_line(o.text());
         return;
     }
+    // People see the address and, where the profile proves one, the short identity.
+    const std::string peer = e.peer.to_string() + (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : "");
     switch (e.what) {
     case k::registered: ex::print_line("key registered by " + peer); break;
     case k::connected: ex::print_line(peer + " connected"); break;
@@ -127,7 +161,8 @@ void print_event(const tlvcast::core::relay_event& e, bool json)
     }
 }
 
-void print_stats(const relay_type& relay, bool json)
+template <class Relay>
+void print_stats(const Relay& relay, bool json)
 {
     const auto values = relay.engine().counters().read();
     using counters = tlvcast::core::relay_counters;
@@ -146,17 +181,18 @@ void print_stats(const relay_type& relay, bool json)
     ex::print_line(line);
 }
 
+template <class Cipher>
 int run(const settings& s)
 {
     const tlvcast::duration keepalive = s.keepalive.value_or(5s);
     const tlvcast::duration timeout = s.timeout.value_or(3 * keepalive);
 
-    auto cipher = s.key_file.empty() ? cipher_type::generate()
-                                     : cipher_type::load_or_create(s.key_file);
+    auto cipher = make_cipher<Cipher>(s);
+    const std::string fingerprint = ex::hex(ex::own_fingerprint(cipher));
     asio::io_context io(1);
-    relay_type relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher),
-                               tlvcast::seed::fragmenter{}, tlvcast::core::relay_options{timeout, s.max_clients},
-                               tlvcast::core::relay_driver_options{s.threads, 4096});
+    relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), fragmenter{},
+                             tlvcast::core::relay_options{timeout, s.max_clients},
+                             tlvcast::core::relay_driver_options{s.threads, 4096});
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int) {
@@ -169,11 +205,20 @@ int run(const settings& s)
 
     const bool json = s.json;
     relay.start([json](const tlvcast::core::relay_event& e) { print_event(e, json); });
-    if (json)
-        ex::print_line(ex::json_object().str("event", "ready").text());
-    else
-        ex::print_line("relay listening on " + s.udp.group.to_string() + ":" + std::to_string(s.udp.port) +
-                       " (client timeout " + ex::seconds_text(timeout) + ")");
+    if (json) {
+        ex::print_line(ex::json_object()
+                           .str("event", "ready")
+                           .str("fingerprint", fingerprint)
+                           .str("profile", ex::profile_name(s.profile))
+                           .str("backend", ex::backend_name(s.backend))
+                           .text());
+    } else {
+        ex::print_line("relay listening on " + s.udp.group.to_string() + ":" + std::to_string(s.udp.port) + " (" +
+                       ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
+                       ", client timeout " + ex::seconds_text(timeout) + ")");
+        ex::print_line(std::string(s.profile == ex::profile::secure ? "relay identity" : "relay RSA key") +
+                       " fingerprint: " + fingerprint);
+    }
     io.run();
     return 0;
 }
@@ -194,7 +239,7 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
-        return run(s);
+        return ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-relay: " << e.what() << "\n";
         return 1;

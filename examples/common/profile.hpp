@@ -1,0 +1,105 @@
+// Profile (seed | secure) and backend (Crypto++ | OpenSSL) selection shared by the example programs.
+#pragma once
+
+#include "common/cli.hpp"
+
+#include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/secure.hpp>
+#include <tlvcast/seed.hpp>
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace tlvcast::examples {
+
+/// Which wire profile a program speaks (docs/PROTOCOL.md).
+enum class profile { seed, secure };
+/// Which library carries the profile's cryptography; both give the same bytes on the wire.
+enum class backend { cryptopp, openssl };
+
+#ifdef TLVCAST_HAS_OPENSSL
+/// OpenSSL 3 when the build has it: its RSA private-key operations (seed) are several times
+/// faster than Crypto++'s, and its X25519/Ed25519/AES-GCM use the CPU's instructions.
+inline constexpr backend default_backend = backend::openssl;
+#else
+inline constexpr backend default_backend = backend::cryptopp;
+#endif
+
+/// `--profile seed|secure`; usage_error for another word.
+inline profile read_profile(arg_reader& args)
+{
+    const std::string_view v = args.value();
+    if (v == "seed")
+        return profile::seed;
+    if (v == "secure")
+        return profile::secure;
+    throw usage_error("option --profile: '" + std::string(v) + "' is not seed or secure");
+}
+
+/// `--backend cryptopp|openssl`; usage_error for another word, or openssl in a build without it.
+inline backend read_backend(arg_reader& args)
+{
+    const std::string_view v = args.value();
+    if (v == "cryptopp")
+        return backend::cryptopp;
+    if (v == "openssl") {
+#ifdef TLVCAST_HAS_OPENSSL
+        return backend::openssl;
+#else
+        throw usage_error("option --backend: this build has no OpenSSL");
+#endif
+    }
+    throw usage_error("option --backend: '" + std::string(v) + "' is not cryptopp or openssl");
+}
+
+/// `--relay-fingerprint HEX`: exactly 64 hex digits.
+inline crypto::fingerprint read_fingerprint(arg_reader& args)
+{
+    const std::string_view v = args.value();
+    if (auto fp = secure::cipher::from_hex(v))
+        return *fp;
+    throw usage_error("option --relay-fingerprint: '" + std::string(v) + "' is not 64 hex digits");
+}
+
+/// True for the secure profile's Cipher policies (they carry a record layer; the seed profile's do not).
+template <class Cipher>
+inline constexpr bool is_secure = Cipher::has_record_layer;
+
+/// A fingerprint as 64 hex digits (JSON), or its first 16 (for people).
+inline std::string hex(const crypto::fingerprint& fp) { return crypto::to_hex(fp); }
+inline std::string short_hex(const crypto::fingerprint& fp) { return hex(fp).substr(0, 16); }
+
+/// This side's own fingerprint: the Ed25519 identity's (secure) or the RSA public key's (seed).
+template <class Cipher>
+crypto::fingerprint own_fingerprint(const Cipher& c)
+{
+    if constexpr (is_secure<Cipher>)
+        return c.identity_fingerprint();
+    else
+        return c.public_fingerprint();
+}
+
+/// Calls `f(std::type_identity<Cipher>{})` with the Cipher policy of profile `p` on backend `b`,
+/// and returns its result: one instantiation of the program per combination.
+template <class F>
+decltype(auto) with_cipher(profile p, backend b, F&& f)
+{
+#ifdef TLVCAST_HAS_OPENSSL
+    if (b == backend::openssl) {
+        if (p == profile::secure)
+            return f(std::type_identity<secure::openssl_cipher>{});
+        return f(std::type_identity<seed::openssl_cipher>{});
+    }
+#else
+    (void)b;
+#endif
+    if (p == profile::secure)
+        return f(std::type_identity<secure::cipher>{});
+    return f(std::type_identity<seed::cipher>{});
+}
+
+inline const char* profile_name(profile p) { return p == profile::secure ? "secure" : "seed"; }
+inline const char* backend_name(backend b) { return b == backend::openssl ? "openssl" : "cryptopp"; }
+
+} // namespace tlvcast::examples
