@@ -1,0 +1,106 @@
+// The Cipher concepts: archetypes (the smallest types that model them) and near-misses that must not.
+#include <tlvcast/crypto/concepts.hpp>
+
+#include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/core/relay_engine.hpp>
+#include <tlvcast/crypto/rsa_oaep.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace tlvcast;
+
+namespace {
+
+// Client side without a record layer: everything the client engine calls, and nothing more.
+struct client_archetype {
+    static constexpr bool has_record_layer = false;
+    struct client_session {};
+    void start_session(client_session&, const endpoint&, time_point, datagram_batch&) {}
+    crypto::received client_receive(client_session&, const wire::tlv&, time_point, datagram_batch&,
+                                    std::vector<std::byte>&, std::error_code&)
+    {
+        return {};
+    }
+    bool established(const client_session&) const { return false; }
+    void seal(const client_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
+};
+
+// Relay side without a record layer.
+struct relay_archetype {
+    static constexpr bool has_record_layer = false;
+    struct peer_session {};
+    bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, const peer_session*,
+                         std::optional<peer_session>&, std::error_code&)
+    {
+        return false;
+    }
+    void open(const peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
+    void seal_relayed(const peer_session&, const peer_session&, const endpoint&, std::span<const std::byte>,
+                      const endpoint&, datagram_batch&, std::error_code&) const
+    {
+    }
+    void presence(const peer_session&, bool, const peer_session*, const endpoint&, const endpoint&, datagram_batch&,
+                  std::error_code&) const
+    {
+    }
+    std::optional<crypto::fingerprint> identity(const peer_session&) const { return std::nullopt; }
+};
+
+// With a record layer, protect/unprotect and record_type become requirements.
+struct client_record_archetype : client_archetype {
+    static constexpr bool has_record_layer = true;
+    static constexpr wire::tlv_type record_type = wire::tlv_type{17};
+    void protect(client_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
+    void unprotect(client_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
+};
+struct client_record_missing_unprotect : client_archetype {
+    static constexpr bool has_record_layer = true;
+    static constexpr wire::tlv_type record_type = wire::tlv_type{17};
+    void protect(client_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
+};
+struct relay_record_archetype : relay_archetype {
+    static constexpr bool has_record_layer = true;
+    static constexpr wire::tlv_type record_type = wire::tlv_type{17};
+    void unprotect(peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
+};
+
+// Near-misses: one requirement each.
+struct client_without_seal : client_archetype {
+    void seal() = delete;
+};
+struct relay_with_old_handshake : relay_archetype {
+    bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, std::optional<peer_session>&,
+                         std::error_code&) = delete;
+    bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, const peer_session*,
+                         std::optional<peer_session>&, std::error_code&) = delete;
+};
+
+} // namespace
+
+TEST_CASE("crypto concepts: archetypes model them, near-misses do not", "[concepts]")
+{
+    STATIC_REQUIRE(crypto::client_cipher<client_archetype>);
+    STATIC_REQUIRE(crypto::relay_cipher<relay_archetype>);
+    STATIC_REQUIRE(crypto::client_cipher<client_record_archetype>);
+    STATIC_REQUIRE(crypto::relay_cipher<relay_record_archetype>);
+    STATIC_REQUIRE_FALSE(crypto::client_cipher<client_record_missing_unprotect>);
+    STATIC_REQUIRE_FALSE(crypto::client_cipher<client_without_seal>);
+    STATIC_REQUIRE_FALSE(crypto::relay_cipher<relay_with_old_handshake>);
+    STATIC_REQUIRE_FALSE(crypto::client_cipher<relay_archetype>);
+    STATIC_REQUIRE(crypto::client_cipher<crypto::rsa_oaep> && crypto::relay_cipher<crypto::rsa_oaep>);
+}
+
+TEST_CASE("crypto concepts: the engines accept the archetypes", "[concepts]")
+{
+    // The engines ask nothing beyond the concepts: their archetype instantiations compile and run.
+    core::client_engine<client_archetype, fragment::seed_fragmenter> client(client_archetype{}, fragment::seed_fragmenter(1));
+    core::relay_engine<relay_archetype, fragment::seed_fragmenter> relay(relay_archetype{}, fragment::seed_fragmenter(2));
+    datagram_batch out;
+    std::vector<core::relay_event> events;
+    client.start(time_point{}, out);
+    CHECK(client.current_state() == decltype(client)::state::registering);
+    const std::byte keepalive[] = {std::byte{0}, std::byte{9}, std::byte{0}, std::byte{0}};
+    relay.handle(endpoint{1, 2}, keepalive, time_point{}, out, events);
+    CHECK(relay.counters().get(core::relay_counter::unregistered) == 1);
+}

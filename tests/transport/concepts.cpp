@@ -1,0 +1,77 @@
+// The Transport concept: an archetype models it; near-misses do not; back-pressure is recognised.
+#include <tlvcast/transport/concepts.hpp>
+
+#include <tlvcast/transport/asio_udp.hpp>
+#include <tlvcast/transport/memory.hpp>
+
+#include <asio.hpp>
+#include <catch2/catch.hpp>
+
+using namespace tlvcast;
+
+namespace {
+
+// The smallest Transport: nothing arrives, sends succeed.
+struct transport_archetype {
+    using executor_type = asio::any_io_executor;
+    executor_type ex;
+    executor_type get_executor() const { return ex; }
+    endpoint local_endpoint() const { return {}; }
+    void send(const endpoint&, std::span<const std::byte>, std::error_code& ec) { ec = {}; }
+    std::size_t send(const datagram_batch& b, std::error_code& ec)
+    {
+        ec = {};
+        return b.size();
+    }
+    template <class Token>
+    auto async_receive(std::span<std::byte>, endpoint&, Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [this](auto handler) {
+                asio::post(ex, [h = std::move(handler)]() mutable { h(asio::error::operation_aborted, 0); });
+            },
+            token);
+    }
+    void close() {}
+};
+
+struct without_batch_send {
+    using executor_type = asio::any_io_executor;
+    executor_type get_executor() const { return {}; }
+    endpoint local_endpoint() const { return {}; }
+    void send(const endpoint&, std::span<const std::byte>, std::error_code&) {}
+    template <class Token>
+    void async_receive(std::span<std::byte>, endpoint&, Token&&)
+    {
+    }
+    void close() {}
+};
+
+} // namespace
+
+TEST_CASE("transport concept: archetype and the real transports model it", "[concepts]")
+{
+    STATIC_REQUIRE(transport::transport<transport_archetype>);
+    STATIC_REQUIRE(transport::transport<transport::asio_udp>);
+    STATIC_REQUIRE(transport::transport<transport::memory_transport>);
+    STATIC_REQUIRE_FALSE(transport::transport<without_batch_send>);
+
+    asio::io_context io;
+    transport_archetype t{io.get_executor()};
+    std::array<std::byte, 16> buf{};
+    endpoint from;
+    std::error_code got;
+    t.async_receive(std::span<std::byte>(buf), from, [&](std::error_code ec, std::size_t) { got = ec; });
+    io.run();
+    CHECK(got == asio::error::operation_aborted);
+}
+
+TEST_CASE("transport: back-pressure errors are told apart from failures", "[concepts]")
+{
+    CHECK(transport::is_backpressure(asio::error::would_block));
+    CHECK(transport::is_backpressure(asio::error::no_buffer_space));
+    CHECK(transport::is_backpressure(std::make_error_code(std::errc::operation_would_block)));
+    CHECK_FALSE(transport::is_backpressure(asio::error::message_size));
+    CHECK_FALSE(transport::is_backpressure(asio::error::connection_refused));
+    CHECK_FALSE(transport::is_backpressure(std::error_code{}));
+}
