@@ -145,16 +145,34 @@ def is_event(kind, **fields):
     return lambda e: e.get("event") == kind and all(e.get(k) == v for k, v in fields.items())
 
 
-def start_relay(path, *extra, name="relay"):
-    r = Program(name, [path, "--json", *extra], stdin=False)
-    r.wait_for(is_event("ready"), "ready")
+# The profile the programs speak when a test names none: TLVCAST_E2E_PROFILE when set (CMake sets
+# "seed" for the interop tests, whose Python peer and relay speak only the seed profile), else the
+# programs' own default (secure).
+DEFAULT_PROFILE = os.environ.get("TLVCAST_E2E_PROFILE") or None
+
+
+def profile_args(profile=None):
+    """["--profile", P] for the given profile, else for DEFAULT_PROFILE; [] when neither is set."""
+    p = profile or DEFAULT_PROFILE
+    return ["--profile", p] if p else []
+
+
+def start_relay(path, *extra, name="relay", profile=None):
+    """Starts a relay and waits for its ready event; .fingerprint is the one it printed."""
+    r = Program(name, [path, "--json", *profile_args(profile), *extra], stdin=False)
+    ev = r.wait_for(is_event("ready"), "ready")
+    r.fingerprint = ev.get("fingerprint")
     return r
 
 
-def start_chat(path, name, *extra):
-    c = Program(name, [path, "--json", *extra])
+def start_chat(path, name, *extra, profile=None):
+    """Starts a chat and waits for its registered event: .local (its address as the relay sees it),
+    .fingerprint (its own, "self") and .relay_fingerprint (the relay's) come from that event."""
+    c = Program(name, [path, "--json", *profile_args(profile), *extra])
     ev = c.wait_for(is_event("registered"), "registered")
     c.local = ev["local"]
+    c.fingerprint = ev.get("self")
+    c.relay_fingerprint = ev.get("fingerprint")
     return c
 
 

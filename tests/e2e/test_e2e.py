@@ -1,5 +1,5 @@
-"""End-to-end test of tlvcast-relay and tlvcast-chat over real UDP multicast, inside a private
-network namespace (run it through tests/netns.sh): messages of every size class arrive exactly once
+"""End-to-end test of tlvcast-relay and tlvcast-chat in the seed profile (--profile seed) over real
+UDP multicast, inside a private network namespace (run it through tests/netns.sh): messages of every size class arrive exactly once
 with the right sender, presence events, a killed client times out, a restarted relay with a new key
 is re-joined without user action, and the programs' option errors and exit codes."""
 import argparse
@@ -20,6 +20,7 @@ running = []
 FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
         "--linger", "0.3"]
 RELAY = ["--keepalive", "0.5", "--timeout", "2"]
+SEED = "seed"  # every program here speaks the seed profile; tests/e2e/test_secure.py tests the secure one
 
 
 def track(p):
@@ -49,10 +50,10 @@ def expected_text(b):
 
 
 def start_three(*relay_args):
-    relay = track(start_relay(args.relay, *relay_args))
+    relay = track(start_relay(args.relay, *relay_args, profile=SEED))
     chats = []
     for name in ("alice", "bob", "carol"):
-        c = track(start_chat(args.chat, name, *FAST))
+        c = track(start_chat(args.chat, name, *FAST, profile=SEED))
         relay.wait_for(is_event("connected", peer=c.local), f"connected {name}")
         chats.append(c)
     check(len({c.local for c in chats}) == 3, f"distinct local addresses: {[c.local for c in chats]}")
@@ -122,7 +123,7 @@ def test_timeout_and_restart():
     # The relay restarts with a new key on the same port: the clients find it by themselves.
     stats = stop_relay(relay)
     check(stats["timeouts"] == 1 and stats["messages_relayed"] == 2, f"stats: {stats}")
-    relay2 = track(start_relay(args.relay, *RELAY, name="relay2"))
+    relay2 = track(start_relay(args.relay, *RELAY, name="relay2", profile=SEED))
     for c in (alice, bob):
         relay2.wait_for(is_event("connected", peer=c.local), f"{c.name} re-joined")
         c.wait_for(is_event("relay_changed"), "relay_changed")
@@ -144,9 +145,9 @@ def test_timeout_and_restart():
 
 
 def test_invalid_utf8_gives_valid_json():
-    relay = track(start_relay(args.relay, *RELAY))
-    a = track(start_chat(args.chat, "a", *FAST))
-    b = track(start_chat(args.chat, "b", *FAST))
+    relay = track(start_relay(args.relay, *RELAY, profile=SEED))
+    a = track(start_chat(args.chat, "a", *FAST, profile=SEED))
+    b = track(start_chat(args.chat, "b", *FAST, profile=SEED))
     a.wait_for(is_event("connected", peer=b.local), "b connected")
     bad = b"bad \xff\xfe bytes \xc0\xaf overlong \xed\xa0\x80 surrogate end \xe2\x82"
     a.send_line(bad)
@@ -162,8 +163,8 @@ def test_invalid_utf8_gives_valid_json():
 
 
 def test_no_relay_exits_1():
-    c = track(Program("lonely", [args.chat, "--json", "--port", "5999", "--register-timeout", "0.3",
-                                 "--register-attempts", "2"]))
+    c = track(Program("lonely", [args.chat, "--json", "--profile", SEED, "--port", "5999",
+                                 "--register-timeout", "0.3", "--register-attempts", "2"]))
     start = time.monotonic()
     rc = c.wait_exit(timeout=10)
     check(rc == 1, f"exit status {rc}")
@@ -190,15 +191,15 @@ def test_key_file_is_reused():
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         key = os.path.join(d, "relay.pem")
-        relay = track(start_relay(args.relay, *RELAY, "--key", key))
+        relay = track(start_relay(args.relay, *RELAY, "--key", key, profile=SEED))
         check(os.path.exists(key), "key file created")
         first = open(key, "rb").read()
         check(b"PRIVATE KEY" in first, "PEM private key")
         check(os.stat(key).st_mode & 0o077 == 0, "key file private to its owner")
-        a = track(start_chat(args.chat, "a", *FAST))
+        a = track(start_chat(args.chat, "a", *FAST, profile=SEED))
         stop_relay(relay)
         # Same key: the client sees no relay change after the restart.
-        relay = track(start_relay(args.relay, *RELAY, "--key", key, name="relay-again"))
+        relay = track(start_relay(args.relay, *RELAY, "--key", key, name="relay-again", profile=SEED))
         check(open(key, "rb").read() == first, "key file unchanged")
         # The relay forgot the client; its next probe (1 s) registers it again, with no relay_changed.
         relay.wait_for(is_event("registered", peer=a.local), "re-registration")

@@ -1,4 +1,4 @@
-"""Hostile traffic against a running tlvcast-relay, inside a private network namespace (run it
+"""Hostile seed-profile traffic (--profile seed) against a running tlvcast-relay, inside a private network namespace (run it
 through tests/netns.sh): random bytes, truncated TLVs, relay-only types from a client, fragments
 claiming 65,535 parts, thousands of open msg_ids from one sender and a registration flood, while
 two honest chat clients keep talking. Checks delivery, the relay's counters and its memory."""
@@ -104,12 +104,13 @@ def cleanup():
 
 
 def test_hostile_traffic():
-    relay = start_relay(args.relay, "--keepalive", "1", "--timeout", "5", "--max-clients", str(MAX_CLIENTS))
+    relay = start_relay(args.relay, "--keepalive", "1", "--timeout", "5", "--max-clients", str(MAX_CLIENTS),
+                        profile="seed")
     running.append(relay)
     fast = ["--keepalive", "0.5", "--probe", "1"]
-    a = start_chat(args.chat, "a", *fast)
+    a = start_chat(args.chat, "a", *fast, profile="seed")
     running.append(a)
-    b = start_chat(args.chat, "b", *fast)
+    b = start_chat(args.chat, "b", *fast, profile="seed")
     running.append(b)
     a.wait_for(is_event("connected", peer=b.local), "b connected")
 
