@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # demo.sh: builds the release programs and runs a relay and three chat clients (alice, bob, carol)
 # in a private network namespace, then stops the relay and shows its counters. About 10 s.
+# The secure profile (the default): the relay prints its identity fingerprint, the clients pin it
+# with --relay-fingerprint, and every message shows its sender's verified identity [first 16 hex
+# digits] beside the address. TLVCAST_DEMO_PROFILE=seed shows the seed profile instead.
 #
 # Needs permission to create a network namespace (root, or unprivileged user namespaces); without
 # it the demo says so and exits 1: it never sends multicast on a real interface.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${TLVCAST_DEMO_BUILD:-$root/build/release}" # override: an existing build directory
+profile="${TLVCAST_DEMO_PROFILE:-secure}"
 
 if [ "${1:-}" != --inside ]; then
   "$root/scripts/setup.sh"
@@ -60,26 +64,42 @@ prefix() {
 ip route replace 224.0.0.0/4 dev lo src 127.0.0.1
 
 : >"$tmp/relay.log"
-"$relay" --keepalive 1 >"$tmp/relay.log" 2>&1 &
+if [ "$profile" = secure ]; then
+  # The relay's long-term identity, created on first start (mode 0600).
+  relay_key=(--identity "$tmp/relay.id")
+else
+  relay_key=(--key "$tmp/relay.pem")
+fi
+"$relay" --profile "$profile" "${relay_key[@]}" --keepalive 1 >"$tmp/relay.log" 2>&1 &
 relay_pid=$!
 tail -n +1 -s 0.1 -f --pid="$relay_pid" "$tmp/relay.log" | prefix relay &
 follower=$!
 for _ in $(seq 50); do # at most 5 s for the relay's key and socket
-  grep -q listening "$tmp/relay.log" && break
+  grep -q "fingerprint: " "$tmp/relay.log" && break
   sleep 0.1
 done
-grep -q listening "$tmp/relay.log" || { echo "demo: the relay did not start" >&2; exit 1; }
+grep -q "fingerprint: " "$tmp/relay.log" || { echo "demo: the relay did not start" >&2; exit 1; }
+
+chat_opts=(--profile "$profile" --keepalive 1)
+if [ "$profile" = secure ]; then
+  # Out of band (here: the relay's output), the users learn the relay's fingerprint and pin it:
+  # a relay with any other identity is refused before a message leaves the client.
+  fingerprint="$(sed -n 's/^relay identity fingerprint: \([0-9a-f]\{64\}\)$/\1/p' "$tmp/relay.log")"
+  [ -n "$fingerprint" ] || { echo "demo: no relay fingerprint" >&2; exit 1; }
+  chat_opts+=(--relay-fingerprint "$fingerprint")
+  printf '%-6s| %s\n' demo "alice, bob and carol pin the relay: --relay-fingerprint ${fingerprint:0:16}..."
+fi
 
 # Each speaker: a few lines with pauses, then end of input (DISCONNECT).
 alice() { sleep 1; echo "hello everyone, alice here"; sleep 2; echo "bob, did the build pass?"; sleep 2.5; echo "great, see you"; }
 bob()   { sleep 1.5; echo "hi alice! bob here"; sleep 2; echo "yes: all green, even under TSan"; sleep 2; echo "héhé, UTF-8 works too ✓"; sleep 1; }
 carol() { sleep 2; echo "carol joining late"; sleep 3; echo "I'll stay a little longer"; sleep 2.5; echo "bye"; }
 
-alice | "$chat" --keepalive 1 2>&1 | prefix alice &
+alice | "$chat" "${chat_opts[@]}" 2>&1 | prefix alice &
 a=$!
-bob | "$chat" --keepalive 1 2>&1 | prefix bob &
+bob | "$chat" "${chat_opts[@]}" 2>&1 | prefix bob &
 b=$!
-carol | "$chat" --keepalive 1 2>&1 | prefix carol &
+carol | "$chat" "${chat_opts[@]}" 2>&1 | prefix carol &
 c=$!
 wait $a $b $c
 sleep 0.3

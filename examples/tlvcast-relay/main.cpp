@@ -153,7 +153,7 @@ void print_event(const tlvcast::core::relay_event& e, bool json)
     // People see the address and, where the profile proves one, the short identity.
     const std::string peer = e.peer.to_string() + (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : "");
     switch (e.what) {
-    case k::registered: ex::print_line("key registered by " + peer); break;
+    case k::registered: ex::print_line("client registered: " + peer); break;
     case k::connected: ex::print_line(peer + " connected"); break;
     case k::disconnected: ex::print_line(peer + " disconnected"); break;
     case k::timeout: ex::print_line(peer + " timed out"); break;
