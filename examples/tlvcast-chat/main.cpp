@@ -176,6 +176,7 @@ public:
     // by rvalue reference here moves nothing while the arguments are evaluated).
     chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), make_fragmenter(cipher)) {}
 
+private:
     chat(const settings& s, Cipher&& cipher, fragmenter f)
         : s_(s), self_(ex::own_fingerprint(cipher)),
           client_(tlvcast::transport::asio_udp::open_client(io_, s.udp), std::move(cipher), std::move(f),
@@ -184,6 +185,8 @@ public:
     {
     }
 
+public:
+    /// Registers, then chats until the end of input or a signal. Returns the exit status.
     int run()
     {
         signals_.async_wait([this](std::error_code ec, int) {
