@@ -349,7 +349,7 @@ private:
             // A restarted relay has forgotten us. The probe that got this answer registered us again
             // (the profile's start_session); announce ourselves again, without user action.
             counters_.add(client_counter::re_registrations);
-            push_event({client_event::kind::relay_changed, from, {}, {}, {}});
+            push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
             relay_lost_ = false;
             relay_source_ = from;
             std::error_code ec;
