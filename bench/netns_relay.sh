@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# netns_relay.sh [BENCH_ARGS...]: runs the relay's UDP benchmarks inside a private network namespace.
+# netns_relay.sh [--profiles] [BENCH_ARGS...]: runs the relay's UDP benchmarks inside a private network namespace.
 #
-# The UDP benchmarks of bench_relay send multicast and unicast over loopback; they refuse to run
-# (SkipWithError) unless TLVCAST_NETNS=1, which only this script sets, inside tests/netns.sh's
-# namespace (lo up with multicast, nothing else, so no datagram can reach a real network).
-# BENCH_BIN overrides the binary (default: build/release/bench/bench_relay, then build/bench/bench/bench_relay).
+# The UDP benchmarks of bench_relay and bench_profiles send multicast and unicast over loopback;
+# they refuse to run (SkipWithError) unless TLVCAST_NETNS=1, which only this script sets, inside
+# tests/netns.sh's namespace (lo up with multicast, nothing else, so no datagram can reach a real network).
+# Default: bench_relay's UDP rows. --profiles: bench_profiles' UDP rows and targets/udp instead.
+# BENCH_BIN overrides the binary (default: build/bench/bench/bench_<name>, then build/release/bench/bench_<name>).
 # Extra arguments go to the benchmark (e.g. --benchmark_filter=openssl/relay/udp).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+name=bench_relay
+if [ "${1:-}" = --profiles ]; then
+  name=bench_profiles
+  shift
+fi
 bin=${BENCH_BIN:-}
 if [ -z "$bin" ]; then
-  for candidate in "$root/build/release/bench/bench_relay" "$root/build/bench/bench/bench_relay"; do
+  for candidate in "$root/build/bench/bench/$name" "$root/build/release/bench/$name"; do
     if [ -x "$candidate" ]; then
       bin=$candidate
       break
@@ -18,7 +24,7 @@ if [ -z "$bin" ]; then
   done
 fi
 if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-  echo "netns_relay.sh: bench_relay not found; build it (see docs/BENCHMARKS.md) or set BENCH_BIN" >&2
+  echo "netns_relay.sh: $name not found; build it (see docs/BENCHMARKS.md) or set BENCH_BIN" >&2
   exit 2
 fi
 filter=--benchmark_filter=udp

@@ -310,7 +310,7 @@ struct seed_profile {
     static Cipher relay_cipher() { return seed_keys<Cipher>::relay(); }
     static Cipher client_cipher() { return seed_keys<Cipher>::client(); }
     static fragmenter client_fragmenter(const Cipher&) { return fragmenter{}; }
-    static std::size_t batch(std::size_t size) { return size <= 256 ? 200 : 100; } // ~1000 private ops/s
+    static std::size_t batch(std::size_t size, std::size_t) { return size <= 256 ? 200 : 100; } // ~1000 private ops/s
 };
 
 template <class Cipher>
@@ -320,12 +320,12 @@ struct secure_profile {
     static Cipher client_cipher() { return Cipher(Cipher::generate()); }
     // Every fragment fits one record in max_datagram (see tlvcast/secure.hpp).
     static fragmenter client_fragmenter(const Cipher& c) { return fragmenter(fragmenter::limits_type{}, c.fragment_payload()); }
-    static std::size_t batch(std::size_t) { return 20000; }
+    static std::size_t batch(std::size_t, std::size_t n) { return n == 1 ? 20000 : 5000; }
 };
 
 struct plain_profile {
     using cipher_type = crypto::rsa_oaep; // unused: names a type for the relay's alias only
-    static std::size_t batch(std::size_t) { return 20000; }
+    static std::size_t batch(std::size_t, std::size_t n) { return n == 1 ? 20000 : 5000; }
 };
 
 struct no_engine {};
@@ -423,7 +423,7 @@ void profile_row(benchmark::State& state, std::string result_key)
         return skip(state, "needs a private network namespace: run bench/netns_relay.sh --profiles");
     const auto size = static_cast<std::size_t>(state.range(0));
     const auto n_recipients = static_cast<std::size_t>(state.range(1));
-    const std::size_t batch = Profile::batch(size);
+    const std::size_t batch = Profile::batch(size, n_recipients);
     const std::size_t total = warm_up + batch * static_cast<std::size_t>(iterations);
 
     Net net;
