@@ -493,10 +493,12 @@ void profile_row(benchmark::State& state, std::string result_key)
         done.get_future().wait();
     };
     auto counter = [&relay](core::relay_counter c) -> std::uint64_t {
-        if constexpr (plain)
+        if constexpr (plain) {
+            (void)relay; // the forwarder has no relay counters
             return 0;
-        else
+        } else {
             return relay.engine().counters().get(c);
+        }
     };
 
     // Set-up: registration (and for the relays CONNECT, presence), bounded to 10 s.
