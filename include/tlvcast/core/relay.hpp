@@ -25,7 +25,9 @@ struct relay_driver_options {
 
 /// A relay: receives on the Transport's executor, where the engine's cheap stage runs (parsing,
 /// handshakes, reassembly); each completed message goes to a worker pool where it is opened and
-/// re-sealed for its recipients in parallel, and the worker sends the results. The Transport's send() must be safe to call from several threads at once while a
+/// re-sealed for its recipients in parallel, and the worker sends the results. A Cipher whose
+/// delivery is cheap (crypto::cheap_delivery: symmetric work only) delivers on the receiving thread
+/// instead: a hand-off would cost more than the work. The Transport's send() must be safe to call from several threads at once while a
 /// receive is pending (both tlvcast transports are). Events go to the handler given to start(),
 /// called from worker threads one at a time.
 template <class Transport, class Cipher, class Fragmenter>
@@ -115,9 +117,14 @@ private:
             if (!ec) {
                 if (!pending_)
                     pending_ = take_job();
-                if (engine_.receive(from_, std::span<const std::byte>(buffer_.data(), n), clock::now(), io_out_,
-                                    io_events_, *pending_))
-                    dispatch(std::move(pending_));
+                const time_point now = clock::now();
+                if (engine_.receive(from_, std::span<const std::byte>(buffer_.data(), n), now, io_out_, io_events_,
+                                    *pending_)) {
+                    if constexpr (crypto::cheap_delivery<Cipher>)
+                        engine_.deliver(*pending_, now, io_out_, io_events_);
+                    else
+                        dispatch(std::move(pending_));
+                }
                 finish(io_out_, io_events_);
             }
             receive();

@@ -89,4 +89,16 @@ concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, 
     { cc.unprotect(p, bytes, buf, ec) } -> std::same_as<void>;
 });
 
+/// Whether delivering a message (relay_cipher::open + seal_relayed) does public-key work, so that a
+/// relay should spread deliveries over its cores. A Cipher says no with
+/// `static constexpr bool cheap_delivery = true;` (symmetric work only: a thread hand-off would cost
+/// more than the delivery); without it, deliveries are assumed expensive.
+template <class C>
+inline constexpr bool cheap_delivery = [] {
+    if constexpr (requires { C::cheap_delivery; })
+        return static_cast<bool>(C::cheap_delivery);
+    else
+        return false;
+}();
+
 } // namespace tlvcast::crypto

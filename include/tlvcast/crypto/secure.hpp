@@ -78,6 +78,8 @@ class basic_secure {
 public:
     static constexpr bool has_record_layer = true;
     static constexpr wire::tlv_type record_type = wire::tlv_type::secure_record;
+    /// Delivery is AEAD work only: a relay does it where the message arrived (see crypto::cheap_delivery).
+    static constexpr bool cheap_delivery = true;
     using options = secure_options;
     using session_type = detail::secure_session<Aead>;
     /// The `aead` byte of SECURE_HELLO: 1 = AES-256-GCM, 2 = ChaCha20-Poly1305.
