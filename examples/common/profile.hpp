@@ -99,6 +99,61 @@ decltype(auto) with_cipher(profile p, backend b, F&& f)
     return f(std::type_identity<seed::cipher>{});
 }
 
+/// The options both programs share: network, keep-alive, profile, backend, key files, output.
+struct common_settings {
+    transport::asio_udp_options udp;
+    duration keepalive = std::chrono::seconds(5);
+    examples::profile profile = examples::profile::secure;
+    examples::backend backend = default_backend;
+    std::string key_file, identity_file;
+    bool json = false;
+    bool help = false;
+};
+
+/// Reads `name` into `s` when it is a shared option; false for the program's own options.
+inline bool read_common_option(std::string_view name, arg_reader& args, common_settings& s)
+{
+    if (name == "--help") {
+        args.no_value();
+        s.help = true;
+    } else if (name == "--json") {
+        args.no_value();
+        s.json = true;
+    } else if (name == "--group") {
+        s.udp.group = args.ipv4();
+        if (!s.udp.group.is_multicast())
+            throw usage_error("option --group: " + s.udp.group.to_string() + " is not a multicast address");
+    } else if (name == "--port") {
+        s.udp.port = static_cast<std::uint16_t>(args.integer(1, 65535));
+    } else if (name == "--iface") {
+        s.udp.interface_address = args.ipv4();
+    } else if (name == "--ttl") {
+        s.udp.ttl = static_cast<int>(args.integer(0, 255));
+    } else if (name == "--keepalive") {
+        s.keepalive = args.seconds(0.01, 86400);
+    } else if (name == "--key") {
+        s.key_file = args.text();
+    } else if (name == "--identity") {
+        s.identity_file = args.text();
+    } else if (name == "--profile") {
+        s.profile = read_profile(args);
+    } else if (name == "--backend") {
+        s.backend = read_backend(args);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/// Refuses key options of the other profile.
+inline void check_common(const common_settings& s)
+{
+    if (s.profile == profile::secure && !s.key_file.empty())
+        throw usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
+    if (s.profile == profile::seed && !s.identity_file.empty())
+        throw usage_error("option --identity is for the secure profile; the seed profile uses --key");
+}
+
 inline const char* profile_name(profile p) { return p == profile::secure ? "secure" : "seed"; }
 inline const char* backend_name(backend b) { return b == backend::openssl ? "openssl" : "cryptopp"; }
 

@@ -69,17 +69,12 @@ with the socket's port. In a loopback-only network namespace whose group route h
 address that is 0.0.0.0, and the relay indeed sees 0.0.0.0:port. Invalid UTF-8 in a message is shown as U+FFFD in JSON.
 )";
 
-struct settings {
-    tlvcast::transport::asio_udp_options udp;
-    tlvcast::duration keepalive = 5s, register_timeout = 5s, linger = 300ms;
+struct settings : tlvcast::examples::common_settings {
+    tlvcast::duration register_timeout = 5s, linger = 300ms;
     std::optional<tlvcast::duration> probe;
     unsigned register_attempts = 3;
-    tlvcast::examples::profile profile = tlvcast::examples::profile::secure;
-    tlvcast::examples::backend backend = tlvcast::examples::default_backend;
-    std::string key_file, identity_file, known_relays;
+    std::string known_relays;
     std::optional<tlvcast::crypto::fingerprint> relay_fingerprint;
-    bool json = false;
-    bool help = false;
 };
 
 settings parse(int argc, char** argv)
@@ -91,52 +86,25 @@ settings parse(int argc, char** argv)
     ex::arg_reader args(argc, argv);
     std::string_view name;
     while (args.next(name)) {
-        if (name == "--help") {
-            args.no_value();
-            s.help = true;
-        } else if (name == "--json") {
-            args.no_value();
-            s.json = true;
-        } else if (name == "--group") {
-            s.udp.group = args.ipv4();
-            if (!s.udp.group.is_multicast())
-                throw ex::usage_error("option --group: " + s.udp.group.to_string() + " is not a multicast address");
-        } else if (name == "--port") {
-            s.udp.port = static_cast<std::uint16_t>(args.integer(1, 65535));
-        } else if (name == "--iface") {
-            s.udp.interface_address = args.ipv4();
-        } else if (name == "--ttl") {
-            s.udp.ttl = static_cast<int>(args.integer(0, 255));
-        } else if (name == "--keepalive") {
-            s.keepalive = args.seconds(0.01, 86400);
-        } else if (name == "--probe") {
+        if (ex::read_common_option(name, args, s))
+            continue;
+        if (name == "--probe")
             s.probe = args.seconds(0.01, 86400);
-        } else if (name == "--register-timeout") {
+        else if (name == "--register-timeout")
             s.register_timeout = args.seconds(0.01, 3600);
-        } else if (name == "--register-attempts") {
+        else if (name == "--register-attempts")
             s.register_attempts = static_cast<unsigned>(args.integer(1, 1000));
-        } else if (name == "--linger") {
+        else if (name == "--linger")
             s.linger = args.seconds(0, 3600);
-        } else if (name == "--key") {
-            s.key_file = args.text();
-        } else if (name == "--identity") {
-            s.identity_file = args.text();
-        } else if (name == "--relay-fingerprint") {
+        else if (name == "--relay-fingerprint")
             s.relay_fingerprint = ex::read_fingerprint(args);
-        } else if (name == "--known-relays") {
+        else if (name == "--known-relays")
             s.known_relays = args.text();
-        } else if (name == "--profile") {
-            s.profile = ex::read_profile(args);
-        } else if (name == "--backend") {
-            s.backend = ex::read_backend(args);
-        } else {
+        else
             args.unknown();
-        }
     }
-    if (s.profile == ex::profile::secure && !s.key_file.empty())
-        throw ex::usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
-    if (s.profile == ex::profile::seed &&
-        (!s.identity_file.empty() || s.relay_fingerprint || !s.known_relays.empty()))
+    ex::check_common(s);
+    if (s.profile == ex::profile::seed && (s.relay_fingerprint || !s.known_relays.empty()))
         throw ex::usage_error("options --identity, --relay-fingerprint and --known-relays are for the secure profile");
     return s;
 }

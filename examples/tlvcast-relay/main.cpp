@@ -58,16 +58,10 @@ by name). In the secure profile the client events also carry "sender": the clien
 identity fingerprint. People's output shows fingerprints by their first 16 hex digits.
 )";
 
-struct settings {
-    tlvcast::transport::asio_udp_options udp;
-    std::optional<tlvcast::duration> keepalive, timeout;
+struct settings : tlvcast::examples::common_settings {
+    std::optional<tlvcast::duration> timeout;
     std::size_t max_clients = 4096;
     unsigned threads = 0;
-    tlvcast::examples::profile profile = tlvcast::examples::profile::secure;
-    tlvcast::examples::backend backend = tlvcast::examples::default_backend;
-    std::string key_file, identity_file;
-    bool json = false;
-    bool help = false;
 };
 
 settings parse(int argc, char** argv)
@@ -76,46 +70,18 @@ settings parse(int argc, char** argv)
     ex::arg_reader args(argc, argv);
     std::string_view name;
     while (args.next(name)) {
-        if (name == "--help") {
-            args.no_value();
-            s.help = true;
-        } else if (name == "--json") {
-            args.no_value();
-            s.json = true;
-        } else if (name == "--group") {
-            s.udp.group = args.ipv4();
-            if (!s.udp.group.is_multicast())
-                throw ex::usage_error("option --group: " + s.udp.group.to_string() + " is not a multicast address");
-        } else if (name == "--port") {
-            s.udp.port = static_cast<std::uint16_t>(args.integer(1, 65535));
-        } else if (name == "--iface") {
-            s.udp.interface_address = args.ipv4();
-        } else if (name == "--ttl") {
-            s.udp.ttl = static_cast<int>(args.integer(0, 255));
-        } else if (name == "--keepalive") {
-            s.keepalive = args.seconds(0.01, 86400);
-        } else if (name == "--timeout") {
+        if (ex::read_common_option(name, args, s))
+            continue;
+        if (name == "--timeout")
             s.timeout = args.seconds(0.01, 86400);
-        } else if (name == "--max-clients") {
+        else if (name == "--max-clients")
             s.max_clients = static_cast<std::size_t>(args.integer(1, 1'000'000));
-        } else if (name == "--threads") {
+        else if (name == "--threads")
             s.threads = static_cast<unsigned>(args.integer(0, 256));
-        } else if (name == "--key") {
-            s.key_file = args.text();
-        } else if (name == "--identity") {
-            s.identity_file = args.text();
-        } else if (name == "--profile") {
-            s.profile = ex::read_profile(args);
-        } else if (name == "--backend") {
-            s.backend = ex::read_backend(args);
-        } else {
+        else
             args.unknown();
-        }
     }
-    if (s.profile == ex::profile::secure && !s.key_file.empty())
-        throw ex::usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
-    if (s.profile == ex::profile::seed && !s.identity_file.empty())
-        throw ex::usage_error("option --identity is for the secure profile; the seed profile uses --key");
+    ex::check_common(s);
     return s;
 }
 
@@ -184,7 +150,7 @@ void print_stats(const Relay& relay, bool json)
 template <class Cipher>
 int run(const settings& s)
 {
-    const tlvcast::duration keepalive = s.keepalive.value_or(5s);
+    const tlvcast::duration keepalive = s.keepalive;
     const tlvcast::duration timeout = s.timeout.value_or(3 * keepalive);
 
     auto cipher = make_cipher<Cipher>(s);
