@@ -22,5 +22,5 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_
   -DTLVCAST_SANITIZE=thread -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
 # Only what the threaded tests need: the thread-heavy test programs and the two programs of the e2e tests.
 cmake --build build/tsan -j "$jobs" --target test_core test_crypto test_transport tlvcast-relay tlvcast-chat
-ctest --test-dir build/tsan -j "$jobs" -L tsan --timeout 900
+TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp" ctest --test-dir build/tsan -j "$jobs" -L tsan --timeout 900
 echo "test.sh: all test builds passed"

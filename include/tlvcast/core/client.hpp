@@ -128,13 +128,15 @@ public:
     const Transport& transport() const noexcept { return transport_; }
 
 private:
-    // Stores a handler so that it later runs on its own associated executor, never inline.
+    // Stores a handler so that it later runs on its own associated executor, never inline. No
+    // separate work guard is kept: the client's own pending receive keeps its io_context running
+    // until close, and a guard copy outliving the handler would destroy a use_future promise on
+    // another thread than the one that set it.
     template <class... Args, class Handler>
     detail::unique_function<void(Args...)> wrap(Handler handler)
     {
-        auto work = asio::prefer(asio::get_associated_executor(handler, strand_), asio::execution::outstanding_work.tracked);
-        return [h = std::move(handler), work = std::move(work)](Args... args) mutable {
-            auto ex = asio::get_associated_executor(h, work);
+        return [this, h = std::move(handler)](Args... args) mutable {
+            auto ex = asio::get_associated_executor(h, strand_);
             asio::post(ex, [h = std::move(h), ... a = std::move(args)]() mutable { std::move(h)(std::move(a)...); });
         };
     }
