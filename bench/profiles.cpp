@@ -168,15 +168,7 @@ public:
             return;
         running_ = false;
         pool_.join();
-        auto done = std::make_shared<std::promise<void>>();
-        auto closed = done->get_future();
-        asio::dispatch(transport_.get_executor(), [this, done] {
-            transport_.close();
-            done->set_value();
-        });
-        if (closed.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-            transport_.close(); // the io_context does not run: nothing else touches the transport
-
+        transport::close_on_executor(transport_, [] {});
     }
 
     std::size_t client_count() const
@@ -243,15 +235,7 @@ private:
                 out.push(e, j.bytes);
         const std::size_t total = out.size();
         std::error_code ec;
-        std::size_t sent = transport_.send(out, ec);
-        // The same back-pressure handling as basic_relay::finish: wait for a full buffer to drain.
-        for (int attempt = 0; sent < total && transport::is_backpressure(ec) && attempt < 500; ++attempt) {
-            std::this_thread::sleep_for(200us);
-            for (ec = {}; sent < total && !ec; ++sent)
-                transport_.send(out[sent].to, out[sent].bytes, ec);
-            if (ec)
-                --sent;
-        }
+        const std::size_t sent = transport::send_waiting(transport_, out, ec); // as basic_relay does
         counters_.forwarded.fetch_add(sent, std::memory_order_relaxed);
         counters_.send_errors.fetch_add(total - sent, std::memory_order_relaxed);
         out.clear();

@@ -69,18 +69,7 @@ public:
         running_ = false;
         // Workers first: they send on the transport, which must stay open until they are done.
         pool_.join();
-        // Close on the transport's executor; if its io_context does not run, nothing else touches them.
-        auto done = std::make_shared<std::promise<void>>();
-        auto closed = done->get_future();
-        asio::dispatch(transport_.get_executor(), [this, done] {
-            timer_.cancel();
-            transport_.close();
-            done->set_value();
-        });
-        if (closed.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
-            timer_.cancel();
-            transport_.close();
-        }
+        transport::close_on_executor(transport_, [this] { timer_.cancel(); });
     }
 
     const engine_type& engine() const noexcept { return engine_; }
@@ -152,17 +141,10 @@ private:
     void finish(datagram_batch& out, std::vector<relay_event>& events)
     {
         if (!out.empty()) {
+            // A worker may wait a little for a full socket buffer; the bounded queue in front of
+            // the workers sheds sustained overload.
             std::error_code ec;
-            std::size_t sent = transport_.send(out, ec);
-            // A full socket buffer is back-pressure, not loss: wait a little for it to drain (this
-            // is a worker thread; the bounded queue in front of the workers sheds sustained overload).
-            for (int attempt = 0; sent < out.size() && transport::is_backpressure(ec) && attempt < max_send_retries; ++attempt) {
-                std::this_thread::sleep_for(std::chrono::microseconds(200));
-                for (ec = {}; sent < out.size() && !ec; ++sent)
-                    transport_.send(out[sent].to, out[sent].bytes, ec);
-                if (ec)
-                    --sent;
-            }
+            const std::size_t sent = transport::send_waiting(transport_, out, ec);
             if (sent < out.size())
                 engine_.note(relay_counter::send_errors, out.size() - sent);
             out.clear();
@@ -177,7 +159,6 @@ private:
         }
     }
 
-    static constexpr int max_send_retries = 500; // 0.1 s at most per batch
 
     void arm_timer()
     {
