@@ -5,12 +5,13 @@
 // (TLVCAST_NETNS=1, see bench/netns_relay.sh --profiles). The sender's datagrams are built before
 // timing; recipients only count what arrives (no decryption), on the io thread; the sender keeps a
 // bounded number of datagrams in flight (a closed loop, as bench_relay). The rows:
-//   plain/...                a forwarder without crypto (receive, hand to a worker, send to N):
+//   plain/...                a forwarder without crypto (one thread: receive, send to N in one batch):
 //                            the transport's and the thread layout's limit;
 //   secure/<backend>/...     core::basic_relay with basic_secure (AES-256-GCM);
 //   seed/<backend>/...       core::basic_relay with basic_rsa_oaep (RSA-2048), short rows;
 // and targets/<net>, which reads the rows above and reports the issue-4 target ratios as counters.
 #include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/transport/send_queue.hpp>
 #include <tlvcast/core/relay.hpp>
 #include <tlvcast/crypto/cryptopp_aead.hpp>
 #include <tlvcast/crypto/cryptopp_suite.hpp>
@@ -141,19 +142,16 @@ struct forwarder_counters {
     std::atomic<std::uint64_t> forwarded{0}, send_errors{0}, overloaded{0};
 };
 
-// The limit without crypto: receive on the transport's executor, hand the datagram to a worker
-// pool (as basic_relay hands a completed message), the worker sends it to every registered
-// recipient but its source in one batch send. A 1-byte datagram 'R' registers its source.
-// Thread-safety as basic_relay: start/stop from the io thread's side as documented there.
+// The limit without crypto: one thread (the transport's executor) receives a datagram and sends
+// it to every registered recipient but its source in one batch send, as the relay's driver does
+// (a full socket buffer waits in a send_queue backlog). A 1-byte datagram 'R' registers its source.
 template <class Transport>
 class plain_forwarder {
 public:
-    plain_forwarder(Transport t, unsigned threads, std::size_t max_queued)
-        : transport_(std::move(t)), pool_(threads ? threads : std::max(1u, std::thread::hardware_concurrency())),
-          max_queued_(max_queued)
+    plain_forwarder(Transport t, unsigned /*threads*/, std::size_t /*max_queued*/)
+        : transport_(std::move(t)), sender_(transport_, transport_.get_executor())
     {
     }
-    ~plain_forwarder() { stop(); }
 
     void start()
     {
@@ -161,30 +159,28 @@ public:
         receive();
     }
 
-    /// Waits for the workers, then closes the transport on its executor (the io thread must run).
-    void stop()
+    /// Closes the transport on its executor; completes there. Signature void(std::error_code).
+    template <class Token>
+    auto async_stop(Token&& token)
     {
-        if (stopped_.exchange(true))
-            return;
-        running_ = false;
-        pool_.join();
-        transport::close_on_executor(transport_, [] {});
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler) {
+                asio::dispatch(transport_.get_executor(), [this, h = std::move(handler)]() mutable {
+                    running_ = false;
+                    sender_.cancel();
+                    transport_.close();
+                    std::move(h)(std::error_code{});
+                });
+            },
+            token);
     }
 
-    std::size_t client_count() const
-    {
-        std::lock_guard lock(mu_);
-        return clients_.size();
-    }
+    /// Readable from any thread.
+    std::size_t client_count() const { return registered_.load(std::memory_order_relaxed); }
     const forwarder_counters& counters() const noexcept { return counters_; }
     const Transport& transport() const noexcept { return transport_; }
 
 private:
-    struct job {
-        endpoint from;
-        std::vector<std::byte> bytes;
-    };
-
     void receive()
     {
         if (!running_)
@@ -201,72 +197,35 @@ private:
     void on_datagram(std::span<const std::byte> d)
     {
         if (d.size() == 1 && d[0] == std::byte{'R'}) {
-            std::lock_guard lock(mu_);
-            if (std::find(clients_.begin(), clients_.end(), from_) == clients_.end())
+            if (std::find(clients_.begin(), clients_.end(), from_) == clients_.end()) {
                 clients_.push_back(from_);
+                registered_.store(clients_.size(), std::memory_order_relaxed);
+            }
             return;
         }
-        if (queued_.load(std::memory_order_relaxed) >= max_queued_) {
-            counters_.overloaded.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-        auto j = take_job();
-        j->from = from_;
-        j->bytes.assign(d.begin(), d.end());
-        queued_.fetch_add(1, std::memory_order_relaxed);
-        asio::post(pool_, [this, j = std::move(j)]() mutable {
-            forward(*j);
-            give_back(std::move(j));
-            queued_.fetch_sub(1, std::memory_order_relaxed);
-        });
+        out_.clear();
+        for (const endpoint& e : clients_)
+            if (e != from_)
+                out_.push(e, d);
+        const auto r = sender_.send(out_, [this](const transport::send_report& later) { count(later); });
+        counters_.forwarded.fetch_add(out_.size() - r.failed, std::memory_order_relaxed);
+        count(r);
     }
 
-    // The worker's part: the recipients copied under the lock, one datagram each, one batch send.
-    void forward(const job& j)
+    void count(const transport::send_report& r)
     {
-        thread_local std::vector<endpoint> to;
-        thread_local datagram_batch out;
-        {
-            std::lock_guard lock(mu_);
-            to.assign(clients_.begin(), clients_.end());
-        }
-        for (const endpoint& e : to)
-            if (e != j.from)
-                out.push(e, j.bytes);
-        const std::size_t total = out.size();
-        std::error_code ec;
-        const std::size_t sent = transport::send_waiting(transport_, out, ec); // as basic_relay does
-        counters_.forwarded.fetch_add(sent, std::memory_order_relaxed);
-        counters_.send_errors.fetch_add(total - sent, std::memory_order_relaxed);
-        out.clear();
-    }
-
-    std::unique_ptr<job> take_job()
-    {
-        std::lock_guard lock(free_mu_);
-        if (free_.empty())
-            return std::make_unique<job>();
-        auto j = std::move(free_.back());
-        free_.pop_back();
-        return j;
-    }
-    void give_back(std::unique_ptr<job> j)
-    {
-        std::lock_guard lock(free_mu_);
-        free_.push_back(std::move(j));
+        counters_.send_errors.fetch_add(r.failed, std::memory_order_relaxed);
     }
 
     Transport transport_;
-    asio::thread_pool pool_;
-    std::size_t max_queued_;
-    mutable std::mutex mu_, free_mu_;
-    std::vector<endpoint> clients_;             // guarded by mu_
-    std::vector<std::unique_ptr<job>> free_;    // guarded by free_mu_
+    transport::send_queue<Transport, typename Transport::executor_type> sender_;
+    std::vector<endpoint> clients_;
     std::vector<std::byte> buffer_ = std::vector<std::byte>(65'536);
     endpoint from_{};
+    datagram_batch out_;
     forwarder_counters counters_;
-    std::atomic<std::size_t> queued_{0};
-    std::atomic<bool> running_{false}, stopped_{false};
+    std::atomic<std::size_t> registered_{0};
+    bool running_ = false;
 };
 
 // ---- the profiles ----
@@ -303,7 +262,10 @@ struct secure_profile {
     static Cipher relay_cipher() { return Cipher(Cipher::generate()); }
     static Cipher client_cipher() { return Cipher(Cipher::generate()); }
     // Every fragment fits one record in max_datagram (see tlvcast/secure.hpp).
-    static fragmenter client_fragmenter(const Cipher& c) { return fragmenter(fragmenter::limits_type{}, c.fragment_payload()); }
+    static fragmenter client_fragmenter(const Cipher& c)
+    {
+        return fragmenter(fragmenter::limits_type{}, c.fragment_payload(), c.max_whole());
+    }
     static std::size_t batch(std::size_t, std::size_t n) { return n == 1 ? 20000 : 5000; }
 };
 
@@ -434,7 +396,9 @@ void profile_row(benchmark::State& state, std::string result_key)
                 core::relay_driver_options driver;
                 driver.threads = 0;          // one worker per core
                 driver.max_queued = 1 << 16; // the window keeps far fewer waiting; overloaded must stay 0
-                return relay_type(n.make_relay(c), Profile::relay_cipher(), fragmenter{}, ropt, driver);
+                auto rc = Profile::relay_cipher();
+                auto f = Profile::client_fragmenter(rc); // the relay splits as its clients do
+                return relay_type(n.make_relay(c), std::move(rc), std::move(f), ropt, driver);
             }
         }
         relay_type r;
@@ -514,7 +478,7 @@ void profile_row(benchmark::State& state, std::string result_key)
                 if constexpr (plain)
                     registered = relay.client_count();
                 else
-                    registered = relay.engine().client_count();
+                    registered = counter(core::relay_counter::registrations);
                 ok = registered == n_recipients + 1;
                 if constexpr (!plain)
                     ok = ok && counter(core::relay_counter::messages_in) >= n_recipients + 1 &&
@@ -612,7 +576,7 @@ void profile_row(benchmark::State& state, std::string result_key)
         messages += batch;
     }
 
-    relay.stop(); // while the io thread runs
+    relay.async_stop(asio::use_future).get(); // while the io thread runs
     on_io([&] {
         for (auto& c : clients)
             c->transport.close();

@@ -98,7 +98,7 @@ std::vector<std::byte> sealed(std::size_t size, std::uint64_t n, const typename 
     std::vector<std::byte> plain(size, std::byte{0x5a}), blob;
     std::memcpy(plain.data(), &n, std::min(size, sizeof n));
     std::error_code ec;
-    keys<Cipher>::client().seal(s, plain, blob, ec);
+    keys<Cipher>::client().seal(s, tlvcast::crypto::message_kind::data, plain, blob, ec);
     check(ec);
     return blob;
 }
@@ -379,7 +379,7 @@ void relay_throughput(benchmark::State& state)
         messages += batch;
     }
 
-    relay->stop(); // while the io thread runs, as basic_relay::stop() asks
+    relay->async_stop(asio::use_future).get(); // while the io thread runs
     on_io([&] {
         for (auto& r : recipients)
             r->transport.close();

@@ -3,11 +3,14 @@
 #include "common/json.hpp"
 #include "common/profile.hpp"
 
+#include <tlvcast/trust/known_relays.hpp>
+
 #include <asio.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -28,12 +31,15 @@ constexpr const char* usage = R"(usage: tlvcast-chat [options] < lines
 A chat client: registers with the relay through the multicast group, sends each line of standard
 input as one message (an empty line is an empty message), and prints what the others say. At the
 end of input it keeps listening for --linger seconds, sends DISCONNECT and exits 0. SIGINT or
-SIGTERM leave the same way at once. It exits 1 when no relay answers, or when the relay is refused:
-its identity differs from --relay-fingerprint, or from the one --known-relays recorded for it.
+SIGTERM leave the same way at once. It exits 1 when no relay answers, or when only refused relays
+answer: identity other than --relay-fingerprint, or than the one the known-relays file recorded.
 
-In the secure profile (the default) the relay proves its Ed25519 identity and every sender's
-identity is verified: pin the relay with --relay-fingerprint (the fingerprint tlvcast-relay prints),
-or trust it on first use with --known-relays. With neither, any relay is accepted (and still shown).
+In the secure profile (the default) the relay proves its Ed25519 identity, and senders' identities
+are shown as attested by the relay. By default the relay is trusted on first use: its fingerprint
+is recorded in the known-relays file ($TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays),
+and a relay with another identity at the same address is refused and shown, and gets nothing. A
+session never accepts another relay identity on a re-handshake. Pin with --relay-fingerprint (the
+fingerprint tlvcast-relay prints); --accept-any-relay turns the check off (no protection).
 
 options:
   --profile P               secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
@@ -41,8 +47,8 @@ options:
   --identity FILE           secure: load this client's Ed25519 identity from FILE, or create it there
                             (mode 0600) (default: a fresh identity each run)
   --relay-fingerprint HEX   secure: accept only the relay whose identity has this fingerprint (64 hex digits)
-  --known-relays FILE       secure: trust on first use: record the relay's fingerprint in FILE the first
-                            time, refuse a relay with another identity at the same address afterwards
+  --known-relays FILE       secure: the known-relays file for trust on first use (default above)
+  --accept-any-relay        secure: accept any relay identity (no protection against a rogue relay)
   --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --group ADDR              multicast group (default 224.1.1.1)
   --port N                  UDP port (default 5007)
@@ -58,7 +64,8 @@ options:
 
 Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint": the relay's,
 "self": this client's), message ("from", "sender", "text"), connected and disconnected ("peer",
-"sender"), relay_lost and relay_changed ("relay"), send_failed and error ("error"). "sender" is the
+"sender"), relay_lost, relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it
+offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"). "sender" is the
 verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
 proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure), or
 of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 16.
@@ -75,7 +82,22 @@ struct settings : tlvcast::examples::common_settings {
     unsigned register_attempts = 3;
     std::string known_relays;
     std::optional<tlvcast::crypto::fingerprint> relay_fingerprint;
+    bool accept_any_relay = false;
 };
+
+// The default known-relays file: $TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays.
+std::string default_known_relays()
+{
+    if (const char* p = std::getenv("TLVCAST_KNOWN_RELAYS"); p && *p)
+        return p;
+    const char* home = std::getenv("HOME");
+    if (!home || !*home)
+        return {};
+    const std::filesystem::path dir = std::filesystem::path(home) / ".config" / "tlvcast";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    return (dir / "known_relays").string();
+}
 
 settings parse(int argc, char** argv)
 {
@@ -100,12 +122,17 @@ settings parse(int argc, char** argv)
             s.relay_fingerprint = ex::read_fingerprint(args);
         else if (name == "--known-relays")
             s.known_relays = args.text();
+        else if (name == "--accept-any-relay")
+            s.accept_any_relay = true;
         else
             args.unknown();
     }
     ex::check_common(s);
-    if (s.profile == ex::profile::seed && (s.relay_fingerprint || !s.known_relays.empty()))
-        throw ex::usage_error("options --identity, --relay-fingerprint and --known-relays are for the secure profile");
+    if (s.profile == ex::profile::seed && (s.relay_fingerprint || !s.known_relays.empty() || s.accept_any_relay))
+        throw ex::usage_error("options --identity, --relay-fingerprint, --known-relays and --accept-any-relay are "
+                              "for the secure profile");
+    if (s.profile != ex::profile::seed && !s.relay_fingerprint && !s.accept_any_relay && s.known_relays.empty())
+        s.known_relays = default_known_relays();
     return s;
 }
 
@@ -115,12 +142,7 @@ template <class Cipher>
 Cipher make_cipher(const settings& s)
 {
     if constexpr (ex::is_secure<Cipher>) {
-        tlvcast::crypto::secure_options o;
-        o.relay_fingerprint = s.relay_fingerprint;
-        if (!s.known_relays.empty())
-            o.known_relays = s.known_relays;
-        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file),
-                      std::move(o));
+        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file));
     } else {
         return s.key_file.empty() ? Cipher::generate() : Cipher::load_or_create(s.key_file);
     }
@@ -131,7 +153,7 @@ template <class Cipher>
 fragmenter make_fragmenter(const Cipher& c)
 {
     if constexpr (ex::is_secure<Cipher>)
-        return fragmenter(tlvcast::fragment::limits{}, c.fragment_payload());
+        return fragmenter(tlvcast::fragment::limits{}, c.fragment_payload(), c.max_whole());
     else
         return fragmenter{};
 }
@@ -184,6 +206,16 @@ private:
         o.keepalive = s.keepalive;
         o.probe_interval = s.probe.value_or(3 * s.keepalive);
         o.relay_timeout = 9 * s.keepalive; // the library's default ratio (45 s for 5 s)
+        if (s.relay_fingerprint) {
+            o.trust = tlvcast::crypto::relay_trust::pin(*s.relay_fingerprint);
+        } else if (s.accept_any_relay) {
+            o.trust = tlvcast::crypto::relay_trust::any();
+        } else if (!s.known_relays.empty()) {
+            std::error_code ec;
+            tlvcast::trust::load_known_relays(s.known_relays, o.trust, ec);
+            if (ec)
+                throw std::runtime_error("cannot read the known-relays file " + s.known_relays + ": " + ec.message());
+        }
         return o;
     }
 
@@ -200,8 +232,18 @@ private:
         receive();
     }
 
-    // Registration failed, or the relay was refused later (a restarted relay with another
-    // identity): an error event, exit status 1.
+    // Trust on first use: the store keeps the relay's identity for the address this client sends to.
+    void remember(const tlvcast::core::client_event& e)
+    {
+        if (s_.known_relays.empty() || !e.identity)
+            return;
+        std::error_code ec;
+        tlvcast::trust::remember_relay(s_.known_relays, s_.udp.group_endpoint(), *e.identity, ec);
+        if (ec)
+            fail(ec, "cannot record the relay in " + s_.known_relays);
+    }
+
+    // Registration failed (no relay, or only refused ones): an error event, exit status 1.
     void fail(std::error_code ec, std::string_view context)
     {
         const std::string what = ec == tlvcast::errc::no_relay ? "no relay answered on " + s_.udp.group.to_string() +
@@ -272,6 +314,9 @@ private:
             using k = tlvcast::core::client_event::kind;
             if (e.what == k::registered) {
                 on_registered_event(e);
+            } else if (e.what == k::relay_trusted) {
+                remember(e);
+                print(e);
             } else if (e.what == k::failed) {
                 fail(e.error, "relay refused");
                 close();
@@ -300,6 +345,12 @@ private:
             case k::peer_disconnected: sender(o.str("event", "disconnected").str("peer", peer), e); break;
             case k::relay_lost: o.str("event", "relay_lost").str("relay", peer); break;
             case k::relay_changed: o.str("event", "relay_changed").str("relay", peer); break;
+            case k::relay_refused:
+                o.str("event", "relay_refused").str("relay", peer).str("fingerprint", ex::hex(*e.identity));
+                break;
+            case k::relay_trusted:
+                o.str("event", "relay_trusted").str("relay", peer).str("fingerprint", ex::hex(*e.identity));
+                break;
             }
             ex::print_line(o.text());
             return;
@@ -313,6 +364,8 @@ private:
         case k::peer_disconnected: ex::print_line("* " + peer + " left"); break;
         case k::relay_lost: ex::print_line("* the relay at " + peer + " stopped answering; still trying"); break;
         case k::relay_changed: ex::print_line("* a new relay answered from " + peer + "; registered again"); break;
+        case k::relay_refused: ex::print_line("* REFUSED a relay at " + peer + ": not the trusted identity"); break;
+        case k::relay_trusted: ex::print_line("* trusting the relay at " + peer + " from now on (first use)"); break;
         case k::failed: return;
         }
     }

@@ -22,8 +22,8 @@ using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Ciph
 
 // The relay only reassembles (it never splits a secure client's message itself): its default
 // limits must admit the largest message in the smallest fragments either profile uses.
-static_assert(tlvcast::fragment::limits{}.max_message_bytes >= tlvcast::core::client_options{}.max_message);
-static_assert(tlvcast::fragment::limits{}.max_fragments_per_message * 256 >= tlvcast::core::client_options{}.max_message);
+static_assert(tlvcast::fragment::limits{}.max_message_bytes >= tlvcast::core::default_max_message);
+static_assert(tlvcast::fragment::limits{}.max_fragments_per_message * 256 >= tlvcast::core::default_max_message);
 
 constexpr const char* usage = R"(usage: tlvcast-relay [options]
 
@@ -155,8 +155,13 @@ int run(const settings& s)
 
     auto cipher = make_cipher<Cipher>(s);
     const std::string fingerprint = ex::hex(ex::own_fingerprint(cipher));
+    // Secure deliveries leave whole in one record when they fit, else in record-sized fragments;
+    // the seed relay's SENDER_INFO always leaves whole (the fragmenter knows it from the type table).
+    fragmenter frag;
+    if constexpr (ex::is_secure<Cipher>)
+        frag = fragmenter(tlvcast::fragment::limits{}, cipher.fragment_payload(), cipher.max_whole());
     asio::io_context io(1);
-    relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), fragmenter{},
+    relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
                              tlvcast::core::relay_driver_options{s.threads, 4096});
 
@@ -164,9 +169,11 @@ int run(const settings& s)
     signals.async_wait([&](std::error_code ec, int) {
         if (ec)
             return;
-        relay.stop(); // waits for the workers: no event or counter changes after this
-        print_stats(relay, s.json);
-        io.stop();
+        // Completes once no worker runs: no event or counter changes after it.
+        relay.async_stop([&](std::error_code) {
+            print_stats(relay, s.json);
+            io.stop();
+        });
     });
 
     const bool json = s.json;

@@ -38,6 +38,16 @@ public:
         bytes_.resize(byte_mark);
     }
 
+    /// Sends datagram `i` to `to` instead.
+    void retarget(std::size_t i, const endpoint& to) noexcept { index_[i].to = to; }
+    /// Appends one more datagram to `to` that views the same bytes as datagram `i` (no copy): how
+    /// one payload goes to many destinations.
+    void repeat(std::size_t i, const endpoint& to)
+    {
+        const record r = index_[i];
+        index_.push_back({to, r.offset, r.length});
+    }
+
     /// Appends a copy of a finished datagram.
     void push(const endpoint& to, std::span<const std::byte> datagram)
     {

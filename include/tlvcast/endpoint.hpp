@@ -20,6 +20,14 @@ struct endpoint {
 
     friend constexpr auto operator<=>(const endpoint&, const endpoint&) = default;
 
+    /// The same address with port 0: the host, for limits per source address.
+    constexpr endpoint without_port() const noexcept
+    {
+        endpoint e = *this;
+        e.port = 0;
+        return e;
+    }
+
     /// "a.b.c.d:port"
     std::string to_string() const
     {

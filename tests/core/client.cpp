@@ -56,7 +56,7 @@ struct fixture {
     {
         for (auto& c : clients)
             code_of(c->async_close(asio::use_future));
-        relay->stop();
+        relay->async_stop(asio::use_future).get();
         work.reset();
         io.stop();
         runner.join();

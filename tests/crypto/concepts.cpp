@@ -17,17 +17,68 @@ struct client_archetype {
     static constexpr bool has_record_layer = false;
     struct client_session {};
     void start_session(client_session&, const endpoint&, time_point, datagram_batch&) {}
-    crypto::received client_receive(client_session&, const wire::tlv&, time_point, datagram_batch&,
-                                    std::vector<std::byte>&, std::error_code&)
+    crypto::received client_receive(client_session&, const wire::tlv&, time_point, const crypto::relay_trust&,
+                                    datagram_batch&, std::vector<std::byte>&, std::error_code&)
     {
         return {};
     }
     bool established(const client_session&) const { return false; }
-    void seal(const client_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
+    void seal(const client_session&, crypto::message_kind, std::span<const std::byte>, std::vector<std::byte>&,
+              std::error_code&) const
+    {
+    }
 };
 
-// Relay side without a record layer.
+// Relay side without a record layer, forwarding by open and reseal.
 struct relay_archetype {
+    static constexpr bool has_record_layer = false;
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::reseal;
+    struct peer_session {};
+    bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, const peer_session*,
+                         std::optional<peer_session>&, std::error_code&)
+    {
+        return false;
+    }
+    crypto::message_kind open(const peer_session&, std::span<const std::byte>, std::vector<std::byte>&,
+                              std::error_code&) const
+    {
+        return crypto::message_kind::data;
+    }
+    void seal_relayed(const peer_session&, const peer_session&, const endpoint&, std::span<const std::byte>,
+                      std::vector<std::byte>&, std::error_code&) const
+    {
+    }
+    void presence(const peer_session&, bool, const peer_session*, const endpoint&, std::vector<std::byte>&,
+                  std::error_code&) const
+    {
+    }
+    std::optional<crypto::fingerprint> identity(const peer_session&) const { return std::nullopt; }
+};
+
+// Opaque forward: classify() instead of open() and seal_relayed().
+struct relay_opaque_archetype {
+    static constexpr bool has_record_layer = false;
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;
+    struct peer_session {};
+    bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, const peer_session*,
+                         std::optional<peer_session>&, std::error_code&)
+    {
+        return false;
+    }
+    crypto::message_kind classify(const peer_session&, std::span<const std::byte>, std::error_code&) const
+    {
+        return crypto::message_kind::data;
+    }
+    void presence(const peer_session&, bool, const peer_session*, const endpoint&, std::vector<std::byte>&,
+                  std::error_code&) const
+    {
+    }
+    std::optional<crypto::fingerprint> identity(const peer_session&) const { return std::nullopt; }
+};
+struct opaque_without_classify : relay_opaque_archetype {
+    crypto::message_kind classify() = delete;
+};
+struct reseal_without_forwarding {
     static constexpr bool has_record_layer = false;
     struct peer_session {};
     bool relay_handshake(const endpoint&, const wire::tlv&, time_point, datagram_batch&, const peer_session*,
@@ -35,12 +86,7 @@ struct relay_archetype {
     {
         return false;
     }
-    void open(const peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
-    void seal_relayed(const peer_session&, const peer_session&, const endpoint&, std::span<const std::byte>,
-                      const endpoint&, datagram_batch&, std::error_code&) const
-    {
-    }
-    void presence(const peer_session&, bool, const peer_session*, const endpoint&, const endpoint&, datagram_batch&,
+    void presence(const peer_session&, bool, const peer_session*, const endpoint&, std::vector<std::byte>&,
                   std::error_code&) const
     {
     }
@@ -62,7 +108,13 @@ struct client_record_missing_unprotect : client_archetype {
 struct relay_record_archetype : relay_archetype {
     static constexpr bool has_record_layer = true;
     static constexpr wire::tlv_type record_type = wire::tlv_type{17};
-    void unprotect(peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) const {}
+    void unprotect(peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
+    void protect(peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
+};
+struct relay_record_missing_protect : relay_archetype {
+    static constexpr bool has_record_layer = true;
+    static constexpr wire::tlv_type record_type = wire::tlv_type{17};
+    void unprotect(peer_session&, std::span<const std::byte>, std::vector<std::byte>&, std::error_code&) {}
 };
 
 // Near-misses: one requirement each.
@@ -84,6 +136,10 @@ TEST_CASE("crypto concepts: archetypes model them, near-misses do not", "[concep
     STATIC_REQUIRE(crypto::relay_cipher<relay_archetype>);
     STATIC_REQUIRE(crypto::client_cipher<client_record_archetype>);
     STATIC_REQUIRE(crypto::relay_cipher<relay_record_archetype>);
+    STATIC_REQUIRE(crypto::relay_cipher<relay_opaque_archetype>);
+    STATIC_REQUIRE_FALSE(crypto::relay_cipher<opaque_without_classify>);
+    STATIC_REQUIRE_FALSE(crypto::relay_cipher<reseal_without_forwarding>);
+    STATIC_REQUIRE_FALSE(crypto::relay_cipher<relay_record_missing_protect>);
     STATIC_REQUIRE_FALSE(crypto::client_cipher<client_record_missing_unprotect>);
     STATIC_REQUIRE_FALSE(crypto::client_cipher<client_without_seal>);
     STATIC_REQUIRE_FALSE(crypto::relay_cipher<relay_with_old_handshake>);
@@ -96,6 +152,8 @@ TEST_CASE("crypto concepts: the engines accept the archetypes", "[concepts]")
     // The engines ask nothing beyond the concepts: their archetype instantiations compile and run.
     core::client_engine<client_archetype, fragment::seed_fragmenter> client(client_archetype{}, fragment::seed_fragmenter(1));
     core::relay_engine<relay_archetype, fragment::seed_fragmenter> relay(relay_archetype{}, fragment::seed_fragmenter(2));
+    core::relay_engine<relay_opaque_archetype, fragment::seed_fragmenter> opaque(relay_opaque_archetype{},
+                                                                                 fragment::seed_fragmenter(3));
     datagram_batch out;
     std::vector<core::relay_event> events;
     client.start(time_point{}, out);

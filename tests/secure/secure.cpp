@@ -175,7 +175,7 @@ struct manual_handshake {
                             return;
                         t = wire::read_outer(inner, ec);
                     }
-                    last = client.client_receive(s, t, now, next, text, client_ec);
+                    last = client.client_receive(s, t, now, crypto::relay_trust::any(), next, text, client_ec);
                     if (client_ec)
                         return;
                 }
@@ -204,7 +204,7 @@ TEST_CASE("secure: by hand, the handshake yields matching sessions; key exhausti
     REQUIRE_FALSE(h.client_ec);
     REQUIRE(h.registered);
     REQUIRE(client.established(h.s));
-    CHECK(h.last.what == crypto::received::kind::relay_key);
+    CHECK(h.last.what == crypto::received::kind::established);
     CHECK(*h.last.identity == fp_of(100));
     CHECK_FALSE(h.last.relay_changed);
     CHECK(relay.identity(*h.registered) == fp_of(1));
@@ -235,18 +235,19 @@ TEST_CASE("secure: by hand, the handshake yields matching sessions; key exhausti
     CHECK(ec == errc::not_ready);
 
     // A re-handshake of the same client carries the old session over for late records, and the
-    // client sees relay_changed only when the relay did not know it.
+    // client sees relay_restarted only when the relay did not know it.
     manual_handshake again{client, relay};
     again.s = std::move(h.s);
     again.run(&*h.registered);
     REQUIRE(again.registered);
-    CHECK(again.last.what == crypto::received::kind::relay_key);
-    CHECK_FALSE(again.last.relay_changed);
+    CHECK(again.last.what == crypto::received::kind::established);
+    CHECK_FALSE(again.last.relay_restarted);
     CHECK(again.registered->previous == h.registered->current);
     manual_handshake forgotten{client, relay};
     forgotten.s = std::move(again.s);
     forgotten.run(nullptr);
-    CHECK(forgotten.last.relay_changed);
+    CHECK(forgotten.last.relay_restarted);
+    CHECK_FALSE(forgotten.last.relay_changed);
 }
 
 TEST_CASE("secure: every flipped byte of a record is rejected, both ways, and nothing is delivered", "[secure][attack]")
@@ -407,12 +408,16 @@ TEST_CASE("secure: records reordered within the window are each accepted once", 
 
 TEST_CASE("secure: a pinned client refuses a rogue relay before sending anything authenticated", "[secure][attack]")
 {
-    crypto::secure_options copt;
-    copt.relay_fingerprint = fp_of(100);
+    core::client_options copt;
+    copt.trust = crypto::relay_trust::pin(fp_of(100));
     net_type net(sec(identity(200))); // the rogue: another identity
-    net.add_client(sec(identity(1), copt));
+    net.add_client(sec(identity(1)), copt);
     net.start_all();
+    // The refused hello is dropped and shown; the client fails only when its attempts run out.
     net.run_for(100ms);
+    CHECK(net.client(0).current_state() == cstate::registering);
+    CHECK(count_kind(net.events(0), core::client_event::kind::relay_refused) == 1);
+    net.run_for(20s);
     CHECK(net.client(0).current_state() == cstate::failed);
     const auto evs = net.events(0);
     REQUIRE(!evs.empty());
@@ -428,54 +433,62 @@ TEST_CASE("secure: a pinned client refuses a rogue relay before sending anything
 
     // The right relay is accepted.
     net_type good(sec(identity(100)));
-    good.add_client(sec(identity(1), copt));
+    good.add_client(sec(identity(1)), copt);
     good.start_all();
     good.run_for(100ms);
     CHECK(good.client(0).current_state() == cstate::established);
 }
 
-TEST_CASE("secure: trust on first use remembers the relay and refuses a changed key", "[secure][attack]")
+TEST_CASE("secure: trust on first use reports the relay to remember and refuses a changed key", "[secure][attack]")
 {
-    const auto file = std::filesystem::temp_directory_path() /
-                      ("tlvcast_known_relays_" + std::to_string(::getpid()) + ".txt");
-    std::filesystem::remove(file);
-    crypto::secure_options copt;
-    copt.known_relays = file;
     {
         net_type net(sec(identity(100)));
-        net.add_client(sec(identity(1), copt));
+        net.add_client(sec(identity(1))); // default trust: tofu, nothing known
         net.start_all();
         net.run_for(100ms);
         CHECK(net.client(0).current_state() == cstate::established);
+        const auto evs = net.events(0);
+        const auto it = std::find_if(evs.begin(), evs.end(),
+                                     [](const auto& e) { return e.what == core::client_event::kind::relay_trusted; });
+        REQUIRE(it != evs.end());
+        CHECK(*it->identity == fp_of(100));
+        CHECK(count_kind(evs, core::client_event::kind::relay_trusted) == 1);
     }
-    {
-        std::ifstream in(file);
-        std::string line;
-        REQUIRE(std::getline(in, line));
-        CHECK(line == "224.1.1.1:5007 " + sec::to_hex(fp_of(100)));
-        CHECK_FALSE(std::getline(in, line));
-    }
+    core::client_options copt;
+    copt.trust.known[test::secure_group] = fp_of(100);
     {
         net_type again(sec(identity(100)));
-        again.add_client(sec(identity(2), copt));
+        again.add_client(sec(identity(2)), copt);
         again.start_all();
         again.run_for(100ms);
         CHECK(again.client(0).current_state() == cstate::established);
+        CHECK(count_kind(again.events(0), core::client_event::kind::relay_trusted) == 0);
     }
     {
         net_type rogue(sec(identity(200)));
-        rogue.add_client(sec(identity(1), copt));
+        rogue.add_client(sec(identity(1)), copt);
         rogue.start_all();
-        rogue.run_for(100ms);
+        rogue.run_for(20s);
         CHECK(rogue.client(0).current_state() == cstate::failed);
         const auto evs = rogue.events(0);
         REQUIRE(!evs.empty());
         CHECK(evs.back().error == errc::identity_mismatch);
         for (const auto& d : rogue.sent)
-            if (d.from == test::secure_client_address(0))
+            if (d.from == test::secure_client_address(0)) {
                 CHECK_FALSE(is_type(d, wire::tlv_type::secure_record));
+                CHECK_FALSE(is_type(d, wire::tlv_type::secure_client_auth));
+            }
     }
-    std::filesystem::remove(file);
+    {
+        // A damaged entry for the address fails closed.
+        core::client_options broken;
+        broken.trust.known[test::secure_group] = std::nullopt;
+        net_type net(sec(identity(100)));
+        net.add_client(sec(identity(1)), broken);
+        net.start_all();
+        net.run_for(20s);
+        CHECK(net.client(0).current_state() == cstate::failed);
+    }
 }
 
 TEST_CASE("secure: a client claiming another's identity is refused", "[secure][attack]")
@@ -595,7 +608,7 @@ TEST_CASE("secure: valid-cookie hellos beyond the rate limit, and a full pending
     REQUIRE(replies.size() == 1);
     std::vector<std::byte> text;
     out.clear();
-    client.client_receive(s, wire::read_outer(replies[0].bytes, ec), now, out, text, ec);
+    client.client_receive(s, wire::read_outer(replies[0].bytes, ec), now, crypto::relay_trust::any(), out, text, ec);
     REQUIRE_FALSE(ec);
     REQUIRE(out.size() == 1); // the hello with its cookie
     const std::vector<std::byte> with_cookie(out[0].bytes.begin(), out[0].bytes.end());

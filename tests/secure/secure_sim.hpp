@@ -47,15 +47,17 @@ public:
     /// Replaces the relay engine (a restarted relay process: it forgets every session).
     void restart_relay(RelayCipher cipher)
     {
-        relay_ = std::make_unique<relay_engine>(std::move(cipher), fragment::seed_fragmenter(7), ropt_);
+        const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
+        relay_ = std::make_unique<relay_engine>(std::move(cipher), fragment::seed_fragmenter(7, {}, payload, whole),
+                                                ropt_);
     }
 
     std::size_t add_client(ClientCipher cipher, core::client_options opt = {})
     {
         opt.relay = secure_group;
-        const std::size_t payload = cipher.fragment_payload();
+        const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
         clients_.push_back(std::make_unique<client_engine>(
-            std::move(cipher), fragment::seed_fragmenter(100 + clients_.size(), {}, payload), opt));
+            std::move(cipher), fragment::seed_fragmenter(100 + clients_.size(), {}, payload, whole), std::move(opt)));
         return clients_.size() - 1;
     }
 

@@ -89,7 +89,7 @@ std::vector<std::vector<std::byte>> handshake(Client& client, Relay& relay, type
                     REQUIRE_FALSE(ec);
                     t = wire::read_outer(inner, ec);
                 }
-                client.client_receive(s, t, now, next, text, ec);
+                client.client_receive(s, t, now, crypto::relay_trust::any(), next, text, ec);
                 REQUIRE_FALSE(ec);
             }
         }

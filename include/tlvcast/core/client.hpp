@@ -5,6 +5,7 @@
 #include <tlvcast/core/detail/unique_function.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/transport/concepts.hpp>
+#include <tlvcast/transport/send_queue.hpp>
 
 #include <asio.hpp>
 
@@ -31,7 +32,8 @@ public:
 
     basic_client(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, client_options options = {})
         : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
-          timer_(strand_), backlog_timer_(strand_), engine_(std::move(cipher), std::move(fragmenter), options)
+          timer_(strand_), engine_(std::move(cipher), std::move(fragmenter), std::move(options)),
+          sender_(transport_, strand_)
     {
     }
 
@@ -111,7 +113,7 @@ public:
                         flush();
                         closed_ = true;
                         timer_.cancel();
-                        backlog_timer_.cancel();
+                        sender_.cancel();
                         transport_.close();
                         if (register_handler_)
                             register_handler_(make_error_code(errc::shut_down));
@@ -177,59 +179,23 @@ private:
     }
 
     // Sends what the engine produced. A full socket buffer (a large message is hundreds of
-    // datagrams at once) is back-pressure: the rest waits in a bounded backlog, retried on a
-    // short timer, so nothing accepted by async_send is dropped while the backlog has room.
+    // datagrams at once) is back-pressure: the rest waits in the send queue's bounded backlog, so
+    // nothing accepted by async_send is dropped while the backlog has room.
     void flush()
     {
         if (out_.empty())
             return;
-        std::size_t sent = 0;
-        if (backlog_.empty()) {
-            std::error_code ec;
-            sent = transport_.send(out_, ec);
-            if (sent < out_.size() && !transport::is_backpressure(ec)) {
-                engine_.note(client_counter::send_errors, out_.size() - sent);
-                sent = out_.size();
-            }
-        }
-        for (std::size_t i = sent; i < out_.size(); ++i) {
-            const auto d = out_[i];
-            if (backlog_bytes_ + d.bytes.size() > max_backlog_bytes) {
-                engine_.note(client_counter::send_errors);
-                continue;
-            }
-            backlog_bytes_ += d.bytes.size();
-            backlog_.emplace_back(d.to, std::vector<std::byte>(d.bytes.begin(), d.bytes.end()));
-        }
+        count(sender_.send(out_, [this](const transport::send_report& r) { count(r); }));
         out_.clear();
-        arm_backlog();
     }
 
-    void arm_backlog()
+    void count(const transport::send_report& r)
     {
-        if (backlog_.empty() || backlog_armed_ || closed_)
-            return;
-        backlog_armed_ = true;
-        backlog_timer_.expires_after(std::chrono::milliseconds(1));
-        backlog_timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
-            backlog_armed_ = false;
-            if (ec || closed_)
-                return;
-            engine_.note(client_counter::send_retries);
-            while (!backlog_.empty()) {
-                std::error_code send_ec;
-                transport_.send(backlog_.front().first, backlog_.front().second, send_ec);
-                if (send_ec && transport::is_backpressure(send_ec))
-                    break;
-                if (send_ec)
-                    engine_.note(client_counter::send_errors);
-                backlog_bytes_ -= backlog_.front().second.size();
-                backlog_.pop_front();
-            }
-            arm_backlog();
-        }));
+        if (r.failed)
+            engine_.note(client_counter::send_errors, r.failed);
+        if (r.backlogged)
+            engine_.note(client_counter::send_retries, r.backlogged);
     }
-
 
     void deliver()
     {
@@ -264,16 +230,13 @@ private:
     }
 
     static constexpr std::size_t max_buffered_events = 4096;
-    static constexpr std::size_t max_backlog_bytes = 16u << 20;
 
     Transport transport_;
     asio::strand<executor_type> strand_;
-    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> timer_, backlog_timer_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> timer_;
     engine_type engine_;
+    transport::send_queue<Transport, asio::strand<executor_type>> sender_;
     datagram_batch out_;
-    std::deque<std::pair<endpoint, std::vector<std::byte>>> backlog_;
-    std::size_t backlog_bytes_ = 0;
-    bool backlog_armed_ = false;
     std::array<std::byte, 65536> buffer_{};
     endpoint from_{};
     time_point armed_for_ = no_timer;

@@ -1,6 +1,7 @@
 // client_engine: the client's protocol state machine, without I/O (time and datagrams are inputs).
 #pragma once
 
+#include <tlvcast/core/detail/pipeline.hpp>
 #include <tlvcast/core/events.hpp>
 #include <tlvcast/crypto/concepts.hpp>
 #include <tlvcast/datagram.hpp>
@@ -13,14 +14,17 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace tlvcast::core {
 
 using namespace std::chrono_literals;
+
+/// The seed profile's largest relayed text: the default message limit.
+inline constexpr std::size_t default_max_message = 48'450;
 
 /// The client's settings; every default is the seed profile's.
 struct client_options {
@@ -28,20 +32,19 @@ struct client_options {
     duration register_timeout = 5s;         ///< wait for the relay's answer, per attempt
     unsigned register_attempts = 3;         ///< then registration fails with errc::no_relay
     duration keepalive = 5s;                ///< KEEPALIVE period
-    duration probe_interval = 15s;          ///< re-announce the key and ask the relay's (detects a restarted relay)
+    duration probe_interval = 15s;          ///< re-handshake period (detects a restarted relay, renews keys)
     duration relay_timeout = 45s;           ///< no answer for this long: relay_lost
-    std::size_t max_message = 48'450;       ///< the seed profile's largest relayed text
+    std::size_t max_message = default_max_message; ///< largest message send() accepts
     std::size_t max_events = 4096;          ///< unread events kept; older ones are dropped and counted
+    crypto::relay_trust trust{};            ///< which relay identities are accepted (profiles with identities)
 };
-
-/// The seed profile's control texts, sent as ordinary sealed messages.
-inline constexpr std::string_view connect_text = "CONNECT";
-inline constexpr std::string_view disconnect_text = "DISCONNECT";
 
 /// One client's protocol engine over a Cipher (client side) and a Fragmenter. It never does I/O:
 /// feed it datagrams (handle), the time (on_timer at next_timer()), and user requests (send,
 /// close); it appends datagrams to send to a batch and queues events (poll_event).
-/// Not thread-safe: drive it from one thread or strand.
+/// Every datagram follows one pipeline: outbound, message -> Cipher::seal -> Fragmenter::split ->
+/// record protect; inbound, record unprotect -> the Fragmenter (FRAGMENTs and its own control
+/// TLVs) -> the Cipher. Not thread-safe: drive it from one thread or strand.
 template <class Cipher, class Fragmenter>
 class client_engine {
     static_assert(crypto::client_cipher<Cipher>,
@@ -53,7 +56,7 @@ public:
     enum class state { idle, registering, established, failed, closed };
 
     client_engine(Cipher cipher, Fragmenter fragmenter, client_options options = {})
-        : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(options)
+        : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(std::move(options))
     {
     }
 
@@ -68,22 +71,64 @@ public:
         send_hello(now, out);
     }
 
-    /// Handles one datagram from `from`; may append datagrams (CONNECT after registration) and queue events.
+    /// Handles one datagram from `from`; may append datagrams and queue events.
     void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out)
     {
         const count_out counting{counters_, out};
         counters_.add(client_counter::datagrams_in);
         if (state_ == state::closed || state_ == state::idle)
             return;
-        // Once a relay answered, only its address is trusted to speak for it.
-        if (relay_source_ && from != *relay_source_ && state_ == state::established) {
-            counters_.add(client_counter::from_stranger);
+        std::error_code ec;
+        const wire::tlv t = wire::read_outer(datagram, ec);
+        if (ec) {
+            counters_.add(client_counter::malformed);
             return;
         }
-        handle_tlvs(from, datagram, now, out, /*depth=*/0);
+        // Once a relay answered, only its address speaks for it, except for handshake flights: a
+        // relay may come back elsewhere, and only an authenticated session moves the address.
+        const bool stranger = relay_source_ && from != *relay_source_ && state_ == state::established;
+        if (is_record(t)) {
+            if (stranger) {
+                counters_.add(client_counter::from_stranger);
+                return;
+            }
+            if constexpr (Cipher::has_record_layer) {
+                cipher_.unprotect(session_, t.value, record_, ec);
+                if (ec) {
+                    counters_.add(ec == errc::replayed ? client_counter::duplicates : client_counter::undecryptable);
+                    return;
+                }
+                const wire::tlv inner = wire::read_outer(record_, ec);
+                if (ec) {
+                    counters_.add(client_counter::malformed);
+                    return;
+                }
+                dispatch(from, inner, now, out, /*reassembled=*/false);
+            }
+            return;
+        }
+        if (auto origin_ec = wire::check_origin(t, wire::origin::relay)) {
+            counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type
+                                                          : client_counter::unexpected_type);
+            return;
+        }
+        if constexpr (Cipher::has_record_layer) {
+            // Outside records only the handshake speaks: FRAGMENTs count only inside records.
+            if (t.type() == wire::tlv_type::fragment) {
+                counters_.add(client_counter::unexpected_type);
+                return;
+            }
+            to_cipher(from, t, now, out);
+        } else {
+            if (stranger) {
+                counters_.add(client_counter::from_stranger);
+                return;
+            }
+            dispatch(from, t, now, out, /*reassembled=*/false);
+        }
     }
 
-    /// Runs what is due at `now`: registration retries, keep-alives, probes, reassembly timeouts.
+    /// Runs what is due at `now`: registration retries, keep-alives, probes, the Fragmenter's timers.
     void on_timer(time_point now, datagram_batch& out)
     {
         const count_out counting{counters_, out};
@@ -92,7 +137,8 @@ public:
                 send_hello(now, out);
             } else {
                 state_ = state::failed;
-                push_event({client_event::kind::failed, opt_.relay, {}, {}, errc::no_relay});
+                push_event({client_event::kind::failed, opt_.relay, {}, refused_identity_,
+                            refused_identity_ ? errc::identity_mismatch : errc::no_relay});
             }
         }
         if (state_ == state::established) {
@@ -102,14 +148,16 @@ public:
             }
             if (now >= next_probe_) {
                 cipher_.start_session(session_, opt_.relay, now, out);
-                        next_probe_ = now + opt_.probe_interval;
+                next_probe_ = now + opt_.probe_interval;
             }
             if (!relay_lost_ && now - last_heard_ >= opt_.relay_timeout) {
                 relay_lost_ = true;
                 push_event({client_event::kind::relay_lost, relay_source_.value_or(opt_.relay), {}, {}, {}});
             }
         }
-        fragmenter_.on_timer(now, out);
+        split_.clear();
+        fragmenter_.on_timer(now, split_);
+        protect_all(split_, out);
     }
 
     /// The next time on_timer() has work, or no_timer.
@@ -126,9 +174,9 @@ public:
         return t;
     }
 
-    /// Seals and fragments one message to the relay. Errors: not_ready (not registered),
-    /// message_too_large, reserved_text ("CONNECT"/"DISCONNECT"), and the cipher's.
-    void send(std::span<const std::byte> message, time_point now, datagram_batch& out, std::error_code& ec)
+    /// Seals, fragments and protects one message to the relay. Errors: not_ready (not registered),
+    /// shut_down, message_too_large, and the cipher's (e.g. reserved_text).
+    void send(std::span<const std::byte> message, time_point, datagram_batch& out, std::error_code& ec)
     {
         const count_out counting{counters_, out};
         ec = {};
@@ -140,22 +188,19 @@ public:
             ec = errc::message_too_large;
             return;
         }
-        if (is_reserved(message)) {
-            ec = errc::reserved_text;
-            return;
-        }
-        send_sealed(message, now, out, ec);
+        send_message(crypto::message_kind::data, message, out, ec);
         if (!ec)
             counters_.add(client_counter::messages_sent);
     }
 
-    /// Announces departure (DISCONNECT) when registered, then stops: later input is ignored.
-    void close(time_point now, datagram_batch& out)
+    /// Announces departure (the profile's leave message) when registered, then stops: later input
+    /// is ignored.
+    void close(time_point, datagram_batch& out)
     {
         const count_out counting{counters_, out};
         if (state_ == state::established) {
             std::error_code ec;
-            send_sealed(wire::as_bytes(disconnect_text), now, out, ec);
+            send_message(crypto::message_kind::leave, {}, out, ec);
         }
         state_ = state::closed;
     }
@@ -176,17 +221,13 @@ public:
     const client_counters& counters() const noexcept { return counters_; }
     /// Lets a driver count what happens outside the engine (send retries and failures).
     void note(client_counter c, std::uint64_t n = 1) noexcept { counters_.add(c, n); }
+    /// Lets a driver add a relay trusted meanwhile (e.g. another client wrote the known-relays file).
+    crypto::relay_trust& trust() noexcept { return opt_.trust; }
     const Cipher& cipher() const noexcept { return cipher_; }
     const typename Cipher::client_session& session() const noexcept { return session_; }
     const Fragmenter& fragmenter() const noexcept { return fragmenter_; }
 
 private:
-    static bool is_reserved(std::span<const std::byte> m)
-    {
-        const std::string_view s(reinterpret_cast<const char*>(m.data()), m.size());
-        return s == connect_text || s == disconnect_text;
-    }
-
     void send_hello(time_point now, datagram_batch& out)
     {
         ++attempts_;
@@ -208,99 +249,90 @@ private:
         std::error_code ec;
         scratch_.clear();
         wire::tlv_appender(scratch_).put(type, {}, ec);
-        emit(scratch_, out);
+        detail::protect_one(cipher_, session_, opt_.relay, scratch_, record_, out, ec);
     }
 
-    // Appends one datagram to the relay, through the record layer when the profile has one.
-    void emit(std::span<const std::byte> datagram, datagram_batch& out)
+    // The outbound pipeline: seal -> split -> protect.
+    void send_message(crypto::message_kind kind, std::span<const std::byte> message, datagram_batch& out,
+                      std::error_code& ec)
     {
-        if constexpr (Cipher::has_record_layer) {
-            std::error_code ec;
-            cipher_.protect(session_, datagram, record_, ec);
-            if (ec)
-                return;
-            out.push(opt_.relay, record_);
-        } else {
-            out.push(opt_.relay, datagram);
-        }
-    }
-
-    void send_sealed(std::span<const std::byte> message, time_point, datagram_batch& out, std::error_code& ec)
-    {
-        cipher_.seal(session_, message, blob_, ec);
+        cipher_.seal(session_, kind, message, blob_, ec);
         if (ec)
             return;
         if constexpr (Cipher::has_record_layer) {
             split_.clear();
             fragmenter_.split(blob_, opt_.relay, split_, ec);
-            for (std::size_t i = 0; !ec && i < split_.size(); ++i)
-                emit(split_[i].bytes, out);
+            if (!ec)
+                protect_all(split_, out);
         } else {
             fragmenter_.split(blob_, opt_.relay, out, ec);
         }
     }
 
-    // One outer TLV from the relay. Records (with a record layer) and reassembled fragments carry
-    // one more TLV inside; depth bounds that nesting.
-    void handle_tlvs(const endpoint& from, std::span<const std::byte> bytes, time_point now, datagram_batch& out,
-                     int depth)
+    void protect_all(const datagram_batch& inner, datagram_batch& out)
     {
         std::error_code ec;
-        const wire::tlv t = wire::read_outer(bytes, ec);
-        if (ec) {
-            counters_.add(client_counter::malformed);
-            return;
-        }
-        if (is_record(t)) {
-            if constexpr (Cipher::has_record_layer) {
-                if (depth > 0) {
-                    counters_.add(client_counter::unexpected_type);
-                    return;
-                }
-                std::vector<std::byte> inner;
-                inner.swap(record_);
-                cipher_.unprotect(session_, t.value, inner, ec);
-                if (ec)
-                    counters_.add(ec == errc::replayed ? client_counter::duplicates : client_counter::undecryptable);
-                else
-                    handle_tlvs(from, inner, now, out, depth + 1);
-                inner.swap(record_);
-            }
-            return;
-        }
-        if (t.type() == wire::tlv_type::fragment) {
-            // Fragmented input (the prototype lacked it): the reassembled blob is one relay TLV.
-            // Under a record layer, only fragments that came inside a record count.
-            constexpr int fragment_depth = Cipher::has_record_layer ? 1 : 0;
-            if (depth != fragment_depth) {
+        for (std::size_t i = 0; i < inner.size(); ++i)
+            if (!detail::protect_one(cipher_, session_, inner[i].to, inner[i].bytes, record_, out, ec))
+                counters_.add(client_counter::send_errors);
+    }
+
+    // An inner TLV: from inside a record, or outer without a record layer, or a reassembled blob.
+    void dispatch(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out, bool reassembled)
+    {
+        std::error_code ec;
+        switch (detail::route_of<Fragmenter>(t.type())) {
+        case detail::route::fragment:
+            if (reassembled) { // no fragments inside fragments
                 counters_.add(client_counter::unexpected_type);
                 return;
             }
-            if (!fragmenter_.reassemble(from, t.value, now, reassembled_, ec)) {
+            if (fragmenter_.reassemble(from, t.value, now, reassembled_, ec))
+                on_reassembled(from, now, out);
+            else if (ec)
+                counters_.add(client_counter::reassembly_dropped);
+            return;
+        case detail::route::fragmenter_control:
+            if constexpr (fragment::control_fragmenter<Fragmenter>) {
+                split_.clear();
+                const bool complete = fragmenter_.handle_control(from, t, now, split_, reassembled_, ec);
+                protect_all(split_, out);
                 if (ec)
                     counters_.add(client_counter::reassembly_dropped);
-                return;
+                else if (complete && !reassembled)
+                    on_reassembled(from, now, out);
             }
-            std::vector<std::byte> blob;
-            blob.swap(reassembled_);
-            handle_tlvs(from, blob, now, out, depth + 1);
-            blob.swap(reassembled_);
             return;
+        case detail::route::keepalive: return;
+        case detail::route::cipher: to_cipher(from, t, now, out); return;
         }
-        if (depth == 0) {
-            if (auto origin_ec = wire::check_origin(t, wire::origin::relay)) {
-                counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type
-                                                              : client_counter::unexpected_type);
-                return;
-            }
-        }
-        const crypto::received r = cipher_.client_receive(session_, t, now, out, text_, ec);
-        if (ec == errc::identity_mismatch) {
-            // Not the relay we were told to trust: stop before any message is sent to it.
-            state_ = state::failed;
-            push_event({client_event::kind::failed, from, {}, {}, ec});
-            return;
-        }
+    }
+
+    void on_reassembled(const endpoint& from, time_point now, datagram_batch& out)
+    {
+        std::vector<std::byte> blob;
+        blob.swap(reassembled_);
+        std::error_code ec;
+        const wire::tlv t = wire::read_outer(blob, ec);
+        if (ec)
+            counters_.add(client_counter::malformed);
+        else
+            dispatch(from, t, now, out, /*reassembled=*/true);
+        blob.swap(reassembled_);
+    }
+
+    static bool is_record(const wire::tlv& t) noexcept
+    {
+        if constexpr (Cipher::has_record_layer)
+            return t.type() == Cipher::record_type;
+        else
+            return false;
+    }
+
+    void to_cipher(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out)
+    {
+        std::error_code ec;
+        const crypto::received r = cipher_.client_receive(session_, t, now, opt_.trust, out, text_, ec);
         if (ec) {
             counters_.add(ec == errc::replayed ? client_counter::duplicates
                           : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
@@ -310,7 +342,8 @@ private:
         using k = crypto::received::kind;
         switch (r.what) {
         case k::nothing: return;
-        case k::relay_key: on_relay_key(from, r, now, out); return;
+        case k::established: on_established(from, r, now, out); return;
+        case k::relay_refused: on_refused(from, r); return;
         case k::message:
             last_heard_ = now;
             counters_.add(client_counter::messages_received);
@@ -328,46 +361,43 @@ private:
         }
     }
 
-    static bool is_record(const wire::tlv& t) noexcept
+    // A relay proved an identity that the trust settings or the current session refuse. The
+    // datagram is dropped (a forged hello must not end a session); the user is told.
+    void on_refused(const endpoint& from, const crypto::received& r)
     {
-        if constexpr (Cipher::has_record_layer)
-            return t.type() == Cipher::record_type;
-        else
-            return false;
+        counters_.add(client_counter::relays_refused);
+        refused_identity_ = r.identity;
+        push_event({client_event::kind::relay_refused, from, {}, r.identity, make_error_code(errc::identity_mismatch)});
     }
 
-    void on_relay_key(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out)
+    void on_established(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out)
     {
         last_heard_ = now;
+        if (r.first_use)
+            push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
         if (state_ == state::registering) {
-            establish(from, r.identity, now, out);
+            state_ = state::established;
+            relay_source_ = from;
+            relay_lost_ = false;
+            next_keepalive_ = now + opt_.keepalive;
+            next_probe_ = now + opt_.probe_interval;
+            push_event({client_event::kind::registered, from, {}, r.identity, {}});
+            std::error_code ec;
+            send_message(crypto::message_kind::join, {}, out, ec);
             return;
         }
         if (state_ != state::established)
             return;
-        if (r.relay_changed || relay_lost_) {
-            // A restarted relay has forgotten us. The probe that got this answer registered us again
-            // (the profile's start_session); announce ourselves again, without user action.
-            counters_.add(client_counter::re_registrations);
-            push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
-            relay_lost_ = false;
-            relay_source_ = from;
-            std::error_code ec;
-            send_sealed(wire::as_bytes(connect_text), now, out, ec);
-        }
-    }
-
-    void establish(const endpoint& from, const std::optional<crypto::fingerprint>& relay_identity, time_point now,
-                   datagram_batch& out)
-    {
-        state_ = state::established;
         relay_source_ = from;
-        relay_lost_ = false;
-        next_keepalive_ = now + opt_.keepalive;
-        next_probe_ = now + opt_.probe_interval;
-        push_event({client_event::kind::registered, from, {}, relay_identity, {}});
-        std::error_code ec;
-        send_sealed(wire::as_bytes(connect_text), now, out, ec);
+        if (r.relay_changed || r.relay_restarted || relay_lost_) {
+            // A restarted relay has forgotten us: announce ourselves again, without user action.
+            counters_.add(client_counter::re_registrations);
+            if (r.relay_changed)
+                push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
+            relay_lost_ = false;
+            std::error_code ec;
+            send_message(crypto::message_kind::join, {}, out, ec);
+        }
     }
 
     void push_event(client_event ev)
@@ -388,6 +418,7 @@ private:
     time_point deadline_{}, next_keepalive_{}, next_probe_{}, last_heard_{};
     bool relay_lost_ = false;
     std::optional<endpoint> relay_source_;
+    std::optional<crypto::fingerprint> refused_identity_;
     std::deque<client_event> events_;
     client_counters counters_;
     // Reused buffers: no allocation per datagram once they have grown.

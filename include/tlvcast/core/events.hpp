@@ -23,8 +23,13 @@ struct client_event {
         peer_connected,    ///< `peer` connected
         peer_disconnected, ///< `peer` left or timed out
         relay_lost,        ///< the relay stopped answering; the client keeps probing
-        relay_changed,     ///< a relay with another key answered; the client re-registers by itself
-        failed,            ///< registration failed for good (`error`: errc::no_relay)
+        relay_changed,     ///< a relay with another key answered and was accepted (profiles without
+                           ///< identities); the client re-registers by itself
+        relay_refused,     ///< a relay proved an identity that is not trusted, or not the current
+                           ///< session's: it gets nothing (`identity`: what it offered)
+        relay_trusted,     ///< the relay at `peer` was trusted on first use: a driver remembers `identity`
+        failed,            ///< registration failed for good (`error`: no_relay, or identity_mismatch
+                           ///< when only refused relays answered)
     };
     kind what = kind::message;
     endpoint peer;
@@ -33,7 +38,7 @@ struct client_event {
     std::error_code error;
 };
 
-/// Something the relay did; events are reported by the thread that handled the datagram.
+/// Something the relay did.
 struct relay_event {
     enum class kind { registered, connected, disconnected, timeout, message };
     kind what = kind::message;
@@ -74,24 +79,25 @@ private:
 enum class client_counter {
     datagrams_in, datagrams_out, messages_sent, messages_received, presence_received,
     malformed, unknown_type, unexpected_type, undecryptable, duplicates, from_stranger, reassembly_dropped,
-    registration_attempts, re_registrations, events_dropped, send_retries, send_errors,
+    registration_attempts, re_registrations, events_dropped, send_retries, send_errors, relays_refused,
 };
-inline constexpr std::array<std::string_view, 17> client_counter_names{
+inline constexpr std::array<std::string_view, 18> client_counter_names{
     "datagrams_in", "datagrams_out", "messages_sent", "messages_received", "presence_received",
     "malformed", "unknown_type", "unexpected_type", "undecryptable", "duplicates", "from_stranger", "reassembly_dropped",
-    "registration_attempts", "re_registrations", "events_dropped", "send_retries", "send_errors",
+    "registration_attempts", "re_registrations", "events_dropped", "send_retries", "send_errors", "relays_refused",
 };
 using client_counters = counters<client_counter, client_counter_names>;
 
 enum class relay_counter {
     datagrams_in, datagrams_out, bytes_in, bytes_out, registrations, messages_in, messages_relayed,
     presence_sent, timeouts, malformed, unknown_type, unexpected_type, unregistered, undecryptable,
-    handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded,
+    handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded, source_full, send_backlogged,
 };
-inline constexpr std::array<std::string_view, 19> relay_counter_names{
+inline constexpr std::array<std::string_view, 21> relay_counter_names{
     "datagrams_in", "datagrams_out", "bytes_in", "bytes_out", "registrations", "messages_in", "messages_relayed",
     "presence_sent", "timeouts", "malformed", "unknown_type", "unexpected_type", "unregistered", "undecryptable",
-    "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded",
+    "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded", "source_full",
+    "send_backlogged",
 };
 using relay_counters = counters<relay_counter, relay_counter_names>;
 

@@ -1,17 +1,19 @@
-// basic_relay: the relay engine driven by a Transport, with its public-key work on a thread pool.
+// basic_relay: the relay engine driven by a Transport on a strand; expensive deliveries run as jobs
+// on a worker pool.
 #pragma once
 
 #include <tlvcast/core/relay_engine.hpp>
+#include <tlvcast/error.hpp>
 #include <tlvcast/transport/concepts.hpp>
+#include <tlvcast/transport/send_queue.hpp>
 
 #include <asio.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,17 +21,16 @@ namespace tlvcast::core {
 
 /// How the relay driver uses the machine.
 struct relay_driver_options {
-    unsigned threads = 0;             ///< workers for datagram handling; 0: one per core
-    std::size_t max_queued = 4096;    ///< datagrams waiting for a worker; beyond, dropped and counted
+    unsigned threads = 0;         ///< workers for expensive deliveries (crypto::cheap_delivery false); 0: one per core
+    std::size_t max_queued = 4096; ///< deliveries waiting for a worker; beyond, dropped and counted (overloaded)
 };
 
-/// A relay: receives on the Transport's executor, where the engine's cheap stage runs (parsing,
-/// handshakes, reassembly); each completed message goes to a worker pool where it is opened and
-/// re-sealed for its recipients in parallel, and the worker sends the results. A Cipher whose
-/// delivery is cheap (crypto::cheap_delivery: symmetric work only) delivers on the receiving thread
-/// instead: a hand-off would cost more than the work. The Transport's send() must be safe to call from several threads at once while a
-/// receive is pending (both tlvcast transports are). Events go to the handler given to start(),
-/// called from worker threads one at a time.
+/// A relay. The engine runs on a strand of the Transport's executor: receives, timers and the
+/// completion of jobs. A Cipher whose delivery is expensive (the seed profile's RSA) has its
+/// deliveries run as jobs on a pool of workers, one per core, which use no lock of the engine;
+/// a cheap one delivers where the message arrived. Sends never block: a full socket buffer puts
+/// the rest in a bounded backlog (transport::send_queue). The timer follows the engine's
+/// next_timer(). Events go to the handler given to start(), on the strand.
 template <class Transport, class Cipher, class Fragmenter>
 class basic_relay {
     static_assert(transport::transport<Transport>,
@@ -37,160 +38,194 @@ class basic_relay {
 
 public:
     using engine_type = relay_engine<Cipher, Fragmenter>;
+    using executor_type = typename Transport::executor_type;
     using event_handler = std::function<void(const relay_event&)>;
 
     basic_relay(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, relay_options options = {},
                 relay_driver_options driver = {})
-        : transport_(std::move(transport)), engine_(std::move(cipher), std::move(fragmenter), options),
-          driver_(driver),
-          pool_(driver.threads ? driver.threads : std::max(1u, std::thread::hardware_concurrency())),
-          timer_(transport_.get_executor()),
-          tick_(std::clamp<duration>(options.client_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1)))
+        : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
+          engine_(std::move(cipher), std::move(fragmenter), with_jobs(options, driver)), timer_(strand_),
+          sender_(transport_, strand_)
     {
+        if constexpr (!crypto::cheap_delivery<Cipher> && engine_type::opaque == false)
+            pool_.emplace(driver.threads ? driver.threads : std::max(1u, std::thread::hardware_concurrency()));
     }
 
+    /// Stops without waiting for an io_context: call it only when no thread runs the transport's
+    /// executor (or use async_stop()).
     ~basic_relay() { stop(); }
 
-    /// Starts receiving and the timeout timer. `on_event` may be empty.
+    executor_type get_executor() const { return transport_.get_executor(); }
+
+    /// Starts receiving and the engine's timer. `on_event` may be empty.
     void start(event_handler on_event = {})
     {
-        on_event_ = std::move(on_event);
-        running_ = true;
-        receive();
-        arm_timer();
-    }
-
-    /// Stops receiving, cancels the timer, closes the transport and waits for the workers. Idempotent.
-    /// Call it from the transport's executor, while its io_context runs, or after it stopped for good.
-    void stop()
-    {
-        if (stopped_.exchange(true))
-            return;
-        running_ = false;
-        // Workers first: they send on the transport, which must stay open until they are done.
-        pool_.join();
-        transport::close_on_executor(transport_, [this] { timer_.cancel(); });
-    }
-
-    const engine_type& engine() const noexcept { return engine_; }
-    const Transport& transport() const noexcept { return transport_; }
-
-private:
-    using inbound = typename engine_type::inbound;
-
-    std::unique_ptr<inbound> take_job()
-    {
-        std::lock_guard lock(free_mu_);
-        if (free_.empty())
-            return std::make_unique<inbound>();
-        auto j = std::move(free_.back());
-        free_.pop_back();
-        return j;
-    }
-    void give_back(std::unique_ptr<inbound> j)
-    {
-        std::lock_guard lock(free_mu_);
-        if (free_.size() < driver_.max_queued)
-            free_.push_back(std::move(j));
-    }
-
-    // Cheap work stays on the receiving thread; only completed messages go to the workers, so a
-    // fragment that does not complete a message costs no thread hand-off.
-    void receive()
-    {
-        if (!running_)
-            return;
-        transport_.async_receive(std::span<std::byte>(buffer_), from_, [this](std::error_code ec, std::size_t n) {
-            if (ec == asio::error::operation_aborted || !running_)
-                return;
-            if (!ec) {
-                if (!pending_)
-                    pending_ = take_job();
-                const time_point now = clock::now();
-                if (engine_.receive(from_, std::span<const std::byte>(buffer_.data(), n), now, io_out_, io_events_,
-                                    *pending_)) {
-                    if constexpr (crypto::cheap_delivery<Cipher>)
-                        engine_.deliver(*pending_, now, io_out_, io_events_);
-                    else
-                        dispatch(std::move(pending_));
-                }
-                finish(io_out_, io_events_);
-            }
+        asio::dispatch(strand_, [this, h = std::move(on_event)]() mutable {
+            on_event_ = std::move(h);
+            running_ = true;
             receive();
-        });
-    }
-
-    void dispatch(std::unique_ptr<inbound> j)
-    {
-        if (queued_.load(std::memory_order_relaxed) >= driver_.max_queued) {
-            engine_.note(relay_counter::overloaded);
-            give_back(std::move(j));
-            return;
-        }
-        queued_.fetch_add(1, std::memory_order_relaxed);
-        asio::post(pool_, [this, j = std::move(j)]() mutable {
-            thread_local datagram_batch out;
-            thread_local std::vector<relay_event> events;
-            engine_.deliver(*j, clock::now(), out, events);
-            finish(out, events);
-            give_back(std::move(j));
-            queued_.fetch_sub(1, std::memory_order_relaxed);
-        });
-    }
-
-    void finish(datagram_batch& out, std::vector<relay_event>& events)
-    {
-        if (!out.empty()) {
-            // A worker may wait a little for a full socket buffer; the bounded queue in front of
-            // the workers sheds sustained overload.
-            std::error_code ec;
-            const std::size_t sent = transport::send_waiting(transport_, out, ec);
-            if (sent < out.size())
-                engine_.note(relay_counter::send_errors, out.size() - sent);
-            out.clear();
-        }
-        if (!events.empty()) {
-            if (on_event_) {
-                std::lock_guard lock(event_mu_);
-                for (const auto& e : events)
-                    on_event_(e);
-            }
-            events.clear();
-        }
-    }
-
-
-    void arm_timer()
-    {
-        timer_.expires_after(tick_);
-        timer_.async_wait([this](std::error_code ec) {
-            if (ec || !running_)
-                return;
-            datagram_batch out;
-            std::vector<relay_event> events;
-            engine_.on_timer(clock::now(), out, events);
-            finish(out, events);
             arm_timer();
         });
     }
 
+    /// Stops receiving, lets the jobs that run finish (their results are dropped), closes the
+    /// transport. Completes once nothing of the relay runs any more: then no event or counter
+    /// changes. Signature: void(std::error_code). Idempotent.
+    template <class Token>
+    auto async_stop(Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler) {
+                asio::dispatch(strand_, [this, h = std::move(handler)]() mutable {
+                    shut_down();
+                    stop_waiters_.push_back(
+                        [h = std::move(h)]() mutable { std::move(h)(std::error_code{}); });
+                    maybe_stopped();
+                });
+            },
+            token);
+    }
+
+    /// The synchronous stop, for when no thread runs the transport's executor (before io.run() or
+    /// after it returned): joins the workers and closes the transport. Idempotent.
+    void stop()
+    {
+        if (pool_)
+            pool_->join();
+        shut_down();
+    }
+
+    /// The engine, for counters: read them from any thread (they are atomic); everything else
+    /// from the strand, or when the relay is stopped.
+    const engine_type& engine() const noexcept { return engine_; }
+    const Transport& transport() const noexcept { return transport_; }
+
+private:
+    static relay_options with_jobs(relay_options o, const relay_driver_options& d)
+    {
+        o.defer_jobs = true;
+        o.max_jobs = d.max_queued;
+        return o;
+    }
+
+    void shut_down()
+    {
+        if (closed_)
+            return;
+        running_ = false;
+        closed_ = true;
+        timer_.cancel();
+        sender_.cancel();
+        transport_.close();
+    }
+
+    void maybe_stopped()
+    {
+        if (!closed_ || in_flight_ != 0)
+            return;
+        auto waiters = std::move(stop_waiters_);
+        stop_waiters_.clear();
+        for (auto& w : waiters)
+            w();
+    }
+
+    void receive()
+    {
+        if (!running_)
+            return;
+        transport_.async_receive(std::span<std::byte>(buffer_), from_,
+                                 asio::bind_executor(strand_, [this](std::error_code ec, std::size_t n) {
+                                     if (!running_)
+                                         return;
+                                     if (!ec) {
+                                         engine_.handle(from_, std::span<const std::byte>(buffer_.data(), n),
+                                                        clock::now(), out_, events_);
+                                         run_jobs();
+                                         flush();
+                                     }
+                                     // A transient error (ICMP port unreachable) must not stop receiving.
+                                     if (ec != asio::error::operation_aborted)
+                                         receive();
+                                 }));
+    }
+
+    // Hands waiting jobs to the workers; each comes back to the strand to complete.
+    void run_jobs()
+    {
+        std::unique_ptr<typename engine_type::job_type> job;
+        while (engine_.poll_job(job)) {
+            ++in_flight_;
+            asio::post(*pool_, [this, j = std::move(job)]() mutable {
+                j->run(engine_.cipher());
+                asio::post(strand_, [this, j = std::move(j)]() mutable {
+                    --in_flight_;
+                    if (running_) {
+                        engine_.complete(std::move(j), clock::now(), out_, events_);
+                        flush();
+                    }
+                    maybe_stopped();
+                });
+            });
+        }
+    }
+
+    void flush()
+    {
+        if (!out_.empty()) {
+            const auto r = sender_.send(out_, [this](const transport::send_report& later) { count(later); });
+            count(r);
+            out_.clear();
+        }
+        if (!events_.empty()) {
+            if (on_event_)
+                for (const auto& e : events_)
+                    on_event_(e);
+            events_.clear();
+        }
+        arm_timer();
+    }
+
+    void count(const transport::send_report& r)
+    {
+        if (r.failed)
+            engine_.note(relay_counter::send_errors, r.failed);
+        if (r.backlogged)
+            engine_.note(relay_counter::send_backlogged, r.backlogged);
+    }
+
+    void arm_timer()
+    {
+        if (!running_)
+            return;
+        const time_point next = engine_.next_timer();
+        if (next == no_timer || next == armed_for_)
+            return;
+        armed_for_ = next;
+        timer_.expires_at(next);
+        timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+            if (ec || !running_)
+                return;
+            armed_for_ = no_timer;
+            engine_.on_timer(clock::now(), out_, events_);
+            flush();
+        }));
+    }
+
     Transport transport_;
+    asio::strand<executor_type> strand_;
     engine_type engine_;
-    relay_driver_options driver_;
-    asio::thread_pool pool_;
-    asio::steady_timer timer_;
-    duration tick_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> timer_;
+    transport::send_queue<Transport, asio::strand<executor_type>> sender_;
+    std::optional<asio::thread_pool> pool_;
     event_handler on_event_;
-    std::mutex event_mu_, free_mu_;
-    std::vector<std::unique_ptr<inbound>> free_;
-    // Used by the receiving side only (one receive at a time).
+    std::vector<std::function<void()>> stop_waiters_;
     std::vector<std::byte> buffer_ = std::vector<std::byte>(65536);
     endpoint from_{};
-    std::unique_ptr<inbound> pending_;
-    datagram_batch io_out_;
-    std::vector<relay_event> io_events_;
-    std::atomic<std::size_t> queued_{0};
-    std::atomic<bool> running_{false}, stopped_{false};
+    datagram_batch out_;
+    std::vector<relay_event> events_;
+    time_point armed_for_ = no_timer;
+    std::size_t in_flight_ = 0;
+    bool running_ = false, closed_ = false;
 };
 
 } // namespace tlvcast::core

@@ -1,7 +1,9 @@
-// relay_engine: the relay's protocol state machine, without I/O; thread-safe, public-key work unlocked.
+// relay_engine: the relay's protocol state machine, without I/O and single-threaded; expensive
+// deliveries can leave as jobs that workers run through a pure function.
 #pragma once
 
-#include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/core/detail/delivery_job.hpp>
+#include <tlvcast/core/detail/pipeline.hpp>
 #include <tlvcast/core/events.hpp>
 #include <tlvcast/crypto/concepts.hpp>
 #include <tlvcast/datagram.hpp>
@@ -10,13 +12,13 @@
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -25,16 +27,22 @@ namespace tlvcast::core {
 
 /// The relay's settings; defaults follow the seed profile.
 struct relay_options {
-    duration client_timeout = 15s;  ///< silence after which a client is gone (3 keep-alive periods)
-    std::size_t max_clients = 4096; ///< registrations beyond this are refused and counted
+    duration client_timeout = std::chrono::seconds(15); ///< silence after which a client is gone
+    std::size_t max_clients = 4096;                     ///< registrations beyond this are refused and counted
+    std::size_t max_clients_per_source = 256;           ///< registered clients per IP address (any port)
+    /// false: handle() runs every delivery itself. true: deliveries that are expensive (see
+    /// crypto::cheap_delivery) wait as jobs for poll_job(); the driver runs them on workers and
+    /// hands them back to complete().
+    bool defer_jobs = false;
+    std::size_t max_jobs = 4096; ///< jobs waiting or running; beyond, messages are dropped (overloaded)
 };
 
-/// The relay's protocol engine over a Cipher (relay side) and a Fragmenter (reassembly).
-/// Every member may be called from several threads at once: the peer table and the fragmenter sit
-/// behind one mutex, held only for table work; opening a message and sealing it for each
-/// recipient (the public-key work of the seed profile) run outside it, in parallel. handle() is
-/// receive() (cheap) followed by deliver() (expensive) for drivers that keep them apart.
-/// Outputs go to the caller's batch and event list, so each thread uses its own.
+/// The relay's protocol engine over a Cipher (relay side) and a Fragmenter. Like quinn-proto's
+/// Connection it is single-threaded: call every member from one thread or strand. Its only
+/// concurrent work is a delivery_job, which reads nothing of the engine while it runs.
+/// Every datagram follows one pipeline: inbound, record unprotect -> the Fragmenter (FRAGMENTs and
+/// its control TLVs) -> the Cipher (open or classify); outbound, the Cipher's blob -> Fragmenter
+/// split -> record protect for each recipient (reseal), or one unchanged blob for all (opaque).
 template <class Cipher, class Fragmenter>
 class relay_engine {
     static_assert(crypto::relay_cipher<Cipher>,
@@ -44,125 +52,113 @@ class relay_engine {
 
 public:
     using session_type = typename Cipher::peer_session;
+    using job_type = detail::delivery_job<Cipher>;
+    static constexpr bool opaque = Cipher::forwarding == crypto::forwarding::opaque;
 
     relay_engine(Cipher cipher, Fragmenter fragmenter, relay_options options = {})
         : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(options)
     {
     }
 
-    /// A message that finished reassembly and waits to be opened and relayed (see receive()).
-    struct inbound {
-        endpoint from;
-        std::shared_ptr<session_type> session;
-        std::vector<std::byte> message; ///< reused between calls: keep one per thread
-    };
-
-    /// Handles one datagram from `from`: all of it (receive(), then deliver() when it completed a message).
+    /// Handles one datagram from `from`. Appends datagrams to `out` and events to `events`.
     void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out,
                 std::vector<relay_event>& events)
-    {
-        thread_local inbound job;
-        if (receive(from, datagram, now, out, events, job))
-            deliver(job, now, out, events);
-    }
-
-    /// The cheap stage: parsing, handshakes, keep-alives, record authentication and reassembly.
-    /// Returns true when the datagram completed a message, left in `job` for deliver(). A driver
-    /// runs this where datagrams arrive and hands only completed messages to its workers.
-    bool receive(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out,
-                 std::vector<relay_event>& events, inbound& job)
     {
         const std::size_t before = out.size();
         counters_.add(relay_counter::datagrams_in);
         counters_.add(relay_counter::bytes_in, datagram.size());
         std::error_code ec;
-        wire::tlv t = wire::read_outer(datagram, ec);
-        bool complete = false;
+        const wire::tlv t = wire::read_outer(datagram, ec);
         if (ec) {
             counters_.add(relay_counter::malformed);
+        } else if (is_record(t)) {
+            receive_record(from, t, now, out, events);
         } else if (auto origin_ec = wire::check_origin(t, wire::origin::client)) {
             if (!try_handshake(from, t, now, out, events))
                 counters_.add(origin_ec == errc::unknown_type ? relay_counter::unknown_type
                                                               : relay_counter::unexpected_type);
-        } else if (is_record(t)) {
-            complete = receive_record(from, t, now, job);
         } else if (!try_handshake(from, t, now, out, events)) {
-            // With a record layer, FRAGMENT and KEEPALIVE count only inside authenticated records.
+            // With a record layer, everything but the handshake counts only inside authenticated records.
             if constexpr (Cipher::has_record_layer)
                 counters_.add(relay_counter::unexpected_type);
-            else
-                complete = receive_record(from, t, now, job);
+            else if (peer* p = find_peer(from, now))
+                dispatch(from, *p, t, now, out, events, false);
         }
         count_out(out, before);
-        return complete;
     }
 
-    /// The expensive stage: opens a completed message (the seed profile's private-key work) and
-    /// seals it for every other client, or handles CONNECT / DISCONNECT. Thread-safe: run it on
-    /// as many threads as there are cores.
-    void deliver(inbound& job, time_point now, datagram_batch& out, std::vector<relay_event>& events)
-    {
-        const std::size_t before = out.size();
-        deliver_message(job, now, out, events);
-        count_out(out, before);
-    }
-
-    /// Times out silent clients (presence to the others) and stale partial messages.
+    /// Times out silent clients (presence to the others) and runs the Fragmenter's timers.
     void on_timer(time_point now, datagram_batch& out, std::vector<relay_event>& events)
     {
         const std::size_t before = out.size();
-        std::vector<recipient> gone;
-        {
-            std::lock_guard lock(mu_);
+        if (now >= next_sweep_) {
+            next_sweep_ = now + sweep_period();
+            std::vector<std::pair<endpoint, std::shared_ptr<session_type>>> gone;
             for (auto it = peers_.begin(); it != peers_.end();) {
                 if (now - it->second.last_seen >= opt_.client_timeout) {
                     // Only peers that announced themselves are announced gone: a registration
                     // flood that times out must not turn into a presence storm.
                     if (it->second.connected)
                         gone.emplace_back(it->first, it->second.session);
-                    else
-                        counters_.add(relay_counter::timeouts);
+                    counters_.add(relay_counter::timeouts);
                     fragmenter_.forget(it->first);
+                    release_source(it->first);
                     it = peers_.erase(it);
                 } else {
                     ++it;
                 }
             }
-            fragmenter_.on_timer(now, out);
+            for (const auto& [who, session] : gone) {
+                events.push_back({relay_event::kind::timeout, who, 0, cipher_.identity(*session)});
+                announce(who, session.get(), false, out);
+            }
         }
-        for (const auto& [who, session] : gone) {
-            counters_.add(relay_counter::timeouts);
-            events.push_back({relay_event::kind::timeout, who, 0, cipher_.identity(*session)});
-            announce(who, session.get(), false, out);
-        }
+        split_.clear();
+        fragmenter_.on_timer(now, split_);
+        protect_split(out);
         count_out(out, before);
     }
 
-    /// When on_timer() next has work (client timeouts are checked at a quarter of their period).
+    /// When on_timer() next has work: the Fragmenter's next deadline, and a sweep for silent
+    /// clients every quarter of client_timeout while there are clients.
     time_point next_timer() const
     {
-        std::lock_guard lock(mu_);
         time_point t = fragmenter_.next_timer();
-        for (const auto& [ep, p] : peers_)
-            t = std::min(t, p.last_seen + opt_.client_timeout);
+        if (!peers_.empty())
+            t = std::min(t, next_sweep_);
         return t;
     }
 
-    std::size_t client_count() const
+    /// With defer_jobs: takes the oldest waiting job (false when none). Run it with
+    /// job.run(engine.cipher()) on any thread, then give it back with complete().
+    bool poll_job(std::unique_ptr<job_type>& job)
     {
-        std::lock_guard lock(mu_);
-        return peers_.size();
+        if (ready_.empty())
+            return false;
+        job = std::move(ready_.front());
+        ready_.pop_front();
+        return true;
     }
+
+    /// Finishes a job that ran: the deliveries leave, control messages change the peer table.
+    void complete(std::unique_ptr<job_type> job, time_point now, datagram_batch& out, std::vector<relay_event>& events)
+    {
+        const std::size_t before = out.size();
+        --jobs_;
+        finish_job(*job, now, out, events);
+        recycle(std::move(job));
+        count_out(out, before);
+    }
+
+    std::size_t client_count() const noexcept { return peers_.size(); }
+    /// Jobs waiting in poll_job() or running.
+    std::size_t jobs() const noexcept { return jobs_; }
     const relay_counters& counters() const noexcept { return counters_; }
-    /// Lets a driver count what happens outside the engine (overload drops, failed sends).
+    /// Lets a driver count what happens outside the engine (failed sends).
     void note(relay_counter c, std::uint64_t n = 1) noexcept { counters_.add(c, n); }
-    /// The fragmenter's own counters (read under the relay's lock).
-    auto fragmenter_stats() const
-    {
-        std::lock_guard lock(mu_);
-        return fragmenter_.stats();
-    }
+    auto fragmenter_stats() const { return fragmenter_.stats(); }
     const Cipher& cipher() const noexcept { return cipher_; }
+    const relay_options& options() const noexcept { return opt_; }
 
 private:
     struct peer {
@@ -170,7 +166,11 @@ private:
         time_point last_seen;
         bool connected = false;
     };
-    using recipient = std::pair<endpoint, std::shared_ptr<session_type>>;
+
+    duration sweep_period() const
+    {
+        return std::clamp<duration>(opt_.client_timeout / 4, std::chrono::milliseconds(1), std::chrono::seconds(1));
+    }
 
     void count_out(const datagram_batch& out, std::size_t before)
     {
@@ -187,12 +187,38 @@ private:
             return false;
     }
 
+    peer* find_peer(const endpoint& from, time_point now)
+    {
+        const auto it = peers_.find(from);
+        if (it == peers_.end()) {
+            counters_.add(relay_counter::unregistered);
+            return nullptr;
+        }
+        it->second.last_seen = now;
+        return &it->second;
+    }
+
+    // Clients per IP address, so that one host cannot fill the table from many ports.
+    bool take_source(const endpoint& from)
+    {
+        auto& n = per_source_[from.without_port()];
+        if (n >= opt_.max_clients_per_source)
+            return false;
+        ++n;
+        return true;
+    }
+    void release_source(const endpoint& from)
+    {
+        const auto it = per_source_.find(from.without_port());
+        if (it != per_source_.end() && --it->second == 0)
+            per_source_.erase(it);
+    }
+
     bool try_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
                        std::vector<relay_event>& events)
     {
         std::optional<session_type> registered;
         std::error_code ec;
-        std::lock_guard lock(mu_);
         const auto known = peers_.find(from);
         const session_type* current = known != peers_.end() ? known->second.session.get() : nullptr;
         const std::size_t mark = out.size();
@@ -206,17 +232,20 @@ private:
         if (registered) {
             auto it = peers_.find(from);
             if (it == peers_.end()) {
-                if (peers_.size() >= opt_.max_clients) {
+                const bool full = peers_.size() >= opt_.max_clients;
+                if (full || !take_source(from)) {
                     // Take back the cipher's answer: the client must not believe it registered.
                     out.truncate(mark, byte_mark);
-                    counters_.add(relay_counter::clients_full);
+                    counters_.add(full ? relay_counter::clients_full : relay_counter::source_full);
                     return true;
                 }
                 it = peers_.emplace(from, peer{}).first;
+                if (peers_.size() == 1)
+                    next_sweep_ = now + sweep_period();
                 counters_.add(relay_counter::registrations);
                 events.push_back({relay_event::kind::registered, from, 0, cipher_.identity(*registered)});
             }
-            // A new session object: sealing threads still holding the old one finish with it.
+            // A new session object: a job still holding the old one finishes with it.
             it->second.session = std::make_shared<session_type>(std::move(*registered));
             it->second.last_seen = now;
         } else if (auto it = peers_.find(from); it != peers_.end()) {
@@ -225,132 +254,288 @@ private:
         return true;
     }
 
-    // Authenticates (with a record layer) and reassembles; true when `job` holds a whole message.
-    bool receive_record(const endpoint& from, const wire::tlv& outer, time_point now, inbound& job)
+    // Authenticates a record before anything else touches state: forgeries cost symmetric work only.
+    void receive_record(const endpoint& from, const wire::tlv& outer, time_point now, datagram_batch& out,
+                        std::vector<relay_event>& events)
     {
-        thread_local std::vector<std::byte> record;
-        std::shared_ptr<session_type> session;
-        wire::tlv t = outer;
-        {
-            std::lock_guard lock(mu_);
-            auto it = peers_.find(from);
+        if constexpr (Cipher::has_record_layer) {
+            const auto it = peers_.find(from);
             if (it == peers_.end()) {
                 counters_.add(relay_counter::unregistered);
-                return false;
+                return;
             }
-            session = it->second.session;
-        }
-        if constexpr (Cipher::has_record_layer) {
-            // Authenticate before anything else touches state: forgeries cost symmetric work only.
             std::error_code ec;
-            cipher_.unprotect(*session, outer.value, record, ec);
+            cipher_.unprotect(*it->second.session, outer.value, record_, ec);
             if (ec) {
                 counters_.add(relay_counter::undecryptable);
-                return false;
+                return;
             }
-            t = wire::read_outer(record, ec);
+            const wire::tlv t = wire::read_outer(record_, ec);
             if (ec) {
                 counters_.add(relay_counter::malformed);
-                return false;
-            }
-        }
-        bool complete = false;
-        std::error_code ec;
-        {
-            std::lock_guard lock(mu_);
-            auto it = peers_.find(from);
-            if (it == peers_.end()) { // left meanwhile
-                counters_.add(relay_counter::unregistered);
-                return false;
+                return;
             }
             it->second.last_seen = now;
-            if (t.type() == wire::tlv_type::keepalive)
-                return false;
-            if (t.type() != wire::tlv_type::fragment) {
-                counters_.add(relay_counter::unexpected_type);
-                return false;
-            }
-            complete = fragmenter_.reassemble(from, t.value, now, job.message, ec);
+            dispatch(from, it->second, t, now, out, events, false);
         }
-        if (ec)
-            counters_.add(relay_counter::reassembly_dropped);
-        if (complete) {
-            job.from = from;
-            job.session = std::move(session);
-        }
-        return complete;
     }
 
-    void deliver_message(inbound& job, time_point, datagram_batch& out, std::vector<relay_event>& events)
+    // An inner TLV of a registered peer (inside a record, or outer without a record layer).
+    void dispatch(const endpoint& from, peer& p, const wire::tlv& t, time_point now, datagram_batch& out,
+                  std::vector<relay_event>& events, bool reassembled)
     {
-        thread_local std::vector<std::byte> plaintext;
-        const endpoint from = job.from;
-        const std::shared_ptr<session_type> session = std::move(job.session);
         std::error_code ec;
-        cipher_.open(*session, job.message, plaintext, ec);
+        bool complete = false;
+        switch (detail::route_of<Fragmenter>(t.type())) {
+        case detail::route::keepalive: return;
+        case detail::route::fragment:
+            if (reassembled)
+                break;
+            complete = fragmenter_.reassemble(from, t.value, now, message_, ec);
+            if (ec)
+                counters_.add(relay_counter::reassembly_dropped);
+            if (complete)
+                on_message(from, p, now, out, events);
+            return;
+        case detail::route::fragmenter_control:
+            if constexpr (fragment::control_fragmenter<Fragmenter>) {
+                split_.clear();
+                complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
+                protect_split(out);
+                if (ec)
+                    counters_.add(relay_counter::reassembly_dropped);
+                else if (complete)
+                    on_message(from, p, now, out, events);
+            }
+            return;
+        case detail::route::cipher:
+            // A message small enough to travel whole.
+            if (reassembled)
+                break;
+            message_.assign(t.bytes().begin(), t.bytes().end());
+            on_message(from, p, now, out, events);
+            return;
+        }
+        counters_.add(relay_counter::unexpected_type);
+    }
+
+    // A whole message blob from `from`: opened (reseal) or classified (opaque), then delivered.
+    void on_message(const endpoint& from, peer& p, time_point now, datagram_batch& out,
+                    std::vector<relay_event>& events)
+    {
+        if constexpr (opaque) {
+            std::error_code ec;
+            const crypto::message_kind kind = cipher_.classify(*p.session, message_, ec);
+            if (ec) {
+                counters_.add(relay_counter::undecryptable);
+                return;
+            }
+            counters_.add(relay_counter::messages_in);
+            if (kind != crypto::message_kind::data)
+                return on_control(from, p.session, kind, now, out, events);
+            events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
+            forward_opaque(from, out);
+        } else {
+            if constexpr (crypto::cheap_delivery<Cipher>) {
+                deliver_inline(from, p.session, now, out, events);
+            } else {
+                if (jobs_ >= opt_.max_jobs) {
+                    counters_.add(relay_counter::overloaded);
+                    return;
+                }
+                auto job = take_job();
+                job->from = from;
+                job->sender = p.session;
+                job->blob.swap(message_);
+                job->recipients.clear();
+                for (const auto& [ep, q] : peers_)
+                    if (ep != from)
+                        job->recipients.push_back({ep, q.session});
+                ++jobs_;
+                if (opt_.defer_jobs) {
+                    ready_.push_back(std::move(job));
+                } else {
+                    job->run(cipher_);
+                    complete(std::move(job), now, out, events);
+                }
+            }
+        }
+    }
+
+    // Reseal where the message arrived: symmetric work costs less than a hand-off.
+    void deliver_inline(const endpoint& from, const std::shared_ptr<session_type>& sender, time_point now,
+                        datagram_batch& out, std::vector<relay_event>& events)
+    {
+        std::error_code ec;
+        const crypto::message_kind kind = cipher_.open(*sender, message_, plaintext_, ec);
         if (ec) {
             counters_.add(relay_counter::undecryptable);
             return;
         }
         counters_.add(relay_counter::messages_in);
-        const std::string_view text(reinterpret_cast<const char*>(plaintext.data()), plaintext.size());
-        if (text == connect_text) {
-            {
-                std::lock_guard lock(mu_);
-                if (auto it = peers_.find(from); it != peers_.end())
-                    it->second.connected = true;
-            }
-            events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
-            announce(from, session.get(), true, out);
-        } else if (text == disconnect_text) {
-            {
-                std::lock_guard lock(mu_);
-                peers_.erase(from);
-                fragmenter_.forget(from);
-            }
-            events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
-            announce(from, session.get(), false, out);
-        } else {
-            events.push_back({relay_event::kind::message, from, plaintext.size(), cipher_.identity(*session)});
-            thread_local std::vector<recipient> to;
-            recipients(from, to);
-            for (auto& [ep, s] : to) {
-                cipher_.seal_relayed(*s, *session, from, plaintext, ep, out, ec);
-                counters_.add(ec ? relay_counter::send_errors : relay_counter::messages_relayed);
-            }
-            to.clear();
+        if (kind != crypto::message_kind::data)
+            return on_control(from, sender, kind, now, out, events);
+        events.push_back({relay_event::kind::message, from, plaintext_.size(), cipher_.identity(*sender)});
+        for (auto& [ep, q] : peers_) {
+            if (ep == from)
+                continue;
+            cipher_.seal_relayed(*q.session, *sender, from, plaintext_, blob_, ec);
+            if (ec)
+                counters_.add(relay_counter::send_errors);
+            else if (send_blob(ep, *q.session, blob_, out))
+                counters_.add(relay_counter::messages_relayed);
         }
     }
 
-    // Every registered client but `except`, with a reference on its session (copied under the lock).
-    void recipients(const endpoint& except, std::vector<recipient>& to) const
+    void finish_job(job_type& job, time_point now, datagram_batch& out, std::vector<relay_event>& events)
     {
-        to.clear();
-        std::lock_guard lock(mu_);
-        to.reserve(peers_.size());
-        for (const auto& [ep, p] : peers_)
-            if (ep != except)
-                to.emplace_back(ep, p.session);
+        if (job.open_error) {
+            counters_.add(relay_counter::undecryptable);
+            return;
+        }
+        counters_.add(relay_counter::messages_in);
+        if (job.kind != crypto::message_kind::data)
+            return on_control(job.from, job.sender, job.kind, now, out, events);
+        events.push_back({relay_event::kind::message, job.from, job.plaintext_size, cipher_.identity(*job.sender)});
+        for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+            const auto& r = job.recipients[i];
+            if (job.failed[i]) {
+                counters_.add(relay_counter::send_errors);
+                continue;
+            }
+            if (send_blob(r.to, *r.session, job.sealed[i], out))
+                counters_.add(relay_counter::messages_relayed);
+        }
+    }
+
+    // join / leave: presence on state transitions only.
+    void on_control(const endpoint& from, const std::shared_ptr<session_type>& session, crypto::message_kind kind,
+                    time_point, datagram_batch& out, std::vector<relay_event>& events)
+    {
+        const auto it = peers_.find(from);
+        if (kind == crypto::message_kind::join) {
+            if (it == peers_.end() || it->second.connected)
+                return;
+            it->second.connected = true;
+            events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
+            announce(from, session.get(), true, out);
+        } else {
+            if (it == peers_.end())
+                return;
+            const bool was_connected = it->second.connected;
+            peers_.erase(it);
+            fragmenter_.forget(from);
+            release_source(from);
+            events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
+            if (was_connected)
+                announce(from, session.get(), false, out);
+        }
     }
 
     void announce(const endpoint& about, const session_type* about_session, bool connected, datagram_batch& out)
     {
-        thread_local std::vector<recipient> to;
-        recipients(about, to);
         std::error_code ec;
-        for (auto& [ep, s] : to) {
-            cipher_.presence(*s, connected, about_session, about, ep, out, ec);
-            counters_.add(ec ? relay_counter::send_errors : relay_counter::presence_sent);
+        for (auto& [ep, q] : peers_) {
+            if (ep == about)
+                continue;
+            cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
+            if (!ec && send_blob(ep, *q.session, blob_, out))
+                counters_.add(relay_counter::presence_sent);
+            else if (ec)
+                counters_.add(relay_counter::send_errors);
         }
-        to.clear();
     }
 
-    Cipher cipher_;
-    mutable std::mutex mu_;
-    Fragmenter fragmenter_;                     // guarded by mu_
-    std::unordered_map<endpoint, peer> peers_;  // guarded by mu_
+    // One blob to one recipient: split, then protected under the recipient's record layer.
+    bool send_blob(const endpoint& to, session_type& session, std::span<const std::byte> blob, datagram_batch& out)
+    {
+        std::error_code ec;
+        if constexpr (Cipher::has_record_layer) {
+            split_.clear();
+            fragmenter_.split(blob, to, split_, ec);
+            for (std::size_t i = 0; !ec && i < split_.size(); ++i)
+                detail::protect_one(cipher_, session, to, split_[i].bytes, record_, out, ec);
+        } else {
+            (void)session;
+            fragmenter_.split(blob, to, out, ec);
+        }
+        if (ec)
+            counters_.add(relay_counter::send_errors);
+        return !ec;
+    }
+
+    // The Fragmenter's own datagrams (split_), each under its destination's record layer.
+    void protect_split(datagram_batch& out)
+    {
+        std::error_code ec;
+        for (std::size_t i = 0; i < split_.size(); ++i) {
+            const auto d = split_[i];
+            const auto it = peers_.find(d.to);
+            if (it == peers_.end() ||
+                !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
+                counters_.add(relay_counter::send_errors);
+        }
+    }
+
+    // Opaque forward: one split, then every recipient's entry views the same bytes (no copy).
+    void forward_opaque(const endpoint& from, datagram_batch& out)
+    {
+        std::error_code ec;
+        const std::size_t first = out.size();
+        const std::size_t byte_mark = out.mark();
+        fragmenter_.split(message_, from, out, ec);
+        if (ec) {
+            counters_.add(relay_counter::send_errors);
+            return;
+        }
+        const std::size_t count = out.size() - first;
+        bool first_recipient = true;
+        for (const auto& [ep, q] : peers_) {
+            if (ep == from)
+                continue;
+            if (first_recipient) {
+                for (std::size_t i = 0; i < count; ++i)
+                    out.retarget(first + i, ep);
+                first_recipient = false;
+            } else {
+                for (std::size_t i = 0; i < count; ++i)
+                    out.repeat(first + i, ep);
+            }
+            counters_.add(relay_counter::messages_relayed);
+        }
+        if (first_recipient) // nobody to forward to
+            out.truncate(first, byte_mark);
+    }
+
+    std::unique_ptr<job_type> take_job()
+    {
+        if (free_.empty())
+            return std::make_unique<job_type>();
+        auto j = std::move(free_.back());
+        free_.pop_back();
+        return j;
+    }
+    void recycle(std::unique_ptr<job_type> j)
+    {
+        j->sender.reset();
+        j->recipients.clear();
+        if (free_.size() < 64)
+            free_.push_back(std::move(j));
+    }
+
+    [[no_unique_address]] Cipher cipher_;
+    [[no_unique_address]] Fragmenter fragmenter_;
     relay_options opt_;
+    std::unordered_map<endpoint, peer> peers_;
+    std::unordered_map<endpoint, std::size_t> per_source_;
+    time_point next_sweep_ = no_timer;
+    std::deque<std::unique_ptr<job_type>> ready_;
+    std::vector<std::unique_ptr<job_type>> free_;
+    std::size_t jobs_ = 0;
     relay_counters counters_;
+    // Reused buffers: no allocation per datagram once they have grown.
+    std::vector<std::byte> record_, message_, blob_, plaintext_;
+    datagram_batch split_;
 };
 
 } // namespace tlvcast::core

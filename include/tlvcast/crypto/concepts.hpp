@@ -1,12 +1,12 @@
 // The Cipher policy: the whole cryptographic side of a profile, its handshake included, without I/O.
 #pragma once
 
+#include <tlvcast/crypto/trust.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
-#include <array>
 #include <concepts>
 #include <cstddef>
 #include <optional>
@@ -16,43 +16,53 @@
 
 namespace tlvcast::crypto {
 
-/// SHA-256 of a public key: how identities are named and pinned.
-using fingerprint = std::array<std::byte, 32>;
+/// What a message blob carries, as its profile reads it. Control messages are the profile's own
+/// typed TLVs (the seed profile keeps its texts "CONNECT" / "DISCONNECT" inside its policy).
+enum class message_kind { data, join, leave };
 
-/// What a client learned from one datagram of the relay (see client_cipher::client_receive).
+/// How a relay forwards a message, chosen by the Cipher at compile time:
+/// - reseal: the relay opens the blob and seals it again for every recipient (seed, secure);
+/// - opaque: the relay checks the sender's record layer, then forwards the one unchanged blob to
+///   every recipient without crypto or a copy per recipient (end-to-end protected profiles).
+enum class forwarding { reseal, opaque };
+
+/// What a client learned from one TLV of the relay (see client_cipher::client_receive).
 struct received {
-    enum class kind { nothing, relay_key, message, peer_connected, peer_disconnected };
+    enum class kind { nothing, established, message, peer_connected, peer_disconnected, relay_refused };
     kind what = kind::nothing;
     endpoint peer;                       ///< the message's sender, or the peer that came or left
-    std::optional<fingerprint> identity; ///< the peer's verified identity, where the profile proves one
-    bool relay_changed = false;          ///< relay_key: the relay's key differs from the session's
+    std::optional<fingerprint> identity; ///< the peer's (or, for established/relay_refused, the relay's) identity
+    bool relay_changed = false;          ///< established: the relay's identity differs from the last session's
+    bool relay_restarted = false;        ///< established: the relay did not know this client (it lost its state)
+    bool first_use = false;              ///< established: the relay was trusted on first use (remember it)
 };
 
-/// The client side of a profile. The engine drives it:
-/// - start_session(): appends the datagrams that (re)start a session with the relay (seed: 4 then 7);
-/// - client_receive(): handles one TLV from the relay (outer, or from inside a record or a
-///   reassembled blob); may append handshake replies to `out`; fills `text` for messages and
-///   returns what it was (for relay_key, `identity` is the relay's key fingerprint); errors are
-///   counted drops (decrypt_failed, malformed, unexpected_type ...);
+/// The client side of a profile. The engine drives it; nothing here does I/O or reads a clock.
+/// - start_session(): appends the handshake datagrams that (re)start a session (seed: 4 then 7).
+///   Handshake datagrams are one unprotected TLV each; everything else the Cipher produces is a
+///   message blob that the engine's pipeline fragments and protects.
+/// - client_receive(): one TLV from the relay: a handshake TLV (outer), or a message TLV (a whole
+///   inner TLV, or the reassembled blob). May append handshake replies to `out`; fills `text` for
+///   messages. `trust` says which relay identities are acceptable; a profile with identities must
+///   also hold a re-handshake to the current session's identity. A refused relay is reported
+///   (kind::relay_refused) and gets nothing. Errors are counted drops.
 /// - established(): whether seal() may be called;
-/// - seal(): the message blob the Fragmenter splits (seed: RSA-OAEP blocks in type-3 TLVs).
+/// - seal(): the message blob of `kind` (data carries `plaintext`). Errors: not_ready,
+///   reserved_text (a data message the profile could mistake for control), the cipher's own.
 /// With a record layer (has_record_layer), every datagram after the handshake travels inside an
-/// outer TLV of type C::record_type: protect() turns one inner datagram (a FRAGMENT or KEEPALIVE
-/// TLV) into a whole record; unprotect() turns a record's value back into the inner TLV bytes
-/// (AEAD, replay window). The seed profile has none.
-/// Errors from client_receive() are counted drops, except errc::identity_mismatch, which ends
-/// registration (the relay is not who the client was told to trust).
+/// outer TLV of type C::record_type: protect() turns one inner datagram into a whole record;
+/// unprotect() turns a record's value back into the inner TLV bytes (AEAD, replay window).
 template <class C>
 concept client_cipher = requires(C& c, const C& cc, typename C::client_session& s,
                                  const typename C::client_session& cs, const endpoint& relay, time_point now,
-                                 datagram_batch& out, const wire::tlv& t, std::span<const std::byte> bytes,
-                                 std::vector<std::byte>& buf, std::error_code& ec) {
+                                 const relay_trust& trust, datagram_batch& out, const wire::tlv& t,
+                                 std::span<const std::byte> bytes, std::vector<std::byte>& buf, std::error_code& ec) {
     typename C::client_session;
     { C::has_record_layer } -> std::convertible_to<bool>;
     { c.start_session(s, relay, now, out) } -> std::same_as<void>;
-    { c.client_receive(s, t, now, out, buf, ec) } -> std::same_as<received>;
+    { c.client_receive(s, t, now, trust, out, buf, ec) } -> std::same_as<received>;
     { cc.established(cs) } -> std::same_as<bool>;
-    { cc.seal(cs, bytes, buf, ec) } -> std::same_as<void>;
+    { cc.seal(cs, message_kind::data, bytes, buf, ec) } -> std::same_as<void>;
 } && (!C::has_record_layer || requires(C& c, typename C::client_session& s, std::span<const std::byte> bytes,
                                        std::vector<std::byte>& buf, std::error_code& ec) {
     { C::record_type } -> std::convertible_to<wire::tlv_type>;
@@ -60,17 +70,18 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
     { c.unprotect(s, bytes, buf, ec) } -> std::same_as<void>;
 });
 
-/// The relay side of a profile. relay_handshake() runs under the relay's lock; open(), seal_relayed()
-/// and presence() run outside it, concurrently on several threads: they must be thread-safe for any
-/// sessions, the same one included (that is where the relay's public-key work happens).
-/// - relay_handshake(): handles an outer TLV of a handshake type; `current` is `from`'s session
-///   when it has one (a re-key may carry state over); appends replies; sets `registered` when
-///   `from` registered (or re-keyed) a session. Returns false for types it does not handle.
-/// - open(): a reassembled message blob from a registered peer -> plaintext.
-/// - seal_relayed(): appends the datagram(s) carrying `sender`'s message to `to`, for the
-///   recipient's session `p`; `sender_session` lets the profile name the sender's identity.
-/// - presence(): appends a notice that `about` (session `about_session`, may be null) came or left.
-/// - With a record layer: unprotect() as on the client side, for records from peer `p`.
+/// The relay side of a profile, single-threaded like the relay engine that drives it, except the
+/// const members marked thread-safe: the engine runs those as jobs on worker threads.
+/// - relay_handshake(): an outer TLV of a handshake type; `current` is `from`'s session when it has
+///   one; appends replies; sets `registered` when `from` registered (or re-keyed) a session.
+///   Returns false for types it does not handle.
+/// - forwarding: reseal or opaque (see crypto::forwarding).
+///   reseal: open() a reassembled blob -> its kind and plaintext (thread-safe); seal_relayed() the
+///   blob carrying `sender`'s message for recipient session `p` (thread-safe).
+///   opaque: classify() a blob -> its kind, without opening it.
+/// - presence(): the blob telling recipient `p` that `about` came or left.
+/// - identity(): the peer's verified identity, where the profile proves one.
+/// - With a record layer: unprotect() a record from peer `p`; protect() an inner datagram to `p`.
 template <class C>
 concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, const endpoint& from, time_point now,
                                 datagram_batch& out, const wire::tlv& t, std::span<const std::byte> bytes,
@@ -78,19 +89,27 @@ concept relay_cipher = requires(C& c, const C& cc, typename C::peer_session& p, 
                                 std::error_code& ec) {
     typename C::peer_session;
     { C::has_record_layer } -> std::convertible_to<bool>;
+    { C::forwarding } -> std::convertible_to<forwarding>;
     { c.relay_handshake(from, t, now, out, &p, registered, ec) } -> std::same_as<bool>;
-    { cc.open(p, bytes, buf, ec) } -> std::same_as<void>;
-    { cc.seal_relayed(p, p, from, bytes, from, out, ec) } -> std::same_as<void>;
-    { cc.presence(p, true, &p, from, from, out, ec) } -> std::same_as<void>;
+    { cc.presence(p, true, &p, from, buf, ec) } -> std::same_as<void>;
     { cc.identity(p) } -> std::same_as<std::optional<fingerprint>>;
-} && (!C::has_record_layer || requires(const C& cc, typename C::peer_session& p, std::span<const std::byte> bytes,
-                                       std::vector<std::byte>& buf, std::error_code& ec) {
+} && (C::forwarding == forwarding::opaque ||
+      requires(const C& cc, const typename C::peer_session& p, const endpoint& from, std::span<const std::byte> bytes,
+               std::vector<std::byte>& buf, std::error_code& ec) {
+    { cc.open(p, bytes, buf, ec) } -> std::same_as<message_kind>;
+    { cc.seal_relayed(p, p, from, bytes, buf, ec) } -> std::same_as<void>;
+}) && (C::forwarding == forwarding::reseal ||
+       requires(const C& cc, const typename C::peer_session& p, std::span<const std::byte> bytes, std::error_code& ec) {
+    { cc.classify(p, bytes, ec) } -> std::same_as<message_kind>;
+}) && (!C::has_record_layer || requires(C& c, typename C::peer_session& p, std::span<const std::byte> bytes,
+                                        std::vector<std::byte>& buf, std::error_code& ec) {
     { C::record_type } -> std::convertible_to<wire::tlv_type>;
-    { cc.unprotect(p, bytes, buf, ec) } -> std::same_as<void>;
+    { c.unprotect(p, bytes, buf, ec) } -> std::same_as<void>;
+    { c.protect(p, bytes, buf, ec) } -> std::same_as<void>;
 });
 
 /// Whether delivering a message (relay_cipher::open + seal_relayed) does public-key work, so that a
-/// relay should spread deliveries over its cores. A Cipher says no with
+/// relay should run deliveries as jobs on its worker threads. A Cipher says no with
 /// `static constexpr bool cheap_delivery = true;` (symmetric work only: a thread hand-off would cost
 /// more than the delivery); without it, deliveries are assumed expensive.
 template <class C>

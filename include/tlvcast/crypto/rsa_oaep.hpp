@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,12 +23,19 @@ namespace tlvcast::crypto {
 /// The seed profile's cryptography (seed-profile.md, "Cryptography", "Registration", "Relay
 /// behaviour"): the client registers its PEM key (4) and asks for the relay's (7, answered by 5);
 /// messages are RSA-OAEP blocks of at most modulus-66 bytes, each in a type-3 TLV, to the relay's
-/// key; the relay re-encrypts for each recipient into SENDER_INFO(RELAYED_MESSAGE). One instance
-/// holds this side's private key. seal/open/seal_relayed/presence are const and thread-safe.
+/// key; the relay re-encrypts for each recipient into SENDER_INFO(RELAYED_MESSAGE). The profile's
+/// control messages are the texts "CONNECT" and "DISCONNECT", sealed like any message: they are
+/// this policy's business alone. The seed profile proves no identity: a seed client accepts any
+/// relay, as the prototype did. One instance holds this side's private key.
+/// seal/open/seal_relayed/presence are const and thread-safe.
 template <rsa_backend Rsa>
 class basic_rsa_oaep {
 public:
     static constexpr bool has_record_layer = false;
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::reseal;
+    /// The seed profile's control texts.
+    static constexpr std::string_view connect_text = "CONNECT";
+    static constexpr std::string_view disconnect_text = "DISCONNECT";
     using backend_type = Rsa;
     using private_key = typename Rsa::private_key;
     using public_key = typename Rsa::public_key;
@@ -93,8 +101,8 @@ public:
     bool established(const client_session& s) const noexcept { return s.relay_key.has_value(); }
 
     /// Handles SERVER_PUBLIC_KEY, SENDER_INFO, RELAYED_MESSAGE and the presence notices.
-    received client_receive(client_session& s, const wire::tlv& t, time_point, datagram_batch& /*out*/,
-                            std::vector<std::byte>& text, std::error_code& ec) const
+    received client_receive(client_session& s, const wire::tlv& t, time_point, const relay_trust& /*trust*/,
+                            datagram_batch& /*out*/, std::vector<std::byte>& text, std::error_code& ec) const
     {
         ec = {};
         received r;
@@ -104,7 +112,7 @@ public:
             if (ec)
                 return r;
             const fingerprint fp = Rsa::fingerprint(key);
-            r.what = received::kind::relay_key;
+            r.what = received::kind::established;
             r.identity = fp;
             r.relay_changed = s.relay_key && fp != s.relay_fingerprint;
             s.relay_key = std::move(key);
@@ -119,8 +127,10 @@ public:
                 ec = errc::unexpected_type;
                 return r;
             }
-            if (decrypt_fresh(s, si.inner.value, text, ec))
-                r = {received::kind::message, si.sender, std::nullopt, false};
+            if (decrypt_fresh(s, si.inner.value, text, ec)) {
+                r.what = received::kind::message;
+                r.peer = si.sender;
+            }
             return r;
         }
         case wire::tlv_type::relayed_message:
@@ -139,15 +149,27 @@ public:
     }
 
     /// The message blob: one type-3 TLV per chunk, each encrypted to the relay's key; an empty
-    /// message is one empty chunk. Errors: not_ready before the relay's key is known.
-    void seal(const client_session& s, std::span<const std::byte> plaintext, std::vector<std::byte>& blob,
-              std::error_code& ec) const
+    /// message is one empty chunk. join and leave seal the control texts. Errors: not_ready before
+    /// the relay's key is known; reserved_text for a data message equal to a control text.
+    void seal(const client_session& s, message_kind kind, std::span<const std::byte> message,
+              std::vector<std::byte>& blob, std::error_code& ec) const
     {
         ec = {};
         blob.clear();
         if (!s.relay_key) {
             ec = errc::not_ready;
             return;
+        }
+        std::span<const std::byte> plaintext = message;
+        switch (kind) {
+        case message_kind::data:
+            if (control_of(message)) {
+                ec = errc::reserved_text;
+                return;
+            }
+            break;
+        case message_kind::join: plaintext = wire::as_bytes(connect_text); break;
+        case message_kind::leave: plaintext = wire::as_bytes(disconnect_text); break;
         }
         wire::tlv_appender a(blob);
         const std::size_t chunk = chunk_size();
@@ -187,10 +209,75 @@ public:
         return false;
     }
 
-    /// Decrypts a reassembled blob of type-3 TLVs with this relay's key. Errors: malformed,
-    /// decrypt_failed. Thread-safe.
-    void open(const peer_session&, std::span<const std::byte> blob, std::vector<std::byte>& plaintext,
-              std::error_code& ec) const
+    /// Decrypts a reassembled blob of type-3 TLVs with this relay's key; the control texts are
+    /// join and leave. Errors: malformed, decrypt_failed. Thread-safe.
+    message_kind open(const peer_session&, std::span<const std::byte> blob, std::vector<std::byte>& plaintext,
+                      std::error_code& ec) const
+    {
+        decrypt_blob(blob, plaintext, ec);
+        if (ec)
+            return message_kind::data;
+        return control_of(plaintext).value_or(message_kind::data);
+    }
+
+    /// The blob SENDER_INFO(sender, RELAYED_MESSAGE(blocks to the recipient's key)), one TLV that
+    /// travels as one datagram. Errors: message_too_large (over 255 blocks). Thread-safe.
+    void seal_relayed(const peer_session& p, const peer_session& /*sender_session*/, const endpoint& sender,
+                      std::span<const std::byte> plaintext, std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        ec = {};
+        blob.clear();
+        const std::size_t chunk = chunk_size();
+        const std::size_t blocks = plaintext.empty() ? 1 : (plaintext.size() + chunk - 1) / chunk;
+        if (blocks * modulus_ > wire::max_value_size - wire::address_port_size - wire::tlv_header_size) {
+            ec = errc::message_too_large;
+            return;
+        }
+        std::byte addr[wire::address_port_size];
+        wire::encode_address(addr, sender, ec);
+        if (ec)
+            return;
+        wire::tlv_appender a(blob);
+        const std::size_t outer = a.begin(wire::tlv_type::sender_info);
+        a.put_raw(addr);
+        const std::size_t inner = a.begin(wire::tlv_type::relayed_message);
+        for (std::size_t b = 0; b < blocks; ++b) {
+            const std::size_t off = b * chunk;
+            const std::size_t n = std::min(chunk, plaintext.size() - off);
+            blob.resize(blob.size() + modulus_);
+            Rsa::encrypt(p.key, plaintext.subspan(off, n), std::span(blob).last(modulus_), ec);
+            if (ec)
+                return;
+        }
+        a.end(inner, ec);
+        a.end(outer, ec);
+    }
+
+    /// The blob CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about`.
+    void presence(const peer_session&, bool connected, const peer_session* /*about_session*/, const endpoint& about,
+                  std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        blob.clear();
+        wire::tlv_appender a(blob);
+        wire::append_presence(a, connected ? wire::tlv_type::client_connected : wire::tlv_type::client_disconnected,
+                              about, ec);
+    }
+
+    /// The seed profile proves no identity: peers are known by address only.
+    std::optional<fingerprint> identity(const peer_session&) const noexcept { return std::nullopt; }
+
+private:
+    static std::optional<message_kind> control_of(std::span<const std::byte> text) noexcept
+    {
+        const std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
+        if (s == connect_text)
+            return message_kind::join;
+        if (s == disconnect_text)
+            return message_kind::leave;
+        return std::nullopt;
+    }
+
+    void decrypt_blob(std::span<const std::byte> blob, std::vector<std::byte>& plaintext, std::error_code& ec) const
     {
         plaintext.clear();
         wire::tlv_reader r(blob);
@@ -210,58 +297,6 @@ public:
             ec = errc::malformed;
     }
 
-    /// Appends SENDER_INFO(sender, RELAYED_MESSAGE(blocks to the recipient's key)) as one datagram
-    /// to `to`. Errors: message_too_large (over 255 blocks). Thread-safe.
-    void seal_relayed(const peer_session& p, const peer_session& /*sender_session*/, const endpoint& sender,
-                      std::span<const std::byte> plaintext,
-                      const endpoint& to, datagram_batch& out, std::error_code& ec) const
-    {
-        ec = {};
-        const std::size_t chunk = chunk_size();
-        const std::size_t blocks = plaintext.empty() ? 1 : (plaintext.size() + chunk - 1) / chunk;
-        if (blocks * modulus_ > wire::max_value_size - wire::address_port_size - wire::tlv_header_size) {
-            ec = errc::message_too_large;
-            return;
-        }
-        auto& bytes = out.bytes();
-        const std::size_t mark = out.mark();
-        wire::tlv_appender a(bytes);
-        const std::size_t outer = a.begin(wire::tlv_type::sender_info);
-        std::byte addr[wire::address_port_size];
-        wire::encode_address(addr, sender, ec);
-        a.put_raw(addr);
-        const std::size_t inner = a.begin(wire::tlv_type::relayed_message);
-        for (std::size_t b = 0; b < blocks; ++b) {
-            const std::size_t off = b * chunk;
-            const std::size_t n = std::min(chunk, plaintext.size() - off);
-            bytes.resize(bytes.size() + modulus_);
-            Rsa::encrypt(p.key, plaintext.subspan(off, n), std::span(bytes).last(modulus_), ec);
-            if (ec) {
-                out.rollback(mark);
-                return;
-            }
-        }
-        a.end(inner, ec);
-        a.end(outer, ec);
-        out.commit(to, mark);
-    }
-
-    /// Appends CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about` as one datagram to `to`.
-    void presence(const peer_session&, bool connected, const peer_session* /*about_session*/,
-                  const endpoint& about, const endpoint& to,
-                  datagram_batch& out, std::error_code& ec) const
-    {
-        const std::size_t mark = out.mark();
-        wire::tlv_appender a(out.bytes());
-        wire::append_presence(a, connected ? wire::tlv_type::client_connected : wire::tlv_type::client_disconnected,
-                              about, ec);
-        out.commit(to, mark);
-    }
-
-    /// The seed profile proves no identity: peers are known by address only.
-    std::optional<fingerprint> identity(const peer_session&) const noexcept { return std::nullopt; }
-
-private:
     // Decrypts one block, appending its plaintext.
     void decrypt_one(std::span<const std::byte> block, std::vector<std::byte>& plaintext, std::error_code& ec) const
     {

@@ -30,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
@@ -38,10 +39,6 @@ namespace tlvcast::crypto {
 
 /// Settings of a basic_secure instance (client and relay sides share the type).
 struct secure_options {
-    /// Client: the relay's identity fingerprint, when pinned (--relay-fingerprint).
-    std::optional<fingerprint> relay_fingerprint;
-    /// Client: the known-relays file (trust on first use), keyed by the relay address the client sends to.
-    std::optional<std::filesystem::path> known_relays;
     /// Largest datagram either side sends (1280-byte IPv6 minimum MTU less IPv6 and UDP headers).
     std::size_t max_datagram = 1232;
     /// Relay: how often the cookie secret rotates (a cookie verifies for one to two periods).
@@ -78,6 +75,7 @@ class basic_secure {
 public:
     static constexpr bool has_record_layer = true;
     static constexpr wire::tlv_type record_type = wire::tlv_type::secure_record;
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::reseal;
     /// Delivery is AEAD work only: a relay does it where the message arrived (see crypto::cheap_delivery).
     static constexpr bool cheap_delivery = true;
     using options = secure_options;
@@ -99,15 +97,15 @@ public:
         std::unique_ptr<session_type> current;  ///< the session records are sealed under
         std::unique_ptr<session_type> previous; ///< kept to open late records of the last session
         detail::session_id last_opened{};       ///< session of the last record unprotect() opened
+        bool first_use = false;                 ///< the pending session's relay was trusted on first use
     };
 
     /// The relay's view of one client: its sessions (shared, so a re-handshake carries the last one
-    /// over for late records), its verified identity, and the msg_id counter for fragments to it.
+    /// over for late records) and its verified identity.
     struct peer_session {
         std::shared_ptr<session_type> current;
         std::shared_ptr<session_type> previous;
         fingerprint identity{};
-        std::shared_ptr<std::atomic<std::uint32_t>> msg_ids;
     };
 
     /// Uses `identity` as this side's Ed25519 identity. Throws std::invalid_argument for a
@@ -146,12 +144,14 @@ public:
     const std::array<std::byte, ed25519_public_size>& public_key() const noexcept { return identity_.public_key; }
     const options& settings() const noexcept { return opt_; }
 
-    /// The fragment payload a client's Fragmenter must use so that each FRAGMENT fits one record in
+    /// The fragment payload a Fragmenter must use so that each FRAGMENT fits one record in
     /// max_datagram: max_datagram - 36 (record) - 12 (FRAGMENT TLV and header); 1184 by default.
     std::size_t fragment_payload() const noexcept
     {
         return opt_.max_datagram - record_overhead - wire::tlv_header_size - wire::fragment_header_size;
     }
+    /// The largest blob that travels whole in one record (a Fragmenter's max_whole): 1196 by default.
+    std::size_t max_whole() const noexcept { return opt_.max_datagram - record_overhead; }
 
     /// Public-key operations so far (tests count them to prove cheap rejection).
     secure_pk_counts public_key_ops() const noexcept
@@ -185,15 +185,17 @@ public:
     /// Handles one TLV from the relay: SECURE_COOKIE and SECURE_SERVER_HELLO outside records
     /// (appending the client's answer to `out`), SECURE_ACCEPT, SECURE_PRESENCE and SECURE_DELIVER
     /// from inside records. Seed-profile types are ignored (they are unauthenticated here).
-    /// Errors: handshake_failed, authentication_failed (bad relay signature), identity_mismatch
-    /// (pinned or known relay key differs), malformed.
-    received client_receive(client_session& s, const wire::tlv& t, time_point, datagram_batch& out,
-                            std::vector<std::byte>& text, std::error_code& ec) const
+    /// A SERVER_HELLO whose identity `trust` refuses, or (on a re-handshake) that is not the current
+    /// session's relay, gets no answer: kind::relay_refused, and the handshake stays open for the
+    /// real relay's answer. Errors: handshake_failed, authentication_failed (bad relay
+    /// signature), malformed.
+    received client_receive(client_session& s, const wire::tlv& t, time_point, const relay_trust& trust,
+                            datagram_batch& out, std::vector<std::byte>& text, std::error_code& ec) const
     {
         ec = {};
         switch (t.type()) {
         case wire::tlv_type::secure_cookie: on_cookie(s, t.value, out, ec); return {};
-        case wire::tlv_type::secure_server_hello: on_server_hello(s, t.value, out, ec); return {};
+        case wire::tlv_type::secure_server_hello: return on_server_hello(s, t.value, trust, out, ec);
         case wire::tlv_type::secure_accept: return on_accept(s, t.value);
         case wire::tlv_type::secure_presence: {
             received r;
@@ -220,12 +222,19 @@ public:
         }
     }
 
-    /// The message blob is the message itself: the record layer encrypts each fragment.
-    void seal(const client_session&, std::span<const std::byte> plaintext, std::vector<std::byte>& blob,
-              std::error_code& ec) const
+    /// The message blob: SECURE_MESSAGE(message), SECURE_CONNECT or SECURE_DISCONNECT; the record
+    /// layer encrypts it. Errors: message_too_large (over 65,535 bytes).
+    void seal(const client_session&, message_kind kind, std::span<const std::byte> message,
+              std::vector<std::byte>& blob, std::error_code& ec) const
     {
         ec = {};
-        blob.assign(plaintext.begin(), plaintext.end());
+        blob.clear();
+        const auto type = kind == message_kind::join    ? wire::tlv_type::secure_connect
+                          : kind == message_kind::leave ? wire::tlv_type::secure_disconnect
+                                                        : wire::tlv_type::secure_message;
+        wire::tlv_appender(blob).put(type, kind == message_kind::data ? message : std::span<const std::byte>{}, ec);
+        if (ec)
+            ec = errc::message_too_large;
     }
 
     /// Seals one inner datagram (a FRAGMENT or KEEPALIVE TLV) as a whole SECURE_RECORD into `record`
@@ -292,12 +301,25 @@ public:
         return false;
     }
 
-    /// The reassembled blob is the plaintext (it came in authenticated records). Thread-safe.
-    void open(const peer_session&, std::span<const std::byte> blob, std::vector<std::byte>& plaintext,
-              std::error_code& ec) const
+    /// A client's blob (it came in authenticated records): SECURE_MESSAGE -> data and its
+    /// plaintext, SECURE_CONNECT -> join, SECURE_DISCONNECT -> leave. Errors: malformed. Thread-safe.
+    message_kind open(const peer_session&, std::span<const std::byte> blob, std::vector<std::byte>& plaintext,
+                      std::error_code& ec) const
     {
         ec = {};
-        plaintext.assign(blob.begin(), blob.end());
+        plaintext.clear();
+        wire::tlv_reader r(blob);
+        wire::tlv t;
+        if (!r.next(t, ec) || !r.done()) {
+            ec = errc::malformed;
+            return message_kind::data;
+        }
+        switch (t.type()) {
+        case wire::tlv_type::secure_message: plaintext.assign(t.value.begin(), t.value.end()); return message_kind::data;
+        case wire::tlv_type::secure_connect: return message_kind::join;
+        case wire::tlv_type::secure_disconnect: return message_kind::leave;
+        default: ec = errc::malformed; return message_kind::data;
+        }
     }
 
     /// Opens a record from peer `p` (current or previous session). Errors as the client's unprotect.
@@ -322,89 +344,60 @@ public:
         ec = errc::stale_session;
     }
 
-    /// Appends SECURE_DELIVER(sender, sender's identity, message) to `to` in one record when it fits
-    /// max_datagram, else as FRAGMENTs (whose reassembled blob is the SECURE_DELIVER TLV), one record
-    /// each. Errors: message_too_large, key_exhausted (nothing appended). Thread-safe.
-    void seal_relayed(const peer_session& p, const peer_session& sender_session, const endpoint& sender,
-                      std::span<const std::byte> plaintext, const endpoint& to, datagram_batch& out,
-                      std::error_code& ec) const
+    /// The blob SECURE_DELIVER(sender, sender's identity, message) for any recipient (the record
+    /// layer protects it per recipient). Errors: message_too_large. Thread-safe.
+    void seal_relayed(const peer_session&, const peer_session& sender_session, const endpoint& sender,
+                      std::span<const std::byte> plaintext, std::vector<std::byte>& blob, std::error_code& ec) const
     {
         ec = {};
-        thread_local std::vector<std::byte> inner, frag;
-        inner.clear();
-        wire::tlv_appender a(inner);
-        const std::size_t mark = a.begin(wire::tlv_type::secure_deliver);
+        blob.clear();
         std::array<std::byte, wire::address_port_size> addr{};
         wire::encode_address(addr, sender, ec);
+        if (ec)
+            return;
+        wire::tlv_appender a(blob);
+        const std::size_t mark = a.begin(wire::tlv_type::secure_deliver);
         a.put_raw(addr);
         a.put_raw(sender_session.identity);
         a.put_raw(plaintext);
         a.end(mark, ec);
-        if (ec) {
+        if (ec)
             ec = errc::message_too_large;
-            return;
-        }
-        if (!p.current) {
-            ec = errc::not_ready;
-            return;
-        }
-        session_type& st = *p.current;
-        std::lock_guard lock(st.tx_mu);
-        if (inner.size() + record_overhead <= opt_.max_datagram) {
-            const std::size_t m = out.mark();
-            st.seal_record(inner, out.bytes(), max_records, ec);
-            if (!ec)
-                out.commit(to, m);
-            return;
-        }
-        const std::size_t payload = fragment_payload();
-        const std::size_t count = (inner.size() + payload - 1) / payload;
-        if (st.next_seq + count > max_records) {
-            ec = errc::key_exhausted;
-            return;
-        }
-        const std::uint32_t msg_id = p.msg_ids->fetch_add(1, std::memory_order_relaxed);
-        const std::span<const std::byte> whole(inner);
-        for (std::size_t i = 0; i < count && !ec; ++i) {
-            frag.clear();
-            wire::tlv_appender fa(frag);
-            const auto chunk = whole.subspan(i * payload, std::min(payload, whole.size() - i * payload));
-            wire::append_fragment(fa, msg_id, static_cast<std::uint16_t>(i), static_cast<std::uint16_t>(count), chunk,
-                                  ec);
-            if (ec)
-                return;
-            const std::size_t m = out.mark();
-            st.seal_record(frag, out.bytes(), max_records, ec);
-            if (!ec)
-                out.commit(to, m);
-        }
     }
 
-    /// Appends SECURE_PRESENCE(connected, about, about's identity) in a record to `to`. Thread-safe.
-    void presence(const peer_session& p, bool connected, const peer_session* about_session, const endpoint& about,
-                  const endpoint& to, datagram_batch& out, std::error_code& ec) const
+    /// The blob SECURE_PRESENCE(connected, about, about's identity). Thread-safe.
+    void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
+                  std::vector<std::byte>& blob, std::error_code& ec) const
     {
         ec = {};
+        blob.clear();
+        std::array<std::byte, wire::address_port_size> addr{};
+        wire::encode_address(addr, about, ec);
+        if (ec)
+            return;
+        wire::tlv_appender a(blob);
+        const std::size_t mark = a.begin(wire::tlv_type::secure_presence);
+        const std::byte kind{static_cast<unsigned char>(connected ? 1 : 0)};
+        a.put_raw(std::span(&kind, 1));
+        a.put_raw(addr);
+        const fingerprint none{};
+        a.put_raw(about_session ? about_session->identity : none);
+        a.end(mark, ec);
+    }
+
+    /// Seals one inner datagram to peer `p` as a whole SECURE_RECORD under its current session.
+    /// Errors: not_ready (no session), key_exhausted, message_too_large.
+    void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
+                 std::error_code& ec) const
+    {
+        ec = {};
+        record.clear();
         if (!p.current) {
             ec = errc::not_ready;
             return;
         }
-        std::array<std::byte, wire::tlv_header_size + wire::secure_presence_size> inner{};
-        wire::tlv_writer w(inner);
-        const std::size_t mark = w.begin(wire::tlv_type::secure_presence, ec);
-        const std::byte kind{static_cast<unsigned char>(connected ? 1 : 0)};
-        w.put_raw(std::span(&kind, 1), ec);
-        std::array<std::byte, wire::address_port_size> addr{};
-        wire::encode_address(addr, about, ec);
-        w.put_raw(addr, ec);
-        const fingerprint none{};
-        w.put_raw(about_session ? about_session->identity : none, ec);
-        w.end(mark, ec);
         std::lock_guard lock(p.current->tx_mu);
-        const std::size_t m = out.mark();
-        p.current->seal_record(inner, out.bytes(), max_records, ec);
-        if (!ec)
-            out.commit(to, m);
+        p.current->seal_record(inner, record, max_records, ec);
     }
 
     /// The client's verified identity fingerprint.
@@ -533,12 +526,12 @@ private:
         push_tlv(out, s.relay, wire::tlv_type::secure_hello, hello);
     }
 
-    void on_server_hello(client_session& s, std::span<const std::byte> value, datagram_batch& out,
-                         std::error_code& ec) const
+    received on_server_hello(client_session& s, std::span<const std::byte> value, const relay_trust& trust,
+                             datagram_batch& out, std::error_code& ec) const
     {
         if (!s.handshaking) {
             ec = errc::handshake_failed;
-            return;
+            return {};
         }
         const auto sid = value.first(detail::secure_session_id_size);
         const auto e_r = value.subspan(8, x25519_key_size);
@@ -547,32 +540,27 @@ private:
         const sha256_digest th = transcript_hash(s.hello, sid, e_r, id_r);
         if (!verify(id_r, signed_message(detail::secure_label_relay, th), sig_r)) {
             ec = errc::authentication_failed;
-            return;
+            return {};
         }
         const fingerprint fp = Suite::fingerprint(id_r.template first<ed25519_public_size>());
-        if (opt_.relay_fingerprint && *opt_.relay_fingerprint != fp) {
-            ec = errc::identity_mismatch;
-            return;
-        }
-        if (opt_.known_relays) {
-            const auto known = detail::known_relay(*opt_.known_relays, s.relay, ec);
-            if (ec)
-                return;
-            if (known && *known != fp) {
-                ec = errc::identity_mismatch;
-                return;
-            }
-            if (!known) {
-                detail::remember_relay(*opt_.known_relays, s.relay, to_hex(fp), ec);
-                if (ec)
-                    return;
-            }
+        // Session continuity: a re-handshake must present the current session's relay, whatever
+        // the trust settings say; a first handshake asks them. A refused hello is no answer: the
+        // handshake stays open for the real relay, and the refused one gets nothing.
+        const auto verdict = s.current ? (s.current->peer == fp ? relay_trust::verdict::trusted
+                                                                : relay_trust::verdict::refused)
+                                       : trust.check(s.relay, fp);
+        if (verdict == relay_trust::verdict::refused) {
+            received r;
+            r.what = received::kind::relay_refused;
+            r.identity = fp;
+            return r;
         }
         secret_bytes<x25519_key_size> shared;
         if (!agree(s.ephemeral, e_r, shared)) {
             ec = errc::handshake_failed;
-            return;
+            return {};
         }
+        s.first_use = verdict == relay_trust::verdict::first_use;
         s.handshaking = false;
         s.ephemeral.wipe();
         const auto okm = key_block(th, shared.span());
@@ -590,8 +578,9 @@ private:
         s.pending->tx.seal(nonce, aad, auth, std::span(msg).subspan(detail::secure_session_id_size), ec);
         s.pending->next_seq = 1; // seq 0 was the client auth
         if (ec)
-            return;
+            return {};
         push_tlv(out, s.relay, wire::tlv_type::secure_client_auth, msg);
+        return {};
     }
 
     received on_accept(client_session& s, std::span<const std::byte> value) const
@@ -604,9 +593,12 @@ private:
         s.previous = std::move(s.current);
         s.current = std::move(s.pending);
         received r;
-        r.what = received::kind::relay_key;
+        r.what = received::kind::established;
         r.identity = s.current->peer;
-        r.relay_changed = re_handshake && (std::to_integer<unsigned>(value[0]) & 1u) != 0;
+        // The flag is the (authenticated) relay's word that it did not know this client: it
+        // restarted. Its identity cannot have changed (on_server_hello holds it).
+        r.relay_restarted = re_handshake && (std::to_integer<unsigned>(value[0]) & 1u) != 0;
+        r.first_use = std::exchange(s.first_use, false);
         return r;
     }
 
@@ -714,12 +706,6 @@ private:
         if (current && current->identity == p.identity) {
             // The same client re-keyed: its last session still opens records already in flight.
             p.previous = current->current;
-            p.msg_ids = current->msg_ids;
-        }
-        if (!p.msg_ids) {
-            std::uint32_t start = 0;
-            random(std::as_writable_bytes(std::span(&start, 1)));
-            p.msg_ids = std::make_shared<std::atomic<std::uint32_t>>(start);
         }
         // SECURE_RECORD(seq 0, SECURE_ACCEPT(flags)): bit 0 when this relay did not know the client.
         const std::array<std::byte, 5> accept{std::byte{0}, std::byte{20}, std::byte{0}, std::byte{1},

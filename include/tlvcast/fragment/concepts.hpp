@@ -4,6 +4,7 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/time.hpp>
+#include <tlvcast/wire/tlv.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -14,14 +15,16 @@
 namespace tlvcast::fragment {
 
 /// A Fragmenter is one peer's splitting and reassembling state machine, without I/O.
-/// - split(): appends to `out` the complete datagrams (outer TLVs) that carry `message` to `to`.
-///   Errors: errc::message_too_large.
+/// - split(): appends to `out` the datagrams (inner TLVs, before any record layer) that carry
+///   `message` to `to`. The engine protects each with the recipient's record layer when the
+///   profile has one. Errors: errc::message_too_large.
 /// - reassemble(): takes one datagram's FRAGMENT value from `from`; returns true and fills
 ///   `message` (the caller's reused buffer) when it completes a message. Errors are counted drops:
 ///   fragment_limit, reassembly_message_too_large, reassembly_sender_busy, reassembly_full,
 ///   fragment_mismatch, duplicate_fragment, and the wire errors of a bad header.
 /// - on_timer()/next_timer(): time is an input; timed-out partial messages are dropped and counted.
-///   A repairing fragmenter (NACKs, FEC) appends its control datagrams to `out` here.
+///   A repairing fragmenter (NACKs, FEC) appends its control datagrams to `out` here; the engine
+///   sends them through the record layer like any other datagram.
 /// - forget(): drops all partial state of a peer that left.
 /// Memory is bounded by the instance's limits whatever arrives.
 template <class F>
@@ -37,5 +40,27 @@ concept fragmenter = requires(F& f, const F& cf, const endpoint& peer, std::span
     { f.forget(peer) } -> std::same_as<void>;
     { cf.stats() } -> std::convertible_to<typename F::stats_type>;
 };
+
+/// A Fragmenter with control TLVs of its own (ACKs, NACKs, repair symbols): handles(type) says
+/// which TLV types are its; the engine hands it those (after the record layer, like FRAGMENTs).
+/// handle_control() may append datagrams to `out` (to `from` or anyone) and returns true when the
+/// TLV completed a message, left in `message` (a repair symbol can). Errors are counted drops.
+template <class F>
+concept control_fragmenter = fragmenter<F> && requires(F& f, const endpoint& peer, const wire::tlv& t, time_point now,
+                                                       datagram_batch& out, std::vector<std::byte>& message,
+                                                       std::error_code& ec, wire::tlv_type type) {
+    { F::handles(type) } -> std::same_as<bool>;
+    { f.handle_control(peer, t, now, out, message, ec) } -> std::same_as<bool>;
+};
+
+/// Whether `type` is a control TLV of Fragmenter F (never, for a plain fragmenter).
+template <class F>
+constexpr bool handles_control(wire::tlv_type type) noexcept
+{
+    if constexpr (control_fragmenter<F>)
+        return F::handles(type);
+    else
+        return false;
+}
 
 } // namespace tlvcast::fragment

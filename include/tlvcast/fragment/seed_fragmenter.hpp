@@ -65,6 +65,8 @@ public:
     static constexpr std::size_t default_fragment_size = 256;
     /// The largest payload whose FRAGMENT datagram still fits one IPv4 UDP datagram (65,507 bytes).
     static constexpr std::size_t max_fragment_size = 65'507 - wire::tlv_header_size - wire::fragment_header_size;
+    /// The largest UDP payload over IPv4.
+    static constexpr std::size_t max_datagram = 65'507;
     /// `total` is a u16.
     static constexpr std::size_t max_fragments = 0xffff;
 
@@ -73,16 +75,19 @@ public:
 
     /// msg_ids seeded from std::random_device. Throws std::invalid_argument for a fragment_size
     /// outside 1..max_fragment_size or invalid limits.
-    explicit basic_seed_fragmenter(const limits_type& lim, std::size_t fragment_size = default_fragment_size)
-        : basic_seed_fragmenter(random_seed(), lim, fragment_size)
+    explicit basic_seed_fragmenter(const limits_type& lim, std::size_t fragment_size = default_fragment_size,
+                                   std::size_t max_whole = 0)
+        : basic_seed_fragmenter(random_seed(), lim, fragment_size, max_whole)
     {
     }
 
     /// msg_ids from MsgIdSource(seed): the same seed gives the same ids. Throws
     /// std::invalid_argument for a fragment_size outside 1..max_fragment_size or invalid limits.
+    /// `max_whole`: a message that is one TLV of at most this many bytes leaves whole, without a
+    /// FRAGMENT header (0 by default: the seed client always fragments).
     explicit basic_seed_fragmenter(std::uint64_t seed, const limits_type& lim = {},
-                                   std::size_t fragment_size = default_fragment_size)
-        : ids_(seed), reassembler_(lim), fragment_size_(fragment_size)
+                                   std::size_t fragment_size = default_fragment_size, std::size_t max_whole = 0)
+        : ids_(seed), reassembler_(lim), fragment_size_(fragment_size), max_whole_(max_whole)
     {
         if (fragment_size < 1 || fragment_size > max_fragment_size)
             throw std::invalid_argument("tlvcast::fragment::basic_seed_fragmenter: fragment_size must be in 1..65495");
@@ -90,11 +95,20 @@ public:
 
     /// Appends to `out` the FRAGMENT datagrams (to `to`) that carry `message`, built in place in
     /// the batch's buffer. An empty message is one fragment with an empty payload. Takes a fresh
-    /// msg_id per successful call. Error: message_too_large when more than 65,535 fragments would
-    /// be needed (nothing appended). May throw std::bad_alloc. `message` must not view `out`.
+    /// msg_id per successful call. A message that is already one whole datagram leaves as it is:
+    /// one TLV that the type table allows as a datagram's outer TLV (the seed relay's SENDER_INFO
+    /// and presence), or one TLV of at most max_whole bytes. Error: message_too_large when more
+    /// than 65,535 fragments would be needed (nothing appended). May throw std::bad_alloc.
+    /// `message` must not view `out`.
     void split(std::span<const std::byte> message, const endpoint& to, datagram_batch& out, std::error_code& ec)
     {
         ec = {};
+        if (is_whole(message)) {
+            out.push(to, message);
+            ++messages_split_;
+            ++fragments_split_;
+            return;
+        }
         const std::size_t count = message.empty() ? 1 : (message.size() - 1) / fragment_size_ + 1;
         if (count > max_fragments) {
             ec = errc::message_too_large;
@@ -147,7 +161,25 @@ public:
     /// The reassembly state, for its gauges (buffered_bytes(), messages_in_flight()).
     const reassembler& reassembly() const noexcept { return reassembler_; }
 
+    std::size_t max_whole() const noexcept { return max_whole_; }
+
 private:
+    bool is_whole(std::span<const std::byte> message) const noexcept
+    {
+        if (message.size() > max_datagram)
+            return false;
+        wire::tlv_reader r(message);
+        wire::tlv t;
+        std::error_code ec;
+        if (!r.next(t, ec) || !r.done())
+            return false;
+        if (message.size() <= max_whole_)
+            return true;
+        const auto* info = t.info();
+        return info && t.type() != wire::tlv_type::fragment &&
+               (wire::allows(info->senders, wire::origin::client) || wire::allows(info->senders, wire::origin::relay));
+    }
+
     static std::uint64_t random_seed()
     {
         std::random_device rd;
@@ -157,6 +189,7 @@ private:
     MsgIdSource ids_;
     reassembler reassembler_;
     std::size_t fragment_size_;
+    std::size_t max_whole_;
     std::uint64_t messages_split_ = 0, fragments_split_ = 0, split_too_large_ = 0;
 };
 

@@ -4,17 +4,12 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 
-#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 
 #include <concepts>
 #include <cstddef>
 #include <span>
 #include <system_error>
-#include <thread>
-#include <chrono>
-#include <future>
-#include <memory>
 
 namespace tlvcast::transport {
 
@@ -44,44 +39,6 @@ inline bool is_backpressure(const std::error_code& ec) noexcept
     return ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::no_buffer_space ||
            ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again ||
            ec == std::errc::no_buffer_space;
-}
-
-/// Sends a batch from a thread that may wait (a worker): a full socket buffer is back-pressure, not
-/// loss, so the rest is retried every 200 us for at most `max_wait`. Returns how many datagrams
-/// were handed over; `ec` is the last error. (Assumes no datagram is refused for itself.)
-template <transport T>
-std::size_t send_waiting(T& t, const datagram_batch& batch, std::error_code& ec,
-                         std::chrono::microseconds max_wait = std::chrono::milliseconds(100))
-{
-    constexpr std::chrono::microseconds pause(200);
-    std::size_t sent = t.send(batch, ec);
-    for (auto waited = std::chrono::microseconds(0); sent < batch.size() && is_backpressure(ec) && waited < max_wait;
-         waited += pause) {
-        std::this_thread::sleep_for(pause);
-        for (ec = {}; sent < batch.size() && !ec; ++sent)
-            t.send(batch[sent].to, batch[sent].bytes, ec);
-        if (ec)
-            --sent;
-    }
-    return sent;
-}
-
-/// Runs `before` and closes `t` on the transport's executor, from any thread; when that executor's
-/// io_context does not run (2 s), does it here, since nothing else can touch the transport then.
-template <transport T, class F>
-void close_on_executor(T& t, F before)
-{
-    auto done = std::make_shared<std::promise<void>>();
-    auto closed = done->get_future();
-    asio::dispatch(t.get_executor(), [&t, before, done]() mutable {
-        before();
-        t.close();
-        done->set_value();
-    });
-    if (closed.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
-        before();
-        t.close();
-    }
 }
 
 } // namespace tlvcast::transport

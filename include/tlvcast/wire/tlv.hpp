@@ -27,6 +27,9 @@ struct tlv {
     const type_info* info() const noexcept { return find_type(raw_type); }
     /// Header plus value.
     std::size_t wire_size() const noexcept { return tlv_header_size + value.size(); }
+    /// The whole TLV, header included, as it lies in the buffer it was read from (only for a TLV
+    /// that a reader returned).
+    std::span<const std::byte> bytes() const noexcept { return {value.data() - tlv_header_size, wire_size()}; }
 };
 
 /// Iterates the TLVs laid end to end in a buffer. Never reads outside the span, never allocates,

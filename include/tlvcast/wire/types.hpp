@@ -29,6 +29,9 @@ enum class tlv_type : std::uint16_t {
     secure_deliver = 18,      ///< inside a record: IPv4(4) port(2) identity fingerprint(32) message
     secure_presence = 19,     ///< inside a record: kind(1) IPv4(4) port(2) identity fingerprint(32)
     secure_accept = 20,       ///< inside a record: flags(1)
+    secure_message = 21,      ///< a client's message blob: the message
+    secure_connect = 22,      ///< a client's message blob: joins the group (empty)
+    secure_disconnect = 23,   ///< a client's message blob: leaves the group (empty)
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -101,6 +104,9 @@ inline constexpr std::array type_table{
     type_info{tlv_type::secure_presence, "SECURE_PRESENCE", secure_presence_size, secure_presence_size,
               origin::nested},
     type_info{tlv_type::secure_accept, "SECURE_ACCEPT", 1, 1, origin::nested},
+    type_info{tlv_type::secure_message, "SECURE_MESSAGE", 0, 0xffff, origin::nested},
+    type_info{tlv_type::secure_connect, "SECURE_CONNECT", 0, 0, origin::nested},
+    type_info{tlv_type::secure_disconnect, "SECURE_DISCONNECT", 0, 0, origin::nested},
 };
 
 namespace detail {
@@ -176,6 +182,7 @@ inline constexpr std::array all_types{
     tlv_type::client_disconnected, tlv_type::secure_hello,       tlv_type::secure_cookie,
     tlv_type::secure_server_hello, tlv_type::secure_client_auth, tlv_type::secure_record,
     tlv_type::secure_deliver,     tlv_type::secure_presence,    tlv_type::secure_accept,
+    tlv_type::secure_message,     tlv_type::secure_connect,     tlv_type::secure_disconnect,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -208,7 +215,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(21) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(24) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

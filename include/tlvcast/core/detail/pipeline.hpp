@@ -1,0 +1,53 @@
+// The steps of the engines' one pipeline that both engines share: record protection of a batch of
+// inner datagrams, and the classification of an inner TLV.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/fragment/concepts.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::core::detail {
+
+/// Where an inner TLV (inside a record, or outer without a record layer) goes.
+enum class route { fragment, fragmenter_control, keepalive, cipher };
+
+template <class Fragmenter>
+constexpr route route_of(wire::tlv_type type) noexcept
+{
+    if (type == wire::tlv_type::fragment)
+        return route::fragment;
+    if (fragment::handles_control<Fragmenter>(type))
+        return route::fragmenter_control;
+    if (type == wire::tlv_type::keepalive)
+        return route::keepalive;
+    return route::cipher;
+}
+
+/// Appends `inner` (one inner datagram) to `out` for `to`: inside a record of `session` when the
+/// Cipher has a record layer, as it is otherwise. `record` is a reused buffer. Returns false when
+/// the record layer refused (errors in `ec`: not_ready, key_exhausted ...), appending nothing.
+template <class Cipher, class Session>
+bool protect_one(Cipher& cipher, Session& session, const endpoint& to, std::span<const std::byte> inner,
+                 std::vector<std::byte>& record, datagram_batch& out, std::error_code& ec)
+{
+    ec = {};
+    if constexpr (Cipher::has_record_layer) {
+        cipher.protect(session, inner, record, ec);
+        if (ec)
+            return false;
+        out.push(to, record);
+    } else {
+        (void)cipher;
+        (void)session;
+        (void)record;
+        out.push(to, inner);
+    }
+    return true;
+}
+
+} // namespace tlvcast::core::detail

@@ -1,0 +1,164 @@
+// The known-relays file: the trust store behind trust on first use, read into a crypto::relay_trust
+// and written back atomically when a client trusts a relay on first use.
+#pragma once
+
+#include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/error.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tlvcast::trust {
+
+/// The largest known-relays file read (a hostile or runaway file is refused, not read whole).
+inline constexpr std::size_t max_known_relays_bytes = 1u << 20;
+
+namespace detail {
+
+inline std::optional<crypto::fingerprint> fingerprint_from_hex(std::string_view hex) noexcept
+{
+    if (hex.size() != 64)
+        return std::nullopt;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    crypto::fingerprint fp{};
+    for (std::size_t i = 0; i < fp.size(); ++i) {
+        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        fp[i] = static_cast<std::byte>(hi * 16 + lo);
+    }
+    return fp;
+}
+
+inline std::string to_hex(const crypto::fingerprint& fp)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    for (const auto b : fp) {
+        s += digits[std::to_integer<unsigned>(b) >> 4];
+        s += digits[std::to_integer<unsigned>(b) & 0xfu];
+    }
+    return s;
+}
+
+// Reads a regular file (never a FIFO, device or symlink: O_NOFOLLOW | O_NONBLOCK, then fstat).
+inline bool read_regular(const std::filesystem::path& file, std::string& text, std::error_code& ec)
+{
+    ec = {};
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            ec = std::error_code(errno, std::generic_category());
+        return false;
+    }
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > max_known_relays_bytes) {
+        ::close(fd);
+        ec = make_error_code(errc::malformed);
+        return false;
+    }
+    text.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const auto n = ::read(fd, text.data() + got, text.size() - got);
+        if (n <= 0)
+            break;
+        got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    ::close(fd);
+    return true;
+}
+
+} // namespace detail
+
+/// Reads "address HEX" lines (address as endpoint::to_string writes it) into `trust.known`. A
+/// line that names an address but whose fingerprint does not parse makes that address refused
+/// (fail closed); lines that do not even name an address are skipped; the first valid line for an
+/// address wins. A missing file is an empty store. Errors: the file exists but is not a regular
+/// file, is over max_known_relays_bytes, or cannot be read.
+inline void load_known_relays(const std::filesystem::path& file, crypto::relay_trust& trust, std::error_code& ec)
+{
+    std::string text;
+    if (!detail::read_regular(file, text, ec))
+        return;
+    std::string_view rest(text);
+    while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+            line.remove_suffix(1);
+        const auto space = line.find(' ');
+        const auto where = endpoint::parse(line.substr(0, space));
+        if (!where)
+            continue;
+        const auto fp = space == std::string_view::npos ? std::nullopt : detail::fingerprint_from_hex(line.substr(space + 1));
+        const auto it = trust.known.find(*where);
+        if (it == trust.known.end())
+            trust.known.emplace(*where, fp);
+        else if (!fp || (it->second && *it->second != *fp))
+            it->second = std::nullopt; // two different or broken entries for one address: refuse it
+    }
+}
+
+/// Adds "relay HEX" to the file, atomically: under an exclusive lock on "<file>.lock", the current
+/// contents plus the new line go to a new temporary file (mode 0600, never through a symlink),
+/// which is synced and renamed over the file. Errors: the I/O error; malformed when the current
+/// file is not a regular file.
+inline void remember_relay(const std::filesystem::path& file, const endpoint& relay, const crypto::fingerprint& fp,
+                           std::error_code& ec)
+{
+    ec = {};
+    const std::string lock_path = file.string() + ".lock";
+    const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock < 0) {
+        ec = std::error_code(errno, std::generic_category());
+        return;
+    }
+    ::flock(lock, LOCK_EX);
+    std::string text;
+    detail::read_regular(file, text, ec);
+    if (!ec) {
+        if (!text.empty() && text.back() != '\n')
+            text += '\n';
+        text += relay.to_string() + ' ' + detail::to_hex(fp) + '\n';
+        const std::string tmp = file.string() + ".tmp";
+        ::unlink(tmp.c_str());
+        const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            ec = std::error_code(errno, std::generic_category());
+        } else {
+            const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                                 ::fsync(fd) == 0;
+            ::close(fd);
+            if (!written || ::rename(tmp.c_str(), file.c_str()) != 0) {
+                ec = std::error_code(errno ? errno : EIO, std::generic_category());
+                ::unlink(tmp.c_str());
+            }
+        }
+    }
+    ::flock(lock, LOCK_UN);
+    ::close(lock);
+}
+
+} // namespace tlvcast::trust
