@@ -38,6 +38,9 @@ constexpr expected_row seed_rows[] = {
     {18, "SECURE_DELIVER", 38, 0xffff, origin::nested},
     {19, "SECURE_PRESENCE", 39, 39, origin::nested},
     {20, "SECURE_ACCEPT", 1, 1, origin::nested},
+    {21, "SECURE_MESSAGE", 0, 0xffff, origin::nested},
+    {22, "SECURE_CONNECT", 0, 0, origin::nested},
+    {23, "SECURE_DISCONNECT", 0, 0, origin::nested},
 };
 } // namespace
 
@@ -102,7 +105,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(21) == nullptr);
+    CHECK(find_type(24) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

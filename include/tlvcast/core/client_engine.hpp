@@ -373,8 +373,6 @@ private:
     void on_established(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out)
     {
         last_heard_ = now;
-        if (r.first_use)
-            push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
         if (state_ == state::registering) {
             state_ = state::established;
             relay_source_ = from;
@@ -382,12 +380,16 @@ private:
             next_keepalive_ = now + opt_.keepalive;
             next_probe_ = now + opt_.probe_interval;
             push_event({client_event::kind::registered, from, {}, r.identity, {}});
+            if (r.first_use)
+                push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
             std::error_code ec;
             send_message(crypto::message_kind::join, {}, out, ec);
             return;
         }
         if (state_ != state::established)
             return;
+        if (r.first_use) // cannot happen today (a session holds its relay), but a profile may say so
+            push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
         relay_source_ = from;
         if (r.relay_changed || r.relay_restarted || relay_lost_) {
             // A restarted relay has forgotten us: announce ourselves again, without user action.

@@ -155,9 +155,12 @@ private:
         std::unique_ptr<typename engine_type::job_type> job;
         while (engine_.poll_job(job)) {
             ++in_flight_;
-            asio::post(*pool_, [this, j = std::move(job)]() mutable {
+            // The guard keeps the io_context running until the job is back on the strand.
+            asio::post(*pool_, [this, j = std::move(job),
+                                guard = asio::prefer(transport_.get_executor(),
+                                                     asio::execution::outstanding_work.tracked)]() mutable {
                 j->run(engine_.cipher());
-                asio::post(strand_, [this, j = std::move(j)]() mutable {
+                asio::post(strand_, [this, j = std::move(j), guard = std::move(guard)]() mutable {
                     --in_flight_;
                     if (running_) {
                         engine_.complete(std::move(j), clock::now(), out_, events_);
