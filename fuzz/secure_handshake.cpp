@@ -63,11 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ropt.max_pending = max_pending;
     ropt.handshake_limits.per_source_burst = 1000; // let the fuzzer reach the pending bound
     relay_engine relay(cipher(id(0), ropt), fragment::seed_fragmenter(1));
-    crypto::secure_options copt;
-    copt.relay_fingerprint = crypto::cryptopp_suite::fingerprint(id(0).public_key);
-    cipher client_cipher(id(1), copt);
+    core::client_options copt;
+    copt.trust = crypto::relay_trust::pin(crypto::cryptopp_suite::fingerprint(id(0).public_key));
+    cipher client_cipher(id(1));
     const std::size_t payload = client_cipher.fragment_payload();
-    client_engine client(std::move(client_cipher), fragment::seed_fragmenter(2, {}, payload));
+    client_engine client(std::move(client_cipher), fragment::seed_fragmenter(2, {}, payload), std::move(copt));
     const auto relay_fp = crypto::cryptopp_suite::fingerprint(id(0).public_key);
     const auto client_fp = crypto::cryptopp_suite::fingerprint(id(1).public_key);
 
