@@ -66,9 +66,11 @@ inline crypto::fingerprint read_fingerprint(arg_reader& args)
 template <class Cipher>
 inline constexpr bool is_secure = Cipher::has_record_layer;
 
-/// A fingerprint as 64 hex digits (JSON), or its first 16 (for people).
+/// A fingerprint as 64 hex digits (JSON).
 inline std::string hex(const crypto::fingerprint& fp) { return crypto::to_hex(fp); }
-inline std::string short_hex(const crypto::fingerprint& fp) { return hex(fp).substr(0, 16); }
+/// What people see of a fingerprint: its first 128 bits (32 hex digits), enough that no one can
+/// make a key whose shown prefix matches another's.
+inline std::string short_hex(const crypto::fingerprint& fp) { return hex(fp).substr(0, 32); }
 
 /// This side's own fingerprint: the Ed25519 identity's (secure) or the RSA public key's (seed).
 template <class Cipher>

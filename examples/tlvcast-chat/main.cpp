@@ -68,7 +68,7 @@ Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint"
 offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"). "sender" is the
 verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
 proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure), or
-of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 16.
+of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 32 (128 bits).
 Addresses are "ip:port". "local" is this client's address as the relay sees it,
 as well as the client can know it: the --iface address when given, otherwise the source address
 the kernel picks for the group's route (found with a connected UDP socket, which sends nothing),
