@@ -55,7 +55,7 @@ clients cannot pin it).
 JSON events: ready ("fingerprint", "profile", "backend"), registered, connected, disconnected,
 timeout (each with "peer":"ip:port"), message ("from", "bytes"), and stats (every relay counter
 by name). In the secure profile the client events also carry "sender": the client's verified
-identity fingerprint. People's output shows fingerprints by their first 16 hex digits.
+identity fingerprint. People's output shows fingerprints by their first 32 hex digits (128 bits).
 )";
 
 struct settings : tlvcast::examples::common_settings {
