@@ -206,6 +206,16 @@ TEST_CASE("opaque forwarding: the relay forwards one unchanged payload to every 
             CHECK(to == others);
         // Unchanged: the forwarded blob is the sender's blob, byte for byte.
         CHECK(v.blob == blob_of(watch.sender_inner));
+        // And every other client shows it once, from its sender.
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t got = 0;
+            for (const auto& e : net->events(i))
+                got += e.what == core::client_event::kind::message && e.text == text &&
+                               e.peer == opaque_net::client_address(from)
+                           ? 1
+                           : 0;
+            CHECK(got == (i == from ? 0 : 1));
+        }
     }
     const auto& counts = net->relay().cipher().counts();
     CHECK(counts.open == 0);
@@ -254,23 +264,211 @@ TEST_CASE("opaque forwarding: every flipped byte of a client record, and a repla
     CHECK(events.empty());
 }
 
-TEST_CASE("opaque forwarding: today's client engine drops the relay's bare forwarded blobs before the cipher",
-          "[opaque][seam]")
+namespace {
+
+// (receiver, sender, text) -> deliveries; `foreign` counts texts the claimed sender never sent.
+struct delivery_log {
+    std::map<std::tuple<std::size_t, endpoint, std::string>, int> got;
+    std::size_t foreign = 0;
+};
+
+using sent_set = std::map<std::pair<endpoint, std::string>, int>;
+
+void drain(opaque_net& net, delivery_log& log, const sent_set& sent)
 {
-    // The relay forwards outside records: whole blobs of the profile's own (unknown) type, and
-    // FRAGMENTs. client_engine::handle refuses both before any cipher sees them: unknown types
-    // at wire::check_origin, FRAGMENTs outside records as unexpected_type.
-    auto net = make_net(3, 5);
-    std::error_code ec;
-    net->send(0, wire::as_bytes(make_text(0, 100)), ec);    // one whole blob
-    REQUIRE_FALSE(ec);
-    net->send(0, wire::as_bytes(make_text(0, 3000)), ec);   // three FRAGMENTs
-    REQUIRE_FALSE(ec);
-    net->run_for(100ms);
-    CHECK(rc(*net, core::relay_counter::messages_relayed) == 4);
-    for (std::size_t i = 1; i < 3; ++i) {
-        CHECK(cc(*net, i, core::client_counter::messages_received) == 0);
-        CHECK(cc(*net, i, core::client_counter::unknown_type) == 1);
-        CHECK(cc(*net, i, core::client_counter::unexpected_type) == 3);
+    for (std::size_t i = 0; i < net.clients(); ++i)
+        for (const auto& e : net.events(i)) {
+            if (e.what != core::client_event::kind::message)
+                continue;
+            if (!sent.count({e.peer, e.text}) || e.peer == opaque_net::client_address(i))
+                ++log.foreign;
+            ++log.got[{i, e.peer, e.text}];
+        }
+}
+
+// Messages of sizes around the whole/fragment boundary and up to 41 FRAGMENTs, from random senders.
+sent_set random_messages(opaque_net& net, std::uint64_t seed, int rounds)
+{
+    static const std::size_t sizes[] = {0, 1, 200, 1150, 1160, 3000, 10'000, 48'000};
+    std::mt19937_64 rng(seed);
+    sent_set sent;
+    for (int round = 0; round < rounds; ++round) {
+        const std::size_t from = rng() % net.clients();
+        if (net.client(from).current_state() != cstate::established)
+            continue;
+        std::string text = make_text(from, sizes[rng() % std::size(sizes)]);
+        text.insert(0, std::to_string(round) + ":");
+        std::error_code ec;
+        net.send(from, wire::as_bytes(text), ec);
+        REQUIRE_FALSE(ec);
+        sent[{opaque_net::client_address(from), text}] = 1;
+        net.run_for(std::chrono::milliseconds(rng() % 30));
     }
+    net.run_for(2s);
+    return sent;
+}
+
+transport::fault_options lossy()
+{
+    transport::fault_options f;
+    f.drop = 0.05;
+    f.duplicate = 0.10;
+    f.reorder = 0.10;
+    f.delay = 0.10;
+    return f;
+}
+
+core::client_options patient()
+{
+    core::client_options o;
+    o.register_timeout = 200ms;
+    o.register_attempts = 20;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("opaque forwarding: over seeds, every message reaches every other client exactly once and unchanged",
+          "[opaque][sim]")
+{
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+        CAPTURE(seed);
+        auto net = make_net(4, seed);
+        const auto sent = random_messages(*net, seed, 8);
+        delivery_log log;
+        drain(*net, log, sent);
+        CHECK(log.foreign == 0);
+        for (const auto& [key, count] : sent)
+            for (std::size_t i = 0; i < net->clients(); ++i)
+                if (opaque_net::client_address(i) != key.first)
+                    CHECK(log.got[{i, key.first, key.second}] == 1);
+        const auto& counts = net->relay().cipher().counts();
+        CHECK(counts.open + counts.seal_relayed + counts.e2e_seal + counts.e2e_check == 0);
+        CHECK(rc(*net, core::relay_counter::messages_relayed) == sent.size() * 3);
+        for (std::size_t i = 0; i < net->clients(); ++i) {
+            CHECK(cc(*net, i, core::client_counter::undecryptable) == 0);
+            CHECK(cc(*net, i, core::client_counter::unknown_type) == 0);
+            CHECK(cc(*net, i, core::client_counter::unexpected_type) == 0);
+        }
+    }
+}
+
+TEST_CASE("opaque forwarding: with loss, duplication and reordering, over seeds, nothing is delivered twice, altered "
+          "or misattributed",
+          "[opaque][sim][faults]")
+{
+    std::size_t delivered = 0, duplicates_dropped = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        CAPTURE(seed);
+        auto net = make_net(4, seed, lossy(), patient(), 5s);
+        const auto sent = random_messages(*net, seed, 8);
+        delivery_log log;
+        drain(*net, log, sent);
+        CHECK(log.foreign == 0);
+        for (const auto& [key, count] : log.got) {
+            CHECK(count == 1);
+            delivered += static_cast<std::size_t>(count);
+        }
+        for (std::size_t i = 0; i < net->clients(); ++i) {
+            CHECK(cc(*net, i, core::client_counter::undecryptable) == 0);
+            duplicates_dropped += cc(*net, i, core::client_counter::duplicates);
+        }
+        const auto& counts = net->relay().cipher().counts();
+        CHECK(counts.open + counts.seal_relayed + counts.e2e_seal + counts.e2e_check == 0);
+    }
+    CHECK(delivered > 0);
+    CHECK(duplicates_dropped > 0); // the duplicated forwarded blobs met the end-to-end replay window
+}
+
+TEST_CASE("opaque forwarding: a seed replays the run bit for bit", "[opaque][sim][faults]")
+{
+    auto run = [](std::uint64_t seed) {
+        auto net = make_net(4, seed, lossy(), patient(), 2s);
+        (void)random_messages(*net, seed, 6);
+        return std::move(net->sent);
+    };
+    const auto a = run(3), b = run(3);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i].from == b[i].from);
+        CHECK(a[i].to == b[i].to);
+        CHECK(a[i].bytes == b[i].bytes);
+    }
+}
+
+TEST_CASE("opaque forwarding: clients show a forwarded blob only when its end-to-end check passes", "[opaque][attack]")
+{
+    auto net = make_net(3, 9);
+    std::vector<std::byte> whole;
+    std::vector<std::vector<std::byte>> fragments;
+    net->tap = [&](test::sim_datagram& d) {
+        if (d.from == opaque_net::relay_address && d.to == opaque_net::client_address(1)) {
+            const auto type = outer_type(d.bytes);
+            if (type == test::opaque_type::data && whole.empty())
+                whole = d.bytes;
+            if (type == static_cast<std::uint16_t>(wire::tlv_type::fragment))
+                fragments.push_back(d.bytes);
+        }
+        return true;
+    };
+    std::error_code ec;
+    net->send(0, wire::as_bytes(make_text(0, 500)), ec);
+    net->send(0, wire::as_bytes(make_text(0, 3000)), ec);
+    REQUIRE_FALSE(ec);
+    net->run_for(50ms);
+    net->tap = nullptr;
+    REQUIRE_FALSE(whole.empty());
+    REQUIRE(fragments.size() == 3);
+    (void)net->events(1);
+    auto& client = net->client(1);
+    const auto relay = opaque_net::relay_address;
+    datagram_batch out;
+    auto shown = [&] {
+        std::size_t messages = 0;
+        for (const auto& e : net->events(1))
+            messages += e.what != core::client_event::kind::peer_disconnected ? 1 : 0;
+        return messages;
+    };
+
+    // Every flipped byte of a whole forwarded blob.
+    const auto received = cc(*net, 1, core::client_counter::messages_received);
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+        auto forged = whole;
+        forged[i] ^= std::byte{0x01};
+        client.handle(relay, forged, net->now(), out);
+    }
+    CHECK(shown() == 0);
+    CHECK(cc(*net, 1, core::client_counter::undecryptable) >= whole.size() - 8); // all but type and length bytes
+    // The genuine blob again (a replay), and from another address.
+    const auto dup = cc(*net, 1, core::client_counter::duplicates);
+    client.handle(relay, whole, net->now(), out);
+    CHECK(cc(*net, 1, core::client_counter::duplicates) == dup + 1);
+    const auto strangers = cc(*net, 1, core::client_counter::from_stranger);
+    client.handle(endpoint{0x0a0000feu, 6666}, whole, net->now(), out);
+    CHECK(cc(*net, 1, core::client_counter::from_stranger) == strangers + 1);
+    // Bare FRAGMENTs under a fresh msg_id: with one payload byte flipped the blob fails its tag;
+    // unflipped it is a replay.
+    for (const bool flip : {true, false}) {
+        for (std::size_t k = 0; k < fragments.size(); ++k) {
+            auto f = fragments[k];
+            wire::detail::store_u32(f.data() + 4, flip ? 0xdead0001u : 0xdead0002u);
+            if (flip && k == 1)
+                f[100] ^= std::byte{0x80};
+            client.handle(relay, f, net->now(), out);
+        }
+    }
+    CHECK(shown() == 0);
+    CHECK(cc(*net, 1, core::client_counter::duplicates) == dup + 2);
+    // A well-formed presence TLV outside a record is not the record layer's word: refused.
+    std::vector<std::byte> presence;
+    const std::array<std::byte, 7> value{std::byte{1}, std::byte{10}, std::byte{0}, std::byte{0}, std::byte{9},
+                                         std::byte{0x1a}, std::byte{0x0a}};
+    wire::tlv_appender(presence).put(test::opaque_type::presence, value, ec);
+    const auto malformed = cc(*net, 1, core::client_counter::malformed);
+    client.handle(relay, presence, net->now(), out);
+    CHECK(cc(*net, 1, core::client_counter::malformed) == malformed + 1);
+    CHECK(cc(*net, 1, core::client_counter::presence_received) == 2); // the two genuine ones, at registration
+    CHECK(shown() == 0);
+    CHECK(cc(*net, 1, core::client_counter::messages_received) == received);
+    CHECK(out.empty());
 }
