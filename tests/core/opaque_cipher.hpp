@@ -2,49 +2,26 @@
 // blobs authenticated end to end under a group key that the relay does not hold.
 #pragma once
 
+#include "core/opaque_codec.hpp"
+
 #include <tlvcast/crypto/concepts.hpp>
-#include <tlvcast/crypto/detail/secure_session.hpp>
 #include <tlvcast/crypto/replay_window.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/wire/sender_info.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
-#include <cryptopp/hmac.h>
-#include <cryptopp/misc.h>
-#include <cryptopp/sha.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <span>
-#include <string_view>
 #include <vector>
 
 namespace tlvcast::test {
-
-/// The test profile's TLV types, in the unassigned high range: the type table knows none of them.
-namespace opaque_type {
-inline constexpr std::uint16_t hello = 0x7f00;    ///< client -> relay, outer: nonce(16) tag(16)
-inline constexpr std::uint16_t record = 0x7f01;   ///< both ways, outer: sid(8) seq(8) inner tag(16)
-inline constexpr std::uint16_t accept = 0x7f02;   ///< in a relay record: flags(1), bit 0: the relay did not know the client
-inline constexpr std::uint16_t presence = 0x7f03; ///< in a relay record: connected(1) IPv4(4) port(2)
-inline constexpr std::uint16_t data = 0x7f10;     ///< client blob, forwarded as it is: IPv4(4) port(2) epoch(4) seq(8) message tag(16)
-inline constexpr std::uint16_t join = 0x7f11;     ///< client blob: empty
-inline constexpr std::uint16_t leave = 0x7f12;    ///< client blob: empty
-} // namespace opaque_type
-static_assert(!wire::find_type(opaque_type::hello) && !wire::find_type(opaque_type::record) &&
-                  !wire::find_type(opaque_type::accept) && !wire::find_type(opaque_type::presence) &&
-                  !wire::find_type(opaque_type::data) && !wire::find_type(opaque_type::join) &&
-                  !wire::find_type(opaque_type::leave),
-              "the test profile's types must stay unknown to the type table");
-
-using opaque_key = std::array<std::byte, 32>;
 
 /// Settings of one opaque_cipher instance.
 struct opaque_options {
@@ -67,39 +44,31 @@ struct opaque_counts {
 /// forward secrecy, and the group key authenticates the group, not each sender. It does
 /// authenticate every byte: a record is HMAC-SHA256 (truncated to 16 bytes) under its hop's key
 /// with a replay window; a data blob is HMAC-SHA256 under the group key, with a replay window per
-/// sender epoch. Single-threaded (cheap_delivery: the relay engine never hands it to a worker).
+/// sender epoch (see opaque_codec.hpp). The handshake: the client's hello carries a nonce and its
+/// tag under the relay key; the relay answers with an ACCEPT in the first record of the new
+/// session, whose keys derive from the nonce and the record's session id.
+/// Single-threaded (cheap_delivery: the relay engine never hands it to a worker).
 class opaque_cipher {
 public:
     static constexpr bool has_record_layer = true;
     static constexpr wire::tlv_type record_type{opaque_type::record};
     static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;
     static constexpr bool cheap_delivery = true;
-    static constexpr std::size_t tag_size = 16, record_overhead = 4 + 8 + 8 + tag_size;
-    static constexpr std::size_t data_fixed = wire::address_port_size + 4 + 8 + tag_size;
 
-    using sid_type = std::array<std::byte, 8>;
-    using nonce_type = std::array<std::byte, 16>;
-
-    /// One hop's keys, its send counter and its replay window.
-    struct hop {
-        sid_type sid{};
-        opaque_key c2r{}, r2c{};
-        std::uint64_t next_seq = 0;
-        crypto::basic_replay_window<> window;
-    };
+    using hop = opaque_codec::hop;
 
     struct client_session {
         endpoint relay;
         bool handshaking = false;
-        nonce_type nonce{};
+        opaque_codec::nonce_type nonce{};
         std::optional<hop> pending, current, previous;
-        sid_type last_opened{};
+        opaque_codec::sid_type last_opened{};
         std::map<std::pair<endpoint, std::uint32_t>, crypto::basic_replay_window<>> seen; ///< per sender epoch
     };
 
     struct peer_session {
         std::shared_ptr<hop> current, previous; // shared: the handshake answers a repeated hello in place
-        nonce_type nonce{};
+        opaque_codec::nonce_type nonce{};
         bool fresh = false; ///< the relay did not know the client when this session began
     };
 
@@ -109,8 +78,9 @@ public:
     }
 
     const opaque_counts& counts() const noexcept { return counts_; }
-    std::size_t fragment_payload() const noexcept { return opt_.max_datagram - record_overhead - 4 - 8; }
-    std::size_t max_whole() const noexcept { return opt_.max_datagram - record_overhead; }
+    /// The Fragmenter's sizes so that a FRAGMENT (12 bytes of headers) or a whole blob fits one record.
+    std::size_t fragment_payload() const noexcept { return max_whole() - wire::tlv_header_size - wire::fragment_header_size; }
+    std::size_t max_whole() const noexcept { return opt_.max_datagram - opaque_codec::record_overhead; }
 
     // ---- client side ----
 
@@ -120,14 +90,14 @@ public:
         s.pending.reset();
         random(s.nonce);
         s.handshaking = true;
-        const auto tag = mac16(opt_.relay_key, {label("hello"), s.nonce});
-        push(out, relay, opaque_type::hello, {s.nonce, tag});
+        const auto tag = opaque_codec::mac16(opt_.relay_key, {opaque_codec::label("hello"), s.nonce});
+        opaque_codec::push_tlv(out, relay, opaque_type::hello, {s.nonce, tag});
     }
 
     bool established(const client_session& s) const noexcept { return s.current.has_value(); }
 
     /// A TLV from inside a relay record (the hop vouches for it): ACCEPT or PRESENCE. Anything
-    /// else is ignored: data blobs never come inside records, and bare TLVs never reach here.
+    /// else is ignored: data blobs never come inside records, and bare blobs never come here.
     crypto::received client_receive(client_session& s, const wire::tlv& t, time_point, const crypto::relay_trust&,
                                     datagram_batch&, std::vector<std::byte>&, std::error_code& ec) const
     {
@@ -155,49 +125,34 @@ public:
         return r;
     }
 
-    /// A blob the relay forwarded outside records: shown only when its end-to-end tag verifies
-    /// and it is not a replay. Errors: unexpected_type (not a data blob, or our own),
-    /// malformed, authentication_failed, replayed, not_ready (no group key).
+    /// A blob the relay forwarded outside records (the proposed client_engine rule calls this):
+    /// shown only when its end-to-end tag verifies and it is no replay. Errors: unexpected_type
+    /// (not a data blob, or our own), not_ready (no group key), malformed, authentication_failed,
+    /// replayed.
     crypto::received client_forwarded(client_session& s, const wire::tlv& t, time_point, std::vector<std::byte>& text,
                                       std::error_code& ec) const
     {
         ec = {};
         crypto::received r;
-        if (t.raw_type != opaque_type::data) {
-            ec = errc::unexpected_type;
-            return r;
-        }
-        if (!opt_.group_key) {
-            ec = errc::not_ready;
-            return r;
-        }
-        if (t.value.size() < data_fixed) {
-            ec = errc::malformed;
+        if (t.raw_type != opaque_type::data || !opt_.group_key) {
+            ec = t.raw_type != opaque_type::data ? errc::unexpected_type : errc::not_ready;
             return r;
         }
         ++counts_.e2e_check;
-        const auto body = t.value.first(t.value.size() - tag_size);
-        if (!equal(mac16(*opt_.group_key, {label("data"), body}), t.value.last(tag_size))) {
-            ec = errc::authentication_failed;
+        const opaque_codec::data_view v = opaque_codec::open_data(*opt_.group_key, t.value, ec);
+        if (ec)
             return r;
-        }
-        const endpoint sender = wire::decode_address(body, ec);
-        if (sender == opt_.self) {
+        if (v.sender == opt_.self) {
             ec = errc::unexpected_type;
             return r;
         }
-        const std::uint32_t epoch = wire::detail::load_u32(body.data() + wire::address_port_size);
-        const std::uint64_t seq = crypto::detail::load_u64(body.data() + wire::address_port_size + 4);
-        if (s.seen.size() >= max_senders && !s.seen.count({sender, epoch}))
+        if (s.seen.size() >= max_senders && !s.seen.count({v.sender, v.epoch}))
             s.seen.erase(s.seen.begin()); // bounded memory; a test profile may forget
-        if (auto replay = s.seen[{sender, epoch}].accept(seq)) {
-            ec = replay;
+        if ((ec = s.seen[{v.sender, v.epoch}].accept(v.seq)))
             return r;
-        }
-        const auto msg = body.subspan(wire::address_port_size + 4 + 8);
-        text.assign(msg.begin(), msg.end());
+        text.assign(v.message.begin(), v.message.end());
         r.what = crypto::received::kind::message;
-        r.peer = sender;
+        r.peer = v.sender;
         return r;
     }
 
@@ -212,26 +167,13 @@ public:
             ec = errc::not_ready;
             return;
         }
-        wire::tlv_appender a(blob);
         if (kind != crypto::message_kind::data) {
-            a.put(kind == crypto::message_kind::join ? opaque_type::join : opaque_type::leave, {}, ec);
-            return;
-        }
-        if (message.size() > wire::max_value_size - data_fixed) {
-            ec = errc::message_too_large;
+            wire::tlv_appender(blob).put(kind == crypto::message_kind::join ? opaque_type::join : opaque_type::leave,
+                                         {}, ec);
             return;
         }
         ++counts_.e2e_seal;
-        std::array<std::byte, wire::address_port_size + 4 + 8> head{};
-        wire::encode_address(head, opt_.self, ec);
-        wire::detail::store_u32(head.data() + wire::address_port_size, epoch_);
-        crypto::detail::store_u64(head.data() + wire::address_port_size + 4, e2e_seq_++);
-        const std::size_t mark = a.begin(opaque_type::data);
-        a.put_raw(head);
-        a.put_raw(message);
-        const auto tag = mac16(*opt_.group_key, {label("data"), std::span<const std::byte>(blob).subspan(mark + 4)});
-        a.put_raw(tag);
-        a.end(mark, ec);
+        opaque_codec::seal_data(*opt_.group_key, opt_.self, epoch_, e2e_seq_++, message, blob, ec);
     }
 
     void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
@@ -241,23 +183,25 @@ public:
             ec = errc::not_ready;
             return;
         }
-        seal_record(*s.current, s.current->c2r, inner, record, ec);
+        ++counts_.hop_protect;
+        opaque_codec::seal_record(*s.current, s.current->c2r, inner, record, ec);
     }
 
-    /// A relay record's value: under the current, previous or pending session, or (during a
-    /// handshake) a new session derived from our nonce and the record's sid.
+    /// A relay record's value: under the current, pending or previous session, or (during a
+    /// handshake) a new session derived from our nonce and the record's session id.
     void unprotect(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
+        ++counts_.hop_unprotect;
         ec = {};
-        if (value.size() < 8 + 8 + tag_size) {
+        if (value.size() < opaque_codec::record_overhead - wire::tlv_header_size) {
             ec = errc::malformed;
             return;
         }
-        const sid_type sid = read_sid(value);
+        const auto sid = opaque_codec::read_sid(value);
         for (auto* h : {&s.current, &s.pending, &s.previous})
             if (*h && (*h)->sid == sid) {
-                open_record(**h, (*h)->r2c, value, inner, ec);
+                opaque_codec::open_record(**h, (*h)->r2c, value, inner, ec);
                 if (!ec)
                     s.last_opened = sid;
                 return;
@@ -266,8 +210,8 @@ public:
             ec = errc::stale_session;
             return;
         }
-        hop candidate = derive(s.nonce, sid);
-        open_record(candidate, candidate.r2c, value, inner, ec);
+        hop candidate = opaque_codec::derive_hop(opt_.relay_key, s.nonce, sid);
+        opaque_codec::open_record(candidate, candidate.r2c, value, inner, ec);
         if (ec)
             return;
         s.pending = std::move(candidate);
@@ -276,30 +220,33 @@ public:
 
     // ---- relay side ----
 
+    /// The hello: a new session (ACCEPT in its first record), or the same answer again for a
+    /// repeated hello. Errors: malformed, authentication_failed (no proof of the relay key).
     bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point, datagram_batch& out,
                          const peer_session* current, std::optional<peer_session>& registered, std::error_code& ec)
     {
         ec = {};
         if (t.raw_type != opaque_type::hello)
             return false;
-        if (t.value.size() != 16 + tag_size) {
+        opaque_codec::nonce_type nonce{};
+        if (t.value.size() != nonce.size() + opaque_codec::tag_size) {
             ec = errc::malformed;
             return true;
         }
-        nonce_type nonce{};
         std::copy_n(t.value.begin(), nonce.size(), nonce.begin());
-        if (!equal(mac16(opt_.relay_key, {label("hello"), nonce}), t.value.last(tag_size))) {
+        if (!opaque_codec::tags_equal(opaque_codec::mac16(opt_.relay_key, {opaque_codec::label("hello"), nonce}),
+                                      t.value.last(opaque_codec::tag_size))) {
             ec = errc::authentication_failed;
             return true;
         }
-        if (current && current->nonce == nonce) { // a repeated hello: the same session answers again
+        if (current && current->nonce == nonce) {
             send_accept(*current, from, out, ec);
             return true;
         }
-        sid_type sid{};
+        opaque_codec::sid_type sid{};
         random(sid);
         peer_session p;
-        p.current = std::make_shared<hop>(derive(nonce, sid));
+        p.current = std::make_shared<hop>(opaque_codec::derive_hop(opt_.relay_key, nonce, sid));
         p.previous = current ? current->current : nullptr;
         p.nonce = nonce;
         p.fresh = current == nullptr;
@@ -309,6 +256,7 @@ public:
         return true;
     }
 
+    /// The blob's kind from its type, without any key. Errors: malformed.
     crypto::message_kind classify(const peer_session&, std::span<const std::byte> blob, std::error_code& ec) const
     {
         ++counts_.classify;
@@ -316,7 +264,7 @@ public:
         wire::tlv_reader r(blob);
         wire::tlv t;
         if (r.next(t, ec) && r.done()) {
-            if (t.raw_type == opaque_type::data && t.value.size() >= data_fixed)
+            if (t.raw_type == opaque_type::data && t.value.size() >= opaque_codec::data_fixed)
                 return crypto::message_kind::data;
             if (t.raw_type == opaque_type::join && t.value.empty())
                 return crypto::message_kind::join;
@@ -342,22 +290,24 @@ public:
     void unprotect(peer_session& p, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
+        ++counts_.hop_unprotect;
         ec = {};
-        if (value.size() < 8 + 8 + tag_size) {
+        if (value.size() < opaque_codec::record_overhead - wire::tlv_header_size) {
             ec = errc::malformed;
             return;
         }
-        const sid_type sid = read_sid(value);
+        const auto sid = opaque_codec::read_sid(value);
         for (const auto* h : {&p.current, &p.previous})
             if (*h && (*h)->sid == sid)
-                return open_record(**h, (*h)->c2r, value, inner, ec);
+                return opaque_codec::open_record(**h, (*h)->c2r, value, inner, ec);
         ec = errc::stale_session;
     }
 
     void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
-        seal_record(*p.current, p.current->r2c, inner, record, ec);
+        ++counts_.hop_protect;
+        opaque_codec::seal_record(*p.current, p.current->r2c, inner, record, ec);
     }
 
     /// Reseal members, present only to count that the relay engine never calls them.
@@ -378,110 +328,15 @@ public:
 private:
     static constexpr std::size_t max_senders = 1024;
 
-    static std::span<const std::byte> label(std::string_view s) noexcept { return std::as_bytes(std::span(s)); }
-
-    static opaque_key hmac(std::span<const std::byte> key, std::initializer_list<std::span<const std::byte>> parts)
-    {
-        CryptoPP::HMAC<CryptoPP::SHA256> h(reinterpret_cast<const CryptoPP::byte*>(key.data()), key.size());
-        for (const auto p : parts)
-            if (!p.empty())
-                h.Update(reinterpret_cast<const CryptoPP::byte*>(p.data()), p.size());
-        opaque_key d{};
-        h.Final(reinterpret_cast<CryptoPP::byte*>(d.data()));
-        return d;
-    }
-    static std::array<std::byte, tag_size> mac16(const opaque_key& key,
-                                                 std::initializer_list<std::span<const std::byte>> parts)
-    {
-        const auto d = hmac(key, parts);
-        std::array<std::byte, tag_size> t{};
-        std::copy_n(d.begin(), t.size(), t.begin());
-        return t;
-    }
-    static bool equal(std::span<const std::byte, tag_size> a, std::span<const std::byte> b)
-    {
-        return b.size() == tag_size && CryptoPP::VerifyBufsEqual(reinterpret_cast<const CryptoPP::byte*>(a.data()),
-                                                                 reinterpret_cast<const CryptoPP::byte*>(b.data()),
-                                                                 tag_size);
-    }
-
-    hop derive(const nonce_type& nonce, const sid_type& sid) const
-    {
-        const auto k = hmac(opt_.relay_key, {label("session"), nonce, sid});
-        hop h;
-        h.sid = sid;
-        h.c2r = hmac(k, {label("c2r")});
-        h.r2c = hmac(k, {label("r2c")});
-        return h;
-    }
-
-    static sid_type read_sid(std::span<const std::byte> value) noexcept
-    {
-        sid_type sid{};
-        std::copy_n(value.begin(), sid.size(), sid.begin());
-        return sid;
-    }
-
-    // record = TLV(record, sid || seq || inner || HMAC(key, sid || seq || inner)[:16]).
-    void seal_record(hop& h, const opaque_key& key, std::span<const std::byte> inner, std::vector<std::byte>& record,
-                     std::error_code& ec) const
-    {
-        ++counts_.hop_protect;
-        ec = {};
-        record.clear();
-        if (inner.size() > wire::max_value_size - (record_overhead - 4)) {
-            ec = errc::message_too_large;
-            return;
-        }
-        std::array<std::byte, 16> head{};
-        std::copy(h.sid.begin(), h.sid.end(), head.begin());
-        crypto::detail::store_u64(head.data() + 8, h.next_seq++);
-        wire::tlv_appender a(record);
-        const std::size_t mark = a.begin(opaque_type::record);
-        a.put_raw(head);
-        a.put_raw(inner);
-        a.put_raw(mac16(key, {head, inner}));
-        a.end(mark, ec);
-    }
-
-    // Replay check first (cheap), then the tag; the window moves only for an authentic record.
-    void open_record(hop& h, const opaque_key& key, std::span<const std::byte> value, std::vector<std::byte>& inner,
-                     std::error_code& ec) const
-    {
-        ++counts_.hop_unprotect;
-        inner.clear();
-        const std::uint64_t seq = crypto::detail::load_u64(value.data() + 8);
-        if ((ec = h.window.check(seq)))
-            return;
-        const auto body = value.first(value.size() - tag_size);
-        if (!equal(mac16(key, {body}), value.last(tag_size))) {
-            ec = errc::authentication_failed;
-            return;
-        }
-        (void)h.window.accept(seq);
-        inner.assign(body.begin() + 16, body.end());
-    }
-
     void send_accept(const peer_session& p, const endpoint& to, datagram_batch& out, std::error_code& ec)
     {
-        const std::array<std::byte, 5> accept{std::byte{0x7f}, std::byte{0x02}, std::byte{0}, std::byte{1},
-                                              std::byte{static_cast<unsigned char>(p.fresh ? 1 : 0)}};
-        seal_record(*p.current, p.current->r2c, accept, scratch_, ec);
+        std::vector<std::byte> inner;
+        const std::array<std::byte, 1> flags{std::byte{static_cast<unsigned char>(p.fresh ? 1 : 0)}};
+        wire::tlv_appender(inner).put(opaque_type::accept, flags, ec);
+        ++counts_.hop_protect;
+        opaque_codec::seal_record(*p.current, p.current->r2c, inner, scratch_, ec);
         if (!ec)
             out.push(to, scratch_);
-    }
-
-    static void push(datagram_batch& out, const endpoint& to, std::uint16_t type,
-                     std::initializer_list<std::span<const std::byte>> parts)
-    {
-        const std::size_t m = out.mark();
-        wire::tlv_appender a(out.bytes());
-        const std::size_t mark = a.begin(type);
-        for (const auto p : parts)
-            a.put_raw(p);
-        std::error_code ec;
-        a.end(mark, ec);
-        out.commit(to, m);
     }
 
     template <std::size_t N>
@@ -504,6 +359,5 @@ private:
 
 static_assert(crypto::client_cipher<opaque_cipher> && crypto::relay_cipher<opaque_cipher>,
               "the test cipher must model both cipher concepts");
-static_assert(opaque_cipher::forwarding == crypto::forwarding::opaque);
 
 } // namespace tlvcast::test
