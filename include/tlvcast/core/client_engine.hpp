@@ -44,13 +44,32 @@ struct client_options {
 /// close); it appends datagrams to send to a batch and queues events (poll_event).
 /// Every datagram follows one pipeline: outbound, message -> Cipher::seal -> Fragmenter::split ->
 /// record protect; inbound, record unprotect -> the Fragmenter (FRAGMENTs and its own control
-/// TLVs) -> the Cipher. Not thread-safe: drive it from one thread or strand.
+/// TLVs) -> the Cipher. With opaque forwarding, what the relay forwards outside records (whole
+/// blobs, bare FRAGMENTs) goes to the Fragmenter and Cipher::client_forwarded(), the end-to-end
+/// check. Not thread-safe: drive it from one thread or strand.
 template <class Cipher, class Fragmenter>
 class client_engine {
     static_assert(crypto::client_cipher<Cipher>,
                   "Cipher does not model tlvcast::crypto::client_cipher (see crypto/concepts.hpp)");
     static_assert(fragment::fragmenter<Fragmenter>,
                   "Fragmenter does not model tlvcast::fragment::fragmenter (see fragment/concepts.hpp)");
+
+    // Opaque forwarding: the relay forwards other clients' blobs as they are, outside records.
+    // Only the Cipher's end-to-end check can vouch for them, so they reach it through
+    // client_forwarded(), never through client_receive() (which trusts the record layer).
+    static constexpr bool opaque_forwarding = [] {
+        if constexpr (requires { Cipher::forwarding; })
+            return Cipher::forwarding == crypto::forwarding::opaque;
+        else
+            return false;
+    }();
+    static_assert(!opaque_forwarding ||
+                      requires(Cipher& c, typename Cipher::client_session& s, const wire::tlv& t, time_point now,
+                               std::vector<std::byte>& text, std::error_code& ec) {
+                          { c.client_forwarded(s, t, now, text, ec) } -> std::same_as<crypto::received>;
+                      },
+                  "a Cipher with opaque forwarding needs client_forwarded(session, tlv, now, text, ec): the "
+                  "end-to-end check of the blobs that the relay forwards outside records");
 
 public:
     enum class state { idle, registering, established, failed, closed };
@@ -107,7 +126,20 @@ public:
             }
             return;
         }
-        if (auto origin_ec = wire::check_origin(t, wire::origin::relay)) {
+        const auto origin_ec = wire::check_origin(t, wire::origin::relay);
+        if constexpr (opaque_forwarding) {
+            // Not a handshake TLV: a forwarded blob, from the relay's address only, once registered.
+            if (origin_ec || t.type() == wire::tlv_type::fragment) {
+                if (state_ != state::established)
+                    counters_.add(client_counter::unexpected_type);
+                else if (stranger)
+                    counters_.add(client_counter::from_stranger);
+                else
+                    forwarded(from, t, now);
+                return;
+            }
+        }
+        if (origin_ec) {
             counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type
                                                           : client_counter::unexpected_type);
             return;
@@ -333,23 +365,14 @@ private:
     {
         std::error_code ec;
         const crypto::received r = cipher_.client_receive(session_, t, now, opt_.trust, out, text_, ec);
-        if (ec) {
-            counters_.add(ec == errc::replayed ? client_counter::duplicates
-                          : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
-                                                                                            : client_counter::malformed);
-            return;
-        }
+        if (ec)
+            return count_cipher_error(ec);
         using k = crypto::received::kind;
         switch (r.what) {
         case k::nothing: return;
         case k::established: on_established(from, r, now, out); return;
         case k::relay_refused: on_refused(from, r); return;
-        case k::message:
-            last_heard_ = now;
-            counters_.add(client_counter::messages_received);
-            push_event({client_event::kind::message, r.peer,
-                        std::string(reinterpret_cast<const char*>(text_.data()), text_.size()), r.identity, {}});
-            return;
+        case k::message: on_message(r, now); return;
         case k::peer_connected:
         case k::peer_disconnected:
             last_heard_ = now;
@@ -359,6 +382,55 @@ private:
                         r.peer, {}, r.identity, {}});
             return;
         }
+    }
+
+    void count_cipher_error(const std::error_code& ec)
+    {
+        counters_.add(ec == errc::replayed ? client_counter::duplicates
+                      : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
+                                                                                        : client_counter::malformed);
+    }
+
+    void on_message(const crypto::received& r, time_point now)
+    {
+        last_heard_ = now;
+        counters_.add(client_counter::messages_received);
+        push_event({client_event::kind::message, r.peer,
+                    std::string(reinterpret_cast<const char*>(text_.data()), text_.size()), r.identity, {}});
+    }
+
+    // A blob the relay forwarded outside records, whole or in bare FRAGMENTs. Bare FRAGMENTs are
+    // reassembled under the relay's address without its port (no UDP sender has port 0), apart
+    // from those that came in records: an unauthenticated fragment never completes a blob that
+    // the record layer vouches for. Only messages come this way.
+    void forwarded(const endpoint& from, const wire::tlv& t, time_point now)
+    {
+        std::error_code ec;
+        if (t.type() != wire::tlv_type::fragment)
+            return to_cipher_forwarded(t, now);
+        if (!fragmenter_.reassemble(from.without_port(), t.value, now, reassembled_, ec)) {
+            if (ec)
+                counters_.add(client_counter::reassembly_dropped);
+            return;
+        }
+        std::vector<std::byte> blob;
+        blob.swap(reassembled_);
+        const wire::tlv inner = wire::read_outer(blob, ec);
+        if (ec || inner.type() == wire::tlv_type::fragment) // no fragments inside fragments
+            counters_.add(ec ? client_counter::malformed : client_counter::unexpected_type);
+        else
+            to_cipher_forwarded(inner, now);
+        blob.swap(reassembled_);
+    }
+
+    void to_cipher_forwarded(const wire::tlv& t, time_point now)
+    {
+        std::error_code ec;
+        const crypto::received r = cipher_.client_forwarded(session_, t, now, text_, ec);
+        if (ec)
+            count_cipher_error(ec);
+        else if (r.what == crypto::received::kind::message)
+            on_message(r, now);
     }
 
     // A relay proved an identity that the trust settings or the current session refuse. The

@@ -1,0 +1,211 @@
+// A test control_fragmenter: the seed fragmenter plus an ACK control TLV, with retransmission on a timer.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/fragment/concepts.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/time.hpp>
+#include <tlvcast/wire/detail/endian.hpp>
+#include <tlvcast/wire/fragment_header.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace tlvcast::test {
+
+/// Counters of an ack_fragmenter: the seed fragmenter's, and its own.
+struct ack_fragmenter_stats {
+    fragment::seed_fragmenter_stats seed;
+    std::uint64_t tracked = 0;       ///< fragmented messages sent that wait for an ACK
+    std::uint64_t acks_sent = 0;     ///< ACK datagrams appended by on_timer()
+    std::uint64_t acks_received = 0; ///< ACKs that matched a message waiting for one
+    std::uint64_t acks_unmatched = 0;///< late or repeated ACKs
+    std::uint64_t retransmits = 0;   ///< datagrams sent again by on_timer()
+    std::uint64_t gave_up = 0;       ///< messages never acknowledged after max_retransmits
+};
+
+/// When an ack_fragmenter sends an unacknowledged message again, and how often.
+struct ack_fragmenter_options {
+    duration retransmit_after = std::chrono::milliseconds(200);
+    unsigned max_retransmits = 3;
+};
+
+/// Models fragment::control_fragmenter. split() and reassemble() are the seed fragmenter's. A
+/// receiver ACKs every message it reassembles (and a message it already completed, when its
+/// fragments come again: the ACK was lost); a sender keeps each fragmented message's datagrams
+/// until it is ACKed, and sends them again from on_timer() every `retransmit_after`, at most
+/// `max_retransmits` times. Whole (unfragmented) messages carry no msg_id and are not tracked.
+/// ACK = TLV(0x7f20, msg_id(4)), a type unknown to the type table. The engine carries both
+/// through its record layer. Not thread-safe.
+class ack_fragmenter {
+public:
+    using limits_type = fragment::limits;
+    using stats_type = ack_fragmenter_stats;
+    static constexpr std::uint16_t ack_type = 0x7f20;
+    static constexpr std::size_t max_tracked = 1024; ///< messages waiting, at most (memory bound)
+
+    using options = ack_fragmenter_options;
+
+    ack_fragmenter(std::uint64_t seed, std::size_t fragment_size, std::size_t max_whole, options opt = {})
+        : inner_(seed, {}, fragment_size, max_whole), opt_(opt)
+    {
+    }
+
+    static constexpr bool handles(wire::tlv_type type) noexcept { return static_cast<std::uint16_t>(type) == ack_type; }
+
+    /// The seed fragmenter's split; a fragmented message is kept until its ACK. split() has no
+    /// time, so it is stamped at the next on_timer() (next_timer() asks for one at once).
+    void split(std::span<const std::byte> message, const endpoint& to, datagram_batch& out, std::error_code& ec)
+    {
+        const std::size_t first = out.size();
+        inner_.split(message, to, out, ec);
+        if (ec || out.size() == first)
+            return;
+        std::error_code fec;
+        const wire::tlv t = wire::read_outer(out[first].bytes, fec);
+        if (fec || t.type() != wire::tlv_type::fragment)
+            return; // whole: nothing to acknowledge
+        const wire::fragment f = wire::decode_fragment(t.value, fec);
+        if (fec)
+            return;
+        if (waiting_.size() >= max_tracked)
+            waiting_.erase(waiting_.begin());
+        pending& p = waiting_[f.msg_id];
+        p.to = to;
+        p.deadline = no_timer;
+        p.datagrams.clear();
+        for (std::size_t i = first; i < out.size(); ++i)
+            p.datagrams.emplace_back(out[i].bytes.begin(), out[i].bytes.end());
+        ++unstamped_;
+        ++tracked_;
+    }
+
+    /// The seed fragmenter's reassemble; a completed message (or a fragment of one completed
+    /// before) queues an ACK to `from` for the next on_timer(), because reassemble() has no output.
+    bool reassemble(const endpoint& from, std::span<const std::byte> value, time_point now,
+                    std::vector<std::byte>& message, std::error_code& ec)
+    {
+        last_now_ = now;
+        const bool done = inner_.reassemble(from, value, now, message, ec);
+        if (value.size() >= wire::fragment_header_size) {
+            const std::uint32_t id = wire::detail::load_u32(value.data());
+            if (done || (ec == errc::duplicate_fragment && !inner_.reassembly().in_flight(from, id)))
+                queue_ack(from, id);
+        }
+        return done;
+    }
+
+    /// Sends the queued ACKs, stamps new messages, retransmits what is due, runs reassembly timeouts.
+    void on_timer(time_point now, datagram_batch& out)
+    {
+        last_now_ = now;
+        inner_.on_timer(now, out);
+        for (const auto& [to, id] : acks_) {
+            std::array<std::byte, 4> v{};
+            wire::detail::store_u32(v.data(), id);
+            const std::size_t m = out.mark();
+            std::error_code ec;
+            wire::tlv_appender(out.bytes()).put(ack_type, v, ec);
+            out.commit(to, m);
+            ++acks_sent_;
+        }
+        acks_.clear();
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+            pending& p = it->second;
+            if (p.deadline == no_timer) {
+                p.deadline = now + opt_.retransmit_after;
+            } else if (p.deadline <= now) {
+                if (p.tries >= opt_.max_retransmits) {
+                    ++gave_up_;
+                    it = waiting_.erase(it);
+                    continue;
+                }
+                ++p.tries;
+                p.deadline = now + opt_.retransmit_after;
+                for (const auto& d : p.datagrams)
+                    out.push(p.to, d);
+                retransmits_ += p.datagrams.size();
+            }
+            ++it;
+        }
+        unstamped_ = 0;
+    }
+
+    time_point next_timer() const noexcept
+    {
+        time_point t = inner_.next_timer();
+        if (!acks_.empty() || unstamped_ > 0)
+            t = std::min(t, last_now_);
+        for (const auto& [id, p] : waiting_)
+            t = std::min(t, p.deadline);
+        return t;
+    }
+
+    /// An ACK from `from`: the message stops waiting. Errors: malformed (counted by the engine).
+    bool handle_control(const endpoint&, const wire::tlv& t, time_point now, datagram_batch&, std::vector<std::byte>&,
+                        std::error_code& ec)
+    {
+        ec = {};
+        last_now_ = now;
+        if (t.value.size() != 4) {
+            ec = errc::malformed;
+            return false;
+        }
+        // By msg_id alone: a client's split() names the group, the relay ACKs from its own address.
+        if (waiting_.erase(wire::detail::load_u32(t.value.data())))
+            ++acks_received_;
+        else
+            ++acks_unmatched_;
+        return false;
+    }
+
+    void forget(const endpoint& peer)
+    {
+        inner_.forget(peer);
+        std::erase_if(waiting_, [&](const auto& kv) { return kv.second.to == peer; });
+        std::erase_if(acks_, [&](const auto& a) { return a.first == peer; });
+    }
+
+    stats_type stats() const noexcept
+    {
+        return {inner_.stats(), tracked_, acks_sent_, acks_received_, acks_unmatched_, retransmits_, gave_up_};
+    }
+    std::size_t waiting() const noexcept { return waiting_.size(); }
+
+private:
+    struct pending {
+        endpoint to;
+        time_point deadline = no_timer; // no_timer: not yet stamped
+        unsigned tries = 0;
+        std::vector<std::vector<std::byte>> datagrams;
+    };
+
+    void queue_ack(const endpoint& to, std::uint32_t id)
+    {
+        if (std::find(acks_.begin(), acks_.end(), std::pair{to, id}) == acks_.end() && acks_.size() < max_tracked)
+            acks_.emplace_back(to, id);
+    }
+
+    fragment::seed_fragmenter inner_;
+    options opt_;
+    std::map<std::uint32_t, pending> waiting_;
+    std::vector<std::pair<endpoint, std::uint32_t>> acks_;
+    std::size_t unstamped_ = 0;
+    time_point last_now_{};
+    std::uint64_t tracked_ = 0, acks_sent_ = 0, acks_received_ = 0, acks_unmatched_ = 0, retransmits_ = 0, gave_up_ = 0;
+};
+
+static_assert(fragment::control_fragmenter<ack_fragmenter>, "ack_fragmenter must model fragment::control_fragmenter");
+static_assert(!wire::find_type(ack_fragmenter::ack_type), "the ACK type must stay unknown to the type table");
+
+} // namespace tlvcast::test
