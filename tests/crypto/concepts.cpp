@@ -118,6 +118,19 @@ struct relay_record_missing_protect : relay_archetype {
 };
 
 // Near-misses: one requirement each.
+// Opaque forwarding on the client side adds the end-to-end check of forwarded blobs.
+struct client_opaque_archetype : client_archetype {
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;
+    crypto::received client_forwarded(client_session&, const wire::tlv&, time_point, std::vector<std::byte>&,
+                                      std::error_code&)
+    {
+        return {};
+    }
+};
+struct client_opaque_without_check : client_archetype {
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;
+};
+
 struct client_without_seal : client_archetype {
     void seal() = delete;
 };
@@ -137,6 +150,8 @@ TEST_CASE("crypto concepts: archetypes model them, near-misses do not", "[concep
     STATIC_REQUIRE(crypto::client_cipher<client_record_archetype>);
     STATIC_REQUIRE(crypto::relay_cipher<relay_record_archetype>);
     STATIC_REQUIRE(crypto::relay_cipher<relay_opaque_archetype>);
+    STATIC_REQUIRE(crypto::client_cipher<client_opaque_archetype>);
+    STATIC_REQUIRE_FALSE(crypto::client_cipher<client_opaque_without_check>);
     STATIC_REQUIRE_FALSE(crypto::relay_cipher<opaque_without_classify>);
     STATIC_REQUIRE_FALSE(crypto::relay_cipher<reseal_without_forwarding>);
     STATIC_REQUIRE_FALSE(crypto::relay_cipher<relay_record_missing_protect>);

@@ -57,19 +57,7 @@ class client_engine {
     // Opaque forwarding: the relay forwards other clients' blobs as they are, outside records.
     // Only the Cipher's end-to-end check can vouch for them, so they reach it through
     // client_forwarded(), never through client_receive() (which trusts the record layer).
-    static constexpr bool opaque_forwarding = [] {
-        if constexpr (requires { Cipher::forwarding; })
-            return Cipher::forwarding == crypto::forwarding::opaque;
-        else
-            return false;
-    }();
-    static_assert(!opaque_forwarding ||
-                      requires(Cipher& c, typename Cipher::client_session& s, const wire::tlv& t, time_point now,
-                               std::vector<std::byte>& text, std::error_code& ec) {
-                          { c.client_forwarded(s, t, now, text, ec) } -> std::same_as<crypto::received>;
-                      },
-                  "a Cipher with opaque forwarding needs client_forwarded(session, tlv, now, text, ec): the "
-                  "end-to-end check of the blobs that the relay forwards outside records");
+    static constexpr bool opaque_forwarding = crypto::opaque_forwarding<Cipher>;
 
 public:
     enum class state { idle, registering, established, failed, closed };

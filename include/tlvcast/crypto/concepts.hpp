@@ -26,6 +26,16 @@ enum class message_kind { data, join, leave };
 ///   every recipient without crypto or a copy per recipient (end-to-end protected profiles).
 enum class forwarding { reseal, opaque };
 
+/// Whether a Cipher (client or relay side) forwards opaquely: it says so with
+/// `static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;`.
+template <class C>
+inline constexpr bool opaque_forwarding = [] {
+    if constexpr (requires { C::forwarding; })
+        return C::forwarding == forwarding::opaque;
+    else
+        return false;
+}();
+
 /// What a client learned from one TLV of the relay (see client_cipher::client_receive).
 struct received {
     enum class kind { nothing, established, message, peer_connected, peer_disconnected, relay_refused };
@@ -52,6 +62,8 @@ struct received {
 /// With a record layer (has_record_layer), every datagram after the handshake travels inside an
 /// outer TLV of type C::record_type: protect() turns one inner datagram into a whole record;
 /// unprotect() turns a record's value back into the inner TLV bytes (AEAD, replay window).
+/// With opaque forwarding, client_forwarded() is the end-to-end check of a blob the relay forwarded
+/// outside records (whole or reassembled): only its kind::message results count.
 template <class C>
 concept client_cipher = requires(C& c, const C& cc, typename C::client_session& s,
                                  const typename C::client_session& cs, const endpoint& relay, time_point now,
@@ -68,6 +80,9 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
     { C::record_type } -> std::convertible_to<wire::tlv_type>;
     { c.protect(s, bytes, buf, ec) } -> std::same_as<void>;
     { c.unprotect(s, bytes, buf, ec) } -> std::same_as<void>;
+}) && (!opaque_forwarding<C> || requires(C& c, typename C::client_session& s, const wire::tlv& t, time_point now,
+                                         std::vector<std::byte>& text, std::error_code& ec) {
+    { c.client_forwarded(s, t, now, text, ec) } -> std::same_as<received>;
 });
 
 /// The relay side of a profile, single-threaded like the relay engine that drives it, except the
