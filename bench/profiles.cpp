@@ -13,8 +13,7 @@
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/transport/send_queue.hpp>
 #include <tlvcast/core/relay.hpp>
-#include <tlvcast/crypto/cryptopp_aead.hpp>
-#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
 #include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/crypto/secure.hpp>
 #include <tlvcast/datagram.hpp>
@@ -687,13 +686,17 @@ template <class Net>
 void add_net()
 {
     add_rows<plain_profile, Net>("plain");
+#ifdef TLVCAST_HAS_CRYPTOPP
     add_rows<secure_profile<crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>>, Net>(
         "secure/cryptopp");
+#endif
 #ifdef TLVCAST_HAS_OPENSSL
     add_rows<secure_profile<crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>>, Net>(
         "secure/openssl");
 #endif
-    add_rows<seed_profile<crypto::rsa_oaep>, Net>("seed/cryptopp");
+#ifdef TLVCAST_HAS_CRYPTOPP
+    add_rows<seed_profile<crypto::basic_rsa_oaep<crypto::cryptopp_rsa>>, Net>("seed/cryptopp");
+#endif
 #ifdef TLVCAST_HAS_OPENSSL
     add_rows<seed_profile<crypto::basic_rsa_oaep<crypto::openssl_rsa>>, Net>("seed/openssl");
 #endif

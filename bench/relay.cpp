@@ -444,11 +444,13 @@ void relay_args(benchmark::internal::Benchmark* b)
         ->Unit(benchmark::kMillisecond);
 }
 
-using cryptopp_cipher = crypto::rsa_oaep;
+#ifdef TLVCAST_HAS_CRYPTOPP
+using cryptopp_cipher = crypto::basic_rsa_oaep<crypto::cryptopp_rsa>;
 
 BENCHMARK(rsa_private_op<cryptopp_cipher>)->Name("cryptopp/rsa_private_op")->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(relay_throughput<cryptopp_cipher, memory_net>)->Name("cryptopp/relay/memory")->Apply(relay_args);
 BENCHMARK(relay_throughput<cryptopp_cipher, udp_net>)->Name("cryptopp/relay/udp")->Apply(relay_args);
+#endif
 
 #ifdef TLVCAST_HAS_OPENSSL
 using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;

@@ -1,5 +1,5 @@
 // RSA-2048 OAEP-SHA-256 throughput of the Crypto++ and OpenSSL backends on one core (items/s).
-#include <tlvcast/crypto/cryptopp_rsa.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
 #if defined(TLVCAST_HAS_OPENSSL)
 #include <tlvcast/crypto/openssl_rsa.hpp>
 #endif
@@ -73,10 +73,12 @@ void bm_import_public_pem(benchmark::State& state)
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+#if defined(TLVCAST_HAS_CRYPTOPP)
 using tlvcast::crypto::cryptopp_rsa;
 BENCHMARK_TEMPLATE(bm_decrypt, cryptopp_rsa)->Name("rsa2048_oaep_decrypt/cryptopp");
 BENCHMARK_TEMPLATE(bm_encrypt, cryptopp_rsa)->Name("rsa2048_oaep_encrypt/cryptopp");
 BENCHMARK_TEMPLATE(bm_import_public_pem, cryptopp_rsa)->Name("rsa2048_import_public_pem/cryptopp");
+#endif
 #if defined(TLVCAST_HAS_OPENSSL)
 using tlvcast::crypto::openssl_rsa;
 BENCHMARK_TEMPLATE(bm_decrypt, openssl_rsa)->Name("rsa2048_oaep_decrypt/openssl");

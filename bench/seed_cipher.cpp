@@ -138,11 +138,13 @@ void seal_relayed(benchmark::State& state)
     report(state, size);
 }
 
-using cryptopp_cipher = crypto::rsa_oaep;
+#ifdef TLVCAST_HAS_CRYPTOPP
+using cryptopp_cipher = crypto::basic_rsa_oaep<crypto::cryptopp_rsa>;
 
 BENCHMARK(seal<cryptopp_cipher>)->Name("cryptopp/seal")->TLVCAST_SEED_SIZES;
 BENCHMARK(open<cryptopp_cipher>)->Name("cryptopp/open")->TLVCAST_SEED_SIZES;
 BENCHMARK(seal_relayed<cryptopp_cipher>)->Name("cryptopp/seal_relayed")->TLVCAST_SEED_SIZES;
+#endif
 
 #ifdef TLVCAST_HAS_OPENSSL
 using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;

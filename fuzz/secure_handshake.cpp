@@ -36,8 +36,8 @@ constexpr std::size_t max_pending = 16;
 
 const crypto::ed25519_keypair& id(int which)
 {
-    static const crypto::ed25519_keypair relay_id = crypto::cryptopp_suite::generate_ed25519();
-    static const crypto::ed25519_keypair client_id = crypto::cryptopp_suite::generate_ed25519();
+    static const crypto::ed25519_keypair relay_id = crypto::generate_ed25519<crypto::default_suite>();
+    static const crypto::ed25519_keypair client_id = crypto::generate_ed25519<crypto::default_suite>();
     return which == 0 ? relay_id : client_id;
 }
 
@@ -64,12 +64,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ropt.handshake_limits.per_source_burst = 1000; // let the fuzzer reach the pending bound
     relay_engine relay(cipher(id(0), ropt), fragment::seed_fragmenter(1));
     core::client_options copt;
-    copt.trust = crypto::relay_trust::pin(crypto::cryptopp_suite::fingerprint(id(0).public_key));
+    copt.trust = crypto::relay_trust::pin(crypto::fingerprint_of<crypto::default_suite>(id(0).public_key));
     cipher client_cipher(id(1));
     const std::size_t payload = client_cipher.fragment_payload();
     client_engine client(std::move(client_cipher), fragment::seed_fragmenter(2, {}, payload), std::move(copt));
-    const auto relay_fp = crypto::cryptopp_suite::fingerprint(id(0).public_key);
-    const auto client_fp = crypto::cryptopp_suite::fingerprint(id(1).public_key);
+    const auto relay_fp = crypto::fingerprint_of<crypto::default_suite>(id(0).public_key);
+    const auto client_fp = crypto::fingerprint_of<crypto::default_suite>(id(1).public_key);
 
     time_point now{};
     datagram_batch out;

@@ -36,10 +36,10 @@ fragment::limits small_limits()
     return l;
 }
 
-const crypto::cryptopp_rsa::private_key& key(int i)
+const crypto::default_rsa::private_key& key(int i)
 {
-    static const crypto::cryptopp_rsa::private_key keys[2] = {crypto::cryptopp_rsa::generate(2048),
-                                                              crypto::cryptopp_rsa::generate(2048)};
+    static const crypto::default_rsa::private_key keys[2] = {crypto::default_rsa::generate(2048),
+                                                              crypto::default_rsa::generate(2048)};
     return keys[i];
 }
 

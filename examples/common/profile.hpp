@@ -1,4 +1,4 @@
-// Profile (seed | secure) and backend (Crypto++ | OpenSSL) selection shared by the example programs.
+// Profile (seed | secure) and backend (Crypto++ | OpenSSL, as compiled in) selection shared by the example programs.
 #pragma once
 
 #include "common/cli.hpp"
@@ -15,7 +15,8 @@ namespace tlvcast::examples {
 
 /// Which wire profile a program speaks (docs/PROTOCOL.md).
 enum class profile { seed, secure };
-/// Which library carries the profile's cryptography; both give the same bytes on the wire.
+/// Which library carries the profile's cryptography; both give the same bytes on the wire. A build
+/// offers only the backends compiled into it (TLVCAST_WITH_CRYPTOPP, TLVCAST_WITH_OPENSSL).
 enum class backend { cryptopp, openssl };
 
 #ifdef TLVCAST_HAS_OPENSSL
@@ -24,6 +25,15 @@ enum class backend { cryptopp, openssl };
 inline constexpr backend default_backend = backend::openssl;
 #else
 inline constexpr backend default_backend = backend::cryptopp;
+#endif
+
+// The --backend line of the programs' --help: only what this build has.
+#if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
+#define TLVCAST_EXAMPLES_BACKEND_HELP "openssl (default) or cryptopp: the same wire format"
+#elif defined(TLVCAST_HAS_OPENSSL)
+#define TLVCAST_EXAMPLES_BACKEND_HELP "openssl (the only backend of this build)"
+#else
+#define TLVCAST_EXAMPLES_BACKEND_HELP "cryptopp (the only backend of this build)"
 #endif
 
 /// `--profile seed|secure`; usage_error for another word.
@@ -37,17 +47,22 @@ inline profile read_profile(arg_reader& args)
     throw usage_error("option --profile: '" + std::string(v) + "' is not seed or secure");
 }
 
-/// `--backend cryptopp|openssl`; usage_error for another word, or openssl in a build without it.
+/// `--backend cryptopp|openssl`; usage_error for another word, or a backend this build does not have.
 inline backend read_backend(arg_reader& args)
 {
     const std::string_view v = args.value();
-    if (v == "cryptopp")
+    if (v == "cryptopp") {
+#ifdef TLVCAST_HAS_CRYPTOPP
         return backend::cryptopp;
+#else
+        throw usage_error("option --backend: this build has no Crypto++ (use openssl)");
+#endif
+    }
     if (v == "openssl") {
 #ifdef TLVCAST_HAS_OPENSSL
         return backend::openssl;
 #else
-        throw usage_error("option --backend: this build has no OpenSSL");
+        throw usage_error("option --backend: this build has no OpenSSL (use cryptopp)");
 #endif
     }
     throw usage_error("option --backend: '" + std::string(v) + "' is not cryptopp or openssl");
@@ -82,23 +97,31 @@ crypto::fingerprint own_fingerprint(const Cipher& c)
         return c.public_fingerprint();
 }
 
+/// Calls `f(std::type_identity<Secure or Seed>{})` for profile `p`, and returns its result.
+template <class Secure, class Seed, class F>
+decltype(auto) with_profile(profile p, F&& f)
+{
+    if (p == profile::secure)
+        return f(std::type_identity<Secure>{});
+    return f(std::type_identity<Seed>{});
+}
+
 /// Calls `f(std::type_identity<Cipher>{})` with the Cipher policy of profile `p` on backend `b`,
-/// and returns its result: one instantiation of the program per combination.
+/// and returns its result: one instantiation of the program per combination the build has.
 template <class F>
 decltype(auto) with_cipher(profile p, backend b, F&& f)
 {
-#ifdef TLVCAST_HAS_OPENSSL
-    if (b == backend::openssl) {
-        if (p == profile::secure)
-            return f(std::type_identity<secure::openssl_cipher>{});
-        return f(std::type_identity<seed::openssl_cipher>{});
-    }
+#if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
+    if (b == backend::openssl)
+        return with_profile<secure::openssl_cipher, seed::openssl_cipher>(p, f);
+    return with_profile<secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
+#elif defined(TLVCAST_HAS_OPENSSL)
+    (void)b; // read_backend admits only openssl
+    return with_profile<secure::openssl_cipher, seed::openssl_cipher>(p, f);
 #else
-    (void)b;
+    (void)b; // read_backend admits only cryptopp
+    return with_profile<secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
 #endif
-    if (p == profile::secure)
-        return f(std::type_identity<secure::cipher>{});
-    return f(std::type_identity<seed::cipher>{});
 }
 
 /// The options both programs share: network, keep-alive, profile, backend, key files, output.

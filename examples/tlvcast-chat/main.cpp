@@ -43,7 +43,7 @@ fingerprint tlvcast-relay prints); --accept-any-relay turns the check off (no pr
 
 options:
   --profile P               secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
-  --backend B               openssl (default when built with OpenSSL) or cryptopp: the same wire format
+  --backend B               )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
   --identity FILE           secure: load this client's Ed25519 identity from FILE, or create it there
                             (mode 0600) (default: a fresh identity each run)
   --relay-fingerprint HEX   secure: accept only the relay whose identity has this fingerprint (64 hex digits)

@@ -33,7 +33,7 @@ authenticate it by its Ed25519 identity: give them the fingerprint it prints at 
 
 options:
   --profile P        secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
-  --backend B        openssl (default when built with OpenSSL) or cryptopp: the same wire format
+  --backend B        )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
   --identity FILE    secure: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
                      with mode 0600 on first start (default: a fresh identity each run)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)

@@ -32,6 +32,7 @@ enum class errc {
     identity_mismatch,        ///< the relay's identity key differs from the pinned or known one
     handshake_failed,         ///< a handshake message out of order or invalid
     key_exhausted,            ///< the key reached its usage limit and must be replaced
+    insecure_key_file,        ///< a private-key file that group or others may access (strict permissions)
     // fragment layer
     fragment_limit = 64,      ///< more fragments than a message may have
     reassembly_message_too_large, ///< a message would exceed the per-message byte limit
@@ -78,6 +79,7 @@ public:
         case errc::identity_mismatch: return "relay identity does not match the pinned or known key";
         case errc::handshake_failed: return "handshake failed";
         case errc::key_exhausted: return "key usage limit reached";
+        case errc::insecure_key_file: return "private-key file accessible by group or others";
         case errc::fragment_limit: return "too many fragments for one message";
         case errc::reassembly_message_too_large: return "reassembled message would exceed its byte limit";
         case errc::reassembly_sender_busy: return "too many messages in flight from this sender";

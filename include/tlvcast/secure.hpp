@@ -3,30 +3,33 @@
 
 #include <tlvcast/core/client.hpp>
 #include <tlvcast/core/relay.hpp>
-#include <tlvcast/crypto/cryptopp_aead.hpp>
-#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
 #include <tlvcast/crypto/secure.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 
-#ifdef TLVCAST_HAS_OPENSSL
-#include <tlvcast/crypto/openssl_aead.hpp>
-#include <tlvcast/crypto/openssl_suite.hpp>
-#endif
-
 namespace tlvcast::secure {
 
-/// AES-256-GCM on Crypto++ (the default). Build the client's fragmenter as
-/// `fragmenter(limits, cipher.fragment_payload())` so that every fragment fits one record.
-using cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
-/// ChaCha20-Poly1305 on Crypto++ (CPUs without AES instructions).
-using chacha_cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
+/// AES-256-GCM on the default backend (crypto/default_backend.hpp: Crypto++ when the build has it).
+/// Build the client's fragmenter as `fragmenter(limits, cipher.fragment_payload())` so that every
+/// fragment fits one record.
+using cipher = crypto::secure;
+/// ChaCha20-Poly1305 on the default backend (CPUs without AES instructions).
+using chacha_cipher = crypto::secure_chacha;
 using options = crypto::secure_options;
 using fragmenter = fragment::seed_fragmenter;
 using client = core::basic_client<transport::asio_udp, cipher, fragmenter>;
 using relay = core::basic_relay<transport::asio_udp, cipher, fragmenter>;
 using chacha_client = core::basic_client<transport::asio_udp, chacha_cipher, fragmenter>;
 using chacha_relay = core::basic_relay<transport::asio_udp, chacha_cipher, fragmenter>;
+
+#ifdef TLVCAST_HAS_CRYPTOPP
+/// The secure profile on Crypto++ (AES-256-GCM; ChaCha20-Poly1305).
+using cryptopp_cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
+using cryptopp_chacha_cipher = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
+using cryptopp_client = core::basic_client<transport::asio_udp, cryptopp_cipher, fragmenter>;
+using cryptopp_relay = core::basic_relay<transport::asio_udp, cryptopp_cipher, fragmenter>;
+#endif
 
 #ifdef TLVCAST_HAS_OPENSSL
 /// The same wire format on OpenSSL 3 (interoperates with the Crypto++ variants of the same AEAD).

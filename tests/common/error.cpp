@@ -17,7 +17,7 @@ constexpr errc all_errc[] = {
     errc::buffer_too_small, errc::fragment_total_zero, errc::fragment_seq_out_of_range, errc::unknown_type,
     errc::unexpected_type, errc::malformed, errc::bad_key, errc::decrypt_failed, errc::message_too_large,
     errc::authentication_failed, errc::replayed, errc::stale_session, errc::bad_cookie, errc::rate_limited,
-    errc::identity_mismatch, errc::handshake_failed, errc::key_exhausted, errc::fragment_limit,
+    errc::identity_mismatch, errc::handshake_failed, errc::key_exhausted, errc::insecure_key_file, errc::fragment_limit,
     errc::reassembly_message_too_large, errc::reassembly_sender_busy, errc::reassembly_full,
     errc::fragment_mismatch, errc::duplicate_fragment, errc::reassembly_timeout, errc::not_registered,
     errc::no_relay, errc::not_ready, errc::shut_down, errc::too_many_peers, errc::reserved_text, errc::overloaded,

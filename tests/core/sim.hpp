@@ -18,11 +18,11 @@ using seed_client_engine = core::client_engine<crypto::rsa_oaep, fragment::seed_
 using seed_relay_engine = core::relay_engine<crypto::rsa_oaep, fragment::seed_fragmenter>;
 
 /// RSA keys are slow to make: every test shares a few.
-inline const crypto::cryptopp_rsa::private_key& shared_key(std::size_t i)
+inline const crypto::default_rsa::private_key& shared_key(std::size_t i)
 {
-    static std::vector<crypto::cryptopp_rsa::private_key> keys;
+    static std::vector<crypto::default_rsa::private_key> keys;
     while (keys.size() <= i)
-        keys.push_back(crypto::cryptopp_rsa::generate(2048));
+        keys.push_back(crypto::default_rsa::generate(2048));
     return keys[i];
 }
 

@@ -1,10 +1,7 @@
 // Tests for crypto/cookie.hpp: valid cookies, wrong endpoint/context, rotation and expiry, tampering.
 #include <tlvcast/crypto/cookie.hpp>
 
-#include <tlvcast/crypto/cryptopp_suite.hpp>
-#ifdef TLVCAST_HAS_OPENSSL
-#include <tlvcast/crypto/openssl_suite.hpp>
-#endif
+#include "crypto/backends.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,11 +16,6 @@ using tlvcast::endpoint;
 using tlvcast::errc;
 using namespace std::chrono_literals;
 
-#ifdef TLVCAST_HAS_OPENSSL
-#define TLVCAST_SUITES_FOR_COOKIE tc::cryptopp_suite, tc::openssl_suite
-#else
-#define TLVCAST_SUITES_FOR_COOKIE tc::cryptopp_suite
-#endif
 
 namespace {
 std::array<std::byte, 32> transcript_hash(unsigned seed)
@@ -38,7 +30,7 @@ const tlvcast::time_point t0{std::chrono::hours(1000)};
 } // namespace
 
 TEMPLATE_TEST_CASE("cookie: a fresh cookie verifies for its client and context only", "[cookie]",
-                   TLVCAST_SUITES_FOR_COOKIE)
+                   TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 10s);
     const auto ctx = transcript_hash(1);
@@ -63,7 +55,7 @@ TEMPLATE_TEST_CASE("cookie: a fresh cookie verifies for its client and context o
 }
 
 TEMPLATE_TEST_CASE("cookie: every single-bit flip and every wrong length is refused", "[cookie]",
-                   TLVCAST_SUITES_FOR_COOKIE)
+                   TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 10s);
     const auto ctx = transcript_hash(3);
@@ -83,7 +75,7 @@ TEMPLATE_TEST_CASE("cookie: every single-bit flip and every wrong length is refu
 }
 
 TEMPLATE_TEST_CASE("cookie: the previous epoch still verifies, two rotations expire it", "[cookie]",
-                   TLVCAST_SUITES_FOR_COOKIE)
+                   TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 10s);
     const auto ctx = transcript_hash(4);
@@ -104,7 +96,7 @@ TEMPLATE_TEST_CASE("cookie: the previous epoch still verifies, two rotations exp
 }
 
 TEMPLATE_TEST_CASE("cookie: a long silence replaces both secrets; a clock going back changes nothing", "[cookie]",
-                   TLVCAST_SUITES_FOR_COOKIE)
+                   TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 10s);
     const auto ctx = transcript_hash(5);
@@ -119,7 +111,7 @@ TEMPLATE_TEST_CASE("cookie: a long silence replaces both secrets; a clock going 
 }
 
 TEMPLATE_TEST_CASE("cookie: the 1-byte epoch wraps without reviving old cookies", "[cookie]",
-                   TLVCAST_SUITES_FOR_COOKIE)
+                   TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 1s);
     const auto ctx = transcript_hash(6);

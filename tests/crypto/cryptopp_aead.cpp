@@ -1,10 +1,6 @@
-// Tests for crypto/cryptopp_aead.hpp and, with OpenSSL, crypto/openssl_aead.hpp: the official AES-256-GCM
-// and ChaCha20-Poly1305 vectors and the size limits on every AEAD backend.
-#include <tlvcast/crypto/cryptopp_aead.hpp>
-
-#ifdef TLVCAST_HAS_OPENSSL
-#include <tlvcast/crypto/openssl_aead.hpp>
-#endif
+// Tests for crypto/cryptopp_aead.hpp and crypto/openssl_aead.hpp, whichever the build has: the official
+// AES-256-GCM and ChaCha20-Poly1305 vectors, ids, limits and size checks on every AEAD backend.
+#include "crypto/backends.hpp"
 
 #include "crypto/helpers.hpp"
 
@@ -84,24 +80,32 @@ void check_vector(const vector_case& v)
 
 } // namespace
 
-// Each AEAD on every backend: the OpenSSL ones only where OpenSSL is linked.
-#ifdef TLVCAST_HAS_OPENSSL
+// Each AEAD on every backend the build has.
+#if defined(TLVCAST_HAS_CRYPTOPP) && defined(TLVCAST_HAS_OPENSSL)
 #define TLVCAST_TEST_GCM_AEADS tc::cryptopp_aes256_gcm, tc::openssl_aes256_gcm
 #define TLVCAST_TEST_CHACHA_AEADS tc::cryptopp_chacha20_poly1305, tc::openssl_chacha20_poly1305
 #else
-#define TLVCAST_TEST_GCM_AEADS tc::cryptopp_aes256_gcm
-#define TLVCAST_TEST_CHACHA_AEADS tc::cryptopp_chacha20_poly1305
+#define TLVCAST_TEST_GCM_AEADS tc::default_aes256_gcm
+#define TLVCAST_TEST_CHACHA_AEADS tc::default_chacha20_poly1305
 #endif
 
-TEMPLATE_TEST_CASE("aes256_gcm matches GCM test case 16", "[aead]", TLVCAST_TEST_GCM_AEADS)
+TEMPLATE_TEST_CASE("aes256_gcm matches GCM test case 16; its id and limits are AES-GCM's", "[aead]",
+                   TLVCAST_TEST_GCM_AEADS)
 {
+    STATIC_REQUIRE(TestType::id == tc::aead_id::aes_256_gcm);
     STATIC_REQUIRE(TestType::name == "AES-256-GCM");
+    STATIC_REQUIRE(TestType::max_records_per_key == tc::aes_gcm_max_records_per_key);
+    STATIC_REQUIRE(TestType::max_failed_opens_per_key == tc::aes_gcm_max_failed_opens_per_key);
     check_vector<TestType>(gcm_test_case_16());
 }
 
-TEMPLATE_TEST_CASE("chacha20_poly1305 matches RFC 8439 section 2.8.2", "[aead]", TLVCAST_TEST_CHACHA_AEADS)
+TEMPLATE_TEST_CASE("chacha20_poly1305 matches RFC 8439 section 2.8.2; its id and limits are ChaCha's", "[aead]",
+                   TLVCAST_TEST_CHACHA_AEADS)
 {
+    STATIC_REQUIRE(TestType::id == tc::aead_id::chacha20_poly1305);
     STATIC_REQUIRE(TestType::name == "ChaCha20-Poly1305");
+    STATIC_REQUIRE(TestType::max_records_per_key == tc::chacha20_poly1305_max_records_per_key);
+    STATIC_REQUIRE(TestType::max_failed_opens_per_key == tc::chacha20_poly1305_max_failed_opens_per_key);
     check_vector<TestType>(rfc8439_2_8_2());
 }
 

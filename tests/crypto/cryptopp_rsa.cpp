@@ -1,5 +1,6 @@
 // Tests of the Crypto++ RSA backend's own parts: keys made with Crypto++ itself (other sizes and
 // exponents, PKCS#1 files). What every backend must do is tested on each in rsa_backend.cpp.
+#ifdef TLVCAST_HAS_CRYPTOPP // without Crypto++ this file compiles to nothing
 #include <tlvcast/crypto/cryptopp_rsa.hpp>
 
 #include "crypto/rsa_helpers.hpp"
@@ -77,7 +78,7 @@ TEST_CASE("cryptopp_rsa: loads a PKCS#1 RSA PRIVATE KEY written with Crypto++", 
     const auto pem = tlvcast::crypto::detail::rsa_cryptopp_pem(
         "RSA PRIVATE KEY", reinterpret_cast<const CryptoPP::byte*>(der.data()), der.size());
     const auto p1 = dir.path / "pkcs1.pem";
-    tlvcast::crypto::detail::write_private_pem_file(p1, {reinterpret_cast<const char*>(pem.data()), pem.size()});
+    tlvcast::crypto::create_private_key_file(p1, {reinterpret_cast<const char*>(pem.data()), pem.size()});
     const auto key = backend::load_private_pem(p1);
     CHECK(backend::modulus_bytes(key) == 256);
     CryptoPP::RSAFunction f;
@@ -87,3 +88,5 @@ TEST_CASE("cryptopp_rsa: loads a PKCS#1 RSA PRIVATE KEY written with Crypto++", 
     REQUIRE_FALSE(ec2);
     CHECK(backend::public_of(key) == expected);
 }
+
+#endif // TLVCAST_HAS_CRYPTOPP

@@ -1,6 +1,6 @@
 // Tests for crypto/openssl_aead.hpp: byte-identical output to Crypto++. The official vectors and the size
 // limits run on every backend in cryptopp_aead.cpp.
-#ifdef TLVCAST_HAS_OPENSSL // without OpenSSL this file compiles to nothing
+#if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP) // cross-backend: needs both
 #include <tlvcast/crypto/openssl_aead.hpp>
 
 #include <tlvcast/crypto/aead.hpp>
@@ -67,4 +67,4 @@ TEST_CASE("OpenSSL and Crypto++ ChaCha20-Poly1305 produce identical records", "[
     check_cross_backend<tc::openssl_chacha20_poly1305, tc::cryptopp_chacha20_poly1305>();
 }
 
-#endif // TLVCAST_HAS_OPENSSL
+#endif // TLVCAST_HAS_OPENSSL && TLVCAST_HAS_CRYPTOPP

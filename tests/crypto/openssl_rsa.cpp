@@ -145,7 +145,7 @@ TEST_CASE("openssl_rsa: loads a PKCS#1 RSA PRIVATE KEY written by OpenSSL", "[cr
     const std::string pem = bio_text(bio.get());
     REQUIRE(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
     const auto p1 = dir.path / "pkcs1.pem";
-    tlvcast::crypto::detail::write_private_pem_file(p1, pem);
+    tlvcast::crypto::create_private_key_file(p1, pem);
     const auto key = backend::load_private_pem(p1);
     CHECK(backend::modulus_bytes(key) == 256);
     std::error_code ec2;

@@ -2,18 +2,16 @@
 // against each other: keys, PEM, ciphertexts.
 #include <tlvcast/crypto/rsa_backend.hpp>
 
-#include <tlvcast/crypto/cryptopp_rsa.hpp>
-#if defined(TLVCAST_HAS_OPENSSL)
-#include <tlvcast/crypto/openssl_rsa.hpp>
-#endif
+#include <tlvcast/crypto/detail/base64.hpp>
 
+#include "crypto/backends.hpp"
 #include "crypto/rsa_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <cryptopp/base64.h>
+#if defined(TLVCAST_TEST_CROSS_BACKEND)
 #include <cryptopp/filters.h>
-#include <cryptopp/sha.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -50,7 +48,8 @@ struct archetype_backend {
     struct public_key {};
     static constexpr std::string_view name = "archetype";
     static private_key generate(unsigned bits = 2048);
-    static private_key load_private_pem(const std::filesystem::path&);
+    static private_key load_private_pem(const std::filesystem::path&, const crypto::key_file_options& = {},
+                                        crypto::key_file_status* = nullptr);
     static void save_private_pem(const private_key&, const std::filesystem::path&);
     static public_key public_of(const private_key&) noexcept;
     static public_key import_public_pem(std::span<const std::byte>, std::error_code&) noexcept;
@@ -69,6 +68,11 @@ struct no_fingerprint : archetype_backend {
     static void fingerprint(const public_key&) noexcept;
 };
 static_assert(!crypto::rsa_backend<no_fingerprint>);
+// A loader that cannot be told how strict to be, nor report a too-open file, does not do.
+struct path_only_loader : archetype_backend {
+    static private_key load_private_pem(const std::filesystem::path&);
+};
+static_assert(!crypto::rsa_backend<path_only_loader>);
 struct uncopyable_public : archetype_backend {
     struct public_key {
         public_key() = default;
@@ -94,11 +98,7 @@ constexpr std::string_view ed25519_pem = "-----BEGIN PUBLIC KEY-----\n"
 
 // Every backend, for the cases that hold for all of them; backend-specific cases live in the
 // backend's own test file.
-#if defined(TLVCAST_HAS_OPENSSL)
-#define TLVCAST_RSA_BACKENDS crypto::cryptopp_rsa, crypto::openssl_rsa
-#else
-#define TLVCAST_RSA_BACKENDS crypto::cryptopp_rsa
-#endif
+#define TLVCAST_RSA_BACKENDS TLVCAST_TEST_RSA_BACKENDS
 
 TEMPLATE_TEST_CASE("rsa_backend: generate makes RSA-2048 keys and refuses other sizes", "[crypto][rsa]",
                    TLVCAST_RSA_BACKENDS)
@@ -165,13 +165,14 @@ TEMPLATE_TEST_CASE("rsa_backend: fingerprint is SHA-256 of the DER SPKI and surv
     using backend = TestType;
     const auto pub = backend::public_of(key_a<backend>());
     const std::string pem = backend::export_public_pem(pub);
-    // Independent DER: strip the armor, base64-decode (with Crypto++, whichever backend is tested).
-    std::string body = pem.substr(27, pem.size() - 27 - 25);
-    std::string der;
-    CryptoPP::StringSource(body, true, new CryptoPP::Base64Decoder(new CryptoPP::StringSink(der)));
-    std::array<std::byte, 32> expected{};
-    CryptoPP::SHA256{}.CalculateDigest(reinterpret_cast<CryptoPP::byte*>(expected.data()),
-                                       reinterpret_cast<const CryptoPP::byte*>(der.data()), der.size());
+    // Independent DER: strip the armor and the line breaks, base64-decode, hash with the default suite.
+    std::string body;
+    for (const char c : pem.substr(27, pem.size() - 27 - 25))
+        if (c != '\n')
+            body += c;
+    std::vector<unsigned char> der(body.size() / 4 * 3 - static_cast<std::size_t>(std::count(body.begin(), body.end(), '=')));
+    REQUIRE(crypto::detail::base64_decode(body, der));
+    const auto expected = crypto::default_suite::sha256(std::as_bytes(std::span(der)));
     CHECK(backend::fingerprint(pub) == expected);
 
     std::error_code ec;
@@ -295,27 +296,30 @@ TEMPLATE_TEST_CASE("rsa_backend: import refuses garbage and non-RSA keys", "[cry
     }
 }
 
-TEMPLATE_TEST_CASE("rsa_backend: private key PEM save (mode 0600) and load", "[crypto][rsa]", TLVCAST_RSA_BACKENDS)
+TEMPLATE_TEST_CASE("rsa_backend: private key PEM save (mode 0600, never over a file) and load", "[crypto][rsa]",
+                   TLVCAST_RSA_BACKENDS)
 {
     using backend = TestType;
     temp_dir dir;
     const auto& priv = key_a<backend>();
     const auto file = dir.path / "key.pem";
-    {
-        // An existing file with a wider mode must come out as 0600 too.
-        std::ofstream{file} << "old";
-        std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                                               std::filesystem::perms::group_read |
-                                               std::filesystem::perms::others_read);
-    }
     backend::save_private_pem(priv, file);
     struct stat st {};
     REQUIRE(::stat(file.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
-    const auto fresh = dir.path / "fresh.pem";
-    backend::save_private_pem(priv, fresh);
-    REQUIRE(::stat(fresh.c_str(), &st) == 0);
-    CHECK((st.st_mode & 07777) == 0600);
+    {
+        // An existing file is never replaced (the one rule of key_file.hpp): it stays as it was.
+        const auto old = dir.path / "old.pem";
+        std::ofstream{old} << "old";
+        try {
+            backend::save_private_pem(priv, old);
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == std::errc::file_exists);
+        }
+        std::ifstream in{old};
+        CHECK(std::string{std::istreambuf_iterator<char>{in}, {}} == "old");
+    }
 
     std::string text;
     {
@@ -332,6 +336,22 @@ TEMPLATE_TEST_CASE("rsa_backend: private key PEM save (mode 0600) and load", "[c
     std::error_code ec;
     CHECK(backend::decrypt(loaded, cipher, out, ec) == 42);
     CHECK_FALSE(ec);
+
+    // Through the key-file rules: a too-open file is reported, and refused when strict; a link is refused.
+    crypto::key_file_status status;
+    (void)backend::load_private_pem(file, {}, &status);
+    CHECK_FALSE(status.too_open);
+    REQUIRE(::chmod(file.c_str(), 0644) == 0);
+    CHECK(backend::public_of(backend::load_private_pem(file, {}, &status)) == backend::public_of(priv));
+    CHECK(status.too_open);
+    try {
+        (void)backend::load_private_pem(file, {.strict_permissions = true});
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::insecure_key_file);
+    }
+    std::filesystem::create_symlink(file, dir.path / "link.pem");
+    CHECK_THROWS_AS(backend::load_private_pem(dir.path / "link.pem"), std::system_error);
 
     // PKCS#1 files are made with each backend's own library: see the backend's test file.
     SECTION("missing file")
@@ -393,7 +413,7 @@ TEMPLATE_TEST_CASE("rsa_backend: concurrent decrypt and encrypt with one key", "
     CHECK(good[1] == per_thread);
 }
 
-#if defined(TLVCAST_HAS_OPENSSL)
+#if defined(TLVCAST_TEST_CROSS_BACKEND)
 
 namespace {
 
@@ -552,15 +572,15 @@ TEST_CASE("rsa_backend: both backends decrypt with one key at the same time", "[
     }
 }
 
-#endif // TLVCAST_HAS_OPENSSL
+#endif // TLVCAST_TEST_CROSS_BACKEND
 
-TEST_CASE("rsa_backend: a Crypto++ key survives a private PEM round trip", "[crypto][rsa]")
+TEMPLATE_TEST_CASE("rsa_backend: a key survives a private PEM round trip", "[crypto][rsa]", TLVCAST_RSA_BACKENDS)
 {
-    // Without OpenSSL this is the only cross check left: save, load, same public key and fingerprint.
+    // Without a second backend this is the only cross check left: save, load, same public key and fingerprint.
+    using backend = TestType;
     temp_dir dir;
-    const auto priv = crypto::cryptopp_rsa::generate(2048);
-    crypto::cryptopp_rsa::save_private_pem(priv, dir.path / "k.pem");
-    const auto back = crypto::cryptopp_rsa::load_private_pem(dir.path / "k.pem");
-    CHECK(crypto::cryptopp_rsa::fingerprint(crypto::cryptopp_rsa::public_of(back)) ==
-          crypto::cryptopp_rsa::fingerprint(crypto::cryptopp_rsa::public_of(priv)));
+    const auto& priv = key_b<backend>();
+    backend::save_private_pem(priv, dir.path / "k.pem");
+    const auto back = backend::load_private_pem(dir.path / "k.pem");
+    CHECK(backend::fingerprint(backend::public_of(back)) == backend::fingerprint(backend::public_of(priv)));
 }

@@ -1,30 +1,24 @@
-// Tests for crypto/suite.hpp: the concept, to_hex, secret_bytes, and the RFC vectors and key files on every suite.
+// Tests for crypto/suite.hpp: the concept (archetype, near-misses), the RFC vectors and the Ed25519
+// encoding checks on every suite, and the derivations written once over it.
 #include <tlvcast/crypto/suite.hpp>
 
-#include <tlvcast/crypto/cryptopp_suite.hpp>
-#ifdef TLVCAST_HAS_OPENSSL
-#include <tlvcast/crypto/openssl_suite.hpp>
-#endif
+#include <tlvcast/crypto/identity.hpp>
 
+#include "crypto/backends.hpp"
 #include "crypto/helpers.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <new>
 #include <span>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
-
-#include <sys/stat.h>
 
 namespace tc = tlvcast::crypto;
 namespace fs = std::filesystem;
@@ -44,107 +38,73 @@ std::array<std::byte, N> hex_array(std::string_view s)
     return a;
 }
 
-// The smallest type that models the concept.
+// The smallest type that models the concept: the primitives, nothing derived.
 struct suite_archetype {
     static constexpr std::string_view name = "archetype";
-    static tc::x25519_keypair generate_x25519() { return {}; }
     static bool x25519(std::span<const std::byte, 32>, std::span<const std::byte, 32>, std::span<std::byte, 32>,
                        std::error_code&) { return false; }
-    static tc::ed25519_keypair generate_ed25519() { return {}; }
-    static tc::ed25519_keypair ed25519_from_seed(std::span<const std::byte, 32>) { return {}; }
+    static std::array<std::byte, 32> ed25519_public_key(std::span<const std::byte, 32>) { return {}; }
     static void sign(std::span<const std::byte, 32>, std::span<const std::byte>, std::span<std::byte, 64>) {}
     static bool verify(std::span<const std::byte, 32>, std::span<const std::byte>, std::span<const std::byte, 64>)
     {
         return false;
     }
-    static void save_ed25519(const fs::path&, const tc::ed25519_keypair&) {}
-    static tc::ed25519_keypair load_ed25519(const fs::path&) { return {}; }
-    static tc::sha256_digest fingerprint(std::span<const std::byte, 32>) { return {}; }
     static tc::sha256_digest sha256(std::span<const std::byte>) { return {}; }
     static tc::sha256_digest hmac_sha256(std::span<const std::byte>, std::span<const std::byte>) { return {}; }
-    static tc::sha256_digest hkdf_extract(std::span<const std::byte>, std::span<const std::byte>) { return {}; }
+    static tc::secret_bytes<32> hkdf_extract(std::span<const std::byte>, std::span<const std::byte>) { return {}; }
     static void hkdf_expand(std::span<const std::byte, 32>, std::span<const std::byte>, std::span<std::byte>) {}
     static void random_bytes(std::span<std::byte>) {}
 };
 
-// A fresh, private scratch directory per test, removed afterwards.
-struct scratch_dir {
-    fs::path path;
-    scratch_dir()
+// Near-misses: one requirement each.
+struct suite_without_random : suite_archetype {
+    static void random_bytes() = delete;
+};
+// The PRK is key material: an extract that hands it back in a plain array (left unwiped on the
+// caller's stack, as before the suite returned secret_bytes) does not model the concept.
+struct suite_with_plain_prk : suite_archetype {
+    static tc::sha256_digest hkdf_extract(std::span<const std::byte>, std::span<const std::byte>) { return {}; }
+};
+struct suite_with_keypair_from_seed : suite_archetype {
+    static tc::ed25519_keypair ed25519_public_key(std::span<const std::byte, 32>) { return {}; }
+};
+struct suite_without_name {
+    static bool x25519(std::span<const std::byte, 32>, std::span<const std::byte, 32>, std::span<std::byte, 32>,
+                       std::error_code&);
+};
+
+// A suite that counts what the derivations ask of it, over the real default backend.
+struct counting_suite : tc::default_suite {
+    static inline int random_calls = 0;
+    static void random_bytes(std::span<std::byte> out)
     {
-        std::array<std::byte, 8> r{};
-        tc::cryptopp_suite::random_bytes(r);
-        path = fs::temp_directory_path() / ("tlvcast-suite-" + tc::to_hex(r));
-        fs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
+        ++random_calls;
+        tc::default_suite::random_bytes(out);
     }
 };
 
-std::string read_all(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& p, std::string_view text)
-{
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << text;
-}
-
-constexpr std::string_view rfc8410_private_pem = // RFC 8410 section 10.3, typed in from the RFC
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n"
-    "-----END PRIVATE KEY-----\n";
-
 } // namespace
 
-TEST_CASE("suite concept accepts the archetype and both backends", "[suite]")
+TEST_CASE("suite concept: the archetype and every backend model it, near-misses do not", "[suite]")
 {
     STATIC_REQUIRE(tc::suite<suite_archetype>);
+    STATIC_REQUIRE_FALSE(tc::suite<suite_without_random>);
+    STATIC_REQUIRE_FALSE(tc::suite<suite_with_plain_prk>);
+    STATIC_REQUIRE_FALSE(tc::suite<suite_with_keypair_from_seed>);
+    STATIC_REQUIRE_FALSE(tc::suite<suite_without_name>);
     STATIC_REQUIRE_FALSE(tc::suite<int>);
+    STATIC_REQUIRE(tc::suite<tc::default_suite>);
+#ifdef TLVCAST_HAS_CRYPTOPP
     STATIC_REQUIRE(tc::suite<tc::cryptopp_suite>);
+#endif
 #ifdef TLVCAST_HAS_OPENSSL
     STATIC_REQUIRE(tc::suite<tc::openssl_suite>);
 #endif
+    STATIC_REQUIRE(tc::suite<counting_suite>);
 }
 
-TEST_CASE("to_hex is lowercase, two digits per byte", "[suite]")
-{
-    CHECK(tc::to_hex({}).empty());
-    const auto bytes = hex("00017f80abcdefff");
-    CHECK(tc::to_hex(bytes) == "00017f80abcdefff");
-}
 
-TEST_CASE("secret_bytes copies independently and wipes on request and on destruction", "[suite]")
-{
-    const auto k = hex_array<32>("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    tc::secret_bytes<32> a(k);
-    tc::secret_bytes<32> b = a;
-    CHECK(std::equal(b.span().begin(), b.span().end(), k.begin()));
-    a.wipe();
-    CHECK(std::all_of(a.span().begin(), a.span().end(), [](std::byte x) { return x == std::byte{0}; }));
-    CHECK(std::equal(b.span().begin(), b.span().end(), k.begin())); // the copy is untouched
-
-    // Destruction wipes: construct in raw storage we own, destroy, then inspect the storage.
-    alignas(tc::secret_bytes<32>) std::array<unsigned char, sizeof(tc::secret_bytes<32>)> storage{};
-    auto* p = new (storage.data()) tc::secret_bytes<32>(k);
-    CHECK(std::to_integer<unsigned>(p->span()[31]) == 0x1f);
-    p->~secret_bytes();
-    CHECK(std::all_of(storage.begin(), storage.end(), [](unsigned char x) { return x == 0; }));
-}
-
-#ifdef TLVCAST_HAS_OPENSSL
-#define TLVCAST_SUITES tc::cryptopp_suite, tc::openssl_suite
-#else
-#define TLVCAST_SUITES tc::cryptopp_suite
-#endif
-
-TEMPLATE_TEST_CASE("X25519 matches RFC 7748 section 6.1 (Alice and Bob)", "[suite][x25519]", TLVCAST_SUITES)
+TEMPLATE_TEST_CASE("X25519 matches RFC 7748 section 6.1 (Alice and Bob)", "[suite][x25519]", TLVCAST_TEST_SUITES)
 {
     const auto alice_private = hex_array<32>("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
     const auto alice_public = hex_array<32>("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
@@ -168,9 +128,9 @@ TEMPLATE_TEST_CASE("X25519 matches RFC 7748 section 6.1 (Alice and Bob)", "[suit
     CHECK(out == shared);
 }
 
-TEMPLATE_TEST_CASE("X25519 refuses low-order peer keys (all-zero shared secret)", "[suite][x25519]", TLVCAST_SUITES)
+TEMPLATE_TEST_CASE("X25519 refuses low-order peer keys (all-zero shared secret)", "[suite][x25519]", TLVCAST_TEST_SUITES)
 {
-    const auto kp = TestType::generate_x25519();
+    const auto kp = tc::generate_x25519<TestType>();
     for (auto point : {std::string_view("0000000000000000000000000000000000000000000000000000000000000000"),
                        std::string_view("0100000000000000000000000000000000000000000000000000000000000000"),
                        std::string_view("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")}) {
@@ -185,10 +145,10 @@ TEMPLATE_TEST_CASE("X25519 refuses low-order peer keys (all-zero shared secret)"
     }
 }
 
-TEMPLATE_TEST_CASE("generated X25519 key pairs agree", "[suite][x25519]", TLVCAST_SUITES)
+TEMPLATE_TEST_CASE("generated X25519 key pairs agree", "[suite][x25519]", TLVCAST_TEST_SUITES)
 {
-    const auto a = TestType::generate_x25519();
-    const auto b = TestType::generate_x25519();
+    const auto a = tc::generate_x25519<TestType>();
+    const auto b = tc::generate_x25519<TestType>();
     CHECK(a.public_key != b.public_key);
     std::array<std::byte, 32> ab{}, ba{};
     std::error_code ec;
@@ -198,7 +158,7 @@ TEMPLATE_TEST_CASE("generated X25519 key pairs agree", "[suite][x25519]", TLVCAS
     CHECK(ab != std::array<std::byte, 32>{});
 }
 
-TEMPLATE_TEST_CASE("Ed25519 matches RFC 8032 section 7.1 TEST 1 and TEST 2", "[suite][ed25519]", TLVCAST_SUITES)
+TEMPLATE_TEST_CASE("Ed25519 matches RFC 8032 section 7.1 TEST 1 and TEST 2", "[suite][ed25519]", TLVCAST_TEST_SUITES)
 {
     struct vec {
         std::string_view secret, public_key, message, signature;
@@ -220,7 +180,8 @@ TEMPLATE_TEST_CASE("Ed25519 matches RFC 8032 section 7.1 TEST 1 and TEST 2", "[s
         const auto msg = hex(v.message);
         const auto sig = hex_array<64>(v.signature);
 
-        const auto id = TestType::ed25519_from_seed(seed);
+        CHECK(TestType::ed25519_public_key(seed) == pub);
+        const auto id = tc::ed25519_from_seed<TestType>(seed);
         CHECK(id.public_key == pub);
         CHECK(std::equal(id.private_key.span().begin(), id.private_key.span().end(), seed.begin()));
 
@@ -251,23 +212,23 @@ TEMPLATE_TEST_CASE("Ed25519 matches RFC 8032 section 7.1 TEST 1 and TEST 2", "[s
 }
 
 TEMPLATE_TEST_CASE("generated Ed25519 identities sign and verify; fingerprint is SHA-256 of the key",
-                   "[suite][ed25519]", TLVCAST_SUITES)
+                   "[suite][ed25519]", TLVCAST_TEST_SUITES)
 {
-    const auto id = TestType::generate_ed25519();
-    const auto again = TestType::ed25519_from_seed(id.private_key.span());
+    const auto id = tc::generate_ed25519<TestType>();
+    const auto again = tc::ed25519_from_seed<TestType>(id.private_key.span());
     CHECK(again.public_key == id.public_key);
     const auto msg = hex("0102030405");
     std::array<std::byte, 64> sig{};
     TestType::sign(id.private_key.span(), msg, sig);
     CHECK(TestType::verify(id.public_key, msg, sig));
-    CHECK(TestType::fingerprint(id.public_key) == TestType::sha256(id.public_key));
+    CHECK(tc::fingerprint_of<TestType>(id.public_key) == TestType::sha256(id.public_key));
     // RFC 8032 TEST 1's public key; expected value from `printf <key hex> | xxd -r -p | sha256sum`.
     const auto pub1 = hex_array<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-    CHECK(tc::to_hex(TestType::fingerprint(pub1)) == "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9");
+    CHECK(tc::to_hex(tc::fingerprint_of<TestType>(pub1)) == "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9");
 }
 
 TEMPLATE_TEST_CASE("SHA-256, HMAC-SHA256 (RFC 4231 case 2) and HKDF (RFC 5869 cases 1 and 3)", "[suite][hash]",
-                   TLVCAST_SUITES)
+                   TLVCAST_TEST_SUITES)
 {
     const auto abc = hex("616263");
     CHECK(tc::to_hex(TestType::sha256(abc)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -280,30 +241,30 @@ TEMPLATE_TEST_CASE("SHA-256, HMAC-SHA256 (RFC 4231 case 2) and HKDF (RFC 5869 ca
 
     // RFC 5869 A.1 (test case 1).
     const auto prk = TestType::hkdf_extract(hex("000102030405060708090a0b0c"), hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"));
-    CHECK(tc::to_hex(prk) == "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
+    CHECK(tc::to_hex(prk.span()) == "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
     std::vector<std::byte> okm(42);
-    TestType::hkdf_expand(prk, hex("f0f1f2f3f4f5f6f7f8f9"), okm);
+    TestType::hkdf_expand(prk.span(), hex("f0f1f2f3f4f5f6f7f8f9"), okm);
     CHECK(tc::to_hex(okm) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 
     // RFC 5869 A.3 (test case 3): no salt, no info.
     const auto prk3 = TestType::hkdf_extract({}, hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"));
-    CHECK(tc::to_hex(prk3) == "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
-    TestType::hkdf_expand(prk3, {}, okm);
+    CHECK(tc::to_hex(prk3.span()) == "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
+    TestType::hkdf_expand(prk3.span(), {}, okm);
     CHECK(tc::to_hex(okm) == "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 
     // Output length limit: 255 * 32 is fine, one more is a misuse.
     std::vector<std::byte> max(tc::hkdf_sha256_max_output);
-    TestType::hkdf_expand(prk, {}, max);
+    TestType::hkdf_expand(prk.span(), {}, max);
     CHECK(std::vector<std::byte>(max.begin(), max.begin() + 32) != std::vector<std::byte>(32));
     std::vector<std::byte> too_long(tc::hkdf_sha256_max_output + 1);
-    CHECK_THROWS_AS(TestType::hkdf_expand(prk, {}, too_long), std::invalid_argument);
+    CHECK_THROWS_AS(TestType::hkdf_expand(prk.span(), {}, too_long), std::invalid_argument);
     // A prefix of a longer output is the shorter output (HKDF's T(1) | T(2) | ... structure).
     std::vector<std::byte> shorter(10);
-    TestType::hkdf_expand(prk, {}, shorter);
+    TestType::hkdf_expand(prk.span(), {}, shorter);
     CHECK(std::equal(shorter.begin(), shorter.end(), max.begin()));
 }
 
-TEMPLATE_TEST_CASE("random_bytes fills buffers with fresh bytes", "[suite]", TLVCAST_SUITES)
+TEMPLATE_TEST_CASE("random_bytes fills buffers with fresh bytes", "[suite]", TLVCAST_TEST_SUITES)
 {
     std::array<std::byte, 64> a{}, b{};
     TestType::random_bytes(a);
@@ -313,70 +274,25 @@ TEMPLATE_TEST_CASE("random_bytes fills buffers with fresh bytes", "[suite]", TLV
     TestType::random_bytes({}); // empty is a no-op
 }
 
-TEMPLATE_TEST_CASE("Ed25519 identity files: 0600, exclusive, round trip, strict format", "[suite][keyfile]",
-                   TLVCAST_SUITES)
+TEST_CASE("suite derivations: X25519 and Ed25519 generation draw from the suite's CSPRNG", "[suite]")
 {
-    scratch_dir dir;
-    const auto id = TestType::generate_ed25519();
-    const auto path = dir.path / "id.pem";
-    TestType::save_ed25519(path, id);
+    counting_suite::random_calls = 0;
+    const auto x = tc::generate_x25519<counting_suite>();
+    CHECK(counting_suite::random_calls == 1);
+    const auto id = tc::generate_ed25519<counting_suite>();
+    CHECK(counting_suite::random_calls == 2);
+    CHECK(id.public_key == tc::default_suite::ed25519_public_key(id.private_key.span()));
+    std::array<std::byte, 32> pub{};
+    std::error_code ec;
+    REQUIRE(tc::default_suite::x25519(x.private_key.span(), std::array<std::byte, 32>{std::byte{9}}, pub, ec));
+    CHECK(pub == x.public_key);
+}
 
-    struct stat st {};
-    REQUIRE(::stat(path.c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
-
-    const auto text = read_all(path);
-    CHECK(text.rfind("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI", 0) == 0);
-    CHECK(text.size() == 119);
-
-    const auto loaded = TestType::load_ed25519(path);
-    CHECK(loaded.public_key == id.public_key);
-    CHECK(std::equal(loaded.private_key.span().begin(), loaded.private_key.span().end(),
-                     id.private_key.span().begin()));
-
-    // Never overwrites: the second save fails and the first key is intact.
-    const auto other = TestType::generate_ed25519();
-    CHECK_THROWS_AS(TestType::save_ed25519(path, other), std::system_error);
-    CHECK(read_all(path) == text);
-
-    // A key readable by group and others still loads (documented: permissions are the operator's job).
-    fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    CHECK(TestType::load_ed25519(path).public_key == id.public_key);
-
-    // The RFC 8410 example key (as `openssl genpkey` writes it) loads, with the RFC's public key.
-    const auto rfc = dir.path / "rfc8410.pem";
-    write_all(rfc, rfc8410_private_pem);
-    CHECK(tc::to_hex(TestType::load_ed25519(rfc).public_key) ==
-          "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1");
-    // CRLF line ends are tolerated.
-    std::string crlf;
-    for (char c : rfc8410_private_pem) {
-        if (c == '\n')
-            crlf += '\r';
-        crlf += c;
-    }
-    write_all(rfc, crlf);
-    CHECK(tc::to_hex(TestType::load_ed25519(rfc).public_key) ==
-          "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1");
-
-    // Anything else is refused.
-    const auto bad = dir.path / "bad.pem";
-    const std::string body = "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC";
-    const std::string begin = "-----BEGIN PRIVATE KEY-----\n", end = "\n-----END PRIVATE KEY-----\n";
-    std::string x25519_key = body;
-    x25519_key.replace(12, 4, "K2Vu"); // OID 1.3.101.110 (X25519) instead of 1.3.101.112 (Ed25519)
-    for (const std::string& t : {std::string(), std::string("hello"), begin + body, body + end,
-                                 begin + body.substr(0, 60) + end, begin + body + "AAAA" + end,
-                                 begin + x25519_key + end, "junk" + begin + body + end, begin + body + end + "junk",
-                                 begin + std::string(64, '*') + end,
-                                 std::string("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
-                                             "-----END PUBLIC KEY-----\n")}) {
-        INFO(t);
-        write_all(bad, t);
-        CHECK_THROWS_AS(TestType::load_ed25519(bad), std::runtime_error);
-    }
-    CHECK_THROWS_AS(TestType::load_ed25519(dir.path / "missing.pem"), std::system_error);
-    CHECK_THROWS_AS(TestType::load_ed25519(dir.path), std::runtime_error); // a directory
-    write_all(bad, std::string(5000, 'A'));
-    CHECK_THROWS_AS(TestType::load_ed25519(bad), std::runtime_error);
+TEMPLATE_TEST_CASE("suite derivations: hkdf is extract then expand (RFC 5869 A.1)", "[suite][hash]", TLVCAST_TEST_SUITES)
+{
+    std::vector<std::byte> okm(42);
+    tc::hkdf<TestType>(hex("000102030405060708090a0b0c"), hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"),
+                       hex("f0f1f2f3f4f5f6f7f8f9"), okm);
+    CHECK(tc::to_hex(okm) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    STATIC_REQUIRE(std::is_same_v<decltype(TestType::hkdf_extract({}, {})), tc::secret_bytes<32>>);
 }

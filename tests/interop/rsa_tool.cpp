@@ -1,5 +1,8 @@
 // rsa_tool: command-line access to the RSA backends, so that other implementations (Python) can test against them.
+#include <tlvcast/crypto/default_backend.hpp>
+#if defined(TLVCAST_HAS_CRYPTOPP)
 #include <tlvcast/crypto/cryptopp_rsa.hpp>
+#endif
 #if defined(TLVCAST_HAS_OPENSSL)
 #include <tlvcast/crypto/openssl_rsa.hpp>
 #endif
@@ -137,7 +140,7 @@ int run(const std::vector<std::string>& args)
 int main(int argc, char** argv)
 {
     std::vector<std::string> args{argv + 1, argv + argc};
-    std::string backend = "cryptopp";
+    std::string backend(tlvcast::crypto::default_backend_name);
     if (args.size() >= 2 && args[0] == "--backend") {
         backend = args[1];
         args.erase(args.begin(), args.begin() + 2);
@@ -147,8 +150,10 @@ int main(int argc, char** argv)
         return args.empty() ? 2 : 0;
     }
     try {
+#if defined(TLVCAST_HAS_CRYPTOPP)
         if (backend == "cryptopp")
             return run<tlvcast::crypto::cryptopp_rsa>(args);
+#endif
 #if defined(TLVCAST_HAS_OPENSSL)
         if (backend == "openssl")
             return run<tlvcast::crypto::openssl_rsa>(args);

@@ -28,10 +28,10 @@ crypto::ed25519_keypair identity(std::uint8_t n)
 {
     std::array<std::byte, 32> seed{};
     seed.fill(static_cast<std::byte>(n));
-    return crypto::cryptopp_suite::ed25519_from_seed(seed);
+    return crypto::ed25519_from_seed<crypto::default_suite>(seed);
 }
 
-fingerprint fp_of(std::uint8_t n) { return crypto::cryptopp_suite::fingerprint(identity(n).public_key); }
+fingerprint fp_of(std::uint8_t n) { return crypto::fingerprint_of<crypto::default_suite>(identity(n).public_key); }
 
 std::string make_text(std::size_t sender, std::size_t size)
 {

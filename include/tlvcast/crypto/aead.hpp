@@ -41,8 +41,32 @@ inline constexpr std::uint64_t chacha20_poly1305_max_records_per_key = std::uint
 inline constexpr std::uint64_t aes_gcm_max_failed_opens_per_key = std::uint64_t{1} << 36;
 inline constexpr std::uint64_t chacha20_poly1305_max_failed_opens_per_key = std::uint64_t{1} << 36;
 
+/// Which AEAD a policy implements, as the secure profile's SECURE_HELLO carries it on the wire (the
+/// `aead` byte). Values are stable: a new AEAD gets a new value and its own limits.
+enum class aead_id : std::uint8_t {
+    aes_256_gcm = 1,
+    chacha20_poly1305 = 2,
+};
+
+/// The usage limits of one AEAD under one key, as AEAD policies state them (see the figures above).
+template <aead_id Id>
+struct aead_limits;
+template <>
+struct aead_limits<aead_id::aes_256_gcm> {
+    static constexpr std::uint64_t max_records_per_key = aes_gcm_max_records_per_key;
+    static constexpr std::uint64_t max_failed_opens_per_key = aes_gcm_max_failed_opens_per_key;
+};
+template <>
+struct aead_limits<aead_id::chacha20_poly1305> {
+    static constexpr std::uint64_t max_records_per_key = chacha20_poly1305_max_records_per_key;
+    static constexpr std::uint64_t max_failed_opens_per_key = chacha20_poly1305_max_failed_opens_per_key;
+};
+
 /// An AEAD bound to one key, as the record layer uses it (one object per session direction per thread).
-/// - key_size / nonce_size / tag_size: 32, 12, 16. name: "AES-256-GCM" or "ChaCha20-Poly1305".
+/// - key_size / nonce_size / tag_size: 32, 12, 16.
+/// - id: the AEAD's aead_id, which is what identifies it (the profile's wire byte and limits come
+///   from it, never from `name`, which is only for people: "AES-256-GCM", "ChaCha20-Poly1305").
+/// - max_records_per_key, max_failed_opens_per_key: its confidentiality and integrity limits.
 /// - construction from a 32-byte key precomputes the key schedule; the object wipes it when destroyed.
 /// - seal(nonce, aad, plaintext, out, ec): writes ciphertext || tag (plaintext.size() + tag_size bytes)
 ///   to out. Errors: buffer_too_small, message_too_large.
@@ -57,7 +81,10 @@ concept aead = std::constructible_from<A, std::span<const std::byte, aead_key_si
         requires A::key_size == aead_key_size;
         requires A::nonce_size == aead_nonce_size;
         requires A::tag_size == aead_tag_size;
+        { A::id } -> std::convertible_to<aead_id>;
         { A::name } -> std::convertible_to<std::string_view>;
+        { A::max_records_per_key } -> std::convertible_to<std::uint64_t>;
+        { A::max_failed_opens_per_key } -> std::convertible_to<std::uint64_t>;
         { a.seal(nonce, in, in, out, ec) } -> std::same_as<void>;
         { a.open(nonce, in, in, out, ec) } -> std::same_as<std::size_t>;
     };

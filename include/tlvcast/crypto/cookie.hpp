@@ -1,13 +1,12 @@
 // Stateless return-routability cookies (DTLS 1.3, RFC 9147 section 5.1; RFC 6347 4.2.1) under a rotating secret.
 #pragma once
 
-#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
+#include <tlvcast/crypto/detail/wipe.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/time.hpp>
-
-#include <cryptopp/misc.h>
 
 #include <array>
 #include <chrono>
@@ -30,7 +29,7 @@ namespace tlvcast::crypto {
 /// one more period. A cookie therefore verifies for at least one period and at most two; after two
 /// rotations it fails with errc::bad_cookie. After a silence of two periods or more both secrets are
 /// replaced. The 1-byte epoch wraps after 256 rotations; a wrapped epoch selects a different secret,
-/// so an old cookie still fails. MACs are compared in constant time (CryptoPP::VerifyBufsEqual).
+/// so an old cookie still fails. MACs are compared in constant time (detail::constant_time_equal).
 /// Not thread-safe: one jar per relay engine. Exceptions: only when the Suite's RNG fails, and
 /// std::length_error from make() for a context longer than max_context_size (a caller bug).
 template <class Suite>
@@ -105,8 +104,7 @@ public:
         else
             return errc::bad_cookie;
         const auto mac = compute(*secret, epoch, client, context);
-        if (!CryptoPP::VerifyBufsEqual(reinterpret_cast<const CryptoPP::byte*>(mac.data()),
-                                       reinterpret_cast<const CryptoPP::byte*>(cookie.data() + 1), mac_size))
+        if (!detail::constant_time_equal(mac.data(), cookie.data() + 1, mac_size))
             return errc::bad_cookie;
         return {};
     }
@@ -137,7 +135,7 @@ private:
     time_point rotated_at_;
 };
 
-/// The cookie jar on the default (Crypto++) suite.
-using cookie_jar = basic_cookie_jar<cryptopp_suite>;
+/// The cookie jar on the default suite (default_backend.hpp).
+using cookie_jar = basic_cookie_jar<default_suite>;
 
 } // namespace tlvcast::crypto

@@ -1,6 +1,10 @@
 // Crypto++ AEAD policies: AES-256-GCM and ChaCha20-Poly1305 (RFC 8439), keyed once, no throw on the hot path.
 #pragma once
 
+#if !defined(TLVCAST_HAS_CRYPTOPP)
+#error "tlvcast/crypto/cryptopp_aead.hpp needs Crypto++: configure with TLVCAST_WITH_CRYPTOPP=ON (it defines TLVCAST_HAS_CRYPTOPP)"
+#endif
+
 #include <tlvcast/crypto/aead.hpp>
 #include <tlvcast/crypto/detail/aead_checks.hpp>
 #include <tlvcast/error.hpp>
@@ -12,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -23,12 +28,14 @@ namespace detail {
 struct cryptopp_gcm_traits {
     using encryption = CryptoPP::GCM<CryptoPP::AES>::Encryption;
     using decryption = CryptoPP::GCM<CryptoPP::AES>::Decryption;
+    static constexpr aead_id id = aead_id::aes_256_gcm;
     static constexpr std::string_view name = "AES-256-GCM";
 };
 struct cryptopp_chacha_traits {
     // ChaCha20Poly1305 is the IETF construction (RFC 8439, 96-bit nonce); XChaCha20Poly1305 is not.
     using encryption = CryptoPP::ChaCha20Poly1305::Encryption;
     using decryption = CryptoPP::ChaCha20Poly1305::Decryption;
+    static constexpr aead_id id = aead_id::chacha20_poly1305;
     static constexpr std::string_view name = "ChaCha20-Poly1305";
 };
 } // namespace detail
@@ -43,7 +50,10 @@ public:
     static constexpr std::size_t key_size = aead_key_size;
     static constexpr std::size_t nonce_size = aead_nonce_size;
     static constexpr std::size_t tag_size = aead_tag_size;
+    static constexpr aead_id id = Traits::id;
     static constexpr std::string_view name = Traits::name;
+    static constexpr std::uint64_t max_records_per_key = aead_limits<id>::max_records_per_key;
+    static constexpr std::uint64_t max_failed_opens_per_key = aead_limits<id>::max_failed_opens_per_key;
 
     /// Keys both directions. Throws only what Crypto++ throws on set-up (never for a 32-byte key).
     explicit basic_cryptopp_aead(std::span<const std::byte, key_size> key) : state_(std::make_unique<state>())

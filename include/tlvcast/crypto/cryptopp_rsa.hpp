@@ -1,9 +1,14 @@
 // RSA backend over Crypto++ 8.7: RSA keys, PEM (PKCS#8 / SPKI) I/O and RSAES-OAEP with SHA-256.
 #pragma once
 
+#if !defined(TLVCAST_HAS_CRYPTOPP)
+#error "tlvcast/crypto/cryptopp_rsa.hpp needs Crypto++: configure with TLVCAST_WITH_CRYPTOPP=ON (it defines TLVCAST_HAS_CRYPTOPP)"
+#endif
+
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/rsa_backend.hpp>
+#include <tlvcast/crypto/detail/bytes.hpp>
 #include <tlvcast/crypto/detail/pem_armor.hpp>
-#include <tlvcast/crypto/detail/pem_file.hpp>
 #include <tlvcast/crypto/detail/rsa_checks.hpp>
 #include <tlvcast/crypto/detail/rsa_public_info.hpp>
 #include <tlvcast/error.hpp>
@@ -39,13 +44,6 @@ inline CryptoPP::RandomNumberGenerator& rsa_cryptopp_rng()
 {
     thread_local CryptoPP::AutoSeededRandomPool rng;
     return rng;
-}
-
-/// Crypto++ takes byte pointers; an empty span may hold nullptr, which memcpy must not see.
-inline const CryptoPP::byte* rsa_cryptopp_bytes(std::span<const std::byte> s) noexcept
-{
-    static constexpr CryptoPP::byte empty = 0;
-    return s.empty() ? &empty : reinterpret_cast<const CryptoPP::byte*>(s.data());
 }
 
 /// Base64-decodes a PEM body (already checked to hold only base64 and whitespace) into wiped memory.
@@ -158,11 +156,13 @@ struct cryptopp_rsa {
     }
 
     /// Loads a private key from a PEM file: PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE
-    /// KEY" (unencrypted). Throws std::system_error: errno when the file cannot be read, errc::bad_key
-    /// when it holds no such key, a malformed one, or one outside 2048..4096 bits.
-    static private_key load_private_pem(const std::filesystem::path& path)
+    /// KEY" (unencrypted), read by read_private_key_file (see key_file.hpp for `options`, `status`).
+    /// Throws std::system_error: as read_private_key_file, errc::bad_key when the file holds no such
+    /// key, a malformed one, or one outside 2048..4096 bits.
+    static private_key load_private_pem(const std::filesystem::path& path, const key_file_options& options = {},
+                                        key_file_status* status = nullptr)
     {
-        const CryptoPP::SecByteBlock file = detail::read_pem_file(path);
+        const secret_buffer file = read_private_key_file(path, options, status);
         const std::string_view text{reinterpret_cast<const char*>(file.data()), file.size()};
         const auto fail = [&](std::string_view why) {
             return std::system_error(make_error_code(errc::bad_key),
@@ -196,8 +196,9 @@ struct cryptopp_rsa {
         }
     }
 
-    /// Writes `key` as PKCS#8 PEM to `path` (mode 0600, replacing the file). Throws
-    /// std::system_error: errno when the file cannot be written, errc::bad_key for an empty key.
+    /// Writes `key` as PKCS#8 PEM to a new file at `path` (create_private_key_file: mode 0600, never
+    /// over an existing file). Throws std::system_error: errno when the file cannot be created (EEXIST
+    /// when the path exists) or written, errc::bad_key for an empty key.
     static void save_private_pem(const private_key& key, const std::filesystem::path& path)
     {
         detail::rsa_check_save_key(key.state_ != nullptr);
@@ -212,7 +213,7 @@ struct cryptopp_rsa {
             throw std::system_error(make_error_code(errc::bad_key),
                                     std::string{"tlvcast: cannot encode the private key: "} + e.what());
         }
-        detail::write_private_pem_file(path, {reinterpret_cast<const char*>(pem.data()), pem.size()});
+        create_private_key_file(path, {reinterpret_cast<const char*>(pem.data()), pem.size()});
     }
 
     /// The public half of `key` (shared, no copy of key material). Never throws.
@@ -275,7 +276,7 @@ struct cryptopp_rsa {
             return;
         try {
             // Sizes were checked above, so only the generator can throw here.
-            key.state_->encryptor.Encrypt(detail::rsa_cryptopp_rng(), detail::rsa_cryptopp_bytes(plain), plain.size(),
+            key.state_->encryptor.Encrypt(detail::rsa_cryptopp_rng(), detail::nonnull_bytes(plain), plain.size(),
                                           reinterpret_cast<CryptoPP::byte*>(out.data()));
         } catch (...) {
             ec = std::make_error_code(std::errc::io_error);
@@ -293,7 +294,7 @@ struct cryptopp_rsa {
             return 0;
         try {
             const CryptoPP::DecodingResult r =
-                key.state_->decryptor.Decrypt(detail::rsa_cryptopp_rng(), detail::rsa_cryptopp_bytes(cipher),
+                key.state_->decryptor.Decrypt(detail::rsa_cryptopp_rng(), detail::nonnull_bytes(cipher),
                                               cipher.size(), reinterpret_cast<CryptoPP::byte*>(out.data()));
             if (!r.isValidCoding) {
                 ec = errc::decrypt_failed;

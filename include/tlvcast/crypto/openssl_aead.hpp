@@ -7,7 +7,7 @@
 
 #include <tlvcast/crypto/aead.hpp>
 #include <tlvcast/crypto/detail/aead_checks.hpp>
-#include <tlvcast/crypto/detail/ossl_ptr.hpp>
+#include <tlvcast/crypto/detail/openssl_handles.hpp>
 #include <tlvcast/error.hpp>
 
 #include <openssl/evp.h>
@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -26,10 +27,12 @@ namespace tlvcast::crypto {
 namespace detail {
 struct openssl_gcm_traits {
     static const EVP_CIPHER* cipher() noexcept { return EVP_aes_256_gcm(); }
+    static constexpr aead_id id = aead_id::aes_256_gcm;
     static constexpr std::string_view name = "AES-256-GCM";
 };
 struct openssl_chacha_traits {
     static const EVP_CIPHER* cipher() noexcept { return EVP_chacha20_poly1305(); }
+    static constexpr aead_id id = aead_id::chacha20_poly1305;
     static constexpr std::string_view name = "ChaCha20-Poly1305";
 };
 } // namespace detail
@@ -44,7 +47,10 @@ public:
     static constexpr std::size_t key_size = aead_key_size;
     static constexpr std::size_t nonce_size = aead_nonce_size;
     static constexpr std::size_t tag_size = aead_tag_size;
+    static constexpr aead_id id = Traits::id;
     static constexpr std::string_view name = Traits::name;
+    static constexpr std::uint64_t max_records_per_key = aead_limits<id>::max_records_per_key;
+    static constexpr std::uint64_t max_failed_opens_per_key = aead_limits<id>::max_failed_opens_per_key;
 
     /// Keys both directions. Throws std::runtime_error if OpenSSL cannot set up the cipher.
     explicit basic_openssl_aead(std::span<const std::byte, key_size> key)
@@ -129,8 +135,8 @@ public:
 private:
     static const unsigned char* u8(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
 
-    detail::ossl_cipher_ctx enc_;
-    detail::ossl_cipher_ctx dec_;
+    detail::openssl_cipher_ctx_ptr enc_;
+    detail::openssl_cipher_ctx_ptr dec_;
 };
 
 /// AES-256-GCM on OpenSSL 3.

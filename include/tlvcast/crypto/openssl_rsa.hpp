@@ -5,10 +5,11 @@
 #error "tlvcast/crypto/openssl_rsa.hpp needs OpenSSL 3: link the CMake target tlvcast::openssl (it defines TLVCAST_HAS_OPENSSL)"
 #endif
 
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/rsa_backend.hpp>
+#include <tlvcast/crypto/detail/bytes.hpp>
 #include <tlvcast/crypto/detail/openssl_handles.hpp>
 #include <tlvcast/crypto/detail/pem_armor.hpp>
-#include <tlvcast/crypto/detail/pem_file.hpp>
 #include <tlvcast/crypto/detail/rsa_checks.hpp>
 #include <tlvcast/crypto/detail/rsa_public_info.hpp>
 #include <tlvcast/error.hpp>
@@ -164,16 +165,18 @@ struct openssl_rsa {
     }
 
     /// Loads a private key from a PEM file: PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE
-    /// KEY" (unencrypted). Throws std::system_error: errno when the file cannot be read, errc::bad_key
-    /// when it holds no such key, an inconsistent one, or one outside 2048..4096 bits.
-    static private_key load_private_pem(const std::filesystem::path& path)
+    /// KEY" (unencrypted), read by read_private_key_file (see key_file.hpp for `options`, `status`).
+    /// Throws std::system_error: as read_private_key_file, errc::bad_key when the file holds no such
+    /// key, an inconsistent one, or one outside 2048..4096 bits.
+    static private_key load_private_pem(const std::filesystem::path& path, const key_file_options& options = {},
+                                        key_file_status* status = nullptr)
     {
-        const CryptoPP::SecByteBlock file = detail::read_pem_file(path);
+        const secret_buffer file = read_private_key_file(path, options, status);
         const auto fail = [&](std::string_view why) {
             return std::system_error(make_error_code(errc::bad_key),
                                      "tlvcast: key file '" + path.string() + "': " + std::string{why});
         };
-        // read_pem_file bounds the size far below INT_MAX.
+        // read_private_key_file bounds the size far below INT_MAX.
         detail::openssl_bio_ptr bio{BIO_new_mem_buf(file.data(), static_cast<int>(file.size()))};
         if (!bio)
             throw fail("out of memory");
@@ -190,8 +193,9 @@ struct openssl_rsa {
         return make_private(std::move(pkey));
     }
 
-    /// Writes `key` as PKCS#8 PEM to `path` (mode 0600, replacing the file). Throws
-    /// std::system_error: errno when the file cannot be written, errc::bad_key for an empty key.
+    /// Writes `key` as PKCS#8 PEM to a new file at `path` (create_private_key_file: mode 0600, never
+    /// over an existing file). Throws std::system_error: errno when the file cannot be created (EEXIST
+    /// when the path exists) or written, errc::bad_key for an empty key.
     static void save_private_pem(const private_key& key, const std::filesystem::path& path)
     {
         detail::rsa_check_save_key(key.state_ != nullptr);
@@ -203,7 +207,7 @@ struct openssl_rsa {
                                     "tlvcast: cannot encode the private key: " + detail::openssl_take_error());
         char* data = nullptr;
         const long size = BIO_get_mem_data(bio.get(), &data);
-        detail::write_private_pem_file(path, {data, static_cast<std::size_t>(size)});
+        create_private_key_file(path, {data, static_cast<std::size_t>(size)});
     }
 
     /// The public half of `key` (shared, no copy of key material). Never throws.
@@ -214,7 +218,7 @@ struct openssl_rsa {
     static public_key import_public_pem(std::span<const std::byte> pem, std::error_code& ec) noexcept
     {
         ec.clear();
-        if (pem.size() > detail::pem_file_max_bytes) {
+        if (pem.size() > key_file_max_size) {
             ec = errc::bad_key;
             return {};
         }
@@ -273,8 +277,7 @@ struct openssl_rsa {
         const std::size_t mb = modulus_bytes(key);
         if (!detail::rsa_check_encrypt(key.state_ != nullptr, mb, plain.size(), out.size(), ec))
             return;
-        static constexpr unsigned char empty = 0;
-        const auto* in = plain.empty() ? &empty : reinterpret_cast<const unsigned char*>(plain.data());
+        const unsigned char* in = detail::nonnull_bytes(plain);
         std::size_t out_len = out.size();
         const auto ctx = detail::rsa_openssl_oaep_ctx(key.state_->pkey.get(), true);
         if (!ctx || EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len, in,

@@ -1,6 +1,7 @@
 // The RSA backend concept: RSA-2048..4096 keys, PEM I/O and RSAES-OAEP (SHA-256) over one crypto library.
 #pragma once
 
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/error.hpp>
 
 #include <array>
@@ -36,8 +37,10 @@ constexpr std::size_t oaep_sha256_max_plaintext(std::size_t modulus_bytes) noexc
 /// - private_key: movable (both backends make it cheaply copyable: shared, immutable key material
 ///   kept in wiped memory); concurrent decrypt() calls with one key are safe.
 /// - public_key: copyable and cheap to copy (shared, immutable); concurrent encrypt() calls are safe.
-/// Set-up functions throw std::system_error: generate(bits), load_private_pem(path) (PKCS#8, also
-/// PKCS#1 "RSA PRIVATE KEY"), save_private_pem(key, path) (PKCS#8, file mode 0600).
+/// Set-up functions throw std::system_error: generate(bits), load_private_pem(path, options, status)
+/// (PKCS#8, also PKCS#1 "RSA PRIVATE KEY"; read by read_private_key_file: no links or FIFOs, too-open
+/// files reported or refused), save_private_pem(key, path) (PKCS#8 through create_private_key_file:
+/// mode 0600, never over an existing file).
 /// Functions on untrusted input never throw and report through `ec`:
 /// - import_public_pem(): SubjectPublicKeyInfo PEM; errc::bad_key for garbage, non-RSA keys and
 ///   moduli outside [2048, 4096] bits.
@@ -50,7 +53,8 @@ constexpr std::size_t oaep_sha256_max_plaintext(std::size_t modulus_bytes) noexc
 /// trailing newline); fingerprint() is SHA-256 over the DER SubjectPublicKeyInfo.
 template <class B>
 concept rsa_backend = requires(const typename B::private_key& priv, const typename B::public_key& pub,
-                               unsigned bits, const std::filesystem::path& path,
+                               unsigned bits, const std::filesystem::path& path, const key_file_options& options,
+                               key_file_status* status,
                                std::span<const std::byte> in, std::span<std::byte> out, std::error_code& ec) {
     typename B::private_key;
     typename B::public_key;
@@ -58,7 +62,7 @@ concept rsa_backend = requires(const typename B::private_key& priv, const typena
     requires std::copyable<typename B::public_key>;
     { B::name } -> std::convertible_to<std::string_view>;
     { B::generate(bits) } -> std::same_as<typename B::private_key>;
-    { B::load_private_pem(path) } -> std::same_as<typename B::private_key>;
+    { B::load_private_pem(path, options, status) } -> std::same_as<typename B::private_key>;
     { B::save_private_pem(priv, path) } -> std::same_as<void>;
     { B::public_of(priv) } -> std::same_as<typename B::public_key>;
     { B::import_public_pem(in, ec) } -> std::same_as<typename B::public_key>;

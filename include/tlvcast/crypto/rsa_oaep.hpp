@@ -2,8 +2,9 @@
 #pragma once
 
 #include <tlvcast/crypto/concepts.hpp>
-#include <tlvcast/crypto/cryptopp_rsa.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
 #include <tlvcast/crypto/detail/recent_ids.hpp>
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/rsa_backend.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
@@ -76,8 +77,14 @@ public:
     /// Loads the PEM private key at `path`, or creates it there (mode 0600) when absent.
     static basic_rsa_oaep load_or_create(const std::filesystem::path& path, unsigned bits = 2048)
     {
+        return load_or_create(path, {}, nullptr, bits);
+    }
+    /// The same, reading the key as `options` say and reporting a too-open file in `status` (key_file.hpp).
+    static basic_rsa_oaep load_or_create(const std::filesystem::path& path, const key_file_options& options,
+                                         key_file_status* status, unsigned bits = 2048)
+    {
         if (std::filesystem::exists(path))
-            return basic_rsa_oaep(Rsa::load_private_pem(path));
+            return basic_rsa_oaep(Rsa::load_private_pem(path, options, status));
         auto key = Rsa::generate(bits);
         Rsa::save_private_pem(key, path);
         return basic_rsa_oaep(std::move(key));
@@ -342,8 +349,8 @@ private:
     std::size_t hello_split_ = 0;
 };
 
-/// The seed profile on Crypto++ (the default backend).
-using rsa_oaep = basic_rsa_oaep<cryptopp_rsa>;
+/// The seed profile on the default backend (default_backend.hpp).
+using rsa_oaep = basic_rsa_oaep<default_rsa>;
 
 static_assert(client_cipher<rsa_oaep> && relay_cipher<rsa_oaep>);
 

@@ -4,10 +4,11 @@
 #include <tlvcast/crypto/aead.hpp>
 #include <tlvcast/crypto/concepts.hpp>
 #include <tlvcast/crypto/cookie.hpp>
-#include <tlvcast/crypto/cryptopp_aead.hpp>
-#include <tlvcast/crypto/cryptopp_suite.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
 #include <tlvcast/crypto/detail/secure_known_relays.hpp>
 #include <tlvcast/crypto/detail/secure_session.hpp>
+#include <tlvcast/crypto/identity.hpp>
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/rate_limiter.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/datagram.hpp>
@@ -81,10 +82,9 @@ public:
     using options = secure_options;
     using session_type = detail::secure_session<Aead>;
     /// The `aead` byte of SECURE_HELLO: 1 = AES-256-GCM, 2 = ChaCha20-Poly1305.
-    static constexpr std::uint8_t aead_id = Aead::name == std::string_view("AES-256-GCM") ? 1 : 2;
+    static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
     /// Records a sender seals under one key before errc::key_exhausted (see aead.hpp).
-    static constexpr std::uint64_t max_records =
-        aead_id == 1 ? aes_gcm_max_records_per_key : chacha20_poly1305_max_records_per_key;
+    static constexpr std::uint64_t max_records = Aead::max_records_per_key;
     static constexpr std::size_t record_overhead = detail::secure_record_overhead;
 
     /// The client's state: the handshake in progress, then its sessions. Movable, not copyable.
@@ -111,7 +111,7 @@ public:
     /// Uses `identity` as this side's Ed25519 identity. Throws std::invalid_argument for a
     /// max_datagram too small for the handshake and a record, or invalid rate limits.
     explicit basic_secure(ed25519_keypair identity, options opt = {})
-        : identity_(std::move(identity)), fingerprint_(Suite::fingerprint(identity_.public_key)),
+        : identity_(std::move(identity)), fingerprint_(fingerprint_of<Suite>(identity_.public_key)),
           opt_(std::move(opt)), relay_(std::make_unique<relay_state>(opt_.handshake_limits)),
           counts_(std::make_unique<atomic_counts>())
     {
@@ -122,17 +122,16 @@ public:
     }
 
     /// A fresh identity from the CSPRNG.
-    static ed25519_keypair generate() { return Suite::generate_ed25519(); }
+    static ed25519_keypair generate() { return generate_ed25519<Suite>(); }
 
-    /// Loads the identity (PKCS#8 PEM) at `path`, or creates it there (mode 0600) when absent.
-    /// Prints nothing. Throws (std::system_error, std::runtime_error) when the file is unusable.
-    static ed25519_keypair load_or_create_identity(const std::filesystem::path& path)
+    /// Loads the identity (PKCS#8 PEM) at `path`, or creates it there (mode 0600) when absent (see
+    /// crypto::load_or_create_identity: `status` reports a too-open file, which `options` may refuse).
+    /// Prints nothing. Throws std::system_error when the file is unusable.
+    static ed25519_keypair load_or_create_identity(const std::filesystem::path& path,
+                                                   const key_file_options& options = {},
+                                                   key_file_status* status = nullptr)
     {
-        if (std::filesystem::exists(path))
-            return Suite::load_ed25519(path);
-        auto id = Suite::generate_ed25519();
-        Suite::save_ed25519(path, id);
-        return id;
+        return crypto::load_or_create_identity<Suite>(path, options, status);
     }
 
     /// 64 lowercase hex digits; and back (nullopt unless exactly 64 hex digits).
@@ -542,7 +541,7 @@ private:
             ec = errc::authentication_failed;
             return {};
         }
-        const fingerprint fp = Suite::fingerprint(id_r.template first<ed25519_public_size>());
+        const fingerprint fp = fingerprint_of<Suite>(id_r.template first<ed25519_public_size>());
         // Session continuity: a re-handshake must present the current session's relay, whatever
         // the trust settings say; a first handshake asks them. A refused hello is no answer: the
         // handshake stays open for the real relay, and the refused one gets nothing.
@@ -697,7 +696,7 @@ private:
             return;
         }
         (void)session->window.accept(0); // seq 0 is spent
-        session->peer = Suite::fingerprint(id_c.first<ed25519_public_size>());
+        session->peer = fingerprint_of<Suite>(id_c.first<ed25519_public_size>());
         rs.pending.erase(it);
 
         peer_session p;
@@ -728,10 +727,10 @@ private:
     std::unique_ptr<atomic_counts> counts_;
 };
 
-/// The secure profile on Crypto++ with AES-256-GCM (the default).
-using secure = basic_secure<cryptopp_suite, cryptopp_aes256_gcm>;
-/// The secure profile on Crypto++ with ChaCha20-Poly1305 (for CPUs without AES instructions).
-using secure_chacha = basic_secure<cryptopp_suite, cryptopp_chacha20_poly1305>;
+/// The secure profile with AES-256-GCM on the default backend (default_backend.hpp).
+using secure = basic_secure<default_suite, default_aes256_gcm>;
+/// The secure profile with ChaCha20-Poly1305 on the default backend (for CPUs without AES instructions).
+using secure_chacha = basic_secure<default_suite, default_chacha20_poly1305>;
 
 static_assert(client_cipher<secure> && relay_cipher<secure>, "basic_secure must model both cipher concepts");
 

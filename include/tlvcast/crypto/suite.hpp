@@ -1,16 +1,16 @@
-// The Suite policy of the secure profile: X25519, Ed25519 identities, SHA-256, HMAC, HKDF and a CSPRNG.
+// The Suite policy of the secure profile: the primitives a backend provides (X25519, Ed25519, SHA-256,
+// HMAC, HKDF, a CSPRNG), and the derivations written once over them.
 #pragma once
 
+#include <tlvcast/crypto/hex.hpp>
+#include <tlvcast/crypto/secret.hpp>
 #include <tlvcast/error.hpp>
-
-#include <cryptopp/misc.h>
 
 #include <array>
 #include <concepts>
 #include <cstddef>
-#include <filesystem>
 #include <span>
-#include <string>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 
@@ -26,38 +26,6 @@ inline constexpr std::size_t hkdf_sha256_max_output = 255 * sha256_size;
 
 using sha256_digest = std::array<std::byte, sha256_size>;
 
-/// N bytes of key material, wiped (with Crypto++'s SecureWipeBuffer, which the compiler may not elide)
-/// when destroyed or overwritten. Copies are independent and each wipes itself. Not thread-safe.
-template <std::size_t N>
-class secret_bytes {
-public:
-    secret_bytes() noexcept = default;
-    explicit secret_bytes(std::span<const std::byte, N> bytes) noexcept { assign(bytes); }
-    secret_bytes(const secret_bytes& other) noexcept { assign(other.span()); }
-    secret_bytes& operator=(const secret_bytes& other) noexcept
-    {
-        assign(other.span());
-        return *this;
-    }
-    ~secret_bytes() { wipe(); }
-
-    std::span<const std::byte, N> span() const noexcept { return bytes_; }
-    std::span<std::byte, N> span() noexcept { return bytes_; }
-    static constexpr std::size_t size() noexcept { return N; }
-
-    /// Sets every byte to zero in a way the optimiser keeps.
-    void wipe() noexcept { CryptoPP::SecureWipeBuffer(reinterpret_cast<CryptoPP::byte*>(bytes_.data()), N); }
-
-private:
-    void assign(std::span<const std::byte, N> bytes) noexcept
-    {
-        for (std::size_t i = 0; i < N; ++i)
-            bytes_[i] = bytes[i];
-    }
-
-    std::array<std::byte, N> bytes_{};
-};
-
 /// An X25519 key pair (RFC 7748). The private key is stored as generated (X25519 clamps it when used).
 struct x25519_keypair {
     secret_bytes<x25519_key_size> private_key;
@@ -70,61 +38,92 @@ struct ed25519_keypair {
     std::array<std::byte, ed25519_public_size> public_key{};
 };
 
-/// The asymmetric and hashing half of the secure profile. Every backend produces the same bytes for the
-/// same inputs (the algorithms are deterministic; only generate_* and random_bytes draw randomness).
-/// All members are static, use per-call library contexts and are thread-safe.
-/// - generate_x25519(): a fresh key pair from the CSPRNG.
+/// The primitives of the secure profile, as static functions of one backend. Every backend gives
+/// the same bytes for the same inputs (only random_bytes draws randomness), all members are
+/// thread-safe, and everything built from them (key generation, fingerprints, HKDF, identity
+/// files) is written once below and in identity.hpp, not per backend.
 /// - x25519(priv, peer_pub, shared, ec): the shared secret; false with errc::handshake_failed (and
 ///   `shared` zeroed) for a low-order peer key, i.e. an all-zero shared secret (RFC 7748 section 6.1).
-/// - generate_ed25519() / ed25519_from_seed(seed): an identity; sign(seed, msg, sig) writes the 64-byte
-///   signature; verify(pub, msg, sig) -> bool (false for any malformed key or signature, never throws).
-/// - save_ed25519(path, id) / load_ed25519(path): the identity file, see "Identity files" below.
-/// - fingerprint(pub): SHA-256 of the 32-byte public key (show it with to_hex()).
-/// - sha256(data), hmac_sha256(key, data), hkdf_extract(salt, ikm) -> PRK, hkdf_expand(prk, info, okm)
-///   (RFC 5869; okm.size() <= 8160 else std::invalid_argument), random_bytes(out).
-/// Exceptions: only for set-up failures (key files, a library that cannot allocate or seed its RNG).
-///
-/// Identity files: PEM "PRIVATE KEY", i.e. the 48-byte unencrypted PKCS#8 v1 structure of RFC 8410
-/// section 7 holding the seed, base64 on one 64-character line: the format `openssl genpkey -algorithm
-/// ed25519` writes and `openssl pkey` reads. save_ed25519 creates the file exclusively (it fails with
-/// std::system_error if the path exists, never overwriting a key) with mode 0600. load_ed25519 accepts
-/// only that structure (std::runtime_error otherwise; std::system_error when unreadable) and does not
-/// check the file's permissions: a key readable by group or others still loads, silently. Keeping the
-/// file private is the operator's job (the library logs nothing).
+/// - ed25519_public_key(seed): the public key of the RFC 8032 private key `seed` (section 5.1.5).
+/// - sign(seed, msg, sig): the 64-byte signature. verify(pub, msg, sig) -> bool: false for any
+///   malformed key or signature; never throws.
+/// - sha256(data), hmac_sha256(key, data) (RFC 2104, any key length).
+/// - hkdf_extract(salt, ikm) -> the PRK in wiped memory; hkdf_expand(prk, info, okm) (RFC 5869;
+///   okm.size() <= 8160, else std::invalid_argument). Backends wipe their intermediate buffers.
+/// - random_bytes(out): the library's CSPRNG.
+/// Exceptions: only for set-up failures (a library that cannot allocate or seed its RNG) and misuse.
 template <class S>
 concept suite = requires(std::span<const std::byte, 32> key32, std::span<std::byte, 32> out32,
                          std::span<const std::byte> data, std::span<std::byte> out,
                          std::span<const std::byte, ed25519_signature_size> sig,
-                         std::span<std::byte, ed25519_signature_size> sig_out, const ed25519_keypair& id,
-                         const std::filesystem::path& path, std::error_code& ec) {
+                         std::span<std::byte, ed25519_signature_size> sig_out, std::error_code& ec) {
     { S::name } -> std::convertible_to<std::string_view>;
-    { S::generate_x25519() } -> std::same_as<x25519_keypair>;
     { S::x25519(key32, key32, out32, ec) } -> std::same_as<bool>;
-    { S::generate_ed25519() } -> std::same_as<ed25519_keypair>;
-    { S::ed25519_from_seed(key32) } -> std::same_as<ed25519_keypair>;
+    { S::ed25519_public_key(key32) } -> std::same_as<std::array<std::byte, ed25519_public_size>>;
     { S::sign(key32, data, sig_out) } -> std::same_as<void>;
     { S::verify(key32, data, sig) } -> std::same_as<bool>;
-    { S::save_ed25519(path, id) } -> std::same_as<void>;
-    { S::load_ed25519(path) } -> std::same_as<ed25519_keypair>;
-    { S::fingerprint(key32) } -> std::same_as<sha256_digest>;
     { S::sha256(data) } -> std::same_as<sha256_digest>;
     { S::hmac_sha256(data, data) } -> std::same_as<sha256_digest>;
-    { S::hkdf_extract(data, data) } -> std::same_as<sha256_digest>;
+    { S::hkdf_extract(data, data) } -> std::same_as<secret_bytes<sha256_size>>;
     { S::hkdf_expand(key32, data, out) } -> std::same_as<void>;
     { S::random_bytes(out) } -> std::same_as<void>;
 };
 
-/// Lowercase hexadecimal of `bytes` (two characters per byte), e.g. for fingerprints in logs and UIs.
-inline std::string to_hex(std::span<const std::byte> bytes)
+/// A fresh X25519 key pair: a private key from Suite's CSPRNG and X25519(priv, 9). Throws what
+/// Suite::random_bytes throws.
+template <suite Suite>
+x25519_keypair generate_x25519()
 {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(bytes.size() * 2, '\0');
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        const auto b = std::to_integer<unsigned>(bytes[i]);
-        s[2 * i] = digits[b >> 4];
-        s[2 * i + 1] = digits[b & 0xfu];
-    }
-    return s;
+    static constexpr std::array<std::byte, x25519_key_size> base_point{std::byte{9}};
+    x25519_keypair kp;
+    std::error_code ec;
+    do {
+        Suite::random_bytes(kp.private_key.span());
+    } while (!Suite::x25519(kp.private_key.span(), base_point, kp.public_key, ec)); // all-zero private: draw again
+    return kp;
 }
+
+/// SHA-256 of an Ed25519 public key: the identity's fingerprint (show it with to_hex()).
+template <suite Suite>
+sha256_digest fingerprint_of(std::span<const std::byte, ed25519_public_size> public_key)
+{
+    return Suite::sha256(public_key);
+}
+
+/// HKDF-SHA256(salt, ikm, info) into `okm` (RFC 5869): extract, then expand; the PRK lives in
+/// wiped memory and is wiped before returning. Throws std::invalid_argument when okm.size() > 8160.
+template <suite Suite>
+void hkdf(std::span<const std::byte> salt, std::span<const std::byte> ikm, std::span<const std::byte> info,
+          std::span<std::byte> okm)
+{
+    const secret_bytes<sha256_size> prk = Suite::hkdf_extract(salt, ikm);
+    Suite::hkdf_expand(prk.span(), info, okm);
+}
+
+namespace detail {
+
+/// Finishes an X25519 agreement whose library call reported `ok`: true (ec cleared) unless the call
+/// failed or the shared secret is all zero (a low-order peer key, RFC 7748 section 6.1); then
+/// `shared` is zeroed, ec is errc::handshake_failed and the result false. Never throws.
+inline bool suite_x25519_result(bool ok, std::span<std::byte, x25519_key_size> shared, std::error_code& ec) noexcept
+{
+    // The all-zero check is what RFC 7748 section 6.1 asks for; it covers any point a library's own list misses.
+    if (!ok || all_zero(shared.data(), shared.size())) {
+        secure_wipe(shared.data(), shared.size());
+        ec = errc::handshake_failed;
+        return false;
+    }
+    ec.clear();
+    return true;
+}
+
+/// Throws std::invalid_argument for an HKDF-Expand output longer than 255 * 32 bytes (RFC 5869).
+inline void suite_check_hkdf_output(std::size_t size)
+{
+    if (size > hkdf_sha256_max_output)
+        throw std::invalid_argument("tlvcast: HKDF-Expand output longer than 255 * 32 bytes");
+}
+
+} // namespace detail
 
 } // namespace tlvcast::crypto

@@ -1,4 +1,4 @@
-// RAII handles and small helpers for the OpenSSL 3 objects the crypto backends use.
+// The one family of owning handles for the OpenSSL 3 objects every OpenSSL backend uses, and two helpers.
 #pragma once
 
 #if !defined(TLVCAST_HAS_OPENSSL)
@@ -9,29 +9,32 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include <memory>
 #include <string>
 
 namespace tlvcast::crypto::detail {
 
-struct openssl_pkey_free {
-    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct openssl_pkey_ctx_free {
-    void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
-};
-struct openssl_bio_free {
-    void operator()(BIO* p) const noexcept { BIO_free_all(p); }
-};
-struct openssl_bn_free {
-    void operator()(BIGNUM* p) const noexcept { BN_free(p); }
+/// Calls OpenSSL's free function `Free` for `T`. Every *_free used here accepts nullptr; the
+/// *_CTX_free and EVP_PKEY_free functions cleanse key material before freeing it.
+template <class T, void (*Free)(T*)>
+struct openssl_free {
+    void operator()(T* p) const noexcept { Free(p); }
 };
 
-using openssl_pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_pkey_free>;
-using openssl_pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, openssl_pkey_ctx_free>;
-using openssl_bio_ptr = std::unique_ptr<BIO, openssl_bio_free>;
-using openssl_bn_ptr = std::unique_ptr<BIGNUM, openssl_bn_free>;
+/// An owning pointer to an OpenSSL object of type T, freed with Free.
+template <class T, void (*Free)(T*)>
+using openssl_handle = std::unique_ptr<T, openssl_free<T, Free>>;
+
+using openssl_bio_ptr = openssl_handle<BIO, &BIO_free_all>;
+using openssl_bn_ptr = openssl_handle<BIGNUM, &BN_free>;
+using openssl_cipher_ctx_ptr = openssl_handle<EVP_CIPHER_CTX, &EVP_CIPHER_CTX_free>;
+using openssl_kdf_ctx_ptr = openssl_handle<EVP_KDF_CTX, &EVP_KDF_CTX_free>;
+using openssl_mac_ctx_ptr = openssl_handle<EVP_MAC_CTX, &EVP_MAC_CTX_free>;
+using openssl_md_ctx_ptr = openssl_handle<EVP_MD_CTX, &EVP_MD_CTX_free>;
+using openssl_pkey_ptr = openssl_handle<EVP_PKEY, &EVP_PKEY_free>;
+using openssl_pkey_ctx_ptr = openssl_handle<EVP_PKEY_CTX, &EVP_PKEY_CTX_free>;
 
 /// Password callback that refuses: without it OpenSSL would prompt on the terminal for an
 /// encrypted PEM, which a library (or a relay reading a peer's key) must never do.

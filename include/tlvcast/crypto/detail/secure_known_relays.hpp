@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/crypto/hex.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 
@@ -16,28 +17,7 @@
 namespace tlvcast::crypto::detail {
 
 /// Parses 64 hex digits (either case); nullopt otherwise.
-inline std::optional<fingerprint> fingerprint_from_hex(std::string_view hex) noexcept
-{
-    if (hex.size() != 64)
-        return std::nullopt;
-    auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    fingerprint fp{};
-    for (std::size_t i = 0; i < fp.size(); ++i) {
-        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        fp[i] = static_cast<std::byte>(hi * 16 + lo);
-    }
-    return fp;
-}
+inline std::optional<fingerprint> fingerprint_from_hex(std::string_view hex) noexcept { return from_hex<32>(hex); }
 
 /// The fingerprint remembered for `relay`, or nullopt (also when the file does not exist yet).
 /// Lines that do not parse are skipped; the first line for an address wins. Error: handshake_failed

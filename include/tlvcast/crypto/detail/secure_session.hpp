@@ -73,9 +73,8 @@ template <class Suite>
 secret_bytes<secure_key_block_size> secure_key_block(std::span<const std::byte, sha256_size> th,
                                                       std::span<const std::byte, x25519_key_size> shared)
 {
-    secret_bytes<sha256_size> prk(std::span<const std::byte, sha256_size>(Suite::hkdf_extract(th, shared)));
     secret_bytes<secure_key_block_size> okm;
-    Suite::hkdf_expand(prk.span(), label_bytes(secure_label_keys), okm.span());
+    hkdf<Suite>(th, shared, label_bytes(secure_label_keys), okm.span()); // the PRK is wiped inside
     return okm;
 }
 
