@@ -2,6 +2,7 @@
 // encoding checks on every suite, and the derivations written once over it.
 #include <tlvcast/crypto/suite.hpp>
 
+#include <tlvcast/crypto/detail/ed25519_checks.hpp>
 #include <tlvcast/crypto/identity.hpp>
 
 #include "crypto/backends.hpp"
@@ -274,6 +275,151 @@ TEMPLATE_TEST_CASE("random_bytes fills buffers with fresh bytes", "[suite]", TLV
     TestType::random_bytes({}); // empty is a no-op
 }
 
+namespace {
+
+// "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko 2020), the 12 Ed25519 edge cases, as
+// published with the paper (ed25519-speccheck): message, public key A, signature R || S.
+struct eddsa_case {
+    int number;
+    std::string_view message, public_key, signature;
+    bool accept; // under our rules: no small-order or non-canonical A or R, S < L, cofactorless
+};
+constexpr std::string_view ff31 = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+const std::string minus_one = "ec" + std::string(ff31); // y = p - 1 with the sign bit set
+const eddsa_case taming_cases[] = {
+    // 0: A and R of small order, S = 0
+    {0, "8c93255d71dcab10e8f379c26200f3c7bd5f09d9bc3068d3ef4edeb4853022b6",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"
+     "0000000000000000000000000000000000000000000000000000000000000000",
+     false},
+    // 1: A of small order, R mixed
+    {1, "9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43"
+     "a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04",
+     false},
+    // 2: R of small order, A mixed
+    {2, "aebf3f2601a0c8c5d39cc7d8911642f740b78168218da8471772b35f9d35b9ab",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+     "8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e",
+     false},
+    // 3: A and R mixed order, valid under every formula: accepted
+    {3, "9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "9046a64750444938de19f227bb80485e92b83fdb4b6506c160484c016cc1852f"
+     "87909e14428a7a1d62e9f22f3d3ad7802db02eb2e688b6c52fcd6648a98bd009",
+     true},
+    // 4, 5: valid only under the cofactored equation; both backends are cofactorless
+    {4, "e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "160a1cb0dc9c0258cd0a7d23e94d8fa878bcb1925f2c64246b2dee1796bed512"
+     "5ec6bc982a269b723e0668e540911a9a6a58921d6925e434ab10aa7940551a09",
+     false},
+    {5, "e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "21122a84e0b5fca4052f5b1235c80a537878b38f3142356b2c2384ebad4668b7"
+     "e40bc836dac0f71076f9abe3a53f9c03c1ceeeddb658d0030494ace586687405",
+     false},
+    // 6: S > L (S - L would verify: malleability); 7: S >> L
+    {6, "85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+     "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+     "e96f66be976d82e60150baecff9906684aebb1ef181f67a7189ac78ea23b6c0e"
+     "547f7690a0e2ddcd04d87dbc3490dc19b3b3052f7ff0538cb68afb369ba3a514",
+     false},
+    {7, "85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+     "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+     "8ce5b96c8f26d0ab6c47958c9e68b937104cd36e13c33566acd2fe8d38aa1942"
+     "7e71f98a4734e74f2f13f06f97c20d58cc3f54b8bd0d272f42b695dd7e89a8c2",
+     false},
+};
+
+std::vector<std::byte> forged_signature(std::string_view r_hex) // R, then S = 0
+{
+    auto sig = hex(r_hex);
+    sig.resize(64);
+    return sig;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("Ed25519 verify refuses small-order and non-canonical A and R, and S >= L", "[suite][ed25519]",
+                   TLVCAST_TEST_SUITES)
+{
+    const auto message = tc::test::text("any message at all");
+    SECTION("the neutral point as key, signature (R = neutral, S = 0), verifies nothing")
+    {
+        // Before the shared check both backends accepted this for every message: one identity
+        // (fingerprint of 01 00..00) that anyone could claim.
+        const auto neutral = hex_array<32>("0100000000000000000000000000000000000000000000000000000000000000");
+        const auto sig = forged_signature("0100000000000000000000000000000000000000000000000000000000000000");
+        CHECK_FALSE(TestType::verify(neutral, message, std::span<const std::byte, 64>(sig.data(), 64)));
+        CHECK_FALSE(TestType::verify(neutral, {}, std::span<const std::byte, 64>(sig.data(), 64)));
+    }
+    SECTION("every small-order point, with either sign bit, as key and as R")
+    {
+        for (const auto& y : tc::detail::ed25519_small_order_y) {
+            for (const unsigned sign : {0x00u, 0x80u}) {
+                std::array<std::byte, 32> point{};
+                for (std::size_t i = 0; i < 32; ++i)
+                    point[i] = static_cast<std::byte>(y[i]);
+                point[31] |= static_cast<std::byte>(sign);
+                INFO(tc::to_hex(point));
+                std::array<std::byte, 64> sig{};
+                std::copy(point.begin(), point.end(), sig.begin());
+                CHECK_FALSE(TestType::verify(point, message, sig));
+                CHECK_FALSE(tc::detail::ed25519_point_acceptable(point));
+            }
+        }
+    }
+    SECTION("non-canonical y >= p")
+    {
+        for (unsigned low = 0xed; low <= 0xff; ++low) {
+            auto point = hex_array<32>(minus_one);
+            point[0] = static_cast<std::byte>(low);
+            point[31] = std::byte{0x7f};
+            CHECK_FALSE(tc::detail::ed25519_point_acceptable(point));
+        }
+        auto below_p = hex_array<32>(minus_one);
+        below_p[0] = std::byte{0xea}; // p - 3: canonical (not on the curve, which the library checks)
+        below_p[31] = std::byte{0x7f};
+        CHECK(tc::detail::ed25519_point_acceptable(below_p));
+    }
+    SECTION("S >= L, S = L - 1")
+    {
+        const auto l = hex_array<32>("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+        CHECK_FALSE(tc::detail::ed25519_scalar_canonical(l));
+        auto below = l;
+        below[0] = std::byte{0xec};
+        CHECK(tc::detail::ed25519_scalar_canonical(below));
+        auto above = l;
+        above[31] = std::byte{0x11};
+        CHECK_FALSE(tc::detail::ed25519_scalar_canonical(above));
+    }
+    SECTION("the \"Taming the many EdDSAs\" vectors")
+    {
+        for (const auto& c : taming_cases) {
+            INFO("case " << c.number);
+            const auto pub = hex_array<32>(c.public_key);
+            const auto sig = hex_array<64>(c.signature);
+            CHECK(TestType::verify(pub, hex(c.message), sig) == c.accept);
+        }
+        // 8, 9: R = (0, -1) with the sign bit set (non-canonical, order 2); 10, 11: the same point as A.
+        const auto mixed_a = hex_array<32>("f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43");
+        const auto msg89 = hex("9bedc267423725d473888631ebf45988bad3db83851ee85c85e241a07d148b41");
+        for (std::string_view s : {std::string_view("03be9678ac102edcd92b0210bb34d7428d12ffc5df5f37e359941266a4e35f0f"),
+                                   std::string_view("ca8c5b64cd208982aa38d4936621a4775aa233aa0505711d8fdcfdaa943d4908")})
+            CHECK_FALSE(TestType::verify(mixed_a, msg89, hex_array<64>(minus_one + std::string(s))));
+        const auto sig1011 = hex_array<64>("a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dc"
+                                           "a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04");
+        const auto minus_one_key = hex_array<32>(minus_one);
+        for (std::string_view m : {std::string_view("e96b7021eb39c1a163b6da4e3093dcd3f21387da4cc4572be588fafae23c155b"),
+                                   std::string_view("39a591f5321bbe07fd5a23dc2f39d025d74526615746727ceefd6e82ae65c06f")})
+            CHECK_FALSE(TestType::verify(minus_one_key, hex(m), sig1011));
+    }
+}
+
 TEST_CASE("suite derivations: X25519 and Ed25519 generation draw from the suite's CSPRNG", "[suite]")
 {
     counting_suite::random_calls = 0;
@@ -286,6 +432,29 @@ TEST_CASE("suite derivations: X25519 and Ed25519 generation draw from the suite'
     std::error_code ec;
     REQUIRE(tc::default_suite::x25519(x.private_key.span(), std::array<std::byte, 32>{std::byte{9}}, pub, ec));
     CHECK(pub == x.public_key);
+}
+
+namespace {
+// A faulty backend whose Ed25519 public key is the neutral point: the derivations refuse its identities.
+struct neutral_key_suite : tc::default_suite {
+    static std::array<std::byte, 32> ed25519_public_key(std::span<const std::byte, 32>)
+    {
+        return std::array<std::byte, 32>{std::byte{1}};
+    }
+};
+} // namespace
+
+TEST_CASE("suite derivations: an identity with a small-order public key is refused", "[suite][ed25519]")
+{
+    STATIC_REQUIRE(tc::suite<neutral_key_suite>);
+    const std::array<std::byte, 32> seed{};
+    try {
+        (void)tc::ed25519_from_seed<neutral_key_suite>(seed);
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::bad_key);
+    }
+    CHECK_THROWS_AS(tc::generate_ed25519<neutral_key_suite>(), std::system_error);
 }
 
 TEMPLATE_TEST_CASE("suite derivations: hkdf is extract then expand (RFC 5869 A.1)", "[suite][hash]", TLVCAST_TEST_SUITES)

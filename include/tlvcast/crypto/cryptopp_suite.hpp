@@ -6,6 +6,7 @@
 #endif
 
 #include <tlvcast/crypto/detail/bytes.hpp>
+#include <tlvcast/crypto/detail/ed25519_checks.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/error.hpp>
 
@@ -67,10 +68,14 @@ struct cryptopp_suite {
                            detail::u8(signature.data()));
     }
 
-    /// True when `signature` is a valid Ed25519 signature of `message` under `public_key`. Never throws.
+    /// True when `signature` is a valid Ed25519 signature of `message` under `public_key`, after the
+    /// shared encoding check (Crypto++ alone accepts small-order keys and R, and S up to 2^253).
+    /// Never throws.
     static bool verify(std::span<const std::byte, ed25519_public_size> public_key, std::span<const std::byte> message,
                        std::span<const std::byte, ed25519_signature_size> signature) noexcept
     {
+        if (!detail::ed25519_signature_acceptable(public_key, signature))
+            return false;
         try {
             const CryptoPP::ed25519Verifier verifier(detail::u8(public_key.data()));
             return verifier.VerifyMessage(detail::nonnull_bytes(message), message.size(), detail::u8(signature.data()),

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tlvcast/crypto/detail/base64.hpp>
+#include <tlvcast/crypto/detail/ed25519_checks.hpp>
 #include <tlvcast/crypto/detail/wipe.hpp>
 #include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
@@ -55,17 +56,21 @@ inline bool identity_pem_body(std::string_view text, std::span<char, pkcs8_ed255
 
 } // namespace detail
 
-/// The identity whose RFC 8032 private key is `seed`.
+/// The identity whose RFC 8032 private key is `seed`. Throws std::system_error (errc::bad_key) if
+/// the public key were a small-order or non-canonical point (no clamped seed yields one; the check
+/// keeps a faulty backend from producing a key anyone can sign for).
 template <suite Suite>
 ed25519_keypair ed25519_from_seed(std::span<const std::byte, ed25519_seed_size> seed)
 {
     ed25519_keypair id;
     id.private_key = secret_bytes<ed25519_seed_size>(seed);
     id.public_key = Suite::ed25519_public_key(seed);
+    if (!detail::ed25519_point_acceptable(id.public_key))
+        throw std::system_error(make_error_code(errc::bad_key), "tlvcast: Ed25519 public key of small order");
     return id;
 }
 
-/// A fresh Ed25519 identity: a seed from Suite's CSPRNG and its public key.
+/// A fresh Ed25519 identity: a seed from Suite's CSPRNG and its (checked) public key.
 template <suite Suite>
 ed25519_keypair generate_ed25519()
 {

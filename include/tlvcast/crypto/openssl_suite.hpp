@@ -6,6 +6,7 @@
 #endif
 
 #include <tlvcast/crypto/detail/bytes.hpp>
+#include <tlvcast/crypto/detail/ed25519_checks.hpp>
 #include <tlvcast/crypto/detail/openssl_handles.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/error.hpp>
@@ -82,10 +83,13 @@ struct openssl_suite {
             fail("Ed25519 signing");
     }
 
-    /// True when `signature` is a valid Ed25519 signature of `message` under `public_key`. Never throws.
+    /// True when `signature` is a valid Ed25519 signature of `message` under `public_key`, after the
+    /// shared encoding check (OpenSSL alone accepts small-order keys and R). Never throws.
     static bool verify(std::span<const std::byte, ed25519_public_size> public_key, std::span<const std::byte> message,
                        std::span<const std::byte, ed25519_signature_size> signature) noexcept
     {
+        if (!detail::ed25519_signature_acceptable(public_key, signature))
+            return false;
         detail::openssl_pkey_ptr key(
             EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, detail::u8(public_key.data()), public_key.size()));
         detail::openssl_md_ctx_ptr ctx(key ? EVP_MD_CTX_new() : nullptr);

@@ -46,7 +46,8 @@ struct ed25519_keypair {
 ///   `shared` zeroed) for a low-order peer key, i.e. an all-zero shared secret (RFC 7748 section 6.1).
 /// - ed25519_public_key(seed): the public key of the RFC 8032 private key `seed` (section 5.1.5).
 /// - sign(seed, msg, sig): the 64-byte signature. verify(pub, msg, sig) -> bool: false for any
-///   malformed key or signature; never throws.
+///   malformed key or signature, and for small-order or non-canonical A or R and S >= L (the shared
+///   detail::ed25519_signature_acceptable check, so that all backends accept the same set); never throws.
 /// - sha256(data), hmac_sha256(key, data) (RFC 2104, any key length).
 /// - hkdf_extract(salt, ikm) -> the PRK in wiped memory; hkdf_expand(prk, info, okm) (RFC 5869;
 ///   okm.size() <= 8160, else std::invalid_argument). Backends wipe their intermediate buffers.
