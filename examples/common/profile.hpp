@@ -1,12 +1,15 @@
-// Profile (seed | secure) and backend (Crypto++ | OpenSSL, as compiled in) selection shared by the example programs.
+// Profile (seed | secure) and backend (Crypto++ | OpenSSL, as compiled in) selection, and the key files,
+// shared by the example programs.
 #pragma once
 
 #include "common/cli.hpp"
 
+#include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/secure.hpp>
 #include <tlvcast/seed.hpp>
 
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -131,6 +134,7 @@ struct common_settings {
     examples::profile profile = examples::profile::secure;
     examples::backend backend = default_backend;
     std::string key_file, identity_file;
+    bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
     bool help = false;
 };
@@ -164,6 +168,9 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
         s.profile = read_profile(args);
     } else if (name == "--backend") {
         s.backend = read_backend(args);
+    } else if (name == "--strict-perms") {
+        args.no_value();
+        s.strict_permissions = true;
     } else {
         return false;
     }
@@ -177,6 +184,34 @@ inline void check_common(const common_settings& s)
         throw usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
     if (s.profile == profile::seed && !s.identity_file.empty())
         throw usage_error("option --identity is for the secure profile; the seed profile uses --key");
+}
+
+/// This side's long-term key, as the Cipher's constructor takes it (secure: the Ed25519 identity;
+/// seed: the RSA cipher itself): loaded from --identity / --key, created there when absent, or fresh
+/// for this run. A key file that group or others may access is loaded with a warning on stderr
+/// (prefixed by `program`), or refused under --strict-perms (std::system_error).
+template <class Cipher>
+auto own_key(const common_settings& s, std::string_view program)
+{
+    const crypto::key_file_options options{.strict_permissions = s.strict_permissions};
+    crypto::key_file_status status;
+    const auto warn = [&](const std::string& file) {
+        if (status.too_open)
+            std::cerr << program << ": warning: " << crypto::key_file_warning(file, status) << "\n";
+    };
+    if constexpr (is_secure<Cipher>) {
+        if (s.identity_file.empty())
+            return Cipher::generate();
+        auto id = Cipher::load_or_create_identity(s.identity_file, options, &status);
+        warn(s.identity_file);
+        return id;
+    } else {
+        if (s.key_file.empty())
+            return Cipher::generate();
+        auto cipher = Cipher::load_or_create(s.key_file, options, &status);
+        warn(s.key_file);
+        return cipher;
+    }
 }
 
 inline const char* profile_name(profile p) { return p == profile::secure ? "secure" : "seed"; }

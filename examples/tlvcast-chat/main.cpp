@@ -50,6 +50,7 @@ options:
   --known-relays FILE       secure: the known-relays file for trust on first use (default above)
   --accept-any-relay        secure: accept any relay identity (no protection against a rogue relay)
   --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
+  --strict-perms            refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR              multicast group (default 224.1.1.1)
   --port N                  UDP port (default 5007)
   --iface ADDR              address of the interface that sends to the group (default: the kernel's choice)
@@ -136,16 +137,14 @@ settings parse(int argc, char** argv)
     return s;
 }
 
-// This client's key: loaded from its file, created there, or fresh for this run; in the secure
-// profile with the relay's pinned fingerprint and the known-relays file.
+// This client's key: loaded from its file (see ex::own_key), created there, or fresh for this run.
 template <class Cipher>
 Cipher make_cipher(const settings& s)
 {
-    if constexpr (ex::is_secure<Cipher>) {
-        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file));
-    } else {
-        return s.key_file.empty() ? Cipher::generate() : Cipher::load_or_create(s.key_file);
-    }
+    if constexpr (ex::is_secure<Cipher>)
+        return Cipher(ex::own_key<Cipher>(s, "tlvcast-chat"));
+    else
+        return ex::own_key<Cipher>(s, "tlvcast-chat");
 }
 
 // The secure client's fragments must each fit one record: their size comes from the cipher.

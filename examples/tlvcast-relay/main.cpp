@@ -37,6 +37,7 @@ options:
   --identity FILE    secure: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
                      with mode 0600 on first start (default: a fresh identity each run)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
+  --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR       multicast group (default 224.1.1.1)
   --port N           UDP port (default 5007)
   --iface ADDR       address of the interface that joins the group (default: the kernel's choice)
@@ -90,9 +91,9 @@ template <class Cipher>
 Cipher make_cipher(const settings& s)
 {
     if constexpr (ex::is_secure<Cipher>)
-        return Cipher(s.identity_file.empty() ? Cipher::generate() : Cipher::load_or_create_identity(s.identity_file));
+        return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"));
     else
-        return s.key_file.empty() ? Cipher::generate() : Cipher::load_or_create(s.key_file);
+        return ex::own_key<Cipher>(s, "tlvcast-relay");
 }
 
 void print_event(const tlvcast::core::relay_event& e, bool json)
