@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs
 #  1. the release build (g++): unit, interop, end-to-end tests, and a short benchmark run;
-#  2. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run;
-#  3. the ThreadSanitizer build (clang): the tests labelled "tsan".
+#  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, their unit tests;
+#  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run;
+#  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,6 +13,15 @@ export CTEST_OUTPUT_ON_FAILURE=1
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j "$jobs"
 ctest --test-dir build/release -j "$jobs" --timeout 900
+
+# Each crypto backend alone must build and pass the unit tests: only the unit-test programs are built.
+for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENSSL=OFF"; do
+  dir=build/only-${only%%:*}
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ "${only#*:}" \
+    -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_EXAMPLES=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
+  cmake --build "$dir" -j "$jobs" --target tlvcast_unit_tests
+  ctest --test-dir "$dir" -j "$jobs" -L unit --timeout 900
+done
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_BUILD_BENCH=OFF >/dev/null
