@@ -2,6 +2,7 @@
 // and written back atomically when a client trusts a relay on first use.
 #pragma once
 
+#include <tlvcast/crypto/hex.hpp>
 #include <tlvcast/crypto/trust.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -28,37 +30,10 @@ namespace detail {
 
 inline std::optional<crypto::fingerprint> fingerprint_from_hex(std::string_view hex) noexcept
 {
-    if (hex.size() != 64)
-        return std::nullopt;
-    auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    crypto::fingerprint fp{};
-    for (std::size_t i = 0; i < fp.size(); ++i) {
-        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        fp[i] = static_cast<std::byte>(hi * 16 + lo);
-    }
-    return fp;
+    return crypto::from_hex<std::tuple_size_v<crypto::fingerprint>>(hex);
 }
 
-inline std::string to_hex(const crypto::fingerprint& fp)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    for (const auto b : fp) {
-        s += digits[std::to_integer<unsigned>(b) >> 4];
-        s += digits[std::to_integer<unsigned>(b) & 0xfu];
-    }
-    return s;
-}
+inline std::string to_hex(const crypto::fingerprint& fp) { return crypto::to_hex(fp); }
 
 // Reads a regular file (never a FIFO, device or symlink: O_NOFOLLOW | O_NONBLOCK, then fstat).
 inline bool read_regular(const std::filesystem::path& file, std::string& text, std::error_code& ec)
