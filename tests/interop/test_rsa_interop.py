@@ -92,6 +92,12 @@ class RsaInterop(unittest.TestCase):
                 priv = self.path(f"{backend}_priv.pem")
                 self.tool(backend, "genkey", priv)
                 self.assertEqual(stat.S_IMODE(os.stat(priv).st_mode), 0o600)
+                # A key file is never overwritten: a second genkey to the same path fails, the key stays.
+                before = self.read(f"{backend}_priv.pem")
+                r = self.tool(backend, "genkey", priv, expect_ok=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(b"never replaced", r.stderr)
+                self.assertEqual(self.read(f"{backend}_priv.pem"), before)
                 with open(priv, "rb") as f:
                     pem = f.read()
                 self.assertTrue(pem.startswith(b"-----BEGIN PRIVATE KEY-----\n"))
@@ -142,7 +148,7 @@ class RsaInterop(unittest.TestCase):
         # A C++ key, used by Python to encrypt and re-serialized by Python, decrypts in C++.
         for backend in BACKENDS:
             with self.subTest(backend=backend):
-                priv = self.path("cpp_priv.pem")
+                priv = self.path(f"{backend}_round_trip.pem")
                 self.tool(backend, "genkey", priv)
                 with open(priv, "rb") as f:
                     key = serialization.load_pem_private_key(f.read(), password=None)
