@@ -36,7 +36,7 @@ sec make_cipher(std::uint8_t id, std::uint64_t seed)
         for (auto& b : out)
             b = static_cast<std::byte>((*rng)());
     };
-    return sec(crypto::cryptopp_suite::ed25519_from_seed(key_seed), std::move(o));
+    return sec(crypto::ed25519_from_seed<crypto::default_suite>(key_seed), std::move(o));
 }
 
 test::ack_fragmenter make_fragmenter(const sec& c, std::uint64_t seed, test::ack_fragmenter_options fopt)
