@@ -8,9 +8,8 @@
 #include <tlvcast/wire/sender_info.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
-#include <cryptopp/hmac.h>
-#include <cryptopp/misc.h>
-#include <cryptopp/sha.h>
+#include <tlvcast/crypto/default_backend.hpp>
+#include <tlvcast/crypto/detail/wipe.hpp>
 
 #include <algorithm>
 #include <array>
@@ -58,13 +57,11 @@ inline std::span<const std::byte> label(std::string_view s) noexcept { return st
 /// HMAC-SHA256(key, the concatenated parts).
 inline opaque_key hmac(std::span<const std::byte> key, std::initializer_list<std::span<const std::byte>> parts)
 {
-    CryptoPP::HMAC<CryptoPP::SHA256> h(reinterpret_cast<const CryptoPP::byte*>(key.data()), key.size());
+    // On the default backend, so that the test profile builds with either crypto library.
+    std::vector<std::byte> message;
     for (const auto p : parts)
-        if (!p.empty())
-            h.Update(reinterpret_cast<const CryptoPP::byte*>(p.data()), p.size());
-    opaque_key d{};
-    h.Final(reinterpret_cast<CryptoPP::byte*>(d.data()));
-    return d;
+        message.insert(message.end(), p.begin(), p.end());
+    return crypto::default_suite::hmac_sha256(key, message);
 }
 
 /// The first 16 bytes of hmac().
@@ -79,9 +76,7 @@ inline tag mac16(const opaque_key& key, std::initializer_list<std::span<const st
 /// Constant-time comparison of a computed tag with the received one.
 inline bool tags_equal(const tag& computed, std::span<const std::byte> received)
 {
-    return received.size() == tag_size &&
-           CryptoPP::VerifyBufsEqual(reinterpret_cast<const CryptoPP::byte*>(computed.data()),
-                                     reinterpret_cast<const CryptoPP::byte*>(received.data()), tag_size);
+    return received.size() == tag_size && crypto::detail::constant_time_equal(computed.data(), received.data(), tag_size);
 }
 
 /// One hop session: its id, a key per direction, the send counter and the replay window.
