@@ -300,7 +300,7 @@ private:
         }
         if (!known) {
             const auto relay = client_.engine().relay_address();
-            if (relay && (relay->address >> 24) == 127)
+            if (relay && (relay->v4() >> 24) == 127)
                 ip = asio::ip::address_v4::loopback();
         }
         return tlvcast::endpoint{ip.to_uint(), port}.to_string();

@@ -47,7 +47,7 @@ TEST_CASE("memory: unicast is delivered asynchronously with the sender's address
     memory_transport a(hub, io);
     memory_transport b(hub, io);
     REQUIRE(a.local_endpoint() != b.local_endpoint());
-    CHECK((a.local_endpoint().address >> 24) == 127);
+    CHECK((a.local_endpoint().v4() >> 24) == 127);
 
     std::vector<std::byte> buf(100);
     endpoint from;

@@ -122,7 +122,7 @@ private:
         std::array<std::byte, 1 + 4 + 2 + max_context_size> input{};
         input[0] = static_cast<std::byte>(epoch);
         for (int i = 0; i < 4; ++i)
-            input[static_cast<std::size_t>(1 + i)] = static_cast<std::byte>(client.address >> (24 - 8 * i));
+            input[static_cast<std::size_t>(1 + i)] = static_cast<std::byte>(client.v4() >> (24 - 8 * i));
         input[5] = static_cast<std::byte>(client.port >> 8);
         input[6] = static_cast<std::byte>(client.port);
         std::copy(context.begin(), context.end(), input.begin() + 7);

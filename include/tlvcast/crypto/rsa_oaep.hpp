@@ -221,7 +221,8 @@ public:
     }
 
     /// The blob SENDER_INFO(sender, RELAYED_MESSAGE(blocks to the recipient's key)), one TLV that
-    /// travels as one datagram. Errors: message_too_large (over 255 blocks). Thread-safe.
+    /// travels as one datagram. Errors: message_too_large (over 255 blocks), address_family for an
+    /// IPv6 sender. Thread-safe.
     void seal_relayed(const peer_session& p, const peer_session& /*sender_session*/, const endpoint& sender,
                       std::span<const std::byte> plaintext, std::vector<std::byte>& blob, std::error_code& ec) const
     {
@@ -253,7 +254,8 @@ public:
         a.end(outer, ec);
     }
 
-    /// The blob CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about`.
+    /// The blob CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about`. Error: address_family for an
+    /// IPv6 `about` (the blob stays empty).
     void presence(const peer_session&, bool connected, const peer_session* /*about_session*/, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {

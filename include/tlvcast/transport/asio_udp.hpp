@@ -24,7 +24,7 @@ namespace tlvcast::transport {
 /// Converts an endpoint to Asio's (IPv4).
 inline asio::ip::udp::endpoint to_asio_endpoint(const endpoint& e)
 {
-    return {asio::ip::address_v4(e.address), e.port};
+    return {asio::ip::address_v4(e.v4()), e.port};
 }
 
 /// Converts Asio's endpoint to ours; nullopt for an IPv6 endpoint (the wire format carries IPv4 only).

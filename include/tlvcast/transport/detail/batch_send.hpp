@@ -42,7 +42,7 @@ inline sockaddr_in to_sockaddr(const endpoint& to) noexcept
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(to.port);
-    sa.sin_addr.s_addr = htonl(to.address);
+    sa.sin_addr.s_addr = htonl(to.v4());
     return sa;
 }
 
