@@ -63,6 +63,8 @@ struct type_info {
 
 inline constexpr std::size_t fragment_header_size = 8;
 inline constexpr std::size_t address_port_size = 6;
+/// The secure profile's address (wire/address.hpp): family(1) address(16, IPv4 v4-mapped) port(2).
+inline constexpr std::size_t tagged_address_size = 1 + 16 + 2;
 /// RSA ciphertext sizes the seed profile accepts: 2048-bit keys per the profile, up to 4096 for users who configure larger keys.
 inline constexpr std::uint16_t min_rsa_block = 256, max_rsa_block = 512;
 /// PEM SubjectPublicKeyInfo of an RSA key of 2048..4096 bits fits in these bounds.
