@@ -275,35 +275,22 @@ private:
             reader_ = std::thread([this] { read_input(); });
     }
 
-    // This client's address as the relay sees it (see --help): the --iface address, else the source
-    // address the kernel would pick towards the group (a connected UDP socket sends nothing).
+    // This client's address as the relay sees it (see --help): the source address the kernel picks
+    // towards the group through the interface (a connected UDP socket sends nothing).
     std::string local_address()
     {
-        const std::uint16_t port = client_.transport().local_endpoint().port;
-        asio::ip::address_v4 ip = s_.udp.interface_address;
-        bool known = !ip.is_unspecified();
-        if (!known) {
-            std::error_code ec;
-            asio::ip::udp::socket probe(io_);
-            probe.open(asio::ip::udp::v4(), ec);
-            if (!ec)
-                probe.connect({s_.udp.group, s_.udp.port}, ec);
-            if (!ec) {
-                const auto ep = probe.local_endpoint(ec);
-                if (!ec && ep.address().is_v4()) {
-                    // May be 0.0.0.0: Linux picks no source for a multicast route on a loopback-only
-                    // host (127.0.0.1 has host scope), and the relay then sees 0.0.0.0 too.
-                    ip = ep.address().to_v4();
-                    known = true;
-                }
-            }
-        }
-        if (!known) {
+        std::error_code ec;
+        tlvcast::endpoint local = client_.transport().group_source(ec);
+        if (ec) {
+            // No route to tell: a relay on this host's loopback sees 127.0.0.1.
+            local = client_.transport().local_endpoint();
             const auto relay = client_.engine().relay_address();
-            if (relay && (relay->v4() >> 24) == 127)
-                ip = asio::ip::address_v4::loopback();
+            if (relay && relay->is_v4() && (relay->v4() >> 24) == 127)
+                local = {0x7f000001u, local.port};
         }
-        return tlvcast::endpoint{ip.to_uint(), port}.to_string();
+        // May be 0.0.0.0: Linux picks no source for a multicast route on a loopback-only host
+        // (127.0.0.1 has host scope), and the relay then sees 0.0.0.0 too.
+        return local.to_string();
     }
 
     void receive()
