@@ -113,7 +113,7 @@ void check_sender_info(bytes_view value)
     if (ec)
         return;
 
-    expect(si.sender.address == ((u16_at(value, 0) << 16) | u16_at(value, 2)), "sender address");
+    expect(si.sender.is_v4() && si.sender.v4() == ((u16_at(value, 0) << 16) | u16_at(value, 2)), "sender address");
     expect(si.sender.port == u16_at(value, 4), "sender port");
     check_tlv_at(si.inner, value.subspan(6));
 

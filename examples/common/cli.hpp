@@ -3,7 +3,7 @@
 
 #include <tlvcast/time.hpp>
 
-#include <asio/ip/address_v4.hpp>
+#include <asio/ip/address.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -90,14 +90,14 @@ public:
         return std::chrono::duration_cast<duration>(std::chrono::duration<double>(x));
     }
 
-    /// A dotted IPv4 address.
-    asio::ip::address_v4 ipv4()
+    /// An IPv4 address ("224.1.1.1") or an IPv6 address ("ff15::1", "ff02::1%v0").
+    asio::ip::address ip_address()
     {
         const std::string_view v = value();
         std::error_code ec;
-        const auto a = asio::ip::make_address_v4(std::string(v), ec);
+        const auto a = asio::ip::make_address(std::string(v), ec);
         if (ec)
-            throw usage_error("option " + std::string(name_) + ": '" + std::string(v) + "' is not an IPv4 address");
+            throw usage_error("option " + std::string(name_) + ": '" + std::string(v) + "' is not an IP address");
         return a;
     }
 

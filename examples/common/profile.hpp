@@ -14,6 +14,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <net/if.h>
+
 namespace tlvcast::examples {
 
 /// Which wire profile a program speaks (docs/PROTOCOL.md).
@@ -149,13 +151,17 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
         args.no_value();
         s.json = true;
     } else if (name == "--group") {
-        s.udp.group = args.ipv4();
+        s.udp.group = args.ip_address();
         if (!s.udp.group.is_multicast())
             throw usage_error("option --group: " + s.udp.group.to_string() + " is not a multicast address");
     } else if (name == "--port") {
         s.udp.port = static_cast<std::uint16_t>(args.integer(1, 65535));
     } else if (name == "--iface") {
-        s.udp.interface_address = args.ipv4();
+        // An address of the interface, or its name ("v0").
+        const std::string v = args.text();
+        s.udp.set_interface(v);
+        if (!s.udp.interface_name.empty() && ::if_nametoindex(v.c_str()) == 0)
+            throw usage_error("option --iface: '" + v + "' is neither an IP address nor an interface of this host");
     } else if (name == "--ttl") {
         s.udp.ttl = static_cast<int>(args.integer(0, 255));
     } else if (name == "--keepalive") {
@@ -177,9 +183,12 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
     return true;
 }
 
-/// Refuses key options of the other profile.
+/// Refuses key options of the other profile, and an IPv6 group in the seed profile.
 inline void check_common(const common_settings& s)
 {
+    if (s.profile == profile::seed && s.udp.group.is_v6())
+        throw usage_error("option --group: " + s.udp.group.to_string() +
+                          " is IPv6, and the seed profile carries IPv4 addresses only (use --profile secure)");
     if (s.profile == profile::secure && !s.key_file.empty())
         throw usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
     if (s.profile == profile::seed && !s.identity_file.empty())

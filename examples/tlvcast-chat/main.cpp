@@ -51,10 +51,12 @@ options:
   --accept-any-relay        secure: accept any relay identity (no protection against a rogue relay)
   --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms            refuse a key file that group or others may access (default: load it with a warning)
-  --group ADDR              multicast group (default 224.1.1.1)
+  --group ADDR              multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
+                            IPv6 needs the secure profile
   --port N                  UDP port (default 5007)
-  --iface ADDR              address of the interface that sends to the group (default: the kernel's choice)
-  --ttl N                   multicast TTL, 0..255 (default 1)
+  --iface IF                the interface that sends to the group, by name (v0) or by one of its
+                            addresses (10.0.0.1, fd00::1) (default: the kernel's choice)
+  --ttl N                   multicast TTL or IPv6 hop limit, 0..255 (default 1)
   --keepalive S             keep-alive period in seconds (default 5)
   --probe S                 re-announce the key this often, to find a restarted relay (default 3 x keepalive)
   --register-timeout S      wait for the relay's answer, per attempt (default 5)
@@ -70,11 +72,14 @@ offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"
 verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
 proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure), or
 of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 32 (128 bits).
-Addresses are "ip:port". "local" is this client's address as the relay sees it,
-as well as the client can know it: the --iface address when given, otherwise the source address
-the kernel picks for the group's route (found with a connected UDP socket, which sends nothing),
-with the socket's port. In a loopback-only network namespace whose group route has no source
-address that is 0.0.0.0, and the relay indeed sees 0.0.0.0:port. Invalid UTF-8 in a message is shown as U+FFFD in JSON.
+Addresses are "ip:port", or "[ipv6]:port". "local" is this client's address as the relay sees it,
+as well as the client can know it: the source address the kernel picks for the group's route
+through the --iface interface (found with a connected UDP socket, which sends nothing), with the
+socket's port. In a loopback-only network namespace whose group route has no source address that
+is 0.0.0.0, and the relay indeed sees 0.0.0.0:port. Invalid UTF-8 in a message is shown as U+FFFD in JSON.
+
+Example over IPv6, the interface by name:
+  tlvcast-chat --group ff15::1 --port 5007 --iface v0 --relay-fingerprint HEX
 )";
 
 struct settings : tlvcast::examples::common_settings {
@@ -245,9 +250,8 @@ private:
     // Registration failed (no relay, or only refused ones): an error event, exit status 1.
     void fail(std::error_code ec, std::string_view context)
     {
-        const std::string what = ec == tlvcast::errc::no_relay ? "no relay answered on " + s_.udp.group.to_string() +
-                                                                     ":" + std::to_string(s_.udp.port)
-                                                               : ec.message();
+        const std::string what =
+            ec == tlvcast::errc::no_relay ? "no relay answered on " + s_.udp.group_endpoint().to_string() : ec.message();
         if (s_.json)
             ex::print_line(ex::json_object().str("event", "error").str("error", what).text());
         else
@@ -274,35 +278,22 @@ private:
             reader_ = std::thread([this] { read_input(); });
     }
 
-    // This client's address as the relay sees it (see --help): the --iface address, else the source
-    // address the kernel would pick towards the group (a connected UDP socket sends nothing).
+    // This client's address as the relay sees it (see --help): the source address the kernel picks
+    // towards the group through the interface (a connected UDP socket sends nothing).
     std::string local_address()
     {
-        const std::uint16_t port = client_.transport().local_endpoint().port;
-        asio::ip::address_v4 ip = s_.udp.interface_address;
-        bool known = !ip.is_unspecified();
-        if (!known) {
-            std::error_code ec;
-            asio::ip::udp::socket probe(io_);
-            probe.open(asio::ip::udp::v4(), ec);
-            if (!ec)
-                probe.connect({s_.udp.group, s_.udp.port}, ec);
-            if (!ec) {
-                const auto ep = probe.local_endpoint(ec);
-                if (!ec && ep.address().is_v4()) {
-                    // May be 0.0.0.0: Linux picks no source for a multicast route on a loopback-only
-                    // host (127.0.0.1 has host scope), and the relay then sees 0.0.0.0 too.
-                    ip = ep.address().to_v4();
-                    known = true;
-                }
-            }
-        }
-        if (!known) {
+        std::error_code ec;
+        tlvcast::endpoint local = client_.transport().group_source(ec);
+        if (ec) {
+            // No route to tell: a relay on this host's loopback sees 127.0.0.1.
+            local = client_.transport().local_endpoint();
             const auto relay = client_.engine().relay_address();
-            if (relay && (relay->address >> 24) == 127)
-                ip = asio::ip::address_v4::loopback();
+            if (relay && relay->is_v4() && (relay->v4() >> 24) == 127)
+                local = {0x7f000001u, local.port};
         }
-        return tlvcast::endpoint{ip.to_uint(), port}.to_string();
+        // May be 0.0.0.0: Linux picks no source for a multicast route on a loopback-only host
+        // (127.0.0.1 has host scope), and the relay then sees 0.0.0.0 too.
+        return local.to_string();
     }
 
     void receive()

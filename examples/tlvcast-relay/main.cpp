@@ -38,10 +38,12 @@ options:
                      with mode 0600 on first start (default: a fresh identity each run)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
-  --group ADDR       multicast group (default 224.1.1.1)
+  --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
+                     IPv6 needs the secure profile
   --port N           UDP port (default 5007)
-  --iface ADDR       address of the interface that joins the group (default: the kernel's choice)
-  --ttl N            multicast TTL, 0..255 (default 1)
+  --iface IF         the interface that joins the group, by name (v0) or by one of its addresses
+                     (10.0.0.1, fd00::1) (default: the kernel's choice)
+  --ttl N            multicast TTL or IPv6 hop limit, 0..255 (default 1)
   --keepalive S      the clients' keep-alive period in seconds (default 5); sets the default timeout
   --timeout S        silence after which a client is gone (default 3 x keepalive = 15)
   --max-clients N    registrations beyond this are refused (default 4096)
@@ -54,9 +56,13 @@ At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 publi
 or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
 clients cannot pin it).
 JSON events: ready ("fingerprint", "profile", "backend"), registered, connected, disconnected,
-timeout (each with "peer":"ip:port"), message ("from", "bytes"), and stats (every relay counter
-by name). In the secure profile the client events also carry "sender": the client's verified
-identity fingerprint. People's output shows fingerprints by their first 32 hex digits (128 bits).
+timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from", "bytes"), and stats
+(every relay counter by name). In the secure profile the client events also carry "sender": the
+client's verified identity fingerprint. People's output shows fingerprints by their first 32 hex
+digits (128 bits).
+
+Example over IPv6, the interface by name:
+  tlvcast-relay --group ff15::1 --port 5007 --iface v0 --identity relay.pem
 )";
 
 struct settings : tlvcast::examples::common_settings {
@@ -187,7 +193,7 @@ int run(const settings& s)
                            .str("backend", ex::backend_name(s.backend))
                            .text());
     } else {
-        ex::print_line("relay listening on " + s.udp.group.to_string() + ":" + std::to_string(s.udp.port) + " (" +
+        ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
                        ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
                        ", client timeout " + ex::seconds_text(timeout) + ")");
         ex::print_line(std::string(s.profile == ex::profile::secure ? "relay identity" : "relay RSA key") +

@@ -20,6 +20,7 @@ enum class errc {
     unknown_type,             ///< a TLV type the profile does not define
     unexpected_type,          ///< a known type where it may not appear (wrong sender or nesting)
     malformed,                ///< a value whose inner structure is invalid
+    address_family,           ///< an IPv6 address where the profile carries IPv4 only (the seed profile)
     // crypto layer
     bad_key = 32,             ///< a key that does not parse or has the wrong size or algorithm
     decrypt_failed,           ///< a ciphertext that does not decrypt (wrong key or corrupted)
@@ -68,6 +69,7 @@ public:
         case errc::unknown_type: return "unknown TLV type";
         case errc::unexpected_type: return "TLV type not allowed here";
         case errc::malformed: return "malformed value";
+        case errc::address_family: return "the seed profile carries IPv4 addresses only";
         case errc::bad_key: return "invalid key";
         case errc::decrypt_failed: return "decryption failed";
         case errc::message_too_large: return "message too large for the profile";

@@ -15,7 +15,7 @@ namespace {
 constexpr errc all_errc[] = {
     errc::truncated_header, errc::truncated_value, errc::length_out_of_range, errc::value_too_large,
     errc::buffer_too_small, errc::fragment_total_zero, errc::fragment_seq_out_of_range, errc::unknown_type,
-    errc::unexpected_type, errc::malformed, errc::bad_key, errc::decrypt_failed, errc::message_too_large,
+    errc::unexpected_type, errc::malformed, errc::address_family, errc::bad_key, errc::decrypt_failed, errc::message_too_large,
     errc::authentication_failed, errc::replayed, errc::stale_session, errc::bad_cookie, errc::rate_limited,
     errc::identity_mismatch, errc::handshake_failed, errc::key_exhausted, errc::insecure_key_file, errc::fragment_limit,
     errc::reassembly_message_too_large, errc::reassembly_sender_busy, errc::reassembly_full,
@@ -41,6 +41,7 @@ TEST_CASE("error: values are stable", "[common][error]")
     STATIC_REQUIRE(static_cast<int>(errc::fragment_total_zero) == 6);
     STATIC_REQUIRE(static_cast<int>(errc::fragment_seq_out_of_range) == 7);
     STATIC_REQUIRE(static_cast<int>(errc::malformed) == 10);
+    STATIC_REQUIRE(static_cast<int>(errc::address_family) == 11);
     STATIC_REQUIRE(static_cast<int>(errc::bad_key) == 32);
     STATIC_REQUIRE(static_cast<int>(errc::fragment_limit) == 64);
     STATIC_REQUIRE(static_cast<int>(errc::not_registered) == 96);

@@ -236,3 +236,67 @@ TEST_CASE("simulation: hostile datagrams leave the relay serving and its memory 
         got = got || (ev.what == core::client_event::kind::message && ev.text == "still here");
     CHECK(got);
 }
+
+TEST_CASE("simulation: the seed profile refuses IPv6 with a clear error, and counts the drops", "[sim][ipv6]")
+{
+    // A seed client pointed at an IPv6 group fails at start: nothing is sent.
+    const endpoint v6_group = *endpoint::parse("[ff15::1]:5007");
+    core::client_options copt;
+    copt.relay = v6_group;
+    test::seed_client_engine client(crypto::rsa_oaep(test::shared_key(1)), fragment::seed_fragmenter(1), copt);
+    datagram_batch out;
+    client.start(time_point{}, out);
+    CHECK(out.empty());
+    CHECK(client.current_state() == test::seed_client_engine::state::failed);
+    core::client_event ev;
+    REQUIRE(client.poll_event(ev));
+    CHECK(ev.what == core::client_event::kind::failed);
+    CHECK(ev.error == errc::address_family);
+    CHECK(ev.error.message() == "the seed profile carries IPv4 addresses only");
+    CHECK(ev.peer == v6_group);
+
+    // A seed relay drops an IPv6 source's registration (counted as a handshake error, never
+    // answered) and then its data (unregistered), while IPv4 clients go on as before.
+    sim_network::options opt;
+    opt.clients = 2;
+    sim_network net(opt);
+    net.start_all();
+    net.run_for(1s);
+    REQUIRE(net.relay().client_count() == 2);
+    auto& relay = net.relay();
+    test::seed_client_engine v4_peer(crypto::rsa_oaep(test::shared_key(3)), fragment::seed_fragmenter(3));
+    datagram_batch hello;
+    v4_peer.start(net.now(), hello); // REGISTER_PUBLIC_KEY and REQUEST_SERVER_KEY, as a v6 host would send them
+    REQUIRE(hello.size() == 2);
+    const endpoint v6_source = *endpoint::parse("[fd00::7]:40007");
+    const auto errors_before = relay.counters().get(core::relay_counter::handshake_errors);
+    datagram_batch replies;
+    std::vector<core::relay_event> events;
+    for (std::size_t i = 0; i < hello.size(); ++i)
+        relay.handle(v6_source, hello[i].bytes, net.now(), replies, events);
+    CHECK(replies.empty());
+    CHECK(events.empty());
+    CHECK(relay.counters().get(core::relay_counter::handshake_errors) == errors_before + 2);
+    CHECK(relay.client_count() == 2);
+    std::vector<std::byte> frag;
+    wire::tlv_appender a(frag);
+    std::error_code ec;
+    std::vector<std::byte> value(8 + 16);
+    wire::encode_fragment_header(value, 1, 0, 1, ec);
+    a.put(wire::tlv_type::fragment, value, ec);
+    const auto unregistered_before = relay.counters().get(core::relay_counter::unregistered);
+    relay.handle(v6_source, frag, net.now(), replies, events);
+    CHECK(relay.counters().get(core::relay_counter::unregistered) == unregistered_before + 1);
+    CHECK(replies.empty());
+
+    // The IPv4 clients still talk.
+    while (net.client(1).poll_event(ev)) {
+    }
+    net.send(0, wire::as_bytes(std::string_view("still here")), ec);
+    REQUIRE_FALSE(ec);
+    net.run_for(1s);
+    bool got = false;
+    while (net.client(1).poll_event(ev))
+        got = got || (ev.what == core::client_event::kind::message && ev.text == "still here");
+    CHECK(got);
+}

@@ -54,6 +54,34 @@ TEMPLATE_TEST_CASE("cookie: a fresh cookie verifies for its client and context o
     CHECK(other.verify(cookie, client, ctx, t0) == errc::bad_cookie);
 }
 
+TEMPLATE_TEST_CASE("cookie: the whole IPv6 address, port and scope are bound", "[cookie]", TLVCAST_SUITES_FOR_COOKIE)
+{
+    tc::basic_cookie_jar<TestType> jar(t0, 10s);
+    const auto ctx = transcript_hash(3);
+    const endpoint v6 = *endpoint::parse("[fe80::1234:5678:9abc:def0%2]:40000");
+    const auto cookie = jar.make(v6, ctx, t0);
+    CHECK_FALSE(jar.verify(cookie, v6, ctx, t0));
+    // Every single bit of the 16 address bytes matters, not only the low 32 bits an IPv4 key held.
+    for (std::size_t byte = 0; byte < 16; ++byte) {
+        for (int bit = 0; bit < 8; ++bit) {
+            auto a = v6.v6();
+            a[byte] = static_cast<std::uint8_t>(a[byte] ^ (1u << bit));
+            const auto other = endpoint::from_v6(a, v6.port, v6.scope_id());
+            if (other.is_v4())
+                continue; // the flip made a v4-mapped address (no scope): still another endpoint
+            INFO("byte " << byte << " bit " << bit);
+            CHECK(jar.verify(cookie, other, ctx, t0) == errc::bad_cookie);
+        }
+    }
+    CHECK(jar.verify(cookie, endpoint::from_v6(v6.v6(), v6.port, 3), ctx, t0) == errc::bad_cookie); // other scope
+    CHECK(jar.verify(cookie, endpoint::from_v6(v6.v6(), 40001, 2), ctx, t0) == errc::bad_cookie);   // other port
+    // An IPv4 client and the IPv6 address that shares its last 32 bits are different clients.
+    const endpoint v4{0x9abcdef0u, 40000};
+    const auto v4_cookie = jar.make(v4, ctx, t0);
+    CHECK_FALSE(jar.verify(v4_cookie, v4, ctx, t0));
+    CHECK(jar.verify(v4_cookie, endpoint::from_v6(v6.v6(), 40000), ctx, t0) == errc::bad_cookie);
+}
+
 TEMPLATE_TEST_CASE("cookie: every single-bit flip and every wrong length is refused", "[cookie]",
                    TLVCAST_TEST_SUITES)
 {

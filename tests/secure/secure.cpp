@@ -533,9 +533,11 @@ TEST_CASE("secure: forged presence and forged sender info are not shown", "[secu
     net->inject(test::secure_relay_address, test::secure_client_address(0),
                 tlv_bytes(wire::tlv_type::client_connected, who));
     // An unauthenticated SECURE_PRESENCE outside a record.
-    std::array<std::byte, 39> presence{};
+    std::array<std::byte, wire::secure_presence_size> presence{};
     presence[0] = std::byte{1};
-    std::copy(who.begin(), who.end(), presence.begin() + 1);
+    std::error_code ec;
+    wire::encode_tagged_address(std::span(presence).subspan(1), endpoint{0x0a090909u, 8080}, ec);
+    REQUIRE_FALSE(ec);
     net->inject(test::secure_relay_address, test::secure_client_address(0),
                 tlv_bytes(wire::tlv_type::secure_presence, presence));
     // The same inside a record with a made-up session.
@@ -567,7 +569,7 @@ TEST_CASE("secure: a hello flood from spoofed sources costs no public-key operat
 {
     net_type net(sec(identity(100)));
     std::array<std::byte, 50> hello{};
-    hello[0] = std::byte{1};
+    hello[0] = std::byte{crypto::detail::secure_version};
     hello[1] = std::byte{1};
     for (std::uint32_t i = 0; i < 10'000; ++i) {
         hello[2] = static_cast<std::byte>(i);
@@ -649,4 +651,60 @@ TEST_CASE("secure: valid-cookie hellos beyond the rate limit, and a full pending
     relay.relay_handshake(src, wire::read_outer(with_cookie, ec), now, replies, nullptr, reg, ec);
     CHECK_FALSE(ec);
     CHECK(relay.pending_handshakes() <= 11);
+}
+
+TEST_CASE("secure: IPv6 clients are named by their IPv6 address in presence and deliveries", "[secure][ipv6]")
+{
+    net_type net(sec(identity(100)));
+    net.group = *endpoint::parse("[ff15::1]:5007");
+    net.relay_address = *endpoint::parse("[fd00::1]:5007");
+    // One IPv6 client and one IPv4 client (a relay serves both families on a dual-stack socket).
+    net.client_address = [](std::size_t i) {
+        return i == 0 ? *endpoint::parse("[fd00::1]:40000") : endpoint{0x0a000002u, 40001};
+    };
+    net.add_client(sec(identity(1)));
+    net.add_client(sec(identity(2)));
+    net.start_all();
+    net.run_for(100ms);
+    REQUIRE(net.client(0).current_state() == cstate::established);
+    REQUIRE(net.client(1).current_state() == cstate::established);
+    const auto ev1 = net.events(1);
+    REQUIRE(count_kind(ev1, core::client_event::kind::peer_connected) == 1);
+    for (const auto& e : ev1)
+        if (e.what == core::client_event::kind::peer_connected) {
+            CHECK(e.peer == net.client_address(0));
+            CHECK(e.peer.to_string() == "[fd00::1]:40000");
+            CHECK(e.identity == fp_of(1));
+        }
+    net.events(0);
+
+    std::error_code ec;
+    for (std::size_t from = 0; from < 2; ++from) {
+        // One record, and a delivery the relay must fragment (its SECURE_DELIVER is 51 bytes longer).
+        for (const std::size_t size : {std::size_t{5}, std::size_t{5000}}) {
+            net.send(from, wire::as_bytes(make_text(from, size)), ec);
+            REQUIRE_FALSE(ec);
+        }
+    }
+    net.run_for(200ms);
+    for (std::size_t to = 0; to < 2; ++to) {
+        const std::size_t from = 1 - to;
+        std::vector<std::size_t> sizes;
+        for (const auto& e : net.events(to))
+            if (e.what == core::client_event::kind::message) {
+                CHECK(e.peer == net.client_address(from));
+                CHECK(e.identity == fp_of(static_cast<std::uint8_t>(from + 1)));
+                CHECK(e.text == make_text(from, e.text.size()));
+                sizes.push_back(e.text.size());
+            }
+        CHECK(sizes == std::vector<std::size_t>{5, 5000});
+    }
+    // The relay's records really carry family 6 and the 16 address bytes: find the tagged
+    // address of client 0 in the relay's view (its events) and in nothing malformed on the way.
+    CHECK(cc(net, 0, core::client_counter::malformed) == 0);
+    CHECK(cc(net, 1, core::client_counter::malformed) == 0);
+    bool saw_v6 = false;
+    for (const auto& e : net.relay_events)
+        saw_v6 = saw_v6 || (e.what == core::relay_event::kind::message && e.peer == net.client_address(0));
+    CHECK(saw_v6);
 }

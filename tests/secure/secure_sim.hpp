@@ -36,6 +36,9 @@ public:
     using relay_engine = core::relay_engine<RelayCipher, fragment::seed_fragmenter>;
 
     std::function<bool(wire_datagram&)> tap;
+    /// The addresses on the simulated wire (IPv4 unless a test sets them before add_client).
+    endpoint group = secure_group, relay_address = secure_relay_address;
+    std::function<endpoint(std::size_t)> client_address = secure_client_address;
     std::vector<wire_datagram> sent; ///< every datagram put on the wire, in order
     std::vector<core::relay_event> relay_events;
 
@@ -54,7 +57,7 @@ public:
 
     std::size_t add_client(ClientCipher cipher, core::client_options opt = {})
     {
-        opt.relay = secure_group;
+        opt.relay = group;
         const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
         clients_.push_back(std::make_unique<client_engine>(
             std::move(cipher), fragment::seed_fragmenter(100 + clients_.size(), {}, payload, whole), std::move(opt)));
@@ -69,7 +72,7 @@ public:
     void start(std::size_t i)
     {
         clients_[i]->start(now_, out_);
-        flush(secure_client_address(i));
+        flush(client_address(i));
     }
     void start_all()
     {
@@ -79,7 +82,7 @@ public:
     void send(std::size_t i, std::span<const std::byte> message, std::error_code& ec)
     {
         clients_[i]->send(message, now_, out_, ec);
-        flush(secure_client_address(i));
+        flush(client_address(i));
     }
     /// Puts a datagram on the wire as if `from` had sent it (spoofing included).
     void inject(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)
@@ -117,7 +120,7 @@ private:
     {
         for (std::size_t i = 0; i < out_.size(); ++i) {
             const auto e = out_[i];
-            const endpoint to = e.to == secure_group ? secure_relay_address : e.to;
+            const endpoint to = e.to == group ? relay_address : e.to;
             wire_datagram d{from, to, {e.bytes.begin(), e.bytes.end()}};
             sent.push_back(d);
             wire_.emplace(std::pair{now_ + latency, seq_++}, std::move(d));
@@ -143,25 +146,25 @@ private:
             wire_.erase(wire_.begin());
             if (tap && !tap(d))
                 continue;
-            if (d.to == secure_relay_address) {
+            if (d.to == relay_address) {
                 relay_->handle(d.from, d.bytes, now_, out_, relay_events);
-                flush(secure_relay_address);
+                flush(relay_address);
                 continue;
             }
             for (std::size_t i = 0; i < clients_.size(); ++i)
-                if (secure_client_address(i) == d.to) {
+                if (client_address(i) == d.to) {
                     clients_[i]->handle(d.from, d.bytes, now_, out_);
                     flush(d.to);
                 }
         }
         if (relay_->next_timer() <= now_) {
             relay_->on_timer(now_, out_, relay_events);
-            flush(secure_relay_address);
+            flush(relay_address);
         }
         for (std::size_t i = 0; i < clients_.size(); ++i)
             if (clients_[i]->next_timer() <= now_) {
                 clients_[i]->on_timer(now_, out_);
-                flush(secure_client_address(i));
+                flush(client_address(i));
             }
     }
 

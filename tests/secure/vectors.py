@@ -4,7 +4,7 @@
 Uses only Python's `cryptography` package, not tlvcast. Inputs (all fixed):
   client identity seed 01*32, relay identity seed 64*32 (Ed25519, RFC 8032);
   client ephemeral private a0*32, client random a1*16; relay ephemeral private b0*32, session_id b1*8;
-  AEAD 1 (AES-256-GCM).
+  AEAD 1 (AES-256-GCM); protocol version 2 (the hello's first byte; the labels keep "v1").
 Prints the values that tests/secure/vectors.cpp and PROTOCOL.md hold.
 """
 import hashlib, hmac
@@ -27,7 +27,8 @@ id_r_pub = id_r.public_key().public_bytes(**raw)
 e_c_pub = e_c.public_key().public_bytes(**raw)
 e_r_pub = e_r.public_key().public_bytes(**raw)
 
-hello = bytes([1, 1]) + e_c_pub + r_c
+VERSION = 2
+hello = bytes([VERSION, 1]) + e_c_pub + r_c
 th = hashlib.sha256(b"tlvcast secure v1" + hello + sid + e_r_pub + id_r_pub).digest()
 sig_r = id_r.sign(b"tlvcast secure v1 relay" + th)
 shared = e_c.exchange(X25519PublicKey.from_public_bytes(e_r_pub))

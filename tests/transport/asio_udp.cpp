@@ -59,15 +59,65 @@ struct collector {
 
 } // namespace
 
-TEST_CASE("asio_udp: endpoint conversion (IPv4 only)", "[asio_udp]")
+TEST_CASE("asio_udp: endpoint conversion, IPv4 and IPv6", "[asio_udp]")
 {
+    using tlvcast::transport::from_asio_endpoint;
+    using tlvcast::transport::to_asio_endpoint;
     const endpoint e{0xc0a80001, 5007};
-    const auto a = tlvcast::transport::to_asio_endpoint(e);
+    const auto a = to_asio_endpoint(e);
     CHECK(a.address().to_string() == "192.168.0.1");
     CHECK(a.port() == 5007);
-    CHECK(tlvcast::transport::from_asio_endpoint(a) == e);
-    const asio::ip::udp::endpoint v6(asio::ip::make_address("::1"), 5007);
-    CHECK_FALSE(tlvcast::transport::from_asio_endpoint(v6).has_value());
+    CHECK(from_asio_endpoint(a) == e);
+
+    const asio::ip::udp::endpoint v6(asio::ip::make_address("ff15::1"), 5007);
+    CHECK(from_asio_endpoint(v6) == *endpoint::parse("[ff15::1]:5007"));
+    CHECK(to_asio_endpoint(*endpoint::parse("[ff15::1]:5007")) == v6);
+    const auto scoped = *endpoint::parse("[fe80::1%3]:9");
+    CHECK(to_asio_endpoint(scoped).address().to_v6().scope_id() == 3);
+    CHECK(from_asio_endpoint(to_asio_endpoint(scoped)) == scoped);
+    // An IPv4 peer of a dual-stack socket arrives v4-mapped and is the IPv4 endpoint; an IPv6
+    // socket sends to an IPv4 endpoint v4-mapped.
+    const asio::ip::udp::endpoint mapped(asio::ip::make_address("::ffff:192.168.0.1"), 5007);
+    CHECK(from_asio_endpoint(mapped) == e);
+    CHECK(to_asio_endpoint(e, asio::ip::udp::v6()) == mapped);
+    CHECK(to_asio_endpoint(e, asio::ip::udp::v4()) == a);
+}
+
+TEST_CASE("asio_udp: options for IPv6 groups and interfaces by name or address", "[asio_udp]")
+{
+    asio_udp::options o;
+    o.group = asio::ip::make_address("ff15::1");
+    CHECK(o.group_endpoint() == *endpoint::parse("[ff15::1]:5007"));
+    o.group = asio::ip::make_address("ff02::1%7");
+    CHECK(o.group_endpoint().scope_id() == 7);
+    o.set_interface("v0");
+    CHECK(o.interface_name == "v0");
+    CHECK(o.interface_address.is_unspecified());
+    o.set_interface("fd00::1");
+    CHECK(o.interface_name.empty());
+    CHECK(o.interface_address == asio::ip::make_address("fd00::1"));
+    o.set_interface("10.0.0.1");
+    CHECK(o.interface_address == asio::ip::make_address("10.0.0.1"));
+}
+
+TEST_CASE("asio_udp: an IPv4 socket refuses IPv6 destinations with a code, before any system call", "[asio_udp]")
+{
+    asio::io_context io;
+    auto a = asio_udp::open_client(io);
+    auto b = asio_udp::open_client(io);
+    collector cb(b);
+    std::error_code ec;
+    a.send(*endpoint::parse("[::1]:9"), bytes_of("x"), ec);
+    CHECK(ec == asio::error::address_family_not_supported);
+    datagram_batch batch;
+    const std::byte one{1}, two{2}, three{3};
+    batch.push(loopback_of(b), std::span(&one, 1));
+    batch.push(*endpoint::parse("[::1]:9"), std::span(&two, 1));
+    batch.push(loopback_of(b), std::span(&three, 1));
+    CHECK(a.send(batch, ec) == 2);
+    CHECK(ec == asio::error::address_family_not_supported);
+    REQUIRE(run_until(io, [&] { return cb.sizes.size() == 2; }));
+    CHECK(cb.firsts == std::vector<int>{1, 3});
 }
 
 TEST_CASE("asio_udp: client side is bound to an ephemeral port at open", "[asio_udp]")
@@ -75,7 +125,8 @@ TEST_CASE("asio_udp: client side is bound to an ephemeral port at open", "[asio_
     asio::io_context io;
     auto a = asio_udp::open_client(io);
     auto b = asio_udp::open_client(io);
-    CHECK(a.local_endpoint().address == 0);
+    CHECK(a.local_endpoint().is_v4());
+    CHECK(a.local_endpoint().v4() == 0);
     CHECK(a.local_endpoint().port != 0);
     CHECK(a.local_endpoint().port != b.local_endpoint().port);
     CHECK(a.socket().non_blocking());
@@ -300,4 +351,28 @@ TEST_CASE("asio_udp: set-up errors throw std::system_error", "[asio_udp]")
     t.ttl = 256;
     CHECK_THROWS_AS(asio_udp::open_client(io, t), std::system_error);
     CHECK(o.group_endpoint() == endpoint{0x0a010101, 5007});
+
+    // IPv6: a unicast address is no group; an unknown interface name, or a name and an address
+    // at once, are refused before a socket opens (so these run outside a namespace, sending nothing).
+    o.group = asio::ip::make_address("fd00::1");
+    CHECK_THROWS_AS(asio_udp::bind_group(io, o), std::system_error);
+    asio_udp::options n;
+    n.group = asio::ip::make_address("ff15::1");
+    n.interface_name = "no-such-if0";
+    for (const bool relay : {true, false}) {
+        try {
+            (void)(relay ? asio_udp::bind_group(io, n) : asio_udp::open_client(io, n));
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(std::string(e.what()).find("no interface no-such-if0") != std::string::npos);
+        }
+    }
+    n.interface_name = "lo";
+    n.interface_address = asio::ip::make_address("127.0.0.1");
+    try {
+        (void)asio_udp::open_client(io, n);
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(std::string(e.what()).find("lo and 127.0.0.1 at once") != std::string::npos);
+    }
 }

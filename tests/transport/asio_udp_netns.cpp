@@ -1,6 +1,7 @@
 // Multicast tests of asio_udp (relay joins a group, clients send to it): only inside tests/netns.sh.
 #include <tlvcast/transport/asio_udp.hpp>
 
+#include "transport/netns_util.hpp"
 #include "transport/test_util.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,26 +17,13 @@ using tlvcast::datagram_batch;
 using tlvcast::endpoint;
 using tlvcast::transport::asio_udp;
 using tlvcast::transport::test::bytes_of;
+using tlvcast::transport::test::in_private_netns;
 using tlvcast::transport::test::run_until;
 
 namespace {
 
 constexpr std::uint32_t localhost = 0x7f000001;
 constexpr std::uint16_t test_port = 47007;
-
-/// True when this process sees no network interface but the loopback: a private namespace, where
-/// joining a group and sending multicast cannot reach a real network.
-bool in_private_netns()
-{
-    struct if_nameindex* list = ::if_nameindex(); // "struct": the function has the same name
-    if (!list)
-        return false;
-    bool only_lo = true;
-    for (const struct if_nameindex* i = list; i->if_index != 0; ++i)
-        only_lo = only_lo && std::string(i->if_name) == "lo";
-    ::if_freenameindex(list);
-    return only_lo;
-}
 
 asio_udp::options test_options()
 {

@@ -47,7 +47,7 @@ TEST_CASE("memory: unicast is delivered asynchronously with the sender's address
     memory_transport a(hub, io);
     memory_transport b(hub, io);
     REQUIRE(a.local_endpoint() != b.local_endpoint());
-    CHECK((a.local_endpoint().address >> 24) == 127);
+    CHECK((a.local_endpoint().v4() >> 24) == 127);
 
     std::vector<std::byte> buf(100);
     endpoint from;
@@ -445,4 +445,48 @@ TEST_CASE("memory: endpoints on different threads, many senders", "[memory]")
     CHECK(s.received == received.load());
     CHECK(s.received + s.dropped_queue_full == total);
     CHECK(hub.stats().sent == total);
+}
+
+TEST_CASE("memory: IPv6 endpoints and groups, beside IPv4 ones", "[memory]")
+{
+    asio::io_context io;
+    memory_hub hub;
+    const endpoint v6_group = *endpoint::parse("[ff15::1]:5007");
+    const endpoint v4_group{0xe0010101, 5007};
+    memory_transport a(hub, io, at(*endpoint::parse("[fd00::1]:40000")));
+    memory_transport b(hub, io, at(*endpoint::parse("[fd00::2]:40000")));
+    memory_transport c(hub, io, at(endpoint{0xfd000001u, 40000})); // the same low bits, IPv4: another address
+    CHECK(a.local_endpoint().to_string() == "[fd00::1]:40000");
+    CHECK_THROWS_AS(memory_transport(hub, io, at(*endpoint::parse("[fd00::1]:40000"))), std::system_error);
+    b.join(v6_group);
+    c.join(v4_group);
+
+    std::vector<std::byte> bb(64), cb(64);
+    endpoint from_b, from_c;
+    int got_b = 0, got_c = 0;
+    std::function<void()> receive_b = [&] {
+        b.async_receive(bb, from_b, [&](std::error_code ec, std::size_t) {
+            if (!ec) {
+                ++got_b;
+                receive_b();
+            }
+        });
+    };
+    receive_b();
+    c.async_receive(cb, from_c, [&](std::error_code ec, std::size_t) { got_c += ec ? 0 : 1; });
+    std::error_code ec;
+    a.send(v6_group, bytes_of("group"), ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(run_until(io, [&] { return got_b == 1; }));
+    CHECK(from_b == a.local_endpoint());
+    a.send(b.local_endpoint(), bytes_of("unicast"), ec);
+    REQUIRE(run_until(io, [&] { return got_b == 2; }));
+    CHECK(from_b == a.local_endpoint());
+    io.run_for(20ms);
+    CHECK(got_c == 0); // the IPv4 group and the IPv4 twin of fd00::1 heard nothing
+    c.send(a.local_endpoint(), bytes_of("v4 to v6"), ec); // the hub routes any family to any
+    CHECK_FALSE(ec);
+    CHECK(hub.stats().no_route == 0);
+    b.close();
+    c.close();
 }

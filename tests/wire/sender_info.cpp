@@ -192,3 +192,28 @@ TEST_CASE("sender_info: the largest inner value, and one byte more", "[wire][sen
     CHECK(si.sender == bob);
     CHECK(si.inner.value.size() == biggest);
 }
+
+TEST_CASE("sender_info: the frozen seed format refuses IPv6 addresses", "[wire][sender_info]")
+{
+    const auto v6 = *endpoint::parse("[fd00::1]:5007");
+    const auto mapped = *endpoint::parse("[::ffff:192.168.1.7]:5007"); // IPv4, however spelled
+    std::array<std::byte, address_port_size> addr{};
+    addr.fill(std::byte{0xee});
+    std::error_code ec;
+    encode_address(addr, v6, ec);
+    CHECK(ec == errc::address_family);
+    CHECK(ec.message() == "the seed profile carries IPv4 addresses only");
+    CHECK(std::all_of(addr.begin(), addr.end(), [](std::byte b) { return b == std::byte{0xee}; }));
+    encode_address(addr, mapped, ec);
+    CHECK_FALSE(ec);
+    CHECK(decode_address(addr, ec) == mapped);
+
+    // The TLV builders append nothing for an IPv6 peer.
+    std::vector<std::byte> out;
+    tlv_appender a(out);
+    append_presence(a, tlv_type::client_connected, v6, ec);
+    CHECK(ec == errc::address_family);
+    append_sender_info(a, v6, tlv_type::relayed_message, std::vector<std::byte>(256), ec);
+    CHECK(ec == errc::address_family);
+    CHECK(out.empty());
+}

@@ -67,12 +67,22 @@ public:
     {
     }
 
-    /// Starts registration: appends the profile's handshake datagrams to `out`.
+    /// Starts registration: appends the profile's handshake datagrams to `out`. A Cipher that
+    /// declares `ipv4_only` (the seed profile) with an IPv6 relay address fails at once instead:
+    /// state failed, a failed event with errc::address_family, nothing sent.
     void start(time_point now, datagram_batch& out)
     {
         const count_out counting{counters_, out};
         if (state_ != state::idle)
             return;
+        if constexpr (requires { requires Cipher::ipv4_only; }) {
+            // A profile whose wire names peers by IPv4 address cannot work through an IPv6 group.
+            if (!opt_.relay.is_v4()) {
+                state_ = state::failed;
+                push_event({client_event::kind::failed, opt_.relay, {}, {}, errc::address_family});
+                return;
+            }
+        }
         state_ = state::registering;
         attempts_ = 0;
         send_hello(now, out);

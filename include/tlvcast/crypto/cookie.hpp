@@ -19,9 +19,10 @@
 namespace tlvcast::crypto {
 
 /// Makes and checks the cookies a relay hands to an unverified client before it spends any state or
-/// public-key work on it. cookie = epoch (1 byte) || HMAC-SHA256(secret[epoch], epoch || IPv4 address
-/// (4 bytes, big-endian) || port (2 bytes, big-endian) || context)[0..16), where `context` is a hash of
-/// the client's hello transcript computed by the caller (at most max_context_size bytes). The relay
+/// public-key work on it. cookie = epoch (1 byte) || HMAC-SHA256(secret[epoch], epoch || address
+/// (16 bytes: IPv6, or IPv4 as ::ffff:a.b.c.d) || port (2 bytes, big-endian) || scope id (4 bytes,
+/// big-endian; 0 but for link-local IPv6) || context)[0..16), where `context` is a hash of the
+/// client's hello transcript computed by the caller (at most max_context_size bytes). The relay
 /// keeps no per-client state: only the current and the previous secret (32 random bytes each, wiped).
 ///
 /// Time is an input. The secret rotates when rotate_if_due(now) (also called by make and verify) finds
@@ -117,14 +118,20 @@ private:
     static sha256_digest compute(const secret_bytes<32>& secret, std::uint8_t epoch, const endpoint& client,
                                  std::span<const std::byte> context)
     {
-        std::array<std::byte, 1 + 4 + 2 + max_context_size> input{};
+        // The whole endpoint, so that a cookie made for one IPv6 address (or one link-local scope)
+        // never verifies for another.
+        constexpr std::size_t fixed = 1 + 16 + 2 + 4;
+        std::array<std::byte, fixed + max_context_size> input{};
         input[0] = static_cast<std::byte>(epoch);
-        for (int i = 0; i < 4; ++i)
-            input[static_cast<std::size_t>(1 + i)] = static_cast<std::byte>(client.address >> (24 - 8 * i));
-        input[5] = static_cast<std::byte>(client.port >> 8);
-        input[6] = static_cast<std::byte>(client.port);
-        std::copy(context.begin(), context.end(), input.begin() + 7);
-        return Suite::hmac_sha256(secret.span(), std::span<const std::byte>(input).first(7 + context.size()));
+        const auto& address = client.v6();
+        for (std::size_t i = 0; i < address.size(); ++i)
+            input[1 + i] = static_cast<std::byte>(address[i]);
+        input[17] = static_cast<std::byte>(client.port >> 8);
+        input[18] = static_cast<std::byte>(client.port);
+        for (std::size_t i = 0; i < 4; ++i)
+            input[19 + i] = static_cast<std::byte>(client.scope_id() >> (24 - 8 * i));
+        std::copy(context.begin(), context.end(), input.begin() + fixed);
+        return Suite::hmac_sha256(secret.span(), std::span<const std::byte>(input).first(fixed + context.size()));
     }
 
     secret_bytes<32> current_;

@@ -37,6 +37,9 @@ public:
     /// The seed profile's control texts.
     static constexpr std::string_view connect_text = "CONNECT";
     static constexpr std::string_view disconnect_text = "DISCONNECT";
+    /// The frozen wire names peers by IPv4 address: a client engine refuses to start towards an
+    /// IPv6 group (errc::address_family), and the relay side refuses IPv6 sources.
+    static constexpr bool ipv4_only = true;
     using backend_type = Rsa;
     using private_key = typename Rsa::private_key;
     using public_key = typename Rsa::public_key;
@@ -196,11 +199,19 @@ public:
     // ---- relay side ----
 
     /// REGISTER_PUBLIC_KEY registers `from`; REQUEST_SERVER_KEY is answered with SERVER_PUBLIC_KEY.
+    /// Error: address_family when `from` is IPv6 (nothing registered or answered: the seed wire
+    /// cannot name such a peer to the others).
     bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point, datagram_batch& out,
                          const peer_session* /*current*/, std::optional<peer_session>& registered,
                          std::error_code& ec) const
     {
         ec = {};
+        const bool handshake =
+            t.type() == wire::tlv_type::register_public_key || t.type() == wire::tlv_type::request_server_key;
+        if (handshake && !from.is_v4()) {
+            ec = errc::address_family;
+            return true;
+        }
         if (t.type() == wire::tlv_type::register_public_key) {
             public_key key = Rsa::import_public_pem(t.value, ec);
             if (!ec) {
@@ -228,7 +239,8 @@ public:
     }
 
     /// The blob SENDER_INFO(sender, RELAYED_MESSAGE(blocks to the recipient's key)), one TLV that
-    /// travels as one datagram. Errors: message_too_large (over 255 blocks). Thread-safe.
+    /// travels as one datagram. Errors: message_too_large (over 255 blocks), address_family for an
+    /// IPv6 sender. Thread-safe.
     void seal_relayed(const peer_session& p, const peer_session& /*sender_session*/, const endpoint& sender,
                       std::span<const std::byte> plaintext, std::vector<std::byte>& blob, std::error_code& ec) const
     {
@@ -260,7 +272,8 @@ public:
         a.end(outer, ec);
     }
 
-    /// The blob CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about`.
+    /// The blob CLIENT_CONNECTED or CLIENT_DISCONNECTED about `about`. Error: address_family for an
+    /// IPv6 `about` (the blob stays empty).
     void presence(const peer_session&, bool connected, const peer_session* /*about_session*/, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {

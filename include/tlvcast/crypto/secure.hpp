@@ -14,7 +14,7 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/wire/fragment_header.hpp>
-#include <tlvcast/wire/sender_info.hpp>
+#include <tlvcast/wire/address.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
 #include <algorithm>
@@ -203,15 +203,19 @@ public:
                 ec = errc::malformed;
                 return r;
             }
-            r.peer = wire::decode_address(t.value.subspan(1), ec);
-            r.identity = read_fingerprint(t.value.subspan(1 + wire::address_port_size));
+            r.peer = wire::decode_tagged_address(t.value.subspan(1), ec);
+            if (ec)
+                return {};
+            r.identity = read_fingerprint(t.value.subspan(1 + wire::tagged_address_size));
             r.what = kind == 1 ? received::kind::peer_connected : received::kind::peer_disconnected;
             return r;
         }
         case wire::tlv_type::secure_deliver: {
             received r;
-            r.peer = wire::decode_address(t.value, ec);
-            r.identity = read_fingerprint(t.value.subspan(wire::address_port_size));
+            r.peer = wire::decode_tagged_address(t.value, ec);
+            if (ec)
+                return {};
+            r.identity = read_fingerprint(t.value.subspan(wire::tagged_address_size));
             const auto msg = t.value.subspan(wire::secure_deliver_fixed_size);
             text.assign(msg.begin(), msg.end());
             r.what = received::kind::message;
@@ -350,8 +354,8 @@ public:
     {
         ec = {};
         blob.clear();
-        std::array<std::byte, wire::address_port_size> addr{};
-        wire::encode_address(addr, sender, ec);
+        std::array<std::byte, wire::tagged_address_size> addr{};
+        wire::encode_tagged_address(addr, sender, ec);
         if (ec)
             return;
         wire::tlv_appender a(blob);
@@ -370,8 +374,8 @@ public:
     {
         ec = {};
         blob.clear();
-        std::array<std::byte, wire::address_port_size> addr{};
-        wire::encode_address(addr, about, ec);
+        std::array<std::byte, wire::tagged_address_size> addr{};
+        wire::encode_tagged_address(addr, about, ec);
         if (ec)
             return;
         wire::tlv_appender a(blob);

@@ -1,10 +1,12 @@
-// asio_udp: the UDP multicast Transport over standalone Asio (relay side and client side sockets).
+// asio_udp: the UDP multicast Transport over standalone Asio, IPv4 or IPv6 (relay side and client side sockets).
 #pragma once
 
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/transport/asio_udp_options.hpp>
 #include <tlvcast/transport/concepts.hpp>
 #include <tlvcast/transport/detail/batch_send.hpp>
+#include <tlvcast/transport/detail/multicast.hpp>
 #include <tlvcast/transport/limits.hpp>
 
 #include <asio.hpp>
@@ -21,37 +23,6 @@
 
 namespace tlvcast::transport {
 
-/// Converts an endpoint to Asio's (IPv4).
-inline asio::ip::udp::endpoint to_asio_endpoint(const endpoint& e)
-{
-    return {asio::ip::address_v4(e.address), e.port};
-}
-
-/// Converts Asio's endpoint to ours; nullopt for an IPv6 endpoint (the wire format carries IPv4 only).
-inline std::optional<endpoint> from_asio_endpoint(const asio::ip::udp::endpoint& e) noexcept
-{
-    const auto a = e.address();
-    if (!a.is_v4())
-        return std::nullopt;
-    return endpoint{a.to_v4().to_uint(), e.port()};
-}
-
-/// Settings of an asio_udp socket. Every field has a working default.
-struct asio_udp_options {
-    asio::ip::address_v4 group = asio::ip::make_address_v4("224.1.1.1"); ///< multicast group
-    std::uint16_t port = 5007;                                            ///< the group's UDP port
-    /// Interface (by its address) used to join the group and to send multicast; 0.0.0.0 lets the
-    /// kernel choose from its routing table.
-    asio::ip::address_v4 interface_address = asio::ip::address_v4::any();
-    int ttl = 1;                                     ///< IP_MULTICAST_TTL, 0..255 (1: this link only)
-    bool loopback = true;                            ///< IP_MULTICAST_LOOP: deliver to this host too
-    std::size_t receive_buffer_size = 4 << 20;       ///< SO_RCVBUF request (capped by rmem_max); 0: system default
-    std::size_t send_buffer_size = 0;                ///< SO_SNDBUF request (capped by wmem_max); 0: system default
-
-    /// The group as a tlvcast endpoint, where clients send.
-    endpoint group_endpoint() const noexcept { return {group.to_uint(), port}; }
-};
-
 /// Tag choosing the relay-side role: see basic_asio_udp::bind_group.
 struct relay_side_t {
     explicit relay_side_t() = default;
@@ -64,18 +35,22 @@ struct client_side_t {
 };
 inline constexpr client_side_t client_side{};
 
-/// A Transport over one UDP/IPv4 socket driven by Asio.
+/// A Transport over one UDP socket driven by Asio: IPv4 for an IPv4 group, IPv6 for an IPv6 one.
 ///
 /// Two roles:
-/// - relay side (bind_group): binds 0.0.0.0:port with SO_REUSEADDR, joins the group on the
-///   interface and receives what is sent to the group (and unicast to that port); replies go out
-///   unicast from the same socket. On Linux IP_MULTICAST_ALL is turned off, so only the groups this
-///   socket joined are delivered to it.
-/// - client side (open_client): one socket bound to 0.0.0.0:0 at open time. That is exactly what the
-///   kernel would do on the first send (pick an ephemeral port), done early so that local_endpoint()
-///   is meaningful before anything was sent. Multicast TTL, loopback and the outgoing interface are
-///   set; unicast replies arrive on the same socket. The source address peers see is the kernel's
-///   choice for the route (or interface_address when set), never the 0.0.0.0 of local_endpoint().
+/// - relay side (bind_group): binds 0.0.0.0:port or [::]:port with SO_REUSEADDR, joins the group on
+///   the interface and receives what is sent to the group (and unicast to that port); replies go
+///   out unicast from the same socket. On Linux IP(V6)_MULTICAST_ALL is turned off, so only the
+///   groups this socket joined are delivered to it.
+/// - client side (open_client): one socket bound to 0.0.0.0:0 or [::]:0 at open time. That is
+///   exactly what the kernel would do on the first send (pick an ephemeral port), done early so
+///   that local_endpoint() is meaningful before anything was sent. Multicast TTL (hop limit),
+///   loopback and the outgoing interface are set; unicast replies arrive on the same socket. The
+///   source address peers see is the kernel's choice for the route through the interface (see
+///   group_source()), never the wildcard of local_endpoint().
+///
+/// An IPv6 socket is dual-stack where the system makes it so (Linux's default): IPv4 peers that
+/// reach it by unicast are named as IPv4 endpoints, and replies to them go out v4-mapped.
 ///
 /// Sending never blocks (the socket is non-blocking): a full socket buffer is an error code
 /// (asio::error::would_block or ENOBUFS), never a wait nor an exception. Set-up errors throw
@@ -89,22 +64,23 @@ public:
     using socket_type = asio::basic_datagram_socket<asio::ip::udp, Executor>;
     using options = asio_udp_options;
 
-    /// Relay side on `ex`. Throws std::system_error when the group is not multicast, or the
-    /// socket cannot be opened, bound or joined to the group.
+    /// Relay side on `ex`. Throws std::system_error when the group is not multicast, the interface
+    /// is unknown, or the socket cannot be opened, bound or joined to the group.
     basic_asio_udp(const executor_type& ex, relay_side_t, const options& opt = {})
         : socket_(ex), options_(opt)
     {
         open(true);
     }
 
-    /// Client side on `ex`. Throws std::system_error when the socket cannot be set up.
+    /// Client side on `ex`. Throws std::system_error when the interface is unknown or the socket
+    /// cannot be set up.
     basic_asio_udp(const executor_type& ex, client_side_t, const options& opt = {})
         : socket_(ex), options_(opt)
     {
         open(false);
     }
 
-    /// Relay side: binds 0.0.0.0:opt.port and joins opt.group. See the class comment.
+    /// Relay side: binds the wildcard address at opt.port and joins opt.group. See the class comment.
     static basic_asio_udp bind_group(const executor_type& ex, const options& opt = {})
     {
         return basic_asio_udp(ex, relay_side, opt);
@@ -133,22 +109,54 @@ public:
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
 
-    /// The bound address (0.0.0.0:port for both roles), or 0.0.0.0:0 once closed.
+    /// The bound address (0.0.0.0:port or [::]:port for both roles), or 0.0.0.0:0 once closed.
     endpoint local_endpoint() const
     {
         std::error_code ec;
         const auto ep = socket_.local_endpoint(ec);
         if (ec)
             return {};
-        return from_asio_endpoint(ep).value_or(endpoint{});
+        return from_asio_endpoint(ep);
+    }
+
+    /// The address and port the group's members see as this socket's source: the kernel's source
+    /// address for the group's route through the chosen interface (found by connecting a scratch
+    /// socket, which sends nothing) and this socket's port. The address is the wildcard when the
+    /// kernel has no source for that route (e.g. a loopback-only namespace without "src").
+    /// Errors: the scratch socket's; bad_descriptor once closed.
+    endpoint group_source(std::error_code& ec) const
+    {
+        const endpoint local = local_endpoint();
+        if (!socket_.is_open()) {
+            ec = asio::error::bad_descriptor;
+            return {};
+        }
+        asio::io_context scratch; // the probe does no I/O: it needs no executor of ours
+        asio::ip::udp::socket probe(scratch);
+        const bool v6 = options_.group.is_v6();
+        probe.open(v6 ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+        if (!ec)
+            detail::set_outbound_interface(probe, v6, iface_, ec);
+        if (!ec)
+            probe.connect({options_.group, options_.port}, ec);
+        if (ec)
+            return {};
+        endpoint source = from_asio_endpoint(probe.local_endpoint(ec));
+        source.port = local.port;
+        return ec ? endpoint{} : source;
     }
 
     /// Sends one datagram to `to` without waiting. Errors (in Asio's system category: compare with
     /// asio::error::*): would_block or no_buffer_space when the socket buffer is full, message_size
-    /// over max_udp_payload, bad_descriptor once closed, or the kernel's error for the destination.
+    /// over max_udp_payload, address_family_not_supported for an IPv6 destination from an IPv4
+    /// socket, bad_descriptor once closed, or the kernel's error for the destination.
     void send(const endpoint& to, std::span<const std::byte> data, std::error_code& ec) noexcept
     {
-        socket_.send_to(asio::buffer(data.data(), data.size()), to_asio_endpoint(to), 0, ec);
+        if (!to.is_v4() && !options_.group.is_v6()) {
+            ec = asio::error::address_family_not_supported;
+            return;
+        }
+        socket_.send_to(asio::buffer(data.data(), data.size()), to_asio_endpoint(to, protocol()), 0, ec);
     }
 
     /// Sends a batch with as few system calls as possible (sendmmsg(2) on Linux). Returns how many
@@ -160,7 +168,7 @@ public:
             ec = asio::error::bad_descriptor;
             return 0;
         }
-        return detail::send_batch(socket_.native_handle(), batch, ec);
+        return detail::send_batch(socket_.native_handle(), batch, ec, options_.group.is_v6());
     }
 
     /// Receives one datagram into `buffer` and its sender into `from`; completes with
@@ -202,13 +210,7 @@ private:
         void operator()(Self& self, std::error_code ec, std::size_t n)
         {
             if (!ec) {
-                if (const auto from = from_asio_endpoint(self_->sender_)) {
-                    *from_ = *from;
-                } else {
-                    // An IPv6 source cannot be named on the wire: drop it and wait for the next one.
-                    receive(self);
-                    return;
-                }
+                *from_ = from_asio_endpoint(self_->sender_);
                 if (n > buffer_.size()) {
                     ec = asio::error::message_size;
                     n = buffer_.size();
@@ -237,19 +239,28 @@ private:
         throw std::system_error(ec, "tlvcast::asio_udp: " + what);
     }
 
+    asio::ip::udp protocol() const noexcept
+    {
+        return options_.group.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4();
+    }
+
     void open(bool relay)
     {
         namespace mc = asio::ip::multicast;
         std::error_code ec;
+        const bool v6 = options_.group.is_v6();
+        const std::string group = options_.group.to_string();
         if (options_.ttl < 0 || options_.ttl > 255)
             fail(std::make_error_code(std::errc::invalid_argument),
                  "multicast TTL " + std::to_string(options_.ttl) + " outside 0..255");
         if (relay && !options_.group.is_multicast())
-            fail(std::make_error_code(std::errc::invalid_argument),
-                 "group " + options_.group.to_string() + " is not a multicast address");
-        socket_.open(asio::ip::udp::v4(), ec);
+            fail(std::make_error_code(std::errc::invalid_argument), "group " + group + " is not a multicast address");
+        iface_ = detail::resolve_interface(options_.interface_name, options_.interface_address, v6, ec);
         if (ec)
-            fail(ec, "cannot open a UDP socket");
+            fail(ec, "no interface " + iface_.text);
+        socket_.open(protocol(), ec);
+        if (ec)
+            fail(ec, v6 ? "cannot open a UDP/IPv6 socket" : "cannot open a UDP socket");
         if (relay) {
             socket_.set_option(asio::socket_base::reuse_address(true), ec);
             if (ec)
@@ -266,33 +277,26 @@ private:
                 fail(ec, "cannot set SO_SNDBUF");
         }
         const std::uint16_t port = relay ? options_.port : 0;
-        socket_.bind({asio::ip::address_v4::any(), port}, ec);
+        socket_.bind({protocol(), port}, ec);
         if (ec)
-            fail(ec, "cannot bind 0.0.0.0:" + std::to_string(port));
+            fail(ec, std::string("cannot bind ") + (v6 ? "[::]:" : "0.0.0.0:") + std::to_string(port));
         if (relay) {
-#if defined(__linux__) && defined(IP_MULTICAST_ALL)
-            // By default Linux delivers to a 0.0.0.0-bound socket the traffic of every group any
-            // socket of the host joined on that port; the relay wants only its own group.
-            const int off = 0;
-            if (::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off) != 0)
-                fail(std::error_code(errno, std::system_category()), "cannot clear IP_MULTICAST_ALL");
-#endif
-            socket_.set_option(mc::join_group(options_.group, options_.interface_address), ec);
+            detail::only_joined_groups(socket_, v6, ec);
             if (ec)
-                fail(ec, "cannot join group " + options_.group.to_string() + " on interface " +
-                             options_.interface_address.to_string());
+                fail(ec, v6 ? "cannot clear IPV6_MULTICAST_ALL" : "cannot clear IP_MULTICAST_ALL");
+            detail::join_group(socket_, options_.group, iface_, ec);
+            if (ec)
+                fail(ec, "cannot join group " + group + " on interface " + iface_.text);
         }
         socket_.set_option(mc::hops(options_.ttl), ec);
         if (ec)
-            fail(ec, "cannot set IP_MULTICAST_TTL");
+            fail(ec, v6 ? "cannot set IPV6_MULTICAST_HOPS" : "cannot set IP_MULTICAST_TTL");
         socket_.set_option(mc::enable_loopback(options_.loopback), ec);
         if (ec)
-            fail(ec, "cannot set IP_MULTICAST_LOOP");
-        if (!options_.interface_address.is_unspecified()) {
-            socket_.set_option(mc::outbound_interface(options_.interface_address), ec);
-            if (ec)
-                fail(ec, "cannot send multicast through interface " + options_.interface_address.to_string());
-        }
+            fail(ec, v6 ? "cannot set IPV6_MULTICAST_LOOP" : "cannot set IP_MULTICAST_LOOP");
+        detail::set_outbound_interface(socket_, v6, iface_, ec);
+        if (ec)
+            fail(ec, "cannot send multicast through interface " + iface_.text);
         socket_.non_blocking(true, ec);
         if (ec)
             fail(ec, "cannot make the socket non-blocking");
@@ -306,6 +310,7 @@ private:
 
     socket_type socket_;
     options options_;
+    detail::multicast_interface iface_; // resolved from the options at open
     asio::ip::udp::endpoint sender_; // written by the pending receive (Asio needs it to outlive the call)
 };
 

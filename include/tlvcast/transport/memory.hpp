@@ -169,7 +169,7 @@ struct memory_hub_state {
 
 /// Settings of one memory_transport.
 struct memory_options {
-    /// The endpoint's address; empty: the hub assigns the next free 127.0.0.x:port.
+    /// The endpoint's address, IPv4 or IPv6; empty: the hub assigns the next free 127.0.0.x:port.
     std::optional<endpoint> address;
     /// Datagrams that may wait in the receive queue; more are dropped and counted (like SO_RCVBUF).
     std::size_t queue_limit = 1024;

@@ -1,4 +1,4 @@
-// Codecs for the relay's address-carrying values: SENDER_INFO (10) and the presence notices (11, 12).
+// Codecs for the seed profile's address-carrying values: SENDER_INFO (10) and the presence notices (11, 12).
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
@@ -11,7 +11,7 @@
 
 namespace tlvcast::wire {
 
-/// Decodes an address(4)·port(2) pair; errc::truncated_header when under 6 bytes.
+/// Decodes the seed profile's IPv4(4)·port(2) pair; errc::truncated_header when under 6 bytes.
 inline endpoint decode_address(std::span<const std::byte> value, std::error_code& ec) noexcept
 {
     ec = {};
@@ -22,15 +22,21 @@ inline endpoint decode_address(std::span<const std::byte> value, std::error_code
     return {detail::load_u32(value.data()), detail::load_u16(value.data() + 4)};
 }
 
-/// Writes address(4)·port(2) into `out` (6 bytes). Error: buffer_too_small.
+/// Writes IPv4(4)·port(2) into `out` (6 bytes). The seed wire format is frozen and has no room
+/// for IPv6 (the secure profile's wire/address.hpp has). Errors: address_family for an IPv6
+/// endpoint, buffer_too_small (nothing written).
 inline void encode_address(std::span<std::byte> out, const endpoint& ep, std::error_code& ec) noexcept
 {
     ec = {};
+    if (!ep.is_v4()) {
+        ec = errc::address_family;
+        return;
+    }
     if (out.size() < address_port_size) {
         ec = errc::buffer_too_small;
         return;
     }
-    detail::store_u32(out.data(), ep.address);
+    detail::store_u32(out.data(), ep.v4());
     detail::store_u16(out.data() + 4, ep.port);
 }
 
@@ -71,8 +77,8 @@ inline sender_info decode_sender_info(std::span<const std::byte> value, std::err
 }
 
 /// Appends a whole SENDER_INFO TLV (type 10) wrapping one inner TLV of `inner_type`.
-/// Error: value_too_large when the result would exceed 65,535 bytes (nothing appended).
-/// May throw std::bad_alloc.
+/// Errors (nothing appended): value_too_large when the result would exceed 65,535 bytes,
+/// address_family for an IPv6 sender. May throw std::bad_alloc.
 inline void append_sender_info(tlv_appender& out, const endpoint& sender, tlv_type inner_type,
                                std::span<const std::byte> inner_value, std::error_code& ec)
 {
@@ -81,16 +87,19 @@ inline void append_sender_info(tlv_appender& out, const endpoint& sender, tlv_ty
         ec = errc::value_too_large;
         return;
     }
-    const std::size_t mark = out.begin(tlv_type::sender_info);
     std::byte addr[address_port_size];
     encode_address(addr, sender, ec);
+    if (ec)
+        return;
+    const std::size_t mark = out.begin(tlv_type::sender_info);
     out.put_raw(addr);
     out.put(inner_type, inner_value, ec);
     out.end(mark, ec);
 }
 
-/// Appends a presence TLV (CLIENT_CONNECTED or CLIENT_DISCONNECTED) for `peer`. Error:
-/// unexpected_type for any other type (nothing appended). May throw std::bad_alloc.
+/// Appends a presence TLV (CLIENT_CONNECTED or CLIENT_DISCONNECTED) for `peer`. Errors (nothing
+/// appended): unexpected_type for any other type, address_family for an IPv6 peer.
+/// May throw std::bad_alloc.
 inline void append_presence(tlv_appender& out, tlv_type type, const endpoint& peer, std::error_code& ec)
 {
     if (type != tlv_type::client_connected && type != tlv_type::client_disconnected) {
@@ -99,6 +108,8 @@ inline void append_presence(tlv_appender& out, tlv_type type, const endpoint& pe
     }
     std::byte addr[address_port_size];
     encode_address(addr, peer, ec);
+    if (ec)
+        return;
     out.put(type, addr, ec);
 }
 

@@ -26,8 +26,8 @@ enum class tlv_type : std::uint16_t {
     secure_server_hello = 15, ///< session_id(8) ephemeral(32) identity(32) signature(64)
     secure_client_auth = 16,  ///< session_id(8) AEAD(identity(32) signature(64)) tag(16)
     secure_record = 17,       ///< session_id(8) seq(8) AEAD(inner TLV) tag(16)
-    secure_deliver = 18,      ///< inside a record: IPv4(4) port(2) identity fingerprint(32) message
-    secure_presence = 19,     ///< inside a record: kind(1) IPv4(4) port(2) identity fingerprint(32)
+    secure_deliver = 18,      ///< inside a record: family(1) address(16) port(2) identity fingerprint(32) message
+    secure_presence = 19,     ///< inside a record: kind(1) family(1) address(16) port(2) identity fingerprint(32)
     secure_accept = 20,       ///< inside a record: flags(1)
     secure_message = 21,      ///< a client's message blob: the message
     secure_connect = 22,      ///< a client's message blob: joins the group (empty)
@@ -63,6 +63,8 @@ struct type_info {
 
 inline constexpr std::size_t fragment_header_size = 8;
 inline constexpr std::size_t address_port_size = 6;
+/// The secure profile's address (wire/address.hpp): family(1) address(16, IPv4 v4-mapped) port(2).
+inline constexpr std::size_t tagged_address_size = 1 + 16 + 2;
 /// RSA ciphertext sizes the seed profile accepts: 2048-bit keys per the profile, up to 4096 for users who configure larger keys.
 inline constexpr std::uint16_t min_rsa_block = 256, max_rsa_block = 512;
 /// PEM SubjectPublicKeyInfo of an RSA key of 2048..4096 bits fits in these bounds.
@@ -75,8 +77,8 @@ inline constexpr std::uint16_t secure_cookie_message_size = secure_cookie_size +
 inline constexpr std::uint16_t secure_server_hello_size = 8 + 32 + 32 + 64;
 inline constexpr std::uint16_t secure_client_auth_size = 8 + 32 + 64 + 16;
 inline constexpr std::uint16_t secure_record_fixed_size = 8 + 8 + 16;
-inline constexpr std::uint16_t secure_deliver_fixed_size = address_port_size + 32;
-inline constexpr std::uint16_t secure_presence_size = 1 + address_port_size + 32;
+inline constexpr std::uint16_t secure_deliver_fixed_size = tagged_address_size + 32;
+inline constexpr std::uint16_t secure_presence_size = 1 + tagged_address_size + 32;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
 inline constexpr std::array type_table{
@@ -222,8 +224,8 @@ static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(t
 static_assert(find_type(tlv_type::secure_cookie)->min_length == 33 && find_type(tlv_type::secure_server_hello)->min_length == 136 &&
                   find_type(tlv_type::secure_client_auth)->max_length == 120,
               "SECURE_COOKIE 33, SECURE_SERVER_HELLO 136, SECURE_CLIENT_AUTH 120 bytes");
-static_assert(find_type(tlv_type::secure_record)->min_length == 36 && find_type(tlv_type::secure_deliver)->min_length == 38 &&
-                  find_type(tlv_type::secure_presence)->max_length == 39 && find_type(tlv_type::secure_accept)->max_length == 1,
+static_assert(find_type(tlv_type::secure_record)->min_length == 36 && find_type(tlv_type::secure_deliver)->min_length == 51 &&
+                  find_type(tlv_type::secure_presence)->max_length == 52 && find_type(tlv_type::secure_accept)->max_length == 1,
               "a record holds at least an inner TLV header; DELIVER, PRESENCE and ACCEPT as in PROTOCOL.md");
 static_assert(allows(find_type(tlv_type::secure_record)->senders, origin::client) &&
                   allows(find_type(tlv_type::secure_record)->senders, origin::relay) &&

@@ -20,7 +20,8 @@
 
 namespace tlvcast::crypto::detail {
 
-inline constexpr std::uint8_t secure_version = 1;
+// 2: SECURE_DELIVER and SECURE_PRESENCE carry family-tagged IPv4 or IPv6 addresses (1 carried IPv4 only).
+inline constexpr std::uint8_t secure_version = 2;
 inline constexpr std::size_t secure_session_id_size = 8;
 inline constexpr std::size_t secure_random_size = 16;
 inline constexpr std::size_t secure_key_block_size = 2 * aead_key_size + 2 * aead_nonce_size; // 88

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
 
 #include <asio/error.hpp>
 
@@ -9,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <system_error>
 
 #include <netinet/in.h>
@@ -37,44 +39,75 @@ inline bool per_datagram_error(int e) noexcept
     }
 }
 
-inline sockaddr_in to_sockaddr(const endpoint& to) noexcept
+/// A destination address for sendmsg(2) in either family.
+union socket_address {
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+};
+
+/// Writes `to` as the socket's family needs it: sockaddr_in for an IPv4 socket, sockaddr_in6 for
+/// an IPv6 one (IPv4 destinations v4-mapped: a dual-stack socket reaches them). Returns the
+/// address length, or 0 when an IPv4 socket is asked to reach an IPv6 destination.
+inline socklen_t to_sockaddr(const endpoint& to, bool v6_socket, socket_address& sa) noexcept
 {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(to.port);
-    sa.sin_addr.s_addr = htonl(to.address);
-    return sa;
+    sa = socket_address{};
+    if (!v6_socket) {
+        if (!to.is_v4())
+            return 0;
+        sa.v4.sin_family = AF_INET;
+        sa.v4.sin_port = htons(to.port);
+        sa.v4.sin_addr.s_addr = htonl(to.v4());
+        return sizeof(sockaddr_in);
+    }
+    sa.v6.sin6_family = AF_INET6;
+    sa.v6.sin6_port = htons(to.port);
+    std::memcpy(&sa.v6.sin6_addr, to.v6().data(), 16);
+    sa.v6.sin6_scope_id = to.scope_id();
+    return sizeof(sockaddr_in6);
 }
 
-/// Sends every datagram of `batch` from the non-blocking UDP socket `fd` without waiting.
-/// Returns how many the kernel accepted; `ec` is the first error met (cleared when none), in Asio's
-/// system category like the errors of Asio's own send_to, so `ec == asio::error::would_block` works.
-/// A datagram refused for itself (too large, unreachable destination) is skipped and the rest
+/// Sends every datagram of `batch` from the non-blocking UDP socket `fd` (an IPv6 socket when
+/// `v6_socket`) without waiting. Returns how many the kernel accepted; `ec` is the first error met
+/// (cleared when none), in Asio's system category like the errors of Asio's own send_to, so
+/// `ec == asio::error::would_block` works. A datagram refused for itself (too large, unreachable
+/// destination, an IPv6 destination from an IPv4 socket: EAFNOSUPPORT) is skipped and the rest
 /// are still sent; a socket-wide error (EAGAIN/EWOULDBLOCK, ENOBUFS, EBADF) stops the batch.
-inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_code& ec) noexcept
+inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_code& ec, bool v6_socket = false) noexcept
 {
     ec.clear();
     std::size_t sent = 0;
     std::size_t i = 0;
 #if defined(__linux__)
-    // 64 per system call keeps the arrays on the stack (about 6 KiB); the kernel caps vlen at 1024.
+    // 64 per system call keeps the arrays on the stack (about 7 KiB); the kernel caps vlen at 1024.
     constexpr std::size_t chunk = 64;
     std::array<mmsghdr, chunk> msgs;
-    std::array<sockaddr_in, chunk> addrs;
+    std::array<socket_address, chunk> addrs;
     std::array<iovec, chunk> iovs;
     while (i < batch.size()) {
-        const std::size_t n = std::min(chunk, batch.size() - i);
+        std::size_t n = std::min(chunk, batch.size() - i);
         for (std::size_t k = 0; k < n; ++k) {
             const auto e = batch[i + k];
-            addrs[k] = to_sockaddr(e.to);
+            const socklen_t len = to_sockaddr(e.to, v6_socket, addrs[k]);
+            if (len == 0) {
+                // No system call can send this one: end the chunk before it, and skip it once the
+                // datagrams ahead of it are out (as the kernel would have refused it).
+                n = k;
+                break;
+            }
             // sendmmsg never writes through iov_base; the cast only satisfies the C declaration.
             iovs[k].iov_base = const_cast<std::byte*>(e.bytes.data());
             iovs[k].iov_len = e.bytes.size();
             msgs[k] = mmsghdr{};
             msgs[k].msg_hdr.msg_name = &addrs[k];
-            msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+            msgs[k].msg_hdr.msg_namelen = len;
             msgs[k].msg_hdr.msg_iov = &iovs[k];
             msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        if (n == 0) {
+            if (!ec)
+                ec = std::error_code(EAFNOSUPPORT, asio::error::get_system_category());
+            ++i;
+            continue;
         }
         const int r = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r > 0) {
@@ -96,12 +129,16 @@ inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_co
 #else
     for (; i < batch.size(); ++i) {
         const auto e = batch[i];
-        const sockaddr_in sa = to_sockaddr(e.to);
-        ssize_t r;
-        do
-            r = ::sendto(fd, e.bytes.data(), e.bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa),
-                         sizeof sa);
-        while (r < 0 && errno == EINTR);
+        socket_address sa;
+        const socklen_t len = to_sockaddr(e.to, v6_socket, sa);
+        ssize_t r = -1;
+        if (len == 0)
+            errno = EAFNOSUPPORT;
+        else
+            do
+                r = ::sendto(fd, e.bytes.data(), e.bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa),
+                             len);
+            while (r < 0 && errno == EINTR);
         if (r >= 0) {
             ++sent;
             continue;

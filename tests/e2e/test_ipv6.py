@@ -1,0 +1,178 @@
+"""End-to-end test of tlvcast-relay and tlvcast-chat over IPv6 multicast, inside a private network
+namespace with a veth pair v0/v1 made in it (run it through NETNS_VETH=1 tests/netns.sh: lo does
+not carry IPv6 multicast, v0 does). The secure profile over ff15::1 (interface by name and by
+address) and over the link-local ff02::1:5 (scoped addresses): messages both ways with verified
+sender identities and IPv6 addresses, a known-relays entry for an IPv6 group; the seed profile
+refuses IPv6 groups with a clear error."""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (check, in_namespace, is_event, no_invalid_lines, run_tests,  # noqa: E402
+                     start_chat, start_relay, stop_relay)
+
+args = None
+running = []
+SECURE = "secure"
+
+FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
+        "--linger", "0.3"]
+RELAY = ["--keepalive", "0.5", "--timeout", "10"]
+V0 = "fd00::1"  # tests/netns.sh NETNS_VETH=1 puts it on v0
+
+
+def track(p):
+    running.append(p)
+    return p
+
+
+def cleanup():
+    for p in running:
+        p.kill()
+    running.clear()
+
+
+def text(n, who):
+    return (who * (n // len(who) + 1))[:n]
+
+
+def exchange(relay, a, b, sizes=(1, 5000), seen=lambda c: c.local):
+    """a and b each send every size; each sees the other's messages with its identity and its
+    address as the relay names it (`seen`: the relay's view less what the wire does not carry)."""
+    for c in (a, b):
+        relay.wait_for(is_event("connected", peer=c.local, sender=c.fingerprint), f"relay: {c.name} connected")
+    a.wait_for(is_event("connected", peer=seen(b), sender=b.fingerprint), f"{a.name}: {b.name} connected")
+    for n in sizes:
+        a.send_line(text(n, a.name))
+        b.send_line(text(n, b.name))
+    for me, other in ((a, b), (b, a)):
+        for n in sizes:
+            me.wait_for(is_event("message", **{"from": seen(other), "sender": other.fingerprint,
+                                               "text": text(n, other.name)}),
+                        f"{me.name}: {n} bytes from {other.name}")
+
+
+def finish(relay, *chats):
+    for c in chats:
+        check(not c.select(is_event("error")), f"{c.name}: errors {c.select(is_event('error'))}")
+        c.close_stdin()
+        check(c.wait_exit() == 0, f"{c.name}: exit status")
+    stats = stop_relay(relay)
+    for k in ("malformed", "undecryptable", "handshake_errors", "unregistered", "send_errors"):
+        check(stats[k] == 0, f"relay {k}: {stats}")
+    no_invalid_lines(relay, *chats)
+    return stats
+
+
+def test_veth_namespace():
+    names = sorted(name for _, name in socket.if_nameindex())
+    check(names == ["lo", "v0", "v1"], f"interfaces {names}: run through NETNS_VETH=1 tests/netns.sh")
+
+
+def test_seed_profile_refuses_ipv6():
+    for prog in (args.relay, args.chat):
+        r = subprocess.run([prog, "--profile", "seed", "--group", "ff15::1", "--iface", "v0"], capture_output=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        name = os.path.basename(prog)
+        check(r.returncode == 2, f"{name} seed over IPv6: exit {r.returncode}, stderr {r.stderr!r}")
+        check(b"IPv4 addresses only" in r.stderr, f"{name}: stderr {r.stderr!r}")
+        check(r.stdout == b"", f"{name}: stdout {r.stdout!r}")
+        r = subprocess.run([prog, "--group", V0], capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+        check(r.returncode == 2 and b"not a multicast address" in r.stderr, f"{name} unicast group: {r.stderr!r}")
+        r = subprocess.run([prog, "--help"], capture_output=True, timeout=10)
+        for word in (b"ff15::1", b"--iface", b"by name", b"IPv6"):
+            check(word in r.stdout, f"{name} --help lacks {word}")
+        # An interface that does not exist, by name or by address: refused with its name, at start.
+        for iface, status in (("nosuch0", 2), ("fd00::99", 1)):
+            r = subprocess.run([prog, "--group", "ff15::1", "--iface", iface], capture_output=True, timeout=10,
+                               stdin=subprocess.DEVNULL)
+            check(r.returncode == status and iface.encode() in r.stderr,
+                  f"{name} --iface {iface}: {r.returncode} {r.stderr!r}")
+
+
+def test_site_local_group():
+    group = ["--group", "ff15::1", "--port", "5007"]
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            site_local_group(group, d)
+        finally:
+            cleanup()  # no program may still write into d when it is removed
+
+
+def site_local_group(group, d):
+    relay = track(start_relay(args.relay, *RELAY, *group, "--iface", "v0",
+                              "--identity", os.path.join(d, "relay.id"), profile=SECURE))
+    pin = ["--relay-fingerprint", relay.fingerprint]
+    # The interface by name for one, by address for the other.
+    alice = track(start_chat(args.chat, "alice", *FAST, *group, "--iface", "v0", *pin, profile=SECURE))
+    bob = track(start_chat(args.chat, "bob", *FAST, *group, "--iface", V0, *pin, profile=SECURE))
+    for c in (alice, bob):
+        check(c.relay_fingerprint == relay.fingerprint, f"{c.name}: relay {c.relay_fingerprint}")
+        check(c.local.startswith(f"[{V0}]:"), f"{c.name}: local {c.local}")
+        reg = relay.wait_for(is_event("registered", peer=c.local), f"relay: {c.name} registered")
+        check(reg.get("sender") == c.fingerprint, f"relay: {c.name} registered as {reg}")
+    check(alice.local != bob.local, "distinct addresses")
+    exchange(relay, alice, bob)
+
+    # Trust on first use records the IPv6 group in brackets.
+    known = os.path.join(d, "known")
+    carol = track(start_chat(args.chat, "carol", *FAST, *group, "--iface", "v0", "--known-relays", known,
+                             profile=SECURE))
+    trusted = carol.wait_for(is_event("relay_trusted"), "relay_trusted")
+    # The event names the relay by its unicast address; the file keys it by the group (below).
+    check(trusted.get("relay") == f"[{V0}]:5007" and trusted.get("fingerprint") == relay.fingerprint,
+          f"carol: {trusted}")
+    stats = finish(relay, alice, bob, carol)
+    with open(known) as f:
+        lines = f.read().splitlines()
+    check(lines == [f"[ff15::1]:5007 {relay.fingerprint}"], f"known relays {lines}")
+    check(stats["messages_relayed"] == 4, f"stats: {stats}")
+
+
+def test_link_local_group():
+    # ff02::/16 reaches this link only: clients send from v0's fe80:: address, which needs v0's
+    # scope for the relay's replies to find their way back.
+    group = ["--group", "ff02::1:5", "--port", "5008", "--iface", "v0"]
+    relay = track(start_relay(args.relay, *RELAY, *group, profile=SECURE))
+    pin = ["--relay-fingerprint", relay.fingerprint]
+    a = track(start_chat(args.chat, "a", *FAST, *group, *pin, profile=SECURE))
+    b = track(start_chat(args.chat, "b", *FAST, *group, *pin, profile=SECURE))
+    index = socket.if_nametoindex("v0")
+    for c in (a, b):
+        check(c.local.startswith("[fe80::") and f"%{index}]:" in c.local, f"{c.name}: local {c.local}")
+    # The relay names the peers with their scope; the wire does not carry scopes (an interface index
+    # means something on its own host only), so the clients see the bare link-local address.
+    exchange(relay, a, b, sizes=(3,), seen=lambda c: c.local.replace(f"%{index}", ""))
+    finish(relay, a, b)
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    p.add_argument("--relay", required=True)
+    p.add_argument("--chat", required=True)
+    p.add_argument("--only", default="")
+    args = p.parse_args()
+    if not in_namespace():
+        print("test_ipv6.py: run me through NETNS_VETH=1 tests/netns.sh (private network namespace)", file=sys.stderr)
+        return 2
+    tests = [test_veth_namespace, test_seed_profile_refuses_ipv6, test_site_local_group, test_link_local_group]
+    if args.only:
+        tests = [t for t in tests if args.only in t.__name__]
+    start = time.monotonic()
+    # A chat with neither a pin nor --known-relays uses the default known-relays file: keep it
+    # out of the user's home.
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["TLVCAST_KNOWN_RELAYS"] = os.path.join(home, "known_relays")
+        rc = run_tests(tests, cleanup)
+    print(f"e2e_ipv6: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
