@@ -54,7 +54,7 @@ TEMPLATE_TEST_CASE("cookie: a fresh cookie verifies for its client and context o
     CHECK(other.verify(cookie, client, ctx, t0) == errc::bad_cookie);
 }
 
-TEMPLATE_TEST_CASE("cookie: the whole IPv6 address, port and scope are bound", "[cookie]", TLVCAST_SUITES_FOR_COOKIE)
+TEMPLATE_TEST_CASE("cookie: the whole IPv6 address, port and scope are bound", "[cookie]", TLVCAST_TEST_SUITES)
 {
     tc::basic_cookie_jar<TestType> jar(t0, 10s);
     const auto ctx = transcript_hash(3);
