@@ -53,6 +53,8 @@ TEST_CASE("review: a relay that comes back at another address with the same iden
     net->relay_address = endpoint{0x7f000002u, 5007};
     net->restart_relay(sec(rv_identity(100)));
     net->run_for(60s);
+    // The new relay's records (its SECURE_ACCEPT first) are counted as from a stranger and dropped.
+    CHECK(net->client(0).counters().get(core::client_counter::from_stranger) == 0);
     CHECK(net->client(0).relay_address() == net->relay_address);
     (void)net->events(0);
     std::error_code ec;
