@@ -101,14 +101,12 @@ public:
             counters_.add(client_counter::malformed);
             return;
         }
-        // Once a relay answered, only its address speaks for it, except for handshake flights: a
-        // relay may come back elsewhere, and only an authenticated session moves the address.
+        // Without a record layer, once a relay answered only its address speaks for it. Records
+        // speak for themselves (AEAD, replay window), from any address: a relay that comes back
+        // elsewhere with the same identity is heard, and only its SECURE_ACCEPT-like promotion
+        // (kind::established) moves relay_source_.
         const bool stranger = relay_source_ && from != *relay_source_ && state_ == state::established;
         if (is_record(t)) {
-            if (stranger) {
-                counters_.add(client_counter::from_stranger);
-                return;
-            }
             if constexpr (Cipher::has_record_layer) {
                 cipher_.unprotect(session_, t.value, record_, ec);
                 if (ec) {
@@ -384,7 +382,8 @@ private:
 
     void count_cipher_error(const std::error_code& ec)
     {
-        counters_.add(ec == errc::replayed ? client_counter::duplicates
+        counters_.add(ec == errc::replayed                                                  ? client_counter::duplicates
+                      : ec == errc::identity_mismatch                                       ? client_counter::relays_refused
                       : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
                                                                                         : client_counter::malformed);
     }

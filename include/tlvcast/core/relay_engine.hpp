@@ -412,7 +412,10 @@ private:
     void on_control(const endpoint& from, const std::shared_ptr<session_type>& session, crypto::message_kind kind,
                     time_point, datagram_batch& out, std::vector<relay_event>& events)
     {
-        const auto it = peers_.find(from);
+        auto it = peers_.find(from);
+        // A job that completes after its sender registered again speaks for the old session only.
+        if (it != peers_.end() && it->second.session != session)
+            it = peers_.end();
         if (kind == crypto::message_kind::join) {
             if (it == peers_.end() || it->second.connected)
                 return;

@@ -86,6 +86,14 @@ public:
     /// Records a sender seals under one key before errc::key_exhausted (see aead.hpp).
     static constexpr std::uint64_t max_records = Aead::max_records_per_key;
     static constexpr std::size_t record_overhead = detail::secure_record_overhead;
+    /// Per handshake attempt, at most: cookies answered (anyone on the group sees the hello and can
+    /// forge cookies; the relay's pending table dedupes the hellos they draw, so this bounds the
+    /// traffic, and stays high enough that forged cookies ahead of the relay's cannot stall the
+    /// attempt), and refused identities reported as events. Every distinct SERVER_HELLO is
+    /// verified (a cap would let forged ones crowd out the relay's); a byte-identical repeat is
+    /// dropped before verifying.
+    static constexpr unsigned max_cookies_per_attempt = 16;
+    static constexpr unsigned max_refusals_reported = 4;
 
     /// The client's state: the handshake in progress, then its sessions. Movable, not copyable.
     struct client_session {
@@ -98,6 +106,9 @@ public:
         std::unique_ptr<session_type> previous; ///< kept to open late records of the last session
         detail::session_id last_opened{};       ///< session of the last record unprotect() opened
         bool first_use = false;                 ///< the pending session's relay was trusted on first use
+        // This attempt's budgets (see max_cookies_per_attempt).
+        unsigned cookies = 0, server_hellos = 0, refusals = 0;
+        std::array<sha256_digest, 4> recent_server_hellos{}; ///< digests of the last ones verified
     };
 
     /// The relay's view of one client: its sessions (shared, so a re-handshake carries the last one
@@ -176,6 +187,8 @@ public:
         std::copy(e_pub.begin(), e_pub.end(), s.hello.begin() + 2);
         random(std::span(s.hello).subspan(2 + x25519_key_size, detail::secure_random_size));
         s.handshaking = true;
+        s.cookies = s.server_hellos = s.refusals = 0;
+        s.recent_server_hellos = {};
         push_tlv(out, relay, wire::tlv_type::secure_hello, s.hello);
     }
 
@@ -523,6 +536,10 @@ private:
             ec = errc::handshake_failed; // not an answer to our hello
             return;
         }
+        if (++s.cookies > max_cookies_per_attempt) {
+            ec = errc::rate_limited;
+            return;
+        }
         std::array<std::byte, wire::secure_hello_size + wire::secure_cookie_size> hello{};
         std::copy(s.hello.begin(), s.hello.end(), hello.begin());
         std::copy_n(value.begin(), wire::secure_cookie_size, hello.begin() + wire::secure_hello_size);
@@ -536,6 +553,15 @@ private:
             ec = errc::handshake_failed;
             return {};
         }
+        // A byte-identical repeat (a replay, a network duplicate) is dropped before verifying.
+        const sha256_digest digest = Suite::sha256(value);
+        if (std::find(s.recent_server_hellos.begin(), s.recent_server_hellos.end(), digest) !=
+            s.recent_server_hellos.end()) {
+            ec = errc::replayed;
+            return {};
+        }
+        ++s.server_hellos;
+        s.recent_server_hellos[s.server_hellos % s.recent_server_hellos.size()] = digest;
         const auto sid = value.first(detail::secure_session_id_size);
         const auto e_r = value.subspan(8, x25519_key_size);
         const auto id_r = value.subspan(40, ed25519_public_size);
@@ -553,6 +579,10 @@ private:
                                                                 : relay_trust::verdict::refused)
                                        : trust.check(s.relay, fp);
         if (verdict == relay_trust::verdict::refused) {
+            if (++s.refusals > max_refusals_reported) {
+                ec = errc::identity_mismatch; // counted, not reported again
+                return {};
+            }
             received r;
             r.what = received::kind::relay_refused;
             r.identity = fp;

@@ -66,28 +66,39 @@ inline bool read_regular(const std::filesystem::path& file, std::string& text, s
 
 } // namespace detail
 
-/// Reads "address HEX" lines (address as endpoint::to_string writes it) into `trust.known`. A
-/// line that names an address but whose fingerprint does not parse makes that address refused
-/// (fail closed); lines that do not even name an address are skipped; the first valid line for an
-/// address wins. A missing file is an empty store. Errors: the file exists but is not a regular
-/// file, is over max_known_relays_bytes, or cannot be read.
+/// Reads "address HEX" lines (address as endpoint::to_string writes it; fields separated by any
+/// whitespace; empty lines and lines starting with '#' skipped) into `trust.known`. Fails closed:
+/// a line that names an address with a missing or broken fingerprint, or two different
+/// fingerprints for one address, make that address refused; a line whose address does not parse
+/// refuses the whole file (errc::malformed: the driver must not fall back to trust on first use
+/// for an entry it could not read). A missing file is an empty store. Errors also: the file is
+/// not a regular file, is over max_known_relays_bytes, or cannot be read.
 inline void load_known_relays(const std::filesystem::path& file, crypto::relay_trust& trust, std::error_code& ec)
 {
     std::string text;
     if (!detail::read_regular(file, text, ec))
         return;
+    constexpr std::string_view space = " \t\r\v\f";
     std::string_view rest(text);
     while (!rest.empty()) {
         const auto nl = rest.find('\n');
         std::string_view line = rest.substr(0, nl);
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-            line.remove_suffix(1);
-        const auto space = line.find(' ');
-        const auto where = endpoint::parse(line.substr(0, space));
-        if (!where)
+        const auto first = line.find_first_not_of(space);
+        if (first == std::string_view::npos || line[first] == '#')
             continue;
-        const auto fp = space == std::string_view::npos ? std::nullopt : detail::fingerprint_from_hex(line.substr(space + 1));
+        line = line.substr(first, line.find_last_not_of(space) - first + 1);
+        const auto gap = line.find_first_of(space);
+        const auto where = endpoint::parse(line.substr(0, gap));
+        if (!where) {
+            ec = make_error_code(errc::malformed);
+            return;
+        }
+        std::optional<crypto::fingerprint> fp;
+        if (gap != std::string_view::npos) {
+            const auto hex = line.substr(line.find_first_not_of(space, gap));
+            fp = detail::fingerprint_from_hex(hex);
+        }
         const auto it = trust.known.find(*where);
         if (it == trust.known.end())
             trust.known.emplace(*where, fp);
@@ -110,7 +121,11 @@ inline void remember_relay(const std::filesystem::path& file, const endpoint& re
         ec = std::error_code(errno, std::generic_category());
         return;
     }
-    ::flock(lock, LOCK_EX);
+    if (::flock(lock, LOCK_EX) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        ::close(lock);
+        return;
+    }
     std::string text;
     detail::read_regular(file, text, ec);
     if (!ec) {
