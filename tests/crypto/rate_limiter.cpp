@@ -138,3 +138,29 @@ TEST_CASE("rate limiter: invalid limits are set-up errors", "[rate]")
     CHECK_THROWS_AS(tc::rate_limiter(with([](auto& l) { l.max_sources = 0; })), std::invalid_argument);
     CHECK_NOTHROW(tc::rate_limiter{});
 }
+
+TEST_CASE("rate limiter: a prefix bucket (/24, /64) caps many addresses of one network", "[rate]")
+{
+    CHECK(tc::network_prefix(endpoint{0x0a0001feu, 4000}) == endpoint{0x0a000100u, 0});
+    const auto v6 = endpoint::parse("[2001:db8:1:2:3:4:5:6]:443");
+    REQUIRE(v6);
+    CHECK(tc::network_prefix(*v6) == *endpoint::parse("2001:db8:1:2::"));
+    tc::rate_limits l = per_source_only(1, 2);
+    l.per_prefix_rate = 1;
+    l.per_prefix_burst = 5;
+    tc::rate_limiter rl(l);
+    int allowed = 0;
+    for (std::uint32_t s = 0; s < 100; ++s)
+        allowed += rl.allow(endpoint{0x0a000100u + s, 5000}, t0) ? 1 : 0;
+    CHECK(allowed == 5); // the /24's burst, though each address has 2
+    CHECK(rl.stats().denied_prefix == 95);
+    CHECK(rl.allow(endpoint{0x0a000200u, 5000}, t0)); // the next /24 has its own
+    CHECK(rl.prefixes() == 2);
+    CHECK_THROWS_AS(tc::rate_limiter([] {
+                        tc::rate_limits b;
+                        b.per_prefix_rate = 1;
+                        b.per_prefix_burst = 0;
+                        return b;
+                    }()),
+                    std::invalid_argument);
+}

@@ -1,4 +1,4 @@
-// Handshake rate limiting: a token bucket per source address plus a global one, in bounded memory.
+// Handshake rate limiting: a token bucket per source, per network prefix and a global one, in bounded memory.
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
@@ -15,6 +15,18 @@
 
 namespace tlvcast::crypto {
 
+/// The network a source belongs to, for per-prefix limits: the /24 of an IPv4 address, the /64 of
+/// an IPv6 one (port and scope dropped). One host rarely holds more than one such prefix.
+constexpr endpoint network_prefix(const endpoint& source) noexcept
+{
+    if (source.is_v4())
+        return endpoint{source.v4() & 0xffffff00u, 0};
+    endpoint::v6_bytes a = source.v6();
+    for (std::size_t i = 8; i < a.size(); ++i)
+        a[i] = 0;
+    return endpoint::from_v6(a, 0, 0);
+}
+
 /// Limits of a rate_limiter; every instance may set its own. Rates are in requests per second,
 /// bursts in requests (a bucket holds at most `burst` tokens and starts full).
 struct rate_limits {
@@ -25,10 +37,16 @@ struct rate_limits {
     double global_burst = 1000.0;
     /// Sources remembered at once: memory is about 80 bytes per source, whatever arrives.
     std::size_t max_sources = 4096;
+    /// Per network prefix (network_prefix(): /24, /64) of the sources; 0 = no prefix limit. The
+    /// prefix table holds at most max_sources prefixes too.
+    double per_prefix_rate = 0.0;
+    double per_prefix_burst = 0.0;
 };
 
-/// Decides whether a handshake from a source may proceed: both the source's token bucket and the global
-/// bucket must hold a token, and then each gives one. A refused request consumes nothing.
+/// Decides whether a handshake from a source may proceed: the source's token bucket, its prefix's
+/// bucket (when limits.per_prefix_rate > 0) and the global bucket must each hold a token, and then
+/// each gives one. A refused request consumes nothing. The source is the endpoint given (callers
+/// that limit per IP address pass endpoint::without_port()).
 /// Sources live in a table of at most limits.max_sources entries ordered by last request; a new source
 /// evicts the least recently seen one. A source that keeps sending stays at the front and stays
 /// throttled, while spoofed one-off sources push each other out; an evicted source comes back with a
@@ -40,6 +58,7 @@ public:
     struct stats_type {
         std::uint64_t allowed = 0;
         std::uint64_t denied_source = 0; ///< refused by the source's own bucket
+        std::uint64_t denied_prefix = 0; ///< refused by the source's prefix bucket
         std::uint64_t denied_global = 0; ///< refused by the global bucket
         std::uint64_t evictions = 0;     ///< sources dropped to make room
     };
@@ -49,35 +68,50 @@ public:
     {
         if (!(limits.per_source_rate > 0) || !(limits.global_rate > 0) || !(limits.per_source_burst >= 1) ||
             !(limits.global_burst >= 1) || limits.max_sources == 0 ||
-            limits.max_sources > std::numeric_limits<std::uint32_t>::max() - 1)
+            limits.max_sources > std::numeric_limits<std::uint32_t>::max() - 1 || limits.per_prefix_rate < 0 ||
+            (limits.per_prefix_rate > 0 && !(limits.per_prefix_burst >= 1)))
             throw std::invalid_argument("tlvcast: invalid rate_limits");
         global_.tokens = limits.global_burst;
-        index_.reserve(limits.max_sources); // never rehashes past the limit
-        nodes_.reserve(std::min<std::size_t>(limits.max_sources, 1024));
+        sources_.init(limits.max_sources);
+        if (limits.per_prefix_rate > 0)
+            prefixes_.init(limits.max_sources);
     }
 
     /// True when a request from `source` at `now` is within both limits (and is then counted).
     bool allow(const endpoint& source, time_point now)
     {
-        node& n = find_or_insert(source);
-        refill(n.bucket, now, limits_.per_source_rate, limits_.per_source_burst);
+        token_bucket& b = sources_.find_or_insert(source, limits_.per_source_burst, stats_.evictions);
+        refill(b, now, limits_.per_source_rate, limits_.per_source_burst);
+        token_bucket* p = nullptr;
+        if (limits_.per_prefix_rate > 0) {
+            p = &prefixes_.find_or_insert(network_prefix(source), limits_.per_prefix_burst, stats_.evictions);
+            refill(*p, now, limits_.per_prefix_rate, limits_.per_prefix_burst);
+        }
         refill(global_, now, limits_.global_rate, limits_.global_burst);
-        if (n.bucket.tokens < 1) {
+        if (b.tokens < 1) {
             ++stats_.denied_source;
+            return false;
+        }
+        if (p && p->tokens < 1) {
+            ++stats_.denied_prefix;
             return false;
         }
         if (global_.tokens < 1) {
             ++stats_.denied_global;
             return false;
         }
-        n.bucket.tokens -= 1;
+        b.tokens -= 1;
+        if (p)
+            p->tokens -= 1;
         global_.tokens -= 1;
         ++stats_.allowed;
         return true;
     }
 
     /// Sources currently remembered (at most limits().max_sources).
-    std::size_t size() const noexcept { return index_.size(); }
+    std::size_t size() const noexcept { return sources_.index.size(); }
+    /// Prefixes currently remembered (0 without a prefix limit).
+    std::size_t prefixes() const noexcept { return prefixes_.index.size(); }
     const stats_type& stats() const noexcept { return stats_; }
     const limits_type& limits() const noexcept { return limits_; }
 
@@ -90,9 +124,70 @@ private:
         bool started = false;
     };
     struct node {
-        endpoint source;
+        endpoint key;
         token_bucket bucket;
-        std::uint32_t prev = none, next = none; // LRU list, most recent at head_
+        std::uint32_t prev = none, next = none; // LRU list, most recent at head
+    };
+    // Buckets by key, at most `max` of them, the least recently seen evicted first.
+    struct lru_table {
+        std::size_t max = 0;
+        std::vector<node> nodes;
+        std::unordered_map<endpoint, std::uint32_t> index;
+        std::uint32_t head = none, tail = none;
+
+        void init(std::size_t m)
+        {
+            max = m;
+            index.reserve(m); // never rehashes past the limit
+            nodes.reserve(std::min<std::size_t>(m, 1024));
+        }
+
+        token_bucket& find_or_insert(const endpoint& key, double burst, std::uint64_t& evictions)
+        {
+            if (auto it = index.find(key); it != index.end()) {
+                move_to_front(it->second);
+                return nodes[it->second].bucket;
+            }
+            std::uint32_t i;
+            if (index.size() < max) {
+                i = static_cast<std::uint32_t>(nodes.size());
+                nodes.emplace_back();
+            } else {
+                i = tail; // the least recently seen key makes room
+                unlink(i);
+                index.erase(nodes[i].key);
+                ++evictions;
+            }
+            node& n = nodes[i];
+            n.key = key;
+            n.bucket = token_bucket{burst, {}, false};
+            index.emplace(key, i);
+            push_front(i);
+            return n.bucket;
+        }
+
+        void unlink(std::uint32_t i) noexcept
+        {
+            node& n = nodes[i];
+            (n.prev == none ? head : nodes[n.prev].next) = n.next;
+            (n.next == none ? tail : nodes[n.next].prev) = n.prev;
+            n.prev = n.next = none;
+        }
+        void push_front(std::uint32_t i) noexcept
+        {
+            node& n = nodes[i];
+            n.prev = none;
+            n.next = head;
+            (head == none ? tail : nodes[head].prev) = i;
+            head = i;
+        }
+        void move_to_front(std::uint32_t i) noexcept
+        {
+            if (head == i)
+                return;
+            unlink(i);
+            push_front(i);
+        }
     };
 
     static void refill(token_bucket& b, time_point now, double rate, double burst) noexcept
@@ -109,58 +204,9 @@ private:
         b.last = now;
     }
 
-    node& find_or_insert(const endpoint& source)
-    {
-        if (auto it = index_.find(source); it != index_.end()) {
-            move_to_front(it->second);
-            return nodes_[it->second];
-        }
-        std::uint32_t i;
-        if (index_.size() < limits_.max_sources) {
-            i = static_cast<std::uint32_t>(nodes_.size());
-            nodes_.emplace_back();
-        } else {
-            i = tail_; // the least recently seen source makes room
-            unlink(i);
-            index_.erase(nodes_[i].source);
-            ++stats_.evictions;
-        }
-        node& n = nodes_[i];
-        n.source = source;
-        n.bucket = token_bucket{limits_.per_source_burst, {}, false};
-        index_.emplace(source, i);
-        push_front(i);
-        return n;
-    }
-
-    void unlink(std::uint32_t i) noexcept
-    {
-        node& n = nodes_[i];
-        (n.prev == none ? head_ : nodes_[n.prev].next) = n.next;
-        (n.next == none ? tail_ : nodes_[n.next].prev) = n.prev;
-        n.prev = n.next = none;
-    }
-    void push_front(std::uint32_t i) noexcept
-    {
-        node& n = nodes_[i];
-        n.prev = none;
-        n.next = head_;
-        (head_ == none ? tail_ : nodes_[head_].prev) = i;
-        head_ = i;
-    }
-    void move_to_front(std::uint32_t i) noexcept
-    {
-        if (head_ == i)
-            return;
-        unlink(i);
-        push_front(i);
-    }
-
     limits_type limits_;
     token_bucket global_;
-    std::vector<node> nodes_;
-    std::unordered_map<endpoint, std::uint32_t> index_;
-    std::uint32_t head_ = none, tail_ = none;
+    lru_table sources_, prefixes_;
     stats_type stats_;
 };
 

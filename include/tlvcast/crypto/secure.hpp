@@ -23,7 +23,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,10 +46,26 @@ struct secure_options {
     std::size_t max_datagram = 1232;
     /// Relay: how often the cookie secret rotates (a cookie verifies for one to two periods).
     duration cookie_rotation = std::chrono::seconds(30);
-    /// Relay: handshakes (hellos with a valid cookie) per source and in total.
-    rate_limits handshake_limits{20.0, 40.0, 2000.0, 4000.0, 4096};
-    /// Relay: handshakes between SECURE_SERVER_HELLO and SECURE_CLIENT_AUTH, at most, and for how long.
-    std::size_t max_pending = 1024;
+    /// Relay defaults: new handshakes (hellos with a valid cookie, not a retransmission) per second
+    /// and burst, per IP address (any port), per network prefix (/24, /64) and in total.
+    static constexpr double default_address_rate = 20.0, default_address_burst = 40.0;
+    static constexpr double default_prefix_rate = 50.0, default_prefix_burst = 100.0;
+    static constexpr double default_global_rate = 2000.0, default_global_burst = 4000.0;
+    static constexpr std::size_t default_max_sources = 4096;
+    static constexpr std::size_t default_max_pending = 1024;
+    static constexpr std::size_t default_max_pending_per_address = 32;
+    static_assert(default_address_rate <= default_prefix_rate && default_prefix_rate <= default_global_rate);
+    static_assert(default_max_pending_per_address < default_max_pending);
+    /// Relay: handshake limits. The relay keys the per-source bucket by IP address
+    /// (endpoint::without_port()): one host on many ports is one source.
+    rate_limits handshake_limits{default_address_rate, default_address_burst, default_global_rate,
+                                 default_global_burst,  default_max_sources,   default_prefix_rate,
+                                 default_prefix_burst};
+    /// Relay: handshakes between SECURE_SERVER_HELLO and SECURE_CLIENT_AUTH, at most, at most per IP
+    /// address, and for how long. A new handshake over either cap evicts the oldest entry (of that
+    /// address, else of the table) instead of being refused.
+    std::size_t max_pending = default_max_pending;
+    std::size_t max_pending_per_address = default_max_pending_per_address;
     duration pending_expiry = std::chrono::seconds(10);
     /// Tests only: the source of ephemeral keys, randoms and session ids (the OS CSPRNG when empty).
     std::function<void(std::span<std::byte>)> random_for_tests;
@@ -128,8 +146,9 @@ public:
     {
         if (opt_.max_datagram < 256 || opt_.max_datagram > 65'507)
             throw std::invalid_argument("tlvcast::secure: max_datagram must be in 256..65507");
-        if (opt_.max_pending == 0 || opt_.pending_expiry <= duration::zero())
-            throw std::invalid_argument("tlvcast::secure: max_pending and pending_expiry must be positive");
+        if (opt_.max_pending == 0 || opt_.max_pending_per_address == 0 || opt_.pending_expiry <= duration::zero())
+            throw std::invalid_argument(
+                "tlvcast::secure: max_pending, max_pending_per_address and pending_expiry must be positive");
     }
 
     /// A fresh identity from the CSPRNG.
@@ -298,14 +317,19 @@ public:
 
     /// SECURE_HELLO (13) and SECURE_CLIENT_AUTH (16); false for other types. Runs under the
     /// engine's lock. A hello without a valid cookie is answered with SECURE_COOKIE and costs one
-    /// HMAC, no state. Errors: malformed, handshake_failed (version, aead, low-order key),
-    /// rate_limited, overloaded (pending table full), stale_session (unknown or expired session,
+    /// HMAC, no state. A hello+cookie already pending from the same source is answered with the
+    /// stored SECURE_SERVER_HELLO (no new key or signature). A new handshake over the pending caps
+    /// evicts the oldest entry (its keys wiped); expired entries are wiped whenever the relay
+    /// handles a handshake TLV (no timer). Errors: malformed, handshake_failed (version, aead,
+    /// low-order key), rate_limited (address, prefix or global), stale_session (unknown or expired session,
     /// or another source), authentication_failed (client auth does not open or verify).
     bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
                          const peer_session* current, std::optional<peer_session>& registered,
                          std::error_code& ec)
     {
         ec = {};
+        if (t.type() == wire::tlv_type::secure_hello || t.type() == wire::tlv_type::secure_client_auth)
+            expire_pending(now);
         if (t.type() == wire::tlv_type::secure_hello) {
             on_hello(from, t.value, now, out, ec);
             return true;
@@ -439,9 +463,17 @@ private:
     struct pending_handshake {
         endpoint from;
         time_point expires;
+        std::uint64_t serial = 0;  ///< order of creation (the FIFO's entries name it)
+        sha256_digest hello_hash{}; ///< SHA-256 of the SECURE_HELLO (without cookie)
         sha256_digest th{};
         std::array<std::byte, ed25519_signature_size> sig_r{};
+        std::array<std::byte, wire::secure_server_hello_size> server_hello{}; ///< retransmitted for a duplicate
         secret_bytes<detail::secure_key_block_size> okm;
+    };
+    using duplicate_key = std::pair<endpoint, sha256_digest>; // (source, hash of its hello)
+    struct fifo_entry {
+        std::uint64_t key;    // session id key into `pending`
+        std::uint64_t serial; // stale when the entry under `key` has another serial (or is gone)
     };
     // Relay-only state, touched only by relay_handshake (under the engine's lock).
     struct relay_state {
@@ -449,7 +481,62 @@ private:
         std::optional<basic_cookie_jar<Suite>> jar;
         rate_limiter limiter;
         std::unordered_map<std::uint64_t, pending_handshake> pending;
+        std::map<duplicate_key, std::uint64_t> by_hello;        // -> key into `pending`
+        std::unordered_map<endpoint, std::size_t> per_address; // pending entries per IP address
+        std::deque<fifo_entry> fifo;                            // creation order = expiry order
+        std::uint64_t next_serial = 0;
     };
+
+    // Removes one pending entry and its indexes; its key material is wiped.
+    void drop_pending(typename std::unordered_map<std::uint64_t, pending_handshake>::iterator it)
+    {
+        relay_state& rs = *relay_;
+        pending_handshake& ph = it->second;
+        ph.okm.wipe();
+        rs.by_hello.erase(duplicate_key{ph.from, ph.hello_hash});
+        const auto a = rs.per_address.find(ph.from.without_port());
+        if (a != rs.per_address.end() && --a->second == 0)
+            rs.per_address.erase(a);
+        rs.pending.erase(it);
+    }
+
+    // The live entry a FIFO entry names, or end().
+    auto live(const fifo_entry& f)
+    {
+        relay_state& rs = *relay_;
+        const auto it = rs.pending.find(f.key);
+        return it != rs.pending.end() && it->second.serial == f.serial ? it : rs.pending.end();
+    }
+
+    // Drops expired entries (and completed ones' FIFO records) from the front of the FIFO. A clock
+    // that goes back expires nothing; entries are created in expiry order otherwise.
+    void expire_pending(time_point now)
+    {
+        relay_state& rs = *relay_;
+        while (!rs.fifo.empty()) {
+            const auto it = live(rs.fifo.front());
+            if (it != rs.pending.end()) {
+                if (it->second.expires > now)
+                    break;
+                drop_pending(it);
+            }
+            rs.fifo.pop_front();
+        }
+    }
+
+    // Evicts the oldest pending entry of `address` (any port), or of the table when `address` is null.
+    void evict_oldest(const endpoint* address)
+    {
+        relay_state& rs = *relay_;
+        for (auto f = rs.fifo.begin(); f != rs.fifo.end(); ++f) {
+            const auto it = live(*f);
+            if (it == rs.pending.end() || (address && it->second.from.without_port() != *address))
+                continue;
+            drop_pending(it);
+            rs.fifo.erase(f);
+            return;
+        }
+    }
     struct atomic_counts {
         std::atomic<std::uint64_t> x25519{0}, sign{0}, verify{0};
     };
@@ -665,17 +752,25 @@ private:
             push_tlv(out, from, wire::tlv_type::secure_cookie, msg);
             return;
         }
-        if (!rs.limiter.allow(from, now)) {
+        // A duplicate (a lost SERVER_HELLO, or a replay): the stored answer again, as DTLS
+        // retransmits a flight. No key, no signature, no new entry; only the source that sent the
+        // hello (its cookie proved the address) gets it.
+        const duplicate_key dup{from, context};
+        if (const auto d = rs.by_hello.find(dup); d != rs.by_hello.end()) {
+            push_tlv(out, from, wire::tlv_type::secure_server_hello, rs.pending.at(d->second).server_hello);
+            return;
+        }
+        const endpoint address = from.without_port();
+        if (!rs.limiter.allow(address, now)) {
             ec = errc::rate_limited;
             return;
         }
-        if (rs.pending.size() >= opt_.max_pending) {
-            std::erase_if(rs.pending, [&](const auto& kv) { return kv.second.expires <= now; });
-            if (rs.pending.size() >= opt_.max_pending) {
-                ec = errc::overloaded;
-                return;
-            }
-        }
+        // Over a cap, the oldest entry goes (of this address first): a full table never refuses.
+        if (const auto a = rs.per_address.find(address);
+            a != rs.per_address.end() && a->second >= opt_.max_pending_per_address)
+            evict_oldest(&address);
+        if (rs.pending.size() >= opt_.max_pending)
+            evict_oldest(nullptr);
         secret_bytes<x25519_key_size> e_priv;
         std::array<std::byte, x25519_key_size> e_pub{};
         make_ephemeral(e_priv, e_pub);
@@ -693,6 +788,8 @@ private:
         pending_handshake ph;
         ph.from = from;
         ph.expires = now + opt_.pending_expiry;
+        ph.serial = rs.next_serial++;
+        ph.hello_hash = context;
         ph.th = transcript_hash(hello, sid, e_pub, identity_.public_key);
         sign(signed_message(detail::secure_label_relay, ph.th), ph.sig_r);
         ph.okm = key_block(ph.th, shared.span());
@@ -701,6 +798,10 @@ private:
         it = std::copy(e_pub.begin(), e_pub.end(), it);
         it = std::copy(identity_.public_key.begin(), identity_.public_key.end(), it);
         std::copy(ph.sig_r.begin(), ph.sig_r.end(), it);
+        ph.server_hello = msg;
+        rs.fifo.push_back({key, ph.serial});
+        rs.by_hello.emplace(dup, key);
+        ++rs.per_address[address];
         rs.pending.emplace(key, std::move(ph));
         push_tlv(out, from, wire::tlv_type::secure_server_hello, msg);
     }
@@ -731,7 +832,7 @@ private:
         }
         (void)session->window.accept(0); // seq 0 is spent
         session->peer = fingerprint_of<Suite>(id_c.first<ed25519_public_size>());
-        rs.pending.erase(it);
+        drop_pending(it); // its FIFO record goes stale
 
         peer_session p;
         p.identity = session->peer;
