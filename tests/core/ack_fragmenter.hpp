@@ -63,12 +63,13 @@ public:
 
     static constexpr bool handles(wire::tlv_type type) noexcept { return static_cast<std::uint16_t>(type) == ack_type; }
 
-    /// The seed fragmenter's split; a fragmented message is kept until its ACK. split() has no
-    /// time, so it is stamped at the next on_timer() (next_timer() asks for one at once).
-    void split(std::span<const std::byte> message, const endpoint& to, datagram_batch& out, std::error_code& ec)
+    /// The seed fragmenter's split; a fragmented message is kept until its ACK. It is stamped at
+    /// the next on_timer() (next_timer() asks for one at once).
+    void split(std::span<const std::byte> message, const endpoint& to, time_point now, datagram_batch& out,
+               std::error_code& ec)
     {
         const std::size_t first = out.size();
-        inner_.split(message, to, out, ec);
+        inner_.split(message, to, now, out, ec);
         if (ec || out.size() == first)
             return;
         std::error_code fec;
@@ -91,12 +92,12 @@ public:
     }
 
     /// The seed fragmenter's reassemble; a completed message (or a fragment of one completed
-    /// before) queues an ACK to `from` for the next on_timer(), because reassemble() has no output.
-    bool reassemble(const endpoint& from, std::span<const std::byte> value, time_point now,
+    /// before) queues an ACK to `from` for the next on_timer().
+    bool reassemble(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                     std::vector<std::byte>& message, std::error_code& ec)
     {
         last_now_ = now;
-        const bool done = inner_.reassemble(from, value, now, message, ec);
+        const bool done = inner_.reassemble(from, value, now, out, message, ec);
         if (value.size() >= wire::fragment_header_size) {
             const std::uint32_t id = wire::detail::load_u32(value.data());
             if (done || (ec == errc::duplicate_fragment && !inner_.reassembly().in_flight(from, id)))
