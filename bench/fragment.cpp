@@ -33,7 +33,7 @@ void split(benchmark::State& state)
     std::error_code ec;
     for (auto _ : state) {
         out.clear();
-        f.split(message, to, out, ec);
+        f.split(message, to, time_point{}, out, ec);
         benchmark::DoNotOptimize(out.bytes().data());
     }
     if (ec)
@@ -51,7 +51,7 @@ void reassemble(benchmark::State& state)
     fragment::seed_fragmenter tx(1);
     datagram_batch out;
     std::error_code ec;
-    tx.split(message, to, out, ec);
+    tx.split(message, to, time_point{}, out, ec);
     std::vector<std::vector<std::byte>> values;
     for (std::size_t i = 0; i < out.size(); ++i) {
         const auto d = out[i].bytes.subspan(wire::tlv_header_size);

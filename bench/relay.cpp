@@ -270,7 +270,7 @@ void relay_throughput(benchmark::State& state)
     for (std::size_t m = 0; m < batch * iterations; ++m) {
         first.push_back(datagrams.size());
         std::error_code ec;
-        split.split(sealed<Cipher>(size, m, session), to, datagrams, ec);
+        split.split(sealed<Cipher>(size, m, session), to, tlvcast::time_point{}, datagrams, ec);
         check(ec);
     }
     first.push_back(datagrams.size());

@@ -129,18 +129,42 @@ void drain(ack_net& net, delivery_log& log, const std::map<std::pair<std::size_t
 
 } // namespace
 
-TEST_CASE("control fragmenter: ACKs travel inside SECURE_RECORDs both ways and reach the sender's fragmenter",
+TEST_CASE("control fragmenter: ACKs travel inside SECURE_RECORDs both ways, leave in the engine call that completed "
+          "the message, and reach the sender's fragmenter",
           "[control][sim]")
 {
     constexpr std::size_t n = 3;
     auto net = make_net(n, 1);
     for (std::size_t i = 0; i < n; ++i)
         REQUIRE(net->client(i).current_state() == cstate::established);
-    std::vector<test::sim_datagram> timer_output;
+    // Messages each node's fragmenter had completed when its previous output was seen. A call
+    // that completes a message always has output (the ACK), so every completion is seen.
+    const auto completed = [&](const endpoint& node) -> std::uint64_t {
+        if (node == ack_net::relay_address)
+            return net->relay().fragmenter_stats().seed.reassembly.messages_completed;
+        for (std::size_t i = 0; i < n; ++i)
+            if (node == ack_net::client_address(i))
+                return net->client(i).fragmenter().stats().seed.reassembly.messages_completed;
+        FAIL("unknown node");
+        return 0;
+    };
+    std::map<endpoint, std::uint64_t> completed_seen{{ack_net::relay_address, completed(ack_net::relay_address)}};
+    for (std::size_t i = 0; i < n; ++i)
+        completed_seen[ack_net::client_address(i)] = completed(ack_net::client_address(i));
+    std::size_t handle_acks = 0, timer_acks = 0, calls_checked = 0;
     net->on_output = [&](const endpoint& node, test::sim_call call, const datagram_batch& out) {
-        if (call == test::sim_call::timer)
-            for (std::size_t i = 0; i < out.size(); ++i)
-                timer_output.push_back({node, out[i].to, {out[i].bytes.begin(), out[i].bytes.end()}});
+        std::size_t acks = 0;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            CHECK(handshake_or_record(out[i].bytes)); // protected by both engines
+            acks += is_ack_record(out[i].bytes) ? 1 : 0;
+        }
+        const std::uint64_t now_completed = completed(node);
+        // No timer round trip: the ACK of each message this call completed is in this very batch
+        // (no duplicates in this run, so no re-ACKs either).
+        CHECK(acks == now_completed - completed_seen[node]);
+        completed_seen[node] = now_completed;
+        (call == test::sim_call::timer ? timer_acks : handle_acks) += acks;
+        ++calls_checked;
     };
     const std::size_t sizes[] = {100, 1300, 5000, 20'000}; // 100 travels whole: no msg_id, no ACK
     std::map<std::pair<std::size_t, std::string>, int> sent;
@@ -188,13 +212,11 @@ TEST_CASE("control fragmenter: ACKs travel inside SECURE_RECORDs both ways and r
         ack_records += is_ack_record(d.bytes) ? 1 : 0;
     }
     CHECK(ack_records == all.acks_sent);
-    // The ACKs left from on_timer() (reassemble() has no output), protected by both engines.
-    std::size_t timer_acks = 0;
-    for (const auto& d : timer_output) {
-        CHECK(handshake_or_record(d.bytes));
-        timer_acks += is_ack_record(d.bytes) ? 1 : 0;
-    }
-    CHECK(timer_acks == all.acks_sent);
+    // Every ACK left from handle(), the call that received the completing fragment; none waited
+    // for on_timer().
+    CHECK(calls_checked > 0);
+    CHECK(timer_acks == 0);
+    CHECK(handle_acks == all.acks_sent);
     CHECK(net->relay().counters().get(core::relay_counter::reassembly_dropped) == 0);
     CHECK(net->relay().counters().get(core::relay_counter::undecryptable) == 0);
 }
@@ -214,17 +236,23 @@ TEST_CASE("control fragmenter: a lost ACK makes the sender retransmit from on_ti
         return true;
     };
     std::vector<std::vector<std::byte>> retransmitted;
+    std::vector<time_point> retransmitted_at;
     net->on_output = [&](const endpoint& node, test::sim_call call, const datagram_batch& out) {
         if (node == ack_net::client_address(0) && call == test::sim_call::timer)
             for (std::size_t i = 0; i < out.size(); ++i)
-                if (!is_ack_record(out[i].bytes) && out[i].bytes.size() > 100)
+                if (!is_ack_record(out[i].bytes) && out[i].bytes.size() > 100) {
                     retransmitted.emplace_back(out[i].bytes.begin(), out[i].bytes.end());
+                    retransmitted_at.push_back(net->now());
+                }
     };
     const std::string text = make_text(0, 3000); // three FRAGMENTs
     const auto in_before = net->relay().counters().get(core::relay_counter::messages_in);
+    const time_point sent_at = net->now();
     std::error_code ec;
     net->send(0, wire::as_bytes(text), ec);
     REQUIRE_FALSE(ec);
+    // split() stamped the send: the fragmenter's next wake-up is the retransmission, not "now".
+    CHECK(net->client(0).fragmenter().next_timer() == sent_at + 200ms);
     net->run_for(100ms);
     REQUIRE(dropped);
     CHECK(net->client(0).fragmenter().waiting() == 1);
@@ -238,6 +266,8 @@ TEST_CASE("control fragmenter: a lost ACK makes the sender retransmit from on_ti
     REQUIRE(retransmitted.size() == 3);
     for (const auto& d : retransmitted)
         CHECK(is_record(d)); // the fragmenter's on_timer output went through the record layer
+    for (const auto t : retransmitted_at)
+        CHECK(t == sent_at + 200ms); // retransmit_after from the send itself
     // The relay had completed the message: the copies are duplicates, answered by a second ACK.
     CHECK(net->relay().fragmenter_stats().acks_sent == 2);
     CHECK(net->relay().fragmenter_stats().seed.reassembly.duplicates == 3);

@@ -48,7 +48,7 @@ struct hand_client {
         cipher.seal(session, kind, wire::as_bytes(text), blob, ec);
         REQUIRE_FALSE(ec);
         datagram_batch frags, out;
-        fragmenter.split(blob, test::group, frags, ec);
+        fragmenter.split(blob, test::group, now, frags, ec);
         REQUIRE_FALSE(ec);
         for (std::size_t i = 0; i < frags.size(); ++i)
             relay.handle(address, frags[i].bytes, now, out, events);

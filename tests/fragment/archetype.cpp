@@ -21,8 +21,9 @@ namespace {
 struct archetype {
     struct limits_type {};
     struct stats_type {};
-    void split(std::span<const std::byte>, const endpoint&, datagram_batch&, std::error_code&) {}
-    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, std::vector<std::byte>&, std::error_code&)
+    void split(std::span<const std::byte>, const endpoint&, time_point, datagram_batch&, std::error_code&) {}
+    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, datagram_batch&, std::vector<std::byte>&,
+                    std::error_code&)
     {
         return false;
     }
@@ -37,8 +38,9 @@ static_assert(fragmenter<archetype>);
 struct mutable_next_timer {
     struct limits_type {};
     struct stats_type {};
-    void split(std::span<const std::byte>, const endpoint&, datagram_batch&, std::error_code&) {}
-    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, std::vector<std::byte>&, std::error_code&)
+    void split(std::span<const std::byte>, const endpoint&, time_point, datagram_batch&, std::error_code&) {}
+    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, datagram_batch&, std::vector<std::byte>&,
+                    std::error_code&)
     {
         return false;
     }
@@ -48,13 +50,28 @@ struct mutable_next_timer {
     stats_type stats() const { return {}; }
 };
 struct split_returns_size : archetype {
-    std::size_t split(std::span<const std::byte>, const endpoint&, datagram_batch&, std::error_code&) { return 0; }
+    std::size_t split(std::span<const std::byte>, const endpoint&, time_point, datagram_batch&, std::error_code&)
+    {
+        return 0;
+    }
+};
+// The concept before repairing fragmenters: split() without the time, reassemble() without an
+// output batch (an ACK could only wait for the next on_timer()).
+struct split_without_time : archetype {
+    void split(std::span<const std::byte>, const endpoint&, datagram_batch&, std::error_code&) {}
+};
+struct reassemble_without_output : archetype {
+    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, std::vector<std::byte>&, std::error_code&)
+    {
+        return false;
+    }
 };
 struct no_forget {
     struct limits_type {};
     struct stats_type {};
-    void split(std::span<const std::byte>, const endpoint&, datagram_batch&, std::error_code&) {}
-    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, std::vector<std::byte>&, std::error_code&)
+    void split(std::span<const std::byte>, const endpoint&, time_point, datagram_batch&, std::error_code&) {}
+    bool reassemble(const endpoint&, std::span<const std::byte>, time_point, datagram_batch&, std::vector<std::byte>&,
+                    std::error_code&)
     {
         return false;
     }
@@ -64,6 +81,8 @@ struct no_forget {
 };
 static_assert(!fragmenter<mutable_next_timer>);
 static_assert(!fragmenter<split_returns_size>);
+static_assert(!fragmenter<split_without_time>);
+static_assert(!fragmenter<reassemble_without_output>);
 static_assert(!fragmenter<no_forget>);
 static_assert(!fragmenter<int>);
 
@@ -73,14 +92,14 @@ struct whole_message {
     struct stats_type {
         std::size_t sent = 0;
     };
-    void split(std::span<const std::byte> m, const endpoint& to, datagram_batch& out, std::error_code& ec)
+    void split(std::span<const std::byte> m, const endpoint& to, time_point, datagram_batch& out, std::error_code& ec)
     {
         ec = {};
         out.push(to, m);
         ++stats_.sent;
     }
-    bool reassemble(const endpoint&, std::span<const std::byte> v, time_point, std::vector<std::byte>& m,
-                    std::error_code& ec)
+    bool reassemble(const endpoint&, std::span<const std::byte> v, time_point, datagram_batch&,
+                    std::vector<std::byte>& m, std::error_code& ec)
     {
         ec = {};
         m.assign(v.begin(), v.end());
@@ -101,13 +120,13 @@ std::vector<std::vector<std::byte>> deliver(F& tx, F& rx, std::span<const std::b
 {
     datagram_batch out;
     std::error_code ec;
-    tx.split(message, test::peer(1), out, ec);
+    tx.split(message, test::peer(1), time_point{}, out, ec);
     std::vector<std::vector<std::byte>> delivered;
     std::vector<std::byte> buffer;
-    for (std::size_t i = 0; i < out.size(); ++i)
-        if (rx.reassemble(test::peer(1), out[i].bytes, time_point{}, buffer, ec))
-            delivered.push_back(buffer);
     datagram_batch control;
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (rx.reassemble(test::peer(1), out[i].bytes, time_point{}, control, buffer, ec))
+            delivered.push_back(buffer);
     rx.on_timer(rx.next_timer(), control);
     rx.forget(test::peer(1));
     return delivered;

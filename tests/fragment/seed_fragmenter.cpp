@@ -92,7 +92,7 @@ TEST_CASE("seed_fragmenter: split sizes", "[fragment][seed]")
         datagram_batch out;
         const auto message = pattern(n);
         std::error_code ec;
-        f.split(message, group, out, ec);
+        f.split(message, group, time_point{}, out, ec);
         REQUIRE(!ec);
         check_split(out, 0, message, 256, group);
         CHECK(f.stats().messages_split == 1);
@@ -102,7 +102,7 @@ TEST_CASE("seed_fragmenter: split sizes", "[fragment][seed]")
     seed_fragmenter f(1);
     datagram_batch out;
     std::error_code ec;
-    f.split(pattern(seed_max_blob_size), group, out, ec);
+    f.split(pattern(seed_max_blob_size), group, time_point{}, out, ec);
     CHECK(out.size() == 259);
     CHECK(out.size() <= limits{}.max_fragments_per_message);
 }
@@ -120,7 +120,7 @@ TEST_CASE("seed_fragmenter: fragment size is per instance", "[fragment][seed]")
             datagram_batch out;
             const auto message = pattern(n);
             std::error_code ec;
-            f.split(message, to, out, ec);
+            f.split(message, to, time_point{}, out, ec);
             REQUIRE(!ec);
             check_split(out, 0, message, fs, to);
         }
@@ -131,7 +131,7 @@ TEST_CASE("seed_fragmenter: fragment size is per instance", "[fragment][seed]")
     seed_fragmenter big(1, {}, seed_fragmenter::max_fragment_size);
     datagram_batch out;
     std::error_code ec;
-    big.split(pattern(seed_fragmenter::max_fragment_size), to, out, ec);
+    big.split(pattern(seed_fragmenter::max_fragment_size), to, time_point{}, out, ec);
     REQUIRE(out.size() == 1);
     CHECK(out[0].bytes.size() == 65'507);
 }
@@ -145,14 +145,14 @@ TEST_CASE("seed_fragmenter: golden bytes for a fixed seed", "[fragment][seed]")
     datagram_batch out;
     std::error_code ec;
     const std::string_view text = "tlvcast!golden";
-    f.split(wire::as_bytes(text), peer(1), out, ec);
+    f.split(wire::as_bytes(text), peer(1), time_point{}, out, ec);
     REQUIRE(!ec);
     REQUIRE(out.size() == 2);
     CHECK(std::ranges::equal(out[0].bytes, hex("0001 0010 772f5508 0000 0002 746c7663617374 21")));
     CHECK(std::ranges::equal(out[1].bytes, hex("0001 000e 772f5508 0001 0002 676f6c64656e")));
 
     out.clear();
-    f.split({}, peer(1), out, ec);
+    f.split({}, peer(1), time_point{}, out, ec);
     REQUIRE(out.size() == 1);
     CHECK(std::ranges::equal(out[0].bytes, hex("0001 0008 ee0bfe8c 0000 0001")));
 }
@@ -167,7 +167,7 @@ TEST_CASE("seed_fragmenter: msg_ids are fresh, reproducible per seed, and differ
         const std::byte one{1};
         for (int i = 0; i < n; ++i) {
             out.clear();
-            f.split(std::span(&one, 1), peer(1), out, ec);
+            f.split(std::span(&one, 1), peer(1), time_point{}, out, ec);
             v.push_back(wire::decode_fragment(value_of(out[0].bytes), ec).msg_id);
         }
         return v;
@@ -188,8 +188,8 @@ TEST_CASE("seed_fragmenter: msg_ids are fresh, reproducible per seed, and differ
     seed_fragmenter r1, r2;
     datagram_batch o1, o2;
     std::error_code ec;
-    r1.split({}, peer(1), o1, ec);
-    r2.split({}, peer(1), o2, ec);
+    r1.split({}, peer(1), time_point{}, o1, ec);
+    r2.split({}, peer(1), time_point{}, o2, ec);
     CHECK(!std::ranges::equal(o1[0].bytes, o2[0].bytes));
 }
 
@@ -200,7 +200,7 @@ TEST_CASE("seed_fragmenter: more than 65,535 fragments is message_too_large, not
     out.push(peer(9), wire::as_bytes(std::string_view("keep")));
     const auto before = out.bytes();
     std::error_code ec;
-    f.split(pattern(65'536), peer(1), out, ec);
+    f.split(pattern(65'536), peer(1), time_point{}, out, ec);
     CHECK(ec == errc::message_too_large);
     CHECK(out.size() == 1);
     CHECK(out.bytes() == before);
@@ -208,7 +208,7 @@ TEST_CASE("seed_fragmenter: more than 65,535 fragments is message_too_large, not
     CHECK(f.stats().messages_split == 0);
 
     // Exactly 65,535 fragments is still allowed, and appends after what was there.
-    f.split(pattern(65'535), peer(1), out, ec);
+    f.split(pattern(65'535), peer(1), time_point{}, out, ec);
     REQUIRE(!ec);
     CHECK(std::ranges::equal(out[0].bytes, wire::as_bytes(std::string_view("keep"))));
     check_split(out, 1, pattern(65'535), 1, peer(1));
@@ -216,7 +216,7 @@ TEST_CASE("seed_fragmenter: more than 65,535 fragments is message_too_large, not
     // The default size refuses above 65,535 * 256 bytes.
     seed_fragmenter g(3);
     datagram_batch o2;
-    g.split(pattern(65'535 * 256 + 1), peer(1), o2, ec);
+    g.split(pattern(65'535 * 256 + 1), peer(1), time_point{}, o2, ec);
     CHECK(ec == errc::message_too_large);
     CHECK(o2.empty());
     CHECK(o2.bytes().empty());
@@ -232,7 +232,7 @@ TEST_CASE("seed_fragmenter: split then reassemble, many random sizes and orders"
         lim.max_fragments_per_message = 65'535;
         lim.max_message_bytes = 70'000;
         seed_fragmenter rx(rng(), lim, fs);
-        datagram_batch out;
+        datagram_batch out, replies;
         std::vector<std::byte> message;
         for (int round = 0; round < 60; ++round) {
             const std::size_t n = std::uniform_int_distribution<std::size_t>(0, fs == 13 ? 5000 : 66'300)(rng);
@@ -241,7 +241,7 @@ TEST_CASE("seed_fragmenter: split then reassemble, many random sizes and orders"
             const endpoint from = peer(static_cast<std::uint32_t>(round % 3));
             out.clear();
             std::error_code ec;
-            tx.split(original, from, out, ec);
+            tx.split(original, from, time_point{}, out, ec);
             REQUIRE(!ec);
             std::vector<std::size_t> order(out.size());
             for (std::size_t i = 0; i < order.size(); ++i)
@@ -249,13 +249,15 @@ TEST_CASE("seed_fragmenter: split then reassemble, many random sizes and orders"
             std::shuffle(order.begin(), order.end(), rng);
             int delivered = 0;
             for (std::size_t k = 0; k < order.size(); ++k) {
-                const bool done = rx.reassemble(from, value_of(out[order[k]].bytes), time_point{}, message, ec);
+                const bool done =
+                    rx.reassemble(from, value_of(out[order[k]].bytes), time_point{}, replies, message, ec);
                 REQUIRE(!ec);
                 CHECK(done == (k + 1 == order.size()));
                 delivered += done;
             }
             REQUIRE(delivered == 1);
             CHECK(message == original);
+            CHECK(replies.empty()); // no ACKs in the seed profile
         }
         CHECK(rx.reassembly().messages_in_flight() == 0);
         CHECK(rx.reassembly().buffered_bytes() == 0);
@@ -269,12 +271,13 @@ TEST_CASE("seed_fragmenter: on_timer, next_timer and forget reach the reassemble
     std::error_code ec;
     const auto t0 = time_point{} + std::chrono::seconds(100);
     CHECK(f.next_timer() == no_timer);
-    CHECK_FALSE(f.reassemble(peer(1), test::fragment_value(1, 0, 2, 10), t0, message, ec));
-    CHECK_FALSE(f.reassemble(peer(2), test::fragment_value(1, 0, 2, 10), t0, message, ec));
+    datagram_batch out;
+    CHECK_FALSE(f.reassemble(peer(1), test::fragment_value(1, 0, 2, 10), t0, out, message, ec));
+    CHECK_FALSE(f.reassemble(peer(2), test::fragment_value(1, 0, 2, 10), t0, out, message, ec));
+    CHECK(out.empty()); // no NACKs in the seed profile
     CHECK(f.next_timer() == t0 + limits{}.timeout);
     f.forget(peer(2));
     CHECK(f.reassembly().messages_in_flight() == 1);
-    datagram_batch out;
     f.on_timer(t0 + limits{}.timeout, out);
     CHECK(out.empty()); // no repair in the seed profile
     CHECK(f.reassembly().messages_in_flight() == 0);
@@ -289,12 +292,12 @@ TEST_CASE("seed_fragmenter: splitting into a reused batch does not allocate", "[
     datagram_batch out;
     const auto message = pattern(48 * 1024);
     std::error_code ec;
-    f.split(message, peer(1), out, ec); // warm-up: the batch grows once
+    f.split(message, peer(1), time_point{}, out, ec); // warm-up: the batch grows once
     out.clear();
     const auto before = test::allocations.load();
     for (int i = 0; i < 50; ++i) {
         out.clear();
-        f.split(message, peer(1), out, ec);
+        f.split(message, peer(1), time_point{}, out, ec);
     }
     CHECK(test::allocations.load() == before);
     CHECK(out.size() == 192);

@@ -46,7 +46,9 @@ struct client_options {
 /// record protect; inbound, record unprotect -> the Fragmenter (FRAGMENTs and its own control
 /// TLVs) -> the Cipher. With opaque forwarding, what the relay forwards outside records (whole
 /// blobs, bare FRAGMENTs) goes to the Fragmenter and Cipher::client_forwarded(), the end-to-end
-/// check. Not thread-safe: drive it from one thread or strand.
+/// check. Whatever a Fragmenter call appends (its split(), reassemble(), handle_control() and
+/// on_timer() output: ACKs, NACKs, repairs) leaves in the same engine call, through the record
+/// layer. Not thread-safe: drive it from one thread or strand.
 template <class Cipher, class Fragmenter>
 class client_engine {
     static_assert(crypto::client_cipher<Cipher>,
@@ -131,7 +133,7 @@ public:
                 else if (stranger)
                     counters_.add(client_counter::from_stranger);
                 else
-                    forwarded(from, t, now);
+                    forwarded(from, t, now, out);
                 return;
             }
         }
@@ -204,7 +206,7 @@ public:
 
     /// Seals, fragments and protects one message to the relay. Errors: not_ready (not registered),
     /// shut_down, message_too_large, and the cipher's (e.g. reserved_text).
-    void send(std::span<const std::byte> message, time_point, datagram_batch& out, std::error_code& ec)
+    void send(std::span<const std::byte> message, time_point now, datagram_batch& out, std::error_code& ec)
     {
         const count_out counting{counters_, out};
         ec = {};
@@ -216,19 +218,19 @@ public:
             ec = errc::message_too_large;
             return;
         }
-        send_message(crypto::message_kind::data, message, out, ec);
+        send_message(crypto::message_kind::data, message, now, out, ec);
         if (!ec)
             counters_.add(client_counter::messages_sent);
     }
 
     /// Announces departure (the profile's leave message) when registered, then stops: later input
     /// is ignored.
-    void close(time_point, datagram_batch& out)
+    void close(time_point now, datagram_batch& out)
     {
         const count_out counting{counters_, out};
         if (state_ == state::established) {
             std::error_code ec;
-            send_message(crypto::message_kind::leave, {}, out, ec);
+            send_message(crypto::message_kind::leave, {}, now, out, ec);
         }
         state_ = state::closed;
     }
@@ -280,20 +282,21 @@ private:
         detail::protect_one(cipher_, session_, opt_.relay, scratch_, record_, out, ec);
     }
 
-    // The outbound pipeline: seal -> split -> protect.
-    void send_message(crypto::message_kind kind, std::span<const std::byte> message, datagram_batch& out,
-                      std::error_code& ec)
+    // The outbound pipeline: seal -> split -> protect. Without a record layer the Fragmenter
+    // splits straight into `out` (no copy).
+    void send_message(crypto::message_kind kind, std::span<const std::byte> message, time_point now,
+                      datagram_batch& out, std::error_code& ec)
     {
         cipher_.seal(session_, kind, message, blob_, ec);
         if (ec)
             return;
         if constexpr (Cipher::has_record_layer) {
             split_.clear();
-            fragmenter_.split(blob_, opt_.relay, split_, ec);
-            if (!ec)
-                protect_all(split_, out);
+            fragmenter_.split(blob_, opt_.relay, now, split_, ec);
+            // Even after an error: the Fragmenter's control datagrams may be there.
+            protect_all(split_, out);
         } else {
-            fragmenter_.split(blob_, opt_.relay, out, ec);
+            fragmenter_.split(blob_, opt_.relay, now, out, ec);
         }
     }
 
@@ -315,10 +318,16 @@ private:
                 counters_.add(client_counter::unexpected_type);
                 return;
             }
-            if (fragmenter_.reassemble(from, t.value, now, reassembled_, ec))
-                on_reassembled(from, now, out);
-            else if (ec)
-                counters_.add(client_counter::reassembly_dropped);
+            {
+                split_.clear();
+                const bool complete = fragmenter_.reassemble(from, t.value, now, split_, reassembled_, ec);
+                // Its answer (an ACK, a NACK) leaves now, before on_reassembled() may reuse split_.
+                protect_all(split_, out);
+                if (complete)
+                    on_reassembled(from, now, out);
+                else if (ec)
+                    counters_.add(client_counter::reassembly_dropped);
+            }
             return;
         case detail::route::fragmenter_control:
             if constexpr (fragment::control_fragmenter<Fragmenter>) {
@@ -399,13 +408,21 @@ private:
     // A blob the relay forwarded outside records, whole or in bare FRAGMENTs. Bare FRAGMENTs are
     // reassembled under the relay's address without its port (no UDP sender has port 0), apart
     // from those that came in records: an unauthenticated fragment never completes a blob that
-    // the record layer vouches for. Only messages come this way.
-    void forwarded(const endpoint& from, const wire::tlv& t, time_point now)
+    // the record layer vouches for. Only messages come this way. The Fragmenter's answers to them
+    // (addressed to that key, which no socket can reach) go to the relay, inside records.
+    void forwarded(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out)
     {
         std::error_code ec;
         if (t.type() != wire::tlv_type::fragment)
             return to_cipher_forwarded(t, now);
-        if (!fragmenter_.reassemble(from.without_port(), t.value, now, reassembled_, ec)) {
+        const endpoint key = from.without_port();
+        split_.clear();
+        const bool complete = fragmenter_.reassemble(key, t.value, now, split_, reassembled_, ec);
+        for (std::size_t i = 0; i < split_.size(); ++i)
+            if (split_[i].to == key)
+                split_.retarget(i, from);
+        protect_all(split_, out);
+        if (!complete) {
             if (ec)
                 counters_.add(client_counter::reassembly_dropped);
             return;
@@ -452,7 +469,7 @@ private:
             if (r.first_use)
                 push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
             std::error_code ec;
-            send_message(crypto::message_kind::join, {}, out, ec);
+            send_message(crypto::message_kind::join, {}, now, out, ec);
             return;
         }
         if (state_ != state::established)
@@ -467,7 +484,7 @@ private:
                 push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
             relay_lost_ = false;
             std::error_code ec;
-            send_message(crypto::message_kind::join, {}, out, ec);
+            send_message(crypto::message_kind::join, {}, now, out, ec);
         }
     }
 

@@ -43,6 +43,9 @@ struct relay_options {
 /// Every datagram follows one pipeline: inbound, record unprotect -> the Fragmenter (FRAGMENTs and
 /// its control TLVs) -> the Cipher (open or classify); outbound, the Cipher's blob -> Fragmenter
 /// split -> record protect for each recipient (reseal), or one unchanged blob for all (opaque).
+/// Whatever a Fragmenter call appends (its split(), reassemble(), handle_control() and on_timer()
+/// output: ACKs, NACKs, repairs) leaves in the same engine call, each datagram under its
+/// destination's record layer.
 template <class Cipher, class Fragmenter>
 class relay_engine {
     static_assert(crypto::relay_cipher<Cipher>,
@@ -110,7 +113,7 @@ public:
             }
             for (const auto& [who, session] : gone) {
                 events.push_back({relay_event::kind::timeout, who, 0, cipher_.identity(*session)});
-                announce(who, session.get(), false, out);
+                announce(who, session.get(), false, now, out);
             }
         }
         split_.clear();
@@ -291,7 +294,10 @@ private:
         case detail::route::fragment:
             if (reassembled)
                 break;
-            complete = fragmenter_.reassemble(from, t.value, now, message_, ec);
+            split_.clear();
+            complete = fragmenter_.reassemble(from, t.value, now, split_, message_, ec);
+            // Its answer (an ACK, a NACK) leaves now, before on_message() may reuse split_.
+            protect_split(out);
             if (ec)
                 counters_.add(relay_counter::reassembly_dropped);
             if (complete)
@@ -334,7 +340,7 @@ private:
             if (kind != crypto::message_kind::data)
                 return on_control(from, p.session, kind, now, out, events);
             events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
-            forward_opaque(from, out);
+            forward_opaque(from, now, out);
         } else {
             if constexpr (crypto::cheap_delivery<Cipher>) {
                 deliver_inline(from, p.session, now, out, events);
@@ -382,7 +388,7 @@ private:
             cipher_.seal_relayed(*q.session, *sender, from, plaintext_, blob_, ec);
             if (ec)
                 counters_.add(relay_counter::send_errors);
-            else if (send_blob(ep, *q.session, blob_, out))
+            else if (send_blob(ep, *q.session, blob_, now, out))
                 counters_.add(relay_counter::messages_relayed);
         }
     }
@@ -403,14 +409,14 @@ private:
                 counters_.add(relay_counter::send_errors);
                 continue;
             }
-            if (send_blob(r.to, *r.session, job.sealed[i], out))
+            if (send_blob(r.to, *r.session, job.sealed[i], now, out))
                 counters_.add(relay_counter::messages_relayed);
         }
     }
 
     // join / leave: presence on state transitions only.
     void on_control(const endpoint& from, const std::shared_ptr<session_type>& session, crypto::message_kind kind,
-                    time_point, datagram_batch& out, std::vector<relay_event>& events)
+                    time_point now, datagram_batch& out, std::vector<relay_event>& events)
     {
         auto it = peers_.find(from);
         // A job that completes after its sender registered again speaks for the old session only.
@@ -421,7 +427,7 @@ private:
                 return;
             it->second.connected = true;
             events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
-            announce(from, session.get(), true, out);
+            announce(from, session.get(), true, now, out);
         } else {
             if (it == peers_.end())
                 return;
@@ -431,36 +437,49 @@ private:
             release_source(from);
             events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
             if (was_connected)
-                announce(from, session.get(), false, out);
+                announce(from, session.get(), false, now, out);
         }
     }
 
-    void announce(const endpoint& about, const session_type* about_session, bool connected, datagram_batch& out)
+    void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
+                  datagram_batch& out)
     {
         std::error_code ec;
         for (auto& [ep, q] : peers_) {
             if (ep == about)
                 continue;
             cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
-            if (!ec && send_blob(ep, *q.session, blob_, out))
+            if (!ec && send_blob(ep, *q.session, blob_, now, out))
                 counters_.add(relay_counter::presence_sent);
             else if (ec)
                 counters_.add(relay_counter::send_errors);
         }
     }
 
-    // One blob to one recipient: split, then protected under the recipient's record layer.
-    bool send_blob(const endpoint& to, session_type& session, std::span<const std::byte> blob, datagram_batch& out)
+    // One blob to one recipient: split, then protected under the recipient's record layer (its
+    // `session`: a job's may be older than the table's). What the Fragmenter addressed elsewhere
+    // (control datagrams) goes under its destination's. Without a record layer the Fragmenter
+    // splits straight into `out` (no copy). False when the message did not leave (counted).
+    bool send_blob(const endpoint& to, session_type& session, std::span<const std::byte> blob, time_point now,
+                   datagram_batch& out)
     {
         std::error_code ec;
         if constexpr (Cipher::has_record_layer) {
             split_.clear();
-            fragmenter_.split(blob, to, split_, ec);
-            for (std::size_t i = 0; !ec && i < split_.size(); ++i)
-                detail::protect_one(cipher_, session, to, split_[i].bytes, record_, out, ec);
+            fragmenter_.split(blob, to, now, split_, ec);
+            std::error_code refused; // the rest of a message the record layer refused would not help
+            for (std::size_t i = 0; i < split_.size(); ++i) {
+                const auto d = split_[i];
+                if (d.to != to)
+                    protect_to_peer(d, out);
+                else if (!refused)
+                    detail::protect_one(cipher_, session, to, d.bytes, record_, out, refused);
+            }
+            if (!ec)
+                ec = refused;
         } else {
             (void)session;
-            fragmenter_.split(blob, to, out, ec);
+            fragmenter_.split(blob, to, now, out, ec);
         }
         if (ec)
             counters_.add(relay_counter::send_errors);
@@ -470,25 +489,39 @@ private:
     // The Fragmenter's own datagrams (split_), each under its destination's record layer.
     void protect_split(datagram_batch& out)
     {
+        for (std::size_t i = 0; i < split_.size(); ++i)
+            protect_to_peer(split_[i], out);
+    }
+
+    // One inner datagram to a registered peer, under its current session; counted when it cannot leave.
+    void protect_to_peer(const datagram_batch::entry& d, datagram_batch& out)
+    {
         std::error_code ec;
-        for (std::size_t i = 0; i < split_.size(); ++i) {
-            const auto d = split_[i];
-            const auto it = peers_.find(d.to);
-            if (it == peers_.end() ||
-                !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
-                counters_.add(relay_counter::send_errors);
-        }
+        const auto it = peers_.find(d.to);
+        if (it == peers_.end() || !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
+            counters_.add(relay_counter::send_errors);
     }
 
     // Opaque forward: one split, then every recipient's entry views the same bytes (no copy).
-    void forward_opaque(const endpoint& from, datagram_batch& out)
+    // Limitation: the Fragmenter sees one split() for all recipients, addressed to the sender
+    // (`from`), so it cannot keep per-recipient repair state (who got what, whom to retransmit
+    // to or send a repair symbol); the control datagrams it appends here leave once, each to its
+    // own destination inside a record (clients take Fragmenter control TLVs only from records),
+    // never to every recipient. Per-recipient repair of forwarded messages needs a split per
+    // recipient or a group-aware Fragmenter (docs/DESIGN.md, "One pipeline for every profile").
+    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out)
     {
         std::error_code ec;
         const std::size_t first = out.size();
         const std::size_t byte_mark = out.mark();
-        fragmenter_.split(message_, from, out, ec);
+        split_.clear();
+        fragmenter_.split(message_, from, now, out, ec);
+        if constexpr (fragment::control_fragmenter<Fragmenter>)
+            take_control(first, byte_mark, out);
         if (ec) {
+            out.truncate(first, byte_mark); // nothing of a failed split goes to anyone
             counters_.add(relay_counter::send_errors);
+            protect_split(out);
             return;
         }
         const std::size_t count = out.size() - first;
@@ -508,6 +541,30 @@ private:
         }
         if (first_recipient) // nobody to forward to
             out.truncate(first, byte_mark);
+        protect_split(out);
+    }
+
+    // Moves the Fragmenter's control datagrams (single TLVs of its control types) that a split
+    // appended after out[first] into split_, keeping the message's datagrams in order. Copies
+    // only when there is one.
+    void take_control(std::size_t first, std::size_t byte_mark, datagram_batch& out)
+    {
+        const auto is_control = [](std::span<const std::byte> d) {
+            std::error_code ec;
+            const wire::tlv t = wire::read_outer(d, ec);
+            return !ec && fragment::handles_control<Fragmenter>(t.type());
+        };
+        std::size_t i = first;
+        while (i < out.size() && !is_control(out[i].bytes))
+            ++i;
+        if (i == out.size())
+            return;
+        moved_.clear();
+        for (std::size_t j = first; j < out.size(); ++j)
+            moved_.push(out[j].to, out[j].bytes);
+        out.truncate(first, byte_mark);
+        for (std::size_t j = 0; j < moved_.size(); ++j)
+            (is_control(moved_[j].bytes) ? split_ : out).push(moved_[j].to, moved_[j].bytes);
     }
 
     std::unique_ptr<job_type> take_job()
@@ -538,7 +595,7 @@ private:
     relay_counters counters_;
     // Reused buffers: no allocation per datagram once they have grown.
     std::vector<std::byte> record_, message_, blob_, plaintext_;
-    datagram_batch split_;
+    datagram_batch split_, moved_;
 };
 
 } // namespace tlvcast::core

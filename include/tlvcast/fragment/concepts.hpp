@@ -14,18 +14,26 @@
 
 namespace tlvcast::fragment {
 
-/// A Fragmenter is one peer's splitting and reassembling state machine, without I/O.
+/// A Fragmenter is one peer's splitting and reassembling state machine, without I/O. Time is an
+/// input of every call that may send, and every such call appends what it sends to `out`:
 /// - split(): appends to `out` the datagrams (inner TLVs, before any record layer) that carry
-///   `message` to `to`. The engine protects each with the recipient's record layer when the
-///   profile has one. Errors: errc::message_too_large.
+///   `message` to `to`. `now` lets a repairing fragmenter stamp what it sent (its retransmission
+///   or FEC clock starts here, not at the next timer). Errors: errc::message_too_large (none of
+///   the message's datagrams appended).
 /// - reassemble(): takes one datagram's FRAGMENT value from `from`; returns true and fills
-///   `message` (the caller's reused buffer) when it completes a message. Errors are counted drops:
-///   fragment_limit, reassembly_message_too_large, reassembly_sender_busy, reassembly_full,
-///   fragment_mismatch, duplicate_fragment, and the wire errors of a bad header.
-/// - on_timer()/next_timer(): time is an input; timed-out partial messages are dropped and counted.
-///   A repairing fragmenter (NACKs, FEC) appends its control datagrams to `out` here; the engine
-///   sends them through the record layer like any other datagram.
+///   `message` (the caller's reused buffer) when it completes a message. It may append control
+///   datagrams to `out` at that moment: an ACK when a message completes, a NACK when a gap shows.
+///   Errors are counted drops: fragment_limit, reassembly_message_too_large,
+///   reassembly_sender_busy, reassembly_full, fragment_mismatch, duplicate_fragment, and the wire
+///   errors of a bad header (a drop may still answer, e.g. re-ACK a duplicate).
+/// - on_timer()/next_timer(): timed-out partial messages are dropped and counted; a repairing
+///   fragmenter retransmits or NACKs from here.
 /// - forget(): drops all partial state of a peer that left.
+/// Control datagrams are single TLVs of the types the Fragmenter handles (see control_fragmenter;
+/// a plain fragmenter has none), to any destination; every `out` above may receive them, whatever
+/// the call's result or error. The engine sends everything appended to `out` exactly alike: each
+/// datagram under its destination's record layer when the profile has one. The relay tells the
+/// message's datagrams from control datagrams by TLV type (see relay_engine's opaque forwarding).
 /// Memory is bounded by the instance's limits whatever arrives.
 template <class F>
 concept fragmenter = requires(F& f, const F& cf, const endpoint& peer, std::span<const std::byte> data,
@@ -33,8 +41,8 @@ concept fragmenter = requires(F& f, const F& cf, const endpoint& peer, std::span
                               std::error_code& ec) {
     typename F::limits_type;
     typename F::stats_type;
-    { f.split(data, peer, out, ec) } -> std::same_as<void>;
-    { f.reassemble(peer, data, now, message, ec) } -> std::same_as<bool>;
+    { f.split(data, peer, now, out, ec) } -> std::same_as<void>;
+    { f.reassemble(peer, data, now, out, message, ec) } -> std::same_as<bool>;
     { f.on_timer(now, out) } -> std::same_as<void>;
     { cf.next_timer() } -> std::same_as<time_point>;
     { f.forget(peer) } -> std::same_as<void>;

@@ -48,7 +48,7 @@ struct seed_fragmenter_stats {
 /// payload bytes (256 by default; the secure profile uses about 1200), seq = 0..total-1, one
 /// datagram each, all with one fresh msg_id. reassemble(), on_timer(), next_timer() and forget()
 /// are those of a fragment::reassembler with this instance's limits. The seed profile has no
-/// repair, so on_timer() never sends anything.
+/// repair: it appends no control datagram, and split() ignores the time.
 ///
 /// MsgIdSource picks msg_ids (msg_id_generator by default). Construct with a seed for
 /// reproducible ids (tests, simulations); the other constructors seed from std::random_device.
@@ -99,9 +99,11 @@ public:
     /// one TLV that the type table allows as a datagram's outer TLV (the seed relay's SENDER_INFO
     /// and presence), or one TLV of at most max_whole bytes. Error: message_too_large when more
     /// than 65,535 fragments would be needed (nothing appended). May throw std::bad_alloc.
-    /// `message` must not view `out`.
-    void split(std::span<const std::byte> message, const endpoint& to, datagram_batch& out, std::error_code& ec)
+    /// `message` must not view `out`. `now` is unused (nothing to stamp without repair).
+    void split(std::span<const std::byte> message, const endpoint& to, time_point now, datagram_batch& out,
+               std::error_code& ec)
     {
+        (void)now;
         ec = {};
         if (is_whole(message)) {
             out.push(to, message);
@@ -130,10 +132,11 @@ public:
         fragments_split_ += count;
     }
 
-    /// See reassembler::reassemble().
+    /// See reassembler::reassemble(). Nothing is appended to `out` (no ACKs or NACKs).
     bool reassemble(const endpoint& from, std::span<const std::byte> fragment_value, time_point now,
-                    std::vector<std::byte>& message, std::error_code& ec)
+                    datagram_batch& out, std::vector<std::byte>& message, std::error_code& ec)
     {
+        (void)out;
         return reassembler_.reassemble(from, fragment_value, now, message, ec);
     }
 
