@@ -143,7 +143,7 @@ sec make_secure(std::uint8_t id, std::uint64_t seed)
         for (auto& b : out)
             b = static_cast<std::byte>((*rng)());
     };
-    return sec(crypto::cryptopp_suite::ed25519_from_seed(key_seed), std::move(o));
+    return sec(crypto::ed25519_from_seed<crypto::default_suite>(key_seed), std::move(o));
 }
 
 std::unique_ptr<secure_net> make_secure_net(std::uint64_t seed)
