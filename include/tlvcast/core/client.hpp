@@ -100,8 +100,9 @@ public:
             token);
     }
 
-    /// Sends DISCONNECT when registered, stops the timer and closes the transport; pending
-    /// operations complete with errc::shut_down. Signature: void(std::error_code).
+    /// Announces departure (the profile's leave message) when registered, stops the timer and
+    /// closes the transport; pending operations complete with errc::shut_down.
+    /// Signature: void(std::error_code).
     template <class Token>
     auto async_close(Token&& token)
     {
