@@ -415,7 +415,8 @@ private:
     }
 
     // join / leave: presence on state transitions only.
-    void on_control(const endpoint& from, const std::shared_ptr<session_type>& session, crypto::message_kind kind,
+    // `session` by value: a leave erases the peer entry that the caller's reference may point into.
+    void on_control(const endpoint& from, std::shared_ptr<session_type> session, crypto::message_kind kind,
                     time_point now, datagram_batch& out, std::vector<relay_event>& events)
     {
         auto it = peers_.find(from);
