@@ -490,3 +490,34 @@ TEST_CASE("memory: IPv6 endpoints and groups, beside IPv4 ones", "[memory]")
     b.close();
     c.close();
 }
+
+TEST_CASE("memory: try_receive takes queued datagrams in order without waiting", "[memory]")
+{
+    asio::io_context io;
+    memory_hub hub;
+    memory_transport a(hub, io);
+    memory_transport b(hub, io);
+    std::vector<std::byte> buf(4);
+    endpoint from;
+    std::error_code ec;
+    CHECK(b.try_receive(buf, from, ec) == 0);
+    CHECK(ec == asio::error::would_block);
+
+    a.send(b.local_endpoint(), bytes_of("one"), ec);
+    a.send(b.local_endpoint(), bytes_of("second"), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(b.try_receive(buf, from, ec) == 3);
+    CHECK_FALSE(ec);
+    CHECK(from == a.local_endpoint());
+    CHECK(std::to_integer<char>(buf[0]) == 'o');
+    CHECK(b.try_receive(buf, from, ec) == 4); // "second" does not fit: truncated and reported
+    CHECK(ec == asio::error::message_size);
+    CHECK(std::to_integer<char>(buf[3]) == 'o');
+    CHECK(b.try_receive(buf, from, ec) == 0);
+    CHECK(ec == asio::error::would_block);
+    CHECK(b.stats().received == 2);
+
+    b.close();
+    CHECK(b.try_receive(buf, from, ec) == 0);
+    CHECK(ec == asio::error::bad_descriptor);
+}

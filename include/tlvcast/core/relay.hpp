@@ -23,6 +23,10 @@ namespace tlvcast::core {
 struct relay_driver_options {
     unsigned threads = 0;         ///< workers for expensive deliveries (crypto::cheap_delivery false); 0: one per core
     std::size_t max_queued = 4096; ///< deliveries waiting for a worker; beyond, dropped and counted (overloaded)
+    /// Datagrams taken without waiting after each completed receive (transport::try_receiving)
+    /// before their outputs leave in one batch: fewer reactor passes and send calls under load,
+    /// and a bound on how long the strand keeps the timer and the jobs waiting.
+    std::size_t receive_burst = 64;
 };
 
 /// A relay. The engine runs on a strand of the Transport's executor: receives, timers and the
@@ -45,7 +49,7 @@ public:
                 relay_driver_options driver = {})
         : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
           engine_(std::move(cipher), std::move(fragmenter), with_jobs(options, driver)), timer_(strand_),
-          sender_(transport_, strand_)
+          sender_(transport_, strand_), receive_burst_(std::max<std::size_t>(driver.receive_burst, 1))
     {
         if constexpr (!crypto::cheap_delivery<Cipher> && engine_type::opaque == false)
             pool_.emplace(driver.threads ? driver.threads : std::max(1u, std::thread::hardware_concurrency()));
@@ -140,6 +144,7 @@ private:
                                      if (!ec) {
                                          engine_.handle(from_, std::span<const std::byte>(buffer_.data(), n),
                                                         clock::now(), out_, events_);
+                                         drain();
                                          run_jobs();
                                          flush();
                                      }
@@ -147,6 +152,24 @@ private:
                                      if (ec != asio::error::operation_aborted)
                                          receive();
                                  }));
+    }
+
+    // Handles what already waits in the transport, up to receive_burst datagrams.
+    void drain()
+    {
+        if constexpr (transport::try_receiving<Transport>) {
+            for (std::size_t i = 1; i < receive_burst_ && running_; ++i) {
+                std::error_code ec;
+                const std::size_t n = transport_.try_receive(std::span<std::byte>(buffer_), from_, ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again)
+                    return;
+                if (!ec)
+                    engine_.handle(from_, std::span<const std::byte>(buffer_.data(), n), clock::now(), out_,
+                                   events_);
+                else if (ec != asio::error::message_size && ec != asio::error::connection_refused)
+                    return; // closed or failing: the pending receive reports it
+            }
+        }
     }
 
     // Hands waiting jobs to the workers; each comes back to the strand to complete.
@@ -227,6 +250,7 @@ private:
     datagram_batch out_;
     std::vector<relay_event> events_;
     time_point armed_for_ = no_timer;
+    std::size_t receive_burst_;
     std::size_t in_flight_ = 0;
     bool running_ = false, closed_ = false;
 };

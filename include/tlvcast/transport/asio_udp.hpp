@@ -11,6 +11,7 @@
 
 #include <asio.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -183,6 +184,30 @@ public:
             receive_op{this, buffer, &from}, token, socket_);
     }
 
+    /// Takes a datagram that is already in the socket's queue, without blocking
+    /// (transport::try_receiving): would_block when none; message_size as async_receive. One
+    /// recvfrom(MSG_DONTWAIT); Asio's own synchronous receive would wait instead.
+    std::size_t try_receive(std::span<std::byte> buffer, endpoint& from, std::error_code& ec)
+    {
+        ec.clear();
+        asio::ip::udp::endpoint sender;
+        socklen_t len = static_cast<socklen_t>(sender.capacity());
+        const ssize_t r = ::recvfrom(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT | receive_flags,
+                                     sender.data(), &len);
+        if (r < 0) {
+            ec = std::error_code(errno, asio::error::get_system_category());
+            return 0;
+        }
+        sender.resize(len);
+        from = from_asio_endpoint(sender);
+        auto n = static_cast<std::size_t>(r);
+        if (n > buffer.size()) {
+            ec = asio::error::message_size;
+            n = buffer.size();
+        }
+        return n;
+    }
+
     /// Closes the socket; a pending receive completes with operation_aborted. Never throws.
     void close() noexcept
     {
@@ -318,6 +343,7 @@ private:
 using asio_udp = basic_asio_udp<>;
 
 static_assert(transport<asio_udp>, "asio_udp must model tlvcast::transport::transport");
+static_assert(try_receiving<asio_udp>);
 static_assert(transport<basic_asio_udp<asio::io_context::executor_type>>,
               "basic_asio_udp<io_context executor> must model tlvcast::transport::transport");
 

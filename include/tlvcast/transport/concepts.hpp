@@ -32,6 +32,18 @@ concept transport = requires(T& t, const T& ct, const endpoint& to, std::span<co
     { t.close() } -> std::same_as<void>;
 };
 
+/// A Transport that can also take a datagram that is already waiting, without blocking:
+/// try_receive returns its size and sender as async_receive would, or sets `ec` to
+/// asio::error::would_block when nothing waits (other errors as async_receive's). A driver drains
+/// a burst of datagrams this way after each completed receive, so that one pass through the
+/// reactor, one engine pass and one batched send serve many datagrams. Call it only while no
+/// async_receive is pending.
+template <class T>
+concept try_receiving = transport<T> && requires(T& t, std::span<std::byte> buffer, endpoint& from,
+                                                 std::error_code& ec) {
+    { t.try_receive(buffer, from, ec) } -> std::same_as<std::size_t>;
+};
+
 /// Whether a send failed only because the socket buffer is full (try again soon), rather than
 /// for good. Asio's error codes have their own category, so both spellings are checked.
 inline bool is_backpressure(const std::error_code& ec) noexcept

@@ -340,6 +340,38 @@ public:
             token, buffer, &from);
     }
 
+    /// Takes the oldest queued datagram at once (transport::try_receiving); would_block when the
+    /// queue is empty, bad_descriptor when closed, message_size as async_receive.
+    std::size_t try_receive(std::span<std::byte> buffer, endpoint& from, std::error_code& ec)
+    {
+        ec.clear();
+        if (!mailbox_) {
+            ec = asio::error::bad_descriptor;
+            return 0;
+        }
+        std::lock_guard lock(mailbox_->mutex);
+        if (mailbox_->closed) {
+            ec = asio::error::bad_descriptor;
+            return 0;
+        }
+        if (mailbox_->queue.empty()) {
+            ec = asio::error::would_block;
+            return 0;
+        }
+        auto d = std::move(mailbox_->queue.front());
+        mailbox_->queue.pop_front();
+        ++mailbox_->stats.received;
+        const std::size_t n = std::min(buffer.size(), d.bytes.size());
+        if (n != 0)
+            std::memcpy(buffer.data(), d.bytes.data(), n);
+        if (d.bytes.size() > buffer.size())
+            ec = asio::error::message_size;
+        from = d.from;
+        if (mailbox_->spare.size() < 64)
+            mailbox_->spare.push_back(std::move(d.bytes));
+        return n;
+    }
+
     /// Leaves the hub: a pending receive completes with operation_aborted, later sends fail with
     /// bad_descriptor, datagrams sent here are lost. Idempotent; never throws.
     void close() noexcept
@@ -415,5 +447,6 @@ private:
 };
 
 static_assert(transport<memory_transport>, "memory_transport must model tlvcast::transport::transport");
+static_assert(try_receiving<memory_transport>);
 
 } // namespace tlvcast::transport
