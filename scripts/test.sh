@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs
-#  1. the release build (g++): unit, interop, end-to-end tests, and a short benchmark run;
-#  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, their unit tests;
+#  1. the release build (g++): unit, interop and end-to-end tests (no benchmark programs: no test runs
+#     them; docs/BENCHMARKS.md builds them in a Release tree of their own);
+#  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
+#     depend on the backends;
 #  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run;
 #  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
 set -euo pipefail
@@ -10,17 +12,30 @@ scripts/setup.sh
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLVCAST_BUILD_BENCH=OFF >/dev/null
 cmake --build build/release -j "$jobs"
 ctest --test-dir build/release -j "$jobs" --timeout 900
 
-# Each crypto backend alone must build and pass the unit tests: only the unit-test programs are built.
+# Each crypto backend alone must build and pass the unit tests. Only the programs that change with the
+# backends (label "backend", tests/CMakeLists.txt) are built again: the other unit-test programs are the
+# ones the release build just ran, provided none of their objects includes a Crypto++ or OpenSSL header
+# or a file that tests TLVCAST_HAS_CRYPTOPP / TLVCAST_HAS_OPENSSL (checked on its dependency records).
+deps=$(cd build/release && ninja -t deps $(sed "s|^.*/build/release/||; s|/\./|/|g" tests/backend_free_objects.txt) |
+       awk '/^ / {print $1}' | sort -u)
+[ -n "$deps" ] || { echo "test.sh: no dependency records for tests/backend_free_objects.txt" >&2; exit 1; }
+offending=$(cd build/release && { grep -E '/(cryptopp|openssl)/' <<<"$deps" || true
+                                  grep -lE 'TLVCAST_HAS_(CRYPTOPP|OPENSSL)' $deps || true; } | sort -u)
+if [ -n "$offending" ]; then
+  echo "test.sh: unit tests outside TLVCAST_BACKEND_LAYERS (tests/CMakeLists.txt) depend on the crypto backends through:" >&2
+  echo "$offending" >&2
+  exit 1
+fi
 for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENSSL=OFF"; do
   dir=build/only-${only%%:*}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ "${only#*:}" \
     -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_EXAMPLES=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
-  cmake --build "$dir" -j "$jobs" --target tlvcast_unit_tests
-  ctest --test-dir "$dir" -j "$jobs" -L unit --timeout 900
+  cmake --build "$dir" -j "$jobs" --target tlvcast_backend_tests
+  ctest --test-dir "$dir" -j "$jobs" -L backend --timeout 900
 done
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
