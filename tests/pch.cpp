@@ -1,0 +1,1 @@
+// Anchors tests/pch.hpp, which every test program reuses (tests/CMakeLists.txt).
