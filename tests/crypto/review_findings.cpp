@@ -42,12 +42,6 @@ struct rv_dir {
     }
 };
 
-std::string rv_read(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void rv_write(const fs::path& p, const std::string& text)
 {
     std::ofstream out(p, std::ios::binary);
@@ -82,8 +76,12 @@ TEST_CASE("review trust store: an entry for the address written with other white
     rv_dir d;
     const auto file = d.path / "known_relays";
     const std::string good = tc::to_hex(rv_fp(1));
-    for (const std::string& text : {group.to_string() + "\t" + good + "\n", " " + group.to_string() + " " + good + "\n",
-                                   group.to_string() + "\t\n"}) {
+    const std::string addr = group.to_string();
+    std::vector<std::string> texts(3);
+    texts[0].append(addr).append("\t").append(good).append("\n");
+    texts[1].append(" ").append(addr).append(" ").append(good).append("\n");
+    texts[2].append(addr).append("\t\n");
+    for (const std::string& text : texts) {
         INFO(text);
         rv_write(file, text);
         std::error_code ec;
