@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
-#include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
