@@ -11,10 +11,10 @@
 //   seed/<backend>/...       core::basic_relay with basic_rsa_oaep (RSA-2048), short rows;
 // and targets/<net>, which reads the rows above and reports the issue-4 target ratios as counters.
 #include <tlvcast/core/client_engine.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 #include <tlvcast/transport/send_queue.hpp>
 #include <tlvcast/core/relay.hpp>
 #include <tlvcast/crypto/default_backend.hpp>
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/crypto/secure.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
@@ -59,6 +59,7 @@ namespace {
 
 namespace core = tlvcast::core;
 namespace crypto = tlvcast::crypto;
+namespace seed = tlvcast::seed;
 namespace transport = tlvcast::transport;
 using tlvcast::datagram_batch;
 using tlvcast::endpoint;
@@ -269,7 +270,7 @@ struct secure_profile {
 };
 
 struct plain_profile {
-    using cipher_type = crypto::rsa_oaep; // unused: names a type for the relay's alias only
+    using cipher_type = seed::rsa_oaep; // unused: names a type for the relay's alias only
     static std::size_t batch(std::size_t, std::size_t n) { return n == 1 ? 20000 : 5000; }
 };
 
@@ -695,10 +696,10 @@ void add_net()
         "secure/openssl");
 #endif
 #ifdef TLVCAST_HAS_CRYPTOPP
-    add_rows<seed_profile<crypto::basic_rsa_oaep<crypto::cryptopp_rsa>>, Net>("seed/cryptopp");
+    add_rows<seed_profile<seed::basic_rsa_oaep<crypto::cryptopp_rsa>>, Net>("seed/cryptopp");
 #endif
 #ifdef TLVCAST_HAS_OPENSSL
-    add_rows<seed_profile<crypto::basic_rsa_oaep<crypto::openssl_rsa>>, Net>("seed/openssl");
+    add_rows<seed_profile<seed::basic_rsa_oaep<crypto::openssl_rsa>>, Net>("seed/openssl");
 #endif
     const std::string name = std::string("targets/") + Net::name;
     benchmark::RegisterBenchmark(name.c_str(), [](benchmark::State& s) { targets(s, Net::name); })->Iterations(1);

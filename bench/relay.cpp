@@ -7,10 +7,10 @@
 // and waits until every recipient has counted K. Alongside: one core's rate of RSA-2048
 // private-key operations, the relay's unit of work, so that the ratio (counter vs_1core) is visible.
 #include <tlvcast/core/relay.hpp>
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 #include <tlvcast/transport/memory.hpp>
 #include <tlvcast/wire/tlv.hpp>
@@ -47,6 +47,7 @@ namespace {
 
 namespace core = tlvcast::core;
 namespace crypto = tlvcast::crypto;
+namespace seed = tlvcast::seed;
 namespace transport = tlvcast::transport;
 namespace wire = tlvcast::wire;
 using tlvcast::endpoint;
@@ -445,7 +446,7 @@ void relay_args(benchmark::internal::Benchmark* b)
 }
 
 #ifdef TLVCAST_HAS_CRYPTOPP
-using cryptopp_cipher = crypto::basic_rsa_oaep<crypto::cryptopp_rsa>;
+using cryptopp_cipher = seed::basic_rsa_oaep<crypto::cryptopp_rsa>;
 
 BENCHMARK(rsa_private_op<cryptopp_cipher>)->Name("cryptopp/rsa_private_op")->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(relay_throughput<cryptopp_cipher, memory_net>)->Name("cryptopp/relay/memory")->Apply(relay_args);
@@ -453,7 +454,7 @@ BENCHMARK(relay_throughput<cryptopp_cipher, udp_net>)->Name("cryptopp/relay/udp"
 #endif
 
 #ifdef TLVCAST_HAS_OPENSSL
-using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;
+using openssl_cipher = seed::basic_rsa_oaep<crypto::openssl_rsa>;
 
 BENCHMARK(rsa_private_op<openssl_cipher>)->Name("openssl/rsa_private_op")->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(relay_throughput<openssl_cipher, memory_net>)->Name("openssl/relay/memory")->Apply(relay_args);

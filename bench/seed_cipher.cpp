@@ -1,7 +1,7 @@
 // Seed cipher throughput: rsa_oaep seal (client), open (relay) and seal_relayed per message size and backend.
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
 #ifdef TLVCAST_HAS_OPENSSL
@@ -19,6 +19,7 @@
 namespace {
 
 namespace crypto = tlvcast::crypto;
+namespace seed = tlvcast::seed;
 namespace wire = tlvcast::wire;
 
 // The sizes: empty, one RSA-2048 block, a chat line, the largest seed message (255 blocks).
@@ -139,7 +140,7 @@ void seal_relayed(benchmark::State& state)
 }
 
 #ifdef TLVCAST_HAS_CRYPTOPP
-using cryptopp_cipher = crypto::basic_rsa_oaep<crypto::cryptopp_rsa>;
+using cryptopp_cipher = seed::basic_rsa_oaep<crypto::cryptopp_rsa>;
 
 BENCHMARK(seal<cryptopp_cipher>)->Name("cryptopp/seal")->TLVCAST_SEED_SIZES;
 BENCHMARK(open<cryptopp_cipher>)->Name("cryptopp/open")->TLVCAST_SEED_SIZES;
@@ -147,7 +148,7 @@ BENCHMARK(seal_relayed<cryptopp_cipher>)->Name("cryptopp/seal_relayed")->TLVCAST
 #endif
 
 #ifdef TLVCAST_HAS_OPENSSL
-using openssl_cipher = crypto::basic_rsa_oaep<crypto::openssl_rsa>;
+using openssl_cipher = seed::basic_rsa_oaep<crypto::openssl_rsa>;
 
 BENCHMARK(seal<openssl_cipher>)->Name("openssl/seal")->TLVCAST_SEED_SIZES;
 BENCHMARK(open<openssl_cipher>)->Name("openssl/open")->TLVCAST_SEED_SIZES;

@@ -9,8 +9,8 @@
 // either key, so any more would be a parser or decryption bug).
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 
 #include <cstdlib>
 #include <memory>
@@ -19,8 +19,8 @@ using namespace tlvcast;
 
 namespace {
 
-using client_type = core::client_engine<crypto::rsa_oaep, fragment::seed_fragmenter>;
-using relay_type = core::relay_engine<crypto::rsa_oaep, fragment::seed_fragmenter>;
+using client_type = core::client_engine<seed::rsa_oaep, fragment::seed_fragmenter>;
+using relay_type = core::relay_engine<seed::rsa_oaep, fragment::seed_fragmenter>;
 
 constexpr endpoint group{0xe0010101u, 5007};
 constexpr endpoint relay_ep{0x7f000001u, 5007};
@@ -55,10 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     core::relay_options ropt;
     ropt.max_clients = 8;
-    relay_type relay(crypto::rsa_oaep(key(0)), fragment::seed_fragmenter(1, small_limits()), ropt);
+    relay_type relay(seed::rsa_oaep(key(0)), fragment::seed_fragmenter(1, small_limits()), ropt);
     core::client_options copt;
     copt.relay = group;
-    client_type client(crypto::rsa_oaep(key(1)), fragment::seed_fragmenter(2, small_limits()), copt);
+    client_type client(seed::rsa_oaep(key(1)), fragment::seed_fragmenter(2, small_limits()), copt);
 
     time_point now{};
     datagram_batch out, scratch;

@@ -6,8 +6,8 @@
 
 #include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/profile/seed.hpp>
 #include <tlvcast/secure.hpp>
-#include <tlvcast/seed.hpp>
 
 #include <iostream>
 #include <string>

@@ -26,8 +26,8 @@ std::error_code code_of(std::future<void> f)
     return {};
 }
 
-using mem_client = core::basic_client<transport::memory_transport, crypto::rsa_oaep, fragment::seed_fragmenter>;
-using mem_relay = core::basic_relay<transport::memory_transport, crypto::rsa_oaep, fragment::seed_fragmenter>;
+using mem_client = core::basic_client<transport::memory_transport, seed::rsa_oaep, fragment::seed_fragmenter>;
+using mem_relay = core::basic_relay<transport::memory_transport, seed::rsa_oaep, fragment::seed_fragmenter>;
 
 struct fixture {
     asio::io_context io;
@@ -41,14 +41,14 @@ struct fixture {
     {
         transport::memory_transport rt(hub, io, {test::relay_address});
         rt.join(test::group);
-        relay = std::make_unique<mem_relay>(std::move(rt), crypto::rsa_oaep(test::shared_key(0)),
+        relay = std::make_unique<mem_relay>(std::move(rt), seed::rsa_oaep(test::shared_key(0)),
                                             fragment::seed_fragmenter{}, core::relay_options{},
                                             core::relay_driver_options{2, 4096});
         relay->start();
         copt.relay = test::group;
         for (std::size_t i = 0; i < n; ++i)
             clients.push_back(std::make_unique<mem_client>(transport::memory_transport(hub, io),
-                                                           crypto::rsa_oaep(test::shared_key(i + 1)),
+                                                           seed::rsa_oaep(test::shared_key(i + 1)),
                                                            fragment::seed_fragmenter{}, copt));
         runner = std::thread([this] { io.run(); });
     }
@@ -132,7 +132,7 @@ TEST_CASE("client: no relay gives errc::no_relay after the retries", "[client]")
     opt.relay = test::group;
     opt.register_timeout = 50ms;
     opt.register_attempts = 3;
-    mem_client c(transport::memory_transport(hub, io), crypto::rsa_oaep(test::shared_key(1)), {}, opt);
+    mem_client c(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)), {}, opt);
     std::error_code result;
     c.async_register([&](std::error_code ec) { result = ec; });
     io.run_for(2s);

@@ -15,8 +15,8 @@ namespace {
 // A seed client's datagrams, made by hand: registration (4, 7) and sealed messages as FRAGMENTs.
 struct hand_client {
     endpoint address;
-    crypto::rsa_oaep cipher;
-    crypto::rsa_oaep::client_session session{};
+    seed::rsa_oaep cipher;
+    seed::rsa_oaep::client_session session{};
     fragment::seed_fragmenter fragmenter;
 
     hand_client(endpoint a, std::size_t key, std::uint64_t seed)
@@ -72,7 +72,7 @@ TEST_CASE("relay_engine: one host cannot fill the client table from many ports",
 {
     core::relay_options opt;
     opt.max_clients_per_source = 2;
-    test::seed_relay_engine relay(crypto::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1), opt);
+    test::seed_relay_engine relay(seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1), opt);
     std::vector<core::relay_event> events;
     const time_point now{};
     for (std::uint16_t port = 40000; port < 40003; ++port) {
@@ -99,7 +99,7 @@ TEST_CASE("relay_engine: one host cannot fill the client table from many ports",
 
 TEST_CASE("relay_engine: presence is announced on state transitions only", "[core][relay]")
 {
-    test::seed_relay_engine relay(crypto::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1));
+    test::seed_relay_engine relay(seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1));
     std::vector<core::relay_event> events;
     const time_point now{};
     hand_client a({0x0a000001u, 40000}, 1, 1), b({0x0a000002u, 40000}, 2, 2);
@@ -124,7 +124,7 @@ TEST_CASE("relay_engine: deferred delivery jobs run away from the engine and com
     core::relay_options opt;
     opt.defer_jobs = true;
     opt.max_jobs = 2;
-    test::seed_relay_engine relay(crypto::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1), opt);
+    test::seed_relay_engine relay(seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter(1), opt);
     std::vector<core::relay_event> events;
     const time_point now{};
     hand_client a({0x0a000001u, 40000}, 1, 1), b({0x0a000002u, 40000}, 2, 2);

@@ -3,8 +3,8 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 #include <tlvcast/transport/fault_model.hpp>
 
 #include <map>
@@ -14,8 +14,8 @@
 
 namespace tlvcast::test {
 
-using seed_client_engine = core::client_engine<crypto::rsa_oaep, fragment::seed_fragmenter>;
-using seed_relay_engine = core::relay_engine<crypto::rsa_oaep, fragment::seed_fragmenter>;
+using seed_client_engine = core::client_engine<seed::rsa_oaep, fragment::seed_fragmenter>;
+using seed_relay_engine = core::relay_engine<seed::rsa_oaep, fragment::seed_fragmenter>;
 
 /// RSA keys are slow to make: every test shares a few.
 inline const crypto::default_rsa::private_key& shared_key(std::size_t i)
@@ -46,12 +46,12 @@ public:
     explicit sim_network(const options& opt) : opt_(opt)
     {
         auto frag = [&](std::uint64_t salt) { return fragment::seed_fragmenter(opt.seed * 1000 + salt); };
-        relay_ = std::make_unique<seed_relay_engine>(crypto::rsa_oaep(shared_key(0)), frag(0), opt.relay);
+        relay_ = std::make_unique<seed_relay_engine>(seed::rsa_oaep(shared_key(0)), frag(0), opt.relay);
         queues_.emplace(relay_address, make_queue(0));
         for (std::size_t i = 0; i < opt.clients; ++i) {
             auto copt = opt.client;
             copt.relay = group;
-            clients_.push_back(std::make_unique<seed_client_engine>(crypto::rsa_oaep(shared_key(i + 1)), frag(i + 1), copt));
+            clients_.push_back(std::make_unique<seed_client_engine>(seed::rsa_oaep(shared_key(i + 1)), frag(i + 1), copt));
             queues_.emplace(client_address(i), make_queue(i + 1));
         }
     }
@@ -99,7 +99,7 @@ public:
     /// Replaces the relay by a new one with key `key_index` (a restart: it knows no client).
     void restart_relay(std::size_t key_index)
     {
-        relay_ = std::make_unique<seed_relay_engine>(crypto::rsa_oaep(shared_key(key_index)),
+        relay_ = std::make_unique<seed_relay_engine>(seed::rsa_oaep(shared_key(key_index)),
                                                      fragment::seed_fragmenter(opt_.seed * 1000 + 999), opt_.relay);
     }
 

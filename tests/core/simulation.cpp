@@ -243,7 +243,7 @@ TEST_CASE("simulation: the seed profile refuses IPv6 with a clear error, and cou
     const endpoint v6_group = *endpoint::parse("[ff15::1]:5007");
     core::client_options copt;
     copt.relay = v6_group;
-    test::seed_client_engine client(crypto::rsa_oaep(test::shared_key(1)), fragment::seed_fragmenter(1), copt);
+    test::seed_client_engine client(seed::rsa_oaep(test::shared_key(1)), fragment::seed_fragmenter(1), copt);
     datagram_batch out;
     client.start(time_point{}, out);
     CHECK(out.empty());
@@ -264,7 +264,7 @@ TEST_CASE("simulation: the seed profile refuses IPv6 with a clear error, and cou
     net.run_for(1s);
     REQUIRE(net.relay().client_count() == 2);
     auto& relay = net.relay();
-    test::seed_client_engine v4_peer(crypto::rsa_oaep(test::shared_key(3)), fragment::seed_fragmenter(3));
+    test::seed_client_engine v4_peer(seed::rsa_oaep(test::shared_key(3)), fragment::seed_fragmenter(3));
     datagram_batch hello;
     v4_peer.start(net.now(), hello); // REGISTER_PUBLIC_KEY and REQUEST_SERVER_KEY, as a v6 host would send them
     REQUIRE(hello.size() == 2);

@@ -3,8 +3,8 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/rsa_oaep.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/seed/rsa_oaep.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -159,7 +159,7 @@ TEST_CASE("crypto concepts: archetypes model them, near-misses do not", "[concep
     STATIC_REQUIRE_FALSE(crypto::client_cipher<client_without_seal>);
     STATIC_REQUIRE_FALSE(crypto::relay_cipher<relay_with_old_handshake>);
     STATIC_REQUIRE_FALSE(crypto::client_cipher<relay_archetype>);
-    STATIC_REQUIRE(crypto::client_cipher<crypto::rsa_oaep> && crypto::relay_cipher<crypto::rsa_oaep>);
+    STATIC_REQUIRE(crypto::client_cipher<seed::rsa_oaep> && crypto::relay_cipher<seed::rsa_oaep>);
 }
 
 TEST_CASE("crypto concepts: the engines accept the archetypes", "[concepts]")

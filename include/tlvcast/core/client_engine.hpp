@@ -91,72 +91,7 @@ public:
     }
 
     /// Handles one datagram from `from`; may append datagrams and queue events.
-    void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out)
-    {
-        const count_out counting{counters_, out};
-        counters_.add(client_counter::datagrams_in);
-        if (state_ == state::closed || state_ == state::idle)
-            return;
-        std::error_code ec;
-        const wire::tlv t = wire::read_outer(datagram, ec);
-        if (ec) {
-            counters_.add(client_counter::malformed);
-            return;
-        }
-        // Without a record layer, once a relay answered only its address speaks for it. Records
-        // speak for themselves (AEAD, replay window), from any address: a relay that comes back
-        // elsewhere with the same identity is heard, and only its SECURE_ACCEPT-like promotion
-        // (kind::established) moves relay_source_.
-        const bool stranger = relay_source_ && from != *relay_source_ && state_ == state::established;
-        if (is_record(t)) {
-            if constexpr (Cipher::has_record_layer) {
-                cipher_.unprotect(session_, t.value, record_, ec);
-                if (ec) {
-                    counters_.add(ec == errc::replayed ? client_counter::duplicates : client_counter::undecryptable);
-                    return;
-                }
-                const wire::tlv inner = wire::read_outer(record_, ec);
-                if (ec) {
-                    counters_.add(client_counter::malformed);
-                    return;
-                }
-                dispatch(from, inner, now, out, /*reassembled=*/false);
-            }
-            return;
-        }
-        const auto origin_ec = wire::check_origin(t, wire::origin::relay);
-        if constexpr (opaque_forwarding) {
-            // Not a handshake TLV: a forwarded blob, from the relay's address only, once registered.
-            if (origin_ec || t.type() == wire::tlv_type::fragment) {
-                if (state_ != state::established)
-                    counters_.add(client_counter::unexpected_type);
-                else if (stranger)
-                    counters_.add(client_counter::from_stranger);
-                else
-                    forwarded(from, t, now, out);
-                return;
-            }
-        }
-        if (origin_ec) {
-            counters_.add(origin_ec == errc::unknown_type ? client_counter::unknown_type
-                                                          : client_counter::unexpected_type);
-            return;
-        }
-        if constexpr (Cipher::has_record_layer) {
-            // Outside records only the handshake speaks: FRAGMENTs count only inside records.
-            if (t.type() == wire::tlv_type::fragment) {
-                counters_.add(client_counter::unexpected_type);
-                return;
-            }
-            to_cipher(from, t, now, out);
-        } else {
-            if (stranger) {
-                counters_.add(client_counter::from_stranger);
-                return;
-            }
-            dispatch(from, t, now, out, /*reassembled=*/false);
-        }
-    }
+    void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out);
 
     /// Runs what is due at `now`: registration retries, keep-alives, probes, the Fragmenter's timers.
     void on_timer(time_point now, datagram_batch& out)
@@ -258,14 +193,6 @@ public:
     const Fragmenter& fragmenter() const noexcept { return fragmenter_; }
 
 private:
-    void send_hello(time_point now, datagram_batch& out)
-    {
-        ++attempts_;
-        counters_.add(client_counter::registration_attempts);
-        deadline_ = now + opt_.register_timeout;
-        cipher_.start_session(session_, opt_.relay, now, out);
-    }
-
     // Counts the datagrams a public entry point appended, whatever path appended them.
     struct count_out {
         client_counters& c;
@@ -274,218 +201,12 @@ private:
         ~count_out() { c.add(client_counter::datagrams_out, out.size() - before); }
     };
 
-    void send_control(wire::tlv_type type, datagram_batch& out)
-    {
-        std::error_code ec;
-        scratch_.clear();
-        wire::tlv_appender(scratch_).put(type, {}, ec);
-        detail::protect_one(cipher_, session_, opt_.relay, scratch_, record_, out, ec);
-    }
-
-    // The outbound pipeline: seal -> split -> protect. Without a record layer the Fragmenter
-    // splits straight into `out` (no copy).
-    void send_message(crypto::message_kind kind, std::span<const std::byte> message, time_point now,
-                      datagram_batch& out, std::error_code& ec)
-    {
-        cipher_.seal(session_, kind, message, blob_, ec);
-        if (ec)
-            return;
-        if constexpr (Cipher::has_record_layer) {
-            split_.clear();
-            fragmenter_.split(blob_, opt_.relay, now, split_, ec);
-            // Even after an error: the Fragmenter's control datagrams may be there.
-            protect_all(split_, out);
-        } else {
-            fragmenter_.split(blob_, opt_.relay, now, out, ec);
-        }
-    }
-
-    void protect_all(const datagram_batch& inner, datagram_batch& out)
-    {
-        std::error_code ec;
-        for (std::size_t i = 0; i < inner.size(); ++i)
-            if (!detail::protect_one(cipher_, session_, inner[i].to, inner[i].bytes, record_, out, ec))
-                counters_.add(client_counter::send_errors);
-    }
-
-    // An inner TLV: from inside a record, or outer without a record layer, or a reassembled blob.
-    void dispatch(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out, bool reassembled)
-    {
-        std::error_code ec;
-        switch (detail::route_of<Fragmenter>(t.type())) {
-        case detail::route::fragment:
-            if (reassembled) { // no fragments inside fragments
-                counters_.add(client_counter::unexpected_type);
-                return;
-            }
-            {
-                split_.clear();
-                const bool complete = fragmenter_.reassemble(from, t.value, now, split_, reassembled_, ec);
-                // Its answer (an ACK, a NACK) leaves now, before on_reassembled() may reuse split_.
-                protect_all(split_, out);
-                if (complete)
-                    on_reassembled(from, now, out);
-                else if (ec)
-                    counters_.add(client_counter::reassembly_dropped);
-            }
-            return;
-        case detail::route::fragmenter_control:
-            if constexpr (fragment::control_fragmenter<Fragmenter>) {
-                split_.clear();
-                const bool complete = fragmenter_.handle_control(from, t, now, split_, reassembled_, ec);
-                protect_all(split_, out);
-                if (ec)
-                    counters_.add(client_counter::reassembly_dropped);
-                else if (complete && !reassembled)
-                    on_reassembled(from, now, out);
-            }
-            return;
-        case detail::route::keepalive: return;
-        case detail::route::cipher: to_cipher(from, t, now, out); return;
-        }
-    }
-
-    void on_reassembled(const endpoint& from, time_point now, datagram_batch& out)
-    {
-        std::vector<std::byte> blob;
-        blob.swap(reassembled_);
-        std::error_code ec;
-        const wire::tlv t = wire::read_outer(blob, ec);
-        if (ec)
-            counters_.add(client_counter::malformed);
-        else
-            dispatch(from, t, now, out, /*reassembled=*/true);
-        blob.swap(reassembled_);
-    }
-
     static bool is_record(const wire::tlv& t) noexcept
     {
         if constexpr (Cipher::has_record_layer)
             return t.type() == Cipher::record_type;
         else
             return false;
-    }
-
-    void to_cipher(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out)
-    {
-        std::error_code ec;
-        const crypto::received r = cipher_.client_receive(session_, t, now, opt_.trust, out, text_, ec);
-        if (ec)
-            return count_cipher_error(ec);
-        using k = crypto::received::kind;
-        switch (r.what) {
-        case k::nothing: return;
-        case k::established: on_established(from, r, now, out); return;
-        case k::relay_refused: on_refused(from, r); return;
-        case k::message: on_message(r, now); return;
-        case k::peer_connected:
-        case k::peer_disconnected:
-            last_heard_ = now;
-            counters_.add(client_counter::presence_received);
-            push_event({r.what == k::peer_connected ? client_event::kind::peer_connected
-                                                    : client_event::kind::peer_disconnected,
-                        r.peer, {}, r.identity, {}});
-            return;
-        }
-    }
-
-    void count_cipher_error(const std::error_code& ec)
-    {
-        counters_.add(ec == errc::replayed                                                  ? client_counter::duplicates
-                      : ec == errc::identity_mismatch                                       ? client_counter::relays_refused
-                      : ec == errc::decrypt_failed || ec == errc::authentication_failed ? client_counter::undecryptable
-                                                                                        : client_counter::malformed);
-    }
-
-    void on_message(const crypto::received& r, time_point now)
-    {
-        last_heard_ = now;
-        counters_.add(client_counter::messages_received);
-        push_event({client_event::kind::message, r.peer,
-                    std::string(reinterpret_cast<const char*>(text_.data()), text_.size()), r.identity, {}});
-    }
-
-    // A blob the relay forwarded outside records, whole or in bare FRAGMENTs. Bare FRAGMENTs are
-    // reassembled under the relay's address without its port (no UDP sender has port 0), apart
-    // from those that came in records: an unauthenticated fragment never completes a blob that
-    // the record layer vouches for. Only messages come this way. The Fragmenter's answers to them
-    // (addressed to that key, which no socket can reach) go to the relay, inside records.
-    void forwarded(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out)
-    {
-        std::error_code ec;
-        if (t.type() != wire::tlv_type::fragment)
-            return to_cipher_forwarded(t, now);
-        const endpoint key = from.without_port();
-        split_.clear();
-        const bool complete = fragmenter_.reassemble(key, t.value, now, split_, reassembled_, ec);
-        for (std::size_t i = 0; i < split_.size(); ++i)
-            if (split_[i].to == key)
-                split_.retarget(i, from);
-        protect_all(split_, out);
-        if (!complete) {
-            if (ec)
-                counters_.add(client_counter::reassembly_dropped);
-            return;
-        }
-        std::vector<std::byte> blob;
-        blob.swap(reassembled_);
-        const wire::tlv inner = wire::read_outer(blob, ec);
-        if (ec || inner.type() == wire::tlv_type::fragment) // no fragments inside fragments
-            counters_.add(ec ? client_counter::malformed : client_counter::unexpected_type);
-        else
-            to_cipher_forwarded(inner, now);
-        blob.swap(reassembled_);
-    }
-
-    void to_cipher_forwarded(const wire::tlv& t, time_point now)
-    {
-        std::error_code ec;
-        const crypto::received r = cipher_.client_forwarded(session_, t, now, text_, ec);
-        if (ec)
-            count_cipher_error(ec);
-        else if (r.what == crypto::received::kind::message)
-            on_message(r, now);
-    }
-
-    // A relay proved an identity that the trust settings or the current session refuse. The
-    // datagram is dropped (a forged hello must not end a session); the user is told.
-    void on_refused(const endpoint& from, const crypto::received& r)
-    {
-        counters_.add(client_counter::relays_refused);
-        refused_identity_ = r.identity;
-        push_event({client_event::kind::relay_refused, from, {}, r.identity, make_error_code(errc::identity_mismatch)});
-    }
-
-    void on_established(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out)
-    {
-        last_heard_ = now;
-        if (state_ == state::registering) {
-            state_ = state::established;
-            relay_source_ = from;
-            relay_lost_ = false;
-            next_keepalive_ = now + opt_.keepalive;
-            next_probe_ = now + opt_.probe_interval;
-            push_event({client_event::kind::registered, from, {}, r.identity, {}});
-            if (r.first_use)
-                push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
-            std::error_code ec;
-            send_message(crypto::message_kind::join, {}, now, out, ec);
-            return;
-        }
-        if (state_ != state::established)
-            return;
-        if (r.first_use) // cannot happen today (a session holds its relay), but a profile may say so
-            push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
-        relay_source_ = from;
-        if (r.relay_changed || r.relay_restarted || relay_lost_) {
-            // A restarted relay has forgotten us: announce ourselves again, without user action.
-            counters_.add(client_counter::re_registrations);
-            if (r.relay_changed)
-                push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
-            relay_lost_ = false;
-            std::error_code ec;
-            send_message(crypto::message_kind::join, {}, now, out, ec);
-        }
     }
 
     void push_event(client_event ev)
@@ -496,6 +217,47 @@ private:
         }
         events_.push_back(std::move(ev));
     }
+
+    // ---- inbound (impl/client_inbound.hpp) ----
+
+    // An inner TLV: from inside a record, or outer without a record layer, or a reassembled blob.
+    void dispatch(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out, bool reassembled);
+
+    void on_reassembled(const endpoint& from, time_point now, datagram_batch& out);
+
+    // A blob the relay forwarded outside records, whole or in bare FRAGMENTs. Bare FRAGMENTs are
+    // reassembled under the relay's address without its port (no UDP sender has port 0), apart
+    // from those that came in records: an unauthenticated fragment never completes a blob that
+    // the record layer vouches for. Only messages come this way. The Fragmenter's answers to them
+    // (addressed to that key, which no socket can reach) go to the relay, inside records.
+    void forwarded(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out);
+
+    void to_cipher(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out);
+
+    void to_cipher_forwarded(const wire::tlv& t, time_point now);
+
+    void on_message(const crypto::received& r, time_point now);
+
+    void count_cipher_error(const std::error_code& ec);
+
+    // ---- registration and the outbound pipeline (impl/client_registration.hpp) ----
+
+    void send_hello(time_point now, datagram_batch& out);
+
+    void on_established(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out);
+
+    // A relay proved an identity that the trust settings or the current session refuse. The
+    // datagram is dropped (a forged hello must not end a session); the user is told.
+    void on_refused(const endpoint& from, const crypto::received& r);
+
+    // The outbound pipeline: seal -> split -> protect. Without a record layer the Fragmenter
+    // splits straight into `out` (no copy).
+    void send_message(crypto::message_kind kind, std::span<const std::byte> message, time_point now,
+                      datagram_batch& out, std::error_code& ec);
+
+    void send_control(wire::tlv_type type, datagram_batch& out);
+
+    void protect_all(const datagram_batch& inner, datagram_batch& out);
 
     [[no_unique_address]] Cipher cipher_;
     [[no_unique_address]] Fragmenter fragmenter_;
@@ -515,3 +277,6 @@ private:
 };
 
 } // namespace tlvcast::core
+
+#include <tlvcast/core/impl/client_inbound.hpp>
+#include <tlvcast/core/impl/client_registration.hpp>

@@ -217,291 +217,51 @@ private:
             per_source_.erase(it);
     }
 
+    // ---- the peer table (impl/relay_peers.hpp) ----
+
     bool try_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
-                       std::vector<relay_event>& events)
-    {
-        std::optional<session_type> registered;
-        std::error_code ec;
-        const auto known = peers_.find(from);
-        const session_type* current = known != peers_.end() ? known->second.session.get() : nullptr;
-        const std::size_t mark = out.size();
-        const std::size_t byte_mark = out.mark();
-        if (!cipher_.relay_handshake(from, t, now, out, current, registered, ec))
-            return false;
-        if (ec) {
-            counters_.add(relay_counter::handshake_errors);
-            return true;
-        }
-        if (registered) {
-            auto it = peers_.find(from);
-            if (it == peers_.end()) {
-                const bool full = peers_.size() >= opt_.max_clients;
-                if (full || !take_source(from)) {
-                    // Take back the cipher's answer: the client must not believe it registered.
-                    out.truncate(mark, byte_mark);
-                    counters_.add(full ? relay_counter::clients_full : relay_counter::source_full);
-                    return true;
-                }
-                it = peers_.emplace(from, peer{}).first;
-                if (peers_.size() == 1)
-                    next_sweep_ = now + sweep_period();
-                counters_.add(relay_counter::registrations);
-                events.push_back({relay_event::kind::registered, from, 0, cipher_.identity(*registered)});
-            }
-            // A new session object: a job still holding the old one finishes with it.
-            it->second.session = std::make_shared<session_type>(std::move(*registered));
-            it->second.last_seen = now;
-        } else if (auto it = peers_.find(from); it != peers_.end()) {
-            it->second.last_seen = now;
-        }
-        return true;
-    }
+                       std::vector<relay_event>& events);
 
     // Authenticates a record before anything else touches state: forgeries cost symmetric work only.
     void receive_record(const endpoint& from, const wire::tlv& outer, time_point now, datagram_batch& out,
-                        std::vector<relay_event>& events)
-    {
-        if constexpr (Cipher::has_record_layer) {
-            const auto it = peers_.find(from);
-            if (it == peers_.end()) {
-                counters_.add(relay_counter::unregistered);
-                return;
-            }
-            std::error_code ec;
-            cipher_.unprotect(*it->second.session, outer.value, record_, ec);
-            if (ec) {
-                counters_.add(relay_counter::undecryptable);
-                return;
-            }
-            const wire::tlv t = wire::read_outer(record_, ec);
-            if (ec) {
-                counters_.add(relay_counter::malformed);
-                return;
-            }
-            it->second.last_seen = now;
-            dispatch(from, it->second, t, now, out, events, false);
-        }
-    }
+                        std::vector<relay_event>& events);
 
     // An inner TLV of a registered peer (inside a record, or outer without a record layer).
     void dispatch(const endpoint& from, peer& p, const wire::tlv& t, time_point now, datagram_batch& out,
-                  std::vector<relay_event>& events, bool reassembled)
-    {
-        std::error_code ec;
-        bool complete = false;
-        switch (detail::route_of<Fragmenter>(t.type())) {
-        case detail::route::keepalive: return;
-        case detail::route::fragment:
-            if (reassembled)
-                break;
-            split_.clear();
-            complete = fragmenter_.reassemble(from, t.value, now, split_, message_, ec);
-            // Its answer (an ACK, a NACK) leaves now, before on_message() may reuse split_.
-            protect_split(out);
-            if (ec)
-                counters_.add(relay_counter::reassembly_dropped);
-            if (complete)
-                on_message(from, p, now, out, events);
-            return;
-        case detail::route::fragmenter_control:
-            if constexpr (fragment::control_fragmenter<Fragmenter>) {
-                split_.clear();
-                complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
-                protect_split(out);
-                if (ec)
-                    counters_.add(relay_counter::reassembly_dropped);
-                else if (complete)
-                    on_message(from, p, now, out, events);
-            }
-            return;
-        case detail::route::cipher:
-            // A message small enough to travel whole.
-            if (reassembled)
-                break;
-            message_.assign(t.bytes().begin(), t.bytes().end());
-            on_message(from, p, now, out, events);
-            return;
-        }
-        counters_.add(relay_counter::unexpected_type);
-    }
-
-    // A whole message blob from `from`: opened (reseal) or classified (opaque), then delivered.
-    void on_message(const endpoint& from, peer& p, time_point now, datagram_batch& out,
-                    std::vector<relay_event>& events)
-    {
-        if constexpr (opaque) {
-            std::error_code ec;
-            const crypto::message_kind kind = cipher_.classify(*p.session, message_, ec);
-            if (ec) {
-                counters_.add(relay_counter::undecryptable);
-                return;
-            }
-            counters_.add(relay_counter::messages_in);
-            if (kind != crypto::message_kind::data)
-                return on_control(from, p.session, kind, now, out, events);
-            events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
-            forward_opaque(from, now, out);
-        } else {
-            if constexpr (crypto::cheap_delivery<Cipher>) {
-                deliver_inline(from, p.session, now, out, events);
-            } else {
-                if (jobs_ >= opt_.max_jobs) {
-                    counters_.add(relay_counter::overloaded);
-                    return;
-                }
-                auto job = take_job();
-                job->from = from;
-                job->sender = p.session;
-                job->blob.swap(message_);
-                job->recipients.clear();
-                for (const auto& [ep, q] : peers_)
-                    if (ep != from)
-                        job->recipients.push_back({ep, q.session});
-                ++jobs_;
-                if (opt_.defer_jobs) {
-                    ready_.push_back(std::move(job));
-                } else {
-                    job->run(cipher_);
-                    complete(std::move(job), now, out, events);
-                }
-            }
-        }
-    }
-
-    // Reseal where the message arrived: symmetric work costs less than a hand-off.
-    void deliver_inline(const endpoint& from, const std::shared_ptr<session_type>& sender, time_point now,
-                        datagram_batch& out, std::vector<relay_event>& events)
-    {
-        std::error_code ec;
-        const crypto::message_kind kind = cipher_.open(*sender, message_, plaintext_, ec);
-        if (ec) {
-            counters_.add(relay_counter::undecryptable);
-            return;
-        }
-        counters_.add(relay_counter::messages_in);
-        if (kind != crypto::message_kind::data)
-            return on_control(from, sender, kind, now, out, events);
-        events.push_back({relay_event::kind::message, from, plaintext_.size(), cipher_.identity(*sender)});
-        for (auto& [ep, q] : peers_) {
-            if (ep == from)
-                continue;
-            cipher_.seal_relayed(*q.session, *sender, from, plaintext_, blob_, ec);
-            if (ec)
-                counters_.add(relay_counter::send_errors);
-            else if (send_blob(ep, *q.session, blob_, now, out))
-                counters_.add(relay_counter::messages_relayed);
-        }
-    }
-
-    void finish_job(job_type& job, time_point now, datagram_batch& out, std::vector<relay_event>& events)
-    {
-        if (job.open_error) {
-            counters_.add(relay_counter::undecryptable);
-            return;
-        }
-        counters_.add(relay_counter::messages_in);
-        if (job.kind != crypto::message_kind::data)
-            return on_control(job.from, job.sender, job.kind, now, out, events);
-        events.push_back({relay_event::kind::message, job.from, job.plaintext_size, cipher_.identity(*job.sender)});
-        for (std::size_t i = 0; i < job.recipients.size(); ++i) {
-            const auto& r = job.recipients[i];
-            if (job.failed[i]) {
-                counters_.add(relay_counter::send_errors);
-                continue;
-            }
-            if (send_blob(r.to, *r.session, job.sealed[i], now, out))
-                counters_.add(relay_counter::messages_relayed);
-        }
-    }
+                  std::vector<relay_event>& events, bool reassembled);
 
     // join / leave: presence on state transitions only.
     // `session` by value: a leave erases the peer entry that the caller's reference may point into.
     void on_control(const endpoint& from, std::shared_ptr<session_type> session, crypto::message_kind kind,
-                    time_point now, datagram_batch& out, std::vector<relay_event>& events)
-    {
-        auto it = peers_.find(from);
-        // A job that completes after its sender registered again speaks for the old session only.
-        if (it != peers_.end() && it->second.session != session)
-            it = peers_.end();
-        if (kind == crypto::message_kind::join) {
-            if (it == peers_.end() || it->second.connected)
-                return;
-            it->second.connected = true;
-            events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
-            announce(from, session.get(), true, now, out);
-        } else {
-            if (it == peers_.end())
-                return;
-            const bool was_connected = it->second.connected;
-            peers_.erase(it);
-            fragmenter_.forget(from);
-            release_source(from);
-            events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
-            if (was_connected)
-                announce(from, session.get(), false, now, out);
-        }
-    }
+                    time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
-                  datagram_batch& out)
-    {
-        std::error_code ec;
-        for (auto& [ep, q] : peers_) {
-            if (ep == about)
-                continue;
-            cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
-            if (!ec && send_blob(ep, *q.session, blob_, now, out))
-                counters_.add(relay_counter::presence_sent);
-            else if (ec)
-                counters_.add(relay_counter::send_errors);
-        }
-    }
+                  datagram_batch& out);
+
+    // ---- delivery (impl/relay_delivery.hpp) ----
+
+    // A whole message blob from `from`: opened (reseal) or classified (opaque), then delivered.
+    void on_message(const endpoint& from, peer& p, time_point now, datagram_batch& out,
+                    std::vector<relay_event>& events);
+
+    // Reseal where the message arrived: symmetric work costs less than a hand-off.
+    void deliver_inline(const endpoint& from, const std::shared_ptr<session_type>& sender, time_point now,
+                        datagram_batch& out, std::vector<relay_event>& events);
+
+    void finish_job(job_type& job, time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
     // One blob to one recipient: split, then protected under the recipient's record layer (its
     // `session`: a job's may be older than the table's). What the Fragmenter addressed elsewhere
     // (control datagrams) goes under its destination's. Without a record layer the Fragmenter
     // splits straight into `out` (no copy). False when the message did not leave (counted).
     bool send_blob(const endpoint& to, session_type& session, std::span<const std::byte> blob, time_point now,
-                   datagram_batch& out)
-    {
-        std::error_code ec;
-        if constexpr (Cipher::has_record_layer) {
-            split_.clear();
-            fragmenter_.split(blob, to, now, split_, ec);
-            std::error_code refused; // the rest of a message the record layer refused would not help
-            for (std::size_t i = 0; i < split_.size(); ++i) {
-                const auto d = split_[i];
-                if (d.to != to)
-                    protect_to_peer(d, out);
-                else if (!refused)
-                    detail::protect_one(cipher_, session, to, d.bytes, record_, out, refused);
-            }
-            if (!ec)
-                ec = refused;
-        } else {
-            (void)session;
-            fragmenter_.split(blob, to, now, out, ec);
-        }
-        if (ec)
-            counters_.add(relay_counter::send_errors);
-        return !ec;
-    }
+                   datagram_batch& out);
 
     // The Fragmenter's own datagrams (split_), each under its destination's record layer.
-    void protect_split(datagram_batch& out)
-    {
-        for (std::size_t i = 0; i < split_.size(); ++i)
-            protect_to_peer(split_[i], out);
-    }
+    void protect_split(datagram_batch& out);
 
     // One inner datagram to a registered peer, under its current session; counted when it cannot leave.
-    void protect_to_peer(const datagram_batch::entry& d, datagram_batch& out)
-    {
-        std::error_code ec;
-        const auto it = peers_.find(d.to);
-        if (it == peers_.end() || !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
-            counters_.add(relay_counter::send_errors);
-    }
+    void protect_to_peer(const datagram_batch::entry& d, datagram_batch& out);
 
     // Opaque forward: one split, then every recipient's entry views the same bytes (no copy).
     // Limitation: the Fragmenter sees one split() for all recipients, addressed to the sender
@@ -510,63 +270,12 @@ private:
     // own destination inside a record (clients take Fragmenter control TLVs only from records),
     // never to every recipient. Per-recipient repair of forwarded messages needs a split per
     // recipient or a group-aware Fragmenter (docs/DESIGN.md, "One pipeline for every profile").
-    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out)
-    {
-        std::error_code ec;
-        const std::size_t first = out.size();
-        const std::size_t byte_mark = out.mark();
-        split_.clear();
-        fragmenter_.split(message_, from, now, out, ec);
-        if constexpr (fragment::control_fragmenter<Fragmenter>)
-            take_control(first, byte_mark, out);
-        if (ec) {
-            out.truncate(first, byte_mark); // nothing of a failed split goes to anyone
-            counters_.add(relay_counter::send_errors);
-            protect_split(out);
-            return;
-        }
-        const std::size_t count = out.size() - first;
-        bool first_recipient = true;
-        for (const auto& [ep, q] : peers_) {
-            if (ep == from)
-                continue;
-            if (first_recipient) {
-                for (std::size_t i = 0; i < count; ++i)
-                    out.retarget(first + i, ep);
-                first_recipient = false;
-            } else {
-                for (std::size_t i = 0; i < count; ++i)
-                    out.repeat(first + i, ep);
-            }
-            counters_.add(relay_counter::messages_relayed);
-        }
-        if (first_recipient) // nobody to forward to
-            out.truncate(first, byte_mark);
-        protect_split(out);
-    }
+    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out);
 
     // Moves the Fragmenter's control datagrams (single TLVs of its control types) that a split
     // appended after out[first] into split_, keeping the message's datagrams in order. Copies
     // only when there is one.
-    void take_control(std::size_t first, std::size_t byte_mark, datagram_batch& out)
-    {
-        const auto is_control = [](std::span<const std::byte> d) {
-            std::error_code ec;
-            const wire::tlv t = wire::read_outer(d, ec);
-            return !ec && fragment::handles_control<Fragmenter>(t.type());
-        };
-        std::size_t i = first;
-        while (i < out.size() && !is_control(out[i].bytes))
-            ++i;
-        if (i == out.size())
-            return;
-        moved_.clear();
-        for (std::size_t j = first; j < out.size(); ++j)
-            moved_.push(out[j].to, out[j].bytes);
-        out.truncate(first, byte_mark);
-        for (std::size_t j = 0; j < moved_.size(); ++j)
-            (is_control(moved_[j].bytes) ? split_ : out).push(moved_[j].to, moved_[j].bytes);
-    }
+    void take_control(std::size_t first, std::size_t byte_mark, datagram_batch& out);
 
     std::unique_ptr<job_type> take_job()
     {
@@ -600,3 +309,6 @@ private:
 };
 
 } // namespace tlvcast::core
+
+#include <tlvcast/core/impl/relay_peers.hpp>
+#include <tlvcast/core/impl/relay_delivery.hpp>

@@ -201,3 +201,4 @@ private:
 } // namespace tlvcast::fragment
 
 #include <tlvcast/fragment/impl/reassembler.hpp>
+#include <tlvcast/fragment/impl/reassembler_senders.hpp>

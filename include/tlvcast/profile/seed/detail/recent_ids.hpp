@@ -1,4 +1,5 @@
-// A bounded set of the most recent 128-bit ids: forgets the oldest when full.
+// A bounded set of the most recent 128-bit ids, forgetting the oldest when full: the seed client
+// drops relayed ciphertexts it saw recently (the seed wire carries no message id).
 #pragma once
 
 #include <array>
@@ -8,7 +9,7 @@
 #include <set>
 #include <span>
 
-namespace tlvcast::crypto::detail {
+namespace tlvcast::profile::seed::detail {
 
 class recent_ids {
 public:
@@ -41,4 +42,4 @@ private:
     std::deque<id> order_;
 };
 
-} // namespace tlvcast::crypto::detail
+} // namespace tlvcast::profile::seed::detail

@@ -1,0 +1,201 @@
+// relay_engine's delivery paths: reseal inline or as a job, opaque forward, one blob to one recipient.
+// Included at the bottom of core/relay_engine.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/core/relay_engine.hpp>
+
+namespace tlvcast::core {
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p, time_point now, datagram_batch& out,
+                                                  std::vector<relay_event>& events)
+{
+    if constexpr (opaque) {
+        std::error_code ec;
+        const crypto::message_kind kind = cipher_.classify(*p.session, message_, ec);
+        if (ec) {
+            counters_.add(relay_counter::undecryptable);
+            return;
+        }
+        counters_.add(relay_counter::messages_in);
+        if (kind != crypto::message_kind::data)
+            return on_control(from, p.session, kind, now, out, events);
+        events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
+        forward_opaque(from, now, out);
+    } else {
+        if constexpr (crypto::cheap_delivery<Cipher>) {
+            deliver_inline(from, p.session, now, out, events);
+        } else {
+            if (jobs_ >= opt_.max_jobs) {
+                counters_.add(relay_counter::overloaded);
+                return;
+            }
+            auto job = take_job();
+            job->from = from;
+            job->sender = p.session;
+            job->blob.swap(message_);
+            job->recipients.clear();
+            for (const auto& [ep, q] : peers_)
+                if (ep != from)
+                    job->recipients.push_back({ep, q.session});
+            ++jobs_;
+            if (opt_.defer_jobs) {
+                ready_.push_back(std::move(job));
+            } else {
+                job->run(cipher_);
+                complete(std::move(job), now, out, events);
+            }
+        }
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::deliver_inline(const endpoint& from, const std::shared_ptr<session_type>& sender,
+                                                      time_point now, datagram_batch& out,
+                                                      std::vector<relay_event>& events)
+{
+    std::error_code ec;
+    const crypto::message_kind kind = cipher_.open(*sender, message_, plaintext_, ec);
+    if (ec) {
+        counters_.add(relay_counter::undecryptable);
+        return;
+    }
+    counters_.add(relay_counter::messages_in);
+    if (kind != crypto::message_kind::data)
+        return on_control(from, sender, kind, now, out, events);
+    events.push_back({relay_event::kind::message, from, plaintext_.size(), cipher_.identity(*sender)});
+    for (auto& [ep, q] : peers_) {
+        if (ep == from)
+            continue;
+        cipher_.seal_relayed(*q.session, *sender, from, plaintext_, blob_, ec);
+        if (ec)
+            counters_.add(relay_counter::send_errors);
+        else if (send_blob(ep, *q.session, blob_, now, out))
+            counters_.add(relay_counter::messages_relayed);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::finish_job(job_type& job, time_point now, datagram_batch& out,
+                                                  std::vector<relay_event>& events)
+{
+    if (job.open_error) {
+        counters_.add(relay_counter::undecryptable);
+        return;
+    }
+    counters_.add(relay_counter::messages_in);
+    if (job.kind != crypto::message_kind::data)
+        return on_control(job.from, job.sender, job.kind, now, out, events);
+    events.push_back({relay_event::kind::message, job.from, job.plaintext_size, cipher_.identity(*job.sender)});
+    for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+        const auto& r = job.recipients[i];
+        if (job.failed[i]) {
+            counters_.add(relay_counter::send_errors);
+            continue;
+        }
+        if (send_blob(r.to, *r.session, job.sealed[i], now, out))
+            counters_.add(relay_counter::messages_relayed);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+bool relay_engine<Cipher, Fragmenter>::send_blob(const endpoint& to, session_type& session,
+                                                 std::span<const std::byte> blob, time_point now, datagram_batch& out)
+{
+    std::error_code ec;
+    if constexpr (Cipher::has_record_layer) {
+        split_.clear();
+        fragmenter_.split(blob, to, now, split_, ec);
+        std::error_code refused; // the rest of a message the record layer refused would not help
+        for (std::size_t i = 0; i < split_.size(); ++i) {
+            const auto d = split_[i];
+            if (d.to != to)
+                protect_to_peer(d, out);
+            else if (!refused)
+                detail::protect_one(cipher_, session, to, d.bytes, record_, out, refused);
+        }
+        if (!ec)
+            ec = refused;
+    } else {
+        (void)session;
+        fragmenter_.split(blob, to, now, out, ec);
+    }
+    if (ec)
+        counters_.add(relay_counter::send_errors);
+    return !ec;
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::protect_split(datagram_batch& out)
+{
+    for (std::size_t i = 0; i < split_.size(); ++i)
+        protect_to_peer(split_[i], out);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::entry& d, datagram_batch& out)
+{
+    std::error_code ec;
+    const auto it = peers_.find(d.to);
+    if (it == peers_.end() || !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
+        counters_.add(relay_counter::send_errors);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time_point now, datagram_batch& out)
+{
+    std::error_code ec;
+    const std::size_t first = out.size();
+    const std::size_t byte_mark = out.mark();
+    split_.clear();
+    fragmenter_.split(message_, from, now, out, ec);
+    if constexpr (fragment::control_fragmenter<Fragmenter>)
+        take_control(first, byte_mark, out);
+    if (ec) {
+        out.truncate(first, byte_mark); // nothing of a failed split goes to anyone
+        counters_.add(relay_counter::send_errors);
+        protect_split(out);
+        return;
+    }
+    const std::size_t count = out.size() - first;
+    bool first_recipient = true;
+    for (const auto& [ep, q] : peers_) {
+        if (ep == from)
+            continue;
+        if (first_recipient) {
+            for (std::size_t i = 0; i < count; ++i)
+                out.retarget(first + i, ep);
+            first_recipient = false;
+        } else {
+            for (std::size_t i = 0; i < count; ++i)
+                out.repeat(first + i, ep);
+        }
+        counters_.add(relay_counter::messages_relayed);
+    }
+    if (first_recipient) // nobody to forward to
+        out.truncate(first, byte_mark);
+    protect_split(out);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::take_control(std::size_t first, std::size_t byte_mark, datagram_batch& out)
+{
+    const auto is_control = [](std::span<const std::byte> d) {
+        std::error_code ec;
+        const wire::tlv t = wire::read_outer(d, ec);
+        return !ec && fragment::handles_control<Fragmenter>(t.type());
+    };
+    std::size_t i = first;
+    while (i < out.size() && !is_control(out[i].bytes))
+        ++i;
+    if (i == out.size())
+        return;
+    moved_.clear();
+    for (std::size_t j = first; j < out.size(); ++j)
+        moved_.push(out[j].to, out[j].bytes);
+    out.truncate(first, byte_mark);
+    for (std::size_t j = 0; j < moved_.size(); ++j)
+        (is_control(moved_[j].bytes) ? split_ : out).push(moved_[j].to, moved_[j].bytes);
+}
+
+} // namespace tlvcast::core

@@ -1,0 +1,162 @@
+// relay_engine's peer table: registration, authenticated records, inbound dispatch, join/leave, presence.
+// Included at the bottom of core/relay_engine.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/core/relay_engine.hpp>
+
+namespace tlvcast::core {
+
+template <class Cipher, class Fragmenter>
+bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const wire::tlv& t, time_point now,
+                                                     datagram_batch& out, std::vector<relay_event>& events)
+{
+    std::optional<session_type> registered;
+    std::error_code ec;
+    const auto known = peers_.find(from);
+    const session_type* current = known != peers_.end() ? known->second.session.get() : nullptr;
+    const std::size_t mark = out.size();
+    const std::size_t byte_mark = out.mark();
+    if (!cipher_.relay_handshake(from, t, now, out, current, registered, ec))
+        return false;
+    if (ec) {
+        counters_.add(relay_counter::handshake_errors);
+        return true;
+    }
+    if (registered) {
+        auto it = peers_.find(from);
+        if (it == peers_.end()) {
+            const bool full = peers_.size() >= opt_.max_clients;
+            if (full || !take_source(from)) {
+                // Take back the cipher's answer: the client must not believe it registered.
+                out.truncate(mark, byte_mark);
+                counters_.add(full ? relay_counter::clients_full : relay_counter::source_full);
+                return true;
+            }
+            it = peers_.emplace(from, peer{}).first;
+            if (peers_.size() == 1)
+                next_sweep_ = now + sweep_period();
+            counters_.add(relay_counter::registrations);
+            events.push_back({relay_event::kind::registered, from, 0, cipher_.identity(*registered)});
+        }
+        // A new session object: a job still holding the old one finishes with it.
+        it->second.session = std::make_shared<session_type>(std::move(*registered));
+        it->second.last_seen = now;
+    } else if (auto it = peers_.find(from); it != peers_.end()) {
+        it->second.last_seen = now;
+    }
+    return true;
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::receive_record(const endpoint& from, const wire::tlv& outer, time_point now,
+                                                      datagram_batch& out, std::vector<relay_event>& events)
+{
+    if constexpr (Cipher::has_record_layer) {
+        const auto it = peers_.find(from);
+        if (it == peers_.end()) {
+            counters_.add(relay_counter::unregistered);
+            return;
+        }
+        std::error_code ec;
+        cipher_.unprotect(*it->second.session, outer.value, record_, ec);
+        if (ec) {
+            counters_.add(relay_counter::undecryptable);
+            return;
+        }
+        const wire::tlv t = wire::read_outer(record_, ec);
+        if (ec) {
+            counters_.add(relay_counter::malformed);
+            return;
+        }
+        it->second.last_seen = now;
+        dispatch(from, it->second, t, now, out, events, false);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, const wire::tlv& t, time_point now,
+                                                datagram_batch& out, std::vector<relay_event>& events, bool reassembled)
+{
+    std::error_code ec;
+    bool complete = false;
+    switch (detail::route_of<Fragmenter>(t.type())) {
+    case detail::route::keepalive: return;
+    case detail::route::fragment:
+        if (reassembled)
+            break;
+        split_.clear();
+        complete = fragmenter_.reassemble(from, t.value, now, split_, message_, ec);
+        // Its answer (an ACK, a NACK) leaves now, before on_message() may reuse split_.
+        protect_split(out);
+        if (ec)
+            counters_.add(relay_counter::reassembly_dropped);
+        if (complete)
+            on_message(from, p, now, out, events);
+        return;
+    case detail::route::fragmenter_control:
+        if constexpr (fragment::control_fragmenter<Fragmenter>) {
+            split_.clear();
+            complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
+            protect_split(out);
+            if (ec)
+                counters_.add(relay_counter::reassembly_dropped);
+            else if (complete)
+                on_message(from, p, now, out, events);
+        }
+        return;
+    case detail::route::cipher:
+        // A message small enough to travel whole.
+        if (reassembled)
+            break;
+        message_.assign(t.bytes().begin(), t.bytes().end());
+        on_message(from, p, now, out, events);
+        return;
+    }
+    counters_.add(relay_counter::unexpected_type);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::shared_ptr<session_type> session,
+                                                  crypto::message_kind kind, time_point now, datagram_batch& out,
+                                                  std::vector<relay_event>& events)
+{
+    auto it = peers_.find(from);
+    // A job that completes after its sender registered again speaks for the old session only.
+    if (it != peers_.end() && it->second.session != session)
+        it = peers_.end();
+    if (kind == crypto::message_kind::join) {
+        if (it == peers_.end() || it->second.connected)
+            return;
+        it->second.connected = true;
+        events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
+        announce(from, session.get(), true, now, out);
+    } else {
+        if (it == peers_.end())
+            return;
+        const bool was_connected = it->second.connected;
+        peers_.erase(it);
+        fragmenter_.forget(from);
+        release_source(from);
+        events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
+        if (was_connected)
+            announce(from, session.get(), false, now, out);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::announce(const endpoint& about, const session_type* about_session,
+                                                bool connected, time_point now, datagram_batch& out)
+{
+    std::error_code ec;
+    for (auto& [ep, q] : peers_) {
+        if (ep == about)
+            continue;
+        cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
+        if (!ec && send_blob(ep, *q.session, blob_, now, out))
+            counters_.add(relay_counter::presence_sent);
+        else if (ec)
+            counters_.add(relay_counter::send_errors);
+    }
+}
+
+} // namespace tlvcast::core

@@ -1,0 +1,153 @@
+// The seed profile's client side: registration (4, 7), the relay's key (5), relayed messages and presence.
+#pragma once
+
+#include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/crypto/rsa_backend.hpp>
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/profile/seed/control.hpp>
+#include <tlvcast/profile/seed/detail/recent_ids.hpp>
+#include <tlvcast/profile/seed/detail/rsa_blocks.hpp>
+#include <tlvcast/wire/sender_info.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::profile::seed {
+
+/// The client's view of its relay: the relay's key once type 5 arrived, and the first 16 bytes of
+/// recent relayed ciphertexts. OAEP is randomised, so the same bytes again can only be a network
+/// duplicate or a replay: dropped (errc::replayed) without a private-key operation.
+template <crypto::rsa_backend Rsa>
+struct client_session {
+    std::optional<typename Rsa::public_key> relay_key;
+    crypto::fingerprint relay_fingerprint{};
+    detail::recent_ids seen;
+};
+
+namespace detail {
+
+/// The client half of basic_rsa_oaep (rsa_oaep.hpp documents each call). It holds the prebuilt
+/// registration datagrams; the key pair comes in from the policy on each call.
+template <crypto::rsa_backend Rsa>
+class client_side {
+public:
+    using session = client_session<Rsa>;
+
+    /// Prebuilds REGISTER_PUBLIC_KEY(pem) and REQUEST_SERVER_KEY, sent on every (re)start.
+    explicit client_side(std::string_view pem)
+    {
+        std::error_code ec;
+        wire::tlv_appender a(hello_);
+        a.put(wire::tlv_type::register_public_key, wire::as_bytes(pem), ec);
+        split_ = hello_.size();
+        a.put(wire::tlv_type::request_server_key, {}, ec);
+    }
+
+    void start(const endpoint& relay, datagram_batch& out) const
+    {
+        const std::span<const std::byte> hello(hello_);
+        out.push(relay, hello.first(split_));
+        out.push(relay, hello.subspan(split_));
+    }
+
+    crypto::received receive(const rsa_blocks<Rsa>& keys, session& s, const wire::tlv& t,
+                             std::vector<std::byte>& text, std::error_code& ec) const
+    {
+        using kind = crypto::received::kind;
+        ec = {};
+        crypto::received r;
+        switch (t.type()) {
+        case wire::tlv_type::server_public_key: {
+            typename Rsa::public_key key = Rsa::import_public_pem(t.value, ec);
+            if (ec)
+                return r;
+            const crypto::fingerprint fp = Rsa::fingerprint(key);
+            r.what = kind::established;
+            r.identity = fp;
+            r.relay_changed = s.relay_key && fp != s.relay_fingerprint;
+            s.relay_key = std::move(key);
+            s.relay_fingerprint = fp;
+            return r;
+        }
+        case wire::tlv_type::sender_info: {
+            // The relay names the sender in SENDER_INFO around the RELAYED_MESSAGE it re-encrypted.
+            const wire::sender_info si = wire::decode_sender_info(t.value, ec);
+            if (ec)
+                return r;
+            if (si.inner.type() != wire::tlv_type::relayed_message) {
+                ec = errc::unexpected_type;
+                return r;
+            }
+            if (decrypt_fresh(keys, s, si.inner.value, text, ec)) {
+                r.what = kind::message;
+                r.peer = si.sender;
+            }
+            return r;
+        }
+        case wire::tlv_type::relayed_message:
+            if (decrypt_fresh(keys, s, t.value, text, ec))
+                r.what = kind::message;
+            return r;
+        case wire::tlv_type::client_connected:
+        case wire::tlv_type::client_disconnected:
+            r.peer = wire::decode_presence(t.value, ec);
+            if (!ec)
+                r.what = t.type() == wire::tlv_type::client_connected ? kind::peer_connected : kind::peer_disconnected;
+            return r;
+        default: return r; // other relay types: ignored, as the profile says
+        }
+    }
+
+    void seal(const rsa_blocks<Rsa>& keys, const session& s, crypto::message_kind kind,
+              std::span<const std::byte> message, std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        ec = {};
+        blob.clear();
+        if (!s.relay_key) {
+            ec = errc::not_ready;
+            return;
+        }
+        const std::span<const std::byte> plaintext = control_plaintext(kind, message, ec);
+        if (ec)
+            return;
+        wire::tlv_appender a(blob);
+        const std::size_t blocks = keys.blocks_for(plaintext.size());
+        for (std::size_t b = 0; b < blocks; ++b) {
+            const std::size_t mark = a.begin(wire::tlv_type::encrypted_block);
+            keys.append_block(*s.relay_key, plaintext, b, blob, ec);
+            if (ec)
+                return;
+            a.end(mark, ec);
+        }
+    }
+
+private:
+    // Decrypts a RELAYED_MESSAGE value unless its ciphertext was seen recently.
+    static bool decrypt_fresh(const rsa_blocks<Rsa>& keys, session& s, std::span<const std::byte> value,
+                              std::vector<std::byte>& text, std::error_code& ec)
+    {
+        const auto id = recent_ids::make(value);
+        if (s.seen.contains(id)) {
+            ec = errc::replayed;
+            return false;
+        }
+        keys.decrypt_concatenated(value, text, ec);
+        if (ec)
+            return false;
+        s.seen.insert(id); // only after decryption: forged bytes cannot block a real message
+        return true;
+    }
+
+    std::vector<std::byte> hello_; // REGISTER_PUBLIC_KEY then REQUEST_SERVER_KEY, one datagram each
+    std::size_t split_ = 0;
+};
+
+} // namespace detail
+} // namespace tlvcast::profile::seed
