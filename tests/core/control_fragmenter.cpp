@@ -5,7 +5,7 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using sec = crypto::secure;
+using sec = profile::secure::cipher;
 using ack_client = core::client_engine<sec, test::ack_fragmenter>;
 using ack_relay = core::relay_engine<sec, test::ack_fragmenter>;
 using ack_net = test::policy_net<ack_client, ack_relay>;
@@ -31,7 +31,7 @@ sec make_cipher(std::uint8_t id, std::uint64_t seed)
 {
     std::array<std::byte, 32> key_seed{};
     key_seed.fill(static_cast<std::byte>(id));
-    crypto::secure_options o;
+    profile::secure::options o;
     o.random_for_tests = [rng = std::make_shared<std::mt19937_64>(seed)](std::span<std::byte> out) {
         for (auto& b : out)
             b = static_cast<std::byte>((*rng)());

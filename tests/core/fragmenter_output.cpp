@@ -5,7 +5,7 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/fragment/concepts.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/wire/detail/endian.hpp>
@@ -129,7 +129,7 @@ std::string make_text(std::size_t sender, std::size_t size)
 
 // ---- the secure profile: reseal, a split per recipient ----
 
-using sec = crypto::secure;
+using sec = profile::secure::cipher;
 using secure_client = core::client_engine<sec, probe_fragmenter>;
 using secure_relay = core::relay_engine<sec, probe_fragmenter>;
 using secure_net = test::policy_net<secure_client, secure_relay>;
@@ -138,7 +138,7 @@ sec make_secure(std::uint8_t id, std::uint64_t seed)
 {
     std::array<std::byte, 32> key_seed{};
     key_seed.fill(static_cast<std::byte>(id));
-    crypto::secure_options o;
+    profile::secure::options o;
     o.random_for_tests = [rng = std::make_shared<std::mt19937_64>(seed)](std::span<std::byte> out) {
         for (auto& b : out)
             b = static_cast<std::byte>((*rng)());

@@ -1,5 +1,5 @@
-// Tests for include/tlvcast/crypto/secure.hpp: handshake bytes against independently computed vectors, every backend.
-#include <tlvcast/crypto/secure.hpp>
+// Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts): handshake bytes against independently computed vectors, every backend.
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/secure_sim.hpp"
 
@@ -97,7 +97,7 @@ std::vector<std::vector<std::byte>> handshake(Client& client, Relay& relay, type
 template <class Client, class Relay, class ClientSuite, class RelaySuite>
 void check_vectors()
 {
-    crypto::secure_options copt, ropt;
+    profile::secure::options copt, ropt;
     copt.random_for_tests = counting_rng(0xa0);
     ropt.random_for_tests = counting_rng(0xb0);
     Client client(id_from<ClientSuite>(0x01), copt);
@@ -134,8 +134,8 @@ void check_vectors()
 } // namespace
 
 #ifdef TLVCAST_HAS_CRYPTOPP
-using cpp_gcm = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
-using cpp_chacha = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
+using cpp_gcm = profile::secure::basic_cipher<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
+using cpp_chacha = profile::secure::basic_cipher<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
 
 TEST_CASE("secure vectors: Crypto++ produces the independently computed handshake bytes", "[secure][vectors]")
 {
@@ -144,8 +144,8 @@ TEST_CASE("secure vectors: Crypto++ produces the independently computed handshak
 #endif
 
 #ifdef TLVCAST_HAS_OPENSSL
-using ossl_gcm = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
-using ossl_chacha = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
+using ossl_gcm = profile::secure::basic_cipher<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
+using ossl_chacha = profile::secure::basic_cipher<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
 
 TEST_CASE("secure vectors: OpenSSL produces the independently computed handshake bytes", "[secure][vectors]")
 {
@@ -201,8 +201,8 @@ TEST_CASE("secure: Crypto++ clients and an OpenSSL relay (and the reverse) talk,
 
 TEST_CASE("secure: a client and relay of different AEADs do not register", "[secure]")
 {
-    test::secure_net<crypto::secure_chacha, crypto::secure> net(crypto::secure(id_from<crypto::default_suite>(100)));
-    net.add_client(crypto::secure_chacha(id_from<crypto::default_suite>(1)));
+    test::secure_net<profile::secure::chacha_cipher, profile::secure::cipher> net(profile::secure::cipher(id_from<crypto::default_suite>(100)));
+    net.add_client(profile::secure::chacha_cipher(id_from<crypto::default_suite>(1)));
     net.start_all();
     net.run_for(1s);
     CHECK(net.client(0).current_state() != decltype(net)::client_engine::state::established);
@@ -214,14 +214,14 @@ TEST_CASE("secure: identity files are created once (mode 0600) and loaded back",
 {
     const auto path = std::filesystem::temp_directory_path() / ("tlvcast_secure_id_" + std::to_string(::getpid()) + ".pem");
     std::filesystem::remove(path);
-    const auto a = crypto::secure::load_or_create_identity(path);
+    const auto a = profile::secure::cipher::load_or_create_identity(path);
     const auto perms = std::filesystem::status(path).permissions();
     CHECK((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
           std::filesystem::perms::none);
-    const auto b = crypto::secure::load_or_create_identity(path);
+    const auto b = profile::secure::cipher::load_or_create_identity(path);
     CHECK(a.public_key == b.public_key);
-    const crypto::secure c(b);
-    CHECK(crypto::secure::from_hex(crypto::secure::to_hex(c.identity_fingerprint())) == c.identity_fingerprint());
-    CHECK_FALSE(crypto::secure::from_hex("zz"));
+    const profile::secure::cipher c(b);
+    CHECK(profile::secure::cipher::from_hex(profile::secure::cipher::to_hex(c.identity_fingerprint())) == c.identity_fingerprint());
+    CHECK_FALSE(profile::secure::cipher::from_hex("zz"));
     std::filesystem::remove(path);
 }

@@ -1,0 +1,116 @@
+// One side of the secure profile: its identity, randomness and counted public-key operations.
+#pragma once
+
+#include <tlvcast/crypto/secret.hpp>
+#include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/profile/secure/options.hpp>
+#include <tlvcast/profile/secure/record.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+#include <utility>
+
+namespace tlvcast::profile::secure::detail {
+
+/// What both handshakes use: the identity key, the options, the random source, and the public-key
+/// operations (counted with relaxed atomics, so that tests can prove cheap rejection). Lives behind
+/// a pointer in the cipher so the cipher stays movable.
+template <class Suite>
+class party {
+public:
+    party(crypto::ed25519_keypair identity, options opt)
+        : identity_(std::move(identity)), fingerprint_(crypto::fingerprint_of<Suite>(identity_.public_key)),
+          opt_(std::move(opt))
+    {
+    }
+
+    const crypto::ed25519_keypair& identity() const noexcept { return identity_; }
+    const crypto::fingerprint& fingerprint() const noexcept { return fingerprint_; }
+    const options& settings() const noexcept { return opt_; }
+
+    pk_counts counts() const noexcept
+    {
+        return {x25519_.load(std::memory_order_relaxed), sign_.load(std::memory_order_relaxed),
+                verify_.load(std::memory_order_relaxed)};
+    }
+
+    void random(std::span<std::byte> out)
+    {
+        if (opt_.random_for_tests)
+            opt_.random_for_tests(out);
+        else
+            Suite::random_bytes(out);
+    }
+
+    // X25519(priv, 9): the public key of a private key drawn from random() (so tests can fix it).
+    void make_ephemeral(crypto::secret_bytes<crypto::x25519_key_size>& priv,
+                        std::array<std::byte, crypto::x25519_key_size>& pub)
+    {
+        static constexpr std::array<std::byte, crypto::x25519_key_size> base_point{std::byte{9}};
+        std::error_code ec;
+        do {
+            random(priv.span());
+            x25519_.fetch_add(1, std::memory_order_relaxed);
+        } while (!Suite::x25519(priv.span(), base_point, pub, ec)); // all-zero private: draw again
+    }
+
+    bool agree(const crypto::secret_bytes<crypto::x25519_key_size>& priv, std::span<const std::byte> peer,
+               crypto::secret_bytes<crypto::x25519_key_size>& shared)
+    {
+        x25519_.fetch_add(1, std::memory_order_relaxed);
+        std::error_code ec;
+        return Suite::x25519(priv.span(), peer.first<crypto::x25519_key_size>(), shared.span(), ec);
+    }
+
+    void sign(std::span<const std::byte> message, std::span<std::byte, crypto::ed25519_signature_size> sig)
+    {
+        sign_.fetch_add(1, std::memory_order_relaxed);
+        Suite::sign(identity_.private_key.span(), message, sig);
+    }
+
+    bool verify(std::span<const std::byte> pub, std::span<const std::byte> message, std::span<const std::byte> sig)
+    {
+        verify_.fetch_add(1, std::memory_order_relaxed);
+        return Suite::verify(pub.first<crypto::ed25519_public_size>(), message,
+                             sig.first<crypto::ed25519_signature_size>());
+    }
+
+private:
+    crypto::ed25519_keypair identity_;
+    crypto::fingerprint fingerprint_;
+    options opt_;
+    std::atomic<std::uint64_t> x25519_{0}, sign_{0}, verify_{0};
+};
+
+inline crypto::fingerprint read_fingerprint(std::span<const std::byte> at) noexcept
+{
+    crypto::fingerprint fp{};
+    std::copy_n(at.begin(), fp.size(), fp.begin());
+    return fp;
+}
+
+inline session_id read_session_id(std::span<const std::byte> at) noexcept
+{
+    session_id id{};
+    std::copy_n(at.begin(), id.size(), id.begin());
+    return id;
+}
+
+/// Appends one unprotected handshake TLV datagram to `to`.
+inline void push_tlv(datagram_batch& out, const endpoint& to, wire::tlv_type type, std::span<const std::byte> value)
+{
+    const std::size_t m = out.mark();
+    std::error_code ec;
+    wire::tlv_appender(out.bytes()).put(type, value, ec);
+    out.commit(to, m);
+}
+
+} // namespace tlvcast::profile::secure::detail
