@@ -7,6 +7,7 @@
 #include <tlvcast/crypto/hex.hpp>
 #include <tlvcast/crypto/identity.hpp>
 #include <tlvcast/crypto/key_file.hpp>
+#include <tlvcast/crypto/random.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
@@ -36,15 +37,22 @@ namespace tlvcast::profile::secure {
 /// The secure profile's Cipher policy (docs/PROTOCOL.md, "Secure profile"): a SIGMA-style handshake
 /// (ephemeral X25519, Ed25519 identities, stateless cookie first), then every datagram is an AEAD
 /// record (`Aead`: AES-256-GCM or ChaCha20-Poly1305) with a 64-bit sequence number and a 1024-wide
-/// replay window. `Suite` provides X25519, Ed25519, SHA-256, HKDF and randomness.
+/// replay window. `Suite` provides X25519, Ed25519, SHA-256 and HKDF. `Random` (a
+/// crypto::random_source) is where every random byte of the profile comes from: ephemeral keys,
+/// client randoms, session ids and the cookie secret; the backend's CSPRNG by default, a
+/// crypto::seeded_random in tests and simulations, which then replay bit for bit from their seed.
+/// It is a template parameter, owned by the instance: no indirect call per draw, no lifetime to
+/// manage, and a production type cannot be handed a test generator by a stray option.
 /// One instance is one side's identity. Client-side calls are driven by one client_engine (not
 /// thread-safe); on the relay, relay_handshake() runs on the engine's thread and open(),
 /// unprotect(), seal_relayed(), presence() and identity() are thread-safe for any sessions.
-template <class Suite, class Aead>
+template <class Suite, class Aead, class Random = crypto::os_random<Suite>>
 class basic_cipher {
     static_assert(crypto::suite<Suite>, "basic_cipher: Suite must model tlvcast::crypto::suite");
     static_assert(crypto::aead<Aead>, "basic_cipher: Aead must model tlvcast::crypto::aead");
-    using client_steps = client_handshake<Suite, Aead>;
+    static_assert(crypto::random_source<Random>, "basic_cipher: Random must model tlvcast::crypto::random_source");
+    using client_steps = client_handshake<Suite, Aead, Random>;
+    using relay_steps = secure::relay_handshake<Suite, Aead, Random>;
 
 public:
     static constexpr bool has_record_layer = true;
@@ -64,20 +72,21 @@ public:
     static constexpr unsigned max_cookies_per_attempt = secure::max_cookies_per_attempt;
     static constexpr unsigned max_refusals_reported = secure::max_refusals_reported;
 
-    /// Uses `identity` as this side's Ed25519 identity. Throws std::invalid_argument for a
-    /// max_datagram too small for the handshake and a record, or invalid rate limits.
-    explicit basic_cipher(crypto::ed25519_keypair identity, options opt = {})
+    /// Uses `identity` as this side's Ed25519 identity and draws from `rng`. Throws
+    /// std::invalid_argument for a max_datagram too small for the handshake and a record, or
+    /// invalid rate limits.
+    explicit basic_cipher(crypto::ed25519_keypair identity, options opt = {}, Random rng = Random{})
     {
         if (opt.max_datagram < 256 || opt.max_datagram > 65'507)
             throw std::invalid_argument("tlvcast::secure: max_datagram must be in 256..65507");
         if (opt.max_pending == 0 || opt.max_pending_per_address == 0 || opt.pending_expiry <= duration::zero())
             throw std::invalid_argument(
                 "tlvcast::secure: max_pending, max_pending_per_address and pending_expiry must be positive");
-        relay_ = std::make_unique<secure::relay_handshake<Suite, Aead>>(opt.handshake_limits);
-        me_ = std::make_unique<detail::party<Suite>>(std::move(identity), std::move(opt));
+        relay_ = std::make_unique<relay_steps>(opt.handshake_limits);
+        me_ = std::make_unique<detail::party<Suite, Random>>(std::move(identity), std::move(opt), std::move(rng));
     }
 
-    /// A fresh identity from the CSPRNG.
+    /// A fresh identity from the backend's CSPRNG (identities are long-lived: never from `Random`).
     static crypto::ed25519_keypair generate() { return crypto::generate_ed25519<Suite>(); }
 
     /// Loads the identity (PKCS#8 PEM) at `path`, or creates it there (mode 0600) when absent (see
@@ -304,8 +313,8 @@ public:
     }
 
 private:
-    std::unique_ptr<detail::party<Suite>> me_;
-    std::unique_ptr<secure::relay_handshake<Suite, Aead>> relay_;
+    std::unique_ptr<detail::party<Suite, Random>> me_;
+    std::unique_ptr<relay_steps> relay_;
 };
 
 /// The secure profile with AES-256-GCM on the default backend (default_backend.hpp).

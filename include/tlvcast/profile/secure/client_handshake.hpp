@@ -46,14 +46,15 @@ struct client_session {
 };
 
 /// The client's handshake steps over one party (its identity and randomness). Stateless itself.
-template <class Suite, class Aead>
+template <class Suite, class Aead, class Random>
 struct client_handshake {
+    using party = detail::party<Suite, Random>;
     using session_type = session<Aead>;
     using state = client_session<Aead>;
     static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
 
     /// A new ephemeral key and random; appends SECURE_HELLO without a cookie to `relay`.
-    static void start(detail::party<Suite>& me, state& s, const endpoint& relay, datagram_batch& out)
+    static void start(party& me, state& s, const endpoint& relay, datagram_batch& out)
     {
         s.relay = relay;
         s.pending.reset();
@@ -91,7 +92,7 @@ struct client_handshake {
 
     /// SECURE_SERVER_HELLO: verify sig_r, check the relay's identity, derive keys, answer with
     /// SECURE_CLIENT_AUTH. A refused identity gets no answer (kind::relay_refused).
-    static crypto::received on_server_hello(detail::party<Suite>& me, state& s, std::span<const std::byte> value,
+    static crypto::received on_server_hello(party& me, state& s, std::span<const std::byte> value,
                                             const crypto::relay_trust& trust, datagram_batch& out,
                                             std::error_code& ec)
     {

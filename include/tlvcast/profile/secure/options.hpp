@@ -7,8 +7,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <span>
 
 namespace tlvcast::profile::secure {
 
@@ -39,8 +37,6 @@ struct options {
     std::size_t max_pending = default_max_pending;
     std::size_t max_pending_per_address = default_max_pending_per_address;
     duration pending_expiry = std::chrono::seconds(10);
-    /// Tests only: the source of ephemeral keys, randoms and session ids (the OS CSPRNG when empty).
-    std::function<void(std::span<std::byte>)> random_for_tests;
 };
 
 /// Public-key operations an instance performed (for tests and monitoring).

@@ -36,9 +36,10 @@ struct peer_session {
 
 /// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
 /// between SECURE_SERVER_HELLO and SECURE_CLIENT_AUTH). Single-threaded (the relay engine's thread).
-template <class Suite, class Aead>
+template <class Suite, class Aead, class Random>
 class relay_handshake {
 public:
+    using party = detail::party<Suite, Random>;
     using session_type = session<Aead>;
     using peer_type = peer_session<Aead>;
     static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
@@ -49,7 +50,7 @@ public:
 
     /// SECURE_HELLO: a cookie (stateless), the stored SERVER_HELLO again (a duplicate), or a new
     /// pending handshake and its SERVER_HELLO.
-    void on_hello(detail::party<Suite>& me, const endpoint& from, std::span<const std::byte> value, time_point now,
+    void on_hello(party& me, const endpoint& from, std::span<const std::byte> value, time_point now,
                   datagram_batch& out, std::error_code& ec)
     {
         const options& opt = me.settings();
@@ -62,7 +63,7 @@ public:
             return;
         }
         if (!jar_)
-            jar_.emplace(now, opt.cookie_rotation);
+            jar_.emplace(now, opt.cookie_rotation, me.rng());
         const auto hello = value.first(wire::secure_hello_size);
         const crypto::sha256_digest context = Suite::sha256(hello);
         const auto cookie = value.subspan(wire::secure_hello_size);
@@ -133,7 +134,7 @@ public:
 
     /// SECURE_CLIENT_AUTH: opens and verifies it against its pending entry; sets `registered` and
     /// appends SECURE_RECORD(seq 0, SECURE_ACCEPT).
-    void on_client_auth(detail::party<Suite>& me, const endpoint& from, std::span<const std::byte> value,
+    void on_client_auth(party& me, const endpoint& from, std::span<const std::byte> value,
                         time_point now, datagram_batch& out, const peer_type* current,
                         std::optional<peer_type>& registered, std::uint64_t max_records, std::error_code& ec)
     {
@@ -247,7 +248,7 @@ private:
         }
     }
 
-    std::optional<crypto::basic_cookie_jar<Suite>> jar_;
+    std::optional<crypto::basic_cookie_jar<Suite, Random>> jar_;
     crypto::rate_limiter limiter_;
     pending_map pending_;
     std::map<duplicate_key, std::uint64_t> by_hello_;       // -> key into `pending_`

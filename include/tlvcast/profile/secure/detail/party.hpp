@@ -1,6 +1,7 @@
 // One side of the secure profile: its identity, randomness and counted public-key operations.
 #pragma once
 
+#include <tlvcast/crypto/random.hpp>
 #include <tlvcast/crypto/secret.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/crypto/trust.hpp>
@@ -20,15 +21,16 @@
 
 namespace tlvcast::profile::secure::detail {
 
-/// What both handshakes use: the identity key, the options, the random source, and the public-key
-/// operations (counted with relaxed atomics, so that tests can prove cheap rejection). Lives behind
-/// a pointer in the cipher so the cipher stays movable.
-template <class Suite>
+/// What both handshakes use: the identity key, the options, the random source (every random byte
+/// of the profile comes from it: ephemeral keys, randoms, session ids, the cookie secret), and the
+/// public-key operations (counted with relaxed atomics, so that tests can prove cheap rejection).
+/// Lives behind a pointer in the cipher so the cipher stays movable and `rng()` stays put.
+template <class Suite, class Random>
 class party {
 public:
-    party(crypto::ed25519_keypair identity, options opt)
+    party(crypto::ed25519_keypair identity, options opt, Random rng)
         : identity_(std::move(identity)), fingerprint_(crypto::fingerprint_of<Suite>(identity_.public_key)),
-          opt_(std::move(opt))
+          opt_(std::move(opt)), rng_(std::move(rng))
     {
     }
 
@@ -42,24 +44,17 @@ public:
                 verify_.load(std::memory_order_relaxed)};
     }
 
-    void random(std::span<std::byte> out)
-    {
-        if (opt_.random_for_tests)
-            opt_.random_for_tests(out);
-        else
-            Suite::random_bytes(out);
-    }
+    void random(std::span<std::byte> out) { rng_.fill(out); }
+    Random& rng() noexcept { return rng_; }
 
-    // X25519(priv, 9): the public key of a private key drawn from random() (so tests can fix it).
+    // An ephemeral key pair whose private key is drawn from the random source.
     void make_ephemeral(crypto::secret_bytes<crypto::x25519_key_size>& priv,
                         std::array<std::byte, crypto::x25519_key_size>& pub)
     {
-        static constexpr std::array<std::byte, crypto::x25519_key_size> base_point{std::byte{9}};
-        std::error_code ec;
-        do {
-            random(priv.span());
-            x25519_.fetch_add(1, std::memory_order_relaxed);
-        } while (!Suite::x25519(priv.span(), base_point, pub, ec)); // all-zero private: draw again
+        x25519_.fetch_add(1, std::memory_order_relaxed);
+        const crypto::x25519_keypair kp = crypto::generate_x25519<Suite>(rng_);
+        priv = kp.private_key;
+        pub = kp.public_key;
     }
 
     bool agree(const crypto::secret_bytes<crypto::x25519_key_size>& priv, std::span<const std::byte> peer,
@@ -87,6 +82,7 @@ private:
     crypto::ed25519_keypair identity_;
     crypto::fingerprint fingerprint_;
     options opt_;
+    Random rng_;
     std::atomic<std::uint64_t> x25519_{0}, sign_{0}, verify_{0};
 };
 
