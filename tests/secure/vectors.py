@@ -48,7 +48,7 @@ k_c2r, k_r2c, iv_c2r, iv_r2c = okm[:32], okm[32:64], okm[64:76], okm[76:88]
 def nonce(iv, seq):
     return bytes(a ^ b for a, b in zip(iv, bytes(4) + seq.to_bytes(8, "big")))
 
-sig_c = id_c.sign(b"tlvcast secure v1 client" + th + sig_r)
+sig_c = id_c.sign(b"tlvcast secure v1 client" + th + sig_r + id_c_pub)
 auth = sid + AESGCM(k_c2r).encrypt(nonce(iv_c2r, 0), id_c_pub + sig_c, sid + bytes(8))
 server_hello = sid + e_r_pub + id_r_pub + sig_r
 accept_inner = bytes([0, 20, 0, 1, 1])

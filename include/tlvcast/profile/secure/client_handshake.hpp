@@ -146,11 +146,11 @@ struct client_handshake {
         const auto okm = key_block<Suite>(th, shared.span());
         shared.wipe();
         s.pending = std::make_unique<session_type>(detail::read_session_id(sid), okm, true, 0, fp);
-        // SECURE_CLIENT_AUTH: sid || AEAD_c2r(seq 0, aad = sid || 0)(id_c || sig_c).
+        // SECURE_CLIENT_AUTH: sid || AEAD_c2r(seq 0, aad = sid || 0)(id_c || sig_c), sig_c over th || sig_r || id_c.
         const auto& id = me.identity();
         std::array<std::byte, crypto::ed25519_public_size + crypto::ed25519_signature_size> auth{};
         std::copy(id.public_key.begin(), id.public_key.end(), auth.begin());
-        me.sign(detail::signed_message(detail::label_client, th, sig_r),
+        me.sign(detail::client_signed_message(th, sig_r, id.public_key),
                 std::span(auth).template subspan<crypto::ed25519_public_size, crypto::ed25519_signature_size>());
         std::array<std::byte, wire::secure_client_auth_size> msg{};
         std::copy(sid.begin(), sid.end(), msg.begin());

@@ -26,16 +26,26 @@ inline void append(std::vector<std::byte>& v, std::span<const std::byte> bytes)
     v.insert(v.end(), bytes.begin(), bytes.end());
 }
 
-/// label || a || b: what a side signs.
+/// label || a || b || c: what a side signs.
 inline std::vector<std::byte> signed_message(std::string_view label, std::span<const std::byte> a,
-                                             std::span<const std::byte> b = {})
+                                             std::span<const std::byte> b = {}, std::span<const std::byte> c = {})
 {
     std::vector<std::byte> m;
-    m.reserve(label.size() + a.size() + b.size());
+    m.reserve(label.size() + a.size() + b.size() + c.size());
     append(m, label_bytes(label));
     append(m, a);
     append(m, b);
+    append(m, c);
     return m;
+}
+
+/// What the client signs: "tlvcast secure v1 client" || th || sig_r || id_c. Its own identity key
+/// is in the signed transcript (SIGMA binds the signer's identity), so no one can pair the
+/// signature with another id_c.
+inline std::vector<std::byte> client_signed_message(std::span<const std::byte> th, std::span<const std::byte> sig_r,
+                                                    std::span<const std::byte> id_c)
+{
+    return signed_message(label_client, th, sig_r, id_c);
 }
 
 } // namespace detail

@@ -153,7 +153,7 @@ public:
         if (ec)
             return; // the pending entry stays: a forgery must not cancel a real handshake
         const auto id_c = std::span<const std::byte>(auth).first(crypto::ed25519_public_size);
-        if (!me.verify(id_c, detail::signed_message(detail::label_client, ph.th, ph.sig_r),
+        if (!me.verify(id_c, detail::client_signed_message(ph.th, ph.sig_r, id_c),
                        std::span<const std::byte>(auth).subspan(crypto::ed25519_public_size))) {
             ec = errc::authentication_failed;
             return;
