@@ -129,10 +129,16 @@ public:
 
     /// Starts a (re-)handshake: a new ephemeral key and random; appends SECURE_HELLO without a cookie
     /// to `relay`. A handshake already in progress (keys derived, no SECURE_ACCEPT yet) is abandoned.
-    void start_session(client_session& s, const endpoint& relay, time_point, datagram_batch& out) const
+    void start_session(client_session& s, const endpoint& relay, time_point now, datagram_batch& out) const
     {
-        client_steps::start(*me_, s, relay, out);
+        client_steps::start(*me_, s, relay, now, out);
     }
+
+    /// Client timer: wipes a handshake that outlived options::pending_expiry (its ephemeral key and
+    /// unconfirmed session keys). The engine calls it from on_timer.
+    void on_timer(client_session& s, time_point now, datagram_batch&) const { client_steps::expire(s, now); }
+    /// When the client's on_timer has work, or no_timer.
+    time_point next_timer(const client_session& s) const noexcept { return client_steps::next_expiry(s); }
 
     bool established(const client_session& s) const noexcept { return s.current != nullptr; }
 
@@ -212,8 +218,8 @@ public:
     /// thread. A hello without a valid cookie is answered with SECURE_COOKIE and costs one HMAC, no
     /// state. A hello+cookie already pending from the same source is answered with the stored
     /// SECURE_SERVER_HELLO (no new key or signature). A new handshake over the pending caps evicts
-    /// the oldest entry (its keys wiped); expired entries are wiped whenever the relay handles a
-    /// handshake TLV. Errors: malformed, handshake_failed (version, aead, low-order key),
+    /// the oldest entry (its keys wiped); expired entries are wiped on the timer (on_timer) and
+    /// whenever the relay handles a handshake TLV. Errors: malformed, handshake_failed (version, aead, low-order key),
     /// rate_limited (address, prefix or global), stale_session (unknown or expired session, or
     /// another source), authentication_failed (client auth does not open or verify).
     bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
@@ -232,6 +238,12 @@ public:
         }
         return false;
     }
+
+    /// Relay timer: wipes expired pending handshakes without waiting for the next handshake
+    /// datagram. The engine calls it from on_timer, on its thread.
+    void on_timer(time_point now, datagram_batch&) { relay_->expire(now); }
+    /// When the relay's on_timer has work (the oldest pending handshake's expiry), or no_timer.
+    time_point next_timer() const { return relay_->next_expiry(); }
 
     /// A client's blob (it came in authenticated records): SECURE_MESSAGE -> data and its
     /// plaintext, SECURE_CONNECT -> join, SECURE_DISCONNECT -> leave. Errors: malformed. Thread-safe.

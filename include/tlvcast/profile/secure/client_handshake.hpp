@@ -7,6 +7,7 @@
 #include <tlvcast/profile/secure/detail/party.hpp>
 #include <tlvcast/profile/secure/key_schedule.hpp>
 #include <tlvcast/profile/secure/record.hpp>
+#include <tlvcast/time.hpp>
 #include <tlvcast/wire/types.hpp>
 
 #include <algorithm>
@@ -33,6 +34,7 @@ struct client_session {
     using session_type = session<Aead>;
     endpoint relay;           ///< where handshake replies go (the address given to start_session)
     bool handshaking = false; ///< an ephemeral key waits for SECURE_COOKIE / SERVER_HELLO
+    time_point expires{};     ///< the handshake's key material is wiped then (options::pending_expiry)
     crypto::secret_bytes<crypto::x25519_key_size> ephemeral;
     std::array<std::byte, wire::secure_hello_size> hello{};
     std::unique_ptr<session_type> pending;  ///< keys derived, SECURE_ACCEPT not yet received
@@ -54,10 +56,11 @@ struct client_handshake {
     static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
 
     /// A new ephemeral key and random; appends SECURE_HELLO without a cookie to `relay`.
-    static void start(party& me, state& s, const endpoint& relay, datagram_batch& out)
+    static void start(party& me, state& s, const endpoint& relay, time_point now, datagram_batch& out)
     {
         s.relay = relay;
         s.pending.reset();
+        s.expires = now + me.settings().pending_expiry;
         std::array<std::byte, crypto::x25519_key_size> e_pub{};
         me.make_ephemeral(s.ephemeral, e_pub);
         s.hello[0] = std::byte{version};
@@ -163,6 +166,23 @@ struct client_handshake {
             return {};
         detail::push_tlv(out, s.relay, wire::tlv_type::secure_client_auth, msg);
         return {};
+    }
+
+    /// Wipes a handshake that outlived pending_expiry: the ephemeral key, and keys derived for a
+    /// session the relay never confirmed. The sessions in use stay.
+    static void expire(state& s, time_point now)
+    {
+        if ((!s.handshaking && !s.pending) || now < s.expires)
+            return;
+        s.handshaking = false;
+        s.ephemeral.wipe();
+        s.pending.reset(); // its Aead objects wipe their key schedules
+    }
+
+    /// When expire() has work, or no_timer.
+    static time_point next_expiry(const state& s) noexcept
+    {
+        return s.handshaking || s.pending ? s.expires : no_timer;
     }
 
     /// SECURE_ACCEPT (inside a record): promotes the pending session.

@@ -33,7 +33,8 @@ struct options {
                                          default_prefix_burst};
     /// Relay: handshakes between SECURE_SERVER_HELLO and SECURE_CLIENT_AUTH, at most, at most per IP
     /// address, and for how long. A new handshake over either cap evicts the oldest entry (of that
-    /// address, else of the table) instead of being refused.
+    /// address, else of the table) instead of being refused. `pending_expiry` also bounds a
+    /// client's handshake: its ephemeral key and unconfirmed keys are wiped on the timer after it.
     std::size_t max_pending = default_max_pending;
     std::size_t max_pending_per_address = default_max_pending_per_address;
     duration pending_expiry = std::chrono::seconds(10);

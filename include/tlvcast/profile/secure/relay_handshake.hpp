@@ -183,8 +183,19 @@ public:
         registered.emplace(std::move(p));
     }
 
-    // Drops expired entries (and completed ones' FIFO records) from the front of the FIFO. A clock
-    // that goes back expires nothing; entries are created in expiry order otherwise.
+    /// When the oldest live pending entry expires, or no_timer.
+    time_point next_expiry() const
+    {
+        for (const fifo_entry& f : fifo_) {
+            const auto it = pending_.find(f.key);
+            if (it != pending_.end() && it->second.serial == f.serial)
+                return it->second.expires;
+        }
+        return no_timer;
+    }
+
+    // Drops expired entries (and completed ones' FIFO records) from the front of the FIFO, their
+    // keys wiped. A clock that goes back expires nothing; entries are created in expiry order otherwise.
     void expire(time_point now)
     {
         while (!fifo_.empty()) {
