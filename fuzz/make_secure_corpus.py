@@ -6,7 +6,7 @@ The harness reads a script through libFuzzer's FuzzedDataProvider: integers are 
 of the input (most significant byte first), byte strings from the front. Each step is an operation
 (0: a datagram to the relay, 1: a datagram to the client, 3: exchange, 4: advance the clock; see
 the harness). The datagrams are protocol version 2 (docs/PROTOCOL.md): hellos with and without a
-cookie, the other handshake shapes, and a record.
+cookie, the other handshake shapes, a record, and SECURE_KEY_UPDATE outside a record (refused).
 Run from anywhere: /usr/bin/python3 fuzz/make_secure_corpus.py.
 """
 import pathlib
@@ -67,6 +67,7 @@ SEEDS = {
     "seed_record_unknown_session": Script().to_relay(0, tlv(17, counting(8 + 8 + 4 + 16, 0x10))),
     "seed_cookie_to_client": Script().to_client(True, tlv(14, counting(17, 3) + counting(16, 0x60))),
     "seed_server_hello_to_client": Script().to_client(True, tlv(15, counting(136, 0x22))).exchange(3),
+    "seed_key_update_outside_record": Script().to_client(True, tlv(24, b"")),
     "seed_handshake_then_expiry": Script().exchange(4).clock(20000).exchange(2).clock(20000),
 }
 

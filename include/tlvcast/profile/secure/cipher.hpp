@@ -14,6 +14,7 @@
 #include <tlvcast/profile/secure/client_handshake.hpp>
 #include <tlvcast/profile/secure/detail/party.hpp>
 #include <tlvcast/profile/secure/key_schedule.hpp>
+#include <tlvcast/profile/secure/key_update.hpp>
 #include <tlvcast/profile/secure/messages.hpp>
 #include <tlvcast/profile/secure/options.hpp>
 #include <tlvcast/profile/secure/record.hpp>
@@ -21,6 +22,7 @@
 #include <tlvcast/wire/fragment_header.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -66,7 +68,8 @@ public:
     using peer_session = secure::peer_session<Aead>;
     /// The `aead` byte of SECURE_HELLO: 1 = AES-256-GCM, 2 = ChaCha20-Poly1305.
     static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
-    /// Records a sender seals under one key before errc::key_exhausted (see aead.hpp).
+    /// Records a sender seals under one key before errc::key_exhausted (see aead.hpp); an instance
+    /// may lower it (options::max_records_per_key, see limits()).
     static constexpr std::uint64_t max_records = Aead::max_records_per_key;
     static constexpr std::size_t record_overhead = secure::record_overhead;
     static constexpr unsigned max_cookies_per_attempt = secure::max_cookies_per_attempt;
@@ -82,7 +85,9 @@ public:
         if (opt.max_pending == 0 || opt.max_pending_per_address == 0 || opt.pending_expiry <= duration::zero())
             throw std::invalid_argument(
                 "tlvcast::secure: max_pending, max_pending_per_address and pending_expiry must be positive");
+        limits_ = make_key_limits<Aead>(opt);
         relay_ = std::make_unique<relay_steps>(opt.handshake_limits);
+        updates_ = std::make_unique<key_update_queue<Aead>>();
         me_ = std::make_unique<detail::party<Suite, Random>>(std::move(identity), std::move(opt), std::move(rng));
     }
 
@@ -120,6 +125,9 @@ public:
     /// The largest blob that travels whole in one record (a Fragmenter's max_whole): 1196 by default.
     std::size_t max_whole() const noexcept { return settings().max_datagram - record_overhead; }
 
+    /// The key usage limits this instance enforces.
+    const key_limits& limits() const noexcept { return limits_; }
+
     /// Public-key operations so far (tests count them to prove cheap rejection).
     pk_counts public_key_ops() const noexcept { return me_->counts(); }
     /// Handshakes waiting for SECURE_CLIENT_AUTH (call on the relay engine's thread, or when it is idle).
@@ -136,20 +144,27 @@ public:
 
     /// Client timer: wipes a handshake that outlived options::pending_expiry (its ephemeral key and
     /// unconfirmed session keys). The engine calls it from on_timer.
-    void on_timer(client_session& s, time_point now, datagram_batch&) const { client_steps::expire(s, now); }
-    /// When the client's on_timer has work, or no_timer.
-    time_point next_timer(const client_session& s) const noexcept { return client_steps::next_expiry(s); }
+    /// Client timer: wipes a handshake that outlived options::pending_expiry (its ephemeral key and
+    /// unconfirmed session keys), and starts a re-handshake (appended to `out`) when the current
+    /// session sealed past the rekey threshold or its receive key died. The engine calls it.
+    void on_timer(client_session& s, time_point now, datagram_batch& out) const
+    {
+        client_steps::on_timer(*me_, s, limits_, now, out);
+    }
+    /// When the client's on_timer has work (at once when new keys are due), or no_timer.
+    time_point next_timer(const client_session& s) const noexcept { return client_steps::next_timer(s, limits_); }
 
     bool established(const client_session& s) const noexcept { return s.current != nullptr; }
 
     /// Handles one TLV from the relay: SECURE_COOKIE and SECURE_SERVER_HELLO outside records
     /// (appending the client's answer to `out`), SECURE_ACCEPT, SECURE_PRESENCE and SECURE_DELIVER
-    /// from inside records. Seed-profile types are ignored (they are unauthenticated here).
+    /// from inside records, and SECURE_KEY_UPDATE (a re-handshake starts, appended to `out`).
+    /// Seed-profile types are ignored (they are unauthenticated here).
     /// A SERVER_HELLO whose identity `trust` refuses, or (on a re-handshake) that is not the current
     /// session's relay, gets no answer: kind::relay_refused, and the handshake stays open for the
     /// real relay's answer. Errors: handshake_failed, authentication_failed (bad relay
     /// signature), malformed.
-    crypto::received client_receive(client_session& s, const wire::tlv& t, time_point, const crypto::relay_trust& trust,
+    crypto::received client_receive(client_session& s, const wire::tlv& t, time_point now, const crypto::relay_trust& trust,
                                     datagram_batch& out, std::vector<std::byte>& text, std::error_code& ec) const
     {
         ec = {};
@@ -159,6 +174,7 @@ public:
         case wire::tlv_type::secure_accept: return client_steps::on_accept(s, t.value);
         case wire::tlv_type::secure_presence: return messages::read_presence(t.value, ec);
         case wire::tlv_type::secure_deliver: return messages::read_deliver(t.value, text, ec);
+        case wire::tlv_type::secure_key_update: client_steps::on_key_update(*me_, s, now, out); return {};
         default: return {}; // seed types (5, 6, 10, 11, 12) and the rest: never trusted here
         }
     }
@@ -182,11 +198,13 @@ public:
             ec = errc::not_ready;
             return;
         }
-        s.current->seal_record(inner, record, max_records, ec);
+        s.current->seal_record(inner, record, limits_.max_records, ec);
     }
 
     /// A record's value -> the inner TLV bytes, under whichever of the current, pending or previous
-    /// sessions it names. Errors: stale_session (no such session), replayed, authentication_failed, malformed.
+    /// sessions it names. Errors: stale_session (no such session), replayed, authentication_failed,
+    /// malformed, key_exhausted (that session's receive key failed authentication
+    /// max_failed_opens times: dead; on_timer re-handshakes).
     void unprotect(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
@@ -207,7 +225,7 @@ public:
             ec = errc::stale_session;
             return;
         }
-        found->open_record(value, inner, ec);
+        found->open_record(value, inner, limits_.max_failed_opens, ec);
         if (!ec)
             s.last_opened = id;
     }
@@ -233,7 +251,7 @@ public:
         }
         if (t.type() == wire::tlv_type::secure_client_auth) {
             relay_->expire(now);
-            relay_->on_client_auth(*me_, from, t.value, now, out, current, registered, max_records, ec);
+            relay_->on_client_auth(*me_, from, t.value, now, out, current, registered, limits_.max_records, ec);
             return true;
         }
         return false;
@@ -241,9 +259,18 @@ public:
 
     /// Relay timer: wipes expired pending handshakes without waiting for the next handshake
     /// datagram. The engine calls it from on_timer, on its thread.
-    void on_timer(time_point now, datagram_batch&) { relay_->expire(now); }
-    /// When the relay's on_timer has work (the oldest pending handshake's expiry), or no_timer.
-    time_point next_timer() const { return relay_->next_expiry(); }
+    /// Also sends the SECURE_KEY_UPDATE requests that protect() and unprotect() queued.
+    void on_timer(time_point now, datagram_batch& out)
+    {
+        relay_->expire(now);
+        updates_->send(out, limits_.max_records);
+    }
+    /// When the relay's on_timer has work (at once for a queued key update, else the oldest
+    /// pending handshake's expiry), or no_timer.
+    time_point next_timer() const
+    {
+        return updates_->empty() ? relay_->next_expiry() : time_point{};
+    }
 
     /// A client's blob (it came in authenticated records): SECURE_MESSAGE -> data and its
     /// plaintext, SECURE_CONNECT -> join, SECURE_DISCONNECT -> leave. Errors: malformed. Thread-safe.
@@ -254,7 +281,9 @@ public:
     }
 
     /// Opens a record from peer `p` (current or previous session). Errors as the client's unprotect.
-    /// Thread-safe: each session's receive state is behind its own mutex.
+    /// A current session whose receive key just died asks the client for new keys
+    /// (SECURE_KEY_UPDATE on the next on_timer). Thread-safe: each session's receive state is
+    /// behind its own mutex.
     void unprotect(const peer_session& p, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
@@ -267,8 +296,14 @@ public:
         const auto id = detail::read_session_id(value);
         for (const auto* sp : {&p.current, &p.previous}) {
             if (*sp && (*sp)->id == id) {
-                std::lock_guard lock((*sp)->rx_mu);
-                (*sp)->open_record(value, inner, ec);
+                bool report = false;
+                {
+                    std::lock_guard lock((*sp)->rx_mu);
+                    (*sp)->open_record(value, inner, limits_.max_failed_opens, ec);
+                    report = sp == &p.current && ec == errc::key_exhausted && !std::exchange((*sp)->dead_reported, true);
+                }
+                if (report)
+                    ask_key_update(*sp, p.address);
                 return;
             }
         }
@@ -291,7 +326,9 @@ public:
     }
 
     /// Seals one inner datagram to peer `p` as a whole SECURE_RECORD under its current session.
-    /// Errors: not_ready (no session), key_exhausted, message_too_large.
+    /// Past the rekey threshold it queues a SECURE_KEY_UPDATE for the client (again every
+    /// rekey_step records until new keys arrive), so the record limit is never reached while the
+    /// client answers. Errors: not_ready (no session), key_exhausted, message_too_large.
     void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
@@ -301,8 +338,18 @@ public:
             ec = errc::not_ready;
             return;
         }
-        std::lock_guard lock(p.current->tx_mu);
-        p.current->seal_record(inner, record, max_records, ec);
+        bool ask = false;
+        {
+            session_type& s = *p.current;
+            std::lock_guard lock(s.tx_mu);
+            s.seal_record(inner, record, limits_.max_records, ec);
+            if (!ec && s.next_seq >= limits_.rekey_at + s.updates_asked * limits_.rekey_step) {
+                ++s.updates_asked;
+                ask = true;
+            }
+        }
+        if (ask)
+            ask_key_update(p.current, p.address);
     }
 
     /// The client's verified identity fingerprint.
@@ -325,6 +372,10 @@ public:
     }
 
 private:
+    void ask_key_update(const std::shared_ptr<session_type>& s, const endpoint& to) const { updates_->ask(s, to); }
+
+    key_limits limits_;
+    std::unique_ptr<key_update_queue<Aead>> updates_;
     std::unique_ptr<detail::party<Suite, Random>> me_;
     std::unique_ptr<relay_steps> relay_;
 };

@@ -6,6 +6,7 @@
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/profile/secure/detail/party.hpp>
 #include <tlvcast/profile/secure/key_schedule.hpp>
+#include <tlvcast/profile/secure/options.hpp>
 #include <tlvcast/profile/secure/record.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/types.hpp>
@@ -179,10 +180,38 @@ struct client_handshake {
         s.pending.reset(); // its Aead objects wipe their key schedules
     }
 
-    /// When expire() has work, or no_timer.
-    static time_point next_expiry(const state& s) noexcept
+    /// New keys are due: the current session sealed past the rekey threshold, or its receive key
+    /// is dead (integrity limit), and no handshake is under way.
+    static bool rekey_due(const state& s, const key_limits& lim) noexcept
     {
+        return s.current && !s.handshaking && !s.pending &&
+               (s.current->next_seq >= lim.rekey_at || s.current->receive_key_dead(lim.max_failed_opens));
+    }
+
+    /// The client's timer: expiry, then a re-handshake when new keys are due (the same handshake
+    /// as a probe's: the relay's identity must stay the session's).
+    static void on_timer(party& me, state& s, const key_limits& lim, time_point now, datagram_batch& out)
+    {
+        expire(s, now);
+        if (rekey_due(s, lim))
+            start(me, s, s.relay, now, out);
+    }
+
+    /// When on_timer() has work: at once when new keys are due, else the handshake's expiry.
+    static time_point next_timer(const state& s, const key_limits& lim) noexcept
+    {
+        if (rekey_due(s, lim))
+            return time_point{};
         return s.handshaking || s.pending ? s.expires : no_timer;
+    }
+
+    /// SECURE_KEY_UPDATE (inside a record of the current session): the relay nears its record limit
+    /// toward us; answer with a new handshake unless one is under way.
+    static void on_key_update(party& me, state& s, time_point now, datagram_batch& out)
+    {
+        if (!s.current || s.current->id != s.last_opened || s.handshaking || s.pending)
+            return;
+        start(me, s, s.relay, now, out);
     }
 
     /// SECURE_ACCEPT (inside a record): promotes the pending session.

@@ -38,6 +38,30 @@ struct options {
     std::size_t max_pending = default_max_pending;
     std::size_t max_pending_per_address = default_max_pending_per_address;
     duration pending_expiry = std::chrono::seconds(10);
+
+    /// Key usage limits (crypto/aead.hpp). `aead_limit` (0) takes the AEAD's own figure; a smaller
+    /// value lowers it (tests); a larger one is refused. max_records_per_key: records one side seals
+    /// under one key, then errc::key_exhausted. max_failed_opens_per_key: records that fail
+    /// authentication under one receive key; then the key is dead (records refused with
+    /// errc::key_exhausted, counted) until a new handshake replaces it.
+    static constexpr std::uint64_t aead_limit = 0;
+    std::uint64_t max_records_per_key = aead_limit;
+    std::uint64_t max_failed_opens_per_key = aead_limit;
+    /// Rekeying well before the record limit: past rekey_numerator / rekey_denominator of it, a
+    /// client starts a new handshake, and a relay asks the client for one (SECURE_KEY_UPDATE,
+    /// again every eighth of the remaining margin until the client answers).
+    static constexpr std::uint64_t default_rekey_numerator = 3, default_rekey_denominator = 4;
+    static_assert(0 < default_rekey_numerator && default_rekey_numerator < default_rekey_denominator);
+    std::uint64_t rekey_numerator = default_rekey_numerator;
+    std::uint64_t rekey_denominator = default_rekey_denominator;
+};
+
+/// The limits one instance enforces, from its options and its AEAD.
+struct key_limits {
+    std::uint64_t max_records = 0;      ///< seal at most this many records per key
+    std::uint64_t max_failed_opens = 0; ///< authentication failures per receive key before it is dead
+    std::uint64_t rekey_at = 0;         ///< ask for new keys once this many records were sealed
+    std::uint64_t rekey_step = 1;       ///< the relay asks again every this many records after rekey_at
 };
 
 /// Public-key operations an instance performed (for tests and monitoring).

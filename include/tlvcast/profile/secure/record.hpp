@@ -56,6 +56,9 @@ struct session {
     std::uint64_t next_seq = 0;  ///< guarded by tx_mu on the relay
     crypto::replay_window window; ///< guarded by rx_mu on the relay
     crypto::fingerprint peer{};   ///< the other side's verified identity
+    std::uint64_t failed_opens = 0;  ///< authentication failures under rx (guarded by rx_mu on the relay)
+    std::uint64_t updates_asked = 0; ///< relay: SECURE_KEY_UPDATEs queued for this session (guarded by tx_mu)
+    bool dead_reported = false;      ///< relay: a dead receive key was reported (guarded by rx_mu)
     std::mutex tx_mu, rx_mu;
 
     /// `client_side` picks which half of the key block this side sends with.
@@ -108,11 +111,21 @@ struct session {
             dst.resize(at);
     }
 
+    /// Whether rx has failed authentication `max_failed` times: it opens nothing any more.
+    bool receive_key_dead(std::uint64_t max_failed) const noexcept { return failed_opens >= max_failed; }
+
     /// Opens a record value whose session_id is ours into `out`: replay check, AEAD open (AAD =
-    /// session_id || seq), then the window moves. Errors: replayed, malformed, authentication_failed.
-    void open_record(std::span<const std::byte> value, std::vector<std::byte>& out, std::error_code& ec)
+    /// session_id || seq), then the window moves. Each authentication failure counts toward
+    /// `max_failed` (the AEAD's integrity limit); from then on every record fails with
+    /// key_exhausted without an open. Errors: replayed, malformed, authentication_failed, key_exhausted.
+    void open_record(std::span<const std::byte> value, std::vector<std::byte>& out, std::uint64_t max_failed,
+                     std::error_code& ec)
     {
         out.clear();
+        if (receive_key_dead(max_failed)) {
+            ec = errc::key_exhausted;
+            return;
+        }
         if (value.size() < 16 + crypto::aead_tag_size) {
             ec = errc::malformed;
             return;
@@ -127,6 +140,8 @@ struct session {
         const auto nonce = crypto::make_nonce(rx_iv, seq);
         rx.open(nonce, value.first(16), sealed, out, ec);
         if (ec) {
+            if (ec == errc::authentication_failed)
+                ++failed_opens;
             out.clear();
             return;
         }

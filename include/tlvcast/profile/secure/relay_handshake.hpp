@@ -32,6 +32,7 @@ struct peer_session {
     std::shared_ptr<session<Aead>> current;
     std::shared_ptr<session<Aead>> previous;
     crypto::fingerprint identity{};
+    endpoint address; ///< where the client registered from (SECURE_KEY_UPDATE goes there)
 };
 
 /// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
@@ -164,6 +165,7 @@ public:
 
         peer_type p;
         p.identity = s->peer;
+        p.address = from;
         p.current = s;
         if (current && current->identity == p.identity) {
             // The same client re-keyed: its last session still opens records already in flight.
