@@ -59,6 +59,7 @@ namespace {
 
 namespace core = tlvcast::core;
 namespace crypto = tlvcast::crypto;
+namespace profile = tlvcast::profile;
 namespace transport = tlvcast::transport;
 using tlvcast::datagram_batch;
 using tlvcast::endpoint;
