@@ -18,6 +18,7 @@
 #include <tlvcast/profile/secure/messages.hpp>
 #include <tlvcast/profile/secure/options.hpp>
 #include <tlvcast/profile/secure/record.hpp>
+#include <tlvcast/profile/secure/record_layer.hpp>
 #include <tlvcast/profile/secure/relay_handshake.hpp>
 #include <tlvcast/wire/fragment_header.hpp>
 #include <tlvcast/wire/tlv.hpp>
@@ -192,13 +193,7 @@ public:
     void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
-        ec = {};
-        record.clear();
-        if (!s.current) {
-            ec = errc::not_ready;
-            return;
-        }
-        s.current->seal_record(inner, record, limits_.max_records, ec);
+        records::protect(s, inner, record, limits_, ec);
     }
 
     /// A record's value -> the inner TLV bytes, under whichever of the current, pending or previous
@@ -208,26 +203,7 @@ public:
     void unprotect(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
-        ec = {};
-        inner.clear();
-        if (value.size() < wire::secure_record_fixed_size) {
-            ec = errc::malformed;
-            return;
-        }
-        const auto id = detail::read_session_id(value);
-        session_type* found = nullptr;
-        for (auto* p : {s.current.get(), s.pending.get(), s.previous.get()})
-            if (p && p->id == id) {
-                found = p;
-                break;
-            }
-        if (!found) {
-            ec = errc::stale_session;
-            return;
-        }
-        found->open_record(value, inner, limits_.max_failed_opens, ec);
-        if (!ec)
-            s.last_opened = id;
+        records::unprotect(s, value, inner, limits_, ec);
     }
 
     // ---- relay side ----
@@ -287,27 +263,7 @@ public:
     void unprotect(const peer_session& p, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
-        ec = {};
-        inner.clear();
-        if (value.size() < wire::secure_record_fixed_size) {
-            ec = errc::malformed;
-            return;
-        }
-        const auto id = detail::read_session_id(value);
-        for (const auto* sp : {&p.current, &p.previous}) {
-            if (*sp && (*sp)->id == id) {
-                bool report = false;
-                {
-                    std::lock_guard lock((*sp)->rx_mu);
-                    (*sp)->open_record(value, inner, limits_.max_failed_opens, ec);
-                    report = sp == &p.current && ec == errc::key_exhausted && !std::exchange((*sp)->dead_reported, true);
-                }
-                if (report)
-                    ask_key_update(*sp, p.address);
-                return;
-            }
-        }
-        ec = errc::stale_session;
+        records::unprotect(p, value, inner, limits_, *updates_, ec);
     }
 
     /// The blob SECURE_DELIVER(sender, sender's identity, message) for any recipient (the record
@@ -332,24 +288,7 @@ public:
     void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
-        ec = {};
-        record.clear();
-        if (!p.current) {
-            ec = errc::not_ready;
-            return;
-        }
-        bool ask = false;
-        {
-            session_type& s = *p.current;
-            std::lock_guard lock(s.tx_mu);
-            s.seal_record(inner, record, limits_.max_records, ec);
-            if (!ec && s.next_seq >= limits_.rekey_at + s.updates_asked * limits_.rekey_step) {
-                ++s.updates_asked;
-                ask = true;
-            }
-        }
-        if (ask)
-            ask_key_update(p.current, p.address);
+        records::protect(p, inner, record, limits_, *updates_, ec);
     }
 
     /// The client's verified identity fingerprint.
@@ -372,8 +311,6 @@ public:
     }
 
 private:
-    void ask_key_update(const std::shared_ptr<session_type>& s, const endpoint& to) const { updates_->ask(s, to); }
-
     key_limits limits_;
     std::unique_ptr<key_update_queue<Aead>> updates_;
     std::unique_ptr<detail::party<Suite, Random>> me_;
