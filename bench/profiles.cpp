@@ -7,7 +7,7 @@
 // bounded number of datagrams in flight (a closed loop, as bench_relay). The rows:
 //   plain/...                a forwarder without crypto (one thread: receive, send to N in one batch):
 //                            the transport's and the thread layout's limit;
-//   secure/<backend>/...     core::basic_relay with basic_secure (AES-256-GCM);
+//   secure/<backend>/...     core::basic_relay with profile::secure::basic_cipher (AES-256-GCM);
 //   seed/<backend>/...       core::basic_relay with basic_rsa_oaep (RSA-2048), short rows;
 // and targets/<net>, which reads the rows above and reports the issue-4 target ratios as counters.
 #include <tlvcast/core/client_engine.hpp>
@@ -15,7 +15,7 @@
 #include <tlvcast/transport/send_queue.hpp>
 #include <tlvcast/core/relay.hpp>
 #include <tlvcast/crypto/default_backend.hpp>
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
@@ -59,6 +59,7 @@ namespace {
 
 namespace core = tlvcast::core;
 namespace crypto = tlvcast::crypto;
+namespace profile = tlvcast::profile;
 namespace seed = tlvcast::seed;
 namespace transport = tlvcast::transport;
 using tlvcast::datagram_batch;
@@ -261,7 +262,7 @@ struct secure_profile {
     using cipher_type = Cipher;
     static Cipher relay_cipher() { return Cipher(Cipher::generate()); }
     static Cipher client_cipher() { return Cipher(Cipher::generate()); }
-    // Every fragment fits one record in max_datagram (see tlvcast/secure.hpp).
+    // Every fragment fits one record in max_datagram (see tlvcast/profile/secure/cipher.hpp).
     static fragmenter client_fragmenter(const Cipher& c)
     {
         return fragmenter(fragmenter::limits_type{}, c.fragment_payload(), c.max_whole());
@@ -688,11 +689,11 @@ void add_net()
 {
     add_rows<plain_profile, Net>("plain");
 #ifdef TLVCAST_HAS_CRYPTOPP
-    add_rows<secure_profile<crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>>, Net>(
+    add_rows<secure_profile<profile::secure::basic_cipher<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>>, Net>(
         "secure/cryptopp");
 #endif
 #ifdef TLVCAST_HAS_OPENSSL
-    add_rows<secure_profile<crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>>, Net>(
+    add_rows<secure_profile<profile::secure::basic_cipher<crypto::openssl_suite, crypto::openssl_aes256_gcm>>, Net>(
         "secure/openssl");
 #endif
 #ifdef TLVCAST_HAS_CRYPTOPP

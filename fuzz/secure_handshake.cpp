@@ -1,5 +1,5 @@
 // Fuzz harness: arbitrary datagrams into a secure relay engine and a secure client engine mid-handshake.
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
@@ -25,7 +25,7 @@
 namespace {
 
 using namespace tlvcast;
-using cipher = crypto::secure;
+using cipher = profile::secure::cipher;
 using client_engine = core::client_engine<cipher, fragment::seed_fragmenter>;
 using relay_engine = core::relay_engine<cipher, fragment::seed_fragmenter>;
 
@@ -59,7 +59,7 @@ struct datagram {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     FuzzedDataProvider in(data, size);
-    crypto::secure_options ropt;
+    profile::secure::options ropt;
     ropt.max_pending = max_pending;
     ropt.handshake_limits.per_source_burst = 1000; // let the fuzzer reach the pending bound
     relay_engine relay(cipher(id(0), ropt), fragment::seed_fragmenter(1));

@@ -6,8 +6,8 @@
 
 #include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/profile/secure.hpp>
 #include <tlvcast/profile/seed.hpp>
-#include <tlvcast/secure.hpp>
 
 #include <iostream>
 #include <string>
@@ -77,7 +77,7 @@ inline backend read_backend(arg_reader& args)
 inline crypto::fingerprint read_fingerprint(arg_reader& args)
 {
     const std::string_view v = args.value();
-    if (auto fp = secure::cipher::from_hex(v))
+    if (auto fp = tlvcast::profile::secure::cipher::from_hex(v))
         return *fp;
     throw usage_error("option --relay-fingerprint: '" + std::string(v) + "' is not 64 hex digits");
 }
@@ -118,14 +118,14 @@ decltype(auto) with_cipher(profile p, backend b, F&& f)
 {
 #if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
     if (b == backend::openssl)
-        return with_profile<secure::openssl_cipher, seed::openssl_cipher>(p, f);
-    return with_profile<secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
+        return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
 #elif defined(TLVCAST_HAS_OPENSSL)
     (void)b; // read_backend admits only openssl
-    return with_profile<secure::openssl_cipher, seed::openssl_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher>(p, f);
 #else
     (void)b; // read_backend admits only cryptopp
-    return with_profile<secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
 #endif
 }
 

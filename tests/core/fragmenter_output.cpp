@@ -5,7 +5,7 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/fragment/concepts.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/wire/detail/endian.hpp>
@@ -129,7 +129,9 @@ std::string make_text(std::size_t sender, std::size_t size)
 
 // ---- the secure profile: reseal, a split per recipient ----
 
-using sec = crypto::secure;
+// A seeded random source: the run depends on the seed only.
+using sec = profile::secure::basic_cipher<crypto::default_suite, crypto::default_aes256_gcm,
+                                          crypto::seeded_random<crypto::default_suite>>;
 using secure_client = core::client_engine<sec, probe_fragmenter>;
 using secure_relay = core::relay_engine<sec, probe_fragmenter>;
 using secure_net = test::policy_net<secure_client, secure_relay>;
@@ -138,12 +140,8 @@ sec make_secure(std::uint8_t id, std::uint64_t seed)
 {
     std::array<std::byte, 32> key_seed{};
     key_seed.fill(static_cast<std::byte>(id));
-    crypto::secure_options o;
-    o.random_for_tests = [rng = std::make_shared<std::mt19937_64>(seed)](std::span<std::byte> out) {
-        for (auto& b : out)
-            b = static_cast<std::byte>((*rng)());
-    };
-    return sec(crypto::ed25519_from_seed<crypto::default_suite>(key_seed), std::move(o));
+    return sec(crypto::ed25519_from_seed<crypto::default_suite>(key_seed), {},
+               crypto::seeded_random<crypto::default_suite>(seed));
 }
 
 std::unique_ptr<secure_net> make_secure_net(std::uint64_t seed)

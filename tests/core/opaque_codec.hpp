@@ -1,7 +1,7 @@
 // The test opaque profile's wire codecs: its TLV types, the HMAC hop record and the end-to-end data blob.
 #pragma once
 
-#include <tlvcast/crypto/detail/secure_session.hpp>
+#include <tlvcast/profile/secure/record.hpp>
 #include <tlvcast/crypto/replay_window.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
@@ -118,7 +118,7 @@ inline void seal_record(hop& h, const opaque_key& key, std::span<const std::byte
     }
     std::array<std::byte, 16> head{};
     std::copy(h.sid.begin(), h.sid.end(), head.begin());
-    crypto::detail::store_u64(head.data() + 8, h.next_seq++);
+    profile::secure::detail::store_u64(head.data() + 8, h.next_seq++);
     wire::tlv_appender a(out);
     const std::size_t mark = a.begin(opaque_type::record);
     a.put_raw(head);
@@ -133,7 +133,7 @@ inline void open_record(hop& h, const opaque_key& key, std::span<const std::byte
                         std::error_code& ec)
 {
     inner.clear();
-    const std::uint64_t seq = crypto::detail::load_u64(value.data() + 8);
+    const std::uint64_t seq = profile::secure::detail::load_u64(value.data() + 8);
     if ((ec = h.window.check(seq)))
         return;
     const auto body = value.first(value.size() - tag_size);
@@ -159,7 +159,7 @@ inline void seal_data(const opaque_key& group, const endpoint& sender, std::uint
     std::array<std::byte, data_head> head{};
     wire::encode_address(head, sender, ec);
     wire::detail::store_u32(head.data() + wire::address_port_size, epoch);
-    crypto::detail::store_u64(head.data() + wire::address_port_size + 4, seq);
+    profile::secure::detail::store_u64(head.data() + wire::address_port_size + 4, seq);
     wire::tlv_appender a(blob);
     const std::size_t mark = a.begin(opaque_type::data);
     a.put_raw(head);
@@ -193,7 +193,7 @@ inline data_view open_data(const opaque_key& group, std::span<const std::byte> v
     }
     v.sender = wire::decode_address(body, ec);
     v.epoch = wire::detail::load_u32(body.data() + wire::address_port_size);
-    v.seq = crypto::detail::load_u64(body.data() + wire::address_port_size + 4);
+    v.seq = profile::secure::detail::load_u64(body.data() + wire::address_port_size + 4);
     v.message = body.subspan(data_head);
     return v;
 }

@@ -165,3 +165,17 @@ TEST_CASE("cookie: set-up errors and context limits", "[cookie]")
     CHECK_THROWS_AS(jar.make(client, too_long, t0), std::length_error);
     CHECK(jar.verify(cookie, client, too_long, t0) == errc::bad_cookie);
 }
+
+TEMPLATE_TEST_CASE("cookie: secrets come from the jar's random source (a seed replays them)", "[cookie][random]",
+                   TLVCAST_TEST_SUITES)
+{
+    using jar_type = tc::basic_cookie_jar<TestType, tc::seeded_random<TestType>>;
+    tc::seeded_random<TestType> r1(11), r2(11), r3(12);
+    jar_type a(t0, 10s, r1), b(t0, 10s, r2), c(t0, 10s, r3);
+    const auto ctx = transcript_hash(1);
+    CHECK(a.make(client, ctx, t0) == b.make(client, ctx, t0));
+    CHECK(a.make(client, ctx, t0) != c.make(client, ctx, t0));
+    // After a rotation (a new draw) too; the other seed's cookie does not verify here.
+    CHECK(a.make(client, ctx, t0 + 11s) == b.make(client, ctx, t0 + 11s));
+    CHECK(a.verify(c.make(client, ctx, t0 + 11s), client, ctx, t0 + 11s) == errc::bad_cookie);
+}

@@ -1,6 +1,6 @@
-// Tests for include/tlvcast/crypto/secure.hpp, relay side under handshake floods (issue 7): replayed
+// Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts), relay side under handshake floods (issue 7): replayed
 // hello+cookie pairs, one host on many ports, the per-address pending cap and eviction.
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/secure_sim.hpp"
 
@@ -12,7 +12,7 @@
 
 using namespace tlvcast;
 using namespace std::chrono_literals;
-using sec = crypto::secure;
+using sec = profile::secure::cipher;
 
 namespace {
 
@@ -207,7 +207,7 @@ TEST_CASE("handshake flood: one host on 6 ports at 120 hellos/s each for 30 s do
 TEST_CASE("handshake flood: pending entries are capped per address, the oldest is evicted, expired ones go",
           "[secure][attack][dos]")
 {
-    crypto::secure_options ropt;
+    profile::secure::options ropt;
     ropt.max_pending = 8;
     ropt.max_pending_per_address = 4;
     sec relay(identity(100), ropt);

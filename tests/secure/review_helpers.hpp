@@ -2,7 +2,7 @@
 // rogue SERVER_HELLOs signed for a client's current hello, and a registered network.
 #pragma once
 
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/secure_sim.hpp"
 
@@ -17,7 +17,7 @@ namespace tlvcast::review {
 
 using namespace std::chrono_literals;
 
-using sec = crypto::secure;
+using sec = profile::secure::cipher;
 using net_type = test::secure_net<sec>;
 using cstate = net_type::client_engine::state;
 using ek = core::client_event::kind;
@@ -51,7 +51,7 @@ inline std::vector<std::byte> rogue_server_hello(const sec::client_session& s, c
     std::array<std::byte, 32> e_r{std::byte{9}};
     const auto th = sec::transcript_hash(s.hello, sid, e_r, key.public_key);
     std::vector<std::byte> m;
-    for (char c : crypto::detail::secure_label_relay)
+    for (char c : profile::secure::detail::label_relay)
         m.push_back(static_cast<std::byte>(c));
     m.insert(m.end(), th.begin(), th.end());
     std::array<std::byte, 64> sig{};

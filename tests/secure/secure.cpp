@@ -1,9 +1,9 @@
-// Tests for include/tlvcast/crypto/secure.hpp: the secure profile end to end over the engines, and its attacks.
-#include <tlvcast/crypto/secure.hpp>
+// Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts): the secure profile end to end over the engines, and its attacks.
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/secure_sim.hpp"
 
-#include <tlvcast/secure.hpp>
+#include <tlvcast/profile/secure.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -17,7 +17,7 @@
 using namespace tlvcast;
 using namespace std::chrono_literals;
 using crypto::fingerprint;
-using sec = crypto::secure;
+using sec = profile::secure::cipher;
 using net_type = test::secure_net<sec>;
 using cstate = net_type::client_engine::state;
 
@@ -45,7 +45,7 @@ std::uint64_t rc(net_type& net, core::relay_counter c) { return net.relay().coun
 std::uint64_t cc(net_type& net, std::size_t i, core::client_counter c) { return net.client(i).counters().get(c); }
 
 // A network with `n` clients (identities 1..n) and a relay (identity 100), registered.
-std::unique_ptr<net_type> make_net(std::size_t n, crypto::secure_options copt = {})
+std::unique_ptr<net_type> make_net(std::size_t n, profile::secure::options copt = {})
 {
     auto net = std::make_unique<net_type>(sec(identity(100)));
     for (std::size_t i = 0; i < n; ++i)
@@ -569,7 +569,7 @@ TEST_CASE("secure: a hello flood from spoofed sources costs no public-key operat
 {
     net_type net(sec(identity(100)));
     std::array<std::byte, 50> hello{};
-    hello[0] = std::byte{crypto::detail::secure_version};
+    hello[0] = std::byte{profile::secure::version};
     hello[1] = std::byte{1};
     for (std::uint32_t i = 0; i < 10'000; ++i) {
         hello[2] = static_cast<std::byte>(i);
@@ -600,7 +600,7 @@ TEST_CASE("secure: a hello flood from spoofed sources costs no public-key operat
 TEST_CASE("secure: valid-cookie hellos beyond the per-address rate limit are refused; a full pending table evicts the oldest",
           "[secure][attack]")
 {
-    crypto::secure_options ropt;
+    profile::secure::options ropt;
     ropt.max_pending = 50;
     ropt.max_pending_per_address = 1000; // this test is about the table; handshake_flood.cpp tests the per-address cap
     sec relay(identity(100), ropt), client(identity(1));

@@ -3,7 +3,7 @@
 
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/crypto/secure.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 
 #include <functional>
@@ -26,7 +26,7 @@ struct wire_datagram {
     std::vector<std::byte> bytes;
 };
 
-/// Clients use ClientCipher, the relay RelayCipher (both basic_secure instantiations, possibly
+/// Clients use ClientCipher, the relay RelayCipher (both profile::secure::basic_cipher instantiations, possibly
 /// different backends). Datagrams take 1 ms; `tap` sees each one as it is delivered and may change
 /// it or drop it (return false). Run loops are bounded in virtual time and steps.
 template <class ClientCipher, class RelayCipher = ClientCipher>

@@ -1,5 +1,5 @@
-// Tests for include/tlvcast/crypto/secure.hpp: handshake bytes against independently computed vectors, every backend.
-#include <tlvcast/crypto/secure.hpp>
+// Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts): handshake bytes against independently computed vectors, every backend.
+#include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/secure_sim.hpp"
 
@@ -19,35 +19,37 @@ using namespace std::chrono_literals;
 namespace {
 
 // Computed by tests/secure/vectors.py with Python's `cryptography` (not tlvcast); also in docs/PROTOCOL.md.
-constexpr std::string_view v_hello =
-    "0201f0b4fd8be480349293ab61f0505ebb5bafccdf8a4127de221e6ef3db20e03d29a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
-constexpr std::string_view v_th = "0364f1cccf11f7e5020ab05ab325ab2f5f2fc5aff261f49236a154af40f279db";
-constexpr std::string_view v_shared = "9bdde39c59e1f898e5ab7edd3c3b82c94fe3b9a636c8fdd02e62add9c0e2267f";
+constexpr std::string_view v_hello = "0201f0b4fd8be480349293ab61f0505ebb5bafccdf8a4127de221e6ef3db20e03d29a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+constexpr std::string_view v_th = "9afed4f3974db22ad127bd5b7caf11a93b008fa3bb0ac2ddae3e59b64aaa9cf1";
+constexpr std::string_view v_shared = "1dfbae63869aa0fde2f35ae8ff4950dd765aa10eea86868505195ddbb1ecd512";
 constexpr std::string_view v_key_block =
-    "82fe00ff4393ad8a1a8493b473816473d93cd0f4b1933827ed5c100846130bcfa25b99c70bee99ba05d2551142b689ee1739480b68ef"
-    "1ddf7615571477b15d82a3a92028f64b0cd30f72458128c7b0b97575e39c517e24c8";
+    "a160a9ef2df841d1a41c88c41844bec9f21f3ca56e16f09424aa25a2d509c824f5507f58c350ecd1c64ec6886f5b510742c4006e3eb3"
+    "32e927e59af8cc99a80601f34d6ad9d38ed5b38982412c9193d0fffbfc8419eaf281";
 constexpr std::string_view v_server_hello =
-    "000f0088b1b1b1b1b1b1b1b180e1a53d3eee82b62b3048578cf38c980ddd1131243a1047fe48482942d6b6482bc2800b3316e009209f"
-    "fd757dab19ccf0ae84bc7ae90654e1e81712d270f653a9954182497312580a8873766e75e63c99efa0c95038eca00fb9fdf858e38347"
-    "f6a7d7a9d89fc7299c10cc5830c9494d521e989472ac286fbc52d50ded982a02";
+    "000f0088b2b2b2b2b2b2b2b2d3337e4d4ee503a66976feb1fadf5bd21ba96fc2b1571b3e980d87cf497975102bc2800b3316e009209f"
+    "fd757dab19ccf0ae84bc7ae90654e1e81712d270f65399fc1c202038f5d0a52db31268b90512ff25c691a1814d3c50c914573ef43293"
+    "ca33714081bf865dbeaf741463d32ef56db1645dee60ff2db7f08b3e9ed6b506";
 constexpr std::string_view v_client_auth =
-    "00100078b1b1b1b1b1b1b1b139ab025c6144d7b22aef702d47e5f7c32824b82c8de109698f83eaa2f1a481c98a89c6c1d7c69deef01e"
-    "71f54b99ddc6f2c24ea2e3df5c3ce1c2454a0ad534a00bc96059a23a054f9da756d9d99cf693e544e4659b4d4a57580a6f3a47a8d643"
-    "6cf4bd136c791b3876502b9a91ac6d26";
-constexpr std::string_view v_accept =
-    "00110025b1b1b1b1b1b1b1b100000000000000009054b6179bcd777efe975a23a9cb0b3914d9c1c3ae";
+    "00100078b2b2b2b2b2b2b2b221b69b258c9fa5a553d4cf5fa0be883e68a1c1944118719ec045722b5913b99f0f9a21043e4256a5d808"
+    "d881e4099576456d3f0eed21ced2bf47d0d5c5eeb6866333b9ce56e828384f8f01f9e93d6a0a8559074c0b91bd1168accf17010d92d7"
+    "7fb4d1ae060ce645f95322dd4ec107ad";
+constexpr std::string_view v_accept = "00110025b2b2b2b2b2b2b2b20000000000000000c045fb08a9c25a68e816febfe5c410eb15bc272510";
 constexpr std::string_view v_client_fp = "34750f98bd59fcfc946da45aaabe933be154a4b5094e1c4abf42866505f3c97e";
 constexpr std::string_view v_relay_fp = "b6fc96191abd27af2a51ed32e9ccd9cca8e991d5969b9b42fedb39b9abcccde4";
 
 std::string hex(std::span<const std::byte> b) { return crypto::to_hex(b); }
 
-// Call k of the hook fills its buffer with the byte tag + k (see vectors.py for what each call draws).
-std::function<void(std::span<std::byte>)> counting_rng(std::uint8_t tag)
-{
-    return [tag, k = 0](std::span<std::byte> out) mutable {
-        std::fill(out.begin(), out.end(), static_cast<std::byte>(tag + k++));
-    };
-}
+// A random_source whose call k fills its buffer with the byte tag + k (see vectors.py for what
+// each call draws). Client tag 0xa0, relay tag 0xb0.
+template <std::uint8_t Tag>
+struct counting_random {
+    int k = 0;
+    void fill(std::span<std::byte> out) { std::fill(out.begin(), out.end(), static_cast<std::byte>(Tag + k++)); }
+};
+template <class Suite, class Aead>
+using client_vec = profile::secure::basic_cipher<Suite, Aead, counting_random<0xa0>>;
+template <class Suite, class Aead>
+using relay_vec = profile::secure::basic_cipher<Suite, Aead, counting_random<0xb0>>;
 
 template <class Suite>
 crypto::ed25519_keypair id_from(std::uint8_t b)
@@ -97,11 +99,8 @@ std::vector<std::vector<std::byte>> handshake(Client& client, Relay& relay, type
 template <class Client, class Relay, class ClientSuite, class RelaySuite>
 void check_vectors()
 {
-    crypto::secure_options copt, ropt;
-    copt.random_for_tests = counting_rng(0xa0);
-    ropt.random_for_tests = counting_rng(0xb0);
-    Client client(id_from<ClientSuite>(0x01), copt);
-    Relay relay(id_from<RelaySuite>(0x64), ropt);
+    Client client(id_from<ClientSuite>(0x01));
+    Relay relay(id_from<RelaySuite>(0x64));
     CHECK(hex(client.identity_fingerprint()) == v_client_fp);
     CHECK(hex(relay.identity_fingerprint()) == v_relay_fp);
     typename Client::client_session s;
@@ -134,30 +133,38 @@ void check_vectors()
 } // namespace
 
 #ifdef TLVCAST_HAS_CRYPTOPP
-using cpp_gcm = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
-using cpp_chacha = crypto::basic_secure<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
+using cpp_gcm = profile::secure::basic_cipher<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>;
+using cpp_chacha = profile::secure::basic_cipher<crypto::cryptopp_suite, crypto::cryptopp_chacha20_poly1305>;
 
 TEST_CASE("secure vectors: Crypto++ produces the independently computed handshake bytes", "[secure][vectors]")
 {
-    check_vectors<cpp_gcm, cpp_gcm, crypto::cryptopp_suite, crypto::cryptopp_suite>();
+    check_vectors<client_vec<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>,
+                  relay_vec<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>, crypto::cryptopp_suite,
+                  crypto::cryptopp_suite>();
 }
 #endif
 
 #ifdef TLVCAST_HAS_OPENSSL
-using ossl_gcm = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
-using ossl_chacha = crypto::basic_secure<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
+using ossl_gcm = profile::secure::basic_cipher<crypto::openssl_suite, crypto::openssl_aes256_gcm>;
+using ossl_chacha = profile::secure::basic_cipher<crypto::openssl_suite, crypto::openssl_chacha20_poly1305>;
 
 TEST_CASE("secure vectors: OpenSSL produces the independently computed handshake bytes", "[secure][vectors]")
 {
-    check_vectors<ossl_gcm, ossl_gcm, crypto::openssl_suite, crypto::openssl_suite>();
+    check_vectors<client_vec<crypto::openssl_suite, crypto::openssl_aes256_gcm>,
+                  relay_vec<crypto::openssl_suite, crypto::openssl_aes256_gcm>, crypto::openssl_suite,
+                  crypto::openssl_suite>();
 }
 #endif
 
 #if defined(TLVCAST_HAS_CRYPTOPP) && defined(TLVCAST_HAS_OPENSSL)
 TEST_CASE("secure vectors: OpenSSL and Crypto++ interoperate on the same bytes", "[secure][vectors]")
 {
-    check_vectors<cpp_gcm, ossl_gcm, crypto::cryptopp_suite, crypto::openssl_suite>();
-    check_vectors<ossl_gcm, cpp_gcm, crypto::openssl_suite, crypto::cryptopp_suite>();
+    check_vectors<client_vec<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>,
+                  relay_vec<crypto::openssl_suite, crypto::openssl_aes256_gcm>, crypto::cryptopp_suite,
+                  crypto::openssl_suite>();
+    check_vectors<client_vec<crypto::openssl_suite, crypto::openssl_aes256_gcm>,
+                  relay_vec<crypto::cryptopp_suite, crypto::cryptopp_aes256_gcm>, crypto::openssl_suite,
+                  crypto::cryptopp_suite>();
 }
 
 namespace {
@@ -201,8 +208,8 @@ TEST_CASE("secure: Crypto++ clients and an OpenSSL relay (and the reverse) talk,
 
 TEST_CASE("secure: a client and relay of different AEADs do not register", "[secure]")
 {
-    test::secure_net<crypto::secure_chacha, crypto::secure> net(crypto::secure(id_from<crypto::default_suite>(100)));
-    net.add_client(crypto::secure_chacha(id_from<crypto::default_suite>(1)));
+    test::secure_net<profile::secure::chacha_cipher, profile::secure::cipher> net(profile::secure::cipher(id_from<crypto::default_suite>(100)));
+    net.add_client(profile::secure::chacha_cipher(id_from<crypto::default_suite>(1)));
     net.start_all();
     net.run_for(1s);
     CHECK(net.client(0).current_state() != decltype(net)::client_engine::state::established);
@@ -214,14 +221,14 @@ TEST_CASE("secure: identity files are created once (mode 0600) and loaded back",
 {
     const auto path = std::filesystem::temp_directory_path() / ("tlvcast_secure_id_" + std::to_string(::getpid()) + ".pem");
     std::filesystem::remove(path);
-    const auto a = crypto::secure::load_or_create_identity(path);
+    const auto a = profile::secure::cipher::load_or_create_identity(path);
     const auto perms = std::filesystem::status(path).permissions();
     CHECK((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
           std::filesystem::perms::none);
-    const auto b = crypto::secure::load_or_create_identity(path);
+    const auto b = profile::secure::cipher::load_or_create_identity(path);
     CHECK(a.public_key == b.public_key);
-    const crypto::secure c(b);
-    CHECK(crypto::secure::from_hex(crypto::secure::to_hex(c.identity_fingerprint())) == c.identity_fingerprint());
-    CHECK_FALSE(crypto::secure::from_hex("zz"));
+    const profile::secure::cipher c(b);
+    CHECK(profile::secure::cipher::from_hex(profile::secure::cipher::to_hex(c.identity_fingerprint())) == c.identity_fingerprint());
+    CHECK_FALSE(profile::secure::cipher::from_hex("zz"));
     std::filesystem::remove(path);
 }

@@ -3,7 +3,9 @@
 
 Uses only Python's `cryptography` package, not tlvcast. Inputs (all fixed):
   client identity seed 01*32, relay identity seed 64*32 (Ed25519, RFC 8032);
-  client ephemeral private a0*32, client random a1*16; relay ephemeral private b0*32, session_id b1*8;
+  client ephemeral private a0*32, client random a1*16; relay cookie secret b0*32 (not in the
+  vectors), relay ephemeral private b1*32, session_id b2*8 (the relay's random source draws them in
+  that order);
   AEAD 1 (AES-256-GCM); protocol version 2 (the hello's first byte; the labels keep "v1").
 Prints the values that tests/secure/vectors.cpp and PROTOCOL.md hold.
 """
@@ -18,9 +20,9 @@ raw = dict(encoding=s.Encoding.Raw, format=s.PublicFormat.Raw)
 id_c = Ed25519PrivateKey.from_private_bytes(bytes([0x01]) * 32)
 id_r = Ed25519PrivateKey.from_private_bytes(bytes([0x64]) * 32)
 e_c = X25519PrivateKey.from_private_bytes(bytes([0xa0]) * 32)
-e_r = X25519PrivateKey.from_private_bytes(bytes([0xb0]) * 32)
+e_r = X25519PrivateKey.from_private_bytes(bytes([0xb1]) * 32)
 r_c = bytes([0xa1]) * 16
-sid = bytes([0xb1]) * 8
+sid = bytes([0xb2]) * 8
 
 id_c_pub = id_c.public_key().public_bytes(**raw)
 id_r_pub = id_r.public_key().public_bytes(**raw)
@@ -46,7 +48,7 @@ k_c2r, k_r2c, iv_c2r, iv_r2c = okm[:32], okm[32:64], okm[64:76], okm[76:88]
 def nonce(iv, seq):
     return bytes(a ^ b for a, b in zip(iv, bytes(4) + seq.to_bytes(8, "big")))
 
-sig_c = id_c.sign(b"tlvcast secure v1 client" + th + sig_r)
+sig_c = id_c.sign(b"tlvcast secure v1 client" + th + sig_r + id_c_pub)
 auth = sid + AESGCM(k_c2r).encrypt(nonce(iv_c2r, 0), id_c_pub + sig_c, sid + bytes(8))
 server_hello = sid + e_r_pub + id_r_pub + sig_r
 accept_inner = bytes([0, 20, 0, 1, 1])

@@ -41,6 +41,7 @@ constexpr expected_row seed_rows[] = {
     {21, "SECURE_MESSAGE", 0, 0xffff, origin::nested},
     {22, "SECURE_CONNECT", 0, 0, origin::nested},
     {23, "SECURE_DISCONNECT", 0, 0, origin::nested},
+    {24, "SECURE_KEY_UPDATE", 0, 0, origin::nested},
 };
 } // namespace
 
@@ -105,7 +106,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(24) == nullptr);
+    CHECK(find_type(25) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

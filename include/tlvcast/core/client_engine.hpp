@@ -123,6 +123,10 @@ public:
         split_.clear();
         fragmenter_.on_timer(now, split_);
         protect_all(split_, out);
+        // The Cipher's own timers, when it has any (its handshake state expiring, say).
+        if constexpr (requires { cipher_.on_timer(session_, now, out); })
+            if (state_ != state::closed)
+                cipher_.on_timer(session_, now, out);
     }
 
     /// The next time on_timer() has work, or no_timer.
@@ -136,6 +140,9 @@ public:
             if (!relay_lost_)
                 t = std::min(t, last_heard_ + opt_.relay_timeout);
         }
+        if constexpr (requires { cipher_.next_timer(session_); })
+            if (state_ != state::closed)
+                t = std::min(t, cipher_.next_timer(session_));
         return t;
     }
 

@@ -116,6 +116,9 @@ public:
                 announce(who, session.get(), false, now, out);
             }
         }
+        // The Cipher's own timers, when it has any (pending handshakes expiring, say).
+        if constexpr (requires { cipher_.on_timer(now, out); })
+            cipher_.on_timer(now, out);
         split_.clear();
         fragmenter_.on_timer(now, split_);
         protect_split(out);
@@ -129,6 +132,8 @@ public:
         time_point t = fragmenter_.next_timer();
         if (!peers_.empty())
             t = std::min(t, next_sweep_);
+        if constexpr (requires { cipher_.next_timer(); })
+            t = std::min(t, cipher_.next_timer());
         return t;
     }
 

@@ -3,12 +3,14 @@
 
 #include <tlvcast/crypto/default_backend.hpp>
 #include <tlvcast/crypto/detail/wipe.hpp>
+#include <tlvcast/crypto/random.hpp>
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/time.hpp>
 
 #include <array>
+#include <concepts>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -31,11 +33,14 @@ namespace tlvcast::crypto {
 /// rotations it fails with errc::bad_cookie. After a silence of two periods or more both secrets are
 /// replaced. The 1-byte epoch wraps after 256 rotations; a wrapped epoch selects a different secret,
 /// so an old cookie still fails. MACs are compared in constant time (detail::constant_time_equal).
-/// Not thread-safe: one jar per relay engine. Exceptions: only when the Suite's RNG fails, and
+/// Secrets are drawn from `Random` (a random_source: the backend's CSPRNG by default, a seeded
+/// generator in simulations), which the jar references and must outlive it.
+/// Not thread-safe: one jar per relay engine. Exceptions: only when the random source fails, and
 /// std::length_error from make() for a context longer than max_context_size (a caller bug).
-template <class Suite>
+template <class Suite, class Random = os_random<Suite>>
 class basic_cookie_jar {
     static_assert(suite<Suite>, "basic_cookie_jar: Suite must model tlvcast::crypto::suite");
+    static_assert(random_source<Random>, "basic_cookie_jar: Random must model tlvcast::crypto::random_source");
 
 public:
     static constexpr std::size_t mac_size = 16;
@@ -49,12 +54,19 @@ public:
 
     /// Draws the first secret; `now` starts the first period. Throws std::invalid_argument for a
     /// period that is not positive.
-    explicit basic_cookie_jar(time_point now, duration rotation_period = default_rotation_period)
-        : period_(rotation_period), rotated_at_(now)
+    basic_cookie_jar(time_point now, duration rotation_period, Random& rng)
+        : rng_(&rng), period_(rotation_period), rotated_at_(now)
     {
         if (rotation_period <= duration::zero())
             throw std::invalid_argument("tlvcast: cookie rotation period must be positive");
-        Suite::random_bytes(current_.span());
+        rng_->fill(current_.span());
+    }
+
+    /// The same, drawing from the backend's CSPRNG (os_random is stateless: one shared instance).
+    explicit basic_cookie_jar(time_point now, duration rotation_period = default_rotation_period)
+        requires std::same_as<Random, os_random<Suite>>
+        : basic_cookie_jar(now, rotation_period, shared_os_random())
+    {
     }
 
     /// Rotates the secret if a period has passed since the last rotation. A clock that goes back is ignored.
@@ -69,7 +81,7 @@ public:
             previous_ = current_;
             has_previous_ = true;
         }
-        Suite::random_bytes(current_.span());
+        rng_->fill(current_.span());
         ++epoch_;
         rotated_at_ = now;
     }
@@ -115,6 +127,12 @@ public:
     duration rotation_period() const noexcept { return period_; }
 
 private:
+    static Random& shared_os_random()
+    {
+        static Random r;
+        return r;
+    }
+
     static sha256_digest compute(const secret_bytes<32>& secret, std::uint8_t epoch, const endpoint& client,
                                  std::span<const std::byte> context)
     {
@@ -134,6 +152,7 @@ private:
         return Suite::hmac_sha256(secret.span(), std::span<const std::byte>(input).first(fixed + context.size()));
     }
 
+    Random* rng_;
     secret_bytes<32> current_;
     secret_bytes<32> previous_;
     bool has_previous_ = false;

@@ -70,18 +70,36 @@ concept suite = requires(std::span<const std::byte, 32> key32, std::span<std::by
     { S::random_bytes(out) } -> std::same_as<void>;
 };
 
+/// The X25519 key pair of the given private bytes: X25519(priv, 9) (RFC 7748 section 6.1). Any 32
+/// bytes are a private key (X25519 clamps them); every backend gives the same public key.
+template <suite Suite>
+x25519_keypair x25519_from_private(std::span<const std::byte, x25519_key_size> priv)
+{
+    static constexpr std::array<std::byte, x25519_key_size> base_point{std::byte{9}};
+    x25519_keypair kp;
+    kp.private_key = secret_bytes<x25519_key_size>(priv);
+    std::error_code ec;
+    (void)Suite::x25519(kp.private_key.span(), base_point, kp.public_key, ec); // 9 is not of low order
+    return kp;
+}
+
+/// A fresh X25519 key pair whose private key is drawn from `rng` (a crypto::random_source).
+template <suite Suite, class Random>
+x25519_keypair generate_x25519(Random& rng)
+{
+    secret_bytes<x25519_key_size> priv;
+    rng.fill(priv.span());
+    return x25519_from_private<Suite>(priv.span());
+}
+
 /// A fresh X25519 key pair: a private key from Suite's CSPRNG and X25519(priv, 9). Throws what
 /// Suite::random_bytes throws.
 template <suite Suite>
 x25519_keypair generate_x25519()
 {
-    static constexpr std::array<std::byte, x25519_key_size> base_point{std::byte{9}};
-    x25519_keypair kp;
-    std::error_code ec;
-    do {
-        Suite::random_bytes(kp.private_key.span());
-    } while (!Suite::x25519(kp.private_key.span(), base_point, kp.public_key, ec)); // all-zero private: draw again
-    return kp;
+    secret_bytes<x25519_key_size> priv;
+    Suite::random_bytes(priv.span());
+    return x25519_from_private<Suite>(priv.span());
 }
 
 /// SHA-256 of an Ed25519 public key: the identity's fingerprint (show it with to_hex()).

@@ -32,6 +32,7 @@ enum class tlv_type : std::uint16_t {
     secure_message = 21,      ///< a client's message blob: the message
     secure_connect = 22,      ///< a client's message blob: joins the group (empty)
     secure_disconnect = 23,   ///< a client's message blob: leaves the group (empty)
+    secure_key_update = 24,   ///< inside a record: the relay asks the client for a new handshake (empty)
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -109,6 +110,7 @@ inline constexpr std::array type_table{
     type_info{tlv_type::secure_message, "SECURE_MESSAGE", 0, 0xffff, origin::nested},
     type_info{tlv_type::secure_connect, "SECURE_CONNECT", 0, 0, origin::nested},
     type_info{tlv_type::secure_disconnect, "SECURE_DISCONNECT", 0, 0, origin::nested},
+    type_info{tlv_type::secure_key_update, "SECURE_KEY_UPDATE", 0, 0, origin::nested},
 };
 
 namespace detail {
@@ -185,6 +187,7 @@ inline constexpr std::array all_types{
     tlv_type::secure_server_hello, tlv_type::secure_client_auth, tlv_type::secure_record,
     tlv_type::secure_deliver,     tlv_type::secure_presence,    tlv_type::secure_accept,
     tlv_type::secure_message,     tlv_type::secure_connect,     tlv_type::secure_disconnect,
+    tlv_type::secure_key_update,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -217,7 +220,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(24) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(25) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");
@@ -231,7 +234,8 @@ static_assert(allows(find_type(tlv_type::secure_record)->senders, origin::client
                   allows(find_type(tlv_type::secure_record)->senders, origin::relay) &&
                   !allows(find_type(tlv_type::secure_accept)->senders, origin::relay) &&
                   !allows(find_type(tlv_type::secure_presence)->senders, origin::relay) &&
-                  !allows(find_type(tlv_type::secure_deliver)->senders, origin::relay),
+                  !allows(find_type(tlv_type::secure_deliver)->senders, origin::relay) &&
+                  !allows(find_type(tlv_type::secure_key_update)->senders, origin::relay),
               "records travel both ways; what they carry is never accepted outside one");
 
 /// The type's name, or "UNKNOWN".

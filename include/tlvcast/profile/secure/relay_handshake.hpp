@@ -1,0 +1,273 @@
+// The secure profile's relay handshake: cookies, the pending table (caps, eviction, expiry), CLIENT_AUTH.
+#pragma once
+
+#include <tlvcast/crypto/cookie.hpp>
+#include <tlvcast/crypto/rate_limiter.hpp>
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/profile/secure/detail/party.hpp>
+#include <tlvcast/profile/secure/key_schedule.hpp>
+#include <tlvcast/profile/secure/record.hpp>
+#include <tlvcast/time.hpp>
+#include <tlvcast/wire/types.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+namespace tlvcast::profile::secure {
+
+/// The relay's view of one client: its sessions (shared, so a re-handshake carries the last one
+/// over for late records) and its verified identity.
+template <class Aead>
+struct peer_session {
+    std::shared_ptr<session<Aead>> current;
+    std::shared_ptr<session<Aead>> previous;
+    crypto::fingerprint identity{};
+    endpoint address; ///< where the client registered from (SECURE_KEY_UPDATE goes there)
+};
+
+/// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
+/// between SECURE_SERVER_HELLO and SECURE_CLIENT_AUTH). Single-threaded (the relay engine's thread).
+template <class Suite, class Aead, class Random>
+class relay_handshake {
+public:
+    using party = detail::party<Suite, Random>;
+    using session_type = session<Aead>;
+    using peer_type = peer_session<Aead>;
+    static constexpr std::uint8_t aead_id = static_cast<std::uint8_t>(Aead::id);
+
+    explicit relay_handshake(const crypto::rate_limits& limits) : limiter_(limits) {}
+
+    std::size_t pending() const noexcept { return pending_.size(); }
+
+    /// SECURE_HELLO: a cookie (stateless), the stored SERVER_HELLO again (a duplicate), or a new
+    /// pending handshake and its SERVER_HELLO.
+    void on_hello(party& me, const endpoint& from, std::span<const std::byte> value, time_point now,
+                  datagram_batch& out, std::error_code& ec)
+    {
+        const options& opt = me.settings();
+        if (value.size() != wire::secure_hello_size && value.size() != wire::secure_hello_size + wire::secure_cookie_size) {
+            ec = errc::malformed;
+            return;
+        }
+        if (std::to_integer<unsigned>(value[0]) != version || std::to_integer<unsigned>(value[1]) != aead_id) {
+            ec = errc::handshake_failed;
+            return;
+        }
+        if (!jar_)
+            jar_.emplace(now, opt.cookie_rotation, me.rng());
+        const auto hello = value.first(wire::secure_hello_size);
+        const crypto::sha256_digest context = Suite::sha256(hello);
+        const auto cookie = value.subspan(wire::secure_hello_size);
+        if (cookie.empty() || jar_->verify(cookie, from, context, now)) {
+            // Stateless answer: one HMAC, nothing remembered, smaller than the hello (no amplification).
+            const auto c = jar_->make(from, context, now);
+            std::array<std::byte, wire::secure_cookie_message_size> msg{};
+            std::copy(c.begin(), c.end(), msg.begin());
+            const auto r_c = hello.subspan(2 + crypto::x25519_key_size, random_size);
+            std::copy(r_c.begin(), r_c.end(), msg.begin() + wire::secure_cookie_size);
+            detail::push_tlv(out, from, wire::tlv_type::secure_cookie, msg);
+            return;
+        }
+        // A duplicate (a lost SERVER_HELLO, or a replay): the stored answer again, as DTLS
+        // retransmits a flight. No key, no signature, no new entry; only the source that sent the
+        // hello (its cookie proved the address) gets it.
+        const duplicate_key dup{from, context};
+        if (const auto d = by_hello_.find(dup); d != by_hello_.end()) {
+            detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, pending_.at(d->second).server_hello);
+            return;
+        }
+        const endpoint address = from.without_port();
+        if (!limiter_.allow(address, now)) {
+            ec = errc::rate_limited;
+            return;
+        }
+        // Over a cap, the oldest entry goes (of this address first): a full table never refuses.
+        if (const auto a = per_address_.find(address); a != per_address_.end() && a->second >= opt.max_pending_per_address)
+            evict_oldest(&address);
+        if (pending_.size() >= opt.max_pending)
+            evict_oldest(nullptr);
+        crypto::secret_bytes<crypto::x25519_key_size> e_priv;
+        std::array<std::byte, crypto::x25519_key_size> e_pub{};
+        me.make_ephemeral(e_priv, e_pub);
+        crypto::secret_bytes<crypto::x25519_key_size> shared;
+        if (!me.agree(e_priv, hello.subspan(2, crypto::x25519_key_size), shared)) {
+            ec = errc::handshake_failed;
+            return;
+        }
+        e_priv.wipe();
+        session_id sid{};
+        std::uint64_t key = 0;
+        do {
+            me.random(sid);
+            key = detail::load_u64(sid.data());
+        } while (pending_.count(key) != 0);
+        pending_handshake ph;
+        ph.from = from;
+        ph.expires = now + opt.pending_expiry;
+        ph.serial = next_serial_++;
+        ph.hello_hash = context;
+        const auto& id = me.identity();
+        ph.th = transcript_hash<Suite>(hello, sid, e_pub, id.public_key);
+        me.sign(detail::signed_message(detail::label_relay, ph.th), ph.sig_r);
+        ph.okm = key_block<Suite>(ph.th, shared.span());
+        std::array<std::byte, wire::secure_server_hello_size> msg{};
+        auto it = std::copy(sid.begin(), sid.end(), msg.begin());
+        it = std::copy(e_pub.begin(), e_pub.end(), it);
+        it = std::copy(id.public_key.begin(), id.public_key.end(), it);
+        std::copy(ph.sig_r.begin(), ph.sig_r.end(), it);
+        ph.server_hello = msg;
+        fifo_.push_back({key, ph.serial});
+        by_hello_.emplace(dup, key);
+        ++per_address_[address];
+        pending_.emplace(key, std::move(ph));
+        detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, msg);
+    }
+
+    /// SECURE_CLIENT_AUTH: opens and verifies it against its pending entry; sets `registered` and
+    /// appends SECURE_RECORD(seq 0, SECURE_ACCEPT).
+    void on_client_auth(party& me, const endpoint& from, std::span<const std::byte> value,
+                        time_point now, datagram_batch& out, const peer_type* current,
+                        std::optional<peer_type>& registered, std::uint64_t max_records, std::error_code& ec)
+    {
+        const session_id sid = detail::read_session_id(value);
+        const auto it = pending_.find(detail::load_u64(sid.data()));
+        if (it == pending_.end() || it->second.from != from || it->second.expires <= now) {
+            ec = errc::stale_session;
+            return;
+        }
+        pending_handshake& ph = it->second;
+        auto s = std::make_shared<session_type>(sid, ph.okm, false, 0, crypto::fingerprint{});
+        std::array<std::byte, 16> aad{};
+        std::copy(sid.begin(), sid.end(), aad.begin());
+        std::array<std::byte, crypto::ed25519_public_size + crypto::ed25519_signature_size> auth{};
+        s->rx.open(crypto::make_nonce(s->rx_iv, 0), aad, value.subspan(session_id_size), auth, ec);
+        if (ec)
+            return; // the pending entry stays: a forgery must not cancel a real handshake
+        const auto id_c = std::span<const std::byte>(auth).first(crypto::ed25519_public_size);
+        if (!me.verify(id_c, detail::client_signed_message(ph.th, ph.sig_r, id_c),
+                       std::span<const std::byte>(auth).subspan(crypto::ed25519_public_size))) {
+            ec = errc::authentication_failed;
+            return;
+        }
+        (void)s->window.accept(0); // seq 0 is spent
+        s->peer = crypto::fingerprint_of<Suite>(id_c.first<crypto::ed25519_public_size>());
+        drop_pending(it); // its FIFO record goes stale
+
+        peer_type p;
+        p.identity = s->peer;
+        p.address = from;
+        p.current = s;
+        if (current && current->identity == p.identity) {
+            // The same client re-keyed: its last session still opens records already in flight.
+            p.previous = current->current;
+        }
+        // SECURE_RECORD(seq 0, SECURE_ACCEPT(flags)): bit 0 when this relay did not know the client.
+        const std::array<std::byte, 5> accept{std::byte{0}, std::byte{20}, std::byte{0}, std::byte{1},
+                                              static_cast<std::byte>(current == nullptr ? 1 : 0)};
+        const std::size_t m = out.mark();
+        {
+            std::lock_guard lock(s->tx_mu);
+            s->seal_record(accept, out.bytes(), max_records, ec);
+        }
+        if (ec)
+            return;
+        out.commit(from, m);
+        registered.emplace(std::move(p));
+    }
+
+    /// When the oldest live pending entry expires, or no_timer.
+    time_point next_expiry() const
+    {
+        for (const fifo_entry& f : fifo_) {
+            const auto it = pending_.find(f.key);
+            if (it != pending_.end() && it->second.serial == f.serial)
+                return it->second.expires;
+        }
+        return no_timer;
+    }
+
+    // Drops expired entries (and completed ones' FIFO records) from the front of the FIFO, their
+    // keys wiped. A clock that goes back expires nothing; entries are created in expiry order otherwise.
+    void expire(time_point now)
+    {
+        while (!fifo_.empty()) {
+            const auto it = live(fifo_.front());
+            if (it != pending_.end()) {
+                if (it->second.expires > now)
+                    break;
+                drop_pending(it);
+            }
+            fifo_.pop_front();
+        }
+    }
+
+private:
+    struct pending_handshake {
+        endpoint from;
+        time_point expires;
+        std::uint64_t serial = 0;            ///< order of creation (the FIFO's entries name it)
+        crypto::sha256_digest hello_hash{}; ///< SHA-256 of the SECURE_HELLO (without cookie)
+        crypto::sha256_digest th{};
+        std::array<std::byte, crypto::ed25519_signature_size> sig_r{};
+        std::array<std::byte, wire::secure_server_hello_size> server_hello{}; ///< retransmitted for a duplicate
+        crypto::secret_bytes<key_block_size> okm;
+    };
+    using duplicate_key = std::pair<endpoint, crypto::sha256_digest>; // (source, hash of its hello)
+    struct fifo_entry {
+        std::uint64_t key;    // session id key into `pending_`
+        std::uint64_t serial; // stale when the entry under `key` has another serial (or is gone)
+    };
+    using pending_map = std::unordered_map<std::uint64_t, pending_handshake>;
+
+    // Removes one pending entry and its indexes; its key material is wiped.
+    void drop_pending(typename pending_map::iterator it)
+    {
+        pending_handshake& ph = it->second;
+        ph.okm.wipe();
+        by_hello_.erase(duplicate_key{ph.from, ph.hello_hash});
+        const auto a = per_address_.find(ph.from.without_port());
+        if (a != per_address_.end() && --a->second == 0)
+            per_address_.erase(a);
+        pending_.erase(it);
+    }
+
+    // The live entry a FIFO entry names, or end().
+    typename pending_map::iterator live(const fifo_entry& f)
+    {
+        const auto it = pending_.find(f.key);
+        return it != pending_.end() && it->second.serial == f.serial ? it : pending_.end();
+    }
+
+    // Evicts the oldest pending entry of `address` (any port), or of the table when `address` is null.
+    void evict_oldest(const endpoint* address)
+    {
+        for (auto f = fifo_.begin(); f != fifo_.end(); ++f) {
+            const auto it = live(*f);
+            if (it == pending_.end() || (address && it->second.from.without_port() != *address))
+                continue;
+            drop_pending(it);
+            fifo_.erase(f);
+            return;
+        }
+    }
+
+    std::optional<crypto::basic_cookie_jar<Suite, Random>> jar_;
+    crypto::rate_limiter limiter_;
+    pending_map pending_;
+    std::map<duplicate_key, std::uint64_t> by_hello_;       // -> key into `pending_`
+    std::unordered_map<endpoint, std::size_t> per_address_; // pending entries per IP address
+    std::deque<fifo_entry> fifo_;                           // creation order = expiry order
+    std::uint64_t next_serial_ = 0;
+};
+
+} // namespace tlvcast::profile::secure
