@@ -196,6 +196,47 @@ TEST_CASE("asio_udp: try_receive takes what waits in the socket and never blocks
     CHECK(ec);
 }
 
+TEST_CASE("asio_udp: try_receive_many takes every waiting datagram in one call, marking truncation",
+          "[asio_udp]")
+{
+    asio::io_context io;
+    auto a = asio_udp::open_client(io);
+    auto b = asio_udp::open_client(io);
+    std::vector<std::vector<std::byte>> storage(8, std::vector<std::byte>(16));
+    std::vector<std::span<std::byte>> buffers(storage.begin(), storage.end());
+    std::vector<endpoint> from(8);
+    std::vector<std::size_t> sizes(8);
+    std::error_code ec;
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 0);
+    CHECK(ec == asio::error::would_block);
+
+    for (int i = 0; i < 5; ++i) {
+        std::vector<std::byte> d(i == 3 ? 40 : 4 + i, std::byte(i));
+        a.send(loopback_of(b), d, ec);
+        REQUIRE_FALSE(ec);
+    }
+    std::size_t got = 0;
+    for (int i = 0; i < 200 && got < 5; ++i) { // bounded: loopback delivers at once, allow a moment
+        const std::size_t n = b.try_receive_many(std::span(buffers).subspan(got), std::span(from).subspan(got),
+                                                 std::span(sizes).subspan(got), ec);
+        if (ec && ec != asio::error::would_block)
+            break;
+        got += n;
+        if (got < 5)
+            std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(got == 5);
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(from[i] == loopback_of(a));
+        CHECK(std::to_integer<std::size_t>(buffers[i][0]) == i);
+    }
+    CHECK(sizes[0] == 4);
+    CHECK(sizes[4] == 8);
+    CHECK(sizes[3] > buffers[3].size()); // 40 bytes into 16: marked as truncated
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 0);
+    CHECK(ec == asio::error::would_block);
+}
+
 TEST_CASE("asio_udp: a batch goes out with sendmmsg, in order", "[asio_udp]")
 {
     asio::io_context io;

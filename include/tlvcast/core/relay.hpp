@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -154,10 +155,26 @@ private:
                                  }));
     }
 
-    // Handles what already waits in the transport, up to receive_burst datagrams.
+    // Handles what already waits in the transport, up to receive_burst datagrams in all: in one
+    // call where the Transport takes many at once, else one by one.
     void drain()
     {
-        if constexpr (transport::try_receiving<Transport>) {
+        if constexpr (transport::try_receiving_many<Transport>) {
+            if (burst_buffers_.empty() && receive_burst_ > 1) {
+                // Allocated on first use, not zeroed: the kernel touches only what it writes.
+                burst_storage_.reset(new std::byte[(receive_burst_ - 1) * burst_buffer_size]);
+                for (std::size_t i = 0; i + 1 < receive_burst_; ++i)
+                    burst_buffers_.emplace_back(burst_storage_.get() + i * burst_buffer_size, burst_buffer_size);
+                burst_from_.resize(receive_burst_ - 1);
+                burst_sizes_.resize(receive_burst_ - 1);
+            }
+            std::error_code ec;
+            const std::size_t n = transport_.try_receive_many(burst_buffers_, burst_from_, burst_sizes_, ec);
+            for (std::size_t i = 0; i < n && running_; ++i)
+                if (burst_sizes_[i] <= burst_buffers_[i].size()) // else truncated: dropped, as message_size
+                    engine_.handle(burst_from_[i], std::span<const std::byte>(burst_buffers_[i].data(), burst_sizes_[i]),
+                                   clock::now(), out_, events_);
+        } else if constexpr (transport::try_receiving<Transport>) {
             for (std::size_t i = 1; i < receive_burst_ && running_; ++i) {
                 std::error_code ec;
                 const std::size_t n = transport_.try_receive(std::span<std::byte>(buffer_), from_, ec);
@@ -251,6 +268,12 @@ private:
     std::vector<relay_event> events_;
     time_point armed_for_ = no_timer;
     std::size_t receive_burst_;
+    // The burst's receive buffers (transport::try_receiving_many), each as large as any datagram.
+    static constexpr std::size_t burst_buffer_size = 65536;
+    std::unique_ptr<std::byte[]> burst_storage_;
+    std::vector<std::span<std::byte>> burst_buffers_;
+    std::vector<endpoint> burst_from_;
+    std::vector<std::size_t> burst_sizes_;
     std::size_t in_flight_ = 0;
     bool running_ = false, closed_ = false;
 };

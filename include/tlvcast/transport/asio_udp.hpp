@@ -11,9 +11,12 @@
 
 #include <asio.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -208,6 +211,46 @@ public:
         return n;
     }
 
+    /// Datagrams one try_receive_many takes at most (one recvmmsg).
+    static constexpr std::size_t max_receive_batch = 64;
+
+    /// Takes up to min(buffers.size(), max_receive_batch) waiting datagrams in one
+    /// recvmmsg(MSG_DONTWAIT) (transport::try_receiving_many); would_block when none.
+    std::size_t try_receive_many(std::span<const std::span<std::byte>> buffers, std::span<endpoint> from,
+                                 std::span<std::size_t> sizes, std::error_code& ec)
+    {
+        ec.clear();
+        const std::size_t want = std::min({buffers.size(), from.size(), sizes.size(), max_receive_batch});
+        std::array<::mmsghdr, max_receive_batch> msgs{};
+        std::array<::iovec, max_receive_batch> iov{};
+        std::array<::sockaddr_storage, max_receive_batch> addrs{};
+        for (std::size_t i = 0; i < want; ++i) {
+            iov[i] = {buffers[i].data(), buffers[i].size()};
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &addrs[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(::sockaddr_storage);
+        }
+        const int r = ::recvmmsg(socket_.native_handle(), msgs.data(), static_cast<unsigned>(want),
+                                 MSG_DONTWAIT | receive_flags, nullptr);
+        if (r < 0) {
+            ec = std::error_code(errno, asio::error::get_system_category());
+            return 0;
+        }
+        const auto n = static_cast<std::size_t>(r);
+        for (std::size_t i = 0; i < n; ++i) {
+            asio::ip::udp::endpoint sender;
+            const auto len = std::min<std::size_t>(msgs[i].msg_hdr.msg_namelen, sender.capacity());
+            std::memcpy(sender.data(), &addrs[i], len);
+            sender.resize(len);
+            from[i] = from_asio_endpoint(sender);
+            // With MSG_TRUNC, msg_len is the datagram's real length; MSG_TRUNC in msg_flags says so too.
+            sizes[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? std::max<std::size_t>(msgs[i].msg_len, buffers[i].size() + 1)
+                                                               : msgs[i].msg_len;
+        }
+        return n;
+    }
+
     /// Closes the socket; a pending receive completes with operation_aborted. Never throws.
     void close() noexcept
     {
@@ -343,7 +386,7 @@ private:
 using asio_udp = basic_asio_udp<>;
 
 static_assert(transport<asio_udp>, "asio_udp must model tlvcast::transport::transport");
-static_assert(try_receiving<asio_udp>);
+static_assert(try_receiving_many<asio_udp>);
 static_assert(transport<basic_asio_udp<asio::io_context::executor_type>>,
               "basic_asio_udp<io_context executor> must model tlvcast::transport::transport");
 

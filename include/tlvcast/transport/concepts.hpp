@@ -44,6 +44,18 @@ concept try_receiving = transport<T> && requires(T& t, std::span<std::byte> buff
     { t.try_receive(buffer, from, ec) } -> std::same_as<std::size_t>;
 };
 
+/// A Transport that takes many waiting datagrams in one call (one recvmmsg on Linux):
+/// try_receive_many fills buffers[i], from[i] and sizes[i] for the first n datagrams and returns n
+/// (0 with would_block when none waits). sizes[i] > buffers[i].size() marks a datagram that was
+/// longer than its buffer (truncated, as message_size does for one). Same rule as try_receive:
+/// only while no async_receive is pending.
+template <class T>
+concept try_receiving_many =
+    try_receiving<T> && requires(T& t, std::span<const std::span<std::byte>> buffers, std::span<endpoint> from,
+                                 std::span<std::size_t> sizes, std::error_code& ec) {
+        { t.try_receive_many(buffers, from, sizes, ec) } -> std::same_as<std::size_t>;
+    };
+
 /// Whether a send failed only because the socket buffer is full (try again soon), rather than
 /// for good. Asio's error codes have their own category, so both spellings are checked.
 inline bool is_backpressure(const std::error_code& ec) noexcept
