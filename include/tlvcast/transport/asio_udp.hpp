@@ -5,18 +5,15 @@
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/transport/asio_udp_options.hpp>
 #include <tlvcast/transport/concepts.hpp>
+#include <tlvcast/transport/detail/batch_receive.hpp>
 #include <tlvcast/transport/detail/batch_send.hpp>
 #include <tlvcast/transport/detail/multicast.hpp>
 #include <tlvcast/transport/limits.hpp>
 
 #include <asio.hpp>
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -188,67 +185,18 @@ public:
     }
 
     /// Takes a datagram that is already in the socket's queue, without blocking
-    /// (transport::try_receiving): would_block when none; message_size as async_receive. One
-    /// recvfrom(MSG_DONTWAIT); Asio's own synchronous receive would wait instead.
+    /// (transport::try_receiving): would_block when none; message_size as async_receive.
     std::size_t try_receive(std::span<std::byte> buffer, endpoint& from, std::error_code& ec)
     {
-        ec.clear();
-        asio::ip::udp::endpoint sender;
-        socklen_t len = static_cast<socklen_t>(sender.capacity());
-        const ssize_t r = ::recvfrom(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT | receive_flags,
-                                     sender.data(), &len);
-        if (r < 0) {
-            ec = std::error_code(errno, asio::error::get_system_category());
-            return 0;
-        }
-        sender.resize(len);
-        from = from_asio_endpoint(sender);
-        auto n = static_cast<std::size_t>(r);
-        if (n > buffer.size()) {
-            ec = asio::error::message_size;
-            n = buffer.size();
-        }
-        return n;
+        return detail::receive_one(socket_.native_handle(), buffer, from, ec);
     }
 
-    /// Datagrams one try_receive_many takes at most (one recvmmsg).
-    static constexpr std::size_t max_receive_batch = 64;
-
-    /// Takes up to min(buffers.size(), max_receive_batch) waiting datagrams in one
-    /// recvmmsg(MSG_DONTWAIT) (transport::try_receiving_many); would_block when none.
+    /// Takes up to detail::max_receive_batch (64) waiting datagrams in one recvmmsg
+    /// (transport::try_receiving_many); would_block when none.
     std::size_t try_receive_many(std::span<const std::span<std::byte>> buffers, std::span<endpoint> from,
                                  std::span<std::size_t> sizes, std::error_code& ec)
     {
-        ec.clear();
-        const std::size_t want = std::min({buffers.size(), from.size(), sizes.size(), max_receive_batch});
-        std::array<::mmsghdr, max_receive_batch> msgs{};
-        std::array<::iovec, max_receive_batch> iov{};
-        std::array<::sockaddr_storage, max_receive_batch> addrs{};
-        for (std::size_t i = 0; i < want; ++i) {
-            iov[i] = {buffers[i].data(), buffers[i].size()};
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &addrs[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof(::sockaddr_storage);
-        }
-        const int r = ::recvmmsg(socket_.native_handle(), msgs.data(), static_cast<unsigned>(want),
-                                 MSG_DONTWAIT | receive_flags, nullptr);
-        if (r < 0) {
-            ec = std::error_code(errno, asio::error::get_system_category());
-            return 0;
-        }
-        const auto n = static_cast<std::size_t>(r);
-        for (std::size_t i = 0; i < n; ++i) {
-            asio::ip::udp::endpoint sender;
-            const auto len = std::min<std::size_t>(msgs[i].msg_hdr.msg_namelen, sender.capacity());
-            std::memcpy(sender.data(), &addrs[i], len);
-            sender.resize(len);
-            from[i] = from_asio_endpoint(sender);
-            // With MSG_TRUNC, msg_len is the datagram's real length; MSG_TRUNC in msg_flags says so too.
-            sizes[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? std::max<std::size_t>(msgs[i].msg_len, buffers[i].size() + 1)
-                                                               : msgs[i].msg_len;
-        }
-        return n;
+        return detail::receive_batch(socket_.native_handle(), buffers, from, sizes, ec);
     }
 
     /// Closes the socket; a pending receive completes with operation_aborted. Never throws.
