@@ -278,3 +278,43 @@ TEST_CASE("review limits: the cipher timers never stay in the past (no spinning 
     CHECK(net->client(1).next_timer() > later);
     CHECK(net->relay().next_timer() > later);
 }
+
+TEST_CASE("review limits: a cipher, and the random source it owns, cannot be copied (no repeated ephemerals)",
+          "[secure][random][review_limits]")
+{
+    using seeded = crypto::seeded_random<crypto::default_suite>;
+    using seeded_cipher = profile::secure::basic_cipher<crypto::default_suite, crypto::default_aes256_gcm, seeded>;
+    // Checked at run time, so that a copyable type fails this test rather than the build.
+    CHECK_FALSE(std::is_copy_constructible_v<sec>);
+    CHECK_FALSE(std::is_copy_assignable_v<sec>);
+    CHECK_FALSE(std::is_copy_constructible_v<seeded_cipher>);
+    CHECK_FALSE(std::is_copy_assignable_v<seeded_cipher>);
+    // A seeded generator handed to two ciphers by copy gave both the same stream: the same
+    // ephemeral keys, client randoms, session ids and cookie secrets on two parties. Move it, or
+    // seed each.
+    CHECK_FALSE(std::is_copy_constructible_v<seeded>);
+    CHECK_FALSE(std::is_copy_assignable_v<seeded>);
+    CHECK(std::is_nothrow_move_constructible_v<seeded>);
+
+    // A moved-from generator does not replay the stream the moved-to one continues: it refuses.
+    seeded a(5);
+    std::array<std::byte, 32> x{}, y{};
+    a.fill(x);
+    seeded b(std::move(a));
+    b.fill(x);
+    CHECK_THROWS_AS(a.fill(y), std::logic_error); // NOLINT(bugprone-use-after-move): the point of the test
+    seeded fresh(5);
+    fresh.fill(y);
+    fresh.fill(y);
+    CHECK(x == y); // the moved-to generator continued the stream
+
+    // Two sessions of one client: fresh ephemeral keys and randoms each time.
+    seeded_cipher c(identity(1), {}, seeded(9));
+    seeded_cipher::client_session s;
+    datagram_batch out;
+    c.start_session(s, test::secure_relay_address, {}, out);
+    const auto first = s.hello;
+    c.start_session(s, test::secure_relay_address, {}, out);
+    CHECK(first != s.hello);
+    CHECK(!std::equal(first.begin() + 2, first.begin() + 34, s.hello.begin() + 2));
+}
