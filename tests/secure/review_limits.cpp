@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -317,4 +318,93 @@ TEST_CASE("review limits: a cipher, and the random source it owns, cannot be cop
     c.start_session(s, test::secure_relay_address, {}, out);
     CHECK(first != s.hello);
     CHECK(!std::equal(first.begin() + 2, first.begin() + 34, s.hello.begin() + 2));
+}
+
+namespace {
+
+std::vector<std::byte> datagram(const datagram_batch& b, std::size_t i) { return {b[i].bytes.begin(), b[i].bytes.end()}; }
+
+// One handshake against `relay`, driven by hand from `from` at time `now`.
+struct manual_handshake {
+    sec& client;
+    sec& relay;
+    endpoint from;
+    sec::client_session s{};
+
+    std::vector<std::byte> to_relay(std::span<const std::byte> d, time_point now)
+    {
+        datagram_batch replies;
+        std::optional<sec::peer_session> reg;
+        std::error_code ec;
+        relay.relay_handshake(from, wire::read_outer(d, ec), now, replies, nullptr, reg, ec);
+        REQUIRE_FALSE(ec);
+        return replies.size() == 1 ? datagram(replies, 0) : std::vector<std::byte>{};
+    }
+    std::vector<std::byte> to_client(std::span<const std::byte> d, time_point now)
+    {
+        datagram_batch out;
+        std::vector<std::byte> text;
+        std::error_code ec;
+        client.client_receive(s, wire::read_outer(d, ec), now, crypto::relay_trust::any(), out, text, ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(out.size() == 1);
+        return datagram(out, 0);
+    }
+    // Up to SECURE_SERVER_HELLO: the relay holds a pending entry.
+    std::vector<std::byte> open(time_point now)
+    {
+        datagram_batch out;
+        client.start_session(s, test::secure_group, now, out);
+        const auto cookie = to_relay(datagram(out, 0), now);
+        return to_relay(to_client(cookie, now), now);
+    }
+    void finish(std::span<const std::byte> server_hello, time_point now) { (void)to_relay(to_client(server_hello, now), now); }
+};
+
+template <class F>
+std::chrono::nanoseconds time_of(F&& f)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::steady_clock::now() - t0;
+}
+
+} // namespace
+
+TEST_CASE("review limits: completed handshakes leave no stale prefix that next_timer() scans on every call",
+          "[secure][expiry][review_limits]")
+{
+    // The relay's pending FIFO kept the records of completed handshakes until the next handshake
+    // TLV or timer. An attacker holds one handshake open, completes many behind it, then completes
+    // the first: next_timer(), which the driver calls after every datagram, then walked the whole
+    // stale FIFO each time (hash lookups per record) until a handshake TLV arrived.
+    profile::secure::options ropt;
+    ropt.handshake_limits = crypto::rate_limits{1e9, 1e9, 1e9, 1e9, 4096, 0.0, 0.0};
+    sec relay(identity(100), ropt), client(identity(1));
+    const time_point now{};
+    manual_handshake first{client, relay, endpoint{0x0a000001u, 1000}};
+    const auto first_sh = first.open(now);
+    REQUIRE(relay.pending_handshakes() == 1);
+    manual_handshake others{client, relay, endpoint{0x0a000002u, 1000}};
+    constexpr int stale = 1000;
+    for (int i = 0; i < stale; ++i)
+        others.finish(others.open(now), now);
+    REQUIRE(relay.pending_handshakes() == 1);
+
+    constexpr int calls = 20'000;
+    time_point sink{};
+    const auto before = time_of([&] {
+        for (int i = 0; i < calls; ++i)
+            sink = std::max(sink, relay.next_timer());
+    });
+    first.finish(first_sh, now); // the live front entry completes: only stale records remain
+    REQUIRE(relay.pending_handshakes() == 0);
+    CHECK(relay.next_timer() == no_timer);
+    const auto after = time_of([&] {
+        for (int i = 0; i < calls; ++i)
+            sink = std::max(sink, relay.next_timer());
+    });
+    // O(1) both times when the FIFO is trimmed; about `stale` times slower per call otherwise.
+    INFO("before " << before.count() << " ns, after " << after.count() << " ns for " << calls << " calls");
+    CHECK(after < 20 * before + std::chrono::milliseconds(5));
 }
