@@ -408,3 +408,43 @@ TEST_CASE("review limits: completed handshakes leave no stale prefix that next_t
     INFO("before " << before.count() << " ns, after " << after.count() << " ns for " << calls << " calls");
     CHECK(after < 20 * before + std::chrono::milliseconds(5));
 }
+
+TEST_CASE("review limits: a lost SECURE_ACCEPT does not cut the client off when its pending handshake expires",
+          "[secure][expiry][review_limits]")
+{
+    // Client 1's probe re-handshake completes at the relay, which seals under the new session at
+    // once; its SECURE_ACCEPT is lost. The client opens those records under its pending session.
+    // The expiry timer then wiped that session although the relay uses it: every record toward the
+    // client was refused (stale_session) until the next probe.
+    auto net = make_net({});
+    bool dropped = false;
+    net->tap = [&](test::wire_datagram& d) {
+        // SECURE_ACCEPT: a record with a 5-byte inner TLV, 41 bytes on the wire.
+        if (!dropped && d.to == test::secure_client_address(1) && is_type(d, wire::tlv_type::secure_record) &&
+            d.bytes.size() == 41) {
+            dropped = true;
+            return false;
+        }
+        return true;
+    };
+    std::size_t sent = 0, received = 0;
+    // 30 s of chat, one message every 100 ms: the probe at 15 s loses its ACCEPT; the pending
+    // session expires at 25 s; the next probe comes at 30 s.
+    for (int i = 0; i < 300; ++i) {
+        const std::string text = "tick " + std::to_string(i);
+        std::error_code ec;
+        net->send(0, wire::as_bytes(text), ec);
+        if (!ec)
+            ++sent;
+        net->run_for(100ms);
+        for (const auto& e : net->events(1))
+            received += e.what == ek::message ? 1 : 0;
+    }
+    net->run_for(200ms);
+    for (const auto& e : net->events(1))
+        received += e.what == ek::message ? 1 : 0;
+    REQUIRE(dropped);
+    CHECK(sent == 300);
+    CHECK(received == sent);
+    CHECK(net->client(1).counters().get(core::client_counter::undecryptable) == 0);
+}
