@@ -448,3 +448,32 @@ TEST_CASE("review limits: a lost SECURE_ACCEPT does not cut the client off when 
     CHECK(received == sent);
     CHECK(net->client(1).counters().get(core::client_counter::undecryptable) == 0);
 }
+
+TEST_CASE("review limits: a pending_expiry meant as 'never' cannot overflow into handshakes that never complete",
+          "[secure][expiry][review_limits]")
+{
+    // duration::max() as pending_expiry: now + pending_expiry overflowed (negative expiry times),
+    // the relay found every CLIENT_AUTH stale and the client wiped its hello on its first timer.
+    // Refused at construction, or working: never silently broken.
+    for (const bool at_relay : {true, false}) {
+        profile::secure::options o;
+        o.pending_expiry = duration::max();
+        bool refused = false;
+        std::unique_ptr<net_type> net;
+        try {
+            net = std::make_unique<net_type>(sec(identity(100), at_relay ? o : profile::secure::options{}));
+            net->add_client(sec(identity(1), at_relay ? profile::secure::options{} : o));
+        } catch (const std::invalid_argument&) {
+            refused = true;
+        }
+        if (refused)
+            continue;
+        net->run_for(10ms); // the clock is past zero, as a real one always is
+        net->start_all();
+        net->run_for(2s);
+        CHECK(net->client(0).current_state() == net_type::client_engine::state::established);
+    }
+    profile::secure::options fine;
+    fine.pending_expiry = std::chrono::hours(1);
+    CHECK_NOTHROW(sec(identity(1), fine));
+}
