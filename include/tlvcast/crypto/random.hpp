@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 namespace tlvcast::crypto {
@@ -50,8 +51,35 @@ public:
         prk_ = Suite::hkdf_extract(std::as_bytes(std::span(label)), s);
     }
 
+    // Not copyable: a copy would replay the same stream (the same ephemeral keys, randoms and
+    // session ids) wherever it is used. Movable: the moved-from generator is wiped and refuses to
+    // draw (std::logic_error), so that it cannot replay what the moved-to one continues.
+    seeded_random(const seeded_random&) = delete;
+    seeded_random& operator=(const seeded_random&) = delete;
+    seeded_random(seeded_random&& other) noexcept
+        : prk_(other.prk_), block_(other.block_), used_(other.used_), counter_(other.counter_), live_(other.live_)
+    {
+        other.drop();
+    }
+    seeded_random& operator=(seeded_random&& other) noexcept
+    {
+        if (this != &other) {
+            prk_ = other.prk_;
+            block_ = other.block_;
+            used_ = other.used_;
+            counter_ = other.counter_;
+            live_ = other.live_;
+            other.drop();
+        }
+        return *this;
+    }
+    ~seeded_random() = default;
+
+    /// Throws std::logic_error on a moved-from generator.
     void fill(std::span<std::byte> out)
     {
+        if (!live_)
+            throw std::logic_error("tlvcast: seeded_random used after it was moved from");
         while (!out.empty()) {
             if (used_ == block_.size())
                 refill();
@@ -74,10 +102,20 @@ private:
         used_ = 0;
     }
 
+    void drop() noexcept
+    {
+        prk_.wipe();
+        block_.wipe();
+        used_ = hkdf_sha256_max_output;
+        counter_ = 0;
+        live_ = false;
+    }
+
     secret_bytes<sha256_size> prk_;
     secret_bytes<hkdf_sha256_max_output> block_;
     std::size_t used_ = hkdf_sha256_max_output;
     std::uint64_t counter_ = 0;
+    bool live_ = true;
 };
 
 } // namespace tlvcast::crypto

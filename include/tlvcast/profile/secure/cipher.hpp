@@ -86,6 +86,10 @@ public:
         if (opt.max_pending == 0 || opt.max_pending_per_address == 0 || opt.pending_expiry <= duration::zero())
             throw std::invalid_argument(
                 "tlvcast::secure: max_pending, max_pending_per_address and pending_expiry must be positive");
+        // now + pending_expiry must not overflow: duration::max() ("never") made every expiry time
+        // negative, so both sides wiped each handshake at once and none ever completed.
+        if (opt.pending_expiry > std::chrono::hours(24) || opt.cookie_rotation > std::chrono::hours(24))
+            throw std::invalid_argument("tlvcast::secure: pending_expiry and cookie_rotation must be at most 24 hours");
         limits_ = make_key_limits<Aead>(opt);
         relay_ = std::make_unique<relay_steps>(opt.handshake_limits);
         updates_ = std::make_unique<key_update_queue<Aead>>();

@@ -170,13 +170,21 @@ struct client_handshake {
     }
 
     /// Wipes a handshake that outlived pending_expiry: the ephemeral key, and keys derived for a
-    /// session the relay never confirmed. The sessions in use stay.
+    /// session the relay never confirmed. The sessions in use stay: a re-handshake's pending
+    /// session under which a record from the relay already opened is confirmed (only the relay,
+    /// after verifying our CLIENT_AUTH, seals under it; its SECURE_ACCEPT was lost) and becomes
+    /// current instead of being wiped while the relay sends under it.
     static void expire(state& s, time_point now)
     {
         if ((!s.handshaking && !s.pending) || now < s.expires)
             return;
         s.handshaking = false;
         s.ephemeral.wipe();
+        if (s.pending && s.current && !s.pending->window.empty()) {
+            s.previous = std::move(s.current);
+            s.current = std::move(s.pending);
+            return;
+        }
         s.pending.reset(); // its Aead objects wipe their key schedules
     }
 

@@ -20,7 +20,8 @@
 namespace tlvcast::profile::secure {
 
 /// The limits an instance enforces: `Aead`'s own, lowered by `o` where it asks. Throws
-/// std::invalid_argument for a limit above the AEAD's or a rekey fraction outside (0, 1).
+/// std::invalid_argument for a limit above the AEAD's, a rekey fraction outside (0, 1) or with a
+/// denominator above 2^32, or a rekey threshold below 2 records.
 template <class Aead>
 key_limits make_key_limits(const options& o)
 {
@@ -31,11 +32,19 @@ key_limits make_key_limits(const options& o)
     };
     if (o.rekey_numerator == 0 || o.rekey_numerator >= o.rekey_denominator)
         throw std::invalid_argument("tlvcast::secure: the rekey fraction must be in (0, 1)");
+    // max % d * n < d * d: exact in 64 bits only for d <= 2^32 (a larger d overflowed into a
+    // threshold of 1, a re-handshake after every record).
+    if (o.rekey_denominator > (std::uint64_t{1} << 32))
+        throw std::invalid_argument("tlvcast::secure: the rekey denominator must be at most 2^32");
     key_limits l;
     l.max_records = pick(o.max_records_per_key, Aead::max_records_per_key);
     l.max_failed_opens = pick(o.max_failed_opens_per_key, Aead::max_failed_opens_per_key);
     const std::uint64_t n = o.rekey_numerator, d = o.rekey_denominator;
     l.rekey_at = l.max_records / d * n + l.max_records % d * n / d; // no overflow for large limits
+    // Each side spends seq 0 of a new session on the handshake (CLIENT_AUTH, ACCEPT): a threshold
+    // of 1 or less makes every new session due for new keys at once, a handshake storm.
+    if (l.rekey_at < 2)
+        throw std::invalid_argument("tlvcast::secure: the record limit and rekey fraction leave no record per key");
     l.rekey_step = std::max<std::uint64_t>(1, (l.max_records - l.rekey_at) / 8);
     return l;
 }

@@ -162,6 +162,7 @@ public:
         (void)s->window.accept(0); // seq 0 is spent
         s->peer = crypto::fingerprint_of<Suite>(id_c.first<crypto::ed25519_public_size>());
         drop_pending(it); // its FIFO record goes stale
+        trim_fifo();
 
         peer_type p;
         p.identity = s->peer;
@@ -241,6 +242,16 @@ private:
         pending_.erase(it);
     }
 
+    // Pops stale records off the FIFO's front, so that it starts with a live entry (or is empty):
+    // next_expiry(), which the driver calls after every datagram, then stops at its first record.
+    // Without it, an attacker who completes many handshakes behind one it holds open, then that
+    // one, left next_timer() walking every stale record on each call until the next handshake TLV.
+    void trim_fifo()
+    {
+        while (!fifo_.empty() && live(fifo_.front()) == pending_.end())
+            fifo_.pop_front();
+    }
+
     // The live entry a FIFO entry names, or end().
     typename pending_map::iterator live(const fifo_entry& f)
     {
@@ -257,6 +268,7 @@ private:
                 continue;
             drop_pending(it);
             fifo_.erase(f);
+            trim_fifo();
             return;
         }
     }
