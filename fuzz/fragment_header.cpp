@@ -1,8 +1,8 @@
 // libFuzzer harness: arbitrary bytes as a FRAGMENT value through decode_fragment, then re-encoded.
 //
-// Checks that the decoder's verdict matches an independent reading of seed-profile.md (8-byte header,
-// total >= 1, seq < total), that a decoded fragment re-encodes to the input bytes with both writers,
-// and that the encoder refuses exactly what the decoder refuses.
+// Checks that the decoder's verdict matches an independent reading of the seed profile
+// (docs/PROTOCOL.md: 8-byte header, total >= 1, seq < total), that a decoded fragment re-encodes to
+// the input bytes with both writers, and that the encoder refuses exactly what the decoder refuses.
 #include <tlvcast/wire/fragment_header.hpp>
 
 #include <tlvcast/wire/tlv.hpp>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the fuzzers' seed corpora from the seed profile's golden vectors.
 
-The bytes are typed in by hand from spec/seed-profile.md, like tests/wire/golden.hpp (keep the two
+The bytes are typed in by hand from docs/PROTOCOL.md ("Seed profile"), like tests/wire/golden.hpp (keep the two
 in step). Run from anywhere: /usr/bin/python3 fuzz/make_corpus.py. Rewrites
 fuzz/corpus/tlv_reader/ and fuzz/corpus/fragment_header/ (small files, committed).
 """

@@ -49,7 +49,7 @@ const wire::type_info* row_of(unsigned type)
     return nullptr;
 }
 
-// What reading one TLV at the start of `b` must report, from seed-profile.md's framing rules.
+// What reading one TLV at the start of `b` must report, from the seed profile's framing rules (docs/PROTOCOL.md).
 std::error_code model_error(bytes_view b)
 {
     if (b.size() < 4)

@@ -28,7 +28,7 @@ namespace {
 namespace wire = tlvcast::wire;
 using tlvcast::endpoint;
 
-// The seed profile's sizes (seed-profile.md, "Sending a message").
+// The seed profile's sizes (docs/PROTOCOL.md, "Seed profile", "A message").
 constexpr std::size_t rsa_block = 256;      // RSA-2048 ciphertext
 constexpr std::size_t max_chunk = 190;      // largest RSA-OAEP(SHA-256) plaintext for 2048 bits
 constexpr std::size_t fragment_size = 256;  // FRAGMENT_SIZE
@@ -36,7 +36,7 @@ constexpr endpoint group{0xe0010101, 5007}; // 224.1.1.1:5007
 
 constexpr std::string_view usage = R"(usage: wire-tour [--text TEXT] [--full] [--help]
 
-A tour of tlvcast's wire layer (the seed profile, spec/seed-profile.md). It builds, prints as hex and
+A tour of tlvcast's wire layer (the seed profile, docs/PROTOCOL.md). It builds, prints as hex and
 decodes the datagrams of one exchange, with no network and no keys:
   1. a client's message: FRAGMENT datagrams carrying a blob of ENCRYPTED_BLOCK TLVs, then the
      relay's side of it (reassembly and parsing of the blob);

@@ -140,7 +140,7 @@ TEST_CASE("seed_fragmenter: golden bytes for a fixed seed", "[fragment][seed]")
 {
     // Pinned: the ids seed 42 gives (so that simulations replay; the values were cross-checked
     // against a separate Python rendering of splitmix64 + the keyed lowbias32 permutation), and
-    // the exact wire layout typed by hand from seed-profile.md.
+    // the exact wire layout typed by hand from docs/PROTOCOL.md ("Seed profile").
     seed_fragmenter f(42, {}, 8);
     datagram_batch out;
     std::error_code ec;

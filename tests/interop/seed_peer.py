@@ -1,5 +1,6 @@
 """An independent seed-profile client and relay in Python, written only from
-shared/spec/seed-profile.md with the `cryptography` package (Debian python3-cryptography).
+the seed profile's specification (docs/PROTOCOL.md, "Seed profile") with the `cryptography`
+package (Debian python3-cryptography).
 They exist to check that the C++ programs speak the profile byte for byte.
 
 SeedPeer: one UDP socket, sends to the group, receives the relay's unicast answers (types 5, 10/6,

@@ -1,4 +1,5 @@
-"""A minimal seed-profile relay in Python, written only from shared/spec/seed-profile.md with the
+"""A minimal seed-profile relay in Python, written only from the seed profile's specification
+(docs/PROTOCOL.md, "Seed profile") with the
 `cryptography` package: keys (4), server key (7 -> 5), keep-alives (9), fragments (1) reassembled and
 decrypted, CONNECT -> 11, DISCONNECT -> 12, other texts -> 10(6) to every other registered client,
 clients silent for 3 keep-alive periods -> 12. Single-threaded, for tests."""

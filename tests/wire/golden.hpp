@@ -1,4 +1,4 @@
-// Golden datagrams for every seed-profile TLV type, written out by hand from seed-profile.md.
+// Golden datagrams for every seed-profile TLV type, written out by hand from docs/PROTOCOL.md "Seed profile".
 //
 // These bytes pin the wire format: they are typed in from the spec's tables, never produced by the
 // code under test. Long values (ciphertexts) are a hand-written header followed by a fill pattern

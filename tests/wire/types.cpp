@@ -1,4 +1,4 @@
-// Tests for include/tlvcast/wire/types.hpp: the type table against seed-profile.md, and find_type().
+// Tests for include/tlvcast/wire/types.hpp: the type table against the seed profile (docs/PROTOCOL.md), and find_type().
 #include <tlvcast/wire/types.hpp>
 
 #include <catch2/catch.hpp>
@@ -10,7 +10,7 @@
 using namespace tlvcast::wire;
 
 namespace {
-// The seed profile's table, typed in again from seed-profile.md ("TLV types"), so that a changed
+// The seed profile's table, typed in again from docs/PROTOCOL.md "Seed profile" ("TLV types"), so that a changed
 // row in types.hpp fails here.
 struct expected_row {
     std::uint16_t type;

@@ -17,7 +17,7 @@
 namespace tlvcast::fragment {
 
 /// The largest message blob of the seed profile: 255 RSA-OAEP blocks of 256 bytes, each in a
-/// 4-byte type-3 TLV header (48,450 bytes of text, seed-profile.md "Limits").
+/// 4-byte type-3 TLV header (48,450 bytes of text, docs/PROTOCOL.md "Seed profile" "Limits").
 inline constexpr std::size_t seed_max_blob_size = 255 * (256 + 4);
 
 /// Reassembly limits of one instance. The defaults admit the largest seed-profile message
@@ -71,7 +71,7 @@ struct reassembly_stats {
     std::uint64_t idle_senders_evicted = 0; ///< senders whose completed-id memory was dropped for room
 };
 
-/// Reassembles messages from FRAGMENT values (seed-profile.md, type 1) under per-instance limits.
+/// Reassembles messages from FRAGMENT values (docs/PROTOCOL.md "Seed profile", type 1) under per-instance limits.
 ///
 /// Messages are keyed by (sender endpoint, msg_id); fragments may arrive in any order. Memory is
 /// bounded whatever arrives: every limit is checked before a fragment is stored, bytes are

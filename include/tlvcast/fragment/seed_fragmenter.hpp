@@ -43,7 +43,7 @@ struct seed_fragmenter_stats {
     reassembly_stats reassembly;         ///< see reassembler
 };
 
-/// The seed profile's Fragmenter (seed-profile.md, "Sending a message" steps 4-6 and the relay's
+/// The seed profile's Fragmenter (docs/PROTOCOL.md "Seed profile", "Sending a message" steps 4-6 and the relay's
 /// type-1 handling). split() cuts a sealed blob into FRAGMENT TLVs of at most fragment_size()
 /// payload bytes (256 by default; the secure profile uses about 1200), seq = 0..total-1, one
 /// datagram each, all with one fresh msg_id. reassemble(), on_timer(), next_timer() and forget()

@@ -8,7 +8,8 @@
 
 namespace tlvcast::wire {
 
-/// TLV types on the wire. Values 1..12 are the seed profile's (seed-profile.md); 2 and 8 stay unassigned.
+/// TLV types on the wire. Values 1..12 are the seed profile's (docs/PROTOCOL.md, "Seed profile");
+/// 2 and 8 stay unassigned.
 /// Values 13..20 are the secure profile's (docs/PROTOCOL.md, "Secure profile").
 enum class tlv_type : std::uint16_t {
     fragment = 1,             ///< msg_id(4) seq(2) total(2) payload
@@ -205,7 +206,7 @@ constexpr bool lookup_is_consistent() noexcept
 
 static_assert(detail::all_types.size() == type_table.size(), "tlvcast type table: one row per tlv_type");
 static_assert(detail::lookup_is_consistent(), "tlvcast type table: find_type must return each type's own row");
-// The seed profile's fixed shapes (seed-profile.md, "TLV types").
+// The seed profile's fixed shapes (docs/PROTOCOL.md "Seed profile", "TLV types").
 static_assert(find_type(tlv_type::keepalive)->max_length == 0 && find_type(tlv_type::request_server_key)->max_length == 0,
               "KEEPALIVE and REQUEST_SERVER_KEY are empty");
 static_assert(find_type(tlv_type::client_connected)->min_length == address_port_size &&

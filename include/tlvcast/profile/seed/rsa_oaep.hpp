@@ -23,7 +23,7 @@
 
 namespace tlvcast::profile::seed {
 
-/// The seed profile's cryptography (seed-profile.md, "Cryptography", "Registration", "Relay
+/// The seed profile's cryptography (docs/PROTOCOL.md "Seed profile", "Cryptography", "Registration", "Relay
 /// behaviour"): the client registers its PEM key (4) and asks for the relay's (7, answered by 5);
 /// messages are RSA-OAEP blocks of at most modulus-66 bytes, each in a type-3 TLV, to the relay's
 /// key; the relay re-encrypts for each recipient into SENDER_INFO(RELAYED_MESSAGE). The profile's
