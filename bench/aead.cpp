@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Secure-profile crypto cost: AEAD seal/open throughput (256 and 1,200-byte records), X25519 and Ed25519 ops/s.
 #include <tlvcast/crypto/aead.hpp>
 #include <tlvcast/crypto/default_backend.hpp>

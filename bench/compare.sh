@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # compare.sh BEFORE_BIN AFTER_BIN ROUNDS FILTER [--netns]: before/after of one benchmark program.
 # Runs the two binaries alternately ROUNDS times on the same machine (so load drifts hit both
 # alike) and prints, per benchmark, the median items_per_second of each and their ratio after/before.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Benchmarks of the seed fragmenter: split and reassemble throughput for 190 B, 1 KiB and 48 KiB messages.
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 

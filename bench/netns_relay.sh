@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # netns_relay.sh [--profiles] [BENCH_ARGS...]: runs the relay's UDP benchmarks inside a private network namespace.
 #
 # The UDP benchmarks of bench_relay and bench_profiles send multicast and unicast over loopback;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Profiles side by side: a plain UDP forwarder, the secure relay and the seed relay, same harness, one run.
 //
 // Every row moves the same kind of traffic: one sender, N recipients (1 or 10), messages of 256 or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Relay throughput: messages per second through core::basic_relay to 1..30 recipients, memory transport and UDP.
 //
 // One sender and N recipients register with a relay (REGISTER_PUBLIC_KEY from their own endpoints);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RSA-2048 OAEP-SHA-256 throughput of the Crypto++ and OpenSSL backends on one core (items/s).
 #include <tlvcast/crypto/default_backend.hpp>
 #if defined(TLVCAST_HAS_OPENSSL)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Seed cipher throughput: rsa_oaep seal (client), open (relay) and seal_relayed per message size and backend.
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>

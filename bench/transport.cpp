@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Transport throughput: in-memory datagrams/s; UDP on 127.0.0.1, single sends vs sendmmsg batches of 32.
 #include <tlvcast/transport/asio_udp.hpp>
 #include <tlvcast/transport/memory.hpp>

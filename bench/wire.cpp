@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Wire-layer throughput: validating TLV parsing and writing, small datagrams, fragment-header codec.
 #include <tlvcast/wire/fragment_header.hpp>
 #include <tlvcast/wire/sender_info.hpp>

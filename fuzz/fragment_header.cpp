@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer harness: arbitrary bytes as a FRAGMENT value through decode_fragment, then re-encoded.
 //
 // Checks that the decoder's verdict matches an independent reading of the seed profile

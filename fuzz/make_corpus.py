@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSL-1.0
 """Writes the fuzzers' seed corpora from the seed profile's golden vectors.
 
 The bytes are typed in by hand from docs/PROTOCOL.md ("Seed profile"), like tests/wire/golden.hpp (keep the two

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSL-1.0
 """Writes hand-made seeds for fuzz/secure_handshake.cpp into fuzz/corpus/secure_handshake/ (files
 named seed_*; the rest of that folder comes from fuzzer runs and is kept).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer harness for tlvcast::fragment::reassembler: hostile fragment streams against a shadow model.
 //
 // Input: records of (sender byte, time byte, length byte, FRAGMENT value of `length` bytes; the

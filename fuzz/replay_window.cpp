@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fuzz harness: basic_replay_window against a set-based reference model, for three window sizes.
 #include <tlvcast/crypto/replay_window.hpp>
 

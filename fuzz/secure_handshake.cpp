@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fuzz harness: arbitrary datagrams into a secure relay engine and a secure client engine mid-handshake.
 #include <tlvcast/profile/secure/cipher.hpp>
 

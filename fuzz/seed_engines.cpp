@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer harness: arbitrary datagrams into the seed profile's relay and client engines.
 //
 // Input: records of [selector byte][length byte][bytes]. The selector picks the target (relay or

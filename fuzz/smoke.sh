@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Bounded libFuzzer run: seeds from the committed corpus, new inputs to a scratch folder.
 # usage: smoke.sh FUZZER SEED_CORPUS_DIR SECONDS
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer harness: arbitrary bytes as a datagram through read_outer, the value codecs and tlv_reader.
 //
 // Beyond "no crash, no sanitizer report", it checks invariants that can fail: every error matches an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # demo.sh: builds the release programs and runs a relay and three chat clients (alice, bob, carol)
 # in a private network namespace, then stops the relay and shows its counters. About 10 s.
 # The secure profile (the default): the relay prints its identity fingerprint, the clients pin it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs what tlvcast needs from Debian 12's packages, only when something is missing (idempotent).
 set -euo pipefail
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libcrypto++-dev libasio-dev catch2

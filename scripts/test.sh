@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # The whole test suite: installs what is missing, then builds and runs
 #  1. the release build (g++): unit, interop and end-to-end tests (no benchmark programs: no test runs
 #     them; docs/BENCHMARKS.md builds them in a Release tree of their own);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # netns.sh CMD ARGS...: runs CMD in a fresh private network namespace whose loopback carries multicast.
 #
 # Inside: lo up, multicast on, 224.0.0.0/4 routed to lo (source 127.0.0.1), no other interface, so nothing can reach a

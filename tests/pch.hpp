@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The precompiled header of the test programs (tests/CMakeLists.txt): third-party headers only, so
 // that a test file still compiles, more slowly, with TLVCAST_PCH=OFF. No crypto backend header: the
 // backend-free test programs must stay free of them (scripts/test.sh checks their dependencies).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Small, strict command-line parsing shared by the example programs (options parsed by hand).
 #pragma once
 

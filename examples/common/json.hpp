@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A tiny JSON-lines writer for the example programs: one flat object per line, strings escaped.
 #pragma once
 

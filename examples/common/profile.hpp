@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Profile (seed | secure) and backend (Crypto++ | OpenSSL, as compiled in) selection, and the key files,
 // shared by the example programs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // tlvcast-chat: a chat client (secure or seed profile); each line of standard input is one message to the group.
 #include "common/cli.hpp"
 #include "common/json.hpp"

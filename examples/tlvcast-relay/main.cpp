@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // tlvcast-relay: the relay on UDP multicast (secure or seed profile), printing events for people or as JSON lines.
 #include "common/cli.hpp"
 #include "common/json.hpp"

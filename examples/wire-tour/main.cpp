@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wire-tour: builds the seed profile's datagrams with tlvcast's wire layer, prints them, and rejects a bad one.
 //
 // What a seed client sends for one message (FRAGMENTs carrying a blob of ENCRYPTED_BLOCK TLVs), what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // datagram_batch: outgoing datagrams built back to back in one reusable buffer.
 #pragma once
 

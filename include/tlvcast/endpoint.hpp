@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // endpoint: an IPv4 or IPv6 address, a UDP port and an IPv6 scope id: how every layer names a peer.
 #pragma once
 

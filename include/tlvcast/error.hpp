@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // tlvcast error codes: one enum for every failure the library reports, with its category.
 #pragma once
 

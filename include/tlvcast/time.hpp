@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Time as an input: engines never read a clock; drivers pass steady_clock time (or a virtual clock's).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/datagram.hpp: datagram_batch.
 #include <tlvcast/datagram.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/endpoint.hpp: IPv4 and IPv6, parse, to_string, ordering and hashing.
 #include <tlvcast/endpoint.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/error.hpp: tlvcast::errc and its std::error_category.
 #include <tlvcast/error.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A test control_fragmenter: the seed fragmenter plus ACKs sent as messages complete, and retransmission on a timer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // basic_client and basic_relay over the in-memory transport: callbacks, futures and coroutines.
 #include <tlvcast/core/client.hpp>
 #include <tlvcast/core/relay.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A control_fragmenter (tests/core/ack_fragmenter.hpp) under the secure profile's record layer, in a seeded simulation.
 #include "core/ack_fragmenter.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Whatever a Fragmenter appends, from split() and reassemble() too, leaves once inside a record (secure, opaque).
 #include "core/opaque_cipher.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A test Cipher with opaque forwarding: an HMAC record layer on each client-relay hop, and data
 // blobs authenticated end to end under a group key that the relay does not hold.
 #pragma once

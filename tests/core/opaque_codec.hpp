@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The test opaque profile's wire codecs: its TLV types, the HMAC hop record and the end-to-end data blob.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Opaque forwarding through the engines: a test Cipher (tests/core/opaque_cipher.hpp) in a seeded simulation.
 #include "core/opaque_cipher.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A deterministic network of one relay engine and N client engines of any policies, on a virtual
 // clock, with seeded per-node faults and a view of every engine call's output (test helper).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/core/relay_engine.hpp: the per-source client cap, presence on state
 // transitions only, and delivery jobs run away from the engine.
 #include <tlvcast/core/relay_engine.hpp>

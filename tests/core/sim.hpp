@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A deterministic network of one relay engine and N client engines on a virtual clock (test helper).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Deterministic simulation: a relay and several clients on a virtual clock, over many seeds.
 #include "core/sim.hpp"
 

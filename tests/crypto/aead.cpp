@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/aead.hpp: the nonce construction, the limits, and the aead contract on every backend.
 #include <tlvcast/crypto/aead.hpp>
 

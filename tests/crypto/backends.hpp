@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The crypto backends this build has, as type lists for TEMPLATE_TEST_CASE: tests that hold for every backend
 // run on each one compiled in; tests about one backend (or across two) compile only when it is there.
 #pragma once

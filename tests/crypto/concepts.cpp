@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Cipher concepts: archetypes (the smallest types that model them) and near-misses that must not.
 #include <tlvcast/crypto/concepts.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/cookie.hpp: valid cookies, wrong endpoint/context, rotation and expiry, tampering.
 #include <tlvcast/crypto/cookie.hpp>
 

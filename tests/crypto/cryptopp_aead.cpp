@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/cryptopp_aead.hpp and crypto/openssl_aead.hpp, whichever the build has: the official
 // AES-256-GCM and ChaCha20-Poly1305 vectors, ids, limits and size checks on every AEAD backend.
 #include "crypto/backends.hpp"

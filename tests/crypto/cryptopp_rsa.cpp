@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of the Crypto++ RSA backend's own parts: keys made with Crypto++ itself (other sizes and
 // exponents, PKCS#1 files). What every backend must do is tested on each in rsa_backend.cpp.
 #ifdef TLVCAST_HAS_CRYPTOPP // without Crypto++ this file compiles to nothing

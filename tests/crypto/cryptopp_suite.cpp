@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/cryptopp_suite.hpp: key files parsed by Crypto++'s own PKCS#8 decoder, concurrency smoke test.
 #ifdef TLVCAST_HAS_CRYPTOPP // without Crypto++ this file compiles to nothing
 #include <tlvcast/crypto/cryptopp_suite.hpp>

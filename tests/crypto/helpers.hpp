@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers shared by the crypto tests: byte strings from hex and text, test patterns, a scratch directory.
 #pragma once
 

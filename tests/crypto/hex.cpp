@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/hex.hpp: to_hex and its strict inverse.
 #include <tlvcast/crypto/hex.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/identity.hpp: Ed25519 identity files on every suite (0600, exclusive, strict format,
 // OpenSSL's layout), read through the key-file rules, and load-or-create.
 #include <tlvcast/crypto/identity.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/key_file.hpp: exclusive 0600 creation, and reads that refuse links, FIFOs, devices,
 // large files, and report (or, strictly, refuse) keys that group or others may read.
 #include <tlvcast/crypto/key_file.hpp>

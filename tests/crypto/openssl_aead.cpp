@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/openssl_aead.hpp: byte-identical output to Crypto++. The official vectors and the size
 // limits run on every backend in cryptopp_aead.cpp.
 #if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP) // cross-backend: needs both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of the OpenSSL 3 RSA backend's own parts: PEM byte-identical to OpenSSL's writer, keys made
 // with OpenSSL itself (other sizes, exponents and algorithms, PKCS#1 files). What every backend must
 // do is tested on each in rsa_backend.cpp.

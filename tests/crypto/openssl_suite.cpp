@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/openssl_suite.hpp: PEM interoperability with OpenSSL's own reader and writer, and
 // byte-identical results to cryptopp_suite.
 #ifdef TLVCAST_HAS_OPENSSL // without OpenSSL this file compiles to nothing

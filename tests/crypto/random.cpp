@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/random.hpp: the random_source concept, os_random, and the seeded test generator.
 #include <tlvcast/crypto/random.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/rate_limiter.hpp: per-source burst and refill, the global bucket, bounded memory.
 #include <tlvcast/crypto/rate_limiter.hpp>
 

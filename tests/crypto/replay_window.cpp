@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/replay_window.hpp: RFC 4303-style anti-replay window semantics at its edges.
 #include <tlvcast/crypto/replay_window.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Security review (attacker's view) of the known-relays trust store (trust/known_relays.hpp) and of
 // Ed25519 signature malleability on every backend.
 #include <tlvcast/trust/known_relays.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Security review (attacker's view): known-relays parsing that failed open before its fix.
 #include <tlvcast/trust/known_relays.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of the rsa_backend concept, of what every backend must do (run on each), and of the backends
 // against each other: keys, PEM, ciphertexts.
 #include <tlvcast/crypto/rsa_backend.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers shared by the RSA backend tests: two keys per backend, checked encryption, refused imports.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/secret.hpp and crypto/detail/wipe.hpp: containers that wipe key material, and the helpers.
 #include <tlvcast/crypto/secret.hpp>
 

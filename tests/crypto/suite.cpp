@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for crypto/suite.hpp: the concept (archetype, near-misses), the RFC vectors and the Ed25519
 // encoding checks on every suite, and the derivations written once over it.
 #include <tlvcast/crypto/suite.hpp>

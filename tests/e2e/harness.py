@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Process harness for the end-to-end tests: runs the example programs with --json and waits,
 with a bounded timeout, for the JSON events they print. Used inside a private network namespace."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """End-to-end test of tlvcast-relay and tlvcast-chat in the seed profile (--profile seed) over real
 UDP multicast, inside a private network namespace (run it through tests/netns.sh): messages of every size class arrive exactly once
 with the right sender, presence events, a killed client times out, a restarted relay with a new key

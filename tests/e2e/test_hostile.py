@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Hostile seed-profile traffic (--profile seed) against a running tlvcast-relay, inside a private network namespace (run it
 through tests/netns.sh): random bytes, truncated TLVs, relay-only types from a client, fragments
 claiming 65,535 parts, thousands of open msg_ids from one sender and a registration flood, while

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """End-to-end test of tlvcast-relay and tlvcast-chat over IPv6 multicast, inside a private network
 namespace with a veth pair v0/v1 made in it (run it through NETNS_VETH=1 tests/netns.sh: lo does
 not carry IPv6 multicast, v0 does). The secure profile over ff15::1 (interface by name and by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """End-to-end test of tlvcast-relay and tlvcast-chat in the secure profile (their default) over real
 UDP multicast, inside a private network namespace (run it through tests/netns.sh): clients pinned to
 the relay's fingerprint exchange messages of every size class with verified sender identities; a

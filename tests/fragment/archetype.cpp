@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/fragment/concepts.hpp: the smallest models of `fragmenter`, and near misses.
 #include <tlvcast/fragment/concepts.hpp>
 

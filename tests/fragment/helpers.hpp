@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Shared helpers for the fragment tests: FRAGMENT values typed by hand, endpoints, random bytes, an allocation counter.
 #pragma once
 

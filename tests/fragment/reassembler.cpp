@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/fragment/reassembler.hpp: ordering, duplicates, limits, timeouts, memory bounds.
 #include <tlvcast/fragment/reassembler.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/fragment/seed_fragmenter.hpp: splitting, msg_ids, golden bytes, round trips.
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 

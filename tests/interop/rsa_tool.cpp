@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // rsa_tool: command-line access to the RSA backends, so that other implementations (Python) can test against them.
 #include <tlvcast/crypto/default_backend.hpp>
 #if defined(TLVCAST_HAS_CRYPTOPP)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """An independent seed-profile client and relay in Python, written only from
 the seed profile's specification (docs/PROTOCOL.md, "Seed profile") with the `cryptography`
 package (Debian python3-cryptography).

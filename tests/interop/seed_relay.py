@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """A minimal seed-profile relay in Python, written only from the seed profile's specification
 (docs/PROTOCOL.md, "Seed profile") with the
 `cryptography` package: keys (4), server key (7 -> 5), keep-alives (9), fragments (1) reassembled and

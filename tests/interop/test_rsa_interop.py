@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSL-1.0
 """RSA-OAEP interop between tlvcast's RSA backends (through rsa_tool) and Python's cryptography.
 
 Usage: test_rsa_interop.py --tool PATH/rsa_tool [--backends cryptopp,openssl] [unittest options]

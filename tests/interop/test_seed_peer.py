@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Interop: the independent Python seed-profile peer (seed_peer.py) against the C++ tlvcast-relay,
 with a C++ tlvcast-chat client: messages both ways (one fragment, many fragments, the largest,
 UTF-8) and presence both ways. Runs inside a private network namespace (tests/netns.sh)."""

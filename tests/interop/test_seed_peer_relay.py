@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """Interop: the independent minimal Python seed-profile relay (seed_relay.py) with two C++
 tlvcast-chat clients: both register, hear of each other and exchange messages both ways.
 Runs inside a private network namespace (tests/netns.sh)."""

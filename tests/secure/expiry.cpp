@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for the secure profile's timers (profile/secure/cipher.hpp on_timer / next_timer, called by
 // the engines): handshake state is wiped when it expires, without waiting for another datagram.
 #include <tlvcast/profile/secure/cipher.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts), relay side under handshake floods (issue 7): replayed
 // hello+cookie pairs, one host on many ports, the per-address pending cap and eviction.
 #include <tlvcast/profile/secure/cipher.hpp>

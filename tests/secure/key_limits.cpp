@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for the secure profile's AEAD key limits (profile/secure/key_update.hpp, record.hpp,
 // cipher.hpp): rekeying before the record limit, from the client and at the relay's request, and
 // the integrity limit on failed opens. Small limits in options stand in for 2^23 and 2^36.

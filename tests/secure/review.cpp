@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Security review (attacker's view) of session continuity in the secure profile: rogue and forged
 // SERVER_HELLOs during a re-handshake, and the relay's per-source cap. These hold.
 #include "secure/review_helpers.hpp"

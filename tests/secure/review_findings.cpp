@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Security review (attacker's view): attacks on the secure profile that succeeded before their fixes;
 // each failed first. See the comment in each for the fix.
 #include "secure/review_helpers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers for the security review tests of the secure profile (review.cpp, review_failing.cpp):
 // rogue SERVER_HELLOs signed for a client's current hello, and a registered network.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Adversarial review of the secure profile's AEAD key limits, SECURE_KEY_UPDATE and cipher timers
 // (profile/secure/key_update.hpp, record_layer.hpp, client_handshake.hpp). Each test can fail: the
 // first two failed before make_key_limits() checked the rekey fraction's arithmetic and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts): the secure profile end to end over the engines, and its attacks.
 #include <tlvcast/profile/secure/cipher.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A deterministic engine-level network for the secure profile: one relay, N clients, a tap on every datagram.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for profile/secure/client_handshake.hpp and relay_handshake.hpp: the client's signature
 // covers its own identity key id_c ("tlvcast secure v1 client" || th || sig_r || id_c).
 #include <tlvcast/profile/secure/cipher.hpp>

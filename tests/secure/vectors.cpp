@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/profile/secure/ (cipher.hpp and its parts): handshake bytes against independently computed vectors, every backend.
 #include <tlvcast/profile/secure/cipher.hpp>
 

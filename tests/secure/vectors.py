@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSL-1.0
 """Independent computation of the secure profile's handshake test vectors (docs/PROTOCOL.md, "Test vectors").
 
 Uses only Python's `cryptography` package, not tlvcast. Inputs (all fixed):

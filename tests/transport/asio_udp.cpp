@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of asio_udp over 127.0.0.1 unicast (client-side sockets only: no group join outside a namespace).
 #include <tlvcast/transport/asio_udp.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Multicast tests of asio_udp (relay joins a group, clients send to it): only inside tests/netns.sh.
 #include <tlvcast/transport/asio_udp.hpp>
 

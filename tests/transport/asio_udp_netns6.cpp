@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // IPv6 tests of asio_udp (groups ff15::1 and ff02::1 on a veth pair, unicast, sendmmsg): only inside NETNS_VETH=1 tests/netns.sh.
 #include <tlvcast/transport/asio_udp.hpp>
 

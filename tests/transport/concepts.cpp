@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Transport concept: an archetype models it; near-misses do not; back-pressure is recognised.
 #include <tlvcast/transport/concepts.hpp>
 

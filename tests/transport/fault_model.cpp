@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of the sans-I/O fault model and queue: rates, determinism, reorder, delay, bounds, on a virtual clock.
 #include <tlvcast/transport/fault_model.hpp>
 

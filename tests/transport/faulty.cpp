@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of basic_faulty over the in-memory transport: drop rate, duplicates, reorder, delay, determinism.
 #include <tlvcast/transport/faulty.hpp>
 

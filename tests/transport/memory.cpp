@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests of the in-process transport: delivery, groups, bounds, close, and every completion style.
 #include <tlvcast/transport/memory.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Refusing to run outside a private namespace: the checks the multicast tests make before any socket.
 #pragma once
 

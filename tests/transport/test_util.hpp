@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers shared by the transport tests: byte strings and bounded io_context runs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/address.hpp: the secure profile's family-tagged address codec.
 #include <tlvcast/wire/address.hpp>
 

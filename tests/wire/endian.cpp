@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/detail/endian.hpp: big-endian loads and stores.
 #include <tlvcast/wire/detail/endian.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/fragment_header.hpp: the FRAGMENT value codec and FRAGMENT TLV writers.
 #include <tlvcast/wire/fragment_header.hpp>
 

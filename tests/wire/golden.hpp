@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Golden datagrams for every seed-profile TLV type, written out by hand from docs/PROTOCOL.md "Seed profile".
 //
 // These bytes pin the wire format: they are typed in from the spec's tables, never produced by the

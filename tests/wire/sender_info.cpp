@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/sender_info.hpp: SENDER_INFO, presence notices, address codec.
 #include <tlvcast/wire/sender_info.hpp>
 

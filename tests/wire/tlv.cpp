@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/tlv.hpp: tlv_reader, read_outer, check_origin, tlv_writer, tlv_appender.
 #include <tlvcast/wire/tlv.hpp>
 

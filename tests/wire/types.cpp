@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/wire/types.hpp: the type table against the seed profile (docs/PROTOCOL.md), and find_type().
 #include <tlvcast/wire/types.hpp>
 

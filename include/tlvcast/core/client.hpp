@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // basic_client: the client engine driven by a Transport on an Asio executor, with an async API.
 #pragma once
 

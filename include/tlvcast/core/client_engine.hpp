@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // client_engine: the client's protocol state machine, without I/O (time and datagrams are inputs).
 #pragma once
 

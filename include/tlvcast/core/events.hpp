@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the client and relay engines report to their users: events and counters.
 #pragma once
 

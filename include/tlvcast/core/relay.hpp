@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // basic_relay: the relay engine driven by a Transport on a strand; expensive deliveries run as jobs
 // on a worker pool.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // relay_engine: the relay's protocol state machine, without I/O and single-threaded; expensive
 // deliveries can leave as jobs that workers run through a pure function.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The AEAD policy of the secure profile: the concept, the TLS 1.3 nonce construction and key-usage limits.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Cipher policy: the whole cryptographic side of a profile, its handshake included, without I/O.
 #pragma once
 

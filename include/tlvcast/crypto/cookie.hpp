@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Stateless return-routability cookies (DTLS 1.3, RFC 9147 section 5.1; RFC 6347 4.2.1) under a rotating secret.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Crypto++ AEAD policies: AES-256-GCM and ChaCha20-Poly1305 (RFC 8439), keyed once, no throw on the hot path.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RSA backend over Crypto++ 8.7: RSA keys, PEM (PKCS#8 / SPKI) I/O and RSAES-OAEP with SHA-256.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Crypto++ suite policy: X25519 and Ed25519 (xed25519.h), SHA-256, HMAC, HKDF and the OS CSPRNG.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every crypto backend the build has, and the default one: its suite, AEADs and RSA backend (Crypto++ first).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Hexadecimal for fingerprints and keys in logs, UIs and files: to_hex and its strict inverse from_hex.
 #pragma once
 

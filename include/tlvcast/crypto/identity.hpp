@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Ed25519 identities over any suite: generation, checked derivation from a seed, and the identity file.
 #pragma once
 

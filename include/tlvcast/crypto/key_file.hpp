@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Private-key files, read and written one way for every key type: never overwritten, created 0600, read safely.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OpenSSL 3 AEAD policies: AES-256-GCM and ChaCha20-Poly1305, one keyed EVP context per direction.
 #pragma once
 

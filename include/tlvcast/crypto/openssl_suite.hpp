@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OpenSSL 3 suite policy: X25519 and Ed25519 (EVP_PKEY), SHA-256 (EVP_MD), HMAC (EVP_MAC), HKDF (EVP_KDF), RAND_bytes.
 #pragma once
 

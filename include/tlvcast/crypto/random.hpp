@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The random_source policy: where a profile draws every random byte (keys, nonces, secrets, ids).
 #pragma once
 

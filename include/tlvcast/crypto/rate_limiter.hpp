@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Handshake rate limiting: a token bucket per source, per network prefix and a global one, in bounded memory.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Anti-replay sliding window over 64-bit record sequence numbers (RFC 4303 section 3.4.3 semantics).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The RSA backend concept: RSA-2048..4096 keys, PEM I/O and RSAES-OAEP (SHA-256) over one crypto library.
 #pragma once
 

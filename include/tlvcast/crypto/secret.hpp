@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Containers for key material that wipe themselves: fixed-size secret_bytes and the growable secret_buffer.
 #pragma once
 

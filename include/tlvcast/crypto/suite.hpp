@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Suite policy of the secure profile: the primitives a backend provides (X25519, Ed25519, SHA-256,
 // HMAC, HKDF, a CSPRNG), and the derivations written once over them.
 #pragma once

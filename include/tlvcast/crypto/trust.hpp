@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // relay_trust: which relay identities a client accepts, as data the driver fills from its trust store.
 #pragma once
 

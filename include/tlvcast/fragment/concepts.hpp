@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Fragmenter policy: splits sealed messages into datagrams and reassembles them under limits.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Bounded reassembly of FRAGMENT values into messages, keyed by (sender, msg_id); time is an input.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile's Fragmenter: FRAGMENT (type 1) datagrams of at most 256 payload bytes, bounded reassembly.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile, the one header to include: its Cipher policy, and ready-made client and relay
 // types over UDP multicast (X25519/Ed25519 handshake, AEAD records).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile: its Cipher policy and the ready-made configuration (RSA-OAEP, 256-byte fragments, UDP multicast).
 #pragma once
 

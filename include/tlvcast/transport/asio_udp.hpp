@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // asio_udp: the UDP multicast Transport over standalone Asio, IPv4 or IPv6 (relay side and client side sockets).
 #pragma once
 

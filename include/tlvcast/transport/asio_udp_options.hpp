@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // asio_udp_options: the settings of an asio_udp socket, and conversions between tlvcast and Asio endpoints.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Transport policy: moves datagrams for a driver, asynchronously, on an Asio executor.
 #pragma once
 

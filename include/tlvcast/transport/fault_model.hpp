@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Sans-I/O network faults (drop, duplicate, reorder, delay) from a seed, for basic_faulty and simulations.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // basic_faulty: a Transport decorator that drops, duplicates, reorders and delays what it sends.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Size limits every Transport shares.
 #pragma once
 

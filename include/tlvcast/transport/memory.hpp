@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // memory_transport: an in-process datagram network (memory_hub) with UDP semantics, for tests and benchmarks.
 #pragma once
 

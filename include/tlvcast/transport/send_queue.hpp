@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // send_queue: sends batches without blocking; what a full socket buffer refuses waits in a bounded
 // backlog that a short timer retries.
 #pragma once

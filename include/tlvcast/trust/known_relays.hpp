@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The known-relays file: the trust store behind trust on first use, read into a crypto::relay_trust
 // and written back atomically when a client trusts a relay on first use.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's address codec: family(1) address(16) port(2), for IPv4 and IPv6 alike.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Codec for the FRAGMENT (type 1) value: msg_id(4) seq(u16 BE) total(u16 BE) payload.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Codecs for the seed profile's address-carrying values: SENDER_INFO (10) and the presence notices (11, 12).
 #pragma once
 

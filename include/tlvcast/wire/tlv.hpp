@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Zero-copy TLV reading over std::span<const std::byte>, and TLV writing into caller-owned buffers.
 #pragma once
 

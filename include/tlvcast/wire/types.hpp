@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The TLV type registry: every type of every profile, with its allowed value lengths and senders.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/profile/seed/rsa_oaep.hpp and its parts (client_side, relay_side, control,
 // detail/rsa_blocks): registration, seal and open, the re-encryption into SENDER_INFO, presence, refusals.
 #include <tlvcast/profile/seed/rsa_oaep.hpp>

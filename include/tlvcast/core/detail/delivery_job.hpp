@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // delivery_job: one relayed message's expensive work (open, then seal for every recipient), run
 // through a pure function of the Cipher on any thread.
 #pragma once

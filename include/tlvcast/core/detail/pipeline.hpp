@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The steps of the engines' one pipeline that both engines share: record protection of a batch of
 // inner datagrams, and the classification of an inner TLV.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A move-only type-erased callable: stored completion handlers may be move-only (coroutines, futures).
 #pragma once
 

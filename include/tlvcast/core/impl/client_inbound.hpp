@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // client_engine's inbound path: records, the Fragmenter, forwarded blobs, the Cipher, and what it learned.
 // Included at the bottom of core/client_engine.hpp, which declares these members.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // client_engine's registration (hello, accepted, refused, re-registration) and its outbound pipeline.
 // Included at the bottom of core/client_engine.hpp, which declares these members.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // relay_engine's delivery paths: reseal inline or as a job, opaque forward, one blob to one recipient.
 // Included at the bottom of core/relay_engine.hpp, which declares these members.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // relay_engine's peer table: registration, authenticated records, inbound dispatch, join/leave, presence.
 // Included at the bottom of core/relay_engine.hpp, which declares these members.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Argument checks shared by every AEAD backend, so that all of them fail the same inputs the same way.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Strict base64 (RFC 4648 section 4) for the identity file, so that it needs no particular crypto backend.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Byte pointers for C crypto APIs: the one "pointer for an empty span" helper and the unsigned char casts.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One check of Ed25519 encodings before any backend verifies: no small-order or non-canonical points, S < L.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one family of owning handles for the OpenSSL 3 objects every OpenSSL backend uses, and two helpers.
 #pragma once
 

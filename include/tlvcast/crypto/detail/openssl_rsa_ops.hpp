@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The OpenSSL RSA backend's helpers: which keys it accepts, OAEP contexts, PEM armor.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PEM armor ("-----BEGIN label-----" ... "-----END label-----") located and checked without a throwing filter.
 #pragma once
 

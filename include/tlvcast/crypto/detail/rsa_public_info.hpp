@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What every RSA backend computes once per public key (encodings, fingerprint, size) and its accessors.
 #pragma once
 

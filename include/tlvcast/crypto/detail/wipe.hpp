@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Wiping secrets and comparing MACs without a crypto library: what every backend and derivation shares.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // msg_id generation for the seed fragmenter: a seeded bijection over a counter.
 #pragma once
 

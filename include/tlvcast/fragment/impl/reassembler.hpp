@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Definitions of tlvcast::fragment::reassembler (included by fragment/reassembler.hpp).
 #pragma once
 

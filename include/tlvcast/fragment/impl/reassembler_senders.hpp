@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Definitions of tlvcast::fragment::reassembler's sender table: per-sender state, the idle list for eviction,
 // and the recently completed ids that drop late duplicates (included by fragment/reassembler.hpp).
 #pragma once

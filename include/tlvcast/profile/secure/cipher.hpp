@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's Cipher policy: the handshakes, message blobs and record layer tied together.
 #pragma once
 

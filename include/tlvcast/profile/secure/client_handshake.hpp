@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's client handshake: SECURE_HELLO, the cookie answer, SERVER_HELLO checks, CLIENT_AUTH.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's key schedule (docs/PROTOCOL.md "Handshake"): labels, transcript hash, key block.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's key usage limits in force, and the relay's queue of SECURE_KEY_UPDATE requests.
 #pragma once
 

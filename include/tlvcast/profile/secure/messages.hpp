@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's message blobs: SECURE_MESSAGE/CONNECT/DISCONNECT, SECURE_DELIVER, SECURE_PRESENCE.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's settings and named limits (client and relay sides share the type).
 #pragma once
 

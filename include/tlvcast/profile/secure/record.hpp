@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's record layer: sizes, one session's keys, and sealing/opening SECURE_RECORDs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's record layer for each side: which session a record is sealed or opened
 // under, and the key limits on the way (rekey thresholds, dead receive keys).
 #pragma once

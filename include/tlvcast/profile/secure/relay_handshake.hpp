@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The secure profile's relay handshake: cookies, the pending table (caps, eviction, expiry), CLIENT_AUTH.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile's client side: registration (4, 7), the relay's key (5), relayed messages and presence.
 #pragma once
 

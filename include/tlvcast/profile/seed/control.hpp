@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile's control messages: the magic texts "CONNECT" and "DISCONNECT", sealed like data.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile's relay side: key registration, opening client messages, SENDER_INFO re-encryption, presence.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // rsa_oaep: the seed profile's Cipher policy (RSA-2048, OAEP-SHA256, 190-byte chunks), over an RSA backend.
 #pragma once
 

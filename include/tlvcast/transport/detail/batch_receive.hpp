@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Receiving from one UDP socket without blocking: recvfrom(2) for one datagram, recvmmsg(2) for a
 // burst. Asio's synchronous receive would wait for the socket instead of returning would_block.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Sending a datagram_batch from one UDP socket: sendmmsg(2) on Linux, one sendto(2) per datagram elsewhere.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // memory_transport's insides: a mailbox per endpoint (bounded queue, one pending receive) and the hub's routing table.
 #pragma once
 

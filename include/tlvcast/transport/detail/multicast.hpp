@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Multicast set-up of one UDP socket, IPv4 or IPv6: the interface by name or address, the join, the outbound interface.
 #pragma once
 

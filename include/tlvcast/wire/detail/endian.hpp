@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Big-endian loads and stores over std::byte; callers have already checked the bounds.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One side of the secure profile: its identity, randomness and counted public-key operations.
 #pragma once
 

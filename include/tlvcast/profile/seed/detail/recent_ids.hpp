@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A bounded set of the most recent 128-bit ids, forgetting the oldest when full: the seed client
 // drops relayed ciphertexts it saw recently (the seed wire carries no message id).
 #pragma once

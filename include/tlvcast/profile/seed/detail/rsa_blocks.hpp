@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed profile's message codec: one side's RSA key pair, and plaintext cut into OAEP blocks and back.
 #pragma once
 
