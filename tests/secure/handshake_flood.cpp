@@ -33,6 +33,8 @@ bool is_type(std::span<const std::byte> d, wire::tlv_type t)
 
 // One client's handshake with `relay`, driven by hand; the relay's time is `now`.
 struct hs {
+    hs(sec& c, sec& r, endpoint f) : client(c), relay(r), from(f) {}
+
     sec& client;
     sec& relay;
     endpoint from;
