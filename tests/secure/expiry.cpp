@@ -3,7 +3,7 @@
 // the engines): handshake state is wiped when it expires, without waiting for another datagram.
 #include <tlvcast/profile/secure/cipher.hpp>
 
-#include "secure/secure_sim.hpp"
+#include "secure/sim_helpers.hpp"
 
 #include <tlvcast/crypto/identity.hpp>
 
@@ -19,18 +19,8 @@ namespace {
 
 using sec = profile::secure::cipher;
 using net_type = test::secure_net<sec>;
-
-crypto::ed25519_keypair identity(std::uint8_t n)
-{
-    std::array<std::byte, 32> seed{};
-    seed.fill(static_cast<std::byte>(n));
-    return crypto::ed25519_from_seed<crypto::default_suite>(seed);
-}
-
-bool is_type(const test::wire_datagram& d, wire::tlv_type t)
-{
-    return d.bytes.size() >= 2 && wire::detail::load_u16(d.bytes.data()) == static_cast<std::uint16_t>(t);
-}
+using test::identity;
+using test::is_type;
 
 bool all_zero(std::span<const std::byte> b)
 {

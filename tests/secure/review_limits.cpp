@@ -5,7 +5,7 @@
 // threshold it yields; the others pin properties an attacker would like to break.
 #include <tlvcast/profile/secure/cipher.hpp>
 
-#include "secure/secure_sim.hpp"
+#include "secure/sim_helpers.hpp"
 
 #include <tlvcast/crypto/identity.hpp>
 #include <tlvcast/crypto/random.hpp>
@@ -28,25 +28,10 @@ namespace {
 
 using sec = profile::secure::cipher;
 using net_type = test::secure_net<sec>;
+using test::identity;
+using test::is_type;
+using test::count_sent;
 using ek = core::client_event::kind;
-
-crypto::ed25519_keypair identity(std::uint8_t n)
-{
-    std::array<std::byte, 32> seed{};
-    seed.fill(static_cast<std::byte>(n));
-    return crypto::ed25519_from_seed<crypto::default_suite>(seed);
-}
-
-bool is_type(const test::wire_datagram& d, wire::tlv_type t)
-{
-    return d.bytes.size() >= 2 && wire::detail::load_u16(d.bytes.data()) == static_cast<std::uint16_t>(t);
-}
-
-std::size_t count_sent(const net_type& net, wire::tlv_type t, const endpoint& from)
-{
-    return static_cast<std::size_t>(
-        std::count_if(net.sent.begin(), net.sent.end(), [&](const auto& d) { return d.from == from && is_type(d, t); }));
-}
 
 std::unique_ptr<net_type> make_net(profile::secure::options ropt, profile::secure::options copt = {})
 {
