@@ -36,7 +36,7 @@ TEST_CASE("review: rogue signed SERVER_HELLOs on a re-handshake get nothing and 
     net->run_for(100ms);
     const auto after = net->events(0);
     REQUIRE(rv_count(after, ek::message) == 1);
-    CHECK(net->client(0).session().current->peer == crypto::fingerprint_of<crypto::default_suite>(rv_identity(100).public_key));
+    CHECK(net->client(0).session().current->peer == crypto::fingerprint_of<crypto::default_suite>(identity(100).public_key));
 }
 
 TEST_CASE("review: forged (badly signed) SERVER_HELLOs are dropped without an event", "[secure][review]")
@@ -59,10 +59,10 @@ TEST_CASE("review: the per-source cap holds through leaves, timeouts and re-regi
 {
     core::relay_options ropt;
     ropt.max_clients_per_source = 2;
-    net_type net(sec(rv_identity(100)), ropt);
+    net_type net(sec(identity(100)), ropt);
     net.client_address = [](std::size_t i) { return endpoint{0x0a000001u, static_cast<std::uint16_t>(40000 + i)}; };
     for (std::uint8_t i = 0; i < 4; ++i)
-        net.add_client(sec(rv_identity(static_cast<std::uint8_t>(i + 1))));
+        net.add_client(sec(identity(static_cast<std::uint8_t>(i + 1))));
     net.start(0);
     net.start(1);
     net.start(2);

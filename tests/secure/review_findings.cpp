@@ -52,7 +52,7 @@ TEST_CASE("review: a relay that comes back at another address with the same iden
     // and records from a stranger are dropped while established: the session is never promoted.
     auto net = rv_net(2);
     net->relay_address = endpoint{0x7f000002u, 5007};
-    net->restart_relay(sec(rv_identity(100)));
+    net->restart_relay(sec(identity(100)));
     net->run_for(60s);
     // The new relay's records (its SECURE_ACCEPT first) are counted as from a stranger and dropped.
     CHECK(net->client(0).counters().get(core::client_counter::from_stranger) == 0);
@@ -79,7 +79,7 @@ TEST_CASE("review: forged SECURE_COOKIEs do not turn the client into a reflector
     const auto relay_x_before = net->relay().cipher().public_key_ops().x25519;
     bool fired = false;
     net->tap = [&](test::wire_datagram& d) {
-        if (!fired && d.from == test::secure_client_address(0) && rv_is_type(d, wire::tlv_type::secure_hello) &&
+        if (!fired && d.from == test::secure_client_address(0) && is_type(d, wire::tlv_type::secure_hello) &&
             d.bytes.size() == 4 + wire::secure_hello_size) {
             fired = true;
             const auto& hello = net->client(0).session().hello;
@@ -97,7 +97,7 @@ TEST_CASE("review: forged SECURE_COOKIEs do not turn the client into a reflector
     REQUIRE(fired);
     std::size_t hellos = 0;
     for (std::size_t i = sent_before; i < net->sent.size(); ++i)
-        if (net->sent[i].from == test::secure_client_address(0) && rv_is_type(net->sent[i], wire::tlv_type::secure_hello))
+        if (net->sent[i].from == test::secure_client_address(0) && is_type(net->sent[i], wire::tlv_type::secure_hello))
             ++hellos;
     CHECK(hellos <= 1 + sec::max_cookies_per_attempt);
     CHECK(net->relay().cipher().public_key_ops().x25519 - relay_x_before <= 4);

@@ -5,7 +5,7 @@
 
 #include <tlvcast/profile/secure/cipher.hpp>
 
-#include "secure/secure_sim.hpp"
+#include "secure/sim_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,17 +23,8 @@ using net_type = test::secure_net<sec>;
 using cstate = net_type::client_engine::state;
 using ek = core::client_event::kind;
 
-inline crypto::ed25519_keypair rv_identity(std::uint8_t n)
-{
-    std::array<std::byte, 32> seed{};
-    seed.fill(static_cast<std::byte>(n));
-    return crypto::ed25519_from_seed<crypto::default_suite>(seed);
-}
-
-inline bool rv_is_type(const test::wire_datagram& d, wire::tlv_type t)
-{
-    return d.bytes.size() >= 2 && wire::detail::load_u16(d.bytes.data()) == static_cast<std::uint16_t>(t);
-}
+using test::identity;
+using test::is_type;
 
 inline std::size_t rv_count(const std::vector<core::client_event>& evs, ek k)
 {
@@ -73,9 +64,9 @@ inline std::vector<std::byte> rogue_server_hello(const sec::client_session& s, c
 
 inline std::unique_ptr<net_type> rv_net(std::size_t n)
 {
-    auto net = std::make_unique<net_type>(sec(rv_identity(100)));
+    auto net = std::make_unique<net_type>(sec(identity(100)));
     for (std::size_t i = 0; i < n; ++i)
-        net->add_client(sec(rv_identity(static_cast<std::uint8_t>(i + 1))));
+        net->add_client(sec(identity(static_cast<std::uint8_t>(i + 1))));
     net->start_all();
     net->run_for(100ms);
     for (std::size_t i = 0; i < n; ++i)
@@ -90,10 +81,10 @@ inline const endpoint rogue_address{0x0a0000feu, 5007};
 inline void arm_rogue(net_type& net, std::size_t count, bool same, bool bad_sig, bool& fired)
 {
     net.tap = [&net, count, same, bad_sig, &fired](test::wire_datagram& d) {
-        if (!fired && d.from == test::secure_client_address(0) && rv_is_type(d, wire::tlv_type::secure_hello) &&
+        if (!fired && d.from == test::secure_client_address(0) && is_type(d, wire::tlv_type::secure_hello) &&
             d.bytes.size() == 4 + wire::secure_hello_size) {
             fired = true;
-            const auto rogue = rv_identity(200);
+            const auto rogue = identity(200);
             const auto one = rogue_server_hello(net.client(0).session(), rogue, 1, bad_sig);
             for (std::size_t i = 0; i < count; ++i)
                 net.inject(rogue_address, test::secure_client_address(0),
@@ -106,7 +97,7 @@ inline void arm_rogue(net_type& net, std::size_t count, bool same, bool bad_sig,
 inline std::size_t client_auths_from(const net_type& net, std::size_t i)
 {
     return static_cast<std::size_t>(std::count_if(net.sent.begin(), net.sent.end(), [&](const auto& d) {
-        return d.from == test::secure_client_address(i) && rv_is_type(d, wire::tlv_type::secure_client_auth);
+        return d.from == test::secure_client_address(i) && is_type(d, wire::tlv_type::secure_client_auth);
     }));
 }
 
