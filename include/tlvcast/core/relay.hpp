@@ -53,6 +53,15 @@ public:
           engine_(std::move(cipher), std::move(fragmenter), with_jobs(options, driver)), timer_(strand_),
           sender_(transport_, strand_), receive_burst_(std::max<std::size_t>(driver.receive_burst, 1))
     {
+        if constexpr (transport::try_receiving_many<Transport>) {
+            // Not zeroed: the kernel touches only the pages it writes.
+            const std::size_t n = receive_burst_ - 1;
+            burst_storage_.reset(new std::byte[n * burst_buffer_size]);
+            for (std::size_t i = 0; i < n; ++i)
+                burst_buffers_.emplace_back(burst_storage_.get() + i * burst_buffer_size, burst_buffer_size);
+            burst_from_.resize(n);
+            burst_sizes_.resize(n);
+        }
         if constexpr (!crypto::cheap_delivery<Cipher> && engine_type::opaque == false)
             pool_.emplace(driver.threads ? driver.threads : std::max(1u, std::thread::hardware_concurrency()));
     }
@@ -161,14 +170,8 @@ private:
     void drain()
     {
         if constexpr (transport::try_receiving_many<Transport>) {
-            if (burst_buffers_.empty() && receive_burst_ > 1) {
-                // Allocated on first use, not zeroed: the kernel touches only what it writes.
-                burst_storage_.reset(new std::byte[(receive_burst_ - 1) * burst_buffer_size]);
-                for (std::size_t i = 0; i + 1 < receive_burst_; ++i)
-                    burst_buffers_.emplace_back(burst_storage_.get() + i * burst_buffer_size, burst_buffer_size);
-                burst_from_.resize(receive_burst_ - 1);
-                burst_sizes_.resize(receive_burst_ - 1);
-            }
+            if (burst_buffers_.empty())
+                return; // receive_burst 1: one datagram per receive
             std::error_code ec;
             const std::size_t n = transport_.try_receive_many(burst_buffers_, burst_from_, burst_sizes_, ec);
             for (std::size_t i = 0; i < n && running_; ++i)
