@@ -7,6 +7,7 @@
 #include <tlvcast/profile/secure/options.hpp>
 #include <tlvcast/profile/secure/record.hpp>
 #include <tlvcast/time.hpp>
+#include <tlvcast/wire/tlv.hpp>
 #include <tlvcast/wire/types.hpp>
 
 #include <algorithm>
@@ -77,9 +78,9 @@ public:
             std::lock_guard lock(mu_);
             due.swap(queue_);
         }
-        static constexpr auto type = static_cast<std::uint16_t>(wire::tlv_type::secure_key_update);
-        static constexpr std::array<std::byte, 4> update{std::byte{type >> 8}, std::byte{type & 0xff}, std::byte{0},
-                                                         std::byte{0}};
+        std::array<std::byte, wire::tlv_header_size> update{};
+        std::error_code put_ec; // cannot fail: an empty value in a buffer of its size
+        wire::tlv_writer(update).put(wire::tlv_type::secure_key_update, {}, put_ec);
         for (const auto& r : due) {
             const auto s = r.session.lock();
             if (!s)
