@@ -35,6 +35,9 @@ enum class errc {
     handshake_failed,         ///< a handshake message out of order or invalid
     key_exhausted,            ///< the key reached its usage limit and must be replaced
     insecure_key_file,        ///< a private-key file that group or others may access (strict permissions)
+    not_a_member,             ///< a group operation by or for someone outside the group's current epoch
+    admission_refused,        ///< a member the group's admission policy does not accept
+    wrong_epoch,              ///< a group message or commit for an epoch this member does not hold
     // fragment layer
     fragment_limit = 64,      ///< more fragments than a message may have
     reassembly_message_too_large, ///< a message would exceed the per-message byte limit
@@ -83,6 +86,9 @@ public:
         case errc::handshake_failed: return "handshake failed";
         case errc::key_exhausted: return "key usage limit reached";
         case errc::insecure_key_file: return "private-key file accessible by group or others";
+        case errc::not_a_member: return "not a member of the group";
+        case errc::admission_refused: return "the group's admission policy refuses this member";
+        case errc::wrong_epoch: return "not an epoch this member holds";
         case errc::fragment_limit: return "too many fragments for one message";
         case errc::reassembly_message_too_large: return "reassembled message would exceed its byte limit";
         case errc::reassembly_sender_busy: return "too many messages in flight from this sender";

@@ -35,6 +35,13 @@ enum class tlv_type : std::uint16_t {
     secure_connect = 22,      ///< a client's message blob: joins the group (empty)
     secure_disconnect = 23,   ///< a client's message blob: leaves the group (empty)
     secure_key_update = 24,   ///< inside a record: the relay asks the client for a new handshake (empty)
+    group_join = 25,          ///< group profile, client blob: mode(1) key package [admission cert]
+    group_leave = 26,         ///< group profile, client blob: leaves the group (empty)
+    group_presence = 27,      ///< group profile, relay blob: kind(1) address(19) fingerprint(32) [join value]
+    group_commit = 28,        ///< group profile, forwarded: a signed epoch change (docs/PROTOCOL.md)
+    group_welcome = 29,       ///< group profile, forwarded: one page of the new epoch's roster
+    group_message = 30,       ///< group profile, forwarded: group_id(16) epoch(8) sender(2) generation(4) AEAD
+    group_sync = 31,          ///< group profile, client blob: epoch(8): the relay resends later commits
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -82,6 +89,15 @@ inline constexpr std::uint16_t secure_client_auth_size = 8 + 32 + 64 + 16;
 inline constexpr std::uint16_t secure_record_fixed_size = 8 + 8 + 16;
 inline constexpr std::uint16_t secure_deliver_fixed_size = tagged_address_size + 32;
 inline constexpr std::uint16_t secure_presence_size = 1 + tagged_address_size + 32;
+/// Group profile sizes (docs/PROTOCOL.md, "Group profile"): a key package, an admission
+/// certificate, GROUP_JOIN without and with one, GROUP_PRESENCE's fixed part, the fixed parts of a
+/// commit, a welcome page and a message (its header, AEAD tag and the signature inside).
+inline constexpr std::uint16_t group_key_package_size = 32 + 32 + 4 + 64, group_cert_size = 64;
+inline constexpr std::uint16_t group_join_min = 1 + group_key_package_size, group_join_max = group_join_min + group_cert_size;
+inline constexpr std::uint16_t group_presence_fixed = 1 + tagged_address_size + 32;
+inline constexpr std::uint16_t group_commit_min = 1 + 16 + 8 + 32 + 32 + 2 + 2 + 2 + 32 + 32 + 2 + 1 + 64;
+inline constexpr std::uint16_t group_welcome_min = 16 + 8 + 2 + 2;
+inline constexpr std::uint16_t group_message_header = 16 + 8 + 2 + 4, group_message_min = group_message_header + 64 + 16;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
 inline constexpr std::array type_table{
@@ -113,6 +129,14 @@ inline constexpr std::array type_table{
     type_info{tlv_type::secure_connect, "SECURE_CONNECT", 0, 0, origin::nested},
     type_info{tlv_type::secure_disconnect, "SECURE_DISCONNECT", 0, 0, origin::nested},
     type_info{tlv_type::secure_key_update, "SECURE_KEY_UPDATE", 0, 0, origin::nested},
+    type_info{tlv_type::group_join, "GROUP_JOIN", group_join_min, group_join_max, origin::nested},
+    type_info{tlv_type::group_leave, "GROUP_LEAVE", 0, 0, origin::nested},
+    type_info{tlv_type::group_presence, "GROUP_PRESENCE", group_presence_fixed, group_presence_fixed + group_join_max,
+              origin::nested},
+    type_info{tlv_type::group_commit, "GROUP_COMMIT", group_commit_min, 0xffff, origin::nested},
+    type_info{tlv_type::group_welcome, "GROUP_WELCOME", group_welcome_min, 0xffff, origin::nested},
+    type_info{tlv_type::group_message, "GROUP_MESSAGE", group_message_min, 0xffff, origin::nested},
+    type_info{tlv_type::group_sync, "GROUP_SYNC", 8, 8, origin::nested},
 };
 
 namespace detail {
@@ -189,7 +213,9 @@ inline constexpr std::array all_types{
     tlv_type::secure_server_hello, tlv_type::secure_client_auth, tlv_type::secure_record,
     tlv_type::secure_deliver,     tlv_type::secure_presence,    tlv_type::secure_accept,
     tlv_type::secure_message,     tlv_type::secure_connect,     tlv_type::secure_disconnect,
-    tlv_type::secure_key_update,
+    tlv_type::secure_key_update,  tlv_type::group_join,         tlv_type::group_leave,
+    tlv_type::group_presence,     tlv_type::group_commit,       tlv_type::group_welcome,
+    tlv_type::group_message,      tlv_type::group_sync,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -222,7 +248,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(25) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(32) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

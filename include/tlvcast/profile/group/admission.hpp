@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: BSL-1.0
+// Whose keys a member lets into the group: the roster allow-list, admin certificates, or anyone.
+#pragma once
+
+#include <tlvcast/crypto/hex.hpp>
+#include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/profile/group/codec.hpp>
+#include <tlvcast/profile/group/key_schedule.hpp>
+#include <tlvcast/profile/group/options.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <fstream>
+#include <istream>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::profile::group {
+
+/// What an admin signs to admit a member: "tlvcast group v1 admission" || the member's identity key.
+inline std::vector<std::byte> admission_message(std::span<const std::byte> identity)
+{
+    std::vector<std::byte> m;
+    detail::append(m, detail::bytes_of(labels::admission));
+    detail::append(m, identity);
+    return m;
+}
+
+/// An admin's certificate for `identity` (the admin's Ed25519 seed signs it).
+template <class Suite>
+std::array<std::byte, cert_size> make_admission_certificate(const crypto::ed25519_keypair& admin,
+                                                             std::span<const std::byte, 32> identity)
+{
+    std::array<std::byte, cert_size> sig{};
+    Suite::sign(admin.private_key.span(), admission_message(identity), sig);
+    return sig;
+}
+
+/// Whether `identity` (with its certificate, if any) may join under `opt`'s policy. Roster: its
+/// fingerprint is listed. Admin: the certificate verifies under the admin key (one verification by
+/// `me`, which counts it). Open: always.
+template <class Suite, class Party>
+bool admissible(Party& me, const options& opt, std::span<const std::byte, 32> identity, std::optional<bytes> cert)
+{
+    switch (opt.policy) {
+    case admission::open: return true;
+    case admission::roster: {
+        const crypto::fingerprint fp = crypto::fingerprint_of<Suite>(identity);
+        return std::find(opt.roster.begin(), opt.roster.end(), fp) != opt.roster.end();
+    }
+    case admission::admin:
+        if (!opt.admin_key || !cert || cert->size() != cert_size)
+            return false;
+        return me.verify(*opt.admin_key, admission_message(identity), *cert);
+    }
+    return false;
+}
+
+/// Reads a roster file: one fingerprint (64 hex digits) per line; blank lines and text after '#'
+/// are ignored; anything else fails with errc::malformed and `bad_line` set (1-based). At most
+/// `max_entries` entries (errc::message_too_large beyond).
+inline std::vector<crypto::fingerprint> read_roster(std::istream& in, std::error_code& ec, std::size_t& bad_line,
+                                                    std::size_t max_entries = 100'000)
+{
+    std::vector<crypto::fingerprint> out;
+    ec = {};
+    bad_line = 0;
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (const auto hash = line.find('#'); hash != std::string::npos)
+            line.erase(hash);
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos)
+            continue;
+        const auto last = line.find_last_not_of(" \t\r");
+        const auto fp = crypto::from_hex<32>(std::string_view(line).substr(first, last - first + 1));
+        if (!fp) {
+            ec = errc::malformed;
+            bad_line = n;
+            return {};
+        }
+        if (out.size() == max_entries) {
+            ec = errc::message_too_large;
+            bad_line = n;
+            return {};
+        }
+        out.push_back(*fp);
+    }
+    return out;
+}
+
+} // namespace tlvcast::profile::group

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: BSL-1.0
+// member's membership side: proposals, making a commit, checking and applying one, joining.
+// Included at the bottom of profile/group/member.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/profile/group/member.hpp>
+
+#include <algorithm>
+
+namespace tlvcast::profile::group {
+
+template <class Suite, class Aead, class Random>
+void member<Suite, Aead, Random>::new_init_key(std::uint32_t seq, init_material& m)
+{
+    me_->make_ephemeral(m.kp.private_key, m.kp.public_key);
+    m.seq = seq;
+    m.package.clear();
+    detail::append(m.package, me_->identity().public_key);
+    detail::append(m.package, m.kp.public_key);
+    detail::put_be(m.package, seq, 4);
+    std::vector<std::byte> msg;
+    detail::append(msg, detail::bytes_of(labels::key_package));
+    detail::append(msg, m.package);
+    std::array<std::byte, signature_size> sig{};
+    me_->sign(msg, sig);
+    detail::append(m.package, sig);
+}
+
+namespace detail {
+template <class Party>
+bool key_package_valid(Party& me, const key_package_view& kp)
+{
+    std::vector<std::byte> msg;
+    append(msg, bytes_of(labels::key_package));
+    append(msg, kp.signed_part);
+    return me.verify(kp.entry.identity, msg, kp.signature);
+}
+} // namespace detail
+
+template <class Suite, class Aead, class Random>
+void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::error_code& ec)
+{
+    const presence_view p = read_presence(value, ec);
+    if (ec)
+        return;
+    const auto same = [](const crypto::fingerprint& fp) {
+        return [&fp](const proposal& q) { return crypto::fingerprint_of<Suite>(q.entry.identity) == fp; };
+    };
+    if (!p.joined) {
+        std::erase_if(adds_, same(p.identity));
+        std::erase_if(updates_, same(p.identity));
+        if (current_ && current_->index_of(p.identity) &&
+            std::find(removes_.begin(), removes_.end(), p.identity) == removes_.end())
+            removes_.push_back(p.identity);
+    } else {
+        const join_view& j = *p.join;
+        if (j.kp.entry.identity == me_->identity().public_key)
+            return;
+        if (!detail::key_package_valid(*me_, j.kp)) {
+            ec = errc::authentication_failed;
+            return;
+        }
+        if (!admissible<Suite>(*me_, opt_, j.kp.entry.identity, j.cert)) {
+            ++counts_.admission_refused;
+            ec = errc::admission_refused;
+            return;
+        }
+        proposal q{j.kp.entry, std::nullopt, std::vector<std::byte>(j.kp.all.begin(), j.kp.all.end())};
+        if (j.cert) {
+            q.cert.emplace();
+            std::copy(j.cert->begin(), j.cert->end(), q.cert->begin());
+        }
+        const crypto::fingerprint fp = crypto::fingerprint_of<Suite>(j.kp.entry.identity);
+        const bool leaving = std::find(removes_.begin(), removes_.end(), fp) != removes_.end();
+        const auto index = current_ ? current_->index_of(fp) : std::nullopt;
+        std::erase_if(adds_, same(fp));
+        std::erase_if(updates_, same(fp));
+        if (index && !leaving) {
+            // Already a member: a newer key package is an update; an older or equal one is refused
+            // (a relay replaying an old key package must not roll a member back to a stolen key).
+            if (j.kp.entry.seq <= current_->roster[*index].seq) {
+                ++counts_.stale_key_packages;
+                ec = errc::replayed;
+                return;
+            }
+            updates_.push_back(std::move(q));
+        } else {
+            adds_.push_back(std::move(q)); // new, or re-joining after it left: removed, then added
+        }
+    }
+    if (current_)
+        commit(now);
+}
+
+template <class Suite, class Aead, class Random>
+bool member<Suite, Aead, Random>::committer_is_me() const
+{
+    for (std::size_t i = 0; i < current_->roster.size(); ++i)
+        if (std::find(removes_.begin(), removes_.end(), current_->fingerprints[i]) == removes_.end())
+            return i == current_->me;
+    return false;
+}
+
+template <class Suite, class Aead, class Random>
+void member<Suite, Aead, Random>::commit(time_point now)
+{
+    if (pending_ || (!current_ && group_seen_))
+        return;
+    auto p = std::make_unique<pending_commit>();
+    std::vector<std::uint16_t> removed;
+    std::vector<std::pair<std::uint16_t, const std::vector<std::byte>*>> updated;
+    std::vector<const proposal*> added;
+    crypto::sha256_digest prev{};
+    const std::vector<std::byte> own_package = next_init_ ? next_init_->package : init_.package;
+    if (!current_) {
+        me_->random(p->gid);
+        p->epoch = 1;
+        p->roster.push_back({me_->identity().public_key, init_.kp.public_key, init_.seq});
+    } else {
+        const state& s = *current_;
+        const bool designated = committer_is_me();
+        if (!designated && !next_init_)
+            return;
+        p->gid = s.gid;
+        p->epoch = s.epoch + 1;
+        prev = s.hash;
+        if (designated) {
+            for (std::size_t i = 0; i < s.roster.size(); ++i)
+                if (std::find(removes_.begin(), removes_.end(), s.fingerprints[i]) != removes_.end())
+                    removed.push_back(static_cast<std::uint16_t>(i));
+            for (const auto& q : updates_)
+                if (const auto i = s.index_of_key(q.entry.identity);
+                    i && std::find(removed.begin(), removed.end(), *i) == removed.end())
+                    updated.emplace_back(*i, &q.package);
+        }
+        if (next_init_)
+            updated.emplace_back(s.me, &next_init_->package);
+        for (std::size_t i = 0; i < s.roster.size(); ++i) {
+            if (std::find(removed.begin(), removed.end(), i) != removed.end())
+                continue;
+            member_entry e = s.roster[i];
+            for (const auto& [index, package] : updated)
+                if (index == i)
+                    e = read_key_package(*package).entry;
+            p->roster.push_back(e);
+        }
+        if (designated)
+            for (const auto& q : adds_) {
+                if (p->roster.size() >= opt_.max_members)
+                    break;
+                const bool present = std::any_of(p->roster.begin(), p->roster.end(),
+                                                 [&](const member_entry& e) { return e.identity == q.entry.identity; });
+                if (!present) {
+                    added.push_back(&q);
+                    p->roster.push_back(q.entry);
+                }
+            }
+        if (removed.empty() && updated.empty() && added.empty())
+            return;
+    }
+    epoch_secret secret;
+    me_->random(secret.span());
+    crypto::secret_bytes<crypto::x25519_key_size> eph_priv;
+    public_key eph{};
+    me_->make_ephemeral(eph_priv, eph);
+
+    std::vector<std::byte> v;
+    v.reserve(300 + p->roster.size() * entry_size + added.size() * (key_package_size + 65));
+    v.push_back(std::byte{1});
+    detail::append(v, p->gid);
+    detail::put_be(v, p->epoch, 8);
+    detail::append(v, prev);
+    const std::size_t context_end = v.size();
+    detail::append(v, me_->identity().public_key);
+    detail::put_be(v, removed.size(), 2);
+    for (const auto i : removed)
+        detail::put_be(v, i, 2);
+    detail::put_be(v, updated.size(), 2);
+    for (const auto& [index, package] : updated) {
+        detail::put_be(v, index, 2);
+        detail::append(v, *package);
+    }
+    detail::put_be(v, p->epoch == 1 ? 1 : added.size(), 2);
+    if (p->epoch == 1) {
+        detail::append(v, own_package);
+        v.push_back(std::byte{0});
+    }
+    for (const proposal* q : added) {
+        detail::append(v, q->package);
+        v.push_back(static_cast<std::byte>(q->cert ? 1 : 0));
+        if (q->cert)
+            detail::append(v, *q->cert);
+    }
+    detail::append(v, roster_hash<Suite>(p->roster));
+    detail::append(v, eph);
+    detail::put_be(v, p->roster.size(), 2);
+    const std::vector<std::byte> context(v.begin() + 1, v.begin() + static_cast<std::ptrdiff_t>(context_end));
+    std::array<std::byte, entry_size> sealed{};
+    for (const member_entry& m : p->roster) {
+        crypto::secret_bytes<crypto::x25519_key_size> shared;
+        if (!me_->agree(eph_priv, m.init, shared)) {
+            // A low-order init key: the proposal that brought it is dropped and the commit redone.
+            std::erase_if(adds_, [&](const proposal& q) { return q.entry.init == m.init; });
+            std::erase_if(updates_, [&](const proposal& q) { return q.entry.init == m.init; });
+            return commit(now);
+        }
+        const message_key k = entry_key<Suite>(context, shared.span(), eph, m.init);
+        std::error_code ec;
+        Aead(k.span().template first<crypto::aead_key_size>())
+            .seal(k.span().template subspan<crypto::aead_key_size, crypto::aead_nonce_size>(), {}, secret.span(),
+                  sealed, ec);
+        detail::append(v, sealed);
+    }
+    v.push_back(static_cast<std::byte>(opt_.admission_certificate ? 1 : 0));
+    if (opt_.admission_certificate)
+        detail::append(v, *opt_.admission_certificate);
+    std::vector<std::byte> msg;
+    detail::append(msg, detail::bytes_of(labels::commit));
+    detail::append(msg, v);
+    std::array<std::byte, signature_size> sig{};
+    me_->sign(msg, sig);
+    detail::append(v, sig);
+
+    std::error_code ec;
+    write_blob(wire::tlv_type::group_commit, v, p->blob, ec);
+    if (ec)
+        return; // cannot happen under max_members_limit
+    p->hash = Suite::sha256(v);
+    p->secret = secret;
+    p->installs_next_init = next_init_ != nullptr;
+    p->sent = now;
+    if (!added.empty())
+        p->welcome = write_welcome(p->gid, p->epoch, p->roster, welcome_page_entries);
+    outputs_.push_back(p->blob);
+    for (const auto& page : p->welcome)
+        outputs_.push_back(page);
+    ++counts_.commits_sent;
+    pending_ = std::move(p);
+}
+
+} // namespace tlvcast::profile::group
+
+#include <tlvcast/profile/group/impl/member_apply.hpp>

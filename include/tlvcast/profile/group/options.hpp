@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSL-1.0
+// The group profile's settings and named limits.
+#pragma once
+
+#include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/profile/secure/options.hpp>
+#include <tlvcast/time.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace tlvcast::profile::group {
+
+/// Whose keys a member accepts into the group (docs/SECURITY.md, "Group profile").
+/// - roster: only identities whose fingerprints are in an allow-list;
+/// - admin: only identities that carry an admission certificate from the admin key;
+/// - open: anyone the relay announces (trust on first use): a malicious relay can add a member.
+enum class admission : std::uint8_t { roster, admin, open };
+
+/// How a member receives what the relay forwards: its own unicast copy, or the data group.
+enum class delivery : std::uint8_t { unicast = 0, multicast = 1 };
+
+/// The most members one group holds: a commit carries 48 bytes per member and must fit one blob
+/// (65,535 bytes), with room for the additions it makes.
+inline constexpr std::size_t max_members_limit = 1200;
+
+/// Settings of a group member (the relay side uses `hop` and the `max_*` caps only).
+struct options {
+    /// The client-relay link: the secure profile's handshake and record layer.
+    secure::options hop{};
+    admission policy = admission::roster;
+    std::vector<crypto::fingerprint> roster;                       ///< admission::roster: accepted identities
+    std::optional<std::array<std::byte, 32>> admin_key;              ///< admission::admin: the admin's Ed25519 key
+    std::optional<std::array<std::byte, 64>> admission_certificate;  ///< admission::admin: this member's
+    delivery mode = delivery::unicast;
+
+    static constexpr std::size_t default_max_members = 1000;
+    /// Members a commit may hold (at most max_members_limit).
+    std::size_t max_members = default_max_members;
+    /// Generations a sender may skip ahead of the last one received (message keys derived and
+    /// kept for late arrivals); a message further ahead is refused.
+    static constexpr std::uint32_t default_max_skip = 1024;
+    std::uint32_t max_skip = default_max_skip;
+    /// Skipped message keys kept per sender for late arrivals; the oldest go first (deleted keys
+    /// are what forward secrecy within an epoch rests on).
+    static constexpr std::size_t default_max_skipped_keys = 256;
+    std::size_t max_skipped_keys = default_max_skipped_keys;
+    /// How often a member repeats an unconfirmed commit or asks the relay for missed commits.
+    duration retry = std::chrono::milliseconds(500);
+    /// Relay: accepted commits (with their welcome pages) kept to answer GROUP_SYNC.
+    static constexpr std::size_t default_commit_history = 8;
+    std::size_t commit_history = default_commit_history;
+};
+
+} // namespace tlvcast::profile::group
