@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSL-1.0
 # The whole test suite: installs what is missing, then builds and runs
-#  1. the release build (g++): unit, interop and end-to-end tests (no benchmark programs: no test runs
-#     them; docs/BENCHMARKS.md builds them in a Release tree of their own);
+#  1. the release build (g++): unit, interop and end-to-end tests, and the consumer test (the library
+#     installed and used with find_package, pkg-config and FetchContent: tests/consumer/run.sh) (no
+#     benchmark programs: no test runs them; docs/BENCHMARKS.md builds them in a Release tree of their own);
 #  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
 #     depend on the backends;
 #  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run
