@@ -240,4 +240,15 @@ inline options roster_options(std::initializer_list<std::uint32_t> ids)
     return o;
 }
 
+/// Members 1, 2 and 3, all on the roster, joined in that order (epoch 3).
+inline group_net three()
+{
+    group_net g;
+    for (std::uint32_t id = 1; id <= 3; ++id)
+        g.add(id, roster_options({1, 2, 3}), 100 + id);
+    for (std::size_t i = 0; i < 3; ++i)
+        g.join(i);
+    return g;
+}
+
 } // namespace tlvcast::test::group
