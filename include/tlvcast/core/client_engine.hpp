@@ -128,6 +128,7 @@ public:
         if constexpr (requires { cipher_.on_timer(session_, now, out); })
             if (state_ != state::closed)
                 cipher_.on_timer(session_, now, out);
+        drain_cipher(now, out);
     }
 
     /// The next time on_timer() has work, or no_timer.
@@ -228,6 +229,8 @@ private:
 
     // ---- inbound (impl/client_inbound.hpp) ----
 
+    void handle_datagram(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out);
+
     // An inner TLV: from inside a record, or outer without a record layer, or a reassembled blob.
     void dispatch(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out, bool reassembled);
 
@@ -262,6 +265,14 @@ private:
     // splits straight into `out` (no copy).
     void send_message(crypto::message_kind kind, std::span<const std::byte> message, time_point now,
                       datagram_batch& out, std::error_code& ec);
+    // split -> protect of the blob in blob_.
+    void send_blob(time_point now, datagram_batch& out, std::error_code& ec);
+
+    // A Cipher with blobs of its own to send (a group profile's commits) offers
+    // poll_output(session, blob); one with things to report offers poll_notice(session, received).
+    // Both are drained after every engine call that may have produced them.
+    void drain_cipher(time_point now, datagram_batch& out);
+    void on_notice(const crypto::received& r);
 
     void send_control(wire::tlv_type type, datagram_batch& out);
 

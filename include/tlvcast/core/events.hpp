@@ -31,12 +31,21 @@ struct client_event {
         relay_trusted,     ///< the relay at `peer` was trusted on first use: a driver remembers `identity`
         failed,            ///< registration failed for good (`error`: no_relay, or identity_mismatch
                            ///< when only refused relays answered)
+        // Group profiles: what the group's verified commits and messages show (never the relay's word).
+        epoch,             ///< epoch `epoch` began with `members` members
+        member_added,      ///< `identity` joined (`verified`: it is on this member's roster)
+        member_removed,    ///< `identity` left or was removed (this client itself: it is out of the group)
+        gap,               ///< messages `from`..`to` of sender `identity` did not arrive (yet)
     };
     kind what = kind::message;
     endpoint peer;
     std::string text;
     std::optional<crypto::fingerprint> identity;
     std::error_code error;
+    std::uint64_t epoch = 0;
+    std::size_t members = 0;
+    bool verified = false;
+    std::uint64_t from = 0, to = 0;
 };
 
 /// Something the relay did.

@@ -276,7 +276,11 @@ private:
     // own destination inside a record (clients take Fragmenter control TLVs only from records),
     // never to every recipient. Per-recipient repair of forwarded messages needs a split per
     // recipient or a group-aware Fragmenter (docs/DESIGN.md, "One pipeline for every profile").
-    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out);
+    // One unchanged blob to every peer but the sender (to_sender: the sender too).
+    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out, bool to_sender = false);
+    // A reseal Cipher's non-data kinds: join and leave; the rest need opaque forwarding.
+    void on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender, crypto::message_kind kind,
+                           time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
     // Moves the Fragmenter's control datagrams (single TLVs of its control types) that a split
     // appended after out[first] into split_, keeping the message's datagrams in order. Copies
@@ -311,6 +315,7 @@ private:
     relay_counters counters_;
     // Reused buffers: no allocation per datagram once they have grown.
     std::vector<std::byte> record_, message_, blob_, plaintext_;
+    std::vector<std::vector<std::byte>> replies_; // answers to a request blob (relay_cipher::answer)
     datagram_batch split_, moved_;
 };
 

@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -19,7 +20,11 @@ namespace tlvcast::crypto {
 
 /// What a message blob carries, as its profile reads it. Control messages are the profile's own
 /// typed TLVs (the seed profile keeps its texts "CONNECT" / "DISCONNECT" inside its policy).
-enum class message_kind { data, join, leave };
+/// Opaque forwarding also knows two more (from relay_cipher::classify):
+/// - ordered: forwarded to every member, the sender included: the relay's order of such blobs is
+///   the group's, and the echo tells the sender where its blob fell (a group profile's commits);
+/// - request: for the relay itself, answered to the sender only (relay_cipher::answer).
+enum class message_kind { data, join, leave, ordered, request };
 
 /// How a relay forwards a message, chosen by the Cipher at compile time:
 /// - reseal: the relay opens the blob and seals it again for every recipient (seed, secure);
@@ -39,13 +44,24 @@ inline constexpr bool opaque_forwarding = [] {
 
 /// What a client learned from one TLV of the relay (see client_cipher::client_receive).
 struct received {
-    enum class kind { nothing, established, message, peer_connected, peer_disconnected, relay_refused };
+    enum class kind {
+        nothing, established, message, peer_connected, peer_disconnected, relay_refused,
+        // Group profiles, from verified group state (Cipher::poll_notice):
+        epoch,          ///< a new epoch began: `number`, with `members` members
+        member_added,   ///< `identity` joined the group (`verified`: on this member's roster)
+        member_removed, ///< `identity` left or was removed (this member itself: the group is lost)
+        gap,            ///< messages `from`..`to` of sender `identity` did not arrive
+    };
     kind what = kind::nothing;
     endpoint peer;                       ///< the message's sender, or the peer that came or left
     std::optional<fingerprint> identity; ///< the peer's (or, for established/relay_refused, the relay's) identity
     bool relay_changed = false;          ///< established: the relay's identity differs from the last session's
     bool relay_restarted = false;        ///< established: the relay did not know this client (it lost its state)
     bool first_use = false;              ///< established: the relay was trusted on first use (remember it)
+    std::uint64_t number = 0;            ///< epoch: its number
+    std::size_t members = 0;             ///< epoch, member_added, member_removed: the group's size
+    bool verified = false;               ///< member_added: listed in the roster file
+    std::uint64_t from = 0, to = 0;      ///< gap: the missing range
 };
 
 /// The client side of a profile. The engine drives it; nothing here does I/O or reads a clock.
@@ -95,6 +111,8 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
 ///   reseal: open() a reassembled blob -> its kind and plaintext (thread-safe); seal_relayed() the
 ///   blob carrying `sender`'s message for recipient session `p` (thread-safe).
 ///   opaque: classify() a blob -> its kind, without opening it.
+///   A Cipher whose classify() returns message_kind::request also offers
+///   answer(p, blob, replies, ec) (const): the blobs that go back to that sender.
 /// - presence(): the blob telling recipient `p` that `about` came or left.
 /// - identity(): the peer's verified identity, where the profile proves one.
 /// - With a record layer: unprotect() a record from peer `p`; protect() an inner datagram to `p`.

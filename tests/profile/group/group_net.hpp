@@ -154,15 +154,15 @@ struct group_net {
         wire::tlv t = wire::read_outer(blob, ec);
         if (ec)
             return;
-        const auto present = [this](const public_key& k) {
+        const auto present = [this](const crypto::fingerprint& fp) {
             for (auto& n : nodes)
-                if (n->present && n->party->identity().public_key == k)
+                if (n->present && n->fp() == fp)
                     return true;
             return false;
         };
         switch (t.type()) {
         case wire::tlv_type::group_commit:
-            if (!seq.accept_commit(t.value, nodes[from]->party->identity().public_key, present, ec)) {
+            if (!seq.accept_commit(t.value, nodes[from]->fp(), present, ec)) {
                 ++rejected_commits;
                 return;
             }

@@ -13,6 +13,15 @@ void client_engine<Cipher, Fragmenter>::handle(const endpoint& from, std::span<c
 {
     const count_out counting{counters_, out};
     counters_.add(client_counter::datagrams_in);
+    handle_datagram(from, datagram, now, out);
+    if (state_ != state::closed)
+        drain_cipher(now, out);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::handle_datagram(const endpoint& from, std::span<const std::byte> datagram,
+                                                        time_point now, datagram_batch& out)
+{
     if (state_ == state::closed || state_ == state::idle)
         return;
     std::error_code ec;
@@ -150,6 +159,10 @@ void client_engine<Cipher, Fragmenter>::to_cipher(const endpoint& from, const wi
                                                 : client_event::kind::peer_disconnected,
                     r.peer, {}, r.identity, {}});
         return;
+    case k::epoch:
+    case k::member_added:
+    case k::member_removed:
+    case k::gap: on_notice(r); return;
     }
 }
 

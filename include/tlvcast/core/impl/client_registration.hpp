@@ -63,8 +63,13 @@ void client_engine<Cipher, Fragmenter>::send_message(crypto::message_kind kind, 
                                                      time_point now, datagram_batch& out, std::error_code& ec)
 {
     cipher_.seal(session_, kind, message, blob_, ec);
-    if (ec)
-        return;
+    if (!ec)
+        send_blob(now, out, ec);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::send_blob(time_point now, datagram_batch& out, std::error_code& ec)
+{
     if constexpr (Cipher::has_record_layer) {
         split_.clear();
         fragmenter_.split(blob_, opt_.relay, now, split_, ec);
@@ -91,6 +96,45 @@ void client_engine<Cipher, Fragmenter>::protect_all(const datagram_batch& inner,
     for (std::size_t i = 0; i < inner.size(); ++i)
         if (!detail::protect_one(cipher_, session_, inner[i].to, inner[i].bytes, record_, out, ec))
             counters_.add(client_counter::send_errors);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::drain_cipher(time_point now, datagram_batch& out)
+{
+    if constexpr (requires { cipher_.poll_output(session_, blob_); }) {
+        while (state_ == state::established && cipher_.poll_output(session_, blob_)) {
+            std::error_code ec;
+            send_blob(now, out, ec);
+            if (ec)
+                counters_.add(client_counter::send_errors);
+        }
+    }
+    if constexpr (requires(crypto::received& r) { cipher_.poll_notice(session_, r); }) {
+        crypto::received r;
+        while (cipher_.poll_notice(session_, r))
+            on_notice(r);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::on_notice(const crypto::received& r)
+{
+    using k = crypto::received::kind;
+    using e = client_event::kind;
+    client_event ev{e::epoch, relay_source_.value_or(opt_.relay), {}, r.identity, {}};
+    switch (r.what) {
+    case k::epoch: ev.what = e::epoch; break;
+    case k::member_added: ev.what = e::member_added; break;
+    case k::member_removed: ev.what = e::member_removed; break;
+    case k::gap: ev.what = e::gap; break;
+    default: return;
+    }
+    ev.epoch = r.number;
+    ev.members = r.members;
+    ev.verified = r.verified;
+    ev.from = r.from;
+    ev.to = r.to;
+    push_event(std::move(ev));
 }
 
 } // namespace tlvcast::core

@@ -19,10 +19,19 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
             return;
         }
         counters_.add(relay_counter::messages_in);
-        if (kind != crypto::message_kind::data)
+        if (kind == crypto::message_kind::request) {
+            if constexpr (requires { cipher_.answer(*p.session, message_, replies_, ec); }) {
+                replies_.clear();
+                cipher_.answer(*p.session, message_, replies_, ec);
+                for (const auto& r : replies_)
+                    send_blob(from, *p.session, r, now, out);
+            }
+            return;
+        }
+        if (kind == crypto::message_kind::join || kind == crypto::message_kind::leave)
             return on_control(from, p.session, kind, now, out, events);
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
-        forward_opaque(from, now, out);
+        forward_opaque(from, now, out, kind == crypto::message_kind::ordered);
     } else {
         if constexpr (crypto::cheap_delivery<Cipher>) {
             deliver_inline(from, p.session, now, out, events);
@@ -63,7 +72,7 @@ void relay_engine<Cipher, Fragmenter>::deliver_inline(const endpoint& from, cons
     }
     counters_.add(relay_counter::messages_in);
     if (kind != crypto::message_kind::data)
-        return on_control(from, sender, kind, now, out, events);
+        return on_reseal_control(from, sender, kind, now, out, events);
     events.push_back({relay_event::kind::message, from, plaintext_.size(), cipher_.identity(*sender)});
     for (auto& [ep, q] : peers_) {
         if (ep == from)
@@ -86,7 +95,7 @@ void relay_engine<Cipher, Fragmenter>::finish_job(job_type& job, time_point now,
     }
     counters_.add(relay_counter::messages_in);
     if (job.kind != crypto::message_kind::data)
-        return on_control(job.from, job.sender, job.kind, now, out, events);
+        return on_reseal_control(job.from, job.sender, job.kind, now, out, events);
     events.push_back({relay_event::kind::message, job.from, job.plaintext_size, cipher_.identity(*job.sender)});
     for (std::size_t i = 0; i < job.recipients.size(); ++i) {
         const auto& r = job.recipients[i];
@@ -143,7 +152,19 @@ void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::ent
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time_point now, datagram_batch& out)
+void relay_engine<Cipher, Fragmenter>::on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender,
+                                                         crypto::message_kind kind, time_point now, datagram_batch& out,
+                                                         std::vector<relay_event>& events)
+{
+    if (kind == crypto::message_kind::join || kind == crypto::message_kind::leave)
+        on_control(from, sender, kind, now, out, events);
+    else
+        counters_.add(relay_counter::unexpected_type); // ordered and request need opaque forwarding
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time_point now, datagram_batch& out,
+                                                      bool to_sender)
 {
     std::error_code ec;
     const std::size_t first = out.size();
@@ -161,7 +182,7 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
     const std::size_t count = out.size() - first;
     bool first_recipient = true;
     for (const auto& [ep, q] : peers_) {
-        if (ep == from)
+        if (ep == from && !to_sender)
             continue;
         if (first_recipient) {
             for (std::size_t i = 0; i < count; ++i)

@@ -28,25 +28,26 @@ public:
     sequencer(std::size_t max_members, std::size_t history) : max_members_(max_members), history_(history) {}
 
     std::uint64_t epoch() const noexcept { return epoch_; }
-    const std::vector<public_key>& roster() const noexcept { return roster_; }
+    /// The current roster's fingerprints, as the commits say (the relay does not verify them).
+    const std::vector<crypto::fingerprint>& roster() const noexcept { return roster_; }
 
-    /// A commit sent by the member whose identity key is `sender`. Accepted when it names `sender`
+    /// A commit sent by the member whose identity fingerprint is `sender`. Accepted when it names `sender`
     /// as committer and either continues the current epoch chain (epoch + 1, the current commit's
     /// hash as prev) or founds a group (epoch 1 adding only its committer) while no member of the
-    /// current group is present (`present` tells, by identity key). Errors: malformed,
+    /// current group is present (`present` tells, by fingerprint). Errors: malformed,
     /// not_a_member (sender is not the committer), wrong_epoch.
-    bool accept_commit(bytes value, const public_key& sender, const std::function<bool(const public_key&)>& present,
-                       std::error_code& ec)
+    bool accept_commit(bytes value, const crypto::fingerprint& sender,
+                       const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec)
     {
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
             return false;
-        if (!std::equal(sender.begin(), sender.end(), c.committer.begin())) {
+        if (Suite::sha256(c.committer) != sender) {
             ec = errc::not_a_member;
             return false;
         }
         const bool founding = c.epoch == 1 && c.removed.empty() && c.updated.empty() && c.added.size() == 1 &&
-                              c.added[0].kp.entry.identity == sender && c.entry_count() == 1 &&
+                              fingerprint_of_key(c.added[0].kp.entry.identity) == sender && c.entry_count() == 1 &&
                               std::all_of(c.prev.begin(), c.prev.end(), [](std::byte b) { return b == std::byte{0}; });
         const bool next = epoch_ != 0 && c.epoch == epoch_ + 1 && c.gid == gid_ &&
                           std::equal(hash_.begin(), hash_.end(), c.prev.begin());
@@ -107,6 +108,8 @@ public:
     }
 
 private:
+    static crypto::fingerprint fingerprint_of_key(const public_key& k) { return crypto::fingerprint_of<Suite>(k); }
+
     struct kept {
         std::uint64_t epoch = 0;
         std::vector<std::byte> commit; // the value
@@ -115,12 +118,12 @@ private:
 
     void apply(const commit_view& c)
     {
-        std::vector<public_key> next;
+        std::vector<crypto::fingerprint> next;
         for (std::size_t i = 0; i < roster_.size(); ++i)
             if (std::find(c.removed.begin(), c.removed.end(), i) == c.removed.end())
                 next.push_back(roster_[i]);
         for (const auto& a : c.added)
-            next.push_back(a.kp.entry.identity);
+            next.push_back(fingerprint_of_key(a.kp.entry.identity));
         roster_ = std::move(next);
     }
 
@@ -128,7 +131,7 @@ private:
     std::uint64_t epoch_ = 0;
     group_id gid_{};
     crypto::sha256_digest hash_{};
-    std::vector<public_key> roster_;
+    std::vector<crypto::fingerprint> roster_;
     std::deque<kept> history_log_;
 };
 

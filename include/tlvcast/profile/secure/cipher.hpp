@@ -134,6 +134,10 @@ public:
     /// The key usage limits this instance enforces.
     const key_limits& limits() const noexcept { return limits_; }
 
+    /// This side's identity, randomness and counted public-key operations, for a profile built on
+    /// this one (the group profile): it shares them rather than holding a second identity.
+    detail::party<Suite, Random>& party() const noexcept { return *me_; }
+
     /// Public-key operations so far (tests count them to prove cheap rejection).
     pk_counts public_key_ops() const noexcept { return me_->counts(); }
     /// Handshakes waiting for SECURE_CLIENT_AUTH (call on the relay engine's thread, or when it is idle).

@@ -84,7 +84,7 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
                 return;
             }
             updates_.push_back(std::move(q));
-        } else {
+        } else if (adds_.size() < opt_.max_members) {
             adds_.push_back(std::move(q)); // new, or re-joining after it left: removed, then added
         }
     }

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: BSL-1.0
+// The group profile's Cipher policy: the secure profile's handshake and records on each hop, a
+// member's end-to-end group state on the client, commit ordering on the relay.
+#pragma once
+
+#include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/crypto/default_backend.hpp>
+#include <tlvcast/crypto/random.hpp>
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/profile/group/codec.hpp>
+#include <tlvcast/profile/group/member.hpp>
+#include <tlvcast/profile/group/options.hpp>
+#include <tlvcast/profile/group/sequencer.hpp>
+#include <tlvcast/profile/secure/cipher.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+namespace tlvcast::profile::group {
+
+namespace detail {
+// Which identities have a live, joined session at the relay: a session holds a token while it
+// lives, so a member that leaves, times out or is replaced drops out without a hook in the engine.
+class live_set {
+public:
+    class token {
+    public:
+        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp) : set_(std::move(set)), fp_(fp)
+        {
+            ++set_->count_[fp_];
+        }
+        token(const token&) = delete;
+        token& operator=(const token&) = delete;
+        ~token()
+        {
+            if (--set_->count_[fp_] == 0)
+                set_->count_.erase(fp_);
+        }
+
+    private:
+        std::shared_ptr<live_set> set_;
+        crypto::fingerprint fp_;
+    };
+    bool contains(const crypto::fingerprint& fp) const { return count_.count(fp) != 0; }
+
+private:
+    std::map<crypto::fingerprint, std::size_t> count_;
+};
+} // namespace detail
+
+/// The group profile (docs/PROTOCOL.md, "Group profile"; docs/SECURITY.md says what the relay can
+/// and cannot do). Each hop is the secure profile's (handshake, AEAD records). The relay forwards
+/// GROUP_MESSAGE, GROUP_COMMIT and GROUP_WELCOME blobs unchanged (opaque forwarding): it holds no
+/// key that opens or signs them. Commits are `ordered` (echoed to every member, the committer
+/// included, in the relay's order); GROUP_SYNC is a `request` the relay answers from its recent
+/// commits. One instance is one side: a client (one member) or a relay.
+template <class Suite, class Aead, class Random = crypto::os_random<Suite>>
+class basic_cipher {
+    using hop_type = secure::basic_cipher<Suite, Aead, Random>;
+    using member_type = member<Suite, Aead, Random>;
+
+public:
+    static constexpr bool has_record_layer = true;
+    static constexpr wire::tlv_type record_type = wire::tlv_type::secure_record;
+    static constexpr crypto::forwarding forwarding = crypto::forwarding::opaque;
+    static constexpr bool cheap_delivery = true;
+    using options = group::options;
+    using client_session = typename hop_type::client_session;
+
+    /// The relay's view of one member: its hop session and, once it joined, its GROUP_JOIN value.
+    struct peer_session {
+        typename hop_type::peer_session hop;
+        mutable std::vector<std::byte> join;
+        mutable std::shared_ptr<detail::live_set::token> live;
+    };
+
+    /// Throws std::invalid_argument for max_members outside 1..max_members_limit, a zero retry,
+    /// admin admission without an admin key, or what the secure profile refuses in opt.hop.
+    explicit basic_cipher(crypto::ed25519_keypair identity, options opt = {}, Random rng = Random{})
+        : hop_(std::move(identity), opt.hop, std::move(rng))
+    {
+        if (opt.max_members == 0 || opt.max_members > max_members_limit)
+            throw std::invalid_argument("tlvcast::group: max_members must be in 1..1200");
+        if (opt.retry <= duration::zero() || opt.commit_history == 0)
+            throw std::invalid_argument("tlvcast::group: retry and commit_history must be positive");
+        if (opt.policy == admission::admin && !opt.admin_key)
+            throw std::invalid_argument("tlvcast::group: admin admission needs the admin's key");
+        member_ = std::make_unique<member_type>(hop_.party(), opt);
+        sequencer_ = std::make_unique<sequencer<Suite>>(opt.max_members, opt.commit_history);
+        live_ = std::make_shared<detail::live_set>();
+    }
+
+    static crypto::ed25519_keypair generate() { return hop_type::generate(); }
+    const crypto::fingerprint& identity_fingerprint() const noexcept { return hop_.identity_fingerprint(); }
+    const options& settings() const noexcept { return member_->settings(); }
+    std::size_t fragment_payload() const noexcept { return hop_.fragment_payload(); }
+    std::size_t max_whole() const noexcept { return hop_.max_whole(); }
+    secure::pk_counts public_key_ops() const noexcept { return hop_.public_key_ops(); }
+    /// The member (client side): its epoch, roster and counts.
+    const member_type& group() const noexcept { return *member_; }
+    /// The relay's ordering state.
+    const sequencer<Suite>& ordering() const noexcept { return *sequencer_; }
+    /// Post-compromise security: a new init key, committed by this member (client side).
+    void update(time_point now) const { member_->update(now); }
+
+    // ---- client side ----
+
+    void start_session(client_session& s, const endpoint& relay, time_point now, datagram_batch& out) const
+    {
+        hop_.start_session(s, relay, now, out);
+    }
+    bool established(const client_session& s) const noexcept { return hop_.established(s); }
+    void on_timer(client_session& s, time_point now, datagram_batch& out) const
+    {
+        hop_.on_timer(s, now, out);
+        member_->on_timer(now);
+    }
+    time_point next_timer(const client_session& s) const noexcept
+    {
+        return std::min(hop_.next_timer(s), member_->next_timer());
+    }
+
+    /// The hop's TLVs, and GROUP_PRESENCE (a proposal: the member list shown to people comes from
+    /// commits, never from the relay). A relay that restarted lost the group: it is founded again.
+    crypto::received client_receive(client_session& s, const wire::tlv& t, time_point now,
+                                    const crypto::relay_trust& trust, datagram_batch& out,
+                                    std::vector<std::byte>& text, std::error_code& ec) const
+    {
+        ec = {};
+        switch (t.type()) {
+        case wire::tlv_type::group_presence: member_->on_presence(t.value, now, ec); return {};
+        case wire::tlv_type::secure_deliver:
+        case wire::tlv_type::secure_presence: return {}; // the secure profile's, never this one's
+        default: break;
+        }
+        crypto::received r = hop_.client_receive(s, t, now, trust, out, text, ec);
+        if (r.what == crypto::received::kind::established) {
+            if (r.relay_restarted || r.relay_changed)
+                member_->reset();
+            member_->start(now);
+        }
+        return r;
+    }
+
+    /// data: GROUP_MESSAGE (signed, sealed under this member's ratchet); join: GROUP_JOIN (this
+    /// member's key package); leave: GROUP_LEAVE. Errors: not_a_member (no group yet),
+    /// message_too_large.
+    void seal(const client_session&, crypto::message_kind kind, std::span<const std::byte> message,
+              std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        ec = {};
+        if (kind == crypto::message_kind::data)
+            member_->seal(message, blob, ec);
+        else if (kind == crypto::message_kind::join)
+            member_->write_join(blob, ec);
+        else
+            write_blob(wire::tlv_type::group_leave, {}, blob, ec);
+    }
+
+    void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
+                 std::error_code& ec) const
+    {
+        hop_.protect(s, inner, record, ec);
+    }
+    void unprotect(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& inner,
+                   std::error_code& ec) const
+    {
+        hop_.unprotect(s, value, inner, ec);
+    }
+
+    /// What the relay forwarded: commits, welcome pages and messages, each checked end to end.
+    crypto::received client_forwarded(client_session&, const wire::tlv& t, time_point now,
+                                      std::vector<std::byte>& text, std::error_code& ec) const
+    {
+        ec = {};
+        crypto::received r;
+        switch (t.type()) {
+        case wire::tlv_type::group_commit: member_->on_commit(t.value, now, ec); break;
+        case wire::tlv_type::group_welcome: member_->on_welcome(t.value, now, ec); break;
+        case wire::tlv_type::group_message:
+            if (const auto who = member_->open(t.value, text, ec)) {
+                r.what = crypto::received::kind::message;
+                r.identity = *who;
+            }
+            break;
+        default: ec = errc::unexpected_type;
+        }
+        return r;
+    }
+
+    bool poll_output(client_session&, std::vector<std::byte>& blob) const { return member_->poll_output(blob); }
+
+    bool poll_notice(client_session&, crypto::received& r) const
+    {
+        notice n;
+        if (!member_->poll_notice(n))
+            return false;
+        using k = crypto::received::kind;
+        r = {};
+        r.what = n.what == notice::kind::epoch          ? k::epoch
+                 : n.what == notice::kind::member_added ? k::member_added
+                 : n.what == notice::kind::gap          ? k::gap
+                                                        : k::member_removed;
+        if (n.what != notice::kind::epoch)
+            r.identity = n.member;
+        r.number = n.epoch;
+        r.members = n.members;
+        r.verified = n.roster_verified;
+        r.from = n.from;
+        r.to = n.to;
+        return true;
+    }
+
+    // ---- relay side ----
+
+    bool relay_handshake(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
+                         const peer_session* current, std::optional<peer_session>& registered, std::error_code& ec)
+    {
+        std::optional<typename hop_type::peer_session> hop;
+        const bool mine = hop_.relay_handshake(from, t, now, out, current ? &current->hop : nullptr, hop, ec);
+        if (hop) {
+            registered.emplace();
+            registered->hop = std::move(*hop);
+            if (current && current->hop.identity == registered->hop.identity) { // a re-key keeps the membership
+                registered->join = current->join;
+                registered->live = current->live;
+            }
+        }
+        return mine;
+    }
+    void on_timer(time_point now, datagram_batch& out) { hop_.on_timer(now, out); }
+    time_point next_timer() const { return hop_.next_timer(); }
+
+    void unprotect(const peer_session& p, std::span<const std::byte> value, std::vector<std::byte>& inner,
+                   std::error_code& ec) const
+    {
+        hop_.unprotect(p.hop, value, inner, ec);
+    }
+    void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
+                 std::error_code& ec) const
+    {
+        hop_.protect(p.hop, inner, record, ec);
+    }
+    std::optional<crypto::fingerprint> identity(const peer_session& p) const noexcept { return p.hop.identity; }
+
+    /// A member's blob, without opening it: messages and welcome pages are forwarded; a commit is
+    /// ordered when it continues the epoch chain (sequencer); a join must carry the key package
+    /// of the identity its session proved. Errors: malformed, identity_mismatch,
+    /// authentication_failed (key package signature), wrong_epoch, not_a_member, unexpected_type.
+    crypto::message_kind classify(const peer_session& p, std::span<const std::byte> blob, std::error_code& ec) const
+    {
+        using k = crypto::message_kind;
+        wire::tlv_reader r(blob);
+        wire::tlv t;
+        if (!r.next(t, ec) || !r.done()) {
+            ec = errc::malformed;
+            return k::data;
+        }
+        switch (t.type()) {
+        case wire::tlv_type::group_message: return k::data;
+        case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, ec); return k::data;
+        case wire::tlv_type::group_leave: return k::leave;
+        case wire::tlv_type::group_sync: return k::request;
+        case wire::tlv_type::group_commit: {
+            const auto present = [this](const crypto::fingerprint& fp) { return live_->contains(fp); };
+            sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
+            return k::ordered;
+        }
+        case wire::tlv_type::group_join: {
+            const join_view j = read_join(t.value, ec);
+            if (ec)
+                return k::join;
+            if (crypto::fingerprint_of<Suite>(j.kp.entry.identity) != p.hop.identity) {
+                ec = errc::identity_mismatch;
+                return k::join;
+            }
+            if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
+                ec = errc::authentication_failed;
+                return k::join;
+            }
+            p.join.assign(t.value.begin(), t.value.end());
+            if (!p.live)
+                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity);
+            return k::join;
+        }
+        default: ec = errc::unexpected_type; return k::data;
+        }
+    }
+
+    /// GROUP_SYNC(epoch): the kept commits after it (with welcome pages for a member not yet in).
+    void answer(const peer_session&, std::span<const std::byte> blob, std::vector<std::vector<std::byte>>& replies,
+                std::error_code& ec) const
+    {
+        std::error_code rec;
+        const wire::tlv t = wire::read_outer(blob, rec);
+        ec = {};
+        if (rec || t.type() != wire::tlv_type::group_sync) {
+            ec = errc::malformed;
+            return;
+        }
+        sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
+    }
+
+    /// GROUP_PRESENCE: `about` joined (with its key package) or left.
+    void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
+                  std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
+        write_presence(connected && about_session, about, fp,
+                       about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
+                       blob, ec);
+    }
+
+private:
+    hop_type hop_;
+    std::unique_ptr<member_type> member_;
+    std::unique_ptr<sequencer<Suite>> sequencer_;
+    std::shared_ptr<detail::live_set> live_;
+};
+
+/// The group profile with AES-256-GCM on the default backend.
+using cipher = basic_cipher<crypto::default_suite, crypto::default_aes256_gcm>;
+/// The group profile with ChaCha20-Poly1305 on the default backend.
+using chacha_cipher = basic_cipher<crypto::default_suite, crypto::default_chacha20_poly1305>;
+
+static_assert(crypto::client_cipher<cipher> && crypto::relay_cipher<cipher>,
+              "group::basic_cipher must model both cipher concepts");
+
+} // namespace tlvcast::profile::group
