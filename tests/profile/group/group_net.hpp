@@ -92,6 +92,27 @@ struct group_net {
         pump();
     }
 
+    /// Nodes first..last-1 join at once, announced to the members already in the group only (a
+    /// large group's set-up for benchmarks: the real relay also tells the waiting joiners).
+    void join_all(std::size_t first, std::size_t last)
+    {
+        for (std::size_t i = first; i < last; ++i) {
+            node& n = *nodes[i];
+            std::vector<std::byte> blob;
+            std::error_code ec;
+            n.m->write_join(blob, ec);
+            n.join.assign(blob.begin() + 4, blob.end());
+            std::vector<std::byte> p;
+            write_presence(true, endpoint{0x0a000001u + static_cast<std::uint32_t>(i), 4000}, n.fp(), n.join, p, ec);
+            for (std::size_t j = 0; j < nodes.size(); ++j)
+                if (j != i && nodes[j]->present && nodes[j]->m->in_group())
+                    deliver(j, p);
+        }
+        for (std::size_t i = first; i < last; ++i)
+            nodes[i]->present = true;
+        pump();
+    }
+
     void leave(std::size_t i)
     {
         nodes[i]->present = false;

@@ -181,3 +181,22 @@ TEST_CASE("group member: replays, reordering within bounds, and too far ahead", 
     CHECK(ec == errc::replayed);
     CHECK(r.counts().messages_opened == 4);
 }
+
+TEST_CASE("group member: the relay cannot roll a member back to an older key package", "[profile][group][malicious]")
+{
+    group_net g = three();
+    const std::vector<std::byte> old_join = g.nodes[2]->join; // seq 0, as first announced
+    g.nodes[2]->m->update(g.now);
+    g.pump();
+    const auto e = g.nodes[0]->m->current()->epoch;
+    REQUIRE(g.nodes[0]->m->current()->roster[2].seq == 1);
+    std::vector<std::byte> presence;
+    std::error_code ec;
+    write_presence(true, endpoint{0x0a000003u, 4000}, g.nodes[2]->fp(), old_join, presence, ec);
+    g.deliver(0, presence); // the committer is handed the old key package again
+    g.pump();
+    CHECK(g.nodes[0]->m->counts().stale_key_packages == 1);
+    CHECK(g.nodes[0]->m->current()->epoch == e); // no commit
+    CHECK(g.nodes[0]->m->current()->roster[2].seq == 1);
+    CHECK(g.nodes[0]->m->current()->roster[2].init == g.nodes[2]->m->init_key());
+}

@@ -181,19 +181,32 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
     }
     const std::size_t count = out.size() - first;
     bool first_recipient = true;
+    const auto send_to = [&](const endpoint& to) {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (first_recipient)
+                out.retarget(first + i, to);
+            else
+                out.repeat(first + i, to);
+        }
+        first_recipient = false;
+    };
+    // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
+    // there between them; the rest get their own.
+    std::optional<endpoint> group;
     for (const auto& [ep, q] : peers_) {
         if (ep == from && !to_sender)
             continue;
-        if (first_recipient) {
-            for (std::size_t i = 0; i < count; ++i)
-                out.retarget(first + i, ep);
-            first_recipient = false;
-        } else {
-            for (std::size_t i = 0; i < count; ++i)
-                out.repeat(first + i, ep);
-        }
         counters_.add(relay_counter::messages_relayed);
+        if constexpr (requires { cipher_.delivery_group(*q.session); }) {
+            if (const auto g = cipher_.delivery_group(*q.session)) {
+                group = *g;
+                continue;
+            }
+        }
+        send_to(ep);
     }
+    if (group)
+        send_to(*group);
     if (first_recipient) // nobody to forward to
         out.truncate(first, byte_mark);
     protect_split(out);

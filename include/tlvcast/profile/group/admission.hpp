@@ -43,17 +43,16 @@ std::array<std::byte, cert_size> make_admission_certificate(const crypto::ed2551
 }
 
 /// Whether `identity` (with its certificate, if any) may join under `opt`'s policy. Roster: its
-/// fingerprint is listed. Admin: the certificate verifies under the admin key (one verification by
-/// `me`, which counts it). Open: always.
+/// fingerprint is in `sorted_roster` (opt.roster, sorted: a joiner checks every member). Admin: the
+/// certificate verifies under the admin key (one verification by `me`, which counts it). Open: always.
 template <class Suite, class Party>
-bool admissible(Party& me, const options& opt, std::span<const std::byte, 32> identity, std::optional<bytes> cert)
+bool admissible(Party& me, const options& opt, std::span<const crypto::fingerprint> sorted_roster,
+                std::span<const std::byte, 32> identity, std::optional<bytes> cert)
 {
     switch (opt.policy) {
     case admission::open: return true;
-    case admission::roster: {
-        const crypto::fingerprint fp = crypto::fingerprint_of<Suite>(identity);
-        return std::find(opt.roster.begin(), opt.roster.end(), fp) != opt.roster.end();
-    }
+    case admission::roster:
+        return std::binary_search(sorted_roster.begin(), sorted_roster.end(), crypto::fingerprint_of<Suite>(identity));
     case admission::admin:
         if (!opt.admin_key || !cert || cert->size() != cert_size)
             return false;

@@ -250,6 +250,15 @@ public:
     }
     std::optional<crypto::fingerprint> identity(const peer_session& p) const noexcept { return p.hop.identity; }
 
+    /// Where forwarded blobs reach `p`: the data group when it joined asking for multicast (one
+    /// datagram there serves every such member), else nullopt (its own unicast copy).
+    std::optional<endpoint> delivery_group(const peer_session& p) const noexcept
+    {
+        if (!p.join.empty() && p.join[0] == static_cast<std::byte>(delivery::multicast))
+            return member_->settings().data_group;
+        return std::nullopt;
+    }
+
     /// A member's blob, without opening it: messages and welcome pages are forwarded; a commit is
     /// ordered when it continues the epoch chain (sequencer); a join must carry the key package
     /// of the identity its session proved. Errors: malformed, identity_mismatch,

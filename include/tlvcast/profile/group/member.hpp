@@ -15,6 +15,7 @@
 #include <tlvcast/profile/secure/detail/party.hpp>
 #include <tlvcast/time.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -50,7 +51,11 @@ public:
     using party_type = secure::detail::party<Suite, Random>;
     using state = epoch_state<Suite>;
 
-    member(party_type& me, options opt) : me_(&me), opt_(std::move(opt)) { new_init_key(0, init_); }
+    member(party_type& me, options opt) : me_(&me), opt_(std::move(opt)), roster_(opt_.roster)
+    {
+        std::sort(roster_.begin(), roster_.end());
+        new_init_key(0, init_);
+    }
 
     const options& settings() const noexcept { return opt_; }
     const member_counts& counts() const noexcept { return counts_; }
@@ -189,6 +194,7 @@ private:
 
     party_type* me_;
     options opt_;
+    std::vector<crypto::fingerprint> roster_; // opt_.roster, sorted
     member_counts counts_;
     init_material init_;
     std::unique_ptr<init_material> next_init_;

@@ -4,6 +4,7 @@
 
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/endpoint.hpp>
 #include <tlvcast/profile/secure/options.hpp>
 #include <tlvcast/time.hpp>
 
@@ -38,6 +39,9 @@ struct options {
     std::optional<std::array<std::byte, 32>> admin_key;              ///< admission::admin: the admin's Ed25519 key
     std::optional<std::array<std::byte, 64>> admission_certificate;  ///< admission::admin: this member's
     delivery mode = delivery::unicast;
+    /// Where the relay sends forwarded blobs once for all members that chose delivery::multicast
+    /// (they listen there); the relay needs it, and a multicast member's transport joins it.
+    endpoint data_group{0xe0010102u, 5008}; // 224.1.1.2:5008
 
     static constexpr std::size_t default_max_members = 1000;
     /// Members a commit may hold (at most max_members_limit).

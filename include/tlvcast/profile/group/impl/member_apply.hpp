@@ -74,7 +74,7 @@ std::optional<std::vector<member_entry>> member<Suite, Aead, Random>::next_roste
             ec = errc::authentication_failed;
             return std::nullopt;
         }
-        if (!admissible<Suite>(*me_, opt_, a.kp.entry.identity, a.cert)) {
+        if (!admissible<Suite>(*me_, opt_, roster_, a.kp.entry.identity, a.cert)) {
             ++counts_.admission_refused;
             ec = errc::admission_refused;
             return std::nullopt;
@@ -117,16 +117,21 @@ void member<Suite, Aead, Random>::install(const commit_view& c, const crypto::sh
         if (roster[i].identity == me_->identity().public_key)
             me = static_cast<std::uint16_t>(i);
     auto next = std::make_unique<state>(c.gid, c.epoch, hash, std::move(roster), me, secret);
+    // Who came and went, in O(N log N): a joiner of a 1,000-member group reports 999 additions.
+    std::vector<crypto::fingerprint> before = current_ ? current_->fingerprints : std::vector<crypto::fingerprint>{};
+    std::vector<crypto::fingerprint> after = next->fingerprints;
+    std::sort(before.begin(), before.end());
+    std::sort(after.begin(), after.end());
     for (std::size_t i = 0; i < next->roster.size(); ++i) {
-        if (i == me || (current_ && current_->index_of(next->fingerprints[i])))
-            continue;
         const auto& fp = next->fingerprints[i];
-        const bool listed = std::find(opt_.roster.begin(), opt_.roster.end(), fp) != opt_.roster.end();
+        if (i == me || std::binary_search(before.begin(), before.end(), fp))
+            continue;
+        const bool listed = std::binary_search(roster_.begin(), roster_.end(), fp);
         note({notice::kind::member_added, c.epoch, next->roster.size(), fp, listed});
     }
     if (current_)
         for (const auto& fp : current_->fingerprints)
-            if (!next->index_of(fp))
+            if (!std::binary_search(after.begin(), after.end(), fp))
                 note({notice::kind::member_removed, c.epoch, next->roster.size(), fp});
     note({notice::kind::epoch, c.epoch, next->roster.size()});
     if (next_init_ && next->roster[me].init == next_init_->kp.public_key) {
@@ -267,10 +272,10 @@ void member<Suite, Aead, Random>::try_join(time_point)
     bool ok = !ec && std::equal(h.begin(), h.end(), c.roster_hash.begin()) && roster.size() == c.entry_count() &&
               mine != roster.end() && mine->init == init_.kp.public_key &&
               std::any_of(roster.begin(), roster.end(), [&](const member_entry& e) { return e.identity == committer; }) &&
-              admissible<Suite>(*me_, opt_, committer, c.committer_cert) && detail::commit_signature_valid(*me_, c);
+              admissible<Suite>(*me_, opt_, roster_, committer, c.committer_cert) && detail::commit_signature_valid(*me_, c);
     if (ok && opt_.policy == admission::roster)
         ok = std::all_of(roster.begin(), roster.end(),
-                         [&](const member_entry& e) { return admissible<Suite>(*me_, opt_, e.identity, {}); });
+                         [&](const member_entry& e) { return admissible<Suite>(*me_, opt_, roster_, e.identity, {}); });
     epoch_secret secret;
     if (ok)
         ok = open_entry(c, static_cast<std::size_t>(mine - roster.begin()), mine->init, secret);

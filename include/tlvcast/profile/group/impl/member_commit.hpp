@@ -60,7 +60,7 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
             ec = errc::authentication_failed;
             return;
         }
-        if (!admissible<Suite>(*me_, opt_, j.kp.entry.identity, j.cert)) {
+        if (!admissible<Suite>(*me_, opt_, roster_, j.kp.entry.identity, j.cert)) {
             ++counts_.admission_refused;
             ec = errc::admission_refused;
             return;

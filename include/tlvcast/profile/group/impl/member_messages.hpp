@@ -91,7 +91,8 @@ std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open(bytes value
         return std::nullopt;
     }
     if (m.sender >= s->roster.size() || m.sender == s->me) {
-        ec = errc::malformed;
+        // Its own message back from a multicast data group is a duplicate; an index out of range is not.
+        ec = m.sender == s->me ? errc::replayed : errc::malformed;
         ++counts_.messages_rejected;
         return std::nullopt;
     }
