@@ -7,7 +7,8 @@ Uses only Python's `cryptography` package, not tlvcast. Inputs (all fixed):
     private key a0*32, the group id a1*16, epoch 1's secret a2*32, the founding commit's ephemeral
     private key a3*32, epoch 2's secret a4*32 and epoch 2's commit ephemeral a5*32;
   member B: Ed25519 identity seed 12*32; init private key b0*32 (its only draw);
-  AEAD AES-256-GCM. Key packages have seq 0; no admission certificates.
+  AEAD AES-256-GCM; then the values that depend on the AEAD again with ChaCha20-Poly1305 (suffix
+  _chacha). Key packages have seq 0; no admission certificates.
 A founds the group (commit 1), then adds B (commit 2, one welcome page). In epoch 2, A seals
 "hello, group" (generation 0) and "second" (generation 1); B seals "hi" (generation 0).
 Prints the values that tests/profile/group/vectors.cpp and PROTOCOL.md hold.
@@ -15,7 +16,7 @@ Prints the values that tests/profile/group/vectors.cpp and PROTOCOL.md hold.
 import hashlib, hmac
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization as s
 
 raw = dict(encoding=s.Encoding.Raw, format=s.PublicFormat.Raw)
@@ -84,20 +85,20 @@ def entry_key(context, eph, init_pub):
     return hkdf_expand(hkdf_extract(context, shared), L("entry") + pub(eph) + init_pub, 44)
 
 
-def seal_entry(context, eph, init_pub, secret):
+def seal_entry(context, eph, init_pub, secret, aead=AESGCM):
     k = entry_key(context, eph, init_pub)
-    return AESGCM(k[:32]).encrypt(k[32:], secret, b"")
+    return aead(k[:32]).encrypt(k[32:], secret, b"")
 
 
 # GROUP_COMMIT's value; `added` is a list of (key package, cert or None).
-def commit(committer, epoch, prev, removed, updated, added, roster, eph, secret):
+def commit(committer, epoch, prev, removed, updated, added, roster, eph, secret, aead=AESGCM):
     context = gid + be(epoch, 8) + prev
     v = bytes([1]) + context + pub(committer)
     v += be(len(removed), 2) + b"".join(be(i, 2) for i in removed)
     v += be(len(updated), 2) + b"".join(be(i, 2) + kp for i, kp in updated)
     v += be(len(added), 2) + b"".join(kp + (bytes([1]) + c if c else bytes([0])) for kp, c in added)
     v += roster_hash(roster) + pub(eph) + be(len(roster), 2)
-    v += b"".join(seal_entry(context, eph, init, secret) for _, init, _ in roster)
+    v += b"".join(seal_entry(context, eph, init, secret, aead) for _, init, _ in roster)
     v += bytes([0])  # no committer certificate
     return v + committer.sign(L("commit") + v)
 
@@ -127,11 +128,11 @@ def message_keys(secret, index, n):
 
 # GROUP_MESSAGE's value: header = group_id(16) epoch(8) sender(2) generation(4), the AAD;
 # plaintext = message || Ed25519(label || header || message).
-def message(identity, epoch, secret, sender, generation, text):
+def message(identity, epoch, secret, sender, generation, text, aead=AESGCM):
     header = gid + be(epoch, 8) + be(sender, 2) + be(generation, 4)
     mk = message_keys(secret, sender, generation + 1)[generation]
     content = text + identity.sign(L("message") + header + text)
-    return header + AESGCM(mk[:32]).encrypt(mk[32:], content, header)
+    return header + aead(mk[:32]).encrypt(mk[32:], content, header)
 
 
 mk_a = message_keys(secret2, 0, 2)
@@ -161,5 +162,20 @@ for name, value in [
     ("message_a_0_blob", tlv(30, message(id_a, 2, secret2, 0, 0, b"hello, group"))),
     ("message_a_1_blob", tlv(30, message(id_a, 2, secret2, 0, 1, b"second"))),
     ("message_b_0_blob", tlv(30, message(id_b, 2, secret2, 1, 0, b"hi"))),
+]:
+    print(f"{name} = {value.hex()}")
+
+# The same group with ChaCha20-Poly1305: the entries, hence the commits, and the messages change.
+c = ChaCha20Poly1305
+commit1_c = commit(id_a, 1, bytes(32), [], [], [(kp_a, None)], roster1, eph1, secret1, c)
+hash1_c = hashlib.sha256(commit1_c).digest()
+commit2_c = commit(id_a, 2, hash1_c, [], [], [(kp_b, None)], roster2, eph2, secret2, c)
+for name, value in [
+    ("commit_1_hash_chacha", hash1_c),
+    ("entry_b_chacha", seal_entry(gid + be(2, 8) + hash1_c, eph2, init_b_pub, secret2, c)),
+    ("commit_2_hash_chacha", hashlib.sha256(commit2_c).digest()),
+    ("message_a_0_blob_chacha", tlv(30, message(id_a, 2, secret2, 0, 0, b"hello, group", c))),
+    ("message_a_1_blob_chacha", tlv(30, message(id_a, 2, secret2, 0, 1, b"second", c))),
+    ("message_b_0_blob_chacha", tlv(30, message(id_b, 2, secret2, 1, 0, b"hi", c))),
 ]:
     print(f"{name} = {value.hex()}")
