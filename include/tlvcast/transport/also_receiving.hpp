@@ -41,7 +41,7 @@ public:
     {
     }
 
-    executor_type get_executor() const { return primary_.get_executor(); }
+    executor_type get_executor() { return primary_.get_executor(); }
     endpoint local_endpoint() const { return primary_.local_endpoint(); }
     void send(const endpoint& to, std::span<const std::byte> data, std::error_code& ec) { primary_.send(to, data, ec); }
     std::size_t send(const datagram_batch& batch, std::error_code& ec) { return primary_.send(batch, ec); }

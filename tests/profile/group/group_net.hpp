@@ -192,7 +192,7 @@ struct group_net {
                     deliver(j, blob);
             return;
         case wire::tlv_type::group_welcome:
-            if (!seq.accept_welcome(t.value, ec))
+            if (!seq.accept_welcome(t.value, nodes[from]->fp(), ec))
                 return;
             break;
         case wire::tlv_type::group_sync: {

@@ -258,7 +258,7 @@ void check_members(const aead_vectors& want)
     member<Suite, Aead, random_a> a(pa, opt);
     member<Suite, Aead, random_b> b(pb, opt);
     sequencer<Suite> relay(options::default_max_members, options::default_commit_history);
-    const auto nobody = [](const public_key&) { return false; };
+    const auto nobody = [](const crypto::fingerprint&) { return false; };
     const time_point now{};
     std::error_code ec;
 
@@ -278,7 +278,7 @@ void check_members(const aead_vectors& want)
         CHECK(hex(commit1) == want.commit_1);
     CHECK(hex(Suite::sha256(commit1)) == want.commit_1_hash);
     CHECK_FALSE(a.poll_output(blob));
-    CHECK(relay.accept_commit(commit1, pa.identity().public_key, nobody, ec));
+    CHECK(relay.accept_commit(commit1, pa.fingerprint(), nobody, ec));
     CHECK_FALSE(ec);
     a.on_commit(commit1, now, ec);
     CHECK_FALSE(ec);
@@ -293,6 +293,9 @@ void check_members(const aead_vectors& want)
     REQUIRE_FALSE(ec);
     a.on_presence(value_of(presence, wire::tlv_type::group_presence), now, ec);
     CHECK_FALSE(ec);
+    std::vector<std::byte> welcome; // sent first: the relay orders a commit with additions only with its pages
+    REQUIRE(a.poll_output(welcome));
+    CHECK(hex(welcome) == want.welcome_2);
     REQUIRE(a.poll_output(blob));
     const std::vector<std::byte> commit2(value_of(blob, wire::tlv_type::group_commit).begin(),
                                          value_of(blob, wire::tlv_type::group_commit).end());
@@ -305,12 +308,9 @@ void check_members(const aead_vectors& want)
         REQUIRE(c.entry_count() == 2);
         CHECK(hex(c.entry(1)) == want.entry_b);
     }
-    std::vector<std::byte> welcome;
-    REQUIRE(a.poll_output(welcome));
-    CHECK(hex(welcome) == want.welcome_2);
     CHECK_FALSE(a.poll_output(blob));
-    CHECK(relay.accept_commit(commit2, pa.identity().public_key, nobody, ec));
-    CHECK(relay.accept_welcome(value_of(welcome, wire::tlv_type::group_welcome), ec));
+    CHECK(relay.accept_welcome(value_of(welcome, wire::tlv_type::group_welcome), pa.fingerprint(), ec));
+    CHECK(relay.accept_commit(commit2, pa.fingerprint(), nobody, ec));
     CHECK(relay.epoch() == 2);
 
     a.on_commit(commit2, now, ec);

@@ -127,8 +127,9 @@ public:
         return std::min(hop_.next_timer(s), member_->next_timer());
     }
 
-    /// The hop's TLVs, and GROUP_PRESENCE (a proposal: the member list shown to people comes from
-    /// commits, never from the relay). A relay that restarted lost the group: it is founded again.
+    /// The hop's TLVs, GROUP_PRESENCE (a proposal: the member list shown to people comes from
+    /// commits, never from the relay), and the commits and welcome pages that answer GROUP_SYNC.
+    /// A relay that restarted lost the group: it is founded again.
     crypto::received client_receive(client_session& s, const wire::tlv& t, time_point now,
                                     const crypto::relay_trust& trust, datagram_batch& out,
                                     std::vector<std::byte>& text, std::error_code& ec) const
@@ -136,6 +137,10 @@ public:
         ec = {};
         switch (t.type()) {
         case wire::tlv_type::group_presence: member_->on_presence(t.value, now, ec); return {};
+        // The relay's answers to GROUP_SYNC come inside records; members check them end to end
+        // exactly as forwarded ones.
+        case wire::tlv_type::group_commit: member_->on_commit(t.value, now, ec); return {};
+        case wire::tlv_type::group_welcome: member_->on_welcome(t.value, now, ec); return {};
         case wire::tlv_type::secure_deliver:
         case wire::tlv_type::secure_presence: return {}; // the secure profile's, never this one's
         default: break;
@@ -274,7 +279,7 @@ public:
         }
         switch (t.type()) {
         case wire::tlv_type::group_message: return k::data;
-        case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, ec); return k::data;
+        case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, p.hop.identity, ec); return k::data;
         case wire::tlv_type::group_leave: return k::leave;
         case wire::tlv_type::group_sync: return k::request;
         case wire::tlv_type::group_commit: {

@@ -100,6 +100,8 @@ public:
     /// unless one is already waiting for the relay). Commits before it still use the old key.
     void update(time_point now)
     {
+        if (pending_ && pending_->installs_next_init)
+            return; // the update already on its way to the relay is this one
         next_init_ = std::make_unique<init_material>();
         new_init_key(init_.seq + 1, *next_init_);
         if (current_ && !pending_)

@@ -7,35 +7,39 @@
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/profile/group/codec.hpp>
+#include <tlvcast/profile/group/transition.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
 
 namespace tlvcast::profile::group {
 
-/// Relay-side commit ordering. It checks what a relay can check without keys (the shape, the
-/// epoch chain, that the sender is the committer it names) and leaves signatures and admission
-/// to the members, who verify every commit themselves.
+/// Relay-side commit ordering. It checks everything a member checks that needs no key of the
+/// group (transition.hpp: the chain, the committer's membership and signature, removals, updates,
+/// key packages, the roster hash), so that no client can move the relay to an epoch the members
+/// refuse; only admission (each member's own policy) and the sealed entries stay unchecked.
 template <class Suite>
 class sequencer {
 public:
     sequencer(std::size_t max_members, std::size_t history) : max_members_(max_members), history_(history) {}
 
     std::uint64_t epoch() const noexcept { return epoch_; }
-    /// The current roster's fingerprints, as the commits say (the relay does not verify them).
-    const std::vector<crypto::fingerprint>& roster() const noexcept { return roster_; }
+    /// The current roster, as the commits built it.
+    const std::vector<member_entry>& roster() const noexcept { return roster_; }
 
     /// A commit sent by the member whose identity fingerprint is `sender`. Accepted when it names `sender`
     /// as committer and either continues the current epoch chain (epoch + 1, the current commit's
     /// hash as prev) or founds a group (epoch 1 adding only its committer) while no member of the
-    /// current group is present (`present` tells, by fingerprint). Errors: malformed,
-    /// not_a_member (sender is not the committer), wrong_epoch.
+    /// current group is present (`present` tells, by fingerprint), and passes transition.hpp's
+    /// checks; one that adds members also needs its welcome pages staged first. Errors:
+    /// malformed, not_a_member, wrong_epoch, authentication_failed, not_ready (no welcome yet).
     bool accept_commit(bytes value, const crypto::fingerprint& sender,
                        const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec)
     {
@@ -46,38 +50,107 @@ public:
             ec = errc::not_a_member;
             return false;
         }
+        const auto verify = [](std::span<const std::byte> pub, std::span<const std::byte> msg,
+                               std::span<const std::byte> sig) {
+            return Suite::verify(pub.first<32>(), msg, sig.first<signature_size>());
+        };
         const bool founding = c.epoch == 1 && c.removed.empty() && c.updated.empty() && c.added.size() == 1 &&
                               fingerprint_of_key(c.added[0].kp.entry.identity) == sender && c.entry_count() == 1 &&
                               std::all_of(c.prev.begin(), c.prev.end(), [](std::byte b) { return b == std::byte{0}; });
         const bool next = epoch_ != 0 && c.epoch == epoch_ + 1 && c.gid == gid_ &&
                           std::equal(hash_.begin(), hash_.end(), c.prev.begin());
-        const bool dead = epoch_ == 0 || std::none_of(roster_.begin(), roster_.end(), present);
+        const bool dead = epoch_ == 0 || std::none_of(roster_.begin(), roster_.end(), [&](const member_entry& e) {
+                              return present(fingerprint_of_key(e.identity));
+                          });
         if (!(next || (founding && dead))) {
             ec = errc::wrong_epoch;
             return false;
         }
+        std::optional<std::vector<member_entry>> roster;
         if (founding) {
+            const std::vector<member_entry> self{c.added[0].kp.entry};
+            const auto h = roster_hash<Suite>(self);
+            if (!commit_signed(verify, c) || !key_package_signed(verify, c.added[0].kp) ||
+                !init_key_usable<Suite>(c.added[0].kp.entry.init) ||
+                !std::equal(h.begin(), h.end(), c.roster_hash.begin())) {
+                ec = errc::authentication_failed;
+                return false;
+            }
+            roster = self;
             history_log_.clear();
-            roster_.clear();
+        } else {
+            roster = next_roster<Suite>(roster_, c, max_members_, verify,
+                                        [](const public_key& k) { return init_key_usable<Suite>(k); },
+                                        [](const add_view&) { return std::error_code{}; }, ec);
+            if (!roster)
+                return false;
         }
-        apply(c);
+        // A commit that adds members is ordered only with its welcome pages in hand (sent before
+        // it): a joiner can then always fetch them with GROUP_SYNC, however many were lost.
+        std::vector<std::vector<std::byte>> pages;
+        if (!founding && !c.added.empty()) {
+            const auto it = std::find_if(staged_.begin(), staged_.end(), [&](const staging& st) {
+                return st.sender == sender && st.gid == c.gid && st.epoch == c.epoch;
+            });
+            if (it == staged_.end() || !covers(it->pages, *roster)) {
+                ec = errc::not_ready;
+                return false;
+            }
+            pages = std::move(it->pages);
+        }
+        staged_.clear();
+        roster_ = std::move(*roster);
         epoch_ = c.epoch;
         gid_ = c.gid;
         hash_ = Suite::sha256(value);
-        history_log_.push_back({c.epoch, std::vector<std::byte>(value.begin(), value.end()), {}});
+        history_log_.push_back({c.epoch, std::vector<std::byte>(value.begin(), value.end()), std::move(pages), sender,
+                                roster_});
         if (history_log_.size() > history_)
             history_log_.pop_front();
         return true;
     }
 
-    /// A welcome page: forwarded (true) when it belongs to a kept commit, and kept with it.
-    bool accept_welcome(bytes value, std::error_code& ec)
+    /// A welcome page from `sender`: for the next epoch, staged until that sender's commit comes
+    /// (which it must precede); for a kept commit, accepted when it is its committer's and lists
+    /// that epoch's roster entries exactly (a forged page would only make joiners fail). Forwarded
+    /// when true. Errors: malformed, wrong_epoch, not_a_member.
+    bool accept_welcome(bytes value, const crypto::fingerprint& sender, std::error_code& ec)
     {
         const welcome_view w = read_welcome(value, max_members_, ec);
         if (ec)
             return false;
+        if (epoch_ != 0 && w.gid == gid_ && w.epoch == epoch_ + 1) {
+            auto it = std::find_if(staged_.begin(), staged_.end(),
+                                   [&](const staging& st) { return st.sender == sender && st.epoch == w.epoch; });
+            if (it == staged_.end()) {
+                if (staged_.size() == max_staged)
+                    staged_.erase(staged_.begin());
+                staged_.push_back({w.gid, w.epoch, sender, {}});
+                it = staged_.end() - 1;
+            }
+            const bool known = std::any_of(it->pages.begin(), it->pages.end(), [&](const auto& p) {
+                return std::equal(p.begin(), p.end(), value.begin(), value.end());
+            });
+            if (known)
+                return false; // a repeat: forwarded the first time
+            if (it->pages.size() >= (max_members_ + welcome_page_entries - 1) / welcome_page_entries) {
+                ec = errc::malformed;
+                return false;
+            }
+            it->pages.emplace_back(value.begin(), value.end());
+            return true;
+        }
         for (auto& h : history_log_)
             if (h.epoch == w.epoch && w.gid == gid_) {
+                if (h.committer != sender) {
+                    ec = errc::not_a_member;
+                    return false;
+                }
+                if (w.total != h.roster.size() ||
+                    !std::equal(w.entries.begin(), w.entries.end(), h.roster.begin() + static_cast<std::ptrdiff_t>(w.first))) {
+                    ec = errc::malformed;
+                    return false;
+                }
                 const bool known = std::any_of(h.welcome.begin(), h.welcome.end(), [&](const auto& p) {
                     return std::equal(p.begin(), p.end(), value.begin(), value.end());
                 });
@@ -110,29 +183,50 @@ public:
 private:
     static crypto::fingerprint fingerprint_of_key(const public_key& k) { return crypto::fingerprint_of<Suite>(k); }
 
+    // Whether the welcome page values that match `roster` cover all of it.
+    static bool covers(const std::vector<std::vector<std::byte>>& pages, const std::vector<member_entry>& roster)
+    {
+        std::vector<bool> seen(roster.size(), false);
+        std::size_t n = 0;
+        for (const auto& p : pages) {
+            std::error_code ec;
+            const welcome_view w = read_welcome(p, max_members_limit, ec);
+            if (ec || w.total != roster.size())
+                return false;
+            const bool matches = std::equal(w.entries.begin(), w.entries.end(),
+                                            roster.begin() + static_cast<std::ptrdiff_t>(w.first));
+            for (std::size_t i = 0; matches && i < w.entries.size(); ++i)
+                if (!seen[w.first + i]) {
+                    seen[w.first + i] = true;
+                    ++n;
+                }
+        }
+        return n == roster.size();
+    }
+
+    struct staging {
+        group_id gid{};
+        std::uint64_t epoch = 0;
+        crypto::fingerprint sender{};
+        std::vector<std::vector<std::byte>> pages;
+    };
+    static constexpr std::size_t max_staged = 4; // committers racing for the next epoch
+
     struct kept {
         std::uint64_t epoch = 0;
-        std::vector<std::byte> commit; // the value
+        std::vector<std::byte> commit;               // the value
         std::vector<std::vector<std::byte>> welcome; // page values
+        crypto::fingerprint committer{};
+        std::vector<member_entry> roster;            // after this commit
     };
-
-    void apply(const commit_view& c)
-    {
-        std::vector<crypto::fingerprint> next;
-        for (std::size_t i = 0; i < roster_.size(); ++i)
-            if (std::find(c.removed.begin(), c.removed.end(), i) == c.removed.end())
-                next.push_back(roster_[i]);
-        for (const auto& a : c.added)
-            next.push_back(fingerprint_of_key(a.kp.entry.identity));
-        roster_ = std::move(next);
-    }
 
     std::size_t max_members_, history_;
     std::uint64_t epoch_ = 0;
     group_id gid_{};
     crypto::sha256_digest hash_{};
-    std::vector<crypto::fingerprint> roster_;
+    std::vector<member_entry> roster_;
     std::deque<kept> history_log_;
+    std::vector<staging> staged_;
 };
 
 } // namespace tlvcast::profile::group

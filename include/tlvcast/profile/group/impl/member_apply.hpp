@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tlvcast/profile/group/member.hpp>
+#include <tlvcast/profile/group/transition.hpp>
 
 #include <algorithm>
 
@@ -13,81 +14,28 @@ namespace detail {
 template <class Party>
 bool commit_signature_valid(Party& me, const commit_view& c)
 {
-    std::vector<std::byte> msg;
-    append(msg, bytes_of(labels::commit));
-    append(msg, c.signed_part);
-    return me.verify(c.committer, msg, c.signature);
+    return commit_signed([&](auto pub, auto msg, auto sig) { return me.verify(pub, msg, sig); }, c);
 }
 } // namespace detail
 
-// The roster after `c`, checked against the current epoch: signed by a current member; removals
-// ascending and in range, never the committer; updates by the same identity with a newer key
-// package; additions with valid key packages that the admission policy accepts and that are not
-// members already; the size within max_members; the hash and the entry count as signed.
+// The roster after `c`, checked against the current epoch (transition.hpp), with this member's
+// admission policy for additions.
 template <class Suite, class Aead, class Random>
 std::optional<std::vector<member_entry>> member<Suite, Aead, Random>::next_roster(const commit_view& c,
                                                                                   std::error_code& ec)
 {
-    const state& s = *current_;
-    public_key committer{};
-    std::copy(c.committer.begin(), c.committer.end(), committer.begin());
-    const auto who = s.index_of_key(committer);
-    if (!who) {
-        ec = errc::not_a_member;
-        return std::nullopt;
-    }
-    if (!detail::commit_signature_valid(*me_, c)) {
-        ec = errc::authentication_failed;
-        return std::nullopt;
-    }
-    ec = errc::malformed;
-    for (std::size_t i = 0; i < c.removed.size(); ++i)
-        if (c.removed[i] >= s.roster.size() || c.removed[i] == *who || (i > 0 && c.removed[i] <= c.removed[i - 1]))
-            return std::nullopt;
-    std::vector<member_entry> next = s.roster;
-    std::vector<bool> gone(s.roster.size(), false);
-    for (const auto i : c.removed)
-        gone[i] = true;
-    std::vector<bool> updated(s.roster.size(), false);
-    for (const auto& u : c.updated) {
-        if (u.index >= s.roster.size() || gone[u.index] || updated[u.index] ||
-            u.kp.entry.identity != s.roster[u.index].identity || u.kp.entry.seq <= s.roster[u.index].seq)
-            return std::nullopt;
-        if (!detail::key_package_valid(*me_, u.kp)) {
-            ec = errc::authentication_failed;
-            return std::nullopt;
-        }
-        updated[u.index] = true;
-        next[u.index] = u.kp.entry;
-    }
-    std::vector<member_entry> out;
-    out.reserve(next.size() + c.added.size());
-    for (std::size_t i = 0; i < next.size(); ++i)
-        if (!gone[i])
-            out.push_back(next[i]);
-    for (const auto& a : c.added) {
-        const bool present = std::any_of(out.begin(), out.end(),
-                                         [&](const member_entry& e) { return e.identity == a.kp.entry.identity; });
-        if (present)
-            return std::nullopt;
-        if (!detail::key_package_valid(*me_, a.kp)) {
-            ec = errc::authentication_failed;
-            return std::nullopt;
-        }
-        if (!admissible<Suite>(*me_, opt_, roster_, a.kp.entry.identity, a.cert)) {
-            ++counts_.admission_refused;
-            ec = errc::admission_refused;
-            return std::nullopt;
-        }
-        out.push_back(a.kp.entry);
-    }
-    if (out.empty() || out.size() > opt_.max_members || out.size() != c.entry_count())
-        return std::nullopt;
-    const auto h = roster_hash<Suite>(out);
-    if (!std::equal(h.begin(), h.end(), c.roster_hash.begin()))
-        return std::nullopt;
-    ec = {};
-    return out;
+    const auto verify = [this](auto pub, auto msg, auto sig) { return me_->verify(pub, msg, sig); };
+    const auto admit = [this](const add_view& a) -> std::error_code {
+        if (admissible<Suite>(*me_, opt_, roster_, a.kp.entry.identity, a.cert))
+            return {};
+        ++counts_.admission_refused;
+        return errc::admission_refused;
+    };
+    const auto usable = [this](const public_key& init) {
+        crypto::secret_bytes<crypto::x25519_key_size> shared;
+        return me_->agree(init_.kp.private_key, init, shared);
+    };
+    return group::next_roster<Suite>(current_->roster, c, opt_.max_members, verify, usable, admit, ec);
 }
 
 template <class Suite, class Aead, class Random>
@@ -305,9 +253,9 @@ template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::on_timer(time_point now)
 {
     if (pending_ && now - pending_->sent >= opt_.retry) {
-        outputs_.push_back(pending_->blob);
         for (const auto& page : pending_->welcome)
             outputs_.push_back(page);
+        outputs_.push_back(pending_->blob);
         pending_->sent = now;
         want_sync(current_ ? current_->epoch : 0);
     }

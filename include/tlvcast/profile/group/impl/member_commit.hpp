@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tlvcast/profile/group/member.hpp>
+#include <tlvcast/profile/group/transition.hpp>
 
 #include <algorithm>
 
@@ -30,10 +31,7 @@ namespace detail {
 template <class Party>
 bool key_package_valid(Party& me, const key_package_view& kp)
 {
-    std::vector<std::byte> msg;
-    append(msg, bytes_of(labels::key_package));
-    append(msg, kp.signed_part);
-    return me.verify(kp.entry.identity, msg, kp.signature);
+    return key_package_signed([&](auto pub, auto msg, auto sig) { return me.verify(pub, msg, sig); }, kp);
 }
 } // namespace detail
 
@@ -56,6 +54,11 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
         const join_view& j = *p.join;
         if (j.kp.entry.identity == me_->identity().public_key)
             return;
+        crypto::secret_bytes<crypto::x25519_key_size> shared;
+        if (!me_->agree(init_.kp.private_key, j.kp.entry.init, shared)) { // of low order
+            ec = errc::malformed;
+            return;
+        }
         if (!detail::key_package_valid(*me_, j.kp)) {
             ec = errc::authentication_failed;
             return;
@@ -113,6 +116,10 @@ void member<Suite, Aead, Random>::commit(time_point now)
     crypto::sha256_digest prev{};
     const std::vector<std::byte> own_package = next_init_ ? next_init_->package : init_.package;
     if (!current_) {
+        if (next_init_) { // an update before any group: the founding key package is the new one
+            init_ = std::move(*next_init_);
+            next_init_.reset();
+        }
         me_->random(p->gid);
         p->epoch = 1;
         p->roster.push_back({me_->identity().public_key, init_.kp.public_key, init_.seq});
@@ -199,9 +206,13 @@ void member<Suite, Aead, Random>::commit(time_point now)
     for (const member_entry& m : p->roster) {
         crypto::secret_bytes<crypto::x25519_key_size> shared;
         if (!me_->agree(eph_priv, m.init, shared)) {
-            // A low-order init key: the proposal that brought it is dropped and the commit redone.
+            // A low-order init key (checked before, so this is a defence in depth): the proposal
+            // that brought it is dropped and the commit redone; a roster member's cannot be.
+            const std::size_t before = adds_.size() + updates_.size();
             std::erase_if(adds_, [&](const proposal& q) { return q.entry.init == m.init; });
             std::erase_if(updates_, [&](const proposal& q) { return q.entry.init == m.init; });
+            if (adds_.size() + updates_.size() == before)
+                return;
             return commit(now);
         }
         const message_key k = entry_key<Suite>(context, shared.span(), eph, m.init);
@@ -231,9 +242,9 @@ void member<Suite, Aead, Random>::commit(time_point now)
     p->sent = now;
     if (!added.empty())
         p->welcome = write_welcome(p->gid, p->epoch, p->roster, welcome_page_entries);
-    outputs_.push_back(p->blob);
-    for (const auto& page : p->welcome)
+    for (const auto& page : p->welcome) // before the commit: the relay orders it only with them
         outputs_.push_back(page);
+    outputs_.push_back(p->blob);
     ++counts_.commits_sent;
     pending_ = std::move(p);
 }

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSL-1.0
+// profile/group/sequencer.hpp: the relay orders only commits that members will accept, and keeps
+// only the committer's true welcome pages (findings of the group profile's vector review).
+#include "profile/group/group_net.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace tlvcast;
+using namespace tlvcast::test::group;
+
+namespace {
+
+// Captures the next commit and welcome pages node `i` sends instead of letting them through.
+struct withheld {
+    std::vector<std::vector<std::byte>> blobs;
+    void install(group_net& g, std::size_t who)
+    {
+        g.pass = [this, who](std::size_t from, const std::vector<std::byte>& b) {
+            std::error_code ec;
+            const auto type = wire::read_outer(b, ec).type();
+            if (from != who || (type != wire::tlv_type::group_commit && type != wire::tlv_type::group_welcome))
+                return true;
+            blobs.push_back(b);
+            return false;
+        };
+    }
+};
+
+std::span<const std::byte> value(const std::vector<std::byte>& blob)
+{
+    std::error_code ec;
+    return wire::read_outer(blob, ec).value;
+}
+
+} // namespace
+
+TEST_CASE("group sequencer: a commit with a bad signature does not move the relay", "[profile][group][sequencer]")
+{
+    group_net g = three();
+    withheld w;
+    w.install(g, 0);
+    g.nodes[0]->m->update(g.now);
+    g.pump();
+    REQUIRE(w.blobs.size() == 1);
+    auto bad = w.blobs[0];
+    bad.back() ^= std::byte{1}; // the signature's last byte
+    const auto e = g.seq.epoch();
+    std::error_code ec;
+    CHECK_FALSE(g.seq.accept_commit(value(bad), g.nodes[0]->fp(), [](const auto&) { return true; }, ec));
+    CHECK(ec == errc::authentication_failed);
+    CHECK(g.seq.epoch() == e);
+    // From a registered client that is not the committer it names, or not a member: refused.
+    CHECK_FALSE(g.seq.accept_commit(value(w.blobs[0]), g.nodes[1]->fp(), [](const auto&) { return true; }, ec));
+    CHECK(ec == errc::not_a_member);
+    // The real one is ordered, and every member follows.
+    g.pass = [](auto, const auto&) { return true; };
+    g.route(0, w.blobs[0]);
+    CHECK(g.seq.epoch() == e + 1);
+    CHECK(g.agree());
+    CHECK(g.nodes[1]->m->current()->epoch == e + 1);
+}
+
+TEST_CASE("group sequencer: a commit that adds members waits for its welcome pages", "[profile][group][sequencer]")
+{
+    group_net g;
+    for (std::uint32_t id = 1; id <= 3; ++id)
+        g.add(id, roster_options({1, 2, 3}), 40 + id);
+    g.join(0);
+    g.join(1);
+    withheld w;
+    w.install(g, 0);
+    g.join(2); // node 0 commits the addition of node 2: its welcome page, then the commit
+    REQUIRE(w.blobs.size() == 2);
+    const auto& page = w.blobs[0];
+    const auto& commit = w.blobs[1];
+    const auto any = [](const auto&) { return true; };
+    std::error_code ec;
+    const auto e = g.seq.epoch();
+    CHECK_FALSE(g.seq.accept_commit(value(commit), g.nodes[0]->fp(), any, ec)); // its page was lost
+    CHECK(ec == errc::not_ready);
+    auto forged = page;
+    forged[4 + 28 + 40] ^= std::byte{1}; // an init key in the page
+    CHECK(g.seq.accept_welcome(value(forged), g.nodes[0]->fp(), ec));  // staged, as anything from node 0
+    CHECK(g.seq.accept_welcome(value(page), g.nodes[1]->fp(), ec));    // staged under node 1: not node 0's
+    CHECK_FALSE(g.seq.accept_commit(value(commit), g.nodes[0]->fp(), any, ec));
+    CHECK(ec == errc::not_ready);
+    CHECK(g.seq.epoch() == e);
+    CHECK(g.seq.accept_welcome(value(page), g.nodes[0]->fp(), ec));
+    CHECK(g.seq.accept_commit(value(commit), g.nodes[0]->fp(), any, ec));
+    CHECK(g.seq.epoch() == e + 1);
+    // Kept with the commit: only the committer's true page; a joiner fetches them with GROUP_SYNC.
+    CHECK_FALSE(g.seq.accept_welcome(value(forged), g.nodes[0]->fp(), ec));
+    CHECK(ec == errc::malformed);
+    CHECK_FALSE(g.seq.accept_welcome(value(page), g.nodes[1]->fp(), ec));
+    CHECK(ec == errc::not_a_member);
+    std::vector<std::vector<std::byte>> replies;
+    g.seq.answer_sync(0, replies);
+    REQUIRE_FALSE(replies.empty());
+    CHECK(std::find(replies.begin(), replies.end(), page) != replies.end());
+    for (const auto& r : replies)
+        g.deliver(2, r);
+    CHECK(g.nodes[2]->m->in_group());
+    for (std::size_t i = 0; i < 2; ++i)
+        g.deliver(i, commit);
+    CHECK(g.agree());
+}
+
+TEST_CASE("group member: a low-order init key is refused before anything is sealed to it", "[profile][group]")
+{
+    group_net g = three();
+    g.add(4, roster_options({1, 2, 3, 4}), 44);
+    // Node 3's real join, with its init key replaced by zeros and the key package re-signed by it.
+    std::vector<std::byte> join;
+    std::error_code ec;
+    g.nodes[3]->m->write_join(join, ec);
+    std::vector<std::byte> v(join.begin() + 4, join.end());
+    std::fill(v.begin() + 1 + 32, v.begin() + 1 + 64, std::byte{0});
+    std::vector<std::byte> msg;
+    profile::group::detail::append(msg, profile::group::detail::bytes_of(labels::key_package));
+    msg.insert(msg.end(), v.begin() + 1, v.begin() + 1 + 68);
+    std::array<std::byte, 64> sig{};
+    g.nodes[3]->party->sign(msg, sig);
+    std::copy(sig.begin(), sig.end(), v.begin() + 1 + 68);
+    std::vector<std::byte> presence;
+    write_presence(true, endpoint{0x0a000009u, 4000}, g.nodes[3]->fp(), v, presence, ec);
+    const auto e = g.nodes[0]->m->current()->epoch;
+    g.deliver(0, presence);
+    g.pump();
+    CHECK(g.nodes[0]->m->current()->epoch == e); // nothing committed
+    g.nodes[0]->m->update(g.now); // and the committer still commits
+    g.pump();
+    CHECK(g.nodes[0]->m->current()->epoch == e + 1);
+    CHECK(g.agree());
+}
+
+TEST_CASE("group member: update twice before the relay answers keeps one group", "[profile][group]")
+{
+    group_net g = three();
+    withheld w;
+    w.install(g, 1);
+    g.nodes[1]->m->update(g.now);
+    g.nodes[1]->m->update(g.now); // before the first update's commit came back
+    g.pass = [](auto, const auto&) { return true; };
+    for (const auto& b : w.blobs)
+        g.route(1, b);
+    g.pump();
+    g.tick(std::chrono::seconds(1));
+    CHECK(g.agree());
+    g.send(1, "after two updates");
+    CHECK(g.nodes[0]->inbox.back().text == "after two updates");
+    g.nodes[2]->m->update(g.now);
+    g.pump();
+    CHECK(g.agree());
+    CHECK(g.nodes[1]->m->current()->epoch == g.nodes[2]->m->current()->epoch);
+}
