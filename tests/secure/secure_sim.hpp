@@ -7,7 +7,9 @@
 #include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 
+#include <algorithm>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -41,6 +43,10 @@ public:
     endpoint group = secure_group, relay_address = secure_relay_address;
     std::function<endpoint(std::size_t)> client_address = secure_client_address;
     std::vector<wire_datagram> sent; ///< every datagram put on the wire, in order
+    /// A multicast data group and the clients that listen there (the group profile's multicast
+    /// delivery): a datagram to it reaches each of them.
+    std::optional<endpoint> data_group;
+    std::vector<std::size_t> data_listeners;
     std::vector<core::relay_event> relay_events;
 
     explicit secure_net(RelayCipher relay_cipher, core::relay_options ropt = {}) : ropt_(ropt)
@@ -152,11 +158,14 @@ private:
                 flush(relay_address);
                 continue;
             }
-            for (std::size_t i = 0; i < clients_.size(); ++i)
-                if (client_address(i) == d.to) {
+            for (std::size_t i = 0; i < clients_.size(); ++i) {
+                const bool listens = data_group && d.to == *data_group &&
+                                     std::find(data_listeners.begin(), data_listeners.end(), i) != data_listeners.end();
+                if (client_address(i) == d.to || listens) {
                     clients_[i]->handle(d.from, d.bytes, now_, out_);
-                    flush(d.to);
+                    flush(client_address(i));
                 }
+            }
         }
         if (relay_->next_timer() <= now_) {
             relay_->on_timer(now_, out_, relay_events);

@@ -43,10 +43,18 @@ constexpr expected_row seed_rows[] = {
     {22, "SECURE_CONNECT", 0, 0, origin::nested},
     {23, "SECURE_DISCONNECT", 0, 0, origin::nested},
     {24, "SECURE_KEY_UPDATE", 0, 0, origin::nested},
+    // The group profile's rows, typed in again from docs/PROTOCOL.md ("Group profile").
+    {25, "GROUP_JOIN", 133, 197, origin::nested},
+    {26, "GROUP_LEAVE", 0, 0, origin::nested},
+    {27, "GROUP_PRESENCE", 52, 249, origin::nested},
+    {28, "GROUP_COMMIT", 226, 0xffff, origin::nested},
+    {29, "GROUP_WELCOME", 28, 0xffff, origin::nested},
+    {30, "GROUP_MESSAGE", 110, 0xffff, origin::nested},
+    {31, "GROUP_SYNC", 8, 8, origin::nested},
 };
 } // namespace
 
-TEST_CASE("types: the table holds exactly the seed and secure profiles' rows", "[wire][types]")
+TEST_CASE("types: the table holds exactly the seed, secure and group profiles' rows", "[wire][types]")
 {
     REQUIRE(type_table.size() == std::size(seed_rows));
     for (const auto& want : seed_rows) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // profile/group/cipher.hpp: the group profile through the client and relay engines, on the
 // deterministic simulated network (records, fragments, opaque forwarding, commit ordering).
-#include "secure/secure_sim.hpp"
+#include "secure/sim_helpers.hpp"
 
 #include <tlvcast/profile/group.hpp>
 
@@ -125,4 +125,48 @@ TEST_CASE("group cipher: a member that leaves is removed, and the rest carry on"
     g.run(std::chrono::milliseconds(200));
     CHECK(g.messages(0, text) == 1);
     CHECK(g.messages(2, text) == 0);
+}
+
+TEST_CASE("group cipher: multicast delivery sends one datagram per message for all members",
+          "[profile][group][engine]")
+{
+    for (const auto mode : {group::delivery::unicast, group::delivery::multicast}) {
+        CAPTURE(static_cast<int>(mode));
+        group::options opt = roster_of(5);
+        opt.mode = mode;
+        group_sim g(5, opt);
+        g.net.data_group = opt.data_group;
+        if (mode == group::delivery::multicast)
+            g.net.data_listeners = {0, 1, 2, 3, 4};
+        for (std::size_t i = 0; i < 5; ++i) {
+            g.net.start(i);
+            g.run(std::chrono::milliseconds(200));
+        }
+        g.run(std::chrono::seconds(1));
+        for (std::size_t i = 0; i < 5; ++i)
+            REQUIRE(g.member(i).current()->roster.size() == 5);
+        const std::size_t before = g.net.sent.size();
+        const std::string text = "one ciphertext for all";
+        std::error_code ec;
+        g.net.send(0, std::as_bytes(std::span(text)), ec);
+        g.run(std::chrono::milliseconds(100));
+        std::size_t from_relay = 0, to_group = 0;
+        for (std::size_t k = before; k < g.net.sent.size(); ++k) {
+            const auto& d = g.net.sent[k];
+            if (d.from != g.net.relay_address || !test::is_type(d, wire::tlv_type::group_message))
+                continue;
+            ++from_relay;
+            to_group += d.to == opt.data_group;
+        }
+        for (std::size_t i = 1; i < 5; ++i)
+            CHECK(g.messages(i, text) == 1);
+        CHECK(g.messages(0, text) == 0); // its own copy from the group is dropped as a duplicate
+        if (mode == group::delivery::multicast) {
+            CHECK(from_relay == 1);
+            CHECK(to_group == 1);
+        } else {
+            CHECK(from_relay == 4);
+            CHECK(to_group == 0);
+        }
+    }
 }
