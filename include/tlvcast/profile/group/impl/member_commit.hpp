@@ -131,17 +131,21 @@ void member<Suite, Aead, Random>::commit(time_point now)
         p->gid = s.gid;
         p->epoch = s.epoch + 1;
         prev = s.hash;
+        if (next_init_)
+            updated.emplace_back(s.me, &next_init_->package);
         if (designated) {
             for (std::size_t i = 0; i < s.roster.size(); ++i)
                 if (std::find(removes_.begin(), removes_.end(), s.fingerprints[i]) != removes_.end())
                     removed.push_back(static_cast<std::uint16_t>(i));
+            // Others' updates while the commit stays within one blob (the rest wait for the next).
+            const std::size_t fixed = wire::group_commit_min + removed.size() * 2 + s.roster.size() * entry_size +
+                                      (opt_.admission_certificate ? cert_size : 0);
             for (const auto& q : updates_)
                 if (const auto i = s.index_of_key(q.entry.identity);
-                    i && std::find(removed.begin(), removed.end(), *i) == removed.end())
+                    i && *i != s.me && std::find(removed.begin(), removed.end(), *i) == removed.end() &&
+                    fixed + (updated.size() + 1) * (2 + key_package_size) <= 0xffff)
                     updated.emplace_back(*i, &q.package);
         }
-        if (next_init_)
-            updated.emplace_back(s.me, &next_init_->package);
         for (std::size_t i = 0; i < s.roster.size(); ++i) {
             if (std::find(removed.begin(), removed.end(), i) != removed.end())
                 continue;
@@ -151,15 +155,21 @@ void member<Suite, Aead, Random>::commit(time_point now)
                     e = read_key_package(*package).entry;
             p->roster.push_back(e);
         }
+        // A commit is one blob of at most 65,535 bytes: 48 per member, 133 (+ 64) per addition, so
+        // many additions go in several commits (the rest stay proposals for the next one).
+        std::size_t size = wire::group_commit_min + removed.size() * 2 + updated.size() * (2 + key_package_size) +
+                           p->roster.size() * entry_size + (opt_.admission_certificate ? cert_size : 0);
         if (designated)
             for (const auto& q : adds_) {
-                if (p->roster.size() >= opt_.max_members)
+                const std::size_t cost = entry_size + key_package_size + 1 + (q.cert ? cert_size : 0);
+                if (p->roster.size() >= opt_.max_members || size + cost > 0xffff)
                     break;
                 const bool present = std::any_of(p->roster.begin(), p->roster.end(),
                                                  [&](const member_entry& e) { return e.identity == q.entry.identity; });
                 if (!present) {
                     added.push_back(&q);
                     p->roster.push_back(q.entry);
+                    size += cost;
                 }
             }
         if (removed.empty() && updated.empty() && added.empty())
