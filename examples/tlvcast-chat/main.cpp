@@ -73,7 +73,8 @@ options:
   --admission-cert FILE     group, --admission admin (needed): this member's certificate, 128 hex
                             digits ('#' comments), made by the admin with --certify
   --delivery D              group: how this member receives what the relay forwards: unicast (the
-                            default, and the only mode so far: multicast is not implemented yet and is refused)
+                            default, and the only mode so far: multicast is not implemented yet and
+                            is refused)
   --data-group ADDR:PORT    group: the multicast data group (not implemented yet: refused)
   --print-identity          secure, group: print the public key and fingerprint of --identity FILE
                             (created when absent) and exit: "public key: HEX" and "fingerprint: HEX"
@@ -82,7 +83,7 @@ options:
   --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms            refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR              multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
-                            IPv6 needs the secure profile
+                            IPv6 needs the secure or group profile
   --port N                  UDP port (default 5007)
   --iface IF                the interface that sends to the group, by name (v0) or by one of its
                             addresses (10.0.0.1, fd00::1) (default: the kernel's choice)

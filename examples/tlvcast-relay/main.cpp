@@ -76,7 +76,7 @@ options:
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
-                     IPv6 needs the secure profile
+                     IPv6 needs the secure or group profile
   --port N           UDP port (default 5007)
   --iface IF         the interface that joins the group, by name (v0) or by one of its addresses
                      (10.0.0.1, fd00::1) (default: the kernel's choice)

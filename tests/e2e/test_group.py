@@ -2,7 +2,8 @@
 """End-to-end test of tlvcast-relay and tlvcast-chat in the group profile over real UDP multicast
 (the hops) and unicast delivery, inside a private network namespace (run it through tests/netns.sh):
 five members on a roster join one group, a line one sends reaches the four others with its sender's
-fingerprint and never shows in the relay's output, a member that leaves is removed by a new epoch;
+fingerprint and never shows in the relay's output, an identity on no roster is never admitted, a
+member that leaves is removed by a new epoch;
 admin admission with certificates made by --certify; the options' usage errors (multicast delivery
 is refused as not implemented yet) and file errors. Fingerprints, public keys and certificates are
 checked against an independent computation (python3-cryptography) from the identity files."""
@@ -184,6 +185,23 @@ def test_five_members_roster():
             check("from" not in ev, f"{c.name}: a group message has no address: {ev}")
         check(not sender.select(is_event("message", text=secret)), "the sender got its own line back")
 
+        # An identity on no one's roster is never admitted: its line waits for a group that never
+        # takes it, and is reported unsent after --register-timeout x --register-attempts (1 s).
+        outsider_id = os.path.join(d, "outsider.id")
+        print_identity(outsider_id)
+        outsider = track(start_chat(args.chat, "outsider", *FAST, "--register-timeout", "0.2",
+                                    "--register-attempts", "5", "--relay-fingerprint", relay.fingerprint,
+                                    "--identity", outsider_id, "--roster", roster, profile=GROUP))
+        outsider.send_line("the outsider's line")
+        outsider.close_stdin()
+        failed = outsider.wait_for(is_event("send_failed"), "send_failed")
+        check("not in the group" in failed["error"], f"outsider: {failed}")
+        check(outsider.wait_exit() == 0, "the outsider's exit status")
+        check(not outsider.select(is_event("epoch")), f"the outsider got into the group: {outsider.summary()}")
+        for c in members:
+            check(not c.select(is_event("member_added", fingerprint=outsider.fingerprint)), f"{c.name} added it")
+            check(not c.select(is_event("message", text="the outsider's line")), f"{c.name} got its line")
+
         # One member leaves (end of input): the others see it removed and a new epoch of four.
         leaver = members[4]
         leaver.close_stdin()
@@ -201,11 +219,11 @@ def test_five_members_roster():
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
         stats = stop_relay(relay)
-        check(stats["registrations"] == 5 and stats["messages_relayed"] > 0, f"relay stats: {stats}")
+        check(stats["registrations"] == 6 and stats["messages_relayed"] > 0, f"relay stats: {stats}")
         relay_output = b"".join(relay.raw) + relay.stderr
         check(secret.encode() not in relay_output and b"after the leave" not in relay_output,
               "the relay's output holds a member's line")
-        no_invalid_lines(relay, *members)
+        no_invalid_lines(relay, outsider, *members)
 
 
 def test_admin_admission():
@@ -225,23 +243,34 @@ def test_admin_admission():
             with open(os.path.join(d, n + ".cert"), "w") as f:
                 f.write(r.stdout.decode())
         relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
-        members = []
-        for n in names:
-            members += start_members(relay, [n], identities, "--admission", "admin", "--admin-key", key,
-                                     "--admission-cert", os.path.join(d, n + ".cert"))
-        for c in members:
+
+        def member(n):
+            return start_members(relay, [n], identities, "--admission", "admin", "--admin-key", key,
+                                 "--admission-cert", os.path.join(d, n + ".cert"))[0]
+
+        a0, a1 = member("a0"), member("a1")
+        for c in (a0, a1):
+            c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        # The third member's line and end of input come at once, as from a pipe: the line waits until
+        # the member is in the group, leaves, and the member then lingers and leaves.
+        a2 = member("a2")
+        a2.send_line("certified hello")
+        a2.close_stdin()
+        for c in (a0, a1):
+            c.wait_for(is_event("message", text="certified hello", sender=a2.fingerprint), "the line")
+        check(a2.wait_exit() == 0, "a2: exit status")
+        check(not a2.select(is_event("send_failed")), f"a2: {a2.select(is_event('send_failed'))}")
+        for c in (a0, a1, a2):
             c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 3, "epoch with 3 members")
             added = {e["fingerprint"]: e["verified"] for e in c.select(is_event("member_added"))}
             # Admitted by certificate; "verified" means on this member's roster, which it has not.
             check(added == {fps[n]: False for n in names if n != c.name}, f"{c.name}: member_added {added}")
-        members[2].send_line("certified hello")
-        for c in members[:2]:
-            c.wait_for(is_event("message", text="certified hello", sender=members[2].fingerprint), "the line")
-        for c in members:
+        for c in (a0, a1):
+            c.wait_for(is_event("member_removed", fingerprint=a2.fingerprint), "a2 removed")
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
         stop_relay(relay)
-        no_invalid_lines(relay, *members)
+        no_invalid_lines(relay, a0, a1, a2)
 
 
 def main():
