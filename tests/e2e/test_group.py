@@ -4,7 +4,8 @@
 five members on a roster join one group, a line one sends reaches the four others with its sender's
 fingerprint and never shows in the relay's output, an identity on no roster is never admitted, a
 member that leaves is removed by a new epoch;
-admin admission with certificates made by --certify; the options' usage errors (multicast delivery
+admin admission with certificates made by --certify (members on both backends, messages of many
+fragments); the options' usage errors (multicast delivery
 is refused as not implemented yet) and file errors. Fingerprints, public keys and certificates are
 checked against an independent computation (python3-cryptography) from the identity files."""
 import argparse
@@ -144,6 +145,10 @@ def test_usage_and_files():
               f"certificate of another identity: exit {r.returncode}, {r.stderr!r}")
 
 
+def has_backend(name):
+    return subprocess.run([args.chat, "--backend", name, "--help"], capture_output=True, timeout=10).returncode == 0
+
+
 def start_members(relay, names, identities, *member_opts):
     members = []
     for name in names:
@@ -244,13 +249,22 @@ def test_admin_admission():
                 f.write(r.stdout.decode())
         relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
 
-        def member(n):
+        def member(n, *extra):
             return start_members(relay, [n], identities, "--admission", "admin", "--admin-key", key,
-                                 "--admission-cert", os.path.join(d, n + ".cert"))[0]
+                                 "--admission-cert", os.path.join(d, n + ".cert"), *extra)[0]
 
-        a0, a1 = member("a0"), member("a1")
+        # Both backends in one group when the build has both (the same bytes on the wire).
+        other = [b for b in ("cryptopp", "openssl") if has_backend(b)]
+        a0, a1 = member("a0"), member("a1", "--backend", other[0])
         for c in (a0, a1):
             c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        # Messages of one and of many fragments, both ways.
+        for n in (1185, 48_450):
+            a0.send_line("x" * n)
+            a1.send_line("y" * n)
+        for n in (1185, 48_450):
+            a1.wait_for(is_event("message", text="x" * n, sender=a0.fingerprint), f"a0's {n} bytes")
+            a0.wait_for(is_event("message", text="y" * n, sender=a1.fingerprint), f"a1's {n} bytes")
         # The third member's line and end of input come at once, as from a pipe: the line waits until
         # the member is in the group, leaves, and the member then lingers and leaves.
         a2 = member("a2")
