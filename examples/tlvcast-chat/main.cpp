@@ -615,7 +615,7 @@ private:
                 for (; !waiting_.empty(); waiting_.pop_front())
                     send_failed("not in the group: no epoch within " +
                                 ex::seconds_text(s_.register_timeout * s_.register_attempts) + " of the end of input");
-                close();
+                close(); // nothing waits any more
             });
             return;
         }
@@ -629,6 +629,8 @@ private:
         if (closing_)
             return;
         closing_ = true;
+        for (; !waiting_.empty(); waiting_.pop_front()) // a signal came before the group did
+            send_failed("not in the group when the chat closed");
         linger_.cancel();
         signals_.cancel();
         client_.async_close([this](std::error_code) { work_.reset(); });
