@@ -76,7 +76,7 @@ inline void append_json_string(std::string& out, std::string_view s)
     out += '"';
 }
 
-/// Builds one flat JSON object: json_object().str("event", "ready").num("bytes", 3).text().
+/// Builds one flat JSON object: json_object().str("event", "ready").num("bytes", 3).boolean("ok", true).text().
 class json_object {
 public:
     json_object& str(std::string_view key, std::string_view value)
@@ -89,6 +89,12 @@ public:
     {
         this->key(key);
         s_ += std::to_string(value);
+        return *this;
+    }
+    json_object& boolean(std::string_view key, bool value)
+    {
+        this->key(key);
+        s_ += value ? "true" : "false";
         return *this;
     }
     /// The object, closed, without a newline.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Profile (seed | secure) and backend (Crypto++ | OpenSSL, as compiled in) selection, and the key files,
+// Profile (seed | secure | group) and backend (Crypto++ | OpenSSL, as compiled in) selection, and the key files,
 // shared by the example programs.
 #pragma once
 
@@ -7,6 +7,7 @@
 
 #include <tlvcast/crypto/key_file.hpp>
 #include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/profile/group.hpp>
 #include <tlvcast/profile/secure.hpp>
 #include <tlvcast/profile/seed.hpp>
 
@@ -19,8 +20,9 @@
 
 namespace tlvcast::examples {
 
-/// Which wire profile a program speaks (docs/PROTOCOL.md).
-enum class profile { seed, secure };
+/// Which wire profile a program speaks (docs/PROTOCOL.md). The group profile runs the secure
+/// profile's handshake and records on each hop, and end-to-end group encryption between members.
+enum class profile { seed, secure, group };
 /// Which library carries the profile's cryptography; both give the same bytes on the wire. A build
 /// offers only the backends compiled into it (TLVCAST_WITH_CRYPTOPP, TLVCAST_WITH_OPENSSL).
 enum class backend { cryptopp, openssl };
@@ -42,7 +44,7 @@ inline constexpr backend default_backend = backend::cryptopp;
 #define TLVCAST_EXAMPLES_BACKEND_HELP "cryptopp (the only backend of this build)"
 #endif
 
-/// `--profile seed|secure`; usage_error for another word.
+/// `--profile seed|secure|group`; usage_error for another word.
 inline profile read_profile(arg_reader& args)
 {
     const std::string_view v = args.value();
@@ -50,7 +52,9 @@ inline profile read_profile(arg_reader& args)
         return profile::seed;
     if (v == "secure")
         return profile::secure;
-    throw usage_error("option --profile: '" + std::string(v) + "' is not seed or secure");
+    if (v == "group")
+        return profile::group;
+    throw usage_error("option --profile: '" + std::string(v) + "' is not seed, secure or group");
 }
 
 /// `--backend cryptopp|openssl`; usage_error for another word, or a backend this build does not have.
@@ -83,9 +87,38 @@ inline crypto::fingerprint read_fingerprint(arg_reader& args)
     throw usage_error("option --relay-fingerprint: '" + std::string(v) + "' is not 64 hex digits");
 }
 
-/// True for the secure profile's Cipher policies (they carry a record layer; the seed profile's do not).
+/// True for the secure and group profiles' Cipher policies (they carry a record layer and an
+/// Ed25519 identity; the seed profile's do not).
 template <class Cipher>
 inline constexpr bool is_secure = Cipher::has_record_layer;
+
+/// What the programs need to know of a group Cipher: its suite, and the secure Cipher of its hops
+/// (which loads identity files).
+template <class Cipher>
+struct group_traits {
+    static constexpr bool value = false;
+};
+template <class Suite, class Aead, class Random>
+struct group_traits<tlvcast::profile::group::basic_cipher<Suite, Aead, Random>> {
+    static constexpr bool value = true;
+    using suite = Suite;
+    using hop = tlvcast::profile::secure::basic_cipher<Suite, Aead, Random>;
+};
+/// True for the group profile's Cipher policies.
+template <class Cipher>
+inline constexpr bool is_group = group_traits<Cipher>::value;
+
+/// The Cipher that loads and creates this Cipher's identity files (the hop's, for a group Cipher).
+template <class Cipher>
+struct identity_cipher_of {
+    using type = Cipher;
+};
+template <class Suite, class Aead, class Random>
+struct identity_cipher_of<tlvcast::profile::group::basic_cipher<Suite, Aead, Random>> {
+    using type = typename group_traits<tlvcast::profile::group::basic_cipher<Suite, Aead, Random>>::hop;
+};
+template <class Cipher>
+using identity_cipher = typename identity_cipher_of<Cipher>::type;
 
 /// A fingerprint as 64 hex digits (JSON).
 inline std::string hex(const crypto::fingerprint& fp) { return crypto::to_hex(fp); }
@@ -103,12 +136,14 @@ crypto::fingerprint own_fingerprint(const Cipher& c)
         return c.public_fingerprint();
 }
 
-/// Calls `f(std::type_identity<Secure or Seed>{})` for profile `p`, and returns its result.
-template <class Secure, class Seed, class F>
+/// Calls `f(std::type_identity<Secure, Seed or Group>{})` for profile `p`, and returns its result.
+template <class Secure, class Seed, class Group, class F>
 decltype(auto) with_profile(profile p, F&& f)
 {
     if (p == profile::secure)
         return f(std::type_identity<Secure>{});
+    if (p == profile::group)
+        return f(std::type_identity<Group>{});
     return f(std::type_identity<Seed>{});
 }
 
@@ -119,14 +154,18 @@ decltype(auto) with_cipher(profile p, backend b, F&& f)
 {
 #if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
     if (b == backend::openssl)
-        return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher>(p, f);
-    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
+        return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher,
+                            tlvcast::profile::group::openssl_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher,
+                        tlvcast::profile::group::cryptopp_cipher>(p, f);
 #elif defined(TLVCAST_HAS_OPENSSL)
     (void)b; // read_backend admits only openssl
-    return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::openssl_cipher, seed::openssl_cipher,
+                        tlvcast::profile::group::openssl_cipher>(p, f);
 #else
     (void)b; // read_backend admits only cryptopp
-    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher>(p, f);
+    return with_profile<tlvcast::profile::secure::cryptopp_cipher, seed::cryptopp_cipher,
+                        tlvcast::profile::group::cryptopp_cipher>(p, f);
 #endif
 }
 
@@ -140,6 +179,8 @@ struct common_settings {
     bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
     bool help = false;
+    /// The first group-only option given (--delivery), refused in the other profiles.
+    std::string group_option;
 };
 
 /// Reads `name` into `s` when it is a shared option; false for the program's own options.
@@ -178,22 +219,41 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
     } else if (name == "--strict-perms") {
         args.no_value();
         s.strict_permissions = true;
+    } else if (name == "--delivery") {
+        // The group's data plane. Only unicast exists in the library so far: say so, do not pretend.
+        const std::string_view v = args.value();
+        if (v == "multicast")
+            throw usage_error("option --delivery multicast: multicast delivery of the group's data plane is not "
+                              "implemented yet; use --delivery unicast (the default)");
+        if (v != "unicast")
+            throw usage_error("option --delivery: '" + std::string(v) + "' is not unicast or multicast");
+        if (s.group_option.empty())
+            s.group_option = "--delivery";
+    } else if (name == "--data-group") {
+        const std::string v = args.text();
+        throw usage_error("option --data-group " + v +
+                          ": multicast delivery of the group's data plane is not implemented yet; "
+                          "members receive by unicast (--delivery unicast, the default)");
     } else {
         return false;
     }
     return true;
 }
 
-/// Refuses key options of the other profile, and an IPv6 group in the seed profile.
+/// Refuses key options of the other profiles, group options outside the group profile, and an
+/// IPv6 group in the seed profile.
 inline void check_common(const common_settings& s)
 {
     if (s.profile == profile::seed && s.udp.group.is_v6())
         throw usage_error("option --group: " + s.udp.group.to_string() +
                           " is IPv6, and the seed profile carries IPv4 addresses only (use --profile secure)");
-    if (s.profile == profile::secure && !s.key_file.empty())
-        throw usage_error("option --key is for the seed profile's RSA key; the secure profile uses --identity");
+    if (s.profile != profile::seed && !s.key_file.empty())
+        throw usage_error("option --key is for the seed profile's RSA key; the secure and group profiles use "
+                          "--identity");
     if (s.profile == profile::seed && !s.identity_file.empty())
-        throw usage_error("option --identity is for the secure profile; the seed profile uses --key");
+        throw usage_error("option --identity is for the secure and group profiles; the seed profile uses --key");
+    if (s.profile != profile::group && !s.group_option.empty())
+        throw usage_error("option " + s.group_option + " is for the group profile (--profile group)");
 }
 
 /// This side's long-term key, as the Cipher's constructor takes it (secure: the Ed25519 identity;
@@ -212,7 +272,7 @@ auto own_key(const common_settings& s, std::string_view program)
     if constexpr (is_secure<Cipher>) {
         if (s.identity_file.empty())
             return Cipher::generate();
-        auto id = Cipher::load_or_create_identity(s.identity_file, options, &status);
+        auto id = identity_cipher<Cipher>::load_or_create_identity(s.identity_file, options, &status);
         warn(s.identity_file);
         return id;
     } else {
@@ -224,7 +284,10 @@ auto own_key(const common_settings& s, std::string_view program)
     }
 }
 
-inline const char* profile_name(profile p) { return p == profile::secure ? "secure" : "seed"; }
+inline const char* profile_name(profile p)
+{
+    return p == profile::secure ? "secure" : p == profile::group ? "group" : "seed";
+}
 inline const char* backend_name(backend b) { return b == backend::openssl ? "openssl" : "cryptopp"; }
 
 } // namespace tlvcast::examples

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
-// tlvcast-chat: a chat client (secure or seed profile); each line of standard input is one message to the group.
+// tlvcast-chat: a chat client (secure, group or seed profile); each line of standard input is one message to the group.
 #include "common/cli.hpp"
+#include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
 
@@ -8,8 +9,10 @@
 
 #include <asio.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -42,18 +45,45 @@ and a relay with another identity at the same address is refused and shown, and 
 session never accepts another relay identity on a re-handshake. Pin with --relay-fingerprint (the
 fingerprint tlvcast-relay prints); --accept-any-relay turns the check off (no protection).
 
+In the group profile the hop to the relay is the secure profile's (the same relay trust options),
+and the members encrypt end to end: the relay orders their commits and forwards their messages,
+and cannot read them. Who is in the group comes from the members' verified commits, never from
+the relay: each member admits only the identities its --admission policy accepts. Lines typed
+before this member is in the group wait until it is (at most --register-timeout x
+--register-attempts after the end of input; then they are reported as send_failed).
+
 options:
-  --profile P               secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
+  --profile P               secure (default: X25519/Ed25519 handshake, AEAD records), group (the
+                            secure profile's hops, end-to-end group encryption between members) or
+                            seed (RSA-OAEP)
   --backend B               )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
-  --identity FILE           secure: load this client's Ed25519 identity from FILE, or create it there
-                            (mode 0600) (default: a fresh identity each run)
-  --relay-fingerprint HEX   secure: accept only the relay whose identity has this fingerprint (64 hex digits)
-  --known-relays FILE       secure: the known-relays file for trust on first use (default above)
-  --accept-any-relay        secure: accept any relay identity (no protection against a rogue relay)
+  --identity FILE           secure, group: load this client's Ed25519 identity (PKCS#8 PEM) from FILE,
+                            or create it there (mode 0600) (default: a fresh identity each run)
+  --relay-fingerprint HEX   secure, group: accept only the relay whose identity has this fingerprint (64 hex digits)
+  --known-relays FILE       secure, group: the known-relays file for trust on first use (default above)
+  --accept-any-relay        secure, group: accept any relay identity (no protection against a rogue relay)
+  --admission A             group: whom this member admits: roster (default: the fingerprints in
+                            --roster), admin (identities with a certificate from --admin-key) or
+                            open (anyone the relay announces: a malicious relay can add a member)
+  --roster FILE             group: one identity fingerprint (64 hex digits) per line, '#' comments;
+                            needed by --admission roster; with the other policies it only marks
+                            members as on the roster ("verified")
+  --admin-key FILE          group, --admission admin (needed): the admin's Ed25519 PUBLIC key, 64 hex
+                            digits on one line ('#' comments), as the admin's --print-identity shows it
+  --admission-cert FILE     group, --admission admin (needed): this member's certificate, 128 hex
+                            digits ('#' comments), made by the admin with --certify
+  --delivery D              group: how this member receives what the relay forwards: unicast (the
+                            default, and the only mode so far: multicast is not implemented yet and
+                            is refused)
+  --data-group ADDR:PORT    group: the multicast data group (not implemented yet: refused)
+  --print-identity          secure, group: print the public key and fingerprint of --identity FILE
+                            (created when absent) and exit: "public key: HEX" and "fingerprint: HEX"
+  --certify HEX             group: with the admin's --identity FILE, print the admission certificate
+                            (128 hex digits) of the member whose public key is HEX (64 hex digits) and exit
   --key FILE                seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms            refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR              multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
-                            IPv6 needs the secure profile
+                            IPv6 needs the secure or group profile
   --port N                  UDP port (default 5007)
   --iface IF                the interface that sends to the group, by name (v0) or by one of its
                             addresses (10.0.0.1, fd00::1) (default: the kernel's choice)
@@ -71,8 +101,18 @@ Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint"
 "sender"), relay_lost, relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it
 offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"). "sender" is the
 verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
-proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure), or
-of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their first 32 (128 bits).
+proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure,
+group), or of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their
+first 32 (128 bits).
+Group profile: message ("sender": the fingerprint whose signature the message carries, end to end;
+"text"; no "from": the relay's address says nothing), epoch ("n", "members": a new epoch of the
+group's keys and its member count), member_added ("fingerprint", "verified": true when it is on
+this member's --roster), member_removed ("fingerprint"; this client's own: it is out of the group),
+gap ("sender", "from", "to": that sender's messages from..to did not arrive). There are no
+connected/disconnected events: presence is what the group's commits say. People's output marks
+each member as on the roster, admin-certified, or UNVERIFIED (open admission, not on the roster).
+With --json, --print-identity prints identity ("public_key", "fingerprint") and --certify
+certificate ("public_key", "fingerprint", "certificate").
 Addresses are "ip:port", or "[ipv6]:port". "local" is this client's address as the relay sees it,
 as well as the client can know it: the source address the kernel picks for the group's route
 through the --iface interface (found with a connected UDP socket, which sends nothing), with the
@@ -81,6 +121,15 @@ is 0.0.0.0, and the relay indeed sees 0.0.0.0:port. Invalid UTF-8 in a message i
 
 Example over IPv6, the interface by name:
   tlvcast-chat --group ff15::1 --port 5007 --iface v0 --relay-fingerprint HEX
+
+Group profile, roster admission (each member lists the others' fingerprints):
+  tlvcast-chat --profile group --identity me.key --print-identity      # give the fingerprint to the others
+  tlvcast-chat --profile group --identity me.key --roster roster.txt --relay-fingerprint HEX
+Group profile, admin admission:
+  tlvcast-chat --profile group --identity admin.key --print-identity   # "public key: ..." -> admin.pub
+  tlvcast-chat --profile group --identity admin.key --certify MEMBER_PUBLIC_KEY > member.cert
+  tlvcast-chat --profile group --identity me.key --admission admin --admin-key admin.pub \
+               --admission-cert member.cert --relay-fingerprint HEX
 )";
 
 struct settings : tlvcast::examples::common_settings {
@@ -90,6 +139,10 @@ struct settings : tlvcast::examples::common_settings {
     std::string known_relays;
     std::optional<tlvcast::crypto::fingerprint> relay_fingerprint;
     bool accept_any_relay = false;
+    ex::group_member_settings group;
+    tlvcast::profile::group::options group_options; ///< read from the files by main
+    std::optional<std::array<std::byte, 32>> certify;
+    bool print_identity = false;
 };
 
 // The default known-relays file: $TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays.
@@ -117,6 +170,8 @@ settings parse(int argc, char** argv)
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
             continue;
+        if (ex::read_group_member_option(name, args, s.group))
+            continue;
         if (name == "--probe")
             s.probe = args.seconds(0.01, 86400);
         else if (name == "--register-timeout")
@@ -131,10 +186,28 @@ settings parse(int argc, char** argv)
             s.known_relays = args.text();
         else if (name == "--accept-any-relay")
             s.accept_any_relay = true;
-        else
+        else if (name == "--certify")
+            s.certify = ex::read_public_key(args);
+        else if (name == "--print-identity") {
+            args.no_value();
+            s.print_identity = true;
+        } else
             args.unknown();
     }
     ex::check_common(s);
+    if (s.certify && s.print_identity)
+        throw ex::usage_error("options --certify and --print-identity: one at a time");
+    if (s.certify && s.profile != ex::profile::group)
+        throw ex::usage_error("option --certify makes group admission certificates: use it with --profile group");
+    if (s.print_identity && s.profile == ex::profile::seed)
+        throw ex::usage_error("option --print-identity is for the secure and group profiles' identities");
+    if ((s.certify || s.print_identity) && s.identity_file.empty())
+        throw ex::usage_error(std::string(s.certify ? "option --certify needs the admin's --identity FILE"
+                                                    : "option --print-identity needs --identity FILE"));
+    if (s.profile != ex::profile::group && !s.group.first_option.empty())
+        throw ex::usage_error("option " + s.group.first_option + " is for the group profile (--profile group)");
+    if (s.profile == ex::profile::group && !s.certify && !s.print_identity)
+        ex::check_group_member(s.group);
     if (s.profile == ex::profile::seed && (s.relay_fingerprint || !s.known_relays.empty() || s.accept_any_relay))
         throw ex::usage_error("options --identity, --relay-fingerprint, --known-relays and --accept-any-relay are "
                               "for the secure profile");
@@ -147,10 +220,44 @@ settings parse(int argc, char** argv)
 template <class Cipher>
 Cipher make_cipher(const settings& s)
 {
-    if constexpr (ex::is_secure<Cipher>)
+    if constexpr (ex::is_group<Cipher>) {
+        auto identity = ex::own_key<Cipher>(s, "tlvcast-chat");
+        ex::check_certificate<typename ex::group_traits<Cipher>::suite>(s.group_options, identity, s.group.cert_file);
+        return Cipher(std::move(identity), s.group_options);
+    } else if constexpr (ex::is_secure<Cipher>)
         return Cipher(ex::own_key<Cipher>(s, "tlvcast-chat"));
     else
         return ex::own_key<Cipher>(s, "tlvcast-chat");
+}
+
+// --print-identity and --certify: one line (or one JSON object) on stdout, then exit 0.
+template <class Cipher>
+int one_shot(const settings& s)
+{
+    using suite = typename ex::group_traits<Cipher>::suite;
+    const auto identity = ex::own_key<Cipher>(s, "tlvcast-chat");
+    if (s.print_identity) {
+        const std::string pub = tlvcast::crypto::to_hex(identity.public_key);
+        const std::string fp = ex::hex(tlvcast::crypto::fingerprint_of<suite>(identity.public_key));
+        if (s.json)
+            ex::print_line(
+                ex::json_object().str("event", "identity").str("public_key", pub).str("fingerprint", fp).text());
+        else
+            ex::print_line("public key: " + pub + "\nfingerprint: " + fp);
+        return 0;
+    }
+    const auto cert = tlvcast::profile::group::make_admission_certificate<suite>(identity, *s.certify);
+    const std::string hex = tlvcast::crypto::to_hex(cert);
+    if (s.json)
+        ex::print_line(ex::json_object()
+                           .str("event", "certificate")
+                           .str("public_key", tlvcast::crypto::to_hex(*s.certify))
+                           .str("fingerprint", ex::hex(tlvcast::crypto::fingerprint_of<suite>(*s.certify)))
+                           .str("certificate", hex)
+                           .text());
+    else
+        ex::print_line(hex);
+    return 0;
 }
 
 // The secure client's fragments must each fit one record: their size comes from the cipher.
@@ -314,6 +421,10 @@ private:
                 return;
             } else {
                 print(e);
+                if (e.what == k::epoch)
+                    on_epoch();
+                else if (e.what == k::member_removed && e.identity == self_)
+                    in_group_ = false; // removed: lines wait again until a commit brings it back
             }
             receive();
         });
@@ -329,8 +440,18 @@ private:
             case k::registered: return; // reported by on_registered_event
             case k::failed: return;     // reported by fail()
             case k::message:
-                o.str("event", "message").str("from", peer);
+                o.str("event", "message");
+                if (!group) // the group's messages come from members, not from an address
+                    o.str("from", peer);
                 sender(o, e).str("text", e.text);
+                break;
+            case k::epoch: o.str("event", "epoch").num("n", e.epoch).num("members", e.members); break;
+            case k::member_added:
+                o.str("event", "member_added").str("fingerprint", fingerprint(e)).boolean("verified", e.verified);
+                break;
+            case k::member_removed: o.str("event", "member_removed").str("fingerprint", fingerprint(e)); break;
+            case k::gap:
+                o.str("event", "gap").str("sender", fingerprint(e)).num("from", e.from).num("to", e.to);
                 break;
             case k::peer_connected: sender(o.str("event", "connected").str("peer", peer), e); break;
             case k::peer_disconnected: sender(o.str("event", "disconnected").str("peer", peer), e); break;
@@ -346,6 +467,8 @@ private:
             ex::print_line(o.text());
             return;
         }
+        if constexpr (group)
+            return print_group(e);
         // People see the address and, where the profile proves it, the sender's short identity.
         const std::string peer = e.peer.to_string() + (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : "");
         switch (e.what) {
@@ -358,7 +481,65 @@ private:
         case k::relay_refused: ex::print_line("* REFUSED a relay at " + peer + ": not the trusted identity"); break;
         case k::relay_trusted: ex::print_line("* trusting the relay at " + peer + " from now on (first use)"); break;
         case k::failed: return;
+        case k::epoch:
+        case k::member_added:
+        case k::member_removed:
+        case k::gap: return; // group profile only
         }
+    }
+
+    // The group profile for people: members by their fingerprints' first 128 bits, each marked as
+    // on this member's roster, admin-certified or UNVERIFIED (the relay's address says nothing).
+    void print_group(const tlvcast::core::client_event& e) const
+    {
+        using k = tlvcast::core::client_event::kind;
+        const std::string who = e.identity ? "[" + ex::short_hex(*e.identity) + "]" : "[?]";
+        const std::string relay = e.peer.to_string();
+        switch (e.what) {
+        case k::registered:
+        case k::failed: return;
+        case k::message: ex::print_line("<" + who + " " + standing(e) + "> " + e.text); break;
+        case k::epoch:
+            ex::print_line("* epoch " + std::to_string(e.epoch) + ": " + std::to_string(e.members) +
+                           (e.members == 1 ? " member" : " members"));
+            break;
+        case k::member_added: ex::print_line("* " + who + " joined the group (" + standing(e) + ")"); break;
+        case k::member_removed:
+            ex::print_line(e.identity == self_ ? "* this client is no longer in the group"
+                                               : "* " + who + " left the group");
+            break;
+        case k::gap:
+            ex::print_line("* messages " + std::to_string(e.from) + ".." + std::to_string(e.to) + " from " + who +
+                           " are missing");
+            break;
+        case k::peer_connected:
+        case k::peer_disconnected: return; // not in this profile: presence comes from commits
+        case k::relay_lost: ex::print_line("* the relay at " + relay + " stopped answering; still trying"); break;
+        case k::relay_changed: ex::print_line("* a new relay answered from " + relay + "; registered again"); break;
+        case k::relay_refused: ex::print_line("* REFUSED a relay at " + relay + ": not the trusted identity"); break;
+        case k::relay_trusted: ex::print_line("* trusting the relay at " + relay + " from now on (first use)"); break;
+        }
+    }
+
+    // How this member knows a group member: on its roster, by the admin's certificate (checked by
+    // the library before the member was admitted), or not at all (open admission).
+    std::string standing(const tlvcast::core::client_event& e) const
+    {
+        namespace grp = tlvcast::profile::group;
+        const auto& roster = s_.group_options.roster;
+        const bool listed = e.what == tlvcast::core::client_event::kind::member_added
+                                ? e.verified
+                                : e.identity && std::find(roster.begin(), roster.end(), *e.identity) != roster.end();
+        if (listed)
+            return "on the roster";
+        if (s_.group_options.policy == grp::admission::admin)
+            return "admin-certified";
+        return "UNVERIFIED";
+    }
+
+    static std::string fingerprint(const tlvcast::core::client_event& e)
+    {
+        return e.identity ? ex::hex(*e.identity) : std::string();
     }
 
     static ex::json_object& sender(ex::json_object& o, const tlvcast::core::client_event& e)
@@ -384,20 +565,60 @@ private:
     {
         if (closing_)
             return;
-        client_.async_send(std::string_view(line), [this](std::error_code ec) {
-            if (!ec)
-                return;
-            if (s_.json)
-                ex::print_line(ex::json_object().str("event", "send_failed").str("error", ec.message()).text());
+        if (group && !in_group_) {
+            // Not in the group (yet): nothing could be sealed; the line waits for the next epoch.
+            if (waiting_.size() < max_waiting)
+                waiting_.push_back(line);
             else
-                std::cerr << "tlvcast-chat: message not sent: " << ec.message() << "\n";
+                send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
+            return;
+        }
+        client_.async_send(std::string_view(line), [this](std::error_code ec) {
+            if (ec)
+                send_failed(ec.message());
         });
+    }
+
+    void send_failed(const std::string& why) const
+    {
+        if (s_.json)
+            ex::print_line(ex::json_object().str("event", "send_failed").str("error", why).text());
+        else
+            std::cerr << "tlvcast-chat: message not sent: " << why << "\n";
+    }
+
+    // Group profile: this member is in the group at this epoch; the lines that waited leave in order.
+    void on_epoch()
+    {
+        in_group_ = true;
+        while (!waiting_.empty() && !closing_) {
+            send(waiting_.front());
+            waiting_.pop_front();
+        }
+        if (awaiting_group_) {
+            awaiting_group_ = false;
+            finish_input();
+        }
     }
 
     void finish_input()
     {
         if (closing_)
             return;
+        if (group && !waiting_.empty()) {
+            // The input ended before this member got into the group: wait for it, boundedly.
+            awaiting_group_ = true;
+            linger_.expires_after(s_.register_timeout * s_.register_attempts);
+            linger_.async_wait([this](std::error_code ec) {
+                if (ec == asio::error::operation_aborted || closing_)
+                    return;
+                for (; !waiting_.empty(); waiting_.pop_front())
+                    send_failed("not in the group: no epoch within " +
+                                ex::seconds_text(s_.register_timeout * s_.register_attempts) + " of the end of input");
+                close(); // nothing waits any more
+            });
+            return;
+        }
         // Keep listening a little: replies to our last lines may still be on their way.
         linger_.expires_after(s_.linger);
         linger_.async_wait([this](std::error_code) { close(); });
@@ -408,10 +629,15 @@ private:
         if (closing_)
             return;
         closing_ = true;
+        for (; !waiting_.empty(); waiting_.pop_front()) // a signal came before the group did
+            send_failed("not in the group when the chat closed");
         linger_.cancel();
         signals_.cancel();
         client_.async_close([this](std::error_code) { work_.reset(); });
     }
+
+    static constexpr bool group = ex::is_group<Cipher>;
+    static constexpr std::size_t max_waiting = 1024;
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
@@ -423,6 +649,9 @@ private:
     std::thread reader_;
     bool closing_ = false;
     bool input_done_ = false;
+    bool in_group_ = false;       // group profile: an epoch event came, and no removal since
+    bool awaiting_group_ = false; // the input ended while lines wait for the group
+    std::deque<std::string> waiting_;
     int exit_code_ = 0;
 };
 
@@ -442,6 +671,16 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
+        if (s.print_identity || s.certify) // the identity file is the same in the secure and group profiles
+            return ex::with_cipher(ex::profile::group, s.backend, [&](auto c) {
+                using cipher_type = typename decltype(c)::type;
+                if constexpr (ex::is_group<cipher_type>)
+                    return one_shot<cipher_type>(s);
+                else
+                    return 1; // not reached: the group profile was asked for
+            });
+        if (s.profile == ex::profile::group)
+            s.group_options = ex::load_group_options(s.group);
         return ex::with_cipher(s.profile, s.backend, [&](auto c) {
             using cipher_type = typename decltype(c)::type;
             chat<cipher_type> session(s, make_cipher<cipher_type>(s));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
-// tlvcast-relay: the relay on UDP multicast (secure or seed profile), printing events for people or as JSON lines.
+// tlvcast-relay: the relay on UDP multicast (secure, group or seed profile), printing events for people or as JSON lines.
 #include "common/cli.hpp"
+#include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
 
@@ -10,7 +11,10 @@
 #include <exception>
 #include <iostream>
 #include <optional>
+#include <span>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -20,6 +24,31 @@ using namespace std::chrono_literals;
 using fragmenter = tlvcast::fragment::seed_fragmenter;
 template <class Cipher>
 using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, fragmenter>;
+
+// Workaround (library): core::basic_relay::run_jobs() (core/relay.hpp) hands jobs to
+// detail::delivery_job<Cipher>::run (core/detail/delivery_job.hpp), which calls the Cipher's open
+// and seal_relayed whatever its forwarding; the group Cipher forwards opaquely and has neither, so
+// basic_relay<..., group::basic_cipher, ...> (the group::relay alias too) does not compile. The
+// relay engine makes no job for an opaque Cipher (relay_engine::on_message), so these two members
+// are never called: they exist only so that the driver compiles, and refuse if they ever were.
+template <class Group>
+struct opaque_relay_cipher : Group {
+    using Group::Group;
+    tlvcast::crypto::message_kind open(const typename Group::peer_session&, std::span<const std::byte>,
+                                       std::vector<std::byte>&, std::error_code& ec) const
+    {
+        ec = tlvcast::errc::unexpected_type;
+        return tlvcast::crypto::message_kind::data;
+    }
+    void seal_relayed(const typename Group::peer_session&, const typename Group::peer_session&,
+                      const tlvcast::endpoint&, std::span<const std::byte>, std::vector<std::byte>&,
+                      std::error_code& ec) const
+    {
+        ec = tlvcast::errc::unexpected_type;
+    }
+};
+template <class Cipher>
+using relay_cipher = std::conditional_t<ex::is_group<Cipher>, opaque_relay_cipher<Cipher>, Cipher>;
 
 // The relay only reassembles (it never splits a secure client's message itself): its default
 // limits must admit the largest message in the smallest fragments either profile uses.
@@ -31,16 +60,23 @@ constexpr const char* usage = R"(usage: tlvcast-relay [options]
 The relay: binds the group's port, joins the group, registers clients and relays each message,
 re-encrypted, to every other registered client. In the secure profile (the default) clients
 authenticate it by its Ed25519 identity: give them the fingerprint it prints at start.
+In the group profile the members encrypt end to end: the relay orders the members' commits and
+forwards their messages unchanged, and cannot read them (it takes no admission options: the
+members decide who is in the group).
 
 options:
-  --profile P        secure (default: X25519/Ed25519 handshake, AEAD records) or seed (RSA-OAEP)
+  --profile P        secure (default: X25519/Ed25519 handshake, AEAD records), group (the secure
+                     profile's hops, end-to-end group encryption between members) or seed (RSA-OAEP)
   --backend B        )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
-  --identity FILE    secure: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
+  --identity FILE    secure, group: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
                      with mode 0600 on first start (default: a fresh identity each run)
+  --delivery D       group: how members receive what the relay forwards: unicast (the default, and
+                     the only mode so far: multicast is not implemented yet and is refused)
+  --data-group ADDR:PORT  group: the multicast data group (not implemented yet: refused)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
-                     IPv6 needs the secure profile
+                     IPv6 needs the secure or group profile
   --port N           UDP port (default 5007)
   --iface IF         the interface that joins the group, by name (v0) or by one of its addresses
                      (10.0.0.1, fd00::1) (default: the kernel's choice)
@@ -58,9 +94,11 @@ or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only,
 clients cannot pin it).
 JSON events: ready ("fingerprint", "profile", "backend"), registered, connected, disconnected,
 timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from", "bytes"), and stats
-(every relay counter by name). In the secure profile the client events also carry "sender": the
-client's verified identity fingerprint. People's output shows fingerprints by their first 32 hex
-digits (128 bits).
+(every relay counter by name). In the secure and group profiles the client events also carry
+"sender": the client's verified identity fingerprint. In the group profile a message event is
+any blob the relay forwarded or ordered (a member's encrypted message, commit or welcome page;
+"bytes" is its encrypted size). People's output shows fingerprints by their first
+32 hex digits (128 bits).
 
 Example over IPv6, the interface by name:
   tlvcast-relay --group ff15::1 --port 5007 --iface v0 --identity relay.pem
@@ -80,6 +118,11 @@ settings parse(int argc, char** argv)
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
             continue;
+        for (const auto member_option : ex::group_member_options)
+            if (name == member_option)
+                throw ex::usage_error("option " + std::string(name) +
+                                      " is for the members (tlvcast-chat): the relay of the group profile opens no "
+                                      "message and admits no one");
         if (name == "--timeout")
             s.timeout = args.seconds(0.01, 86400);
         else if (name == "--max-clients")
@@ -95,9 +138,11 @@ settings parse(int argc, char** argv)
 
 // This relay's long-term key: loaded from its file, created there, or fresh for this run.
 template <class Cipher>
-Cipher make_cipher(const settings& s)
+relay_cipher<Cipher> make_cipher(const settings& s)
 {
-    if constexpr (ex::is_secure<Cipher>)
+    if constexpr (ex::is_group<Cipher>)
+        return relay_cipher<Cipher>(ex::own_key<Cipher>(s, "tlvcast-relay")); // hop options only
+    else if constexpr (ex::is_secure<Cipher>)
         return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"));
     else
         return ex::own_key<Cipher>(s, "tlvcast-relay");
@@ -169,7 +214,7 @@ int run(const settings& s)
     if constexpr (ex::is_secure<Cipher>)
         frag = fragmenter(tlvcast::fragment::limits{}, cipher.fragment_payload(), cipher.max_whole());
     asio::io_context io(1);
-    relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
+    relay_type<relay_cipher<Cipher>> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
                              tlvcast::core::relay_driver_options{s.threads, 4096});
 
@@ -197,7 +242,7 @@ int run(const settings& s)
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
                        ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
                        ", client timeout " + ex::seconds_text(timeout) + ")");
-        ex::print_line(std::string(s.profile == ex::profile::secure ? "relay identity" : "relay RSA key") +
+        ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +
                        " fingerprint: " + fingerprint);
     }
     io.run();

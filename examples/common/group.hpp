@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: BSL-1.0
+// The group profile's member options (admission policy, roster, admin key, admission certificate)
+// and their files, for tlvcast-chat; the relay needs none of them (it opens no group message).
+#pragma once
+
+#include "common/cli.hpp"
+
+#include <tlvcast/crypto/hex.hpp>
+#include <tlvcast/profile/group.hpp>
+
+#include <array>
+#include <cstddef>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlvcast::examples {
+
+/// What a member's command line says about admission; the files are read by load_group_options.
+struct group_member_settings {
+    tlvcast::profile::group::admission policy = tlvcast::profile::group::admission::roster;
+    std::string roster_file, admin_key_file, cert_file;
+    std::string first_option; ///< the first of these options given (refused outside the group profile)
+};
+
+/// The options only members read, as the relay names them when it is given one.
+inline constexpr std::array<std::string_view, 4> group_member_options{"--admission", "--roster", "--admin-key",
+                                                                      "--admission-cert"};
+
+/// Reads `name` into `g` when it is a member option; false otherwise.
+inline bool read_group_member_option(std::string_view name, arg_reader& args, group_member_settings& g)
+{
+    namespace grp = tlvcast::profile::group;
+    if (name == "--admission") {
+        const std::string_view v = args.value();
+        if (v == "roster")
+            g.policy = grp::admission::roster;
+        else if (v == "admin")
+            g.policy = grp::admission::admin;
+        else if (v == "open")
+            g.policy = grp::admission::open;
+        else
+            throw usage_error("option --admission: '" + std::string(v) + "' is not roster, admin or open");
+    } else if (name == "--roster") {
+        g.roster_file = args.text();
+    } else if (name == "--admin-key") {
+        g.admin_key_file = args.text();
+    } else if (name == "--admission-cert") {
+        g.cert_file = args.text();
+    } else {
+        return false;
+    }
+    if (g.first_option.empty())
+        g.first_option = std::string(name);
+    return true;
+}
+
+/// The usage errors of a member's admission options (in the group profile).
+inline void check_group_member(const group_member_settings& g)
+{
+    namespace grp = tlvcast::profile::group;
+    if (g.policy == grp::admission::roster && g.roster_file.empty())
+        throw usage_error("--admission roster (the default) needs --roster FILE: the fingerprints this member admits");
+    if (g.policy == grp::admission::admin && g.admin_key_file.empty())
+        throw usage_error("--admission admin needs --admin-key FILE: the admin's Ed25519 public key (64 hex digits)");
+    if (g.policy == grp::admission::admin && g.cert_file.empty())
+        throw usage_error("--admission admin needs --admission-cert FILE: this member's certificate from the admin "
+                          "(128 hex digits; the admin makes it with --certify)");
+    if (g.policy != grp::admission::admin && !g.admin_key_file.empty())
+        throw usage_error("option --admin-key is for --admission admin");
+    if (g.policy != grp::admission::admin && !g.cert_file.empty())
+        throw usage_error("option --admission-cert is for --admission admin");
+}
+
+/// A file that holds one value of N bytes as 2N hex digits: blank lines and text after '#' are
+/// ignored. std::runtime_error naming the file (and the line) when it cannot be read or does not parse.
+template <std::size_t N>
+std::array<std::byte, N> read_hex_file(const std::string& path, std::string_view what)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error("cannot open the " + std::string(what) + " file " + path);
+    std::optional<std::array<std::byte, N>> value;
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (const auto hash = line.find('#'); hash != std::string::npos)
+            line.erase(hash);
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos)
+            continue;
+        const auto last = line.find_last_not_of(" \t\r");
+        const std::string where = std::string(what) + " file " + path + ", line " + std::to_string(n) + ": ";
+        if (value)
+            throw std::runtime_error(where + "a second value (the file holds exactly one)");
+        value = crypto::from_hex<N>(std::string_view(line).substr(first, last - first + 1));
+        if (!value)
+            throw std::runtime_error(where + "not " + std::to_string(2 * N) + " hex digits");
+    }
+    if (in.bad())
+        throw std::runtime_error("cannot read the " + std::string(what) + " file " + path);
+    if (!value)
+        throw std::runtime_error("the " + std::string(what) + " file " + path + " holds no value (" +
+                                 std::to_string(2 * N) + " hex digits expected)");
+    return *value;
+}
+
+/// A roster file: one fingerprint (64 hex digits) per line, '#' comments (group::read_roster).
+inline std::vector<crypto::fingerprint> read_roster_file(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error("cannot open the roster file " + path);
+    std::error_code ec;
+    std::size_t bad_line = 0;
+    auto roster = tlvcast::profile::group::read_roster(in, ec, bad_line);
+    if (ec == errc::message_too_large)
+        throw std::runtime_error("roster file " + path + ", line " + std::to_string(bad_line) + ": too many entries");
+    if (ec)
+        throw std::runtime_error("roster file " + path + ", line " + std::to_string(bad_line) +
+                                 ": not a fingerprint (64 hex digits; '#' starts a comment)");
+    if (in.bad())
+        throw std::runtime_error("cannot read the roster file " + path);
+    return roster;
+}
+
+/// The member's group options from its settings and files (the hop keeps its defaults; unicast delivery).
+inline tlvcast::profile::group::options load_group_options(const group_member_settings& g)
+{
+    tlvcast::profile::group::options o;
+    o.policy = g.policy;
+    o.mode = tlvcast::profile::group::delivery::unicast;
+    if (!g.roster_file.empty())
+        o.roster = read_roster_file(g.roster_file);
+    if (!g.admin_key_file.empty())
+        o.admin_key = read_hex_file<32>(g.admin_key_file, "admin key");
+    if (!g.cert_file.empty())
+        o.admission_certificate = read_hex_file<64>(g.cert_file, "admission certificate");
+    return o;
+}
+
+/// Checks, before joining, that this member's certificate is the admin's signature of its identity
+/// key (a wrong certificate would only show as a group that never admits it).
+template <class Suite>
+void check_certificate(const tlvcast::profile::group::options& o, const crypto::ed25519_keypair& me,
+                       const std::string& cert_file)
+{
+    if (o.policy != tlvcast::profile::group::admission::admin || !o.admin_key || !o.admission_certificate)
+        return;
+    if (!Suite::verify(*o.admin_key, tlvcast::profile::group::admission_message(me.public_key),
+                       *o.admission_certificate))
+        throw std::runtime_error("the certificate in " + cert_file +
+                                 " is not the admin key's signature of this identity (public key " +
+                                 crypto::to_hex(me.public_key) + ")");
+}
+
+/// `--certify HEX`: the member's Ed25519 public key, 64 hex digits.
+inline std::array<std::byte, 32> read_public_key(arg_reader& args)
+{
+    const std::string_view v = args.value();
+    if (auto k = crypto::from_hex<32>(v))
+        return *k;
+    throw usage_error("option --certify: '" + std::string(v) + "' is not 64 hex digits (a member's public key, "
+                      "as --print-identity shows it)");
+}
+
+} // namespace tlvcast::examples
