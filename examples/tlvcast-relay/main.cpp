@@ -25,31 +25,6 @@ using fragmenter = tlvcast::fragment::seed_fragmenter;
 template <class Cipher>
 using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, fragmenter>;
 
-// Workaround (library): core::basic_relay::run_jobs() (core/relay.hpp) hands jobs to
-// detail::delivery_job<Cipher>::run (core/detail/delivery_job.hpp), which calls the Cipher's open
-// and seal_relayed whatever its forwarding; the group Cipher forwards opaquely and has neither, so
-// basic_relay<..., group::basic_cipher, ...> (the group::relay alias too) does not compile. The
-// relay engine makes no job for an opaque Cipher (relay_engine::on_message), so these two members
-// are never called: they exist only so that the driver compiles, and refuse if they ever were.
-template <class Group>
-struct opaque_relay_cipher : Group {
-    using Group::Group;
-    tlvcast::crypto::message_kind open(const typename Group::peer_session&, std::span<const std::byte>,
-                                       std::vector<std::byte>&, std::error_code& ec) const
-    {
-        ec = tlvcast::errc::unexpected_type;
-        return tlvcast::crypto::message_kind::data;
-    }
-    void seal_relayed(const typename Group::peer_session&, const typename Group::peer_session&,
-                      const tlvcast::endpoint&, std::span<const std::byte>, std::vector<std::byte>&,
-                      std::error_code& ec) const
-    {
-        ec = tlvcast::errc::unexpected_type;
-    }
-};
-template <class Cipher>
-using relay_cipher = std::conditional_t<ex::is_group<Cipher>, opaque_relay_cipher<Cipher>, Cipher>;
-
 // The relay only reassembles (it never splits a secure client's message itself): its default
 // limits must admit the largest message in the smallest fragments either profile uses.
 static_assert(tlvcast::fragment::limits{}.max_message_bytes >= tlvcast::core::default_max_message);
@@ -138,10 +113,10 @@ settings parse(int argc, char** argv)
 
 // This relay's long-term key: loaded from its file, created there, or fresh for this run.
 template <class Cipher>
-relay_cipher<Cipher> make_cipher(const settings& s)
+Cipher make_cipher(const settings& s)
 {
     if constexpr (ex::is_group<Cipher>)
-        return relay_cipher<Cipher>(ex::own_key<Cipher>(s, "tlvcast-relay")); // hop options only
+        return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay")); // hop options only
     else if constexpr (ex::is_secure<Cipher>)
         return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"));
     else
@@ -214,7 +189,7 @@ int run(const settings& s)
     if constexpr (ex::is_secure<Cipher>)
         frag = fragmenter(tlvcast::fragment::limits{}, cipher.fragment_payload(), cipher.max_whole());
     asio::io_context io(1);
-    relay_type<relay_cipher<Cipher>> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
+    relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
                              tlvcast::core::relay_driver_options{s.threads, 4096});
 

@@ -196,6 +196,14 @@ private:
     // Hands waiting jobs to the workers; each comes back to the strand to complete.
     void run_jobs()
     {
+        // An opaque-forwarding Cipher has no open/seal_relayed: its engine never makes jobs.
+        if constexpr (Cipher::forwarding == crypto::forwarding::reseal)
+            run_jobs_reseal();
+    }
+
+    void run_jobs_reseal()
+        requires(Cipher::forwarding == crypto::forwarding::reseal)
+    {
         std::unique_ptr<typename engine_type::job_type> job;
         while (engine_.poll_job(job)) {
             ++in_flight_;
