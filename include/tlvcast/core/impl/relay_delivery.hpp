@@ -193,10 +193,11 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
     // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
     // there between them; the rest get their own.
     std::optional<endpoint> group;
+    std::uint64_t relayed = 0;
     for (const auto& [ep, q] : peers_) {
         if (ep == from && !to_sender)
             continue;
-        counters_.add(relay_counter::messages_relayed);
+        ++relayed;
         if constexpr (requires { cipher_.delivery_group(*q.session); }) {
             if (const auto g = cipher_.delivery_group(*q.session)) {
                 group = *g;
@@ -207,6 +208,7 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
     }
     if (group)
         send_to(*group);
+    counters_.add(relay_counter::messages_relayed, relayed); // one atomic add per message, not per peer
     if (first_recipient) // nobody to forward to
         out.truncate(first, byte_mark);
     protect_split(out);
