@@ -3,7 +3,7 @@
 // leave and crash under loss, duplication and reordering. Safety: no member accepts a message it
 // should not (forged, misattributed, repeated, or from an epoch it was not in); once the network
 // is quiet, all members agree on the epoch and the roster.
-// TLVCAST_GROUP_SIM_SEEDS=N runs N seeds (default 16; scripts/soak.sh runs thousands).
+// TLVCAST_GROUP_SIM_SEEDS=N runs N seeds (default 16; `scripts/soak.sh sim` runs 10,000).
 #include "secure/secure_sim.hpp"
 
 #include <tlvcast/profile/group.hpp>
