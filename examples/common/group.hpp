@@ -83,30 +83,20 @@ std::array<std::byte, N> read_hex_file(const std::string& path, std::string_view
     std::ifstream in(path);
     if (!in)
         throw std::runtime_error("cannot open the " + std::string(what) + " file " + path);
-    std::optional<std::array<std::byte, N>> value;
-    std::string line;
-    std::size_t n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (const auto hash = line.find('#'); hash != std::string::npos)
-            line.erase(hash);
-        const auto first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos)
-            continue;
-        const auto last = line.find_last_not_of(" \t\r");
-        const std::string where = std::string(what) + " file " + path + ", line " + std::to_string(n) + ": ";
-        if (value)
-            throw std::runtime_error(where + "a second value (the file holds exactly one)");
-        value = crypto::from_hex<N>(std::string_view(line).substr(first, last - first + 1));
-        if (!value)
-            throw std::runtime_error(where + "not " + std::to_string(2 * N) + " hex digits");
-    }
+    std::error_code ec;
+    std::size_t bad_line = 0;
+    const auto values = tlvcast::profile::group::read_hex_lines<N>(in, ec, bad_line, 1);
+    const std::string where = std::string(what) + " file " + path + ", line " + std::to_string(bad_line) + ": ";
+    if (ec == errc::message_too_large)
+        throw std::runtime_error(where + "a second value (the file holds exactly one)");
+    if (ec)
+        throw std::runtime_error(where + "not " + std::to_string(2 * N) + " hex digits");
     if (in.bad())
         throw std::runtime_error("cannot read the " + std::string(what) + " file " + path);
-    if (!value)
+    if (values.empty())
         throw std::runtime_error("the " + std::string(what) + " file " + path + " holds no value (" +
                                  std::to_string(2 * N) + " hex digits expected)");
-    return *value;
+    return values.front();
 }
 
 /// A roster file: one fingerprint (64 hex digits) per line, '#' comments (group::read_roster).

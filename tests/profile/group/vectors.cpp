@@ -258,7 +258,7 @@ void check_members(const aead_vectors& want)
     member<Suite, Aead, random_a> a(pa, opt);
     member<Suite, Aead, random_b> b(pb, opt);
     sequencer<Suite> relay(options::default_max_members, options::default_commit_history);
-    const auto nobody = [](const crypto::fingerprint&) { return false; };
+    const auto a_joined = [&](const crypto::fingerprint& fp) { return fp == pa.fingerprint(); }; // the relay's live set
     const time_point now{};
     std::error_code ec;
 
@@ -278,7 +278,7 @@ void check_members(const aead_vectors& want)
         CHECK(hex(commit1) == want.commit_1);
     CHECK(hex(Suite::sha256(commit1)) == want.commit_1_hash);
     CHECK_FALSE(a.poll_output(blob));
-    CHECK(relay.accept_commit(commit1, pa.fingerprint(), nobody, ec));
+    CHECK(relay.accept_commit(commit1, pa.fingerprint(), a_joined, ec));
     CHECK_FALSE(ec);
     a.on_commit(commit1, now, ec);
     CHECK_FALSE(ec);
@@ -310,7 +310,7 @@ void check_members(const aead_vectors& want)
     }
     CHECK_FALSE(a.poll_output(blob));
     CHECK(relay.accept_welcome(value_of(welcome, wire::tlv_type::group_welcome), pa.fingerprint(), ec));
-    CHECK(relay.accept_commit(commit2, pa.fingerprint(), nobody, ec));
+    CHECK(relay.accept_commit(commit2, pa.fingerprint(), a_joined, ec));
     CHECK(relay.epoch() == 2);
 
     a.on_commit(commit2, now, ec);

@@ -61,13 +61,15 @@ bool admissible(Party& me, const options& opt, std::span<const crypto::fingerpri
     return false;
 }
 
-/// Reads a roster file: one fingerprint (64 hex digits) per line; blank lines and text after '#'
-/// are ignored; anything else fails with errc::malformed and `bad_line` set (1-based). At most
-/// `max_entries` entries (errc::message_too_large beyond).
-inline std::vector<crypto::fingerprint> read_roster(std::istream& in, std::error_code& ec, std::size_t& bad_line,
-                                                    std::size_t max_entries = 100'000)
+/// Reads values of N bytes written as 2N hex digits, one per line; blank lines and text after
+/// '#' are ignored; anything else fails with errc::malformed and `bad_line` set (1-based). At most
+/// `max_entries` values (errc::message_too_large beyond). Roster files, admin keys and admission
+/// certificates are such files.
+template <std::size_t N>
+std::vector<std::array<std::byte, N>> read_hex_lines(std::istream& in, std::error_code& ec, std::size_t& bad_line,
+                                                     std::size_t max_entries)
 {
-    std::vector<crypto::fingerprint> out;
+    std::vector<std::array<std::byte, N>> out;
     ec = {};
     bad_line = 0;
     std::string line;
@@ -80,20 +82,22 @@ inline std::vector<crypto::fingerprint> read_roster(std::istream& in, std::error
         if (first == std::string::npos)
             continue;
         const auto last = line.find_last_not_of(" \t\r");
-        const auto fp = crypto::from_hex<32>(std::string_view(line).substr(first, last - first + 1));
-        if (!fp) {
-            ec = errc::malformed;
+        const auto value = crypto::from_hex<N>(std::string_view(line).substr(first, last - first + 1));
+        if (!value || out.size() == max_entries) {
+            ec = value ? errc::message_too_large : errc::malformed;
             bad_line = n;
             return {};
         }
-        if (out.size() == max_entries) {
-            ec = errc::message_too_large;
-            bad_line = n;
-            return {};
-        }
-        out.push_back(*fp);
+        out.push_back(*value);
     }
     return out;
+}
+
+/// A roster file: one fingerprint (64 hex digits) per line (read_hex_lines).
+inline std::vector<crypto::fingerprint> read_roster(std::istream& in, std::error_code& ec, std::size_t& bad_line,
+                                                    std::size_t max_entries = 100'000)
+{
+    return read_hex_lines<32>(in, ec, bad_line, max_entries);
 }
 
 } // namespace tlvcast::profile::group

@@ -6,6 +6,7 @@
 #include <tlvcast/crypto/aead.hpp>
 #include <tlvcast/crypto/secret.hpp>
 #include <tlvcast/crypto/suite.hpp>
+#include <tlvcast/profile/secure/key_schedule.hpp>
 
 #include <array>
 #include <cstddef>
@@ -43,7 +44,9 @@ using message_key = crypto::secret_bytes<message_key_size>;
 
 namespace detail {
 
-inline std::span<const std::byte> bytes_of(std::string_view s) noexcept { return std::as_bytes(std::span(s)); }
+// The secure profile's helpers: a label's bytes, and appending bytes to a message being built.
+inline std::span<const std::byte> bytes_of(std::string_view s) noexcept { return secure::detail::label_bytes(s); }
+using secure::detail::append;
 
 inline void put_be(std::vector<std::byte>& v, std::uint64_t x, int bytes)
 {
@@ -57,11 +60,6 @@ inline std::uint64_t get_be(std::span<const std::byte> at, int bytes) noexcept
     for (int i = 0; i < bytes; ++i)
         x = (x << 8) | std::to_integer<std::uint64_t>(at[static_cast<std::size_t>(i)]);
     return x;
-}
-
-inline void append(std::vector<std::byte>& v, std::span<const std::byte> bytes)
-{
-    v.insert(v.end(), bytes.begin(), bytes.end());
 }
 
 } // namespace detail

@@ -46,7 +46,7 @@ public:
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
             return false;
-        if (Suite::sha256(c.committer) != sender) {
+        if (Suite::sha256(c.committer) != sender || !present(sender)) { // a joined client names itself
             ec = errc::not_a_member;
             return false;
         }
@@ -162,19 +162,27 @@ public:
         return false;
     }
 
-    /// GROUP_SYNC(epoch): each kept commit after `epoch` (as a GROUP_COMMIT blob), oldest first; for
-    /// epoch 0 (a member waiting to join) each one's welcome pages before it.
+    /// GROUP_SYNC(epoch): each kept commit after `epoch` (as a GROUP_COMMIT blob), oldest first.
+    /// For epoch 0 (a member waiting to join): the latest commit only, preceded by welcome pages of
+    /// its roster as the relay holds it (pages are checked against the commit's roster hash, so the
+    /// relay gains nothing by writing them): every commit has an entry for every member, so a joiner
+    /// can join from the latest one however many it missed.
     void answer_sync(std::uint64_t from, std::vector<std::vector<std::byte>>& replies) const
     {
         std::error_code ec;
+        if (from == 0) {
+            if (history_log_.empty())
+                return;
+            const kept& h = history_log_.back();
+            for (auto& page : write_welcome(gid_, h.epoch, h.roster, welcome_page_entries))
+                replies.push_back(std::move(page));
+            replies.emplace_back();
+            write_blob(wire::tlv_type::group_commit, h.commit, replies.back(), ec);
+            return;
+        }
         for (const auto& h : history_log_) {
             if (h.epoch <= from)
                 continue;
-            if (from == 0)
-                for (const auto& page : h.welcome) {
-                    replies.emplace_back();
-                    write_blob(wire::tlv_type::group_welcome, page, replies.back(), ec);
-                }
             replies.emplace_back();
             write_blob(wire::tlv_type::group_commit, h.commit, replies.back(), ec);
         }

@@ -116,15 +116,32 @@ void member<Suite, Aead, Random>::on_commit(bytes value, time_point now, std::er
         install(c, hash, std::move(roster), secret);
         return commit(now);
     }
-    if (!current_) {
+    if (current_ && c.gid != current_->gid && c.epoch > 0) {
+        // The relay's group is another one (ours died there: this member was timed out, or the
+        // relay lost it). Its commit that holds this member wins once it checks out in try_join.
+        const bool adds_me = std::any_of(c.added.begin(), c.added.end(), [&](const add_view& a) {
+            return a.kp.entry.identity == me_->identity().public_key;
+        });
+        const bool have_pages = joining_ && joining_->gid == c.gid && joining_->epoch == c.epoch;
+        if (!adds_me && !have_pages) {
+            ec = errc::wrong_epoch;
+            return;
+        }
+    }
+    if (!current_ || c.gid != current_->gid) {
         group_seen_ = true;
         pending_.reset(); // another group exists: this member's creation lost
+        // A joiner joins from the commit that added it, or from any later one whose welcome pages
+        // it holds (the relay answers GROUP_SYNC(0) with the latest commit and its roster).
         const bool adds_me = std::any_of(c.added.begin(), c.added.end(), [&](const add_view& a) {
             return a.kp.entry.identity == me_->identity().public_key && a.kp.entry.init == init_.kp.public_key;
         });
-        if (!adds_me)
+        const bool have_pages = joining_ && joining_->gid == c.gid && joining_->epoch == c.epoch;
+        if (!adds_me && !have_pages)
             return;
-        if (!joining_ || joining_->gid != c.gid || joining_->epoch != c.epoch) {
+        if (!have_pages) {
+            if (joining_ && joining_->epoch > c.epoch)
+                return; // already working on a later epoch
             joining_ = std::make_unique<joining>();
             joining_->gid = c.gid;
             joining_->epoch = c.epoch;
@@ -176,9 +193,9 @@ void member<Suite, Aead, Random>::on_welcome(bytes value, time_point now, std::e
     if (ec || current_)
         return;
     if (joining_ && (joining_->gid != w.gid || joining_->epoch != w.epoch)) {
-        if (!joining_->commit.empty() || w.epoch < joining_->epoch)
-            return; // not the epoch whose commit adds this member
-        joining_.reset();
+        if (joining_->gid == w.gid && w.epoch < joining_->epoch)
+            return; // an older epoch than the one this member is joining
+        joining_.reset(); // a later epoch (or another group): start over from it
     }
     if (!joining_) {
         joining_ = std::make_unique<joining>();
@@ -232,6 +249,13 @@ void member<Suite, Aead, Random>::try_join(time_point)
         joining_.reset();
         return;
     }
+    if (current_ && current_->gid != c.gid) { // leaving a group the relay no longer holds
+        current_.reset();
+        previous_.reset();
+        adds_.clear();
+        updates_.clear();
+        removes_.clear();
+    }
     install(c, Suite::sha256(joining_->commit), std::move(roster), secret);
 }
 
@@ -259,8 +283,16 @@ void member<Suite, Aead, Random>::on_timer(time_point now)
         pending_->sent = now;
         want_sync(current_ ? current_->epoch : 0);
     }
-    if (!current_ && group_seen_ && !pending_ && now - last_sync_ >= 4 * opt_.retry)
-        want_sync(0); // waiting to be added: the welcome may have been lost
+    if (!current_ && group_seen_ && !pending_ && now - last_sync_ >= 4 * opt_.retry) {
+        // Waiting to be added: the welcome, or this member's own GROUP_JOIN, may have been lost
+        // (a relay ignores a join from a member it already announced).
+        want_sync(0);
+        std::vector<std::byte> join;
+        std::error_code ec;
+        write_join(join, ec);
+        if (!ec)
+            outputs_.push_back(std::move(join));
+    }
     if (sync_wanted_ && now - last_sync_ >= opt_.retry)
         send_sync(now);
 }
