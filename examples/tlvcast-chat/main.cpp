@@ -109,11 +109,12 @@ options:
   --help                    this text
 
 Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint": the relay's,
-"self": this client's; group profile: "delivery", and "data_group" for multicast), message ("from", "sender", "text"), connected and disconnected ("peer",
-"sender"), relay_lost, relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it
-offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"). "sender" is the
-verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
-proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure,
+"self": this client's; group profile: "delivery", and "data_group" for multicast), message
+("from", "sender", "text"), connected and disconnected ("peer", "sender"), relay_lost,
+relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it offered), relay_trusted
+("relay", "fingerprint"), send_failed and error ("error"). "sender" is the verified identity
+fingerprint of the client at "from"/"peer" (secure profile only; the seed profile proves no
+identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure,
 group), or of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their
 first 32 (128 bits).
 Group profile: message ("sender": the fingerprint whose signature the message carries, end to end;

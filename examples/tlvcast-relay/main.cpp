@@ -71,13 +71,13 @@ Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints it
 At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
 or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
 clients cannot pin it).
-JSON events: ready ("fingerprint", "profile", "backend"; group profile: "data_group"), registered, connected, disconnected,
-timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from", "bytes"), and stats
-(every relay counter by name). In the secure and group profiles the client events also carry
-"sender": the client's verified identity fingerprint. In the group profile a message event is
-any blob the relay forwarded or ordered (a member's encrypted message, commit or welcome page;
-"bytes" is its encrypted size). People's output shows fingerprints by their first
-32 hex digits (128 bits).
+JSON events: ready ("fingerprint", "profile", "backend"; group profile: "data_group"), registered,
+connected, disconnected, timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from",
+"bytes"), and stats (every relay counter by name). In the secure and group profiles the client
+events also carry "sender": the client's verified identity fingerprint. In the group profile a
+message event is any blob the relay forwarded or ordered (a member's encrypted message, commit or
+welcome page; "bytes" is its encrypted size). People's output shows fingerprints by their first 32
+hex digits (128 bits).
 
 Example over IPv6, the interface by name:
   tlvcast-relay --group ff15::1 --port 5007 --iface v0 --identity relay.pem
