@@ -7,7 +7,9 @@
 # digits] beside the address. TLVCAST_DEMO_PROFILE=seed shows the seed profile instead, and
 # TLVCAST_DEMO_PROFILE=group the group profile: alice, bob and carol get identity files and a
 # roster of their three fingerprints (made here with --print-identity), encrypt end to end (the
-# relay forwards what it cannot read), and show the group's epochs and members as they change.
+# relay forwards what it cannot read), and show the group's epochs and members as they change;
+# bob takes the group's messages by multicast delivery (--delivery multicast: the relay sends each
+# one once to the data group 224.1.1.2:5008 for all such members), alice and carol by unicast.
 #
 # Needs permission to create a network namespace (root, or unprivileged user namespaces); without
 # it the demo says so and exits 1: it never sends multicast on a real interface.
@@ -107,11 +109,13 @@ if [ "$profile" = group ]; then
     [ -n "$fp" ] || { echo "demo: no fingerprint for $who" >&2; exit 1; }
     echo "$fp  # $who" >>"$tmp/roster"
     echo "${fp:0:32} $who" >>"$names"
-    member_opts[$who]="--identity $tmp/$who.id"
+    member_opts[$who]="--identity $tmp/$who.id --delivery unicast"
     printf '%-6s| %s\n' demo "$who's identity fingerprint: $fp"
   done
-  chat_opts+=(--admission roster --roster "$tmp/roster" --delivery unicast)
+  member_opts[bob]="--identity $tmp/bob.id --delivery multicast"
+  chat_opts+=(--admission roster --roster "$tmp/roster")
   printf '%-6s| %s\n' demo "the roster of alice, bob and carol: --roster $tmp/roster (each member admits only these)"
+  printf '%-6s| %s\n' demo "bob: --delivery multicast (the data group 224.1.1.2:5008); alice, carol: unicast"
 fi
 
 # Each speaker: a few lines with pauses, then end of input (DISCONNECT).

@@ -118,12 +118,17 @@ inline std::vector<crypto::fingerprint> read_roster_file(const std::string& path
     return roster;
 }
 
-/// The member's group options from its settings and files (the hop keeps its defaults; unicast delivery).
-inline tlvcast::profile::group::options load_group_options(const group_member_settings& g)
+/// The member's group options from its settings and files (the hop keeps its defaults): its
+/// delivery mode (its GROUP_JOIN tells the relay) and, for multicast, the data group it listens on.
+inline tlvcast::profile::group::options load_group_options(const group_member_settings& g,
+                                                           tlvcast::profile::group::delivery mode,
+                                                           std::optional<endpoint> data_group)
 {
     tlvcast::profile::group::options o;
     o.policy = g.policy;
-    o.mode = tlvcast::profile::group::delivery::unicast;
+    o.mode = mode;
+    if (data_group)
+        o.data_group = *data_group;
     if (!g.roster_file.empty())
         o.roster = read_roster_file(g.roster_file);
     if (!g.admin_key_file.empty())

@@ -11,7 +11,10 @@
 #include <tlvcast/profile/secure.hpp>
 #include <tlvcast/profile/seed.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -179,9 +182,69 @@ struct common_settings {
     bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
     bool help = false;
-    /// The first group-only option given (--delivery), refused in the other profiles.
+    /// The first group-only option given (--delivery, --data-group), refused in the other profiles.
     std::string group_option;
+    /// --delivery (the chat's: how this member receives what the relay forwards); unset: unicast.
+    std::optional<tlvcast::profile::group::delivery> delivery;
+    /// --data-group ADDR:PORT, else (after check_common, group profile) the default of --group's family.
+    struct data_group_setting {
+        asio::ip::address address;
+        std::uint16_t port = 0;
+    };
+    std::optional<data_group_setting> data_group;
+    bool data_group_given = false; ///< --data-group was on the command line (not the default)
 };
+
+/// The data group's defaults: 224.1.1.2:5008 for an IPv4 --group (the library's default), and
+/// [ff15::2]:5008 (transient, site-local, as the IPv6 example group ff15::1) for an IPv6 one.
+inline constexpr std::uint16_t default_data_port = 5008;
+inline const char* default_data_group_v4 = "224.1.1.2";
+inline const char* default_data_group_v6 = "ff15::2";
+
+/// `--data-group ADDR:PORT`: "224.1.1.2:5008", or an IPv6 address in brackets, "[ff15::2]:5008"
+/// ("[ff02::2%v0]:5008"); the address must be multicast. usage_error otherwise.
+inline common_settings::data_group_setting read_data_group(arg_reader& args)
+{
+    const std::string v = args.text();
+    const auto bad = [&](const std::string& why) {
+        return usage_error("option --data-group: '" + v + "' " + why);
+    };
+    std::string address, port;
+    if (v.front() == '[') {
+        const auto close = v.find(']');
+        if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':')
+            throw bad("is not [IPV6]:PORT");
+        address = v.substr(1, close - 1);
+        port = v.substr(close + 2);
+    } else {
+        const auto colon = v.rfind(':');
+        if (colon == std::string::npos)
+            throw bad("is not ADDR:PORT (e.g. 224.1.1.2:5008, [ff15::2]:5008)");
+        address = v.substr(0, colon);
+        port = v.substr(colon + 1);
+        if (address.find(':') != std::string::npos)
+            throw bad("is not ADDR:PORT: an IPv6 address goes in brackets, [ff15::2]:5008");
+    }
+    std::error_code ec;
+    common_settings::data_group_setting g;
+    g.address = asio::ip::make_address(address, ec);
+    if (ec)
+        throw bad("does not start with an IP address");
+    unsigned p = 0;
+    const auto [end, perr] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (perr != std::errc{} || end != port.data() + port.size() || port.empty() || p < 1 || p > 65535)
+        throw bad("does not end with a port in 1..65535");
+    g.port = static_cast<std::uint16_t>(p);
+    if (!g.address.is_multicast())
+        throw bad("is not a multicast address");
+    return g;
+}
+
+/// "ip:port" or "[ipv6]:port".
+inline std::string address_port_text(const asio::ip::address& a, std::uint16_t port)
+{
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
+}
 
 /// Reads `name` into `s` when it is a shared option; false for the program's own options.
 inline bool read_common_option(std::string_view name, arg_reader& args, common_settings& s)
@@ -220,20 +283,22 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
         args.no_value();
         s.strict_permissions = true;
     } else if (name == "--delivery") {
-        // The group's data plane. Only unicast exists in the library so far: say so, do not pretend.
+        // The group's data plane for this member: its own unicast copy, or the relay's one datagram
+        // on the data group (the relay serves both kinds of member at once).
         const std::string_view v = args.value();
         if (v == "multicast")
-            throw usage_error("option --delivery multicast: multicast delivery of the group's data plane is not "
-                              "implemented yet; use --delivery unicast (the default)");
-        if (v != "unicast")
+            s.delivery = tlvcast::profile::group::delivery::multicast;
+        else if (v == "unicast")
+            s.delivery = tlvcast::profile::group::delivery::unicast;
+        else
             throw usage_error("option --delivery: '" + std::string(v) + "' is not unicast or multicast");
         if (s.group_option.empty())
             s.group_option = "--delivery";
     } else if (name == "--data-group") {
-        const std::string v = args.text();
-        throw usage_error("option --data-group " + v +
-                          ": multicast delivery of the group's data plane is not implemented yet; "
-                          "members receive by unicast (--delivery unicast, the default)");
+        s.data_group = read_data_group(args);
+        s.data_group_given = true;
+        if (s.group_option.empty())
+            s.group_option = "--data-group";
     } else {
         return false;
     }
@@ -241,8 +306,12 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
 }
 
 /// Refuses key options of the other profiles, group options outside the group profile, and an
-/// IPv6 group in the seed profile.
-inline void check_common(const common_settings& s)
+/// IPv6 group in the seed profile. In the group profile, sets the data group's default (of --group's
+/// family) and refuses a data group of the other family, or on --port (a member's data socket binds
+/// that port with SO_REUSEADDR: on the relay's host it would take the relay's unicast traffic).
+/// `uses_data_group`: false for a program that will not use the data group (a unicast member),
+/// which then gets no default and no check of it.
+inline void check_common(common_settings& s, bool uses_data_group = true)
 {
     if (s.profile == profile::seed && s.udp.group.is_v6())
         throw usage_error("option --group: " + s.udp.group.to_string() +
@@ -254,7 +323,43 @@ inline void check_common(const common_settings& s)
         throw usage_error("option --identity is for the secure and group profiles; the seed profile uses --key");
     if (s.profile != profile::group && !s.group_option.empty())
         throw usage_error("option " + s.group_option + " is for the group profile (--profile group)");
+    if (s.profile != profile::group || !uses_data_group)
+        return;
+    if (!s.data_group) {
+        const bool v6 = s.udp.group.is_v6();
+        s.data_group = common_settings::data_group_setting{
+            asio::ip::make_address(v6 ? default_data_group_v6 : default_data_group_v4), default_data_port};
+    }
+    const auto& d = *s.data_group;
+    const std::string data = address_port_text(d.address, d.port);
+    const std::string control = address_port_text(s.udp.group, s.udp.port);
+    const std::string which = s.data_group_given ? "option --data-group " + data : "the default data group " + data;
+    if (d.address.is_v6() != s.udp.group.is_v6())
+        throw usage_error(which + " is " + (d.address.is_v6() ? "IPv6" : "IPv4") + ", the group " +
+                          s.udp.group.to_string() + " is not: both must be of one family" +
+                          (s.data_group_given ? "" : " (give --data-group)"));
+    if (d.address == s.udp.group && d.port == s.udp.port)
+        throw usage_error(which + " is the control group " + control + ": the data group must be another" +
+                          (s.data_group_given ? "" : " (give --data-group)"));
+    if (d.port == s.udp.port)
+        throw usage_error(which + " has the control group's port " + std::to_string(s.udp.port) +
+                          ": the data group needs a port of its own (members bind it)" +
+                          (s.data_group_given ? "" : " (give --data-group)"));
 }
+
+/// The socket options of a multicast member's data socket: those of --group (interface, TTL,
+/// loopback, buffers) with the data group's address and port.
+inline transport::asio_udp_options data_udp_options(const common_settings& s)
+{
+    transport::asio_udp_options o = s.udp;
+    o.group = s.data_group->address;
+    o.port = s.data_group->port;
+    o.send_buffer_size = 0; // it only receives
+    return o;
+}
+
+/// The data group as the group Cipher takes it (group::options::data_group).
+inline endpoint data_group_endpoint(const common_settings& s) { return data_udp_options(s).group_endpoint(); }
 
 /// This side's long-term key, as the Cipher's constructor takes it (secure: the Ed25519 identity;
 /// seed: the RSA cipher itself): loaded from --identity / --key, created there when absent, or fresh

@@ -5,6 +5,7 @@
 #include "common/json.hpp"
 #include "common/profile.hpp"
 
+#include <tlvcast/transport/also_receiving.hpp>
 #include <tlvcast/trust/known_relays.hpp>
 
 #include <asio.hpp>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 namespace {
 
@@ -27,8 +29,11 @@ namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
 using fragmenter = tlvcast::fragment::seed_fragmenter;
-template <class Cipher>
-using client_type = tlvcast::core::basic_client<tlvcast::transport::asio_udp, Cipher, fragmenter>;
+template <class Cipher, class Transport = tlvcast::transport::asio_udp>
+using client_type = tlvcast::core::basic_client<Transport, Cipher, fragmenter>;
+/// A multicast member's transport: sends through its own socket, receives from it and from the
+/// data group (group profile, --delivery multicast).
+using multicast_transport = tlvcast::transport::also_receiving<tlvcast::transport::asio_udp>;
 
 constexpr const char* usage = R"(usage: tlvcast-chat [options] < lines
 
@@ -72,10 +77,17 @@ options:
                             digits on one line ('#' comments), as the admin's --print-identity shows it
   --admission-cert FILE     group, --admission admin (needed): this member's certificate, 128 hex
                             digits ('#' comments), made by the admin with --certify
-  --delivery D              group: how this member receives what the relay forwards: unicast (the
-                            default, and the only mode so far: multicast is not implemented yet and
-                            is refused)
-  --data-group ADDR:PORT    group: the multicast data group (not implemented yet: refused)
+  --delivery D              group: how this member receives what the relay forwards (messages,
+                            commits, welcome pages): unicast (default: its own copy from the relay)
+                            or multicast (the relay sends each blob once to --data-group for all
+                            multicast members; this member listens there too, with a second socket
+                            on the --iface, --ttl and loopback settings of --group). Members of one
+                            group may mix both modes
+  --data-group ADDR:PORT    group, --delivery multicast: the data group to listen on, the relay's
+                            --data-group. Multicast, of --group's family, with a port other than
+                            --port (it is bound with SO_REUSEADDR, so members on one host share it);
+                            IPv6 in brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4
+                            --group, [ff15::2]:5008 for an IPv6 one
   --print-identity          secure, group: print the public key and fingerprint of --identity FILE
                             (created when absent) and exit: "public key: HEX" and "fingerprint: HEX"
   --certify HEX             group: with the admin's --identity FILE, print the admission certificate
@@ -97,11 +109,12 @@ options:
   --help                    this text
 
 Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint": the relay's,
-"self": this client's), message ("from", "sender", "text"), connected and disconnected ("peer",
-"sender"), relay_lost, relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it
-offered), relay_trusted ("relay", "fingerprint"), send_failed and error ("error"). "sender" is the
-verified identity fingerprint of the client at "from"/"peer" (secure profile only; the seed profile
-proves no identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure,
+"self": this client's; group profile: "delivery", and "data_group" for multicast), message
+("from", "sender", "text"), connected and disconnected ("peer", "sender"), relay_lost,
+relay_changed ("relay"), relay_refused ("relay", "fingerprint": what it offered), relay_trusted
+("relay", "fingerprint"), send_failed and error ("error"). "sender" is the verified identity
+fingerprint of the client at "from"/"peer" (secure profile only; the seed profile proves no
+identity). Fingerprints are 64 hex digits: SHA-256 of the Ed25519 public key (secure,
 group), or of the RSA public key's DER SubjectPublicKeyInfo (seed); people's output shows their
 first 32 (128 bits).
 Group profile: message ("sender": the fingerprint whose signature the message carries, end to end;
@@ -194,7 +207,14 @@ settings parse(int argc, char** argv)
         } else
             args.unknown();
     }
-    ex::check_common(s);
+    const bool multicast = s.delivery == tlvcast::profile::group::delivery::multicast;
+    ex::check_common(s, multicast);
+    if (s.data_group_given && !multicast)
+        throw ex::usage_error("option --data-group is where a multicast member listens: use it with --delivery "
+                              "multicast");
+    if (multicast && (s.certify || s.print_identity))
+        throw ex::usage_error(std::string("option --delivery is for chatting, not with ") +
+                              (s.certify ? "--certify" : "--print-identity"));
     if (s.certify && s.print_identity)
         throw ex::usage_error("options --certify and --print-identity: one at a time");
     if (s.certify && s.profile != ex::profile::group)
@@ -271,7 +291,8 @@ fragmenter make_fragmenter(const Cipher& c)
 }
 
 /// The chat session: everything runs on the io_context's one thread, except the stdin reader.
-template <class Cipher>
+/// `Transport`: asio_udp, or multicast_transport for a multicast member of the group profile.
+template <class Cipher, class Transport = tlvcast::transport::asio_udp>
 class chat {
 public:
     // The fragmenter is built from the cipher before the cipher moves into the client (taking it
@@ -281,8 +302,7 @@ public:
 private:
     chat(const settings& s, Cipher&& cipher, fragmenter f)
         : s_(s), self_(ex::own_fingerprint(cipher)),
-          client_(tlvcast::transport::asio_udp::open_client(io_, s.udp), std::move(cipher), std::move(f),
-                  client_options(s)),
+          client_(open_transport(io_, s), std::move(cipher), std::move(f), client_options(s)),
           signals_(io_, SIGINT, SIGTERM), linger_(io_), work_(io_.get_executor())
     {
     }
@@ -309,6 +329,27 @@ public:
     }
 
 private:
+    // The client's socket; a multicast member also binds the data group's port and joins it.
+    static Transport open_transport(asio::io_context& io, const settings& s)
+    {
+        using tlvcast::transport::asio_udp;
+        if constexpr (std::is_same_v<Transport, multicast_transport>)
+            return Transport(asio_udp::open_client(io, s.udp), asio_udp::bind_group(io, ex::data_udp_options(s)));
+        else
+            return asio_udp::open_client(io, s.udp);
+    }
+
+    // The socket this client sends from (the first one of a multicast member), to read only.
+    const tlvcast::transport::asio_udp& own_socket() const
+    {
+        if constexpr (std::is_same_v<Transport, multicast_transport>)
+            // basic_client::transport() is const only, and also_receiving::primary() non-const only:
+            // the cast reaches a const method of the client's own (non-const) transport.
+            return const_cast<Transport&>(client_.transport()).primary();
+        else
+            return client_.transport();
+    }
+
     static tlvcast::core::client_options client_options(const settings& s)
     {
         tlvcast::core::client_options o;
@@ -377,10 +418,18 @@ private:
             if (e.identity)
                 o.str("fingerprint", ex::hex(*e.identity));
             o.str("self", ex::hex(self_));
+            if constexpr (group) {
+                o.str("delivery", multicast ? "multicast" : "unicast");
+                if (multicast)
+                    o.str("data_group", ex::address_port_text(s_.data_group->address, s_.data_group->port));
+            }
             ex::print_line(o.text());
         } else {
             ex::print_line("* registered as " + local + " [" + ex::short_hex(self_) + "] with the relay at " + relay +
                            (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : ""));
+            if (multicast)
+                ex::print_line("* receiving the group's messages on the data group " +
+                               ex::address_port_text(s_.data_group->address, s_.data_group->port));
         }
         if (!reader_.joinable())
             reader_ = std::thread([this] { read_input(); });
@@ -391,10 +440,10 @@ private:
     std::string local_address()
     {
         std::error_code ec;
-        tlvcast::endpoint local = client_.transport().group_source(ec);
+        tlvcast::endpoint local = own_socket().group_source(ec);
         if (ec) {
             // No route to tell: a relay on this host's loopback sees 127.0.0.1.
-            local = client_.transport().local_endpoint();
+            local = own_socket().local_endpoint();
             const auto relay = client_.engine().relay_address();
             if (relay && relay->is_v4() && (relay->v4() >> 24) == 127)
                 local = {0x7f000001u, local.port};
@@ -637,12 +686,13 @@ private:
     }
 
     static constexpr bool group = ex::is_group<Cipher>;
+    static constexpr bool multicast = std::is_same_v<Transport, multicast_transport>;
     static constexpr std::size_t max_waiting = 1024;
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
     asio::io_context io_{1};
-    client_type<Cipher> client_;
+    client_type<Cipher, Transport> client_;
     asio::signal_set signals_;
     asio::steady_timer linger_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -679,10 +729,20 @@ int main(int argc, char** argv)
                 else
                     return 1; // not reached: the group profile was asked for
             });
+        namespace grp = tlvcast::profile::group;
+        const bool multicast = s.delivery == grp::delivery::multicast;
         if (s.profile == ex::profile::group)
-            s.group_options = ex::load_group_options(s.group);
+            s.group_options =
+                ex::load_group_options(s.group, multicast ? grp::delivery::multicast : grp::delivery::unicast,
+                                       multicast ? std::optional(ex::data_group_endpoint(s)) : std::nullopt);
         return ex::with_cipher(s.profile, s.backend, [&](auto c) {
             using cipher_type = typename decltype(c)::type;
+            if constexpr (ex::is_group<cipher_type>) {
+                if (multicast) {
+                    chat<cipher_type, multicast_transport> session(s, make_cipher<cipher_type>(s));
+                    return session.run();
+                }
+            }
             chat<cipher_type> session(s, make_cipher<cipher_type>(s));
             return session.run();
         });

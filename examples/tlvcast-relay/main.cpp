@@ -45,9 +45,13 @@ options:
   --backend B        )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
   --identity FILE    secure, group: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
                      with mode 0600 on first start (default: a fresh identity each run)
-  --delivery D       group: how members receive what the relay forwards: unicast (the default, and
-                     the only mode so far: multicast is not implemented yet and is refused)
-  --data-group ADDR:PORT  group: the multicast data group (not implemented yet: refused)
+  --data-group ADDR:PORT  group: where the relay sends each forwarded blob (message, commit,
+                     welcome page) ONCE for all the members that joined with --delivery multicast
+                     (the others get their own unicast copy; each member chooses, the relay serves
+                     both). Multicast, of --group's family, with a port other than --port; IPv6 in
+                     brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4 --group,
+                     [ff15::2]:5008 for an IPv6 one. The members must listen on the same one (their
+                     --data-group). Sent with the --iface and --ttl of --group.
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
@@ -67,13 +71,13 @@ Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints it
 At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
 or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
 clients cannot pin it).
-JSON events: ready ("fingerprint", "profile", "backend"), registered, connected, disconnected,
-timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from", "bytes"), and stats
-(every relay counter by name). In the secure and group profiles the client events also carry
-"sender": the client's verified identity fingerprint. In the group profile a message event is
-any blob the relay forwarded or ordered (a member's encrypted message, commit or welcome page;
-"bytes" is its encrypted size). People's output shows fingerprints by their first
-32 hex digits (128 bits).
+JSON events: ready ("fingerprint", "profile", "backend"; group profile: "data_group"), registered,
+connected, disconnected, timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from",
+"bytes"), and stats (every relay counter by name). In the secure and group profiles the client
+events also carry "sender": the client's verified identity fingerprint. In the group profile a
+message event is any blob the relay forwarded or ordered (a member's encrypted message, commit or
+welcome page; "bytes" is its encrypted size). People's output shows fingerprints by their first 32
+hex digits (128 bits).
 
 Example over IPv6, the interface by name:
   tlvcast-relay --group ff15::1 --port 5007 --iface v0 --identity relay.pem
@@ -108,6 +112,9 @@ settings parse(int argc, char** argv)
             args.unknown();
     }
     ex::check_common(s);
+    if (s.delivery)
+        throw ex::usage_error("option --delivery is each member's choice (tlvcast-chat --delivery): the relay "
+                              "serves unicast and multicast members at once, the multicast ones on --data-group");
     return s;
 }
 
@@ -115,8 +122,12 @@ settings parse(int argc, char** argv)
 template <class Cipher>
 Cipher make_cipher(const settings& s)
 {
-    if constexpr (ex::is_group<Cipher>)
-        return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay")); // hop options only
+    if constexpr (ex::is_group<Cipher>) {
+        // The hop's defaults, and where multicast members take forwarded blobs.
+        tlvcast::profile::group::options o;
+        o.data_group = ex::data_group_endpoint(s);
+        return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"), std::move(o));
+    }
     else if constexpr (ex::is_secure<Cipher>)
         return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"));
     else
@@ -206,17 +217,23 @@ int run(const settings& s)
 
     const bool json = s.json;
     relay.start([json](const tlvcast::core::relay_event& e) { print_event(e, json); });
+    const std::string data_group =
+        ex::is_group<Cipher> ? ex::address_port_text(s.data_group->address, s.data_group->port) : std::string();
     if (json) {
-        ex::print_line(ex::json_object()
-                           .str("event", "ready")
-                           .str("fingerprint", fingerprint)
-                           .str("profile", ex::profile_name(s.profile))
-                           .str("backend", ex::backend_name(s.backend))
-                           .text());
+        ex::json_object o;
+        o.str("event", "ready")
+            .str("fingerprint", fingerprint)
+            .str("profile", ex::profile_name(s.profile))
+            .str("backend", ex::backend_name(s.backend));
+        if (!data_group.empty())
+            o.str("data_group", data_group);
+        ex::print_line(o.text());
     } else {
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
                        ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
                        ", client timeout " + ex::seconds_text(timeout) + ")");
+        if (!data_group.empty())
+            ex::print_line("multicast members' data group: " + data_group);
         ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +
                        " fingerprint: " + fingerprint);
     }

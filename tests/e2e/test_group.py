@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: BSL-1.0
 """End-to-end test of tlvcast-relay and tlvcast-chat in the group profile over real UDP multicast
-(the hops) and unicast delivery, inside a private network namespace (run it through tests/netns.sh):
-five members on a roster join one group, a line one sends reaches the four others with its sender's
-fingerprint and never shows in the relay's output, an identity on no roster is never admitted, a
-member that leaves is removed by a new epoch;
+(the hops) and unicast or multicast delivery, inside a private network namespace (run it through
+tests/netns.sh): five members on a roster join one group, a line one sends reaches the four others
+with its sender's fingerprint and never shows in the relay's output, an identity on no roster is
+never admitted, a member that leaves is removed by a new epoch; the same with every member on
+--delivery multicast, and with a mixed group, where iptables counters in the namespace show the relay
+sending one datagram per message to the data group for all multicast members;
 admin admission with certificates made by --certify (members on both backends, messages of many
-fragments); the options' usage errors (multicast delivery
-is refused as not implemented yet) and file errors. Fingerprints, public keys and certificates are
+fragments); the options' usage errors and file errors. Fingerprints, public keys and certificates are
 checked against an independent computation (python3-cryptography) from the identity files."""
 import argparse
 import hashlib
@@ -32,6 +33,9 @@ FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--regi
         "--linger", "0.3"]
 RELAY = ["--keepalive", "0.5", "--timeout", "10"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+RELAY_PORT = 5007               # the programs' default --port
+DATA_GROUP = ("224.1.1.2", 5008)  # the programs' default --data-group for an IPv4 --group
+BIG = 300  # bytes (IP length): the counted datagrams; keep-alives and acknowledgements are smaller
 ADMISSION_LABEL = b"tlvcast group v1 admission"
 
 
@@ -44,6 +48,45 @@ def cleanup():
     for p in running:
         p.kill()
     running.clear()
+    if counting:
+        subprocess.run(["iptables", "-F", "OUTPUT"], capture_output=True, timeout=10)
+        counting.clear()
+
+
+# Packet counts of the relay's large datagrams, by iptables rules in the namespace's OUTPUT chain
+# (nothing leaves the namespace: these only count): to the data group, and by unicast.
+counting = []
+COUNT_RULES = {
+    "data_group": ["-d", DATA_GROUP[0], "--dport", str(DATA_GROUP[1])],
+    "unicast": ["!", "-d", "224.0.0.0/4"],
+}
+
+
+def start_counting():
+    """Installs the counting rules; False when iptables is not usable here (unprivileged namespace)."""
+    for name, match in COUNT_RULES.items():
+        r = subprocess.run(["iptables", "-A", "OUTPUT", "-p", "udp", "--sport", str(RELAY_PORT), *match,
+                            "-m", "length", "--length", f"{BIG}:65535", "-m", "comment", "--comment", name,
+                            "-j", "ACCEPT"], capture_output=True, timeout=10)
+        if r.returncode != 0:
+            print(f"test_group.py: no iptables counters ({r.stderr.decode().strip()}); packet counts skipped",
+                  flush=True)
+            subprocess.run(["iptables", "-F", "OUTPUT"], capture_output=True, timeout=10)
+            return False
+        counting.append(name)
+    return True
+
+
+def read_counts():
+    """{rule name: packets} of the counting rules."""
+    r = subprocess.run(["iptables", "-L", "OUTPUT", "-v", "-x", "-n"], capture_output=True, timeout=10, check=True)
+    counts = {}
+    for line in r.stdout.decode().splitlines():
+        m = re.search(r"/\* (\w+) \*/", line)
+        if m and m.group(1) in COUNT_RULES:
+            counts[m.group(1)] = int(line.split()[0])
+    check(set(counts) == set(COUNT_RULES), f"iptables counters: {r.stdout!r}")
+    return counts
 
 
 def public_key_of(path):
@@ -76,15 +119,35 @@ def usage_error(prog, argv, *needles):
 
 
 def test_usage_and_files():
+    mc = ["--profile", GROUP, "--delivery", "multicast", "--roster", "r"]
     for prog in (args.relay, args.chat):
-        usage_error(prog, ["--profile", GROUP, "--delivery", "multicast"], b"not implemented yet")
-        usage_error(prog, ["--profile", GROUP, "--data-group", "239.1.2.3:6000"], b"not implemented yet")
         usage_error(prog, ["--profile", GROUP, "--delivery", "broadcast"], b"--delivery")
         usage_error(prog, ["--delivery", "unicast"], b"group profile")
+        usage_error(prog, ["--data-group", "239.1.2.3:6000"], b"group profile")
         usage_error(prog, ["--profile", GROUP, "--key", "k.pem"], b"--identity")
+        # The data group: ADDR:PORT or [IPV6]:PORT, multicast, of --group's family, not on --port.
+        group_opts = mc if prog == args.chat else ["--profile", GROUP]
+        for bad, needle in (("239.1.2.3", b"ADDR:PORT"), ("ff15::2:6000", b"brackets"), ("[ff15::2]6000", b"]:PORT"),
+                            ("10.1.2.3:6000", b"not a multicast address"), ("nowhere:6000", b"IP address"),
+                            ("239.1.2.3:0", b"port in 1..65535"), ("239.1.2.3:70000", b"port in 1..65535"),
+                            ("[ff15::2]:6000", b"one family"), ("224.1.1.1:5007", b"control group"),
+                            ("239.1.2.3:5007", b"port of its own")):
+            usage_error(prog, [*group_opts, "--data-group", bad], bad.encode(), needle)
+        usage_error(prog, [*group_opts, "--group", "ff15::1", "--data-group", "239.1.2.3:6000"], b"one family")
+        usage_error(prog, [*group_opts, "--group", "224.1.1.2", "--port", "5008"], b"default data group",
+                    b"give --data-group")
         r = subprocess.run([prog, "--help"], capture_output=True, timeout=10)
-        for opt in (b"group", b"--delivery", b"--data-group", b"not implemented yet"):
+        for opt in (b"group", b"--data-group", b"224.1.1.2:5008", b"[ff15::2]:5008", b"multicast"):
             check(opt in r.stdout, f"{os.path.basename(prog)} --help lacks {opt}")
+        check(b"not implemented" not in r.stdout, f"{os.path.basename(prog)} --help: still 'not implemented'")
+    # Each member chooses its delivery; the relay serves both kinds.
+    usage_error(args.relay, ["--profile", GROUP, "--delivery", "multicast"], b"each member's choice")
+    usage_error(args.chat, ["--profile", GROUP, "--roster", "r", "--data-group", "239.1.2.3:6000"],
+                b"--delivery multicast")
+    usage_error(args.chat, ["--profile", GROUP, "--delivery", "multicast", "--identity", "x", "--print-identity"],
+                b"--print-identity")
+    check(b"--delivery" in subprocess.run([args.chat, "--help"], capture_output=True, timeout=10).stdout,
+          "chat --help lacks --delivery")
     usage_error(args.relay, ["--profile", GROUP, "--roster", "r"], b"members")
     usage_error(args.chat, ["--profile", GROUP], b"--roster")
     usage_error(args.chat, ["--profile", GROUP, "--admission", "admin", "--admission-cert", "c"], b"--admin-key")
@@ -159,8 +222,13 @@ def start_members(relay, names, identities, *member_opts):
     return members
 
 
-def test_five_members_roster():
-    secret = "the relay must never read this line: 5 members, roster, unicast"
+def five_members(multicast_members=()):
+    """Five roster members m0..m4 (those in multicast_members on --delivery multicast, the others on
+    unicast): join, m0's line reaches the four others, an outsider is never admitted, m4 leaves.
+    Returns the relay's stats and the iptables counts of the relay's large datagrams while m0's line
+    went out (None without iptables)."""
+    mode = "mixed" if 0 < len(multicast_members) < 5 else "multicast" if multicast_members else "unicast"
+    secret = f"the relay must never read this line: 5 members, roster, {mode} " + "." * 400
     with tempfile.TemporaryDirectory() as d:
         names = ["m0", "m1", "m2", "m3", "m4"]
         identities = {n: os.path.join(d, n + ".id") for n in names}
@@ -170,7 +238,16 @@ def test_five_members_roster():
             f.write("# the demo group\n" + "".join(f"{fps[n]}  # {n}\n" for n in names))
         relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
         check(relay.wait_for(is_event("ready"), "ready").get("profile") == GROUP, "relay profile")
-        members = start_members(relay, names, identities, "--roster", roster, "--delivery", "unicast")
+        check(relay.wait_for(is_event("ready"), "ready").get("data_group") == "%s:%d" % DATA_GROUP,
+              "the relay's data group")
+        members = []
+        for i, n in enumerate(names):
+            delivery = "multicast" if i in multicast_members else "unicast"
+            members += start_members(relay, [n], identities, "--roster", roster, "--delivery", delivery)
+            reg = members[-1].wait_for(is_event("registered"), "registered")
+            check(reg.get("delivery") == delivery, f"{n}: registered {reg}")
+            check(reg.get("data_group") == ("%s:%d" % DATA_GROUP if delivery == "multicast" else None),
+                  f"{n}: registered {reg}")
         for c in members:
             check(c.fingerprint == fps[c.name], f"{c.name}: self {c.fingerprint}, --print-identity {fps[c.name]}")
         # Every member sees the group of five, and each other member added, on its roster.
@@ -183,11 +260,20 @@ def test_five_members_roster():
         check(len(set(full.values())) == 1, f"the five-member epoch differs: {full}")
 
         sender, others = members[0], members[1:]
+        counts = None
+        if start_counting():
+            time.sleep(0.3)  # let the last commit's repeats settle
+            before = read_counts()
         sender.send_line(secret)
         for c in others:
             ev = c.wait_for(is_event("message", text=secret), "the line")
             check(ev.get("sender") == sender.fingerprint, f"{c.name}: sender {ev}")
             check("from" not in ev, f"{c.name}: a group message has no address: {ev}")
+        if counting:
+            time.sleep(0.2)  # the relay's last copies are counted when they leave, not when they arrive
+            after = read_counts()
+            counts = {k: after[k] - before[k] for k in after}
+            cleanup_counting()
         check(not sender.select(is_event("message", text=secret)), "the sender got its own line back")
 
         # An identity on no one's roster is never admitted: its line waits for a group that never
@@ -226,9 +312,57 @@ def test_five_members_roster():
         stats = stop_relay(relay)
         check(stats["registrations"] == 6 and stats["messages_relayed"] > 0, f"relay stats: {stats}")
         relay_output = b"".join(relay.raw) + relay.stderr
-        check(secret.encode() not in relay_output and b"after the leave" not in relay_output,
-              "the relay's output holds a member's line")
+        check(secret.encode() not in relay_output and b"after the leave" not in relay_output and
+              b"the relay must never" not in relay_output, "the relay's output holds a member's line")
         no_invalid_lines(relay, outsider, *members)
+        print(f"  {mode} delivery (multicast members {sorted(multicast_members)}): relay datagrams_out "
+              f"{stats['datagrams_out']}, bytes_out {stats['bytes_out']}, undecryptable {stats['undecryptable']}; "
+              f"m0's line left the relay as {counts}", flush=True)
+        return stats, counts
+
+
+def cleanup_counting():
+    subprocess.run(["iptables", "-F", "OUTPUT"], capture_output=True, timeout=10)
+    counting.clear()
+
+
+def check_counts(counts, multicast_members):
+    """m0's line (one datagram) left the relay once per unicast recipient among m1..m4, and once to
+    the data group when any of them is a multicast member."""
+    if counts is None:
+        return
+    others = range(1, 5)
+    unicast = sum(1 for i in others if i not in multicast_members)
+    grouped = int(any(i in multicast_members for i in others))
+    check(counts == {"data_group": grouped, "unicast": unicast},
+          f"the relay sent m0's line as {counts}, expected {grouped} to the data group and {unicast} by unicast")
+
+
+results = {}
+
+
+def test_five_members_roster():
+    results["unicast"] = five_members()
+    check_counts(results["unicast"][1], ())
+
+
+def test_five_members_multicast():
+    everyone = (0, 1, 2, 3, 4)
+    results["multicast"] = five_members(everyone)
+    check_counts(results["multicast"][1], everyone)
+    if "unicast" in results:
+        # Over the whole run (joins, commits, welcome pages, messages, the leave): the relay sent fewer
+        # bytes when the group was on multicast delivery (about 40% less here; the count of datagrams
+        # differs less, keep-alive answers being most of them, and varies with the run's length).
+        uni, multi = results["unicast"][0]["bytes_out"], results["multicast"][0]["bytes_out"]
+        check(multi < uni, f"relay bytes_out: multicast {multi}, unicast {uni}")
+
+
+def test_mixed_delivery():
+    # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
+    multicast_members = (0, 2, 3)
+    _, counts = five_members(multicast_members)
+    check_counts(counts, multicast_members)
 
 
 def test_admin_admission():
@@ -297,7 +431,8 @@ def main():
     if not in_namespace():
         print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
         return 2
-    tests = [test_usage_and_files, test_five_members_roster, test_admin_admission]
+    tests = [test_usage_and_files, test_five_members_roster, test_five_members_multicast, test_mixed_delivery,
+             test_admin_admission]
     if args.only:
         tests = [t for t in tests if args.only in t.__name__]
     start = time.monotonic()
