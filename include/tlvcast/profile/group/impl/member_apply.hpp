@@ -93,6 +93,7 @@ void member<Suite, Aead, Random>::install(const commit_view& c, const crypto::sh
         return !i || n.roster[*i].seq >= q.entry.seq;
     });
     std::erase_if(removes_, [&](const crypto::fingerprint& fp) { return !n.index_of(fp).has_value(); });
+    held_.emplace(c.gid, c.epoch);
     previous_ = std::move(current_);
     current_ = std::move(next);
     pending_.reset();
@@ -119,6 +120,8 @@ void member<Suite, Aead, Random>::on_commit(bytes value, time_point now, std::er
     if (!current_) {
         group_seen_ = true;
         pending_.reset(); // another group exists: this member's creation lost
+        if (stale(c.gid, c.epoch))
+            return; // an epoch of a group this member already held or was removed from: a replay
         const bool adds_me = std::any_of(c.added.begin(), c.added.end(), [&](const add_view& a) {
             return a.kp.entry.identity == me_->identity().public_key && a.kp.entry.init == init_.kp.public_key;
         });
@@ -156,6 +159,7 @@ void member<Suite, Aead, Random>::on_commit(bytes value, time_point now, std::er
     if (mine == roster->end()) { // removed: nothing of the new epoch is for this member
         note({notice::kind::removed, c.epoch, roster->size(), me_->fingerprint()});
         reset();
+        held_.emplace(c.gid, c.epoch);
         group_seen_ = true;
         return;
     }
@@ -173,7 +177,7 @@ template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::on_welcome(bytes value, time_point now, std::error_code& ec)
 {
     const welcome_view w = read_welcome(value, opt_.max_members, ec);
-    if (ec || current_)
+    if (ec || current_ || stale(w.gid, w.epoch))
         return;
     if (joining_ && (joining_->gid != w.gid || joining_->epoch != w.epoch)) {
         if (!joining_->commit.empty() || w.epoch < joining_->epoch)
