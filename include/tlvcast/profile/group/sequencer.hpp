@@ -100,6 +100,9 @@ public:
         }
         staged_.clear();
         roster_ = std::move(*roster);
+        previous_fingerprints_.clear();
+        if (!founding)
+            previous_fingerprints_.swap(fingerprints_);
         fingerprints_.clear();
         for (const auto& e : roster_)
             fingerprints_.push_back(fingerprint_of_key(e.identity));
@@ -118,6 +121,16 @@ public:
     bool is_member(const crypto::fingerprint& fp) const
     {
         return std::binary_search(fingerprints_.begin(), fingerprints_.end(), fp);
+    }
+
+    /// Whether `fp` may send GROUP_MESSAGE: an identity of the current roster or of the one before
+    /// (a member removed by the last commit may have messages of its last epoch in flight, which
+    /// the others still open). Anyone else's would only cost the members work: a forged header
+    /// `max_skip` generations ahead makes each derive that many message keys before it fails.
+    bool may_send(const crypto::fingerprint& fp) const
+    {
+        return is_member(fp) ||
+               std::binary_search(previous_fingerprints_.begin(), previous_fingerprints_.end(), fp);
     }
 
     /// A welcome page from `sender`: for the next epoch, staged until that sender's commit comes
@@ -241,7 +254,8 @@ private:
     group_id gid_{};
     crypto::sha256_digest hash_{};
     std::vector<member_entry> roster_;
-    std::vector<crypto::fingerprint> fingerprints_; // of roster_, sorted
+    std::vector<crypto::fingerprint> fingerprints_;          // of roster_, sorted
+    std::vector<crypto::fingerprint> previous_fingerprints_; // of the roster before, sorted
     std::deque<kept> history_log_;
     std::vector<staging> staged_;
 };
