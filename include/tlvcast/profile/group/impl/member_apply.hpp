@@ -256,17 +256,26 @@ void member<Suite, Aead, Random>::send_sync(time_point now)
 template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::on_timer(time_point now)
 {
+    // What is still queued was not sent (the hop is down): queuing it again would only grow the
+    // queue, by a commit and its welcome pages every retry, for as long as the relay is away.
+    const bool idle = outputs_.empty();
     if (pending_ && now - pending_->sent >= opt_.retry) {
-        for (const auto& page : pending_->welcome)
-            outputs_.push_back(page);
-        outputs_.push_back(pending_->blob);
+        if (idle) {
+            for (const auto& page : pending_->welcome)
+                outputs_.push_back(page);
+            outputs_.push_back(pending_->blob);
+        }
         pending_->sent = now;
         want_sync(current_ ? current_->epoch : 0);
     }
     if (!current_ && group_seen_ && !pending_ && now - last_sync_ >= 4 * opt_.retry)
         want_sync(0); // waiting to be added: the welcome may have been lost
-    if (sync_wanted_ && now - last_sync_ >= opt_.retry)
-        send_sync(now);
+    if (sync_wanted_ && now - last_sync_ >= opt_.retry) {
+        if (idle)
+            send_sync(now);
+        else
+            last_sync_ = now; // nothing went out since the last one: ask again after the next retry
+    }
 }
 
 template <class Suite, class Aead, class Random>
