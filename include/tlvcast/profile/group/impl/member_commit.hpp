@@ -151,13 +151,23 @@ void member<Suite, Aead, Random>::commit(time_point now)
                     e = read_key_package(*package).entry;
             p->roster.push_back(e);
         }
+        // The commit must fit one blob: additions beyond that wait for the next commit (made
+        // after this one is applied, as proposals remain).
+        std::size_t size = 1 + group_id_size + 8 + 32 + 32 + 2 + 2 * removed.size() + 2 +
+                           (2 + key_package_size) * updated.size() + 2 + 32 + 32 + 2 +
+                           entry_size * p->roster.size() + 1 + (opt_.admission_certificate ? cert_size : 0) +
+                           signature_size;
         if (designated)
             for (const auto& q : adds_) {
                 if (p->roster.size() >= opt_.max_members)
                     break;
+                const std::size_t more = key_package_size + 1 + (q.cert ? cert_size : 0) + entry_size;
+                if (size + more > 0xffff)
+                    break;
                 const bool present = std::any_of(p->roster.begin(), p->roster.end(),
                                                  [&](const member_entry& e) { return e.identity == q.entry.identity; });
                 if (!present) {
+                    size += more;
                     added.push_back(&q);
                     p->roster.push_back(q.entry);
                 }
