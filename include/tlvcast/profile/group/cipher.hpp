@@ -264,7 +264,8 @@ public:
         return std::nullopt;
     }
 
-    /// A member's blob, without opening it: messages and welcome pages are forwarded; a commit is
+    /// A member's blob, without opening it: messages (from an identity of the current or previous
+    /// roster) and welcome pages are forwarded; a commit is
     /// ordered when it continues the epoch chain (sequencer); a join must carry the key package
     /// of the identity its session proved. Errors: malformed, identity_mismatch,
     /// authentication_failed (key package signature), wrong_epoch, not_a_member, unexpected_type.
@@ -278,7 +279,10 @@ public:
             return k::data;
         }
         switch (t.type()) {
-        case wire::tlv_type::group_message: return k::data;
+        case wire::tlv_type::group_message:
+            if (!sequencer_->may_send(p.hop.identity))
+                ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
+            return k::data;
         case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, p.hop.identity, ec); return k::data;
         case wire::tlv_type::group_leave: return k::leave;
         case wire::tlv_type::group_sync: return k::request;

@@ -23,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace tlvcast::profile::group {
@@ -191,6 +192,10 @@ private:
         sync_wanted_ = true;
     }
     void send_sync(time_point now);
+    bool stale(const group_id& gid, std::uint64_t epoch) const noexcept
+    {
+        return held_ && held_->first == gid && epoch <= held_->second;
+    }
 
     static constexpr std::size_t max_notices = 8192;
 
@@ -206,6 +211,10 @@ private:
     std::vector<proposal> adds_, updates_;
     std::vector<crypto::fingerprint> removes_;
     bool group_seen_ = false;
+    /// The last epoch of a group this member held or was removed by (kept across reset()): a commit
+    /// of that group at or below it can only be a replay (the relay keeps the commit that added this
+    /// member, and this member may still hold the init key it sealed to), never a new addition.
+    std::optional<std::pair<group_id, std::uint64_t>> held_;
     bool sync_wanted_ = false;
     std::uint64_t sync_from_ = 0;
     time_point last_sync_{};

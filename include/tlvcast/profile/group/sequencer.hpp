@@ -100,6 +100,13 @@ public:
         }
         staged_.clear();
         roster_ = std::move(*roster);
+        previous_fingerprints_.clear();
+        if (!founding)
+            previous_fingerprints_.swap(fingerprints_);
+        fingerprints_.clear();
+        for (const auto& e : roster_)
+            fingerprints_.push_back(fingerprint_of_key(e.identity));
+        std::sort(fingerprints_.begin(), fingerprints_.end());
         epoch_ = c.epoch;
         gid_ = c.gid;
         hash_ = Suite::sha256(value);
@@ -110,8 +117,26 @@ public:
         return true;
     }
 
+    /// Whether `fp` is an identity of the current roster.
+    bool is_member(const crypto::fingerprint& fp) const
+    {
+        return std::binary_search(fingerprints_.begin(), fingerprints_.end(), fp);
+    }
+
+    /// Whether `fp` may send GROUP_MESSAGE: an identity of the current roster or of the one before
+    /// (a member removed by the last commit may have messages of its last epoch in flight, which
+    /// the others still open). Anyone else's would only cost the members work: a forged header
+    /// `max_skip` generations ahead makes each derive that many message keys before it fails.
+    bool may_send(const crypto::fingerprint& fp) const
+    {
+        return is_member(fp) ||
+               std::binary_search(previous_fingerprints_.begin(), previous_fingerprints_.end(), fp);
+    }
+
     /// A welcome page from `sender`: for the next epoch, staged until that sender's commit comes
-    /// (which it must precede); for a kept commit, accepted when it is its committer's and lists
+    /// (which it must precede; only a member of the current roster can commit, so only a member's
+    /// pages are staged: a registered outsider can neither evict a committer's pages nor have its
+    /// own forwarded to joiners); for a kept commit, accepted when it is its committer's and lists
     /// that epoch's roster entries exactly (a forged page would only make joiners fail). Forwarded
     /// when true. Errors: malformed, wrong_epoch, not_a_member.
     bool accept_welcome(bytes value, const crypto::fingerprint& sender, std::error_code& ec)
@@ -120,6 +145,10 @@ public:
         if (ec)
             return false;
         if (epoch_ != 0 && w.gid == gid_ && w.epoch == epoch_ + 1) {
+            if (!is_member(sender)) {
+                ec = errc::not_a_member;
+                return false;
+            }
             auto it = std::find_if(staged_.begin(), staged_.end(),
                                    [&](const staging& st) { return st.sender == sender && st.epoch == w.epoch; });
             if (it == staged_.end()) {
@@ -233,6 +262,8 @@ private:
     group_id gid_{};
     crypto::sha256_digest hash_{};
     std::vector<member_entry> roster_;
+    std::vector<crypto::fingerprint> fingerprints_;          // of roster_, sorted
+    std::vector<crypto::fingerprint> previous_fingerprints_; // of the roster before, sorted
     std::deque<kept> history_log_;
     std::vector<staging> staged_;
 };

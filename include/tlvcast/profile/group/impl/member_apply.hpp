@@ -93,6 +93,7 @@ void member<Suite, Aead, Random>::install(const commit_view& c, const crypto::sh
         return !i || n.roster[*i].seq >= q.entry.seq;
     });
     std::erase_if(removes_, [&](const crypto::fingerprint& fp) { return !n.index_of(fp).has_value(); });
+    held_.emplace(c.gid, c.epoch);
     previous_ = std::move(current_);
     current_ = std::move(next);
     pending_.reset();
@@ -131,6 +132,8 @@ void member<Suite, Aead, Random>::on_commit(bytes value, time_point now, std::er
     if (!current_ || c.gid != current_->gid) {
         group_seen_ = true;
         pending_.reset(); // another group exists: this member's creation lost
+        if (stale(c.gid, c.epoch))
+            return; // an epoch of a group this member already held or was removed from: a replay
         // A joiner joins from the commit that added it, or from any later one whose welcome pages
         // it holds (the relay answers GROUP_SYNC(0) with the latest commit and its roster).
         const bool adds_me = std::any_of(c.added.begin(), c.added.end(), [&](const add_view& a) {
@@ -173,6 +176,7 @@ void member<Suite, Aead, Random>::on_commit(bytes value, time_point now, std::er
     if (mine == roster->end()) { // removed: nothing of the new epoch is for this member
         note({notice::kind::removed, c.epoch, roster->size(), me_->fingerprint()});
         reset();
+        held_.emplace(c.gid, c.epoch);
         group_seen_ = true;
         return;
     }
@@ -190,7 +194,7 @@ template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::on_welcome(bytes value, time_point now, std::error_code& ec)
 {
     const welcome_view w = read_welcome(value, opt_.max_members, ec);
-    if (ec || current_)
+    if (ec || stale(w.gid, w.epoch) || (current_ && current_->gid == w.gid))
         return;
     if (joining_ && (joining_->gid != w.gid || joining_->epoch != w.epoch)) {
         if (joining_->gid == w.gid && w.epoch < joining_->epoch)
@@ -276,10 +280,15 @@ void member<Suite, Aead, Random>::send_sync(time_point now)
 template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::on_timer(time_point now)
 {
+    // What is still queued was not sent (the hop is down): queuing it again would only grow the
+    // queue, by a commit and its welcome pages every retry, for as long as the relay is away.
+    const bool idle = outputs_.empty();
     if (pending_ && now - pending_->sent >= opt_.retry) {
-        for (const auto& page : pending_->welcome)
-            outputs_.push_back(page);
-        outputs_.push_back(pending_->blob);
+        if (idle) {
+            for (const auto& page : pending_->welcome)
+                outputs_.push_back(page);
+            outputs_.push_back(pending_->blob);
+        }
         pending_->sent = now;
         want_sync(current_ ? current_->epoch : 0);
     }
@@ -290,11 +299,15 @@ void member<Suite, Aead, Random>::on_timer(time_point now)
         std::vector<std::byte> join;
         std::error_code ec;
         write_join(join, ec);
-        if (!ec)
+        if (!ec && idle)
             outputs_.push_back(std::move(join));
     }
-    if (sync_wanted_ && now - last_sync_ >= opt_.retry)
-        send_sync(now);
+    if (sync_wanted_ && now - last_sync_ >= opt_.retry) {
+        if (idle)
+            send_sync(now);
+        else
+            last_sync_ = now; // nothing went out since the last one: ask again after the next retry
+    }
 }
 
 template <class Suite, class Aead, class Random>
