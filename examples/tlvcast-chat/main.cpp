@@ -343,9 +343,7 @@ private:
     const tlvcast::transport::asio_udp& own_socket() const
     {
         if constexpr (std::is_same_v<Transport, multicast_transport>)
-            // basic_client::transport() is const only, and also_receiving::primary() non-const only:
-            // the cast reaches a const method of the client's own (non-const) transport.
-            return const_cast<Transport&>(client_.transport()).primary();
+            return client_.transport().primary();
         else
             return client_.transport();
     }

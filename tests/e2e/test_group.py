@@ -316,7 +316,7 @@ def five_members(multicast_members=()):
               b"the relay must never" not in relay_output, "the relay's output holds a member's line")
         no_invalid_lines(relay, outsider, *members)
         print(f"  {mode} delivery (multicast members {sorted(multicast_members)}): relay datagrams_out "
-              f"{stats['datagrams_out']}, bytes_out {stats['bytes_out']}, undecryptable {stats['undecryptable']}; "
+              f"{stats['datagrams_out']}, bytes_out {stats['bytes_out']}, undecryptable {stats['undecryptable']}, refused {stats['refused']}; "
               f"m0's line left the relay as {counts}", flush=True)
         return stats, counts
 

@@ -102,12 +102,13 @@ enum class relay_counter {
     datagrams_in, datagrams_out, bytes_in, bytes_out, registrations, messages_in, messages_relayed,
     presence_sent, timeouts, malformed, unknown_type, unexpected_type, unregistered, undecryptable,
     handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded, source_full, send_backlogged,
+    refused, ///< opaque forwarding: blobs the Cipher's classify() refused (a commit out of order, say)
 };
-inline constexpr std::array<std::string_view, 21> relay_counter_names{
+inline constexpr std::array<std::string_view, 22> relay_counter_names{
     "datagrams_in", "datagrams_out", "bytes_in", "bytes_out", "registrations", "messages_in", "messages_relayed",
     "presence_sent", "timeouts", "malformed", "unknown_type", "unexpected_type", "unregistered", "undecryptable",
     "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded", "source_full",
-    "send_backlogged",
+    "send_backlogged", "refused",
 };
 using relay_counters = counters<relay_counter, relay_counter_names>;
 

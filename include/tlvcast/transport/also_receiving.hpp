@@ -76,7 +76,9 @@ public:
     }
 
     Primary& primary() noexcept { return primary_; }
+    const Primary& primary() const noexcept { return primary_; }
     Secondary& secondary() noexcept { return secondary_; }
+    const Secondary& secondary() const noexcept { return secondary_; }
 
 private:
     struct slot {

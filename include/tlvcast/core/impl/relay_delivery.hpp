@@ -14,8 +14,8 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
     if constexpr (opaque) {
         std::error_code ec;
         const crypto::message_kind kind = cipher_.classify(*p.session, message_, ec);
-        if (ec) {
-            counters_.add(relay_counter::undecryptable);
+        if (ec) { // classify opens nothing: a refusal by the profile's rules, not a bad ciphertext
+            counters_.add(relay_counter::refused);
             return;
         }
         counters_.add(relay_counter::messages_in);
