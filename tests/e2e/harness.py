@@ -16,6 +16,25 @@ class Failure(Exception):
     pass
 
 
+# Programs a test started, killed by cleanup() whatever happens; the chat and relay options that
+# make the e2e tests fast (short keep-alives, probes and timeouts).
+running = []
+FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
+        "--linger", "0.3"]
+RELAY = ["--keepalive", "0.5", "--timeout", "10"]
+
+
+def track(p):
+    running.append(p)
+    return p
+
+
+def cleanup():
+    for p in running:
+        p.kill()
+    running.clear()
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)

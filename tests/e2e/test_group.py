@@ -19,19 +19,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Failure, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay)
+from harness import (FAST, RELAY, Failure, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
+                     run_tests, start_chat, start_relay, stop_relay, track)
+from harness import cleanup as harness_cleanup  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
 args = None
-running = []
 GROUP = "group"
-FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
-        "--linger", "0.3"]
-RELAY = ["--keepalive", "0.5", "--timeout", "10"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 RELAY_PORT = 5007               # the programs' default --port
 DATA_GROUP = ("224.1.1.2", 5008)  # the programs' default --data-group for an IPv4 --group
@@ -39,15 +36,8 @@ BIG = 300  # bytes (IP length): the counted datagrams; keep-alives and acknowled
 ADMISSION_LABEL = b"tlvcast group v1 admission"
 
 
-def track(p):
-    running.append(p)
-    return p
-
-
 def cleanup():
-    for p in running:
-        p.kill()
-    running.clear()
+    harness_cleanup()
     if counting:
         subprocess.run(["iptables", "-F", "OUTPUT"], capture_output=True, timeout=10)
         counting.clear()

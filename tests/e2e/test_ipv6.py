@@ -16,28 +16,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check, in_namespace, is_event, no_invalid_lines, run_tests,  # noqa: E402
-                     start_chat, start_relay, stop_relay)
+from harness import (FAST, RELAY, check, cleanup, in_namespace, is_event, no_invalid_lines,  # noqa: E402
+                     run_tests, start_chat, start_relay, stop_relay, track)
 
 args = None
-running = []
 SECURE = "secure"
 
-FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
-        "--linger", "0.3"]
-RELAY = ["--keepalive", "0.5", "--timeout", "10"]
 V0 = "fd00::1"  # tests/netns.sh NETNS_VETH=1 puts it on v0
-
-
-def track(p):
-    running.append(p)
-    return p
-
-
-def cleanup():
-    for p in running:
-        p.kill()
-    running.clear()
 
 
 def text(n, who):

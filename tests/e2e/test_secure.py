@@ -18,32 +18,17 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Failure, Program, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay)
+from harness import (FAST, RELAY, Failure, Program, check, cleanup, in_namespace, is_event,  # noqa: E402
+                     no_invalid_lines, run_tests, start_chat, start_relay, stop_relay, track)
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 args = None
-running = []
 SECURE = "secure"
 
-FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
-        "--linger", "0.3"]
-RELAY = ["--keepalive", "0.5", "--timeout", "10"]
 # 1184 is the secure fragment payload (1232-byte datagrams): 1185 is the first two-fragment message.
 SIZES = (0, 1, 1184, 1185, 5000, 48_450)
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def track(p):
-    running.append(p)
-    return p
-
-
-def cleanup():
-    for p in running:
-        p.kill()
-    running.clear()
 
 
 def identity_fingerprint(path):
