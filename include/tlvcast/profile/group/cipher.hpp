@@ -15,6 +15,7 @@
 #include <tlvcast/profile/secure/cipher.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,7 +80,10 @@ public:
         typename hop_type::peer_session hop;
         mutable std::vector<std::byte> join;
         mutable std::shared_ptr<detail::live_set::token> live;
+        mutable unsigned join_failures = 0; ///< GROUP_JOINs whose key package did not verify
     };
+    /// GROUP_JOINs with a bad key package one session may send before the relay stops verifying.
+    static constexpr unsigned max_join_failures = 4;
 
     /// Throws std::invalid_argument for max_members outside 1..max_members_limit, a zero retry,
     /// admin admission without an admin key, or what the secure profile refuses in opt.hop.
@@ -292,6 +296,17 @@ public:
             return k::ordered;
         }
         case wire::tlv_type::group_join: {
+            // A session joins once: the same join again (a member that waits repeats it) costs
+            // nothing, another one is refused, and failed verifications are capped per session.
+            if (!p.join.empty()) {
+                if (!std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
+                    ec = errc::replayed;
+                return k::join;
+            }
+            if (p.join_failures >= max_join_failures) {
+                ec = errc::rate_limited;
+                return k::join;
+            }
             const join_view j = read_join(t.value, ec);
             if (ec)
                 return k::join;
@@ -300,6 +315,7 @@ public:
                 return k::join;
             }
             if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
+                ++p.join_failures;
                 ec = errc::authentication_failed;
                 return k::join;
             }
