@@ -42,19 +42,37 @@ TEST_CASE("group review: one GROUP_SYNC(0) from an outsider draws the relay's wh
     const std::size_t request = 4 + 8;
     WARN("GROUP_SYNC(0): " << request << " bytes in, " << replies.size() << " blobs and " << bytes
                            << " bytes out (x" << bytes / request << "), for a " << n << "-member group");
-    // What would bound it: at most one answer per retry interval per session, and epoch 0 only to
-    // a session that joined. Today an outsider's session gets the whole history every time.
+    // Now bounded per session (below), but an answer stays O(N): a joiner needs the roster.
 
-    {
-        profile::group::cipher::peer_session outsider;
-        outsider.hop.identity = crypto::fingerprint_of<suite>(identity_of(4242).public_key);
-        std::vector<std::byte> sync;
-        std::vector<std::byte> zero(8, std::byte{0});
-        std::error_code ec;
-        write_blob(wire::tlv_type::group_sync, zero, sync, ec);
-        std::vector<std::vector<std::byte>> out;
-        relay.answer(outsider, sync, out, ec);
-        CHECK(ec == errc::not_a_member); // FAILS today: answered (empty here only because this relay has no group)
-    }
     CHECK(bytes < 100 * request); // FAILS today
+}
+
+TEST_CASE("group relay: GROUP_SYNC is answered only to joined sessions, a bounded number of times per epoch",
+          "[profile][group][review][dos]")
+{
+    profile::group::cipher relay(profile::group::cipher::generate(), options{});
+    std::vector<std::byte> sync;
+    std::error_code ec;
+    write_blob(wire::tlv_type::group_sync, std::vector<std::byte>(8, std::byte{0}), sync, ec);
+    profile::group::cipher::peer_session outsider;
+    outsider.hop.identity = crypto::fingerprint_of<suite>(identity_of(4242).public_key);
+    std::vector<std::vector<std::byte>> out;
+    relay.answer(outsider, sync, out, ec);
+    CHECK(ec == errc::not_a_member);
+    CHECK(out.empty());
+    // A joined session: answered up to max_sync_answers times in one epoch, then refused.
+    party_t joiner(identity_of(4243), profile::secure::options{}, forkable_random(3));
+    member_t m(joiner, options{});
+    std::vector<std::byte> join;
+    m.write_join(join, ec);
+    profile::group::cipher::peer_session p;
+    p.hop.identity = joiner.fingerprint();
+    REQUIRE(relay.classify(p, join, ec) == crypto::message_kind::join);
+    unsigned answered = 0;
+    for (int i = 0; i < 50; ++i) {
+        relay.answer(p, sync, out, ec);
+        answered += !ec;
+    }
+    CHECK(answered == profile::group::cipher::max_sync_answers);
+    CHECK(ec == errc::rate_limited);
 }

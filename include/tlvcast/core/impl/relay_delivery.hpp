@@ -23,6 +23,8 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
             if constexpr (requires { cipher_.answer(*p.session, message_, replies_, ec); }) {
                 replies_.clear();
                 cipher_.answer(*p.session, message_, replies_, ec);
+                if (ec)
+                    counters_.add(relay_counter::refused);
                 for (const auto& r : replies_)
                     send_blob(from, *p.session, r, now, out);
             }

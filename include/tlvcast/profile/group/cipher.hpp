@@ -81,7 +81,11 @@ public:
         mutable std::vector<std::byte> join;
         mutable std::shared_ptr<detail::live_set::token> live;
         mutable unsigned join_failures = 0; ///< GROUP_JOINs whose key package did not verify
+        mutable std::uint64_t sync_epoch = 0; ///< the relay's epoch when sync_answers began counting
+        mutable unsigned sync_answers = 0;
     };
+    /// GROUP_SYNC answers per session and epoch (a member that lost an answer asks again; more is waste).
+    static constexpr unsigned max_sync_answers = 8;
     /// GROUP_JOINs with a bad key package one session may send before the relay stops verifying.
     static constexpr unsigned max_join_failures = 4;
 
@@ -328,8 +332,11 @@ public:
         }
     }
 
-    /// GROUP_SYNC(epoch): the kept commits after it (with welcome pages for a member not yet in).
-    void answer(const peer_session&, std::span<const std::byte> blob, std::vector<std::vector<std::byte>>& replies,
+    /// GROUP_SYNC(epoch): the kept commits after it (the latest with welcome pages for a member not
+    /// yet in). Only for a session that joined, and at most max_sync_answers times per session and
+    /// epoch of the relay's group (an answer is O(N) bytes for a 12-byte request). Errors:
+    /// malformed, not_a_member, rate_limited.
+    void answer(const peer_session& p, std::span<const std::byte> blob, std::vector<std::vector<std::byte>>& replies,
                 std::error_code& ec) const
     {
         std::error_code rec;
@@ -339,6 +346,19 @@ public:
             ec = errc::malformed;
             return;
         }
+        if (p.join.empty()) {
+            ec = errc::not_a_member;
+            return;
+        }
+        if (p.sync_epoch != sequencer_->epoch()) {
+            p.sync_epoch = sequencer_->epoch();
+            p.sync_answers = 0;
+        }
+        if (p.sync_answers >= max_sync_answers) {
+            ec = errc::rate_limited;
+            return;
+        }
+        ++p.sync_answers;
         sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
     }
 
