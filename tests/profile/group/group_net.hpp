@@ -68,6 +68,8 @@ struct group_net {
     /// Return false to drop a blob on its way from node `from` (test-controlled loss).
     std::function<bool(std::size_t from, const std::vector<std::byte>& blob)> pass = [](auto, const auto&) { return true; };
     std::size_t rejected_commits = 0;
+    /// The relay's own admission check (options::relay_admission), when a test sets one.
+    std::function<std::error_code(const key_package_view&, std::optional<bytes>)> relay_admit;
 
     node& add(std::uint32_t id, options opt, std::uint64_t seed)
     {
@@ -183,7 +185,7 @@ struct group_net {
         };
         switch (t.type()) {
         case wire::tlv_type::group_commit:
-            if (!seq.accept_commit(t.value, nodes[from]->fp(), present, ec)) {
+            if (!seq.accept_commit(t.value, nodes[from]->fp(), present, ec, relay_admit)) {
                 ++rejected_commits;
                 return;
             }

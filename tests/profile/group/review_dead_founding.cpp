@@ -66,3 +66,47 @@ TEST_CASE("group review: after a relay restart an outsider that founds first kee
         any = any || g.nodes[i]->m->in_group();
     CHECK(any); // FAILS today
 }
+
+TEST_CASE("group relay: with relay admission, an outsider cannot found while the members are away",
+          "[profile][group][review][dos]")
+{
+    // The relay applies the roster too (options::relay_admission): the outsider's founding is refused.
+    for (const bool restart : {false, true}) {
+        CAPTURE(restart);
+        group_net g;
+        const options roster = roster_options({1, 2, 3});
+        g.relay_admit = [roster](const key_package_view& kp, std::optional<bytes>) -> std::error_code {
+            const auto fp = crypto::fingerprint_of<suite>(kp.entry.identity);
+            return std::find(roster.roster.begin(), roster.roster.end(), fp) != roster.roster.end()
+                       ? std::error_code{}
+                       : make_error_code(errc::admission_refused);
+        };
+        for (std::uint32_t id = 1; id <= 3; ++id)
+            g.add(id, roster, 700 + id);
+        options own;
+        own.policy = admission::open;
+        g.add(66, own, 6666);
+        if (!restart) {
+            for (std::size_t i = 0; i < 3; ++i)
+                g.join(i);
+            for (std::size_t i = 0; i < 3; ++i)
+                g.nodes[i]->present = false; // every member's session lapsed for a moment
+        }
+        g.join(3); // the outsider tries to found
+        CHECK_FALSE(g.nodes[3]->m->in_group());
+        for (std::size_t i = 0; i < 3; ++i) {
+            if (restart)
+                g.join(i);
+            else
+                g.nodes[i]->present = true;
+        }
+        g.nodes[1]->m->update(g.now);
+        g.pump();
+        for (int i = 0; i < 4; ++i)
+            g.tick(std::chrono::seconds(1));
+        for (std::size_t i = 0; i < 3; ++i)
+            CHECK(g.nodes[i]->m->in_group());
+        CHECK(g.agree());
+        CHECK_FALSE(g.nodes[3]->m->in_group());
+    }
+}

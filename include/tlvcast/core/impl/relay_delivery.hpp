@@ -196,11 +196,12 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
     // there between them; the rest get their own.
     std::optional<endpoint> group;
     std::uint64_t relayed = 0;
+    constexpr bool has_delivery_group = requires(const session_type& s) { cipher_.delivery_group(s); };
     for (const auto& [ep, q] : peers_) {
         if (ep == from && !to_sender)
             continue;
         ++relayed;
-        if constexpr (requires { cipher_.delivery_group(*q.session); }) {
+        if constexpr (has_delivery_group) {
             if (const auto g = cipher_.delivery_group(*q.session)) {
                 group = *g;
                 continue;

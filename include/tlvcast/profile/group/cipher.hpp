@@ -8,6 +8,7 @@
 #include <tlvcast/crypto/random.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
+#include <tlvcast/profile/group/admission.hpp>
 #include <tlvcast/profile/group/codec.hpp>
 #include <tlvcast/profile/group/member.hpp>
 #include <tlvcast/profile/group/options.hpp>
@@ -100,6 +101,8 @@ public:
             throw std::invalid_argument("tlvcast::group: retry and commit_history must be positive");
         if (opt.policy == admission::admin && !opt.admin_key)
             throw std::invalid_argument("tlvcast::group: admin admission needs the admin's key");
+        relay_roster_ = opt.roster;
+        std::sort(relay_roster_.begin(), relay_roster_.end());
         member_ = std::make_unique<member_type>(hop_.party(), opt);
         sequencer_ = std::make_unique<sequencer<Suite>>(opt.max_members, opt.commit_history);
         live_ = std::make_shared<detail::live_set>();
@@ -296,7 +299,16 @@ public:
         case wire::tlv_type::group_sync: return k::request;
         case wire::tlv_type::group_commit: {
             const auto present = [this](const crypto::fingerprint& fp) { return live_->contains(fp); };
-            sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
+            if (!settings().relay_admission) {
+                sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
+                return k::ordered;
+            }
+            const auto admit = [this](const key_package_view& kp, std::optional<bytes> cert) -> std::error_code {
+                if (admissible<Suite>(hop_.party(), settings(), relay_roster_, kp.entry.identity, cert))
+                    return {};
+                return errc::admission_refused;
+            };
+            sequencer_->accept_commit(t.value, p.hop.identity, present, ec, admit);
             return k::ordered;
         }
         case wire::tlv_type::group_join: {
@@ -377,6 +389,7 @@ private:
     std::unique_ptr<member_type> member_;
     std::unique_ptr<sequencer<Suite>> sequencer_;
     std::shared_ptr<detail::live_set> live_;
+    std::vector<crypto::fingerprint> relay_roster_; // options::roster, sorted (relay_admission)
 };
 
 /// The group profile with AES-256-GCM on the default backend.

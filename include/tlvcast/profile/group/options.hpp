@@ -38,6 +38,10 @@ struct options {
     std::vector<crypto::fingerprint> roster;                       ///< admission::roster: accepted identities
     std::optional<std::array<std::byte, 32>> admin_key;              ///< admission::admin: the admin's Ed25519 key
     std::optional<std::array<std::byte, 64>> admission_certificate;  ///< admission::admin: this member's
+    /// Relay: apply `policy` (with `roster` or `admin_key`) to every founder and addition before
+    /// ordering a commit. Off, anyone who joined may found a group while no member is present
+    /// (after a relay restart) and hold the ordering; members still refuse its group.
+    bool relay_admission = false;
     delivery mode = delivery::unicast;
     /// Where the relay sends forwarded blobs once for all members that chose delivery::multicast
     /// (they listen there); the relay needs it, and a multicast member's transport joins it.

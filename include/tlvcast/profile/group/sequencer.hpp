@@ -40,8 +40,12 @@ public:
     /// current group is present (`present` tells, by fingerprint), and passes transition.hpp's
     /// checks; one that adds members also needs its welcome pages staged first. Errors:
     /// malformed, not_a_member, wrong_epoch, authentication_failed, not_ready (no welcome yet).
+    /// `admit(key_package, certificate) -> std::error_code`, when given, is the relay's own admission
+    /// check of a founder and of every addition (options::relay_admission): without it anyone who
+    /// joined could found a group while no member is present, and hold the ordering.
     bool accept_commit(bytes value, const crypto::fingerprint& sender,
-                       const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec)
+                       const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
+                       const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
@@ -76,12 +80,19 @@ public:
                 ec = errc::authentication_failed;
                 return false;
             }
+            if (admit) {
+                if (const std::error_code refused = admit(c.added[0].kp, c.committer_cert)) {
+                    ec = refused;
+                    return false;
+                }
+            }
             roster = self;
             history_log_.clear();
         } else {
             roster = next_roster<Suite>(roster_, c, max_members_, verify,
                                         [](const public_key& k) { return init_key_usable<Suite>(k); },
-                                        [](const add_view&) { return std::error_code{}; }, ec);
+                                        [&](const add_view& a) { return admit ? admit(a.kp, a.cert) : std::error_code{}; },
+                                        ec);
             if (!roster)
                 return false;
         }
