@@ -12,27 +12,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Failure, Program, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay)
+from harness import (FAST, Failure, Program, check, cleanup, in_namespace, is_event,  # noqa: E402
+                     no_invalid_lines, run_tests, start_chat, start_relay, stop_relay, track)
 
 args = None
-running = []
-
-FAST = ["--keepalive", "0.5", "--probe", "1", "--register-timeout", "1", "--register-attempts", "10",
-        "--linger", "0.3"]
-RELAY = ["--keepalive", "0.5", "--timeout", "2"]
+RELAY = ["--keepalive", "0.5", "--timeout", "2"]  # a shorter client timeout than harness.RELAY's
 SEED = "seed"  # every program here speaks the seed profile; tests/e2e/test_secure.py tests the secure one
-
-
-def track(p):
-    running.append(p)
-    return p
-
-
-def cleanup():
-    for p in running:
-        p.kill()
-    running.clear()
 
 
 def payloads():
