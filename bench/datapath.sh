@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
+# datapath.sh [options]: the relay's data path against the best plain UDP forwarder, same load generator.
+#
+# Inside a private network namespace (tests/netns.sh: loopback only, multicast routed to lo), for each
+# receiver count and each server: starts the server pinned to core 0 (bench_forwarder, or
+# tlvcast-relay in the secure profile), runs bench_loadgen pinned to core 1 (one sender, closed loop,
+# N receivers that check every message; see bench/datapath/loadgen.cpp), stops the server and
+# prints the load generator's line and the server's counters. Every run is bounded (--seconds).
+#   --receivers "1 10"   receiver counts (default "1 10")
+#   --servers "plain secure"  which servers (default both, plain first)
+#   --messages M         timed messages per run (default 200000; warm-up 20000 before them)
+#   --relay BIN          tlvcast-relay to measure (default build/rel/examples/tlvcast-relay)
+#   --relay-args "..."   extra relay options (e.g. "-v" to print every relayed message)
+#   --strace             run the server under strace -c -f and print system calls per relayed message
+#   --rounds R           repeat each (receivers, server) pair R times, alternating servers (default 1)
+# BUILD overrides the build directory (default build/rel). Needs 2 cores for the pinning.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${TLVCAST_NETNS_INSIDE:-}" != 1 ]; then
+  exec "$root/tests/netns.sh" "$0" "$@"
+fi
+build=${BUILD:-$root/build/rel}
+receivers="1 10" servers="plain secure" messages=200000 relay=$build/examples/tlvcast-relay relay_args= use_strace=0
+rounds=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --receivers) receivers=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --messages) messages=$2; shift 2 ;;
+    --relay) relay=$2; shift 2 ;;
+    --relay-args) relay_args=$2; shift 2 ;;
+    --strace) use_strace=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "datapath.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+warm=20000
+port=25011
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run_one SERVER N: one measurement; prints the load generator's line and the server's stats.
+run_one() {
+  local server=$1 n=$2 cmd pid wrap=()
+  if [ "$server" = plain ]; then
+    cmd=("$build/bench/datapath/bench_forwarder" 224.1.1.1 "$port")
+  else
+    cmd=("$relay" --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
+  fi
+  [ "$use_strace" = 1 ] && wrap=(strace -c -f -o "$tmp/strace")
+  : >"$tmp/server.out"
+  taskset -c 0 "${wrap[@]}" "${cmd[@]}" >"$tmp/server.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q -E "ready|fingerprint" "$tmp/server.out" && break
+    sleep 0.05
+  done
+  # Under strace $! is strace itself; the server is its child.
+  local spid=$pid
+  [ "$use_strace" = 1 ] && spid=$(pgrep -P "$pid" | head -1)
+  local rc=0
+  taskset -c 1 "$build/bench/datapath/bench_loadgen" --server "$server" --receivers "$n" --port "$port" \
+    --messages "$messages" --warm-up "$warm" --server-pid "$spid" --seconds 100 || rc=$?
+  kill -TERM "$spid" 2>/dev/null || true
+  wait "$pid" || true
+  grep -E "stats" "$tmp/server.out" | tail -1
+  if [ "$use_strace" = 1 ]; then
+    local calls
+    calls=$(awk '$NF == "total" { print $(NF-2) }' "$tmp/strace")
+    # Set-up is a few dozen datagrams: the relayed messages dominate.
+    echo "strace: $calls system calls for $((warm + messages)) messages ($(awk -v c="$calls" -v m=$((warm + messages)) \
+      'BEGIN { printf "%.3f", c / m }') per message)"
+    awk 'NR > 2 && $NF != "total" && $0 !~ /^-/ { print "  " $0 }' "$tmp/strace" | sort -k4 -n -r | head -8
+  fi
+  return $rc
+}
+
+for n in $receivers; do
+  for r in $(seq "$rounds"); do
+    for server in $servers; do
+      run_one "$server" "$n" || echo "datapath.sh: run failed (server $server, $n receivers)"
+    done
+  done
+done
