@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -65,6 +66,8 @@ options:
   --max-clients N    registrations beyond this are refused (default 4096)
   --threads N        worker threads for the public-key work (default 0: one per core)
   --json             one JSON object per line on stdout instead of text for people
+  -v, --verbose      also print an event per relayed message (off by default: a line per message
+                     costs more than relaying it; written in batches when on)
   --help             this text
 
 Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints its counters.
@@ -73,7 +76,7 @@ or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only,
 clients cannot pin it).
 JSON events: ready ("fingerprint", "profile", "backend"; group profile: "data_group"), registered,
 connected, disconnected, timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from",
-"bytes"), and stats (every relay counter by name). In the secure and group profiles the client
+"bytes"; with --verbose only), and stats (every relay counter by name). In the secure and group profiles the client
 events also carry "sender": the client's verified identity fingerprint. In the group profile a
 message event is any blob the relay forwarded or ordered (a member's encrypted message, commit or
 welcome page; "bytes" is its encrypted size). People's output shows fingerprints by their first 32
@@ -87,12 +90,19 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<tlvcast::duration> timeout;
     std::size_t max_clients = 4096;
     unsigned threads = 0;
+    bool verbose = false; ///< -v: an event per relayed message
 };
 
 settings parse(int argc, char** argv)
 {
     settings s;
-    ex::arg_reader args(argc, argv);
+    // -v is the one short option (arg_reader takes long ones): read it as --verbose.
+    std::vector<char*> words(argv, argv + argc);
+    static char verbose[] = "--verbose";
+    for (auto& w : words)
+        if (std::string_view(w) == "-v")
+            w = verbose;
+    ex::arg_reader args(argc, words.data());
     std::string_view name;
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
@@ -106,7 +116,10 @@ settings parse(int argc, char** argv)
             s.timeout = args.seconds(0.01, 86400);
         else if (name == "--max-clients")
             s.max_clients = static_cast<std::size_t>(args.integer(1, 1'000'000));
-        else if (name == "--threads")
+        else if (name == "--verbose") {
+            args.no_value();
+            s.verbose = true;
+        } else if (name == "--threads")
             s.threads = static_cast<unsigned>(args.integer(0, 256));
         else
             args.unknown();
@@ -134,7 +147,8 @@ Cipher make_cipher(const settings& s)
         return ex::own_key<Cipher>(s, "tlvcast-relay");
 }
 
-void print_event(const tlvcast::core::relay_event& e, bool json)
+// The line printed for event `e`.
+std::string event_line(const tlvcast::core::relay_event& e, bool json)
 {
     using k = tlvcast::core::relay_event::kind;
     const char* what = e.what == k::registered     ? "registered"
@@ -152,19 +166,52 @@ void print_event(const tlvcast::core::relay_event& e, bool json)
             o.str("peer", peer);
         if (e.identity)
             o.str("sender", ex::hex(*e.identity));
-        ex::print_line(o.text());
-        return;
+        return o.text();
     }
     // People see the address and, where the profile proves one, the short identity.
     const std::string peer = e.peer.to_string() + (e.identity ? " [" + ex::short_hex(*e.identity) + "]" : "");
     switch (e.what) {
-    case k::registered: ex::print_line("client registered: " + peer); break;
-    case k::connected: ex::print_line(peer + " connected"); break;
-    case k::disconnected: ex::print_line(peer + " disconnected"); break;
-    case k::timeout: ex::print_line(peer + " timed out"); break;
-    case k::message: ex::print_line("message from " + peer + ", " + std::to_string(e.bytes) + " bytes, relayed"); break;
+    case k::registered: return "client registered: " + peer;
+    case k::connected: return peer + " connected";
+    case k::disconnected: return peer + " disconnected";
+    case k::timeout: return peer + " timed out";
+    case k::message: break;
     }
+    return "message from " + peer + ", " + std::to_string(e.bytes) + " bytes, relayed";
 }
+
+// Prints the relay's events on the io thread. Message events (--verbose only) go to stdout's
+// buffer, which is flushed once the relay's current batch of events is done (a handler posted
+// behind it): one write per batch instead of one per message. The rare events flush at once.
+class event_printer {
+public:
+    event_printer(asio::io_context& io, bool json, bool verbose) : io_(io), json_(json), verbose_(verbose) {}
+
+    void operator()(const tlvcast::core::relay_event& e)
+    {
+        if (e.what != tlvcast::core::relay_event::kind::message) {
+            ex::print_line(event_line(e, json_));
+            return;
+        }
+        if (!verbose_)
+            return;
+        const std::string line = event_line(e, json_);
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fputc('\n', stdout);
+        if (!flush_posted_) {
+            flush_posted_ = true;
+            asio::post(io_, [this] {
+                flush_posted_ = false;
+                std::fflush(stdout);
+            });
+        }
+    }
+
+private:
+    asio::io_context& io_;
+    bool json_, verbose_;
+    bool flush_posted_ = false;
+};
 
 template <class Relay>
 void print_stats(const Relay& relay, bool json)
@@ -215,8 +262,10 @@ int run(const settings& s)
         });
     });
 
+    // Stays alive until io.run() returns; the relay calls it on the io thread only.
+    event_printer printer(io, s.json, s.verbose);
+    relay.start([&printer](const tlvcast::core::relay_event& e) { printer(e); });
     const bool json = s.json;
-    relay.start([json](const tlvcast::core::relay_event& e) { print_event(e, json); });
     const std::string data_group =
         ex::is_group<Cipher> ? ex::address_port_text(s.data_group->address, s.data_group->port) : std::string();
     if (json) {

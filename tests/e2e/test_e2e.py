@@ -49,7 +49,8 @@ def start_three(*relay_args):
 def test_messages_and_presence():
     # A generous client timeout here: on a loaded machine the 48,450-byte messages (255 RSA
     # decryptions each, at the relay and at every client) may delay keep-alives by seconds.
-    relay, chats = start_three("--keepalive", "0.5", "--timeout", "10")
+    # -v: the relay's per-message events (off by default) are checked below.
+    relay, chats = start_three("--keepalive", "0.5", "--timeout", "10", "-v")
     alice, bob, carol = chats
 
     # Presence: an earlier client hears of each later one.
@@ -109,6 +110,7 @@ def test_timeout_and_restart():
     # The relay restarts with a new key on the same port: the clients find it by themselves.
     stats = stop_relay(relay)
     check(stats["timeouts"] == 1 and stats["messages_relayed"] == 2, f"stats: {stats}")
+    check(not relay.select(is_event("message")), "the relay printed per-message events without --verbose")
     relay2 = track(start_relay(args.relay, *RELAY, name="relay2", profile=SEED))
     for c in (alice, bob):
         relay2.wait_for(is_event("connected", peer=c.local), f"{c.name} re-joined")

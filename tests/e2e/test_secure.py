@@ -86,7 +86,8 @@ def test_usage_errors():
 def test_pinned_messages_with_verified_senders():
     with tempfile.TemporaryDirectory() as d:
         ident = os.path.join(d, "relay.id")
-        relay = track(start_relay(args.relay, *RELAY, "--identity", ident, profile=SECURE))
+        # --verbose: the relay's per-message events (off by default) are checked below.
+        relay = track(start_relay(args.relay, *RELAY, "--verbose", "--identity", ident, profile=SECURE))
         check(os.stat(ident).st_mode & 0o777 == 0o600, f"identity file mode {oct(os.stat(ident).st_mode)}")
         check(relay.fingerprint == identity_fingerprint(ident),
               f"relay printed {relay.fingerprint}, its identity file says {identity_fingerprint(ident)}")
