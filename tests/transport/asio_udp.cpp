@@ -245,17 +245,19 @@ TEST_CASE("asio_udp: a batch goes out with sendmmsg, in order", "[asio_udp]")
     auto b = asio_udp::open_client(io);
     collector cb(b);
     datagram_batch batch;
-    for (int i = 0; i < 100; ++i) { // more than one sendmmsg chunk (64)
-        std::vector<std::byte> d(256, std::byte(i));
+    // More than one sendmmsg call (max_send_batch); small datagrams, so that all fit b's buffer.
+    constexpr int count = static_cast<int>(tlvcast::transport::detail::max_send_batch) + 100;
+    for (int i = 0; i < count; ++i) {
+        std::vector<std::byte> d(64, std::byte(i & 0xff));
         batch.push(loopback_of(b), d);
     }
     std::error_code ec;
-    CHECK(a.send(batch, ec) == 100);
+    CHECK(a.send(batch, ec) == static_cast<std::size_t>(count));
     CHECK_FALSE(ec);
-    REQUIRE(run_until(io, [&] { return cb.sizes.size() == 100; }));
-    for (int i = 0; i < 100; ++i) {
-        REQUIRE(cb.firsts[i] == i);
-        REQUIRE(cb.sizes[i] == 256);
+    REQUIRE(run_until(io, [&] { return cb.sizes.size() == static_cast<std::size_t>(count); }));
+    for (int i = 0; i < count; ++i) {
+        REQUIRE(cb.firsts[i] == (i & 0xff));
+        REQUIRE(cb.sizes[i] == 64);
         REQUIRE(cb.sources[i] == loopback_of(a));
     }
 }

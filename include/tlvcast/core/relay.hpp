@@ -29,6 +29,10 @@ struct relay_driver_options {
     /// before their outputs leave in one batch: fewer reactor passes and send calls under load,
     /// and a bound on how long the strand keeps the timer and the jobs waiting.
     std::size_t receive_burst = 64;
+    /// With a Transport that takes many at once (transport::try_receiving_many): full bursts read
+    /// in a row before going back to the reactor, each burst's outputs sent in one batch; a short
+    /// burst ends it sooner (the socket was empty). Bounds how long timers and jobs wait.
+    std::size_t receive_rounds = 16;
 };
 
 /// A relay. The engine runs on a strand of the Transport's executor: receives, timers and the
@@ -51,7 +55,8 @@ public:
                 relay_driver_options driver = {})
         : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
           engine_(std::move(cipher), std::move(fragmenter), with_jobs(options, driver)), timer_(strand_),
-          sender_(transport_, strand_), receive_burst_(std::max<std::size_t>(driver.receive_burst, 1))
+          sender_(transport_, strand_), receive_burst_(std::max<std::size_t>(driver.receive_burst, 1)),
+          receive_rounds_(std::max<std::size_t>(driver.receive_rounds, 1))
     {
         if constexpr (transport::try_receiving_many<Transport>) {
             // Not zeroed: the kernel touches only the pages it writes.
@@ -165,19 +170,31 @@ private:
                                  }));
     }
 
-    // Handles what already waits in the transport, up to receive_burst datagrams in all: in one
-    // call where the Transport takes many at once, else one by one.
+    // Handles what already waits in the transport. Where the Transport takes many at once: bursts
+    // of receive_burst - 1 (one recvmmsg each) until one comes back short, at most receive_rounds;
+    // a full burst's outputs leave (one batch send) before the next is read, the last one's when
+    // the caller flushes. Else up to receive_burst datagrams one by one.
     void drain()
     {
         if constexpr (transport::try_receiving_many<Transport>) {
             if (burst_buffers_.empty())
                 return; // receive_burst 1: one datagram per receive
-            std::error_code ec;
-            const std::size_t n = transport_.try_receive_many(burst_buffers_, burst_from_, burst_sizes_, ec);
-            for (std::size_t i = 0; i < n && running_; ++i)
-                if (burst_sizes_[i] <= burst_buffers_[i].size()) // else truncated: dropped, as message_size
-                    engine_.handle(burst_from_[i], std::span<const std::byte>(burst_buffers_[i].data(), burst_sizes_[i]),
-                                   clock::now(), out_, events_);
+            for (std::size_t round = 0; round < receive_rounds_ && running_; ++round) {
+                std::error_code ec;
+                const std::size_t n = transport_.try_receive_many(burst_buffers_, burst_from_, burst_sizes_, ec);
+                const time_point now = clock::now(); // one reading per burst: they arrived together
+                for (std::size_t i = 0; i < n && running_; ++i)
+                    if (burst_sizes_[i] <= burst_buffers_[i].size()) // else truncated: dropped, as message_size
+                        engine_.handle(burst_from_[i],
+                                       std::span<const std::byte>(burst_buffers_[i].data(), burst_sizes_[i]), now,
+                                       out_, events_);
+                // Short (would_block included): the socket was empty a moment ago. A full burst
+                // leaves before the next is read, so outputs never wait on more input.
+                if (n < burst_buffers_.size() || !running_)
+                    return;
+                run_jobs();
+                flush();
+            }
         } else if constexpr (transport::try_receiving<Transport>) {
             for (std::size_t i = 1; i < receive_burst_ && running_; ++i) {
                 std::error_code ec;
@@ -279,7 +296,7 @@ private:
     datagram_batch out_;
     std::vector<relay_event> events_;
     time_point armed_for_ = no_timer;
-    std::size_t receive_burst_;
+    std::size_t receive_burst_, receive_rounds_;
     // The burst's receive buffers (transport::try_receiving_many), each as large as any datagram.
     static constexpr std::size_t burst_buffer_size = 65536;
     std::unique_ptr<std::byte[]> burst_storage_;

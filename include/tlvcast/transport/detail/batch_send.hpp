@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <system_error>
 
 #include <netinet/in.h>
@@ -19,6 +20,10 @@
 #include <sys/uio.h>
 
 namespace tlvcast::transport::detail {
+
+/// Datagrams one sendmmsg(2) takes at most: the kernel's cap (UIO_MAXIOV). A relay's flush (a
+/// receive burst times its recipients) then leaves in one system call.
+inline constexpr std::size_t max_send_batch = 1024;
 
 /// Errors that concern one datagram (its size or its destination): the rest of a batch is still
 /// worth sending. Any other error (EAGAIN, ENOBUFS, EBADF, ...) concerns the socket and stops it.
@@ -79,11 +84,15 @@ inline std::size_t send_batch(int fd, const datagram_batch& batch, std::error_co
     std::size_t sent = 0;
     std::size_t i = 0;
 #if defined(__linux__)
-    // 64 per system call keeps the arrays on the stack (about 7 KiB); the kernel caps vlen at 1024.
-    constexpr std::size_t chunk = 64;
-    std::array<mmsghdr, chunk> msgs;
-    std::array<socket_address, chunk> addrs;
-    std::array<iovec, chunk> iovs;
+    // The headers of a full call are about 110 KiB: per thread, not on the stack, reused.
+    constexpr std::size_t chunk = max_send_batch;
+    struct headers {
+        std::array<mmsghdr, chunk> msgs;
+        std::array<socket_address, chunk> addrs;
+        std::array<iovec, chunk> iovs;
+    };
+    thread_local const std::unique_ptr<headers> storage = std::make_unique<headers>();
+    auto& [msgs, addrs, iovs] = *storage;
     while (i < batch.size()) {
         std::size_t n = std::min(chunk, batch.size() - i);
         for (std::size_t k = 0; k < n; ++k) {
