@@ -58,6 +58,7 @@ struct settings {
     std::uint16_t port = 5007;
     int server_pid = 0;
     double seconds = 60; // bound on the whole run
+    bool spin = false;   // poll without sleeping while messages are in flight
 };
 
 // Message `seq`: the sequence number, then bytes that depend on it (a receiver checks them all).
@@ -85,6 +86,19 @@ double server_cpu(int pid)
             stime = std::stoull(field);
     }
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Machine-wide jiffies from /proc/stat's "cpu" line: {busy, softirq, steal, idle}. A closed loop
+// whose two sides are both far from busy waits on something else (wake-ups, softirq, the host).
+std::array<double, 4> machine_cpu()
+{
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    double v[8] = {};
+    f >> cpu;
+    for (double& x : v)
+        f >> x;
+    return {v[0] + v[1] + v[2] + v[5], v[6], v[7], v[3] + v[4]};
 }
 
 double own_cpu()
@@ -130,12 +144,12 @@ public:
         deadline_ = steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s.seconds));
     }
 
-    // Registers every peer with the server (and, secure, waits until each sees the others connected).
+    // Registers every peer with the server (secure: until every engine is established).
     void set_up()
     {
         auto ready = [&] {
             for (auto& p : peers_)
-                if (p->eng->current_state() != engine::state::established || p->connected < s_.receivers)
+                if (p->eng->current_state() != engine::state::established)
                     return false;
             return true;
         };
@@ -148,10 +162,24 @@ public:
         }
         // The plain forwarder answers nothing: its registrations are done once the 'R's arrived.
         const auto by = steady::now() + std::chrono::seconds(s_.secure ? 10 : 1);
+        // Established means registered at the relay: from then on it relays to this peer. The
+        // presence notices that follow are not waited for (they are not what is measured).
         while (s_.secure ? !ready() : steady::now() < by) {
-            if (steady::now() > by)
-                throw std::runtime_error("set-up (registration, presence) did not complete in 10 s");
+            if (steady::now() > by) {
+                std::string state;
+                for (auto& p : peers_)
+                    state += " " + std::to_string(static_cast<int>(p->eng->current_state())) + "/" +
+                             std::to_string(p->connected);
+                throw std::runtime_error("set-up (registration, presence) did not complete in 10 s; state/connected:" +
+                                         state);
+            }
             pump(20);
+            if (s_.secure) // registration retries, as a client's driver runs them
+                for (auto& p : peers_)
+                    if (const auto now = tlvcast::clock::now(); now >= p->eng->next_timer()) {
+                        p->eng->on_timer(now, p->out);
+                        flush(*p);
+                    }
         }
     }
 
@@ -176,7 +204,8 @@ public:
                 }
             }
             flush(sender);
-            pump(100);
+            // Busy polling (--spin) keeps the load generator's own wake-ups out of the loop's latency.
+            pump(s_.spin ? 0 : 100);
         }
     }
 
@@ -310,6 +339,7 @@ settings parse(int argc, char** argv)
         else if (a == "--port") s.port = static_cast<std::uint16_t>(std::stoul(value()));
         else if (a == "--server-pid") s.server_pid = std::stoi(value());
         else if (a == "--seconds") s.seconds = std::stod(value());
+        else if (a == "--spin") s.spin = true;
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of loadgen.cpp)");
     }
@@ -328,17 +358,27 @@ int main(int argc, char** argv)
         g.run(s.warm_up);
         const auto t0 = steady::now();
         const double server0 = server_cpu(s.server_pid), own0 = own_cpu();
+        const auto machine0 = machine_cpu();
         g.run(s.messages);
         const double wall = std::chrono::duration<double>(steady::now() - t0).count();
         const double server = server_cpu(s.server_pid) - server0, own = own_cpu() - own0;
         const double su = server / wall, lu = own / wall;
+        auto machine = machine_cpu();
+        double all = 0;
+        for (std::size_t i = 0; i < machine.size(); ++i)
+            all += machine[i] -= machine0[i];
+        all = std::max(all, 1.0);
+        // Other processes' CPU: a figure taken while they ran is not comparable (bench/datapath.sh).
+        const double cores = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
         // Saturated: busy more than 90% of the wall time (one core each).
         const char* bound = su > 0.9 ? "server" : lu > 0.9 ? "loadgen" : "neither (latency)";
         std::printf("server=%s receivers=%zu size=%zu window=%zu messages=%zu msgs_per_s=%.0f server_cpu_us_per_msg=%.2f "
-                    "server_busy=%.0f%% loadgen_busy=%.0f%% bound=%s\n",
+                    "server_busy=%.0f%% loadgen_busy=%.0f%% bound=%s machine: busy=%.0f%% softirq=%.0f%% steal=%.0f%% idle=%.0f%% "
+                    "others=%.2f cores\n",
                     s.secure ? "secure" : "plain", s.receivers, s.size, s.window, s.messages,
                     static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
-                    lu * 100, bound);
+                    lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
+                    machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "loadgen: %s\n", e.what());
