@@ -12,6 +12,8 @@
 #   --messages M         timed messages per run (default 200000; warm-up 20000 before them)
 #   --relay BIN          tlvcast-relay to measure (default build/rel/examples/tlvcast-relay)
 #   --relay-args "..."   extra relay options (e.g. "-v" to print every relayed message)
+#   --before BIN         also measure this tlvcast-relay (server "before"), e.g. a build of the
+#                        previous commit, in the same rounds: before/after ratios from one run
 #   --strace             run the server under strace -c -f and print system calls per relayed message
 #                        (strace slows the server, so its batches are larger than in a timed run)
 #   --syscalls           count the server's system calls with perf stat -e raw_syscalls:sys_enter
@@ -26,7 +28,7 @@ if [ "${TLVCAST_NETNS_INSIDE:-}" != 1 ]; then
   exec "$root/tests/netns.sh" "$0" "$@"
 fi
 build=${BUILD:-$root/build/rel}
-receivers="1 10" servers="plain secure" messages=200000 relay=$build/examples/tlvcast-relay relay_args= use_strace=0 use_perf=0
+receivers="1 10" servers="plain secure" messages=200000 relay=$build/examples/tlvcast-relay relay_args= use_strace=0 use_perf=0 before=
 rounds=1 spin=
 while [ $# -gt 0 ]; do
   case $1 in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --servers) servers=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --relay) relay=$2; shift 2 ;;
+    --before) before=$2; servers="plain before secure"; shift 2 ;;
     --relay-args) relay_args=$2; shift 2 ;;
     --strace) use_strace=1; shift ;;
     --syscalls) use_perf=1; shift ;;
@@ -54,6 +57,8 @@ run_one() {
   local server=$1 n=$2 cmd pid wrap=()
   if [ "$server" = plain ]; then
     cmd=("$build/bench/datapath/bench_forwarder" 224.1.1.1 "$port")
+  elif [ "$server" = before ]; then
+    cmd=("$before" --port "$port" --keepalive 3600 --timeout 86400)
   else
     cmd=("$relay" --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
   fi
@@ -70,7 +75,10 @@ run_one() {
   local spid=$pid
   [ ${#wrap[@]} -gt 0 ] && spid=$(pgrep -P "$pid" | head -1)
   local rc=0
-  "${prio[@]}" taskset -c 1 "$build/bench/datapath/bench_loadgen" --server "$server" --receivers "$n" --port "$port" \
+  local kind=$server
+  [ "$server" = before ] && kind=secure
+  echo -n "$server: "
+  "${prio[@]}" taskset -c 1 "$build/bench/datapath/bench_loadgen" --server "$kind" --receivers "$n" --port "$port" \
     --messages "$messages" --warm-up "$warm" --server-pid "$spid" --seconds 100 $spin || rc=$?
   kill -TERM "$spid" 2>/dev/null || true
   wait "$pid" || true
