@@ -35,6 +35,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -144,15 +145,19 @@ struct forwarder_counters {
     std::atomic<std::uint64_t> forwarded{0}, send_errors{0}, overloaded{0};
 };
 
-// The limit without crypto: one thread (the transport's executor) receives a datagram and sends
-// it to every registered recipient but its source in one batch send, as the relay's driver does
-// (a full socket buffer waits in a send_queue backlog). A 1-byte datagram 'R' registers its source.
+// The limit without crypto, in this process: one thread (the transport's executor) receives a
+// datagram, then takes what else waits (recvmmsg bursts until one comes back short, as the relay's
+// driver does), and sends every datagram to every registered recipient but its source in one batch
+// send per burst (a full socket buffer waits in a send_queue backlog). A 1-byte datagram 'R'
+// registers its source. The same forwarder out of process, with blocking recvmmsg: bench/datapath.
 template <class Transport>
 class plain_forwarder {
 public:
     plain_forwarder(Transport t, unsigned /*threads*/, std::size_t /*max_queued*/)
         : transport_(std::move(t)), sender_(transport_, transport_.get_executor())
     {
+        for (std::size_t i = 0; i < burst; ++i)
+            views_[i] = std::span<std::byte>(storage_.data() + i * max_datagram, max_datagram);
     }
 
     void start()
@@ -183,6 +188,10 @@ public:
     const Transport& transport() const noexcept { return transport_; }
 
 private:
+    static constexpr std::size_t burst = 64;           // datagrams per recvmmsg, as the relay's driver
+    static constexpr std::size_t max_rounds = 16;      // bursts before going back to the reactor
+    static constexpr std::size_t max_datagram = 65'536; // any datagram fits
+
     void receive()
     {
         if (!running_)
@@ -191,27 +200,66 @@ private:
             if (ec == asio::error::operation_aborted || !running_)
                 return;
             if (!ec)
-                on_datagram(std::span<const std::byte>(buffer_.data(), n));
+                on_datagram(from_, std::span<const std::byte>(buffer_.data(), n));
+            drain();
+            flush();
             receive();
         });
     }
 
-    void on_datagram(std::span<const std::byte> d)
+    void drain()
+    {
+        if constexpr (transport::try_receiving_many<Transport>) {
+            for (std::size_t round = 0; round < max_rounds && running_; ++round) {
+                std::error_code ec;
+                const std::size_t n = transport_.try_receive_many(views_, from_many_, sizes_, ec);
+                for (std::size_t i = 0; i < n; ++i)
+                    if (sizes_[i] <= max_datagram)
+                        on_datagram(from_many_[i], std::span<const std::byte>(views_[i].data(), sizes_[i]));
+                if (n < burst)
+                    return;
+                flush();
+            }
+        } else if constexpr (transport::try_receiving<Transport>) {
+            for (std::size_t i = 1; i < burst && running_; ++i) {
+                std::error_code ec;
+                const std::size_t n = transport_.try_receive(std::span<std::byte>(buffer_), from_, ec);
+                if (ec)
+                    return;
+                on_datagram(from_, std::span<const std::byte>(buffer_.data(), n));
+            }
+        }
+    }
+
+    void on_datagram(const endpoint& from, std::span<const std::byte> d)
     {
         if (d.size() == 1 && d[0] == std::byte{'R'}) {
-            if (std::find(clients_.begin(), clients_.end(), from_) == clients_.end()) {
-                clients_.push_back(from_);
+            if (std::find(clients_.begin(), clients_.end(), from) == clients_.end()) {
+                clients_.push_back(from);
                 registered_.store(clients_.size(), std::memory_order_relaxed);
             }
             return;
         }
-        out_.clear();
-        for (const endpoint& e : clients_)
-            if (e != from_)
+        // One copy of the payload; every other recipient's entry views it (datagram_batch::repeat).
+        std::size_t first = out_.size();
+        for (const endpoint& e : clients_) {
+            if (e == from)
+                continue;
+            if (first == out_.size())
                 out_.push(e, d);
+            else
+                out_.repeat(first, e);
+        }
+    }
+
+    void flush()
+    {
+        if (out_.empty())
+            return;
         const auto r = sender_.send(out_, [this](const transport::send_report& later) { count(later); });
         counters_.forwarded.fetch_add(out_.size() - r.failed, std::memory_order_relaxed);
         count(r);
+        out_.clear();
     }
 
     void count(const transport::send_report& r)
@@ -224,6 +272,10 @@ private:
     std::vector<endpoint> clients_;
     std::vector<std::byte> buffer_ = std::vector<std::byte>(65'536);
     endpoint from_{};
+    std::vector<std::byte> storage_ = std::vector<std::byte>(burst * max_datagram);
+    std::array<std::span<std::byte>, burst> views_;
+    std::array<endpoint, burst> from_many_;
+    std::array<std::size_t, burst> sizes_;
     datagram_batch out_;
     forwarder_counters counters_;
     std::atomic<std::size_t> registered_{0};
