@@ -16,6 +16,8 @@
 #include <tlvcast/profile/secure.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 
+#include "cpu.hpp"
+
 #include <asio.hpp>
 
 #include <algorithm>
@@ -23,16 +25,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <poll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 namespace {
 
@@ -48,6 +46,9 @@ using cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default 
 using cipher = tlvcast::profile::secure::cryptopp_cipher;
 #endif
 using engine = core::client_engine<cipher, fragmenter>;
+using tlvcast::bench::machine_cpu;
+using tlvcast::bench::own_cpu;
+using tlvcast::bench::server_cpu;
 
 constexpr std::size_t receive_batch = transport::detail::max_receive_batch;
 constexpr std::size_t max_drain_rounds = 64; // recvmmsg calls per socket per pass, at most
@@ -67,46 +68,6 @@ void fill(std::vector<std::byte>& p, std::uint64_t seq)
     std::memcpy(p.data(), &seq, sizeof seq);
     for (std::size_t i = sizeof seq; i < p.size(); ++i)
         p[i] = static_cast<std::byte>(seq * 131 + i);
-}
-
-// The server's CPU seconds (user + system, all threads) from /proc/PID/stat; 0 without a pid.
-double server_cpu(int pid)
-{
-    if (pid == 0)
-        return 0;
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::istringstream rest(s.substr(s.rfind(')') + 2)); // field 3 onwards; the name may hold spaces
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14)
-            utime = std::stoull(field);
-        if (i == 15)
-            stime = std::stoull(field);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// Machine-wide jiffies from /proc/stat's "cpu" line: {busy, softirq, steal, idle}. A closed loop
-// whose two sides are both far from busy waits on something else (wake-ups, softirq, the host).
-std::array<double, 4> machine_cpu()
-{
-    std::ifstream f("/proc/stat");
-    std::string cpu;
-    double v[8] = {};
-    f >> cpu;
-    for (double& x : v)
-        f >> x;
-    return {v[0] + v[1] + v[2] + v[5], v[6], v[7], v[3] + v[4]};
-}
-
-double own_cpu()
-{
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 struct peer {
@@ -170,7 +131,7 @@ public:
                 for (auto& p : peers_)
                     state += " " + std::to_string(static_cast<int>(p->eng->current_state())) + "/" +
                              std::to_string(p->connected);
-                throw std::runtime_error("set-up (registration, presence) did not complete in 10 s; state/connected:" +
+                throw std::runtime_error("set-up (registration) did not complete in 10 s; state/connected:" +
                                          state);
             }
             pump(20);
