@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // libFuzzer harness for the group profile's parsers and member state machine: a fresh group of
 // three members per input, then a script of operations: raw bytes as a commit, welcome page,
-// presence or message to a member; real blobs (replayed, truncated or with a byte flipped);
-// messages, updates, leaves and the clock. Invariants: no crash, no leak, rosters within
+// presence, message or batch to a member; real blobs (replayed, truncated or with a byte flipped);
+// messages, batches (some signed by their sender with content that is not a batch), updates,
+// leaves and the clock. Invariants: no crash, no leak, rosters within
 // max_members, and members that saw only real blobs agree.
 #include "profile/group/group_net.hpp"
 
@@ -26,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         g.join(i);
     bool garbage = false; // a member was handed bytes that are not a real blob
     for (int step = 0; step < 64 && in.remaining_bytes() > 0; ++step) {
-        const auto op = in.ConsumeIntegralInRange<int>(0, 8);
+        const auto op = in.ConsumeIntegralInRange<int>(0, 10);
         const auto who = in.ConsumeIntegralInRange<std::size_t>(0, 2);
         member_t& m = *g.nodes[who]->m;
         std::error_code ec;
@@ -47,6 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 m.on_presence(raw, g.now, ec);
             else if (op == 3 && raw.size() >= wire::group_message_min)
                 (void)m.open(raw, text, ec);
+            std::vector<std::vector<std::byte>> texts;
+            if (op == 3 && raw.size() >= wire::group_message_min + 2)
+                (void)m.open_batch(raw, texts, ec);
             break;
         }
         case 4: { // a real blob the relay saw, maybe damaged, to one member
@@ -66,6 +70,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 m.on_commit(t.value, g.now, ec);
             else if (!ec && t.type() == wire::tlv_type::group_message && t.value.size() >= wire::group_message_min)
                 (void)m.open(t.value, text, ec);
+            else if (!ec && t.type() == wire::tlv_type::group_batch && t.value.size() >= wire::group_message_min + 2) {
+                std::vector<std::vector<std::byte>> texts;
+                (void)m.open_batch(t.value, texts, ec);
+            }
             break;
         }
         case 5: g.send(who, in.ConsumeRandomLengthString(64)); break;
@@ -75,6 +83,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 g.leave(who);
             break;
         case 8: g.tick(std::chrono::milliseconds(in.ConsumeIntegralInRange<int>(1, 2000))); break;
+        case 9: {
+            std::vector<std::string> batch(in.ConsumeIntegralInRange<std::size_t>(1, 40));
+            for (auto& t : batch)
+                t = in.ConsumeRandomLengthString(80);
+            g.send_batch(who, batch, in.ConsumeIntegralInRange<std::size_t>(0, 2048));
+            break;
+        }
+        case 10: { // a sender that signs content that is not a batch: refused, its generation spent
+            if (!m.in_group() || !g.nodes[who]->present)
+                break;
+            const auto content = in.ConsumeBytes<std::byte>(in.ConsumeIntegralInRange<std::size_t>(0, 600));
+            g.route(who, forge_signed(*g.nodes[who], wire::tlv_type::group_batch, labels::batch, content,
+                                      in.ConsumeIntegralInRange<std::uint32_t>(0, 3)));
+            break;
+        }
         }
         for (const auto& n : g.nodes)
             if (n->m->in_group() && n->m->current()->roster.size() > o.max_members)

@@ -170,3 +170,50 @@ TEST_CASE("group cipher: multicast delivery sends one datagram per message for a
         }
     }
 }
+
+TEST_CASE("group cipher: send_batch packs messages into one datagram per recipient, each one an event",
+          "[profile][group][engine]")
+{
+    group_sim g(3, roster_of(3));
+    for (std::size_t i = 0; i < 3; ++i) {
+        g.net.start(i);
+        g.run(std::chrono::milliseconds(200));
+    }
+    REQUIRE(g.member(2).current()->roster.size() == 3);
+    std::vector<std::string> texts;
+    for (int i = 0; i < 30; ++i)
+        texts.push_back("batched message number " + std::to_string(i) + std::string(16, '.'));
+    std::vector<std::span<const std::byte>> views;
+    for (const auto& t : texts)
+        views.push_back(std::as_bytes(std::span(t)));
+    const std::size_t before = g.net.sent.size();
+    std::error_code ec;
+    g.net.send_batch(1, views, ec);
+    REQUIRE_FALSE(ec);
+    g.run(std::chrono::milliseconds(100));
+    std::size_t batches = 0;
+    for (std::size_t k = before; k < g.net.sent.size(); ++k) {
+        const auto& d = g.net.sent[k];
+        CHECK_FALSE((d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_message)));
+        batches += d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_batch);
+    }
+    CHECK(batches == 2 * 2); // 30 messages of about 42 bytes: two datagrams, to each of two members
+    for (const std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+        std::vector<std::string> got;
+        for (const auto& e : g.seen[i])
+            if (e.what == core::client_event::kind::message) {
+                got.push_back(e.text);
+                CHECK(e.identity == crypto::fingerprint_of<crypto::default_suite>(member_identity(2).public_key));
+            }
+        CHECK(got == texts);
+        CHECK(g.net.client(i).counters().get(core::client_counter::messages_received) == 30);
+    }
+    CHECK(g.net.client(1).counters().get(core::client_counter::messages_sent) == 30);
+    // All or nothing on the sizes the engine refuses.
+    const std::string huge(core::default_max_message + 1, 'h');
+    views.push_back(std::as_bytes(std::span(huge)));
+    const auto sent_before = g.net.sent.size();
+    g.net.send_batch(1, views, ec);
+    CHECK(ec == errc::message_too_large);
+    CHECK(g.net.sent.size() == sent_before);
+}

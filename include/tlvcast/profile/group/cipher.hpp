@@ -180,6 +180,14 @@ public:
             write_blob(wire::tlv_type::group_leave, {}, blob, ec);
     }
 
+    /// Several data messages, as many as fit in one record (max_whole()), under one signature: a
+    /// recipient verifies once per batch. Returns how many it took (0 on error). Errors: seal()'s.
+    std::size_t seal_batch(const client_session&, std::span<const std::span<const std::byte>> messages,
+                           std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        return member_->seal_batch(messages, hop_.max_whole(), blob, ec);
+    }
+
     void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
@@ -206,9 +214,22 @@ public:
                 r.identity = *who;
             }
             break;
+        case wire::tlv_type::group_batch:
+            inbox_->next = 0;
+            if (const auto who = member_->open_batch(t.value, inbox_->texts, ec)) {
+                inbox_->from = *who;
+                poll_message(r, text);
+            }
+            break;
         default: ec = errc::unexpected_type;
         }
         return r;
+    }
+
+    /// The messages of the last GROUP_BATCH after the first (client_forwarded() returned that one).
+    bool poll_message(client_session&, crypto::received& r, std::vector<std::byte>& text) const
+    {
+        return poll_message(r, text);
     }
 
     bool poll_output(client_session&, std::vector<std::byte>& blob) const { return member_->poll_output(blob); }
@@ -291,6 +312,7 @@ public:
         }
         switch (t.type()) {
         case wire::tlv_type::group_message:
+        case wire::tlv_type::group_batch:
             if (!sequencer_->may_send(p.hop.identity))
                 ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
             return k::data;
@@ -385,8 +407,30 @@ public:
     }
 
 private:
+    // A GROUP_BATCH's messages, handed out one at a time.
+    struct inbox {
+        std::vector<std::vector<std::byte>> texts;
+        std::size_t next = 0;
+        crypto::fingerprint from{};
+    };
+    bool poll_message(crypto::received& r, std::vector<std::byte>& text) const
+    {
+        if (inbox_->next == inbox_->texts.size())
+            return false;
+        r = {};
+        r.what = crypto::received::kind::message;
+        r.identity = inbox_->from;
+        text.swap(inbox_->texts[inbox_->next++]);
+        if (inbox_->next == inbox_->texts.size()) {
+            inbox_->texts.clear();
+            inbox_->next = 0;
+        }
+        return true;
+    }
+
     hop_type hop_;
     std::unique_ptr<member_type> member_;
+    std::unique_ptr<inbox> inbox_ = std::make_unique<inbox>();
     std::unique_ptr<sequencer<Suite>> sequencer_;
     std::shared_ptr<detail::live_set> live_;
     std::vector<crypto::fingerprint> relay_roster_; // options::roster, sorted (relay_admission)
