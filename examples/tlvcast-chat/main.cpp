@@ -78,12 +78,14 @@ options:
   --admission-cert FILE     group, --admission admin (needed): this member's certificate, 128 hex
                             digits ('#' comments), made by the admin with --certify
   --delivery D              group: how this member receives what the relay forwards (messages,
-                            commits, welcome pages): unicast (default: its own copy from the relay)
-                            or multicast (the relay sends each blob once to --data-group for all
-                            multicast members; this member listens there too, with a second socket
-                            on the --iface, --ttl and loopback settings of --group). Members of one
+                            commits, welcome pages): multicast (the relay sends each blob once to
+                            --data-group for all multicast members; this member listens there too,
+                            with a second socket on the --iface, --ttl and loopback settings of
+                            --group) or unicast (its own copy from the relay). Default: multicast
+                            when this host can join the data group, else unicast (said on stderr);
+                            give unicast where the network does not carry multicast. Members of one
                             group may mix both modes
-  --data-group ADDR:PORT    group, --delivery multicast: the data group to listen on, the relay's
+  --data-group ADDR:PORT    group, multicast delivery: the data group to listen on, the relay's
                             --data-group. Multicast, of --group's family, with a port other than
                             --port (it is bound with SO_REUSEADDR, so members on one host share it);
                             IPv6 in brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4
@@ -156,6 +158,7 @@ struct settings : tlvcast::examples::common_settings {
     tlvcast::profile::group::options group_options; ///< read from the files by main
     std::optional<std::array<std::byte, 32>> certify;
     bool print_identity = false;
+    bool delivery_chosen = false; ///< no --delivery: multicast if this host can join the data group
 };
 
 // The default known-relays file: $TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays.
@@ -207,11 +210,16 @@ settings parse(int argc, char** argv)
         } else
             args.unknown();
     }
+    // A chatting group member without --delivery tries multicast first (main() falls back).
+    if (s.profile == ex::profile::group && !s.delivery && !s.certify && !s.print_identity) {
+        s.delivery = tlvcast::profile::group::delivery::multicast;
+        s.delivery_chosen = true;
+    }
     const bool multicast = s.delivery == tlvcast::profile::group::delivery::multicast;
     ex::check_common(s, multicast);
     if (s.data_group_given && !multicast)
-        throw ex::usage_error("option --data-group is where a multicast member listens: use it with --delivery "
-                              "multicast");
+        throw ex::usage_error("option --data-group is where a multicast member listens: not with --delivery "
+                              "unicast");
     if (multicast && (s.certify || s.print_identity))
         throw ex::usage_error(std::string("option --delivery is for chatting, not with ") +
                               (s.certify ? "--certify" : "--print-identity"));
@@ -703,6 +711,22 @@ private:
     int exit_code_ = 0;
 };
 
+// Whether this host can bind and join the data group (a route for it, an interface that carries
+// multicast). Says why not on stderr: the member then receives by unicast.
+bool data_group_joinable(const settings& s)
+{
+    try {
+        asio::io_context io;
+        tlvcast::transport::asio_udp::bind_group(io, ex::data_udp_options(s));
+        return true;
+    } catch (const std::exception& e) {
+        std::cerr << "tlvcast-chat: multicast delivery unavailable (the data group "
+                  << ex::address_port_text(s.data_group->address, s.data_group->port) << ": " << e.what()
+                  << "): receiving by unicast\n";
+        return false;
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -728,6 +752,8 @@ int main(int argc, char** argv)
                     return 1; // not reached: the group profile was asked for
             });
         namespace grp = tlvcast::profile::group;
+        if (s.delivery_chosen && !data_group_joinable(s)) // the default: multicast where it works
+            s.delivery = grp::delivery::unicast;
         const bool multicast = s.delivery == grp::delivery::multicast;
         if (s.profile == ex::profile::group)
             s.group_options =

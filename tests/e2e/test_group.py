@@ -11,6 +11,7 @@ fragments); the options' usage errors and file errors. Fingerprints, public keys
 checked against an independent computation (python3-cryptography) from the identity files."""
 import argparse
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -132,8 +133,8 @@ def test_usage_and_files():
         check(b"not implemented" not in r.stdout, f"{os.path.basename(prog)} --help: still 'not implemented'")
     # Each member chooses its delivery; the relay serves both kinds.
     usage_error(args.relay, ["--profile", GROUP, "--delivery", "multicast"], b"each member's choice")
-    usage_error(args.chat, ["--profile", GROUP, "--roster", "r", "--data-group", "239.1.2.3:6000"],
-                b"--delivery multicast")
+    usage_error(args.chat, ["--profile", GROUP, "--roster", "r", "--delivery", "unicast", "--data-group",
+                            "239.1.2.3:6000"], b"--delivery unicast")
     usage_error(args.chat, ["--profile", GROUP, "--delivery", "multicast", "--identity", "x", "--print-identity"],
                 b"--print-identity")
     check(b"--delivery" in subprocess.run([args.chat, "--help"], capture_output=True, timeout=10).stdout,
@@ -233,7 +234,9 @@ def five_members(multicast_members=()):
         members = []
         for i, n in enumerate(names):
             delivery = "multicast" if i in multicast_members else "unicast"
-            members += start_members(relay, [n], identities, "--roster", roster, "--delivery", delivery)
+            # Multicast is the default where the data group can be joined, as it can here.
+            chosen = [] if delivery == "multicast" else ["--delivery", "unicast"]
+            members += start_members(relay, [n], identities, "--roster", roster, *chosen)
             reg = members[-1].wait_for(is_event("registered"), "registered")
             check(reg.get("delivery") == delivery, f"{n}: registered {reg}")
             check(reg.get("data_group") == ("%s:%d" % DATA_GROUP if delivery == "multicast" else None),
@@ -348,6 +351,26 @@ def test_five_members_multicast():
         check(multi < uni, f"relay bytes_out: multicast {multi}, unicast {uni}")
 
 
+def test_default_delivery_falls_back_to_unicast():
+    """Without --delivery a member takes multicast only if it can join the data group. In a namespace
+    of their own, where a route exists for the control group 224.1.1.1 only, a member says it cannot
+    join 224.1.1.2, registers by unicast and the relay serves it."""
+    with tempfile.TemporaryDirectory() as d:
+        script = (
+            "ip link set lo up && ip link set lo multicast on && ip route add 224.1.1.1/32 dev lo || exit 3\n"
+            f'"{args.relay}" --profile group --identity {d}/relay.id >/dev/null 2>&1 &\n'
+            "sleep 0.5\n"
+            f'"{args.chat}" --profile group --admission open --identity {d}/m.id --accept-any-relay --json '
+            "--register-timeout 2 --register-attempts 2 </dev/null\n"
+            "rc=$?; kill $! 2>/dev/null; wait; exit $rc\n")
+        r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, timeout=30)
+        check(b"multicast delivery unavailable" in r.stderr and b"receiving by unicast" in r.stderr,
+              f"no fallback said (exit {r.returncode}): {r.stderr!r}")
+        reg = next((json.loads(line) for line in r.stdout.splitlines() if b'"registered"' in line), None)
+        check(reg is not None and reg.get("delivery") == "unicast" and "data_group" not in reg,
+              f"registered: {r.stdout!r}")
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -421,8 +444,8 @@ def main():
     if not in_namespace():
         print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
         return 2
-    tests = [test_usage_and_files, test_five_members_roster, test_five_members_multicast, test_mixed_delivery,
-             test_admin_admission]
+    tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
+             test_five_members_multicast, test_mixed_delivery, test_admin_admission]
     if args.only:
         tests = [t for t in tests if args.only in t.__name__]
     start = time.monotonic()

@@ -148,12 +148,12 @@ def test_group_multicast_delivery():
         relay = track(start_relay(args.relay, *RELAY, *group, "--iface", "v0", *given, profile="group"))
         check(relay.wait_for(is_event("ready"), "ready").get("data_group") == expected, "the relay's data group")
         member = [*FAST, *group, "--relay-fingerprint", relay.fingerprint, "--admission", "open"]
-        # Two multicast members (the interface by name, by address) and one unicast member.
-        a = track(start_chat(args.chat, "a", *member, "--iface", "v0", "--delivery", "multicast", *given,
-                             profile="group"))
+        # Two multicast members (the interface by name, by address; a by default, since it can join
+        # the data group) and one unicast member.
+        a = track(start_chat(args.chat, "a", *member, "--iface", "v0", *given, profile="group"))
         b = track(start_chat(args.chat, "b", *member, "--iface", V0, "--delivery", "multicast", *given,
                              profile="group"))
-        c = track(start_chat(args.chat, "c", *member, "--iface", "v0", profile="group"))
+        c = track(start_chat(args.chat, "c", *member, "--iface", "v0", "--delivery", "unicast", profile="group"))
         for m, delivery in ((a, "multicast"), (b, "multicast"), (c, "unicast")):
             reg = m.wait_for(is_event("registered"), "registered")
             check(reg.get("delivery") == delivery and reg.get("data_group") == (expected if m is not c else None),
