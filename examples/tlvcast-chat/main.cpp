@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -604,34 +606,78 @@ private:
         return o;
     }
 
-    // On its own thread: blocking reads; each line is handed to the io_context in order.
+    // On its own thread: blocking reads. Lines that arrive while the io thread is busy leave together
+    // (a group member signs them once per datagram, send_batch); at most max_pending wait here.
     void read_input()
     {
         std::string line;
-        while (std::getline(std::cin, line))
-            asio::post(io_, [this, l = std::move(line)] { send(l); });
+        while (std::getline(std::cin, line)) {
+            std::unique_lock lock(input_mutex_);
+            input_room_.wait(lock, [this] { return pending_.size() < max_pending; });
+            const bool first = pending_.empty();
+            pending_.push_back(std::move(line));
+            lock.unlock();
+            if (first)
+                asio::post(io_, [this] { drain_input(); });
+        }
         asio::post(io_, [this] {
             input_done_ = true;
             finish_input();
         });
     }
 
-    void send(const std::string& line)
+    void drain_input()
+    {
+        std::vector<std::string> lines;
+        {
+            const std::lock_guard lock(input_mutex_);
+            lines.swap(pending_);
+        }
+        input_room_.notify_one();
+        send(lines);
+    }
+
+    void send(const std::vector<std::string>& lines)
     {
         if (closing_)
             return;
-        if (group && !in_group_) {
-            // Not in the group (yet): nothing could be sealed; the line waits for the next epoch.
-            if (waiting_.size() < max_waiting)
-                waiting_.push_back(line);
-            else
-                send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
-            return;
-        }
-        client_.async_send(std::string_view(line), [this](std::error_code ec) {
+        const auto done = [this](std::error_code ec) {
             if (ec)
                 send_failed(ec.message());
-        });
+        };
+        if constexpr (!group) {
+            for (const auto& line : lines)
+                client_.async_send(std::string_view(line), done);
+            return;
+        } else {
+            if (!in_group_) {
+                // Not in the group (yet): nothing could be sealed; the lines wait for the next epoch.
+                for (const auto& line : lines) {
+                    if (waiting_.size() < max_waiting)
+                        waiting_.push_back(line);
+                    else
+                        send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
+                }
+                return;
+            }
+            // A batch is refused whole if one line is too long: such a line goes alone, and fails alone.
+            std::vector<std::vector<std::byte>> batch;
+            const auto flush = [&] {
+                if (!batch.empty())
+                    client_.async_send_batch(std::move(batch), done);
+                batch.clear();
+            };
+            for (const auto& line : lines) {
+                const auto bytes = tlvcast::wire::as_bytes(line);
+                if (line.size() > max_message_) {
+                    flush();
+                    client_.async_send(bytes, done);
+                } else {
+                    batch.emplace_back(bytes.begin(), bytes.end());
+                }
+            }
+            flush();
+        }
     }
 
     void send_failed(const std::string& why) const
@@ -646,9 +692,10 @@ private:
     void on_epoch()
     {
         in_group_ = true;
-        while (!waiting_.empty() && !closing_) {
-            send(waiting_.front());
-            waiting_.pop_front();
+        if (!waiting_.empty() && !closing_) {
+            const std::vector<std::string> lines(waiting_.begin(), waiting_.end());
+            waiting_.clear();
+            send(lines);
         }
         if (awaiting_group_) {
             awaiting_group_ = false;
@@ -694,6 +741,7 @@ private:
     static constexpr bool group = ex::is_group<Cipher>;
     static constexpr bool multicast = std::is_same_v<Transport, multicast_transport>;
     static constexpr std::size_t max_waiting = 1024;
+    static constexpr std::size_t max_pending = 1024; ///< lines read ahead of the io thread
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
@@ -705,6 +753,10 @@ private:
     std::thread reader_;
     bool closing_ = false;
     bool input_done_ = false;
+    std::mutex input_mutex_; // pending_, shared with the reader thread
+    std::condition_variable input_room_;
+    std::vector<std::string> pending_;
+    static constexpr std::size_t max_message_ = tlvcast::core::default_max_message; // client_options() keeps it
     bool in_group_ = false;       // group profile: an epoch event came, and no removal since
     bool awaiting_group_ = false; // the input ended while lines wait for the group
     std::deque<std::string> waiting_;

@@ -371,6 +371,30 @@ def test_default_delivery_falls_back_to_unicast():
               f"registered: {r.stdout!r}")
 
 
+def test_burst_leaves_in_batches():
+    """300 lines written at once: the other member gets each, in order, and the relay relays far fewer
+    blobs than lines (the chat packs what it has read into batches, one signature per datagram)."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        identities = {n: os.path.join(d, n + ".id") for n in ("a", "b")}
+        a, b = start_members(relay, ["a", "b"], identities, "--admission", "open")
+        for c in (a, b):
+            c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        lines = [f"burst line {i:03d} " + "x" * 24 for i in range(300)]
+        a.proc.stdin.write(("\n".join(lines) + "\n").encode())
+        a.proc.stdin.flush()
+        got = b.wait_count(is_event("message", sender=a.fingerprint), len(lines), "the burst's lines")
+        check([e["text"] for e in got] == lines, "the burst arrived out of order or changed")
+        for c in (a, b):
+            check(not c.select(is_event("send_failed")), f"{c.name}: {c.select(is_event('send_failed'))}")
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stats = stop_relay(relay)
+        check(0 < stats["messages_relayed"] <= len(lines) // 4, f"relay stats: {stats}")
+        print(f"  300 lines in a burst: the relay relayed {stats['messages_relayed']} blobs", flush=True)
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -445,7 +469,7 @@ def main():
         print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
         return 2
     tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
-             test_five_members_multicast, test_mixed_delivery, test_admin_admission]
+             test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches, test_admin_admission]
     if args.only:
         tests = [t for t in tests if args.only in t.__name__]
     start = time.monotonic()
