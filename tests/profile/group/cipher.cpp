@@ -217,3 +217,60 @@ TEST_CASE("group cipher: send_batch packs messages into one datagram per recipie
     CHECK(ec == errc::message_too_large);
     CHECK(g.net.sent.size() == sent_before);
 }
+
+TEST_CASE("group cipher: the relay's fan-out follows members that join and leave, in a mixed group",
+          "[profile][group][engine]")
+{
+    // Members 0 and 1 on multicast, 2 and 3 on unicast; 3 sends after each change.
+    group::options uni = roster_of(4), multi = roster_of(4);
+    multi.mode = group::delivery::multicast;
+    group_sim g(0, uni);
+    for (std::size_t i = 0; i < 4; ++i)
+        g.net.add_client(group::cipher(member_identity(static_cast<std::uint8_t>(i + 1)), i < 2 ? multi : uni));
+    g.seen.resize(4);
+    g.net.data_group = multi.data_group;
+    g.net.data_listeners = {0, 1};
+    for (std::size_t i = 0; i < 4; ++i) {
+        g.net.start(i);
+        g.run(std::chrono::milliseconds(200));
+    }
+    g.run(std::chrono::seconds(1));
+    REQUIRE(g.member(3).current()->roster.size() == 4);
+    struct copies {
+        std::size_t group = 0, unicast = 0;
+        bool operator==(const copies&) const = default;
+    };
+    const auto send_from_3 = [&](const std::string& text) {
+        const std::size_t before = g.net.sent.size();
+        std::error_code ec;
+        g.net.send(3, std::as_bytes(std::span(text)), ec);
+        REQUIRE_FALSE(ec);
+        g.run(std::chrono::milliseconds(100));
+        copies c;
+        for (std::size_t k = before; k < g.net.sent.size(); ++k) {
+            const auto& d = g.net.sent[k];
+            if (d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_message))
+                ++(d.to == multi.data_group ? c.group : c.unicast);
+        }
+        return c;
+    };
+    const auto leave = [&](std::size_t i) {
+        datagram_batch out;
+        g.net.client(i).close(g.net.now(), out);
+        for (std::size_t k = 0; k < out.size(); ++k)
+            g.net.inject(test::secure_client_address(i), g.net.relay_address, out[k].bytes);
+        g.run(std::chrono::seconds(1));
+    };
+    CHECK(send_from_3("all four") == copies{1, 1});
+    CHECK(g.messages(0, "all four") == 1);
+    CHECK(g.messages(1, "all four") == 1);
+    CHECK(g.messages(2, "all four") == 1);
+    leave(1);
+    CHECK(send_from_3("without 1") == copies{1, 1});
+    CHECK(g.messages(0, "without 1") == 1);
+    leave(0);
+    CHECK(send_from_3("no multicast member left") == copies{0, 1});
+    CHECK(g.messages(2, "no multicast member left") == 1);
+    leave(2);
+    CHECK(send_from_3("alone") == copies{0, 0});
+}
