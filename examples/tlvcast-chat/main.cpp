@@ -807,10 +807,12 @@ int main(int argc, char** argv)
         if (s.delivery_chosen && !data_group_joinable(s)) // the default: multicast where it works
             s.delivery = grp::delivery::unicast;
         const bool multicast = s.delivery == grp::delivery::multicast;
-        if (s.profile == ex::profile::group)
+        if (s.profile == ex::profile::group) {
             s.group_options =
                 ex::load_group_options(s.group, multicast ? grp::delivery::multicast : grp::delivery::unicast,
                                        multicast ? std::optional(ex::data_group_endpoint(s)) : std::nullopt);
+            s.group_options.key_package_seq = ex::next_key_package_seq(s.identity_file);
+        }
         return ex::with_cipher(s.profile, s.backend, [&](auto c) {
             using cipher_type = typename decltype(c)::type;
             if constexpr (ex::is_group<cipher_type>) {

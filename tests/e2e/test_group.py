@@ -395,6 +395,31 @@ def test_burst_leaves_in_batches():
         print(f"  300 lines in a burst: the relay relayed {stats['messages_relayed']} blobs", flush=True)
 
 
+def test_member_restarts_with_its_identity():
+    """A member killed without a word comes back with the same identity file at once: its new key
+    package (seq above the last run's: the clock, and IDENTITY.seq) replaces the old one, and the old
+    session timing out later does not remove it."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"),
+                                  "--timeout", "2", profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        identities = {n: os.path.join(d, n + ".id") for n in ("a", "b")}
+        a, b = start_members(relay, ["a", "b"], identities, "--admission", "open")
+        b.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        a.kill()
+        a2 = start_members(relay, ["a"], identities, "--admission", "open")[0]
+        a2.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "the restarted member's epoch")
+        time.sleep(3)  # the old session times out at the relay (--timeout 2)
+        a2.send_line("back again")
+        b.wait_for(is_event("message", text="back again", sender=a2.fingerprint), "the restarted member's line")
+        check(not b.select(is_event("member_removed", fingerprint=a.fingerprint)),
+              f"b saw the restarted member removed: {b.summary()}")
+        for c in (a2, b):
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stop_relay(relay)
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -469,7 +494,8 @@ def main():
         print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
         return 2
     tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
-             test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches, test_admin_admission]
+             test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches,
+             test_member_restarts_with_its_identity, test_admin_admission]
     if args.only:
         tests = [t for t in tests if args.only in t.__name__]
     start = time.monotonic()

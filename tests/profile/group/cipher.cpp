@@ -274,3 +274,42 @@ TEST_CASE("group cipher: the relay's fan-out follows members that join and leave
     leave(2);
     CHECK(send_from_3("alone") == copies{0, 0});
 }
+
+TEST_CASE("group cipher: a member that restarts with its identity while its old session lives gets back in",
+          "[profile][group][engine]")
+{
+    // The founder (index 0, the designated committer: the next member must commit for it) and another.
+    for (const std::size_t who : {std::size_t{0}, std::size_t{2}}) {
+        CAPTURE(who);
+        group_sim g(3, roster_of(3));
+        for (std::size_t i = 0; i < 3; ++i) {
+            g.net.start(i);
+            g.run(std::chrono::milliseconds(200));
+        }
+        REQUIRE(g.member(0).current()->roster.size() == 3);
+        // Its process dies without a word; the same identity comes back from a new socket.
+        g.net.tap = [&](test::wire_datagram& d) {
+            return d.from != test::secure_client_address(who) && d.to != test::secure_client_address(who);
+        };
+        group::options again = roster_of(3);
+        again.key_package_seq = 1000; // above the seq its first process used (the programs: the clock)
+        g.net.add_client(group::cipher(member_identity(static_cast<std::uint8_t>(who + 1)), again));
+        g.seen.resize(4);
+        g.net.start(3);
+        g.run(std::chrono::seconds(40)); // past the relay's client_timeout (15 s) for the old session
+        const std::size_t other = who == 0 ? 1 : 0;
+        REQUIRE(g.member(3).in_group());
+        CHECK(g.member(3).current()->roster.size() == 3);
+        CHECK(g.member(other).current()->epoch == g.member(3).current()->epoch);
+        const std::string text = "welcome back";
+        std::error_code ec;
+        g.net.send(other, std::as_bytes(std::span(text)), ec);
+        g.run(std::chrono::milliseconds(200));
+        CHECK(g.messages(3, text) == 1);
+        CHECK(g.messages(who == 2 ? 1 : 2, text) == 1);
+        const auto removed = std::count_if(g.seen[other].begin(), g.seen[other].end(), [](const auto& e) {
+            return e.what == core::client_event::kind::member_removed;
+        });
+        CHECK(removed == 0);
+    }
+}

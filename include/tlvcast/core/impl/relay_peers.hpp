@@ -155,6 +155,8 @@ void relay_engine<Cipher, Fragmenter>::announce(const endpoint& about, const ses
         if (ep == about)
             continue;
         cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
+        if (!ec && blob_.empty()) // the profile has nothing to say about this one
+            continue;
         if (!ec && send_blob(ep, *q.session, blob_, now, out))
             counters_.add(relay_counter::presence_sent);
         else if (ec)

@@ -51,6 +51,11 @@ public:
         crypto::fingerprint fp_;
     };
     bool contains(const crypto::fingerprint& fp) const { return count_.count(fp) != 0; }
+    std::size_t sessions(const crypto::fingerprint& fp) const
+    {
+        const auto it = count_.find(fp);
+        return it == count_.end() ? 0 : it->second;
+    }
 
 private:
     std::map<crypto::fingerprint, std::size_t> count_;
@@ -396,11 +401,18 @@ public:
         sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
     }
 
-    /// GROUP_PRESENCE: `about` joined (with its key package) or left.
+    /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
+    /// the departure of a session whose identity joined again from another one (a member process
+    /// that restarted: members remove by identity, and its new key package already replaced the old).
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {
         const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
+        if (!connected && about_session && about_session->live && live_->sessions(fp) > 1) {
+            ec = {};
+            blob.clear();
+            return;
+        }
         write_presence(connected && about_session, about, fp,
                        about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
                        blob, ec);

@@ -55,7 +55,7 @@ public:
     member(party_type& me, options opt) : me_(&me), opt_(std::move(opt)), roster_(opt_.roster)
     {
         std::sort(roster_.begin(), roster_.end());
-        new_init_key(0, init_);
+        new_init_key(opt_.key_package_seq, init_);
     }
 
     const options& settings() const noexcept { return opt_; }
