@@ -45,14 +45,12 @@ std::vector<std::byte> value_copy(const std::vector<std::byte>& blob)
 
 using group_net_t = test::secure_net<profile::group::cipher>;
 
-crypto::ed25519_keypair sim_identity(std::uint8_t n) { return test::identity(n); }
-
 profile::group::options sim_roster(std::uint8_t members)
 {
     profile::group::options o;
     o.policy = admission::roster;
     for (std::uint8_t i = 1; i <= members; ++i)
-        o.roster.push_back(crypto::fingerprint_of<suite>(sim_identity(i).public_key));
+        o.roster.push_back(crypto::fingerprint_of<suite>(test::identity(i).public_key));
     return o;
 }
 
@@ -61,10 +59,10 @@ struct sim {
     group_net_t net;
     std::vector<std::vector<core::client_event>> seen;
 
-    explicit sim(core::client_options copt = {}) : net(profile::group::cipher(sim_identity(200), sim_roster(3)))
+    explicit sim(core::client_options copt = {}) : net(profile::group::cipher(test::identity(200), sim_roster(3)))
     {
         for (std::uint8_t i = 1; i <= 3; ++i)
-            net.add_client(profile::group::cipher(sim_identity(i), sim_roster(3)), copt);
+            net.add_client(profile::group::cipher(test::identity(i), sim_roster(3)), copt);
         seen.resize(3);
         for (std::size_t i = 0; i < 3; ++i) {
             net.start(i);
@@ -102,9 +100,9 @@ struct sim {
 // Finding (low): member::seal_batch reserved `budget` bytes for the entries, whatever the messages'
 // size. A batch is at most one blob (65,539 bytes), but a caller that passes a larger budget ("no
 // limit": SIZE_MAX, or a jumbo max_datagram) got std::length_error thrown out of a noexcept-style
-// API, or an allocation of the whole budget for two short messages. It now reserves what it writes.
+// API, or an allocation of the whole budget for two short messages. It now caps the budget first.
 
-TEST_CASE("group review batch: a budget beyond one blob seals the batch and allocates only it",
+TEST_CASE("group review batch: a budget beyond one blob is capped to one blob",
           "[profile][group][review][batch]")
 {
     group_net g = three();
