@@ -57,23 +57,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (g.seen.empty())
                 break;
             auto blob = g.seen[in.ConsumeIntegralInRange<std::size_t>(0, g.seen.size() - 1)];
-            const auto damage = in.ConsumeIntegralInRange<int>(0, 2);
+            const auto damage = in.ConsumeIntegralInRange<int>(0, 3);
             if (damage == 1 && blob.size() > 4)
                 blob[in.ConsumeIntegralInRange<std::size_t>(4, blob.size() - 1)] ^= std::byte{0x01};
-            if (damage == 2 && blob.size() > 5)
+            if (damage == 2 && blob.size() > 5) { // truncated, the TLV length with it (else read_outer stops it)
                 blob.resize(in.ConsumeIntegralInRange<std::size_t>(4, blob.size() - 1));
+                blob[2] = static_cast<std::byte>((blob.size() - 4) >> 8);
+                blob[3] = static_cast<std::byte>(blob.size() - 4);
+            }
+            // A relay that relabels a message as a batch or back (the AEAD does not cover the type).
+            const bool relabelled = damage == 3 && blob.size() > 4 &&
+                                    (blob[1] == std::byte{30} || blob[1] == std::byte{32});
+            if (relabelled)
+                blob[1] = blob[1] == std::byte{30} ? std::byte{32} : std::byte{30};
             garbage |= damage != 0;
+            bool opened = false;
             const wire::tlv t = wire::read_outer(blob, ec);
             if (!ec && !garbage) // a real blob goes through the same checks as from the relay
                 g.deliver(who, blob);
             else if (!ec && t.type() == wire::tlv_type::group_commit && t.value.size() >= wire::group_commit_min)
                 m.on_commit(t.value, g.now, ec);
             else if (!ec && t.type() == wire::tlv_type::group_message && t.value.size() >= wire::group_message_min)
-                (void)m.open(t.value, text, ec);
+                opened = m.open(t.value, text, ec).has_value();
             else if (!ec && t.type() == wire::tlv_type::group_batch && t.value.size() >= wire::group_message_min + 2) {
                 std::vector<std::vector<std::byte>> texts;
-                (void)m.open_batch(t.value, texts, ec);
+                opened = m.open_batch(t.value, texts, ec).has_value();
             }
+            if (relabelled && opened)
+                __builtin_trap(); // the signature's label tells a message from a batch
             break;
         }
         case 5: g.send(who, in.ConsumeRandomLengthString(64)); break;

@@ -13,9 +13,9 @@
 
 namespace tlvcast::profile::group {
 
-/// Most messages one GROUP_BATCH may carry: a recipient queues them all as events at once, so a
-/// member cannot flood another's event queue from one datagram (a full 1,196-byte datagram of
-/// 40-byte messages carries 26).
+/// Most messages one GROUP_BATCH may carry: a recipient queues them all as events at once, so this
+/// bounds what one datagram adds to another member's event queue (a 1,196-byte datagram holds 26
+/// messages of 40 bytes, but 256 empty ones fit in a 626-byte blob).
 inline constexpr std::size_t max_batch_messages = 256;
 /// Each message's length prefix in a batch: u16.
 inline constexpr std::size_t batch_entry_overhead = 2;

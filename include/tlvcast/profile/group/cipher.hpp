@@ -185,6 +185,10 @@ public:
             write_blob(wire::tlv_type::group_leave, {}, blob, ec);
     }
 
+    /// The largest data message seal() takes: one GROUP_MESSAGE's worth (client_engine::send_batch
+    /// checks it before it sends anything).
+    static constexpr std::size_t max_message() noexcept { return ::tlvcast::profile::group::max_message_size; }
+
     /// Several data messages, as many as fit in one record (max_whole()), under one signature: a
     /// recipient verifies once per batch. Returns how many it took (0 on error). Errors: seal()'s.
     std::size_t seal_batch(const client_session&, std::span<const std::span<const std::byte>> messages,

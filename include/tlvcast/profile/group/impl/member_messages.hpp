@@ -43,8 +43,8 @@ std::size_t member<Suite, Aead, Random>::seal_batch(std::span<const bytes> messa
                                                     std::vector<std::byte>& blob, std::error_code& ec)
 {
     ec = {};
-    const std::size_t n = std::min(batch_fit(messages, std::min<std::size_t>(budget, 0xffff + wire::tlv_header_size)),
-                                   messages.size());
+    budget = std::min<std::size_t>(budget, 0xffff + wire::tlv_header_size); // one blob at most, whatever the caller's
+    const std::size_t n = std::min(batch_fit(messages, budget), messages.size());
     if (n < 2) { // one message: the plain format (a message too big for the budget goes alone)
         if (messages.empty())
             return 0;
