@@ -9,7 +9,6 @@ sending one datagram per message to the data group for all multicast members;
 admin admission with certificates made by --certify (members on both backends, messages of many
 fragments); the options' usage errors and file errors. Fingerprints, public keys and certificates are
 checked against an independent computation (python3-cryptography) from the identity files."""
-import argparse
 import hashlib
 import json
 import os
@@ -20,8 +19,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FAST, RELAY, Failure, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay, track)
+import harness  # noqa: E402
+from harness import (FAST, RELAY, Failure, check, is_event, no_invalid_lines, start_chat,  # noqa: E402
+                     start_relay, stop_relay, track)
 from harness import cleanup as harness_cleanup  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -484,24 +484,10 @@ def test_admin_admission():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    p.add_argument("--only", default="")
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
     tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
              test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches,
              test_member_restarts_with_its_identity, test_admin_admission]
-    if args.only:
-        tests = [t for t in tests if args.only in t.__name__]
-    start = time.monotonic()
-    rc = run_tests(tests, cleanup)
-    print(f"e2e_group: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
-    return rc
+    return harness.main("e2e_group", tests, cleanup, sys.modules[__name__])
 
 
 if __name__ == "__main__":
