@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // The group profile's costs, measured on the member state machines (no sockets): what one commit
 // costs the whole group at N = 10, 100 and 1,000 members (bytes, public-key operations, time), and
-// what a recipient pays per message (the Ed25519 verification dominates).
+// what a recipient pays per message (the Ed25519 verification dominates), one per blob or batched.
 #include "profile/group/group_net.hpp"
 
 #include <benchmark/benchmark.h>
@@ -99,6 +99,38 @@ void BM_group_open(benchmark::State& state)
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_group_open)->Arg(40)->Arg(256);
+
+// The same, with the sender packing what it has queued into batches of one datagram (1,196 bytes):
+// one AEAD, ratchet step and verification per batch. Items are messages.
+void BM_group_open_batch(benchmark::State& state)
+{
+    group_net& g = group_of(10);
+    const std::string text(static_cast<std::size_t>(state.range(0)), 'x');
+    const std::vector<bytes> queued(4096, std::as_bytes(std::span(text)));
+    std::vector<std::vector<std::byte>> blobs;
+    std::size_t next = 0, opened = 0;
+    std::vector<std::vector<std::byte>> out;
+    std::error_code ec;
+    for (auto _ : state) {
+        if (next == blobs.size()) {
+            state.PauseTiming();
+            blobs.clear();
+            for (std::size_t at = 0; at < queued.size();) {
+                blobs.emplace_back();
+                at += g.nodes[1]->m->seal_batch(std::span(queued).subspan(at), 1196, blobs.back(), ec);
+            }
+            next = 0;
+            state.ResumeTiming();
+        }
+        const wire::tlv t = wire::read_outer(blobs[next++], ec);
+        if (!g.nodes[2]->m->open_batch(t.value, out, ec))
+            state.SkipWithError("a batch did not open");
+        opened += out.size();
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(opened));
+    state.counters["per_batch"] = static_cast<double>(opened) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_group_open_batch)->Arg(40)->Arg(256);
 
 void BM_group_seal(benchmark::State& state)
 {

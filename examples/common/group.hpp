@@ -8,9 +8,14 @@
 #include <tlvcast/crypto/hex.hpp>
 #include <tlvcast/profile/group.hpp>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -116,6 +121,39 @@ inline std::vector<crypto::fingerprint> read_roster_file(const std::string& path
     if (in.bad())
         throw std::runtime_error("cannot read the roster file " + path);
     return roster;
+}
+
+/// The seq of this run's first key package for the identity in `identity_file` (group::options::
+/// key_package_seq): above the clock's quarter seconds since 2025 and above the last run's, kept in
+/// IDENTITY_FILE.seq (members refuse a key package of a current member that is not newer, so a
+/// member that restarts must not repeat one). An unreadable .seq file is ignored, one that cannot be
+/// written is said on stderr: the clock alone then serves.
+inline std::uint32_t next_key_package_seq(const std::string& identity_file)
+{
+    using quarter_seconds = std::chrono::duration<std::int64_t, std::ratio<1, 4>>;
+    const auto since_2025 = std::chrono::system_clock::now().time_since_epoch() - std::chrono::seconds(1735689600);
+    std::int64_t seq = std::clamp<std::int64_t>(std::chrono::duration_cast<quarter_seconds>(since_2025).count(), 0,
+                                                UINT32_MAX);
+    if (identity_file.empty()) // a fresh identity each run: nothing to be newer than
+        return static_cast<std::uint32_t>(seq);
+    const std::string file = identity_file + ".seq";
+    std::int64_t last = -1;
+    if (std::ifstream in(file); in && (in >> last) && last >= 0 && last < UINT32_MAX)
+        seq = std::max(seq, last + 1);
+    const std::string tmp = file + ".tmp";
+    std::error_code ec;
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << seq << "\n";
+        if (!out.flush())
+            ec = std::make_error_code(std::errc::io_error);
+    }
+    if (!ec)
+        std::filesystem::rename(tmp, file, ec);
+    if (ec)
+        std::cerr << "tlvcast: cannot keep the key package's seq in " << file << " (" << ec.message()
+                  << "): a restart within a quarter second may wait for the group\n";
+    return static_cast<std::uint32_t>(seq);
 }
 
 /// The member's group options from its settings and files (the hop keeps its defaults): its

@@ -184,7 +184,8 @@ struct common_settings {
     bool help = false;
     /// The first group-only option given (--delivery, --data-group), refused in the other profiles.
     std::string group_option;
-    /// --delivery (the chat's: how this member receives what the relay forwards); unset: unicast.
+    /// --delivery (the chat's: how this member receives what the relay forwards); unset: the chat
+    /// takes multicast when the data group can be joined, else unicast.
     std::optional<tlvcast::profile::group::delivery> delivery;
     /// --data-group ADDR:PORT, else (after check_common, group profile) the default of --group's family.
     struct data_group_setting {

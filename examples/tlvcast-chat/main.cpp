@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -78,12 +80,14 @@ options:
   --admission-cert FILE     group, --admission admin (needed): this member's certificate, 128 hex
                             digits ('#' comments), made by the admin with --certify
   --delivery D              group: how this member receives what the relay forwards (messages,
-                            commits, welcome pages): unicast (default: its own copy from the relay)
-                            or multicast (the relay sends each blob once to --data-group for all
-                            multicast members; this member listens there too, with a second socket
-                            on the --iface, --ttl and loopback settings of --group). Members of one
+                            commits, welcome pages): multicast (the relay sends each blob once to
+                            --data-group for all multicast members; this member listens there too,
+                            with a second socket on the --iface, --ttl and loopback settings of
+                            --group) or unicast (its own copy from the relay). Default: multicast
+                            when this host can join the data group, else unicast (said on stderr);
+                            give unicast where the network does not carry multicast. Members of one
                             group may mix both modes
-  --data-group ADDR:PORT    group, --delivery multicast: the data group to listen on, the relay's
+  --data-group ADDR:PORT    group, multicast delivery: the data group to listen on, the relay's
                             --data-group. Multicast, of --group's family, with a port other than
                             --port (it is bound with SO_REUSEADDR, so members on one host share it);
                             IPv6 in brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4
@@ -156,6 +160,7 @@ struct settings : tlvcast::examples::common_settings {
     tlvcast::profile::group::options group_options; ///< read from the files by main
     std::optional<std::array<std::byte, 32>> certify;
     bool print_identity = false;
+    bool delivery_chosen = false; ///< no --delivery: multicast if this host can join the data group
 };
 
 // The default known-relays file: $TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays.
@@ -207,11 +212,16 @@ settings parse(int argc, char** argv)
         } else
             args.unknown();
     }
+    // A chatting group member without --delivery tries multicast first (main() falls back).
+    if (s.profile == ex::profile::group && !s.delivery && !s.certify && !s.print_identity) {
+        s.delivery = tlvcast::profile::group::delivery::multicast;
+        s.delivery_chosen = true;
+    }
     const bool multicast = s.delivery == tlvcast::profile::group::delivery::multicast;
     ex::check_common(s, multicast);
     if (s.data_group_given && !multicast)
-        throw ex::usage_error("option --data-group is where a multicast member listens: use it with --delivery "
-                              "multicast");
+        throw ex::usage_error("option --data-group is where a multicast member listens: not with --delivery "
+                              "unicast");
     if (multicast && (s.certify || s.print_identity))
         throw ex::usage_error(std::string("option --delivery is for chatting, not with ") +
                               (s.certify ? "--certify" : "--print-identity"));
@@ -596,34 +606,78 @@ private:
         return o;
     }
 
-    // On its own thread: blocking reads; each line is handed to the io_context in order.
+    // On its own thread: blocking reads. Lines that arrive while the io thread is busy leave together
+    // (a group member signs them once per datagram, send_batch); at most max_pending wait here.
     void read_input()
     {
         std::string line;
-        while (std::getline(std::cin, line))
-            asio::post(io_, [this, l = std::move(line)] { send(l); });
+        while (std::getline(std::cin, line)) {
+            std::unique_lock lock(input_mutex_);
+            input_room_.wait(lock, [this] { return pending_.size() < max_pending; });
+            const bool first = pending_.empty();
+            pending_.push_back(std::move(line));
+            lock.unlock();
+            if (first)
+                asio::post(io_, [this] { drain_input(); });
+        }
         asio::post(io_, [this] {
             input_done_ = true;
             finish_input();
         });
     }
 
-    void send(const std::string& line)
+    void drain_input()
+    {
+        std::vector<std::string> lines;
+        {
+            const std::lock_guard lock(input_mutex_);
+            lines.swap(pending_);
+        }
+        input_room_.notify_one();
+        send(lines);
+    }
+
+    void send(const std::vector<std::string>& lines)
     {
         if (closing_)
             return;
-        if (group && !in_group_) {
-            // Not in the group (yet): nothing could be sealed; the line waits for the next epoch.
-            if (waiting_.size() < max_waiting)
-                waiting_.push_back(line);
-            else
-                send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
-            return;
-        }
-        client_.async_send(std::string_view(line), [this](std::error_code ec) {
+        const auto done = [this](std::error_code ec) {
             if (ec)
                 send_failed(ec.message());
-        });
+        };
+        if constexpr (!group) {
+            for (const auto& line : lines)
+                client_.async_send(std::string_view(line), done);
+            return;
+        } else {
+            if (!in_group_) {
+                // Not in the group (yet): nothing could be sealed; the lines wait for the next epoch.
+                for (const auto& line : lines) {
+                    if (waiting_.size() < max_waiting)
+                        waiting_.push_back(line);
+                    else
+                        send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
+                }
+                return;
+            }
+            // A batch is refused whole if one line is too long: such a line goes alone, and fails alone.
+            std::vector<std::vector<std::byte>> batch;
+            const auto flush = [&] {
+                if (!batch.empty())
+                    client_.async_send_batch(std::move(batch), done);
+                batch.clear();
+            };
+            for (const auto& line : lines) {
+                const auto bytes = tlvcast::wire::as_bytes(line);
+                if (line.size() > max_message_) {
+                    flush();
+                    client_.async_send(bytes, done);
+                } else {
+                    batch.emplace_back(bytes.begin(), bytes.end());
+                }
+            }
+            flush();
+        }
     }
 
     void send_failed(const std::string& why) const
@@ -638,9 +692,10 @@ private:
     void on_epoch()
     {
         in_group_ = true;
-        while (!waiting_.empty() && !closing_) {
-            send(waiting_.front());
-            waiting_.pop_front();
+        if (!waiting_.empty() && !closing_) {
+            const std::vector<std::string> lines(waiting_.begin(), waiting_.end());
+            waiting_.clear();
+            send(lines);
         }
         if (awaiting_group_) {
             awaiting_group_ = false;
@@ -686,6 +741,7 @@ private:
     static constexpr bool group = ex::is_group<Cipher>;
     static constexpr bool multicast = std::is_same_v<Transport, multicast_transport>;
     static constexpr std::size_t max_waiting = 1024;
+    static constexpr std::size_t max_pending = 1024; ///< lines read ahead of the io thread
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
@@ -697,11 +753,31 @@ private:
     std::thread reader_;
     bool closing_ = false;
     bool input_done_ = false;
+    std::mutex input_mutex_; // pending_, shared with the reader thread
+    std::condition_variable input_room_;
+    std::vector<std::string> pending_;
+    static constexpr std::size_t max_message_ = tlvcast::core::default_max_message; // client_options() keeps it
     bool in_group_ = false;       // group profile: an epoch event came, and no removal since
     bool awaiting_group_ = false; // the input ended while lines wait for the group
     std::deque<std::string> waiting_;
     int exit_code_ = 0;
 };
+
+// Whether this host can bind and join the data group (a route for it, an interface that carries
+// multicast). Says why not on stderr: the member then receives by unicast.
+bool data_group_joinable(const settings& s)
+{
+    try {
+        asio::io_context io;
+        tlvcast::transport::asio_udp::bind_group(io, ex::data_udp_options(s));
+        return true;
+    } catch (const std::exception& e) {
+        std::cerr << "tlvcast-chat: multicast delivery unavailable (the data group "
+                  << ex::address_port_text(s.data_group->address, s.data_group->port) << ": " << e.what()
+                  << "): receiving by unicast\n";
+        return false;
+    }
+}
 
 } // namespace
 
@@ -728,11 +804,15 @@ int main(int argc, char** argv)
                     return 1; // not reached: the group profile was asked for
             });
         namespace grp = tlvcast::profile::group;
+        if (s.delivery_chosen && !data_group_joinable(s)) // the default: multicast where it works
+            s.delivery = grp::delivery::unicast;
         const bool multicast = s.delivery == grp::delivery::multicast;
-        if (s.profile == ex::profile::group)
+        if (s.profile == ex::profile::group) {
             s.group_options =
                 ex::load_group_options(s.group, multicast ? grp::delivery::multicast : grp::delivery::unicast,
                                        multicast ? std::optional(ex::data_group_endpoint(s)) : std::nullopt);
+            s.group_options.key_package_seq = ex::next_key_package_seq(s.identity_file);
+        }
         return ex::with_cipher(s.profile, s.backend, [&](auto c) {
             using cipher_type = typename decltype(c)::type;
             if constexpr (ex::is_group<cipher_type>) {

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSL-1.0
 """Process harness for the end-to-end tests: runs the example programs with --json and waits,
 with a bounded timeout, for the JSON events they print. Used inside a private network namespace."""
+import argparse
 import json
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -209,6 +211,23 @@ def no_invalid_lines(*programs):
     for p in programs:
         bad = p.select(lambda e: e.get("event") == "__invalid__")
         check(not bad, f"{p.name} printed lines that are not valid UTF-8 JSON: {bad[:3]}")
+
+
+def main(label, tests, cleanup, module, hint="tests/netns.sh"):
+    """A test script's main: parses --relay, --chat and --only into `module.args`, refuses to run
+    outside a private network namespace, runs the tests whose names hold --only, prints the total."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--relay", required=True)
+    p.add_argument("--chat", required=True)
+    p.add_argument("--only", default="")
+    module.args = args = p.parse_args()
+    if not in_namespace():
+        print(f"{os.path.basename(sys.argv[0])}: run me through {hint} (private network namespace)", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    rc = run_tests([t for t in tests if args.only in t.__name__], cleanup)
+    print(f"{label}: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
+    return rc
 
 
 def run_tests(tests, cleanup):

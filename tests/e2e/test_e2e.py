@@ -3,7 +3,6 @@
 UDP multicast, inside a private network namespace (run it through tests/netns.sh): messages of every size class arrive exactly once
 with the right sender, presence events, a killed client times out, a restarted relay with a new key
 is re-joined without user action, and the programs' option errors and exit codes."""
-import argparse
 import collections
 import os
 import signal
@@ -12,8 +11,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FAST, Failure, Program, check, cleanup, in_namespace, is_event,  # noqa: E402
-                     no_invalid_lines, run_tests, start_chat, start_relay, stop_relay, track)
+import harness  # noqa: E402
+from harness import (FAST, Failure, Program, check, cleanup, is_event, no_invalid_lines,  # noqa: E402
+                     start_chat, start_relay, stop_relay, track)
 
 args = None
 RELAY = ["--keepalive", "0.5", "--timeout", "2"]  # a shorter client timeout than harness.RELAY's
@@ -198,23 +198,9 @@ def test_key_file_is_reused():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    p.add_argument("--only", default="")
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_e2e.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
     tests = [test_usage_errors, test_no_relay_exits_1, test_messages_and_presence, test_timeout_and_restart,
              test_invalid_utf8_gives_valid_json, test_key_file_is_reused]
-    if args.only:
-        tests = [t for t in tests if args.only in t.__name__]
-    start = time.monotonic()
-    rc = run_tests(tests, cleanup)
-    print(f"e2e: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
-    return rc
+    return harness.main("e2e", tests, cleanup, sys.modules[__name__])
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ sending one datagram per message to the data group for all multicast members;
 admin admission with certificates made by --certify (members on both backends, messages of many
 fragments); the options' usage errors and file errors. Fingerprints, public keys and certificates are
 checked against an independent computation (python3-cryptography) from the identity files."""
-import argparse
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -19,8 +19,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FAST, RELAY, Failure, check, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay, track)
+import harness  # noqa: E402
+from harness import (FAST, RELAY, Failure, check, is_event, no_invalid_lines, start_chat,  # noqa: E402
+                     start_relay, stop_relay, track)
 from harness import cleanup as harness_cleanup  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -132,8 +133,8 @@ def test_usage_and_files():
         check(b"not implemented" not in r.stdout, f"{os.path.basename(prog)} --help: still 'not implemented'")
     # Each member chooses its delivery; the relay serves both kinds.
     usage_error(args.relay, ["--profile", GROUP, "--delivery", "multicast"], b"each member's choice")
-    usage_error(args.chat, ["--profile", GROUP, "--roster", "r", "--data-group", "239.1.2.3:6000"],
-                b"--delivery multicast")
+    usage_error(args.chat, ["--profile", GROUP, "--roster", "r", "--delivery", "unicast", "--data-group",
+                            "239.1.2.3:6000"], b"--delivery unicast")
     usage_error(args.chat, ["--profile", GROUP, "--delivery", "multicast", "--identity", "x", "--print-identity"],
                 b"--print-identity")
     check(b"--delivery" in subprocess.run([args.chat, "--help"], capture_output=True, timeout=10).stdout,
@@ -233,7 +234,9 @@ def five_members(multicast_members=()):
         members = []
         for i, n in enumerate(names):
             delivery = "multicast" if i in multicast_members else "unicast"
-            members += start_members(relay, [n], identities, "--roster", roster, "--delivery", delivery)
+            # Multicast is the default where the data group can be joined, as it can here.
+            chosen = [] if delivery == "multicast" else ["--delivery", "unicast"]
+            members += start_members(relay, [n], identities, "--roster", roster, *chosen)
             reg = members[-1].wait_for(is_event("registered"), "registered")
             check(reg.get("delivery") == delivery, f"{n}: registered {reg}")
             check(reg.get("data_group") == ("%s:%d" % DATA_GROUP if delivery == "multicast" else None),
@@ -348,6 +351,75 @@ def test_five_members_multicast():
         check(multi < uni, f"relay bytes_out: multicast {multi}, unicast {uni}")
 
 
+def test_default_delivery_falls_back_to_unicast():
+    """Without --delivery a member takes multicast only if it can join the data group. In a namespace
+    of their own, where a route exists for the control group 224.1.1.1 only, a member says it cannot
+    join 224.1.1.2, registers by unicast and the relay serves it."""
+    with tempfile.TemporaryDirectory() as d:
+        script = (
+            "ip link set lo up && ip link set lo multicast on && ip route add 224.1.1.1/32 dev lo || exit 3\n"
+            f'"{args.relay}" --profile group --identity {d}/relay.id >/dev/null 2>&1 &\n'
+            "sleep 0.5\n"
+            f'"{args.chat}" --profile group --admission open --identity {d}/m.id --accept-any-relay --json '
+            "--register-timeout 2 --register-attempts 2 </dev/null\n"
+            "rc=$?; kill $! 2>/dev/null; wait; exit $rc\n")
+        r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, timeout=30)
+        check(b"multicast delivery unavailable" in r.stderr and b"receiving by unicast" in r.stderr,
+              f"no fallback said (exit {r.returncode}): {r.stderr!r}")
+        reg = next((json.loads(line) for line in r.stdout.splitlines() if b'"registered"' in line), None)
+        check(reg is not None and reg.get("delivery") == "unicast" and "data_group" not in reg,
+              f"registered: {r.stdout!r}")
+
+
+def test_burst_leaves_in_batches():
+    """300 lines written at once: the other member gets each, in order, and the relay relays far fewer
+    blobs than lines (the chat packs what it has read into batches, one signature per datagram)."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        identities = {n: os.path.join(d, n + ".id") for n in ("a", "b")}
+        a, b = start_members(relay, ["a", "b"], identities, "--admission", "open")
+        for c in (a, b):
+            c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        lines = [f"burst line {i:03d} " + "x" * 24 for i in range(300)]
+        a.proc.stdin.write(("\n".join(lines) + "\n").encode())
+        a.proc.stdin.flush()
+        got = b.wait_count(is_event("message", sender=a.fingerprint), len(lines), "the burst's lines")
+        check([e["text"] for e in got] == lines, "the burst arrived out of order or changed")
+        for c in (a, b):
+            check(not c.select(is_event("send_failed")), f"{c.name}: {c.select(is_event('send_failed'))}")
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stats = stop_relay(relay)
+        check(0 < stats["messages_relayed"] <= len(lines) // 4, f"relay stats: {stats}")
+        print(f"  300 lines in a burst: the relay relayed {stats['messages_relayed']} blobs", flush=True)
+
+
+def test_member_restarts_with_its_identity():
+    """A member killed without a word comes back with the same identity file at once: its new key
+    package (seq above the last run's: the clock, and IDENTITY.seq) replaces the old one, and the old
+    session timing out later does not remove it."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"),
+                                  "--timeout", "2", profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        identities = {n: os.path.join(d, n + ".id") for n in ("a", "b")}
+        a, b = start_members(relay, ["a", "b"], identities, "--admission", "open")
+        b.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
+        a.kill()
+        a2 = start_members(relay, ["a"], identities, "--admission", "open")[0]
+        a2.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "the restarted member's epoch")
+        time.sleep(3)  # the old session times out at the relay (--timeout 2)
+        a2.send_line("back again")
+        b.wait_for(is_event("message", text="back again", sender=a2.fingerprint), "the restarted member's line")
+        check(not b.select(is_event("member_removed", fingerprint=a.fingerprint)),
+              f"b saw the restarted member removed: {b.summary()}")
+        for c in (a2, b):
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stop_relay(relay)
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -412,23 +484,10 @@ def test_admin_admission():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    p.add_argument("--only", default="")
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_group.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
-    tests = [test_usage_and_files, test_five_members_roster, test_five_members_multicast, test_mixed_delivery,
-             test_admin_admission]
-    if args.only:
-        tests = [t for t in tests if args.only in t.__name__]
-    start = time.monotonic()
-    rc = run_tests(tests, cleanup)
-    print(f"e2e_group: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
-    return rc
+    tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
+             test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches,
+             test_member_restarts_with_its_identity, test_admin_admission]
+    return harness.main("e2e_group", tests, cleanup, sys.modules[__name__])
 
 
 if __name__ == "__main__":

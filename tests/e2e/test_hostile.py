@@ -3,7 +3,6 @@
 through tests/netns.sh): random bytes, truncated TLVs, relay-only types from a client, fragments
 claiming 65,535 parts, thousands of open msg_ids from one sender and a registration flood, while
 two honest chat clients keep talking. Checks delivery, the relay's counters and its memory."""
-import argparse
 import collections
 import os
 import random
@@ -15,8 +14,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Failure, check, in_namespace, is_event, no_invalid_lines, run_tests,  # noqa: E402
-                     start_chat, start_relay, stop_relay)
+import harness  # noqa: E402
+from harness import (check, is_event, no_invalid_lines, start_chat, start_relay, stop_relay)  # noqa: E402
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
@@ -201,15 +200,8 @@ def test_hostile_traffic():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_hostile.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
-    return run_tests([test_hostile_traffic], cleanup)
+    tests = [test_hostile_traffic]
+    return harness.main("e2e_hostile", tests, cleanup, sys.modules[__name__])
 
 
 if __name__ == "__main__":

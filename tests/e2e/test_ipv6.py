@@ -7,17 +7,16 @@ sender identities and IPv6 addresses, a known-relays entry for an IPv6 group; th
 over ff15::1 with multicast delivery on the IPv6 data group (the default [ff15::2]:5008, and one
 given by --data-group) beside a unicast member; the seed profile refuses IPv6 groups with a clear
 error."""
-import argparse
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FAST, RELAY, check, cleanup, in_namespace, is_event, no_invalid_lines,  # noqa: E402
-                     run_tests, start_chat, start_relay, stop_relay, track)
+import harness  # noqa: E402
+from harness import (FAST, RELAY, check, cleanup, is_event, no_invalid_lines, start_chat,  # noqa: E402
+                     start_relay, stop_relay, track)
 
 args = None
 SECURE = "secure"
@@ -148,12 +147,12 @@ def test_group_multicast_delivery():
         relay = track(start_relay(args.relay, *RELAY, *group, "--iface", "v0", *given, profile="group"))
         check(relay.wait_for(is_event("ready"), "ready").get("data_group") == expected, "the relay's data group")
         member = [*FAST, *group, "--relay-fingerprint", relay.fingerprint, "--admission", "open"]
-        # Two multicast members (the interface by name, by address) and one unicast member.
-        a = track(start_chat(args.chat, "a", *member, "--iface", "v0", "--delivery", "multicast", *given,
-                             profile="group"))
+        # Two multicast members (the interface by name, by address; a by default, since it can join
+        # the data group) and one unicast member.
+        a = track(start_chat(args.chat, "a", *member, "--iface", "v0", *given, profile="group"))
         b = track(start_chat(args.chat, "b", *member, "--iface", V0, "--delivery", "multicast", *given,
                              profile="group"))
-        c = track(start_chat(args.chat, "c", *member, "--iface", "v0", profile="group"))
+        c = track(start_chat(args.chat, "c", *member, "--iface", "v0", "--delivery", "unicast", profile="group"))
         for m, delivery in ((a, "multicast"), (b, "multicast"), (c, "unicast")):
             reg = m.wait_for(is_event("registered"), "registered")
             check(reg.get("delivery") == delivery and reg.get("data_group") == (expected if m is not c else None),
@@ -175,27 +174,13 @@ def test_group_multicast_delivery():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    p.add_argument("--only", default="")
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_ipv6.py: run me through NETNS_VETH=1 tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
     tests = [test_veth_namespace, test_seed_profile_refuses_ipv6, test_site_local_group, test_link_local_group,
              test_group_multicast_delivery]
-    if args.only:
-        tests = [t for t in tests if args.only in t.__name__]
-    start = time.monotonic()
     # A chat with neither a pin nor --known-relays uses the default known-relays file: keep it
     # out of the user's home.
     with tempfile.TemporaryDirectory() as home:
         os.environ["TLVCAST_KNOWN_RELAYS"] = os.path.join(home, "known_relays")
-        rc = run_tests(tests, cleanup)
-    print(f"e2e_ipv6: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
-    return rc
+        return harness.main("e2e_ipv6", tests, cleanup, sys.modules[__name__], hint="NETNS_VETH=1 tests/netns.sh")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ rogue relay is refused by a pinned client and learns nothing; trust on first use
 and refuses another identity later; Crypto++ and OpenSSL programs interoperate; a relay restarted
 with the same identity file is re-joined. Fingerprints are checked against an independent
 computation (python3-cryptography) from the identity files."""
-import argparse
 import collections
 import hashlib
 import os
@@ -18,8 +17,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FAST, RELAY, Failure, Program, check, cleanup, in_namespace, is_event,  # noqa: E402
-                     no_invalid_lines, run_tests, start_chat, start_relay, stop_relay, track)
+import harness  # noqa: E402
+from harness import (FAST, RELAY, Failure, Program, check, cleanup, is_event,  # noqa: E402
+                     no_invalid_lines, start_chat, start_relay, stop_relay, track)
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
@@ -257,23 +257,9 @@ def test_restart_with_same_identity():
 
 
 def main():
-    global args
-    p = argparse.ArgumentParser()
-    p.add_argument("--relay", required=True)
-    p.add_argument("--chat", required=True)
-    p.add_argument("--only", default="")
-    args = p.parse_args()
-    if not in_namespace():
-        print("test_secure.py: run me through tests/netns.sh (private network namespace)", file=sys.stderr)
-        return 2
     tests = [test_usage_errors, test_pinned_messages_with_verified_senders, test_rogue_relay_is_refused,
              test_trust_on_first_use, test_cross_backend, test_restart_with_same_identity]
-    if args.only:
-        tests = [t for t in tests if args.only in t.__name__]
-    start = time.monotonic()
-    rc = run_tests(tests, cleanup)
-    print(f"e2e_secure: {'ok' if rc == 0 else 'FAILED'} in {time.monotonic() - start:.1f} s")
-    return rc
+    return harness.main("e2e_secure", tests, cleanup, sys.modules[__name__])
 
 
 if __name__ == "__main__":

@@ -91,6 +91,11 @@ public:
         clients_[i]->send(message, now_, out_, ec);
         flush(client_address(i));
     }
+    void send_batch(std::size_t i, std::span<const std::span<const std::byte>> messages, std::error_code& ec)
+    {
+        clients_[i]->send_batch(messages, now_, out_, ec);
+        flush(client_address(i));
+    }
     /// Puts a datagram on the wire as if `from` had sent it (spoofing included).
     void inject(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)
     {

@@ -51,6 +51,7 @@ constexpr expected_row seed_rows[] = {
     {29, "GROUP_WELCOME", 28, 0xffff, origin::nested},
     {30, "GROUP_MESSAGE", 110, 0xffff, origin::nested},
     {31, "GROUP_SYNC", 8, 8, origin::nested},
+    {32, "GROUP_BATCH", 112, 0xffff, origin::nested},
 };
 } // namespace
 
@@ -115,7 +116,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(32) == nullptr);
+    CHECK(find_type(33) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

@@ -86,6 +86,25 @@ public:
         return async_send(wire::as_bytes(text), std::forward<Token>(token));
     }
 
+    /// Sends several messages at once (copied before this returns): a profile that can packs them
+    /// under one signature per datagram (client_engine::send_batch). Completes as async_send.
+    template <class Token>
+    auto async_send_batch(std::vector<std::vector<std::byte>> messages, Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler, std::vector<std::vector<std::byte>> batch) {
+                asio::dispatch(strand_, [this, batch = std::move(batch),
+                                         h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    std::vector<std::span<const std::byte>> views(batch.begin(), batch.end());
+                    std::error_code ec;
+                    engine_.send_batch(views, clock::now(), out_, ec);
+                    pump();
+                    h(ec);
+                });
+            },
+            token, std::move(messages));
+    }
+
     /// Waits for the next event (message, presence, registration...). Signature:
     /// void(std::error_code, client_event); errc::shut_down after close.
     template <class Token>

@@ -167,6 +167,46 @@ public:
             counters_.add(client_counter::messages_sent);
     }
 
+    /// Sends several messages. A Cipher with seal_batch(session, messages, blob, ec) packs as many
+    /// as fit in one blob under one signature (the group profile: a recipient verifies once per
+    /// batch); any other sends them one by one. Nothing is sent unless every message is acceptable:
+    /// within max_message and within the Cipher's own max_message() when it has one.
+    /// Errors: send()'s; after a failure part way (the cipher's), the messages before it are sent.
+    void send_batch(std::span<const std::span<const std::byte>> messages, time_point now, datagram_batch& out,
+                    std::error_code& ec)
+    {
+        const count_out counting{counters_, out};
+        ec = {};
+        if (state_ != state::established) {
+            ec = state_ == state::closed ? errc::shut_down : errc::not_ready;
+            return;
+        }
+        // A Cipher that carries less than max_message would refuse such a message part way, after
+        // the batches before it left: the caller could not tell which.
+        std::size_t limit = opt_.max_message;
+        if constexpr (requires { cipher_.max_message(); })
+            limit = std::min<std::size_t>(limit, cipher_.max_message());
+        for (const auto m : messages)
+            if (m.size() > limit) {
+                ec = errc::message_too_large;
+                return;
+            }
+        for (std::size_t i = 0; i < messages.size() && !ec;) {
+            std::size_t n = 1;
+            if constexpr (requires { cipher_.seal_batch(session_, messages, blob_, ec); }) {
+                n = cipher_.seal_batch(session_, messages.subspan(i), blob_, ec);
+                if (!ec)
+                    send_blob(now, out, ec);
+            } else {
+                send_message(crypto::message_kind::data, messages[i], now, out, ec);
+            }
+            if (!ec) {
+                counters_.add(client_counter::messages_sent, n);
+                i += n;
+            }
+        }
+    }
+
     /// Announces departure (the profile's leave message) when registered, then stops: later input
     /// is ignored.
     void close(time_point now, datagram_batch& out)

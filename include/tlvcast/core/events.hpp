@@ -35,7 +35,8 @@ struct client_event {
         epoch,             ///< epoch `epoch` began with `members` members
         member_added,      ///< `identity` joined (`verified`: it is on this member's roster)
         member_removed,    ///< `identity` left or was removed (this client itself: it is out of the group)
-        gap,               ///< messages `from`..`to` of sender `identity` did not arrive (yet)
+        gap,               ///< messages `from`..`to` of sender `identity` did not arrive (yet); in the
+                           ///< group profile these count generations (a lost batch is one)
     };
     kind what = kind::message;
     endpoint peer;

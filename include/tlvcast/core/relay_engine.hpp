@@ -108,6 +108,7 @@ public:
                     fragmenter_.forget(it->first);
                     release_source(it->first);
                     it = peers_.erase(it);
+                    fanout_.stale = true;
                 } else {
                     ++it;
                 }
@@ -277,7 +278,17 @@ private:
     // never to every recipient. Per-recipient repair of forwarded messages needs a split per
     // recipient or a group-aware Fragmenter (docs/DESIGN.md, "One pipeline for every profile").
     // One unchanged blob to every peer but the sender (to_sender: the sender too).
-    void forward_opaque(const endpoint& from, time_point now, datagram_batch& out, bool to_sender = false);
+    void forward_opaque(const endpoint& from, const session_type& sender, time_point now, datagram_batch& out,
+                        bool to_sender = false);
+    // Who forwarded blobs go to, for a Cipher with delivery groups: rebuilt only after the peers or
+    // their delivery modes changed, so that a blob to a multicast group costs the same at any N.
+    struct fanout_plan {
+        bool stale = true;
+        std::vector<endpoint> unicast;  ///< peers with their own copy
+        std::optional<endpoint> group;  ///< the delivery group, when some peer takes blobs there
+        std::size_t grouped = 0;        ///< peers served by one datagram to `group`
+    };
+    void rebuild_fanout();
     // A reseal Cipher's non-data kinds: join and leave; the rest need opaque forwarding.
     void on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender, crypto::message_kind kind,
                            time_point now, datagram_batch& out, std::vector<relay_event>& events);
@@ -307,6 +318,7 @@ private:
     [[no_unique_address]] Fragmenter fragmenter_;
     relay_options opt_;
     std::unordered_map<endpoint, peer> peers_;
+    fanout_plan fanout_; // peers_ as forward_opaque sends to them (stale after any change to peers_)
     std::unordered_map<endpoint, std::size_t> per_source_;
     time_point next_sweep_ = no_timer;
     std::deque<std::unique_ptr<job_type>> ready_;

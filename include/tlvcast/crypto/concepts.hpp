@@ -113,7 +113,8 @@ concept client_cipher = requires(C& c, const C& cc, typename C::client_session& 
 ///   opaque: classify() a blob -> its kind, without opening it.
 ///   A Cipher whose classify() returns message_kind::request also offers
 ///   answer(p, blob, replies, ec) (const): the blobs that go back to that sender.
-/// - presence(): the blob telling recipient `p` that `about` came or left.
+/// - presence(): the blob telling recipient `p` that `about` came or left; empty when the profile has
+///   nothing to say about it (nothing is sent).
 /// - identity(): the peer's verified identity, where the profile proves one.
 /// - With a record layer: unprotect() a record from peer `p`; protect() an inner datagram to `p`.
 template <class C>

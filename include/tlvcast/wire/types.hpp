@@ -42,6 +42,7 @@ enum class tlv_type : std::uint16_t {
     group_welcome = 29,       ///< group profile, forwarded: one page of the new epoch's roster
     group_message = 30,       ///< group profile, forwarded: group_id(16) epoch(8) sender(2) generation(4) AEAD
     group_sync = 31,          ///< group profile, client blob: epoch(8): the relay resends later commits
+    group_batch = 32,         ///< group profile, forwarded: GROUP_MESSAGE's header, AEAD over several messages
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -137,6 +138,7 @@ inline constexpr std::array type_table{
     type_info{tlv_type::group_welcome, "GROUP_WELCOME", group_welcome_min, 0xffff, origin::nested},
     type_info{tlv_type::group_message, "GROUP_MESSAGE", group_message_min, 0xffff, origin::nested},
     type_info{tlv_type::group_sync, "GROUP_SYNC", 8, 8, origin::nested},
+    type_info{tlv_type::group_batch, "GROUP_BATCH", group_message_min + 2, 0xffff, origin::nested},
 };
 
 namespace detail {
@@ -215,7 +217,7 @@ inline constexpr std::array all_types{
     tlv_type::secure_message,     tlv_type::secure_connect,     tlv_type::secure_disconnect,
     tlv_type::secure_key_update,  tlv_type::group_join,         tlv_type::group_leave,
     tlv_type::group_presence,     tlv_type::group_commit,       tlv_type::group_welcome,
-    tlv_type::group_message,      tlv_type::group_sync,
+    tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -248,7 +250,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(32) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(33) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

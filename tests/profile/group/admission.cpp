@@ -170,7 +170,7 @@ TEST_CASE("group member: another member, holding every chain key, still cannot s
     std::vector<std::byte> content(reinterpret_cast<const std::byte*>(text.data()),
                                    reinterpret_cast<const std::byte*>(text.data()) + text.size());
     std::array<std::byte, 64> sig{};
-    g.nodes[1]->party->sign(profile::group::detail::message_to_sign(header, content), sig); // its own key
+    g.nodes[1]->party->sign(profile::group::detail::message_to_sign(labels::message, header, content), sig); // its own key
     profile::group::detail::append(content, sig);
     std::vector<std::byte> value = header;
     value.resize(header.size() + content.size() + 16);

@@ -170,3 +170,146 @@ TEST_CASE("group cipher: multicast delivery sends one datagram per message for a
         }
     }
 }
+
+TEST_CASE("group cipher: send_batch packs messages into one datagram per recipient, each one an event",
+          "[profile][group][engine]")
+{
+    group_sim g(3, roster_of(3));
+    for (std::size_t i = 0; i < 3; ++i) {
+        g.net.start(i);
+        g.run(std::chrono::milliseconds(200));
+    }
+    REQUIRE(g.member(2).current()->roster.size() == 3);
+    std::vector<std::string> texts;
+    for (int i = 0; i < 30; ++i)
+        texts.push_back("batched message number " + std::to_string(i) + std::string(16, '.'));
+    std::vector<std::span<const std::byte>> views;
+    for (const auto& t : texts)
+        views.push_back(std::as_bytes(std::span(t)));
+    const std::size_t before = g.net.sent.size();
+    std::error_code ec;
+    g.net.send_batch(1, views, ec);
+    REQUIRE_FALSE(ec);
+    g.run(std::chrono::milliseconds(100));
+    std::size_t batches = 0;
+    for (std::size_t k = before; k < g.net.sent.size(); ++k) {
+        const auto& d = g.net.sent[k];
+        CHECK_FALSE((d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_message)));
+        batches += d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_batch);
+    }
+    CHECK(batches == 2 * 2); // 30 messages of about 42 bytes: two datagrams, to each of two members
+    for (const std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+        std::vector<std::string> got;
+        for (const auto& e : g.seen[i])
+            if (e.what == core::client_event::kind::message) {
+                got.push_back(e.text);
+                CHECK(e.identity == crypto::fingerprint_of<crypto::default_suite>(member_identity(2).public_key));
+            }
+        CHECK(got == texts);
+        CHECK(g.net.client(i).counters().get(core::client_counter::messages_received) == 30);
+    }
+    CHECK(g.net.client(1).counters().get(core::client_counter::messages_sent) == 30);
+    // All or nothing on the sizes the engine refuses.
+    const std::string huge(core::default_max_message + 1, 'h');
+    views.push_back(std::as_bytes(std::span(huge)));
+    const auto sent_before = g.net.sent.size();
+    g.net.send_batch(1, views, ec);
+    CHECK(ec == errc::message_too_large);
+    CHECK(g.net.sent.size() == sent_before);
+}
+
+TEST_CASE("group cipher: the relay's fan-out follows members that join and leave, in a mixed group",
+          "[profile][group][engine]")
+{
+    // Members 0 and 1 on multicast, 2 and 3 on unicast; 3 sends after each change.
+    group::options uni = roster_of(4), multi = roster_of(4);
+    multi.mode = group::delivery::multicast;
+    group_sim g(0, uni);
+    for (std::size_t i = 0; i < 4; ++i)
+        g.net.add_client(group::cipher(member_identity(static_cast<std::uint8_t>(i + 1)), i < 2 ? multi : uni));
+    g.seen.resize(4);
+    g.net.data_group = multi.data_group;
+    g.net.data_listeners = {0, 1};
+    for (std::size_t i = 0; i < 4; ++i) {
+        g.net.start(i);
+        g.run(std::chrono::milliseconds(200));
+    }
+    g.run(std::chrono::seconds(1));
+    REQUIRE(g.member(3).current()->roster.size() == 4);
+    struct copies {
+        std::size_t group = 0, unicast = 0;
+        bool operator==(const copies&) const = default;
+    };
+    const auto send_from_3 = [&](const std::string& text) {
+        const std::size_t before = g.net.sent.size();
+        std::error_code ec;
+        g.net.send(3, std::as_bytes(std::span(text)), ec);
+        REQUIRE_FALSE(ec);
+        g.run(std::chrono::milliseconds(100));
+        copies c;
+        for (std::size_t k = before; k < g.net.sent.size(); ++k) {
+            const auto& d = g.net.sent[k];
+            if (d.from == g.net.relay_address && test::is_type(d, wire::tlv_type::group_message))
+                ++(d.to == multi.data_group ? c.group : c.unicast);
+        }
+        return c;
+    };
+    const auto leave = [&](std::size_t i) {
+        datagram_batch out;
+        g.net.client(i).close(g.net.now(), out);
+        for (std::size_t k = 0; k < out.size(); ++k)
+            g.net.inject(test::secure_client_address(i), g.net.relay_address, out[k].bytes);
+        g.run(std::chrono::seconds(1));
+    };
+    CHECK(send_from_3("all four") == copies{1, 1});
+    CHECK(g.messages(0, "all four") == 1);
+    CHECK(g.messages(1, "all four") == 1);
+    CHECK(g.messages(2, "all four") == 1);
+    leave(1);
+    CHECK(send_from_3("without 1") == copies{1, 1});
+    CHECK(g.messages(0, "without 1") == 1);
+    leave(0);
+    CHECK(send_from_3("no multicast member left") == copies{0, 1});
+    CHECK(g.messages(2, "no multicast member left") == 1);
+    leave(2);
+    CHECK(send_from_3("alone") == copies{0, 0});
+}
+
+TEST_CASE("group cipher: a member that restarts with its identity while its old session lives gets back in",
+          "[profile][group][engine]")
+{
+    // The founder (index 0, the designated committer: the next member must commit for it) and another.
+    for (const std::size_t who : {std::size_t{0}, std::size_t{2}}) {
+        CAPTURE(who);
+        group_sim g(3, roster_of(3));
+        for (std::size_t i = 0; i < 3; ++i) {
+            g.net.start(i);
+            g.run(std::chrono::milliseconds(200));
+        }
+        REQUIRE(g.member(0).current()->roster.size() == 3);
+        // Its process dies without a word; the same identity comes back from a new socket.
+        g.net.tap = [&](test::wire_datagram& d) {
+            return d.from != test::secure_client_address(who) && d.to != test::secure_client_address(who);
+        };
+        group::options again = roster_of(3);
+        again.key_package_seq = 1000; // above the seq its first process used (the programs: the clock)
+        g.net.add_client(group::cipher(member_identity(static_cast<std::uint8_t>(who + 1)), again));
+        g.seen.resize(4);
+        g.net.start(3);
+        g.run(std::chrono::seconds(40)); // past the relay's client_timeout (15 s) for the old session
+        const std::size_t other = who == 0 ? 1 : 0;
+        REQUIRE(g.member(3).in_group());
+        CHECK(g.member(3).current()->roster.size() == 3);
+        CHECK(g.member(other).current()->epoch == g.member(3).current()->epoch);
+        const std::string text = "welcome back";
+        std::error_code ec;
+        g.net.send(other, std::as_bytes(std::span(text)), ec);
+        g.run(std::chrono::milliseconds(200));
+        CHECK(g.messages(3, text) == 1);
+        CHECK(g.messages(who == 2 ? 1 : 2, text) == 1);
+        const auto removed = std::count_if(g.seen[other].begin(), g.seen[other].end(), [](const auto& e) {
+            return e.what == core::client_event::kind::member_removed;
+        });
+        CHECK(removed == 0);
+    }
+}

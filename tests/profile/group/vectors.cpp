@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Tests for include/tlvcast/profile/group/ (key_schedule.hpp, codec.hpp, member.hpp, sequencer.hpp):
+// Tests for include/tlvcast/profile/group/ (key_schedule.hpp, codec.hpp, batch.hpp, member.hpp, sequencer.hpp):
 // the group profile's bytes against independently computed vectors, every backend.
 #include <tlvcast/profile/group/member.hpp>
 #include <tlvcast/profile/group/sequencer.hpp>
@@ -110,16 +110,26 @@ constexpr std::string_view v_message_b_0_blob_chacha =
     "001e0070a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1000000000000000200010000000079a95c89902fe80d7fb577e57eb78faafb1c31ec"
     "7e2910a1ab57a2bfcabda73ab04c89bd9566e3a7f01c5a14949b394b994a9acfe94e7712247fd0abd9df18c47345f647c75d9711972e"
     "35f5e43593806411";
+constexpr std::string_view v_batch_b_1_blob =
+    "0020007ca1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a10000000000000002000100000001ca85eac01fadca3f21d9c9baecfb875d8d75d834"
+    "13bed6869c00503f2e493dc65c08a3a177d18301de617a9eae88b737c1e870d3a77b180c1dc6a7005171310f0d6f6dc686d2695271db"
+    "4374e18db392d795b10fffbe46aaf5d6d36fae65";
+constexpr std::string_view v_batch_b_1_blob_chacha =
+    "0020007ca1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1000000000000000200010000000104ffd6f7528b8e8c628b91cce844d451887fc6fb"
+    "8e94c5c256c305787bbb7d3a55d1b9725d20c38c2f4a9a2727a64ff7eab0a3ac6173a0e5e1a67e9b5d99f887adbd9c26035565afdb63"
+    "07da2441f286ba1d3474278128e757fc9b3d70e3";
 
 struct aead_vectors {
-    std::string_view commit_1, commit_1_hash, entry_b, commit_2, commit_2_hash, welcome_2, messages[3];
+    std::string_view commit_1, commit_1_hash, entry_b, commit_2, commit_2_hash, welcome_2, messages[3], batch;
 };
 constexpr aead_vectors gcm_vectors{v_commit_1,      v_commit_1_hash,  v_entry_b,
                                    v_commit_2,      v_commit_2_hash,  v_welcome_2_blob,
-                                   {v_message_a_0_blob, v_message_a_1_blob, v_message_b_0_blob}};
+                                   {v_message_a_0_blob, v_message_a_1_blob, v_message_b_0_blob},
+                                   v_batch_b_1_blob};
 constexpr aead_vectors chacha_vectors{{},          v_commit_1_hash_chacha, v_entry_b_chacha,
                                       {},          v_commit_2_hash_chacha, v_welcome_2_blob,
-                                      {v_message_a_0_blob_chacha, v_message_a_1_blob_chacha, v_message_b_0_blob_chacha}};
+                                      {v_message_a_0_blob_chacha, v_message_a_1_blob_chacha, v_message_b_0_blob_chacha},
+                                      v_batch_b_1_blob_chacha};
 
 std::string hex(std::span<const std::byte> b) { return crypto::to_hex(b); }
 
@@ -344,6 +354,21 @@ void check_members(const aead_vectors& want)
         CHECK(*from == (sender_is_a ? pa.fingerprint() : pb.fingerprint()));
         CHECK(std::string(reinterpret_cast<const char*>(text.data()), text.size()) == texts[i]);
     }
+    // B's generation 1: a batch of three, one of them empty.
+    const std::string batch[] = {"one", "", "three"};
+    const std::vector<bytes> views{wire::as_bytes(batch[0]), wire::as_bytes(batch[1]), wire::as_bytes(batch[2])};
+    std::vector<std::byte> blob3;
+    CHECK(b.seal_batch(views, 1196, blob3, ec) == 3);
+    REQUIRE_FALSE(ec);
+    CHECK(hex(blob3) == want.batch);
+    std::vector<std::vector<std::byte>> opened;
+    const auto from = a.open_batch(value_of(blob3, wire::tlv_type::group_batch), opened, ec);
+    CHECK_FALSE(ec);
+    REQUIRE(from);
+    CHECK(*from == pb.fingerprint());
+    REQUIRE(opened.size() == 3);
+    for (int i = 0; i < 3; ++i)
+        CHECK(std::string(reinterpret_cast<const char*>(opened[i].data()), opened[i].size()) == batch[i]);
 }
 
 } // namespace

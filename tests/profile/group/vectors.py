@@ -10,7 +10,8 @@ Uses only Python's `cryptography` package, not tlvcast. Inputs (all fixed):
   AEAD AES-256-GCM; then the values that depend on the AEAD again with ChaCha20-Poly1305 (suffix
   _chacha). Key packages have seq 0; no admission certificates.
 A founds the group (commit 1), then adds B (commit 2, one welcome page). In epoch 2, A seals
-"hello, group" (generation 0) and "second" (generation 1); B seals "hi" (generation 0).
+"hello, group" (generation 0) and "second" (generation 1); B seals "hi" (generation 0), then the
+batch "one", "", "three" (generation 1).
 Prints the values that tests/profile/group/vectors.cpp and PROTOCOL.md hold.
 """
 import hashlib, hmac
@@ -135,6 +136,17 @@ def message(identity, epoch, secret, sender, generation, text, aead=AESGCM):
     return header + aead(mk[:32]).encrypt(mk[32:], content, header)
 
 
+# GROUP_BATCH's value: the same header; plaintext = entries || Ed25519("... batch" || header ||
+# entries), each entry length(2) || message.
+def batch(identity, epoch, secret, sender, generation, texts, aead=AESGCM):
+    header = gid + be(epoch, 8) + be(sender, 2) + be(generation, 4)
+    mk = message_keys(secret, sender, generation + 1)[generation]
+    entries = b"".join(be(len(t), 2) + t for t in texts)
+    content = entries + identity.sign(L("batch") + header + entries)
+    return header + aead(mk[:32]).encrypt(mk[32:], content, header)
+
+
+batch_texts = [b"one", b"", b"three"]
 mk_a = message_keys(secret2, 0, 2)
 mk_b = message_keys(secret2, 1, 2)
 for name, value in [
@@ -162,6 +174,7 @@ for name, value in [
     ("message_a_0_blob", tlv(30, message(id_a, 2, secret2, 0, 0, b"hello, group"))),
     ("message_a_1_blob", tlv(30, message(id_a, 2, secret2, 0, 1, b"second"))),
     ("message_b_0_blob", tlv(30, message(id_b, 2, secret2, 1, 0, b"hi"))),
+    ("batch_b_1_blob", tlv(32, batch(id_b, 2, secret2, 1, 1, batch_texts))),
 ]:
     print(f"{name} = {value.hex()}")
 
@@ -177,5 +190,6 @@ for name, value in [
     ("message_a_0_blob_chacha", tlv(30, message(id_a, 2, secret2, 0, 0, b"hello, group", c))),
     ("message_a_1_blob_chacha", tlv(30, message(id_a, 2, secret2, 0, 1, b"second", c))),
     ("message_b_0_blob_chacha", tlv(30, message(id_b, 2, secret2, 1, 0, b"hi", c))),
+    ("batch_b_1_blob_chacha", tlv(32, batch(id_b, 2, secret2, 1, 1, batch_texts, c))),
 ]:
     print(f"{name} = {value.hex()}")

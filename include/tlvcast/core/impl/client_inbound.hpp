@@ -222,6 +222,12 @@ void client_engine<Cipher, Fragmenter>::to_cipher_forwarded(const wire::tlv& t, 
         count_cipher_error(ec);
     else if (r.what == crypto::received::kind::message)
         on_message(r, now);
+    // A blob that carried several messages (a group profile's batch) hands out the rest.
+    if constexpr (requires(crypto::received& more) { cipher_.poll_message(session_, more, text_); }) {
+        crypto::received more;
+        while (cipher_.poll_message(session_, more, text_))
+            on_message(more, now);
+    }
 }
 
 } // namespace tlvcast::core

@@ -33,7 +33,7 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
         if (kind == crypto::message_kind::join || kind == crypto::message_kind::leave)
             return on_control(from, p.session, kind, now, out, events);
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
-        forward_opaque(from, now, out, kind == crypto::message_kind::ordered);
+        forward_opaque(from, *p.session, now, out, kind == crypto::message_kind::ordered);
     } else {
         if constexpr (crypto::cheap_delivery<Cipher>) {
             deliver_inline(from, p.session, now, out, events);
@@ -165,8 +165,8 @@ void relay_engine<Cipher, Fragmenter>::on_reseal_control(const endpoint& from, c
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time_point now, datagram_batch& out,
-                                                      bool to_sender)
+void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, const session_type& sender, time_point now,
+                                                      datagram_batch& out, bool to_sender)
 {
     std::error_code ec;
     const std::size_t first = out.size();
@@ -192,29 +192,50 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, time
         }
         first_recipient = false;
     };
-    // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
-    // there between them; the rest get their own.
-    std::optional<endpoint> group;
     std::uint64_t relayed = 0;
-    constexpr bool has_delivery_group = requires(const session_type& s) { cipher_.delivery_group(s); };
-    for (const auto& [ep, q] : peers_) {
-        if (ep == from && !to_sender)
-            continue;
-        ++relayed;
-        if constexpr (has_delivery_group) {
-            if (const auto g = cipher_.delivery_group(*q.session)) {
-                group = *g;
-                continue;
+    if constexpr (requires { cipher_.delivery_group(sender); }) {
+        // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
+        // there between them; the rest get their own.
+        if (fanout_.stale)
+            rebuild_fanout();
+        for (const endpoint& ep : fanout_.unicast)
+            if (ep != from || to_sender) {
+                ++relayed;
+                send_to(ep);
             }
+        const std::size_t grouped = fanout_.grouped - (!to_sender && cipher_.delivery_group(sender) ? 1 : 0);
+        if (grouped != 0) {
+            relayed += grouped;
+            send_to(*fanout_.group);
         }
-        send_to(ep);
+    } else {
+        for (const auto& [ep, q] : peers_)
+            if (ep != from || to_sender) {
+                ++relayed;
+                send_to(ep);
+            }
     }
-    if (group)
-        send_to(*group);
     counters_.add(relay_counter::messages_relayed, relayed); // one atomic add per message, not per peer
     if (first_recipient) // nobody to forward to
         out.truncate(first, byte_mark);
     protect_split(out);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::rebuild_fanout()
+{
+    fanout_.unicast.clear();
+    fanout_.group.reset();
+    fanout_.grouped = 0;
+    for (const auto& [ep, q] : peers_) {
+        if (const auto g = cipher_.delivery_group(*q.session)) {
+            fanout_.group = *g;
+            ++fanout_.grouped;
+        } else {
+            fanout_.unicast.push_back(ep);
+        }
+    }
+    fanout_.stale = false;
 }
 
 template <class Cipher, class Fragmenter>

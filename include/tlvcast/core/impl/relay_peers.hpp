@@ -41,6 +41,7 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
         }
         // A new session object: a job still holding the old one finishes with it.
         it->second.session = std::make_shared<session_type>(std::move(*registered));
+        fanout_.stale = true;
         it->second.last_seen = now;
     } else if (auto it = peers_.find(from); it != peers_.end()) {
         it->second.last_seen = now;
@@ -121,6 +122,7 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
                                                   crypto::message_kind kind, time_point now, datagram_batch& out,
                                                   std::vector<relay_event>& events)
 {
+    fanout_.stale = true; // a join may choose a delivery group; a leave removes a peer
     auto it = peers_.find(from);
     // A job that completes after its sender registered again speaks for the old session only.
     if (it != peers_.end() && it->second.session != session)
@@ -153,6 +155,8 @@ void relay_engine<Cipher, Fragmenter>::announce(const endpoint& about, const ses
         if (ep == about)
             continue;
         cipher_.presence(*q.session, connected, about_session, about, blob_, ec);
+        if (!ec && blob_.empty()) // the profile has nothing to say about this one
+            continue;
         if (!ec && send_blob(ep, *q.session, blob_, now, out))
             counters_.add(relay_counter::presence_sent);
         else if (ec)

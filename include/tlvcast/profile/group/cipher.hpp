@@ -51,6 +51,11 @@ public:
         crypto::fingerprint fp_;
     };
     bool contains(const crypto::fingerprint& fp) const { return count_.count(fp) != 0; }
+    std::size_t sessions(const crypto::fingerprint& fp) const
+    {
+        const auto it = count_.find(fp);
+        return it == count_.end() ? 0 : it->second;
+    }
 
 private:
     std::map<crypto::fingerprint, std::size_t> count_;
@@ -180,6 +185,18 @@ public:
             write_blob(wire::tlv_type::group_leave, {}, blob, ec);
     }
 
+    /// The largest data message seal() takes: one GROUP_MESSAGE's worth (client_engine::send_batch
+    /// checks it before it sends anything).
+    static constexpr std::size_t max_message() noexcept { return ::tlvcast::profile::group::max_message_size; }
+
+    /// Several data messages, as many as fit in one record (max_whole()), under one signature: a
+    /// recipient verifies once per batch. Returns how many it took (0 on error). Errors: seal()'s.
+    std::size_t seal_batch(const client_session&, std::span<const std::span<const std::byte>> messages,
+                           std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        return member_->seal_batch(messages, hop_.max_whole(), blob, ec);
+    }
+
     void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
@@ -206,9 +223,22 @@ public:
                 r.identity = *who;
             }
             break;
+        case wire::tlv_type::group_batch:
+            inbox_->next = 0;
+            if (const auto who = member_->open_batch(t.value, inbox_->texts, ec)) {
+                inbox_->from = *who;
+                poll_message(r, text);
+            }
+            break;
         default: ec = errc::unexpected_type;
         }
         return r;
+    }
+
+    /// The messages of the last GROUP_BATCH after the first (client_forwarded() returned that one).
+    bool poll_message(client_session&, crypto::received& r, std::vector<std::byte>& text) const
+    {
+        return poll_message(r, text);
     }
 
     bool poll_output(client_session&, std::vector<std::byte>& blob) const { return member_->poll_output(blob); }
@@ -291,6 +321,7 @@ public:
         }
         switch (t.type()) {
         case wire::tlv_type::group_message:
+        case wire::tlv_type::group_batch:
             if (!sequencer_->may_send(p.hop.identity))
                 ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
             return k::data;
@@ -374,19 +405,48 @@ public:
         sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
     }
 
-    /// GROUP_PRESENCE: `about` joined (with its key package) or left.
+    /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
+    /// the departure of a session whose identity joined again from another one (a member process
+    /// that restarted: members remove by identity, and its new key package already replaced the old).
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {
         const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
+        if (!connected && about_session && about_session->live && live_->sessions(fp) > 1) {
+            ec = {};
+            blob.clear();
+            return;
+        }
         write_presence(connected && about_session, about, fp,
                        about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
                        blob, ec);
     }
 
 private:
+    // A GROUP_BATCH's messages, handed out one at a time.
+    struct inbox {
+        std::vector<std::vector<std::byte>> texts;
+        std::size_t next = 0;
+        crypto::fingerprint from{};
+    };
+    bool poll_message(crypto::received& r, std::vector<std::byte>& text) const
+    {
+        if (inbox_->next == inbox_->texts.size())
+            return false;
+        r = {};
+        r.what = crypto::received::kind::message;
+        r.identity = inbox_->from;
+        text.swap(inbox_->texts[inbox_->next++]);
+        if (inbox_->next == inbox_->texts.size()) {
+            inbox_->texts.clear();
+            inbox_->next = 0;
+        }
+        return true;
+    }
+
     hop_type hop_;
     std::unique_ptr<member_type> member_;
+    std::unique_ptr<inbox> inbox_ = std::make_unique<inbox>();
     std::unique_ptr<sequencer<Suite>> sequencer_;
     std::shared_ptr<detail::live_set> live_;
     std::vector<crypto::fingerprint> relay_roster_; // options::roster, sorted (relay_admission)

@@ -55,7 +55,7 @@ public:
     member(party_type& me, options opt) : me_(&me), opt_(std::move(opt)), roster_(opt_.roster)
     {
         std::sort(roster_.begin(), roster_.end());
-        new_init_key(0, init_);
+        new_init_key(opt_.key_package_seq, init_);
     }
 
     const options& settings() const noexcept { return opt_; }
@@ -116,10 +116,19 @@ public:
     /// GROUP_MESSAGE carrying `message`, signed and sealed under this member's next generation.
     /// Errors: not_a_member, message_too_large, key_exhausted.
     void seal(bytes message, std::vector<std::byte>& blob, std::error_code& ec);
+    /// As many of `messages` (a prefix, at least one) as fit in a blob of at most `budget` bytes,
+    /// under one generation and one signature: a GROUP_BATCH, or a GROUP_MESSAGE when only the first
+    /// fits. Returns how many it took (0 on error). Errors: seal()'s.
+    std::size_t seal_batch(std::span<const bytes> messages, std::size_t budget, std::vector<std::byte>& blob,
+                           std::error_code& ec);
     /// A GROUP_MESSAGE's value -> the sender's fingerprint and `text`. Errors: not_a_member,
     /// wrong_epoch (a future epoch also asks the relay for missed commits), malformed, replayed,
     /// decrypt_failed, authentication_failed (bad signature).
     std::optional<crypto::fingerprint> open(bytes value, std::vector<std::byte>& text, std::error_code& ec);
+    /// A GROUP_BATCH's value -> the sender's fingerprint and its messages, in the sender's order.
+    /// Errors: open()'s.
+    std::optional<crypto::fingerprint> open_batch(bytes value, std::vector<std::vector<std::byte>>& texts,
+                                                  std::error_code& ec);
 
     /// Repeats an unconfirmed commit (with a GROUP_SYNC, in case only the echo was lost) and asks
     /// for missed commits, each at most once per options::retry.
@@ -179,6 +188,14 @@ private:
     void install(const commit_view& c, const crypto::sha256_digest& hash, std::vector<member_entry> roster,
                  const epoch_secret& secret);
     bool open_entry(const commit_view& c, std::size_t index, const public_key& init, epoch_secret& secret);
+    // Signs label || header || content, seals content || signature under the next generation.
+    void seal_content(wire::tlv_type type, std::string_view label, bytes content, std::vector<std::byte>& blob,
+                      std::error_code& ec);
+    // Opens and verifies a message or batch; `content` is what the sender signed. `well_formed`
+    // judges it before the generation is spent.
+    template <class Check>
+    std::optional<crypto::fingerprint> open_content(bytes value, std::string_view label, std::vector<std::byte>& content,
+                                                    Check well_formed, std::error_code& ec);
     void try_join(time_point now);
     bool committer_is_me() const;
     void note(notice n)

@@ -60,6 +60,13 @@ struct options {
     std::size_t max_skipped_keys = default_max_skipped_keys;
     /// How often a member repeats an unconfirmed commit or asks the relay for missed commits.
     duration retry = std::chrono::milliseconds(500);
+    /// The sequence number of this member's first key package; each update adds one. Members refuse
+    /// a key package of a current member that is not newer than the roster's (a relay replaying an
+    /// old one must not roll a member back to a stolen init key), so a member that restarts with the
+    /// same identity while the group still holds it must start above every seq it used before. The
+    /// programs use the time in quarter seconds since 2025; 0 suits a process that never restarts
+    /// an identity.
+    std::uint32_t key_package_seq = 0;
     /// Relay: accepted commits (with their welcome pages) kept to answer GROUP_SYNC.
     static constexpr std::size_t default_commit_history = 8;
     std::size_t commit_history = default_commit_history;

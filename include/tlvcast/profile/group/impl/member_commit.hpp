@@ -98,9 +98,17 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
 template <class Suite, class Aead, class Random>
 bool member<Suite, Aead, Random>::committer_is_me() const
 {
-    for (std::size_t i = 0; i < current_->roster.size(); ++i)
-        if (std::find(removes_.begin(), removes_.end(), current_->fingerprints[i]) == removes_.end())
+    // Passed over: members on their way out, and members whose identity joined again with a newer
+    // key package (a process that restarted: the one that held the index is gone).
+    const auto replaced = [this](const crypto::fingerprint& fp) {
+        return std::any_of(updates_.begin(), updates_.end(),
+                           [&](const proposal& q) { return crypto::fingerprint_of<Suite>(q.entry.identity) == fp; });
+    };
+    for (std::size_t i = 0; i < current_->roster.size(); ++i) {
+        const crypto::fingerprint& fp = current_->fingerprints[i];
+        if (std::find(removes_.begin(), removes_.end(), fp) == removes_.end() && !replaced(fp))
             return i == current_->me;
+    }
     return false;
 }
 

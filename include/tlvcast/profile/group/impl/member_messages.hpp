@@ -3,19 +3,21 @@
 // Included at the bottom of profile/group/member.hpp, which declares these members.
 #pragma once
 
+#include <tlvcast/profile/group/batch.hpp>
 #include <tlvcast/profile/group/member.hpp>
 
 namespace tlvcast::profile::group {
 
 namespace detail {
-// What a sender signs: "tlvcast group v1 message" || header || message.
-inline std::vector<std::byte> message_to_sign(bytes header, bytes message)
+// What a sender signs: label || header || content. The label tells a message from a batch: a relay
+// that relabels one as the other (the AEAD does not cover the TLV type) breaks the signature.
+inline std::vector<std::byte> message_to_sign(std::string_view label, bytes header, bytes content)
 {
     std::vector<std::byte> m;
-    m.reserve(labels::message.size() + header.size() + message.size());
-    append(m, bytes_of(labels::message));
+    m.reserve(label.size() + header.size() + content.size());
+    append(m, bytes_of(label));
     append(m, header);
-    append(m, message);
+    append(m, content);
     return m;
 }
 } // namespace detail
@@ -27,13 +29,46 @@ inline constexpr std::size_t max_message_size =
 template <class Suite, class Aead, class Random>
 void member<Suite, Aead, Random>::seal(bytes message, std::vector<std::byte>& blob, std::error_code& ec)
 {
+    if (message.size() > max_message_size) {
+        ec = errc::message_too_large;
+        return;
+    }
+    seal_content(wire::tlv_type::group_message, labels::message, message, blob, ec);
+    if (!ec)
+        ++counts_.messages_sealed;
+}
+
+template <class Suite, class Aead, class Random>
+std::size_t member<Suite, Aead, Random>::seal_batch(std::span<const bytes> messages, std::size_t budget,
+                                                    std::vector<std::byte>& blob, std::error_code& ec)
+{
+    ec = {};
+    budget = std::min<std::size_t>(budget, 0xffff + wire::tlv_header_size); // one blob at most, whatever the caller's
+    const std::size_t n = std::min(batch_fit(messages, budget), messages.size());
+    if (n < 2) { // one message: the plain format (a message too big for the budget goes alone)
+        if (messages.empty())
+            return 0;
+        seal(messages.front(), blob, ec);
+        return ec ? 0 : 1;
+    }
+    std::vector<std::byte> content;
+    content.reserve(budget);
+    for (const bytes m : messages.first(n))
+        append_batch_entry(content, m);
+    seal_content(wire::tlv_type::group_batch, labels::batch, content, blob, ec);
+    if (ec)
+        return 0;
+    counts_.messages_sealed += n;
+    return n;
+}
+
+template <class Suite, class Aead, class Random>
+void member<Suite, Aead, Random>::seal_content(wire::tlv_type type, std::string_view label, bytes content,
+                                               std::vector<std::byte>& blob, std::error_code& ec)
+{
     ec = {};
     if (!current_) {
         ec = errc::not_a_member;
-        return;
-    }
-    if (message.size() > max_message_size) {
-        ec = errc::message_too_large;
         return;
     }
     state& s = *current_;
@@ -43,7 +78,7 @@ void member<Suite, Aead, Random>::seal(bytes message, std::vector<std::byte>& bl
     const auto& [generation, key] = *step;
     blob.clear();
     wire::tlv_appender a(blob);
-    const std::size_t mark = a.begin(wire::tlv_type::group_message);
+    const std::size_t mark = a.begin(type);
     std::vector<std::byte> header;
     header.reserve(message_header_size);
     detail::append(header, s.gid);
@@ -51,30 +86,59 @@ void member<Suite, Aead, Random>::seal(bytes message, std::vector<std::byte>& bl
     detail::put_be(header, s.me, 2);
     detail::put_be(header, generation, 4);
     a.put_raw(header);
-    std::vector<std::byte> content(message.begin(), message.end());
-    content.resize(message.size() + signature_size);
-    me_->sign(detail::message_to_sign(header, message),
-              std::span(content).subspan(message.size()).template first<signature_size>());
+    std::vector<std::byte> sealed(content.begin(), content.end());
+    sealed.resize(content.size() + signature_size);
+    me_->sign(detail::message_to_sign(label, header, content),
+              std::span(sealed).subspan(content.size()).template first<signature_size>());
     const std::size_t at = blob.size();
-    blob.resize(at + content.size() + crypto::aead_tag_size);
+    blob.resize(at + sealed.size() + crypto::aead_tag_size);
     Aead(key.span().template first<crypto::aead_key_size>())
-        .seal(key.span().template subspan<crypto::aead_key_size, crypto::aead_nonce_size>(), header, content,
+        .seal(key.span().template subspan<crypto::aead_key_size, crypto::aead_nonce_size>(), header, sealed,
               std::span(blob).subspan(at), ec);
     if (!ec)
         a.end(mark, ec);
-    if (ec) {
+    if (ec)
         blob.clear();
-        return;
-    }
-    ++counts_.messages_sealed;
 }
 
 template <class Suite, class Aead, class Random>
 std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open(bytes value, std::vector<std::byte>& text,
                                                                      std::error_code& ec)
 {
+    auto who = open_content(value, labels::message, text, [](bytes) { return true; }, ec);
+    if (who)
+        ++counts_.messages_opened;
+    return who;
+}
+
+template <class Suite, class Aead, class Random>
+std::optional<crypto::fingerprint>
+member<Suite, Aead, Random>::open_batch(bytes value, std::vector<std::vector<std::byte>>& texts, std::error_code& ec)
+{
+    std::vector<std::byte> content;
+    auto who = open_content(
+        value, labels::batch, content,
+        [&texts](bytes c) {
+            std::error_code parse;
+            read_batch(c, texts, parse);
+            return !parse;
+        },
+        ec);
+    if (who)
+        counts_.messages_opened += texts.size();
+    else
+        texts.clear();
+    return who;
+}
+
+template <class Suite, class Aead, class Random>
+template <class Check>
+std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open_content(bytes value, std::string_view label,
+                                                                             std::vector<std::byte>& content,
+                                                                             Check well_formed, std::error_code& ec)
+{
     ec = {};
-    text.clear();
+    content.clear();
     const message_view m = read_message(value);
     state* s = current_ && current_->epoch == m.epoch && current_->gid == m.gid       ? current_.get()
                : previous_ && previous_->epoch == m.epoch && previous_->gid == m.gid ? previous_.get()
@@ -102,28 +166,37 @@ std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open(bytes value
         ++counts_.messages_rejected;
         return std::nullopt;
     }
-    std::vector<std::byte> content(m.sealed.size());
+    content.resize(m.sealed.size());
     const std::size_t n = Aead(key->span().template first<crypto::aead_key_size>())
                               .open(key->span().template subspan<crypto::aead_key_size, crypto::aead_nonce_size>(),
                                     m.header, m.sealed, content, ec);
     if (ec || n < signature_size) {
         ec = errc::decrypt_failed;
+        content.clear();
         ++counts_.messages_rejected;
         return std::nullopt;
     }
-    const bytes msg = std::span(content).first(n - signature_size);
-    if (!me_->verify(s->roster[m.sender].identity, detail::message_to_sign(m.header, msg),
+    const bytes signed_part = std::span(content).first(n - signature_size);
+    if (!me_->verify(s->roster[m.sender].identity, detail::message_to_sign(label, m.header, signed_part),
                      std::span(content).subspan(n - signature_size, signature_size))) {
         ec = errc::authentication_failed;
+        content.clear();
         ++counts_.messages_rejected;
         return std::nullopt;
     }
+    // Signed by its sender from here on: even a batch that does not parse spends its generation.
+    const bool parsed = well_formed(signed_part);
     if (const auto gap = chain.accept(m.generation, opt_.max_skipped_keys)) {
         ++counts_.gaps;
         note({notice::kind::gap, s->epoch, s->roster.size(), s->fingerprints[m.sender], false, gap->from, gap->to});
     }
-    text.assign(msg.begin(), msg.end());
-    ++counts_.messages_opened;
+    if (!parsed) {
+        ec = errc::malformed;
+        content.clear();
+        ++counts_.messages_rejected;
+        return std::nullopt;
+    }
+    content.resize(n - signature_size);
     return s->fingerprints[m.sender];
 }
 
