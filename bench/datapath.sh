@@ -8,7 +8,8 @@
 # N receivers that check every message; see bench/datapath/loadgen.cpp), stops the server and
 # prints the load generator's line and the server's counters. Every run is bounded (--seconds).
 #   --receivers "1 10"   receiver counts (default "1 10")
-#   --servers "plain secure"  which servers (default both, plain first)
+#   --servers "plain secure"  which servers (default both, plain first; "group": tlvcast-relay --profile
+#                        group, its members on unicast delivery, batching the sender's window)
 #   --messages M         timed messages per run (default 200000; warm-up 20000 before them)
 #   --relay BIN          tlvcast-relay to measure (default build/rel/examples/tlvcast-relay)
 #   --relay-args "..."   extra relay options (e.g. "-v" to print every relayed message)
@@ -59,6 +60,8 @@ run_one() {
     cmd=("$build/bench/datapath/bench_forwarder" 224.1.1.1 "$port")
   elif [ "$server" = before ]; then
     cmd=("$before" --port "$port" --keepalive 3600 --timeout 86400)
+  elif [ "$server" = group ]; then
+    cmd=("$relay" --profile group --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
   else
     cmd=("$relay" --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
   fi

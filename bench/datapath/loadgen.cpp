@@ -7,12 +7,16 @@
 // waits with recvmmsg until EAGAIN. Every message is checked at every receiver: its sequence
 // number (in order, none missing) and all its bytes. --server secure: the sender and receivers are
 // real tlvcast secure-profile clients (client_engine: handshake, records, AES-GCM) and a message is
-// checked once the receiver's engine opened it; --server plain: bare datagrams for bench/datapath/forwarder.
+// checked once the receiver's engine opened it; --server group: group-profile members (open
+// admission, unicast delivery): the sender packs what the window allows with send_batch, and each
+// receiver's engine opens and verifies (Ed25519) every batch; --server plain: bare datagrams for
+// bench/datapath/forwarder.
 // Prints one line: messages/s over the timed part, the server's CPU µs per message (read from
 // /proc/PID/stat) and which side was saturated. Every loop is bounded by --seconds.
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/group.hpp>
 #include <tlvcast/profile/secure.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 
@@ -28,6 +32,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <poll.h>
@@ -41,11 +46,12 @@ using tlvcast::endpoint;
 using steady = std::chrono::steady_clock;
 using fragmenter = tlvcast::fragment::seed_fragmenter;
 #ifdef TLVCAST_HAS_OPENSSL
-using cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default backend
+using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default backend
+using group_cipher = tlvcast::profile::group::openssl_cipher;
 #else
-using cipher = tlvcast::profile::secure::cryptopp_cipher;
+using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;
+using group_cipher = tlvcast::profile::group::cryptopp_cipher;
 #endif
-using engine = core::client_engine<cipher, fragmenter>;
 using tlvcast::bench::machine_cpu;
 using tlvcast::bench::own_cpu;
 using tlvcast::bench::server_cpu;
@@ -54,7 +60,8 @@ constexpr std::size_t receive_batch = transport::detail::max_receive_batch;
 constexpr std::size_t max_drain_rounds = 64; // recvmmsg calls per socket per pass, at most
 
 struct settings {
-    bool secure = true;
+    bool secure = true; // secure or group: real clients
+    bool group = false;
     std::size_t receivers = 1, size = 256, window = 128, warm_up = 20'000, messages = 200'000;
     std::uint16_t port = 5007;
     int server_pid = 0;
@@ -70,15 +77,21 @@ void fill(std::vector<std::byte>& p, std::uint64_t seq)
         p[i] = static_cast<std::byte>(seq * 131 + i);
 }
 
+template <class Engine>
 struct peer {
     transport::asio_udp socket;
-    std::unique_ptr<engine> eng; // secure only
+    std::unique_ptr<Engine> eng; // secure and group only
     datagram_batch out;
     std::uint64_t got = 0; // messages checked, in order
     std::size_t connected = 0;
 };
 
+template <class Cipher>
 class loadgen {
+    using engine = core::client_engine<Cipher, fragmenter>;
+    using peer = ::peer<engine>;
+    static constexpr bool group = std::is_same_v<Cipher, group_cipher>;
+
 public:
     loadgen(const settings& s, asio::io_context& io) : s_(s), payload_(s.size), expect_(s.size)
     {
@@ -95,7 +108,7 @@ public:
         for (std::size_t i = 0; i <= s.receivers; ++i) {
             peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0}));
             if (s.secure) {
-                cipher c(cipher::generate());
+                Cipher c = make_cipher();
                 fragmenter f(fragmenter::limits_type{}, c.fragment_payload(), c.max_whole());
                 peers_.back()->eng = std::make_unique<engine>(std::move(c), std::move(f), copt);
             }
@@ -109,9 +122,15 @@ public:
     void set_up()
     {
         auto ready = [&] {
-            for (auto& p : peers_)
+            for (auto& p : peers_) {
                 if (p->eng->current_state() != engine::state::established)
                     return false;
+                if constexpr (group) { // and the group holds every member
+                    const auto& m = p->eng->cipher().group();
+                    if (!m.in_group() || m.current()->roster.size() != peers_.size())
+                        return false;
+                }
+            }
             return true;
         };
         for (auto& p : peers_) {
@@ -122,7 +141,7 @@ public:
             flush(*p);
         }
         // The plain forwarder answers nothing: its registrations are done once the 'R's arrived.
-        const auto by = steady::now() + std::chrono::seconds(s_.secure ? 10 : 1);
+        const auto by = steady::now() + std::chrono::seconds(s_.secure ? 30 : 1);
         // Established means registered at the relay: from then on it relays to this peer. The
         // presence notices that follow are not waited for (they are not what is measured).
         while (s_.secure ? !ready() : steady::now() < by) {
@@ -131,7 +150,7 @@ public:
                 for (auto& p : peers_)
                     state += " " + std::to_string(static_cast<int>(p->eng->current_state())) + "/" +
                              std::to_string(p->connected);
-                throw std::runtime_error("set-up (registration) did not complete in 10 s; state/connected:" +
+                throw std::runtime_error("set-up (registration, the group) did not complete in 30 s; state/connected:" +
                                          state);
             }
             pump(20);
@@ -153,7 +172,21 @@ public:
             if (low >= end)
                 return;
             auto& sender = *peers_[0];
-            while (sent_ < end && sent_ - low < s_.window) {
+            if constexpr (group) { // what the window allows leaves in batches, one signature each
+                batch_.clear();
+                while (sent_ < end && sent_ - low < s_.window) {
+                    fill(payload_, sent_++);
+                    batch_.push_back(payload_);
+                }
+                if (!batch_.empty()) {
+                    views_out_.assign(batch_.begin(), batch_.end());
+                    std::error_code ec;
+                    sender.eng->send_batch(views_out_, tlvcast::clock::now(), sender.out, ec);
+                    if (ec)
+                        throw std::runtime_error("the sender's engine refused a batch: " + ec.message());
+                }
+            }
+            while (!group && sent_ < end && sent_ - low < s_.window) {
                 fill(payload_, sent_++);
                 if (s_.secure) {
                     std::error_code ec;
@@ -173,6 +206,17 @@ public:
     std::uint64_t sent() const { return sent_; }
 
 private:
+    static Cipher make_cipher()
+    {
+        if constexpr (group) {
+            tlvcast::profile::group::options o;
+            o.policy = tlvcast::profile::group::admission::open;
+            return Cipher(Cipher::generate(), o);
+        } else {
+            return Cipher(Cipher::generate());
+        }
+    }
+
     std::uint64_t lowest() const
     {
         std::uint64_t m = UINT64_MAX;
@@ -269,6 +313,8 @@ private:
     endpoint dest_;
     std::vector<std::unique_ptr<peer>> peers_; // [0] sends, the others receive
     std::vector<std::byte> payload_, expect_;
+    std::vector<std::vector<std::byte>> batch_;         // group: the window's messages
+    std::vector<std::span<const std::byte>> views_out_; // and views of them for send_batch
     std::uint64_t sent_ = 0;
     steady::time_point deadline_;
     std::vector<std::byte> storage_ = std::vector<std::byte>(receive_batch * 65536);
@@ -289,9 +335,10 @@ settings parse(int argc, char** argv)
         };
         if (a == "--server") {
             const std::string v = value();
-            if (v != "secure" && v != "plain")
-                throw std::invalid_argument("--server is secure or plain");
-            s.secure = v == "secure";
+            if (v != "secure" && v != "plain" && v != "group")
+                throw std::invalid_argument("--server is secure, group or plain");
+            s.secure = v != "plain";
+            s.group = v == "group";
         } else if (a == "--receivers") s.receivers = std::stoul(value());
         else if (a == "--size") s.size = std::max<std::size_t>(std::stoul(value()), 8);
         else if (a == "--window") s.window = std::max<std::size_t>(std::stoul(value()), 1);
@@ -307,6 +354,39 @@ settings parse(int argc, char** argv)
     return s;
 }
 
+// Set-up, warm-up, then the timed messages; prints the one line.
+template <class Cipher>
+int measure(const settings& s, asio::io_context& io)
+{
+    loadgen<Cipher> g(s, io);
+    g.set_up();
+    g.run(s.warm_up);
+    const auto t0 = steady::now();
+    const double server0 = server_cpu(s.server_pid), own0 = own_cpu();
+    const auto machine0 = machine_cpu();
+    g.run(s.messages);
+    const double wall = std::chrono::duration<double>(steady::now() - t0).count();
+    const double server = server_cpu(s.server_pid) - server0, own = own_cpu() - own0;
+    const double su = server / wall, lu = own / wall;
+    auto machine = machine_cpu();
+    double all = 0;
+    for (std::size_t i = 0; i < machine.size(); ++i)
+        all += machine[i] -= machine0[i];
+    all = std::max(all, 1.0);
+    // Other processes' CPU: a figure taken while they ran is not comparable (bench/datapath.sh).
+    const double cores = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
+    // Saturated: busy more than 90% of the wall time (one core each).
+    const char* bound = su > 0.9 ? "server" : lu > 0.9 ? "loadgen" : "neither (latency)";
+    std::printf("server=%s receivers=%zu size=%zu window=%zu messages=%zu msgs_per_s=%.0f server_cpu_us_per_msg=%.2f "
+                "server_busy=%.0f%% loadgen_busy=%.0f%% bound=%s machine: busy=%.0f%% softirq=%.0f%% steal=%.0f%% idle=%.0f%% "
+                "others=%.2f cores\n",
+                s.group ? "group" : s.secure ? "secure" : "plain", s.receivers, s.size, s.window, s.messages,
+                static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
+                lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
+                machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -314,33 +394,7 @@ int main(int argc, char** argv)
     try {
         const settings s = parse(argc, argv);
         asio::io_context io; // owns the sockets; never run (this program polls them itself)
-        loadgen g(s, io);
-        g.set_up();
-        g.run(s.warm_up);
-        const auto t0 = steady::now();
-        const double server0 = server_cpu(s.server_pid), own0 = own_cpu();
-        const auto machine0 = machine_cpu();
-        g.run(s.messages);
-        const double wall = std::chrono::duration<double>(steady::now() - t0).count();
-        const double server = server_cpu(s.server_pid) - server0, own = own_cpu() - own0;
-        const double su = server / wall, lu = own / wall;
-        auto machine = machine_cpu();
-        double all = 0;
-        for (std::size_t i = 0; i < machine.size(); ++i)
-            all += machine[i] -= machine0[i];
-        all = std::max(all, 1.0);
-        // Other processes' CPU: a figure taken while they ran is not comparable (bench/datapath.sh).
-        const double cores = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
-        // Saturated: busy more than 90% of the wall time (one core each).
-        const char* bound = su > 0.9 ? "server" : lu > 0.9 ? "loadgen" : "neither (latency)";
-        std::printf("server=%s receivers=%zu size=%zu window=%zu messages=%zu msgs_per_s=%.0f server_cpu_us_per_msg=%.2f "
-                    "server_busy=%.0f%% loadgen_busy=%.0f%% bound=%s machine: busy=%.0f%% softirq=%.0f%% steal=%.0f%% idle=%.0f%% "
-                    "others=%.2f cores\n",
-                    s.secure ? "secure" : "plain", s.receivers, s.size, s.window, s.messages,
-                    static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
-                    lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
-                    machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
-        return 0;
+        return s.group ? measure<group_cipher>(s, io) : measure<secure_cipher>(s, io);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "loadgen: %s\n", e.what());
         return 1;

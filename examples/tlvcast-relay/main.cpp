@@ -37,8 +37,9 @@ The relay: binds the group's port, joins the group, registers clients and relays
 re-encrypted, to every other registered client. In the secure profile (the default) clients
 authenticate it by its Ed25519 identity: give them the fingerprint it prints at start.
 In the group profile the members encrypt end to end: the relay orders the members' commits and
-forwards their messages unchanged, and cannot read them (it takes no admission options: the
-members decide who is in the group).
+forwards their messages unchanged, and cannot read them. The members decide who is in the group;
+given --roster or --admin-key, the relay also refuses to order a commit that adds anyone that
+policy refuses (so an outsider cannot found a group while the members are away).
 
 options:
   --profile P        secure (default: X25519/Ed25519 handshake, AEAD records), group (the secure
@@ -46,6 +47,10 @@ options:
   --backend B        )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
   --identity FILE    secure, group: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
                      with mode 0600 on first start (default: a fresh identity each run)
+  --roster FILE      group: order only commits whose additions are in this roster file (one
+                     fingerprint per line, as the members' --roster; default: no check)
+  --admin-key FILE   group: order only commits whose additions carry a certificate by this admin
+                     key (64 hex digits, as the members' --admin-key); not with --roster
   --data-group ADDR:PORT  group: where the relay sends each forwarded blob (message, commit,
                      welcome page) ONCE for all the members that joined with --delivery multicast
                      (the others get their own unicast copy; each member chooses, the relay serves
@@ -91,6 +96,7 @@ struct settings : tlvcast::examples::common_settings {
     std::size_t max_clients = 4096;
     unsigned threads = 0;
     bool verbose = false; ///< -v: an event per relayed message
+    std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
 };
 
 settings parse(int argc, char** argv)
@@ -107,11 +113,17 @@ settings parse(int argc, char** argv)
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
             continue;
+        if (name == "--roster" || name == "--admin-key") {
+            (name == "--roster" ? s.roster_file : s.admin_key_file) = std::string(args.value());
+            if (s.group_option.empty())
+                s.group_option = std::string(name);
+            continue;
+        }
         for (const auto member_option : ex::group_member_options)
             if (name == member_option)
                 throw ex::usage_error("option " + std::string(name) +
-                                      " is for the members (tlvcast-chat): the relay of the group profile opens no "
-                                      "message and admits no one");
+                                      " is for the members (tlvcast-chat): the relay takes --roster or --admin-key "
+                                      "alone, and opens no message");
         if (name == "--timeout")
             s.timeout = args.seconds(0.01, 86400);
         else if (name == "--max-clients")
@@ -125,6 +137,8 @@ settings parse(int argc, char** argv)
             args.unknown();
     }
     ex::check_common(s);
+    if (!s.roster_file.empty() && !s.admin_key_file.empty())
+        throw ex::usage_error("options --roster and --admin-key: one admission policy at a time");
     if (s.delivery)
         throw ex::usage_error("option --delivery is each member's choice (tlvcast-chat --delivery): the relay "
                               "serves unicast and multicast members at once, the multicast ones on --data-group");
@@ -137,8 +151,18 @@ Cipher make_cipher(const settings& s)
 {
     if constexpr (ex::is_group<Cipher>) {
         // The hop's defaults, and where multicast members take forwarded blobs.
-        tlvcast::profile::group::options o;
+        namespace grp = tlvcast::profile::group;
+        grp::options o;
         o.data_group = ex::data_group_endpoint(s);
+        if (!s.roster_file.empty()) {
+            o.relay_admission = true;
+            o.policy = grp::admission::roster;
+            o.roster = ex::read_roster_file(s.roster_file);
+        } else if (!s.admin_key_file.empty()) {
+            o.relay_admission = true;
+            o.policy = grp::admission::admin;
+            o.admin_key = ex::read_hex_file<32>(s.admin_key_file, "admin key");
+        }
         return Cipher(ex::own_key<Cipher>(s, "tlvcast-relay"), std::move(o));
     }
     else if constexpr (ex::is_secure<Cipher>)

@@ -139,7 +139,10 @@ def test_usage_and_files():
                 b"--print-identity")
     check(b"--delivery" in subprocess.run([args.chat, "--help"], capture_output=True, timeout=10).stdout,
           "chat --help lacks --delivery")
-    usage_error(args.relay, ["--profile", GROUP, "--roster", "r"], b"members")
+    usage_error(args.relay, ["--profile", GROUP, "--admission", "roster"], b"members")
+    usage_error(args.relay, ["--profile", GROUP, "--admission-cert", "c"], b"members")
+    usage_error(args.relay, ["--profile", GROUP, "--roster", "r", "--admin-key", "k"], b"one admission policy")
+    usage_error(args.relay, ["--roster", "r"], b"group profile")
     usage_error(args.chat, ["--profile", GROUP], b"--roster")
     usage_error(args.chat, ["--profile", GROUP, "--admission", "admin", "--admission-cert", "c"], b"--admin-key")
     usage_error(args.chat, ["--profile", GROUP, "--admission", "admin", "--admin-key", "k"], b"--admission-cert")
@@ -420,6 +423,31 @@ def test_member_restarts_with_its_identity():
         stop_relay(relay)
 
 
+def test_relay_roster_refuses_an_outsiders_group():
+    """tlvcast-relay --roster: an outsider that comes first cannot found the group (the relay will
+    not order its commit); the roster's members then found it and are alone in it."""
+    with tempfile.TemporaryDirectory() as d:
+        names = ["a", "b", "x"]
+        identities = {n: os.path.join(d, n + ".id") for n in names}
+        fps = {n: print_identity(identities[n])[1] for n in names}
+        roster = os.path.join(d, "roster")
+        with open(roster, "w") as f:
+            f.write(f"{fps['a']}\n{fps['b']}\n")
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), "--roster", roster,
+                                  profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        x = start_members(relay, ["x"], identities, "--admission", "open")[0]
+        time.sleep(1.0)  # x tries to found: its commit is refused, again at each retry
+        a, b = start_members(relay, ["a", "b"], identities, "--roster", roster)
+        for c in (a, b):
+            c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with a and b")
+        check(not x.select(is_event("epoch")), f"the outsider founded or joined a group: {x.summary()}")
+        a.send_line("roster only")
+        b.wait_for(is_event("message", text="roster only", sender=fps["a"]), "a's line at b")
+        stats = stop_relay(relay)
+        check(stats["refused"] >= 1, f"relay stats: {stats}")
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -486,7 +514,8 @@ def test_admin_admission():
 def main():
     tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
              test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches,
-             test_member_restarts_with_its_identity, test_admin_admission]
+             test_member_restarts_with_its_identity, test_relay_roster_refuses_an_outsiders_group,
+             test_admin_admission]
     return harness.main("e2e_group", tests, cleanup, sys.modules[__name__])
 
 
