@@ -160,22 +160,49 @@ end
 -- One function per type that has a layout: (tvb, off, len, tree, depth) -> a summary for the
 -- Info column, or nil. Lengths are already within the type's bounds.
 local value = {}
+-- FRAGMENT reassembly, by source and msg_id, in the first pass over the packets: the frame of the
+-- last fragment shows the blob. Bounded: at most 256 messages in progress, 1 MiB each.
+local pending, done, in_progress = {}, {}, 0
+function p.init() pending, done, in_progress = {}, {}, 0 end
+local pinfo_now -- the packet being dissected (set by p.dissector)
+
+local function reassemble(tvb, off, len, msg_id, seq, total)
+    local key = string.format("%s:%d/%08x", tostring(pinfo_now.src), pinfo_now.src_port, msg_id)
+    local m = pending[key]
+    if not m then
+        if in_progress >= 256 then pending, in_progress = {}, 0 end
+        m = {total = total, parts = {}, count = 0, size = 0}
+        pending[key], in_progress = m, in_progress + 1
+    end
+    if m.total ~= total or m.parts[seq] or m.size + len > 1048576 then return end
+    m.parts[seq] = len > 0 and tvb(off, len):bytes() or ByteArray.new()
+    m.count, m.size = m.count + 1, m.size + len
+    if m.count < total then return end
+    local blob = ByteArray.new()
+    for i = 0, total - 1 do blob:append(m.parts[i]) end
+    done[pinfo_now.number], pending[key], in_progress = blob, nil, in_progress - 1
+end
+
 value[1] = function(tvb, off, len, tree, depth)
     tree:add(f["fragment.msg_id"], tvb(off, 4))
     tree:add(f["fragment.seq"], tvb(off + 4, 2))
     tree:add(f["fragment.total"], tvb(off + 6, 2))
-    local seq, total = tvb(off + 4, 2):uint(), tvb(off + 6, 2):uint()
-    if total == 0 or seq >= total then malformed(tree, "seq %d of total %d", seq, total) end
-    if len > 8 then
-        local payload = tree:add(f["fragment.payload"], tvb(off + 8, len - 8))
-        if total == 1 then -- the whole blob: its TLVs
-            dissect_blob(tvb, off + 8, len - 8, payload, depth + 1)
-        elseif seq == 0 and len >= 12 then -- the blob's first TLV header only; the rest follows
-            local t = tvb(off + 8, 2):uint()
-            payload:append_text(string.format(" (starts %s, length %d)", names[t] or "UNKNOWN", tvb(off + 10, 2):uint()))
+    local msg_id, seq, total = tvb(off, 4):uint(), tvb(off + 4, 2):uint(), tvb(off + 6, 2):uint()
+    if total == 0 or seq >= total then
+        malformed(tree, "seq %d of total %d", seq, total)
+    elseif total == 1 then -- the whole blob: its TLVs
+        if len > 8 then dissect_blob(tvb, off + 8, len - 8, tree:add(f["fragment.payload"], tvb(off + 8, len - 8)), depth + 1) end
+    else
+        if len > 8 then tree:add(f["fragment.payload"], tvb(off + 8, len - 8)) end
+        if depth == 0 and not pinfo_now.visited then reassemble(tvb, off + 8, len - 8, msg_id, seq, total) end
+        local blob = depth == 0 and done[pinfo_now.number]
+        if blob and blob:len() > 0 then
+            local whole = blob:tvb("Reassembled blob")
+            dissect_blob(whole, 0, whole:len(), tree:add(whole(), string.format("Reassembled blob (%d fragments, %d bytes)",
+                total, whole:len())), depth + 1)
         end
     end
-    return string.format("msg_id %08x %d/%d", tvb(off, 4):uint(), seq, total)
+    return string.format("msg_id %08x %d/%d", msg_id, seq, total)
 end
 local function pem(tvb, off, len, tree) tree:add(f["pem"], tvb(off, len)) end
 value[4], value[5] = pem, pem
@@ -235,11 +262,11 @@ value[19] = function(tvb, off, len, tree)
 end
 value[20] = function(tvb, off, len, tree) tree:add(f["secure.flags"], tvb(off, 1)) end
 value[21] = function(tvb, off, len, tree) if len > 0 then tree:add(f["message"], tvb(off, len)) end end
-value[25] = function(tvb, off, len, tree)
+value[25] = function(tvb, off, len, tree) -- also GROUP_PRESENCE's join value, whose length is not checked yet
+    if len ~= 133 and len ~= 197 then return malformed(tree, "GROUP_JOIN of %d bytes (133 or 197)", len) end
     tree:add(f["group.mode"], tvb(off, 1))
     key_package(tvb, off + 1, tree)
-    if len == 197 then tree:add(f["group.certificate"], tvb(off + 133, 64))
-    elseif len ~= 133 then malformed(tree, "GROUP_JOIN of %d bytes (133 or 197)", len) end
+    if len == 197 then tree:add(f["group.certificate"], tvb(off + 133, 64)) end
 end
 value[27] = function(tvb, off, len, tree, depth)
     value[19](tvb, off, 52, tree)
@@ -319,6 +346,7 @@ end
 
 function p.dissector(tvb, pinfo, tree)
     pinfo.cols.protocol = "TLVCAST"
+    pinfo_now = pinfo
     local root = tree:add(p, tvb())
     local size, info = dissect_tlv(tvb, 0, tvb:len(), root, 0)
     pinfo.cols.info = info or "malformed"
