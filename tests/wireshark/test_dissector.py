@@ -88,6 +88,9 @@ def test_vectors_and_hostile_datagrams():
             check(rows[len(good) + i + 1]["tlvcast.name"] or rows[len(good) + i + 1]["_ws.expert.message"],
                   f"hostile datagram {i} not dissected: {bad[i].hex()}")
         tshark_read(path, "-V")  # the whole tree too: every field formatted, still no Lua error
+        # The ports are preferences: moved elsewhere, nothing on 5007 is tlvcast any more.
+        moved = tshark_read(path, "-o", "tlvcast.control_port:6000", "-o", "tlvcast.data_port:6001", "-Y", "tlvcast")
+        check(moved.strip() == "", f"with the ports moved, still dissected: {moved[:300]}")
         print(f"  {len(good)} documented and {len(bad)} hostile datagrams in {time.monotonic() - start:.1f} s",
               flush=True)
 
