@@ -77,8 +77,8 @@ local function malformed(tree, fmt, ...)
     tree:add_proto_expert_info(e_malformed, "malformed: " .. string.format(fmt, ...))
 end
 
--- Adds `abbr` over n bytes at *pos (a one-element table) and advances it; nil past `stop`, so
--- that variable layouts never read beyond their value.
+-- Adds `abbr` over the n bytes at cur[1] (a one-element table: the cursor) and advances it; nil
+-- past `stop`, so that variable layouts never read beyond their value.
 local function take(tvb, tree, cur, stop, n, abbr)
     if n < 0 or cur[1] + n > stop then return nil end
     local r = n > 0 and tvb(cur[1], n) or nil

@@ -126,7 +126,7 @@ def datagrams(seed=2026):
     for _ in range(12):
         inner = tlv(1, bytes.fromhex("0000000100000001") + tlv(10, bytes(6) + inner))
     out.append(inner)
-    out += [tlv(0, b"abc"), tlv(0xffff, b""), tlv(2, b"x" * 8), tlv(9, b"") + b"trailing bytes"]
+    out += [b"", tlv(0, b"abc"), tlv(0xffff, b""), tlv(2, b"x" * 8), tlv(9, b"") + b"trailing bytes"]
     for _ in range(150):  # random bytes, and random bytes behind a known type
         d = rng.randbytes(rng.randint(1, 120))
         out.append(d)

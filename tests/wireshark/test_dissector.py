@@ -85,6 +85,8 @@ def test_vectors_and_hostile_datagrams():
             messages = rows[len(good) + i + 1]["_ws.expert.message"]
             check(any(m.startswith("malformed") for m in messages), f"hostile datagram {i} ({what}): {messages}")
         for i in range(len(bad)):
+            if not bad[i]:
+                continue  # an empty datagram: UDP hands nothing to a dissector
             check(rows[len(good) + i + 1]["tlvcast.name"] or rows[len(good) + i + 1]["_ws.expert.message"],
                   f"hostile datagram {i} not dissected: {bad[i].hex()}")
         tshark_read(path, "-V")  # the whole tree too: every field formatted, still no Lua error
