@@ -174,10 +174,11 @@ def group_exchange(d):
     m0, m1 = members
     m0.send_line("one line alone")
     m1.wait_for(is_event("message", text="one line alone"), "m0's line")
-    # Lines that reach the chat together leave as one GROUP_BATCH (one signature).
-    m0.proc.stdin.write(b"first\nsecond\nthird\n")
+    # Lines that reach the chat together leave in GROUP_BATCHes (one signature each): ten in one
+    # write, so that the chat's input thread has queued several by the time its io thread sends.
+    m0.proc.stdin.write(b"".join(b"line %d\n" % i for i in range(10)))
     m0.proc.stdin.flush()
-    m1.wait_for(is_event("message", text="third"), "m0's third line")
+    m1.wait_for(is_event("message", text="line 9"), "m0's tenth line")
     for c in members:
         c.close_stdin()
         check(c.wait_exit() == 0, f"{c.name}'s exit status")
