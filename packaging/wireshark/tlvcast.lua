@@ -191,7 +191,9 @@ value[1] = function(tvb, off, len, tree, depth)
     if total == 0 or seq >= total then
         malformed(tree, "seq %d of total %d", seq, total)
     elseif total == 1 then -- the whole blob: its TLVs
-        if len > 8 then dissect_blob(tvb, off + 8, len - 8, tree:add(f["fragment.payload"], tvb(off + 8, len - 8)), depth + 1) end
+        if len > 8 then
+            dissect_blob(tvb, off + 8, len - 8, tree:add(f["fragment.payload"], tvb(off + 8, len - 8)), depth + 1)
+        end
     else
         if len > 8 then tree:add(f["fragment.payload"], tvb(off + 8, len - 8)) end
         if depth == 0 and not pinfo_now.visited then reassemble(tvb, off + 8, len - 8, msg_id, seq, total) end
@@ -286,8 +288,11 @@ value[29] = function(tvb, off, len, tree)
     tree:add(f["group.epoch"], tvb(off + 16, 8))
     tree:add(f["group.first"], tvb(off + 24, 2))
     tree:add(f["group.total"], tvb(off + 26, 2))
-    if len == 28 or (len - 28) % 68 ~= 0 then malformed(tree, "%d bytes of roster entries (68 each)", len - 28)
-    else tree:add(f["group.items"], tvb(off + 28, len - 28)):set_text(string.format("%d roster entries", (len - 28) / 68)) end
+    if len == 28 or (len - 28) % 68 ~= 0 then
+        malformed(tree, "%d bytes of roster entries (68 each)", len - 28)
+    else
+        tree:add(f["group.items"], tvb(off + 28, len - 28)):set_text(string.format("%d roster entries", (len - 28) / 68))
+    end
     return string.format("epoch %s entries from %d of %d", tostring(tvb(off + 16, 8):uint64()),
         tvb(off + 24, 2):uint(), tvb(off + 26, 2):uint())
 end
