@@ -57,3 +57,13 @@ if(TLVCAST_WITH_OPENSSL)
   list(APPEND pc_files ${PROJECT_BINARY_DIR}/tlvcast-openssl.pc)
 endif()
 install(FILES ${pc_files} DESTINATION ${pc_dir})
+
+# share/tlvcast/: the systemd unit (its ExecStart names this prefix's tlvcast-relay), the example
+# environment file, and the Wireshark dissector (packaging/).
+set(unit_source ${PROJECT_SOURCE_DIR}/packaging/tlvcast-relay.service)
+set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${unit_source})
+file(READ ${unit_source} unit)
+string(REPLACE "/usr/local/bin/tlvcast-relay" "${CMAKE_INSTALL_FULL_BINDIR}/tlvcast-relay" unit "${unit}")
+file(WRITE ${PROJECT_BINARY_DIR}/tlvcast-relay.service "${unit}")
+install(FILES ${PROJECT_BINARY_DIR}/tlvcast-relay.service ${PROJECT_SOURCE_DIR}/packaging/tlvcast-relay.default
+        ${PROJECT_SOURCE_DIR}/packaging/wireshark/tlvcast.lua DESTINATION ${CMAKE_INSTALL_DATADIR}/tlvcast)
