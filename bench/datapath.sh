@@ -9,7 +9,8 @@
 # prints the load generator's line and the server's counters. Every run is bounded (--seconds).
 #   --receivers "1 10"   receiver counts (default "1 10")
 #   --servers "plain secure"  which servers (default both, plain first; "group": tlvcast-relay --profile
-#                        group, its members on unicast delivery, batching the sender's window)
+#                        group, its members on unicast delivery, the sender's window in batches;
+#                        "group-single": the same, one message per blob)
 #   --messages M         timed messages per run (default 200000; warm-up 20000 before them)
 #   --relay BIN          tlvcast-relay to measure (default build/rel/examples/tlvcast-relay)
 #   --relay-args "..."   extra relay options (e.g. "-v" to print every relayed message)
@@ -60,7 +61,7 @@ run_one() {
     cmd=("$build/bench/datapath/bench_forwarder" 224.1.1.1 "$port")
   elif [ "$server" = before ]; then
     cmd=("$before" --port "$port" --keepalive 3600 --timeout 86400)
-  elif [ "$server" = group ]; then
+  elif [ "$server" = group ] || [ "$server" = group-single ]; then
     cmd=("$relay" --profile group --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
   else
     cmd=("$relay" --port "$port" --keepalive 3600 --timeout 86400 $relay_args)
@@ -78,11 +79,12 @@ run_one() {
   local spid=$pid
   [ ${#wrap[@]} -gt 0 ] && spid=$(pgrep -P "$pid" | head -1)
   local rc=0
-  local kind=$server
+  local kind=$server extra=
   [ "$server" = before ] && kind=secure
+  [ "$server" = group-single ] && kind=group extra=--no-batch
   echo -n "$server: "
   "${prio[@]}" taskset -c 1 "$build/bench/datapath/bench_loadgen" --server "$kind" --receivers "$n" --port "$port" \
-    --messages "$messages" --warm-up "$warm" --server-pid "$spid" --seconds 100 $spin || rc=$?
+    --messages "$messages" --warm-up "$warm" --server-pid "$spid" --seconds 100 $spin $extra || rc=$?
   kill -TERM "$spid" 2>/dev/null || true
   wait "$pid" || true
   grep -E "stats" "$tmp/server.out" | tail -1

@@ -62,6 +62,7 @@ constexpr std::size_t max_drain_rounds = 64; // recvmmsg calls per socket per pa
 struct settings {
     bool secure = true; // secure or group: real clients
     bool group = false;
+    bool batch = true; // group: the sender's window leaves in batches (--no-batch: one message per blob)
     std::size_t receivers = 1, size = 256, window = 128, warm_up = 20'000, messages = 200'000;
     std::uint16_t port = 5007;
     int server_pid = 0;
@@ -172,7 +173,7 @@ public:
             if (low >= end)
                 return;
             auto& sender = *peers_[0];
-            if constexpr (group) { // what the window allows leaves in batches, one signature each
+            if (group && s_.batch) { // what the window allows leaves in batches, one signature each
                 batch_.clear();
                 while (sent_ < end && sent_ - low < s_.window) {
                     fill(payload_, sent_++);
@@ -186,7 +187,7 @@ public:
                         throw std::runtime_error("the sender's engine refused a batch: " + ec.message());
                 }
             }
-            while (!group && sent_ < end && sent_ - low < s_.window) {
+            while ((!group || !s_.batch) && sent_ < end && sent_ - low < s_.window) {
                 fill(payload_, sent_++);
                 if (s_.secure) {
                     std::error_code ec;
@@ -348,6 +349,7 @@ settings parse(int argc, char** argv)
         else if (a == "--server-pid") s.server_pid = std::stoi(value());
         else if (a == "--seconds") s.seconds = std::stod(value());
         else if (a == "--spin") s.spin = true;
+        else if (a == "--no-batch") s.batch = false;
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of loadgen.cpp)");
     }
