@@ -66,4 +66,4 @@ file(READ ${unit_source} unit)
 string(REPLACE "/usr/local/bin/tlvcast-relay" "${CMAKE_INSTALL_FULL_BINDIR}/tlvcast-relay" unit "${unit}")
 file(WRITE ${PROJECT_BINARY_DIR}/tlvcast-relay.service "${unit}")
 install(FILES ${PROJECT_BINARY_DIR}/tlvcast-relay.service ${PROJECT_SOURCE_DIR}/packaging/tlvcast-relay.default
-        ${PROJECT_SOURCE_DIR}/packaging/wireshark/tlvcast.lua DESTINATION ${CMAKE_INSTALL_DATADIR}/tlvcast)
+        ${PROJECT_SOURCE_DIR}/tools/wireshark/tlvcast.lua DESTINATION ${CMAKE_INSTALL_DATADIR}/tlvcast)

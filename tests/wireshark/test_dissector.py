@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSL-1.0
-"""The Wireshark dissector (packaging/wireshark/tlvcast.lua) against tshark, inside a private network
+"""The Wireshark dissector (tools/wireshark/tlvcast.lua) against tshark, inside a private network
 namespace (run it through tests/netns.sh): its type table matches include/tlvcast/wire/types.hpp; the
 test vectors of docs/PROTOCOL.md decode to their documented fields; hostile datagrams (truncated
 headers, lengths beyond the datagram or outside a type's bounds, garbage in every type's value,
@@ -25,7 +25,7 @@ import pcap  # noqa: E402
 from harness import FAST, RELAY, check, cleanup, is_event, start_chat, start_relay, stop_relay, track  # noqa: E402
 
 args = None
-LUA = os.path.join(ROOT, "packaging", "wireshark", "tlvcast.lua")
+LUA = os.path.join(ROOT, "tools", "wireshark", "tlvcast.lua")
 TSHARK = "tshark"
 # tshark's own complaint about running as root (the namespace makes us root): not the dissector's.
 ROOT_WARNING = re.compile(r'^Running as user "root" and group "root"\. This could be dangerous\.$')
