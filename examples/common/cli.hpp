@@ -36,6 +36,11 @@ public:
         if (i_ >= argc_)
             return false;
         std::string_view word = argv_[i_++];
+        // The short forms: -h for every program, -v for the relay's --verbose.
+        if (word == "-h")
+            word = "--help";
+        else if (word == "-v")
+            word = "--verbose";
         if (word.size() < 3 || word.substr(0, 2) != "--")
             throw usage_error("unexpected argument '" + std::string(word) + "'");
         if (const auto eq = word.find('='); eq != std::string_view::npos) {
@@ -111,7 +116,7 @@ public:
         return std::string(v);
     }
 
-    [[noreturn]] void unknown() const { throw usage_error("unknown option " + std::string(name_) + " (see --help)"); }
+    [[noreturn]] void unknown() const { throw usage_error("unknown option " + std::string(name_)); }
 
 private:
     static std::string trim(double x)

@@ -182,6 +182,7 @@ struct common_settings {
     bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
     bool help = false;
+    bool version = false; ///< --version: print the program's and the library's version, exit 0
     /// The first group-only option given (--delivery, --data-group), refused in the other profiles.
     std::string group_option;
     /// --delivery (the chat's: how this member receives what the relay forwards); unset: the chat
@@ -253,6 +254,9 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
     if (name == "--help") {
         args.no_value();
         s.help = true;
+    } else if (name == "--version") {
+        args.no_value();
+        s.version = true;
     } else if (name == "--json") {
         args.no_value();
         s.json = true;

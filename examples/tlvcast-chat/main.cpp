@@ -8,6 +8,8 @@
 #include <tlvcast/transport/also_receiving.hpp>
 #include <tlvcast/trust/known_relays.hpp>
 
+#include <tlvcast/version.hpp>
+
 #include <asio.hpp>
 
 #include <algorithm>
@@ -110,7 +112,11 @@ options:
   --register-attempts N     attempts before giving up (default 3)
   --linger S                listening time after the end of input (default 0.3)
   --json                    one JSON object per line on stdout instead of text for people
-  --help                    this text
+  -h, --help                this text
+  --version                 the version, then exit
+
+Exit status: 0 at the end of input or on SIGINT or SIGTERM, 1 no relay answered (or only refused
+ones) or a failure at start (a socket, a key file), 2 a usage error.
 
 Seconds may have decimals (0.5). JSON events: registered ("local", "fingerprint": the relay's,
 "self": this client's; group profile: "delivery", and "data_group" for multicast), message
@@ -787,11 +793,15 @@ int main(int argc, char** argv)
     try {
         s = parse(argc, argv);
     } catch (const ex::usage_error& e) {
-        std::cerr << "tlvcast-chat: " << e.what() << "\n";
+        std::cerr << "tlvcast-chat: " << e.what() << " (see --help)\n";
         return 2;
     }
     if (s.help) {
         std::cout << usage;
+        return 0;
+    }
+    if (s.version) {
+        std::cout << "tlvcast-chat " TLVCAST_VERSION_STRING "\n";
         return 0;
     }
     try {

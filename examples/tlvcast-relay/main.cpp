@@ -5,6 +5,8 @@
 #include "common/json.hpp"
 #include "common/profile.hpp"
 
+#include <tlvcast/version.hpp>
+
 #include <asio.hpp>
 
 #include <cstdio>
@@ -73,7 +75,11 @@ options:
   --json             one JSON object per line on stdout instead of text for people
   -v, --verbose      also print an event per relayed message (off by default: a line per message
                      costs more than relaying it; written in batches when on)
-  --help             this text
+  -h, --help         this text
+  --version          the version, then exit
+
+Exit status: 0 stopped by SIGINT or SIGTERM, 1 a failure at start (a socket, a key file), 2 a
+usage error.
 
 Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints its counters.
 At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
@@ -102,13 +108,7 @@ struct settings : tlvcast::examples::common_settings {
 settings parse(int argc, char** argv)
 {
     settings s;
-    // -v is the one short option (arg_reader takes long ones): read it as --verbose.
-    std::vector<char*> words(argv, argv + argc);
-    static char verbose[] = "--verbose";
-    for (auto& w : words)
-        if (std::string_view(w) == "-v")
-            w = verbose;
-    ex::arg_reader args(argc, words.data());
+    ex::arg_reader args(argc, argv); // -v is --verbose
     std::string_view name;
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
@@ -322,11 +322,15 @@ int main(int argc, char** argv)
     try {
         s = parse(argc, argv);
     } catch (const ex::usage_error& e) {
-        std::cerr << "tlvcast-relay: " << e.what() << "\n";
+        std::cerr << "tlvcast-relay: " << e.what() << " (see --help)\n";
         return 2;
     }
     if (s.help) {
         std::cout << usage;
+        return 0;
+    }
+    if (s.version) {
+        std::cout << "tlvcast-relay " TLVCAST_VERSION_STRING "\n";
         return 0;
     }
     try {

@@ -127,6 +127,15 @@ def test_usage_and_files():
         usage_error(prog, [*group_opts, "--group", "ff15::1", "--data-group", "239.1.2.3:6000"], b"one family")
         usage_error(prog, [*group_opts, "--group", "224.1.1.2", "--port", "5008"], b"default data group",
                     b"give --data-group")
+        # The conventions: -h, --version, exit codes in --help, "see --help" on a usage error.
+        name = os.path.basename(prog)
+        v = subprocess.run([prog, "--version"], capture_output=True, timeout=10)
+        check(v.returncode == 0 and re.fullmatch(rb"%s \d+\.\d+\.\d+\n" % name.encode(), v.stdout),
+              f"{name} --version: {v}")
+        h = subprocess.run([prog, "-h"], capture_output=True, timeout=10)
+        check(h.returncode == 0 and b"Exit status: 0" in h.stdout and b"usage" in h.stdout.split(b"Exit status")[1],
+              f"{name} -h: exit {h.returncode}")
+        usage_error(prog, ["--no-such-option"], b"see --help")
         r = subprocess.run([prog, "--help"], capture_output=True, timeout=10)
         for opt in (b"group", b"--data-group", b"224.1.1.2:5008", b"[ff15::2]:5008", b"multicast"):
             check(opt in r.stdout, f"{os.path.basename(prog)} --help lacks {opt}")
