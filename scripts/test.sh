@@ -4,12 +4,11 @@
 #  1. the release build (g++): unit, interop and end-to-end tests, and the consumer test (the library
 #     installed and used with find_package, pkg-config and FetchContent: tests/consumer/run.sh) (no
 #     benchmark programs: no test runs them; docs/BENCHMARKS.md builds them in a Release tree of their own);
-#  2. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run
+#  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
+#     depend on the backends;
+#  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run
 #     (10 s each here; long runs: docs/FUZZING.md);
-#  3. the ThreadSanitizer build (clang): the tests labelled "tsan";
-#  4. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
-#     depend on the backends. Last, because their tests are the shortest: the stage before runs its
-#     tests while they compile, and little is left to wait for at the end.
+#  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -50,19 +49,6 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${releas
 cmake --build build/release -j "$jobs"
 in_background release ctest --test-dir build/release -j "$jobs" --timeout 900
 
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${sanitizer_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
-  -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_FUZZ_SECONDS=10 -DTLVCAST_BUILD_BENCH=OFF >/dev/null
-cmake --build build/asan -j "$jobs"
-finish release
-in_background asan ctest --test-dir build/asan -j "$jobs" --timeout 900
-
-cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tsan_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
-  -DTLVCAST_SANITIZE=thread -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
-# Only what the threaded tests need: the thread-heavy test programs and the two programs of the e2e tests.
-cmake --build build/tsan -j "$jobs" --target test_core test_crypto test_transport tlvcast-relay tlvcast-chat
-finish asan
-in_background tsan env TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp" ctest --test-dir build/tsan -j "$jobs" -L tsan --timeout 900
-
 # Each crypto backend alone must build and pass the unit tests. Only the programs that change with the
 # backends (label "backend", tests/CMakeLists.txt) are built again: the other unit-test programs are the
 # ones the release build just ran, provided none of their objects includes a Crypto++ or OpenSSL header
@@ -85,5 +71,18 @@ for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENS
   ctest --test-dir "$dir" -j "$jobs" -L backend --timeout 900
 done
 
-finish tsan
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${sanitizer_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
+  -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_FUZZ_SECONDS=10 -DTLVCAST_BUILD_BENCH=OFF >/dev/null
+cmake --build build/asan -j "$jobs"
+finish release
+in_background asan ctest --test-dir build/asan -j "$jobs" --timeout 900
+
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tsan_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
+  -DTLVCAST_SANITIZE=thread -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
+# Only what the threaded tests need: the thread-heavy test programs and the two programs of the e2e tests.
+cmake --build build/tsan -j "$jobs" --target test_core test_crypto test_transport tlvcast-relay tlvcast-chat
+finish asan
+# In the foreground, with nothing compiling beside it: under TSan, e2e_hostile's relay needs the CPU to
+# keep up with the attack (it lost its clients with a single-backend build running beside it).
+TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp" ctest --test-dir build/tsan -j "$jobs" -L tsan --timeout 900
 echo "test.sh: all test builds passed"
