@@ -23,14 +23,6 @@ std::vector<std::string> texts(std::size_t n, std::size_t size, char base = 'a')
     return v;
 }
 
-std::vector<std::string> inbox_texts(const node& n)
-{
-    std::vector<std::string> v;
-    for (const auto& m : n.inbox)
-        v.push_back(m.text);
-    return v;
-}
-
 } // namespace
 
 TEST_CASE("group batch: read_batch splits what append_batch_entry wrote, and refuses the rest", "[profile][group]")

@@ -59,6 +59,15 @@ struct node {
     crypto::fingerprint fp() const { return party->fingerprint(); }
 };
 
+/// The texts node `n` received, in order.
+inline std::vector<std::string> inbox_texts(const node& n)
+{
+    std::vector<std::string> v;
+    for (const auto& m : n.inbox)
+        v.push_back(m.text);
+    return v;
+}
+
 /// The relay's view: every blob it handled, in order (what a malicious relay holds).
 struct group_net {
     sequencer<suite> seq{options::default_max_members, options::default_commit_history};

@@ -26,14 +26,6 @@ std::vector<std::string> numbered(std::size_t n, const std::string& prefix)
     return v;
 }
 
-std::vector<std::string> inbox_texts(const node& n)
-{
-    std::vector<std::string> v;
-    for (const auto& m : n.inbox)
-        v.push_back(m.text);
-    return v;
-}
-
 std::vector<std::byte> value_copy(const std::vector<std::byte>& blob)
 {
     std::error_code ec;
