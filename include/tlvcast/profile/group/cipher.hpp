@@ -20,45 +20,64 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace tlvcast::profile::group {
 
 namespace detail {
-// Which identities have a live, joined session at the relay: a session holds a token while it
-// lives, so a member that leaves, times out or is replaced drops out without a hook in the engine.
+// Which identities have a live, joined session at the relay, and the seq of each one's key package:
+// a session holds a token while it lives, so a member that leaves, times out or is replaced drops
+// out without a hook in the engine. A departure retires its token at once (the engine may hold the
+// session a while longer, while it announces several departures).
 class live_set {
 public:
     class token {
     public:
-        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp) : set_(std::move(set)), fp_(fp)
+        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp, std::uint32_t seq)
+            : set_(std::move(set)), fp_(fp), seq_(seq)
         {
-            ++set_->count_[fp_];
+            set_->seqs_[fp_].insert(seq_);
         }
         token(const token&) = delete;
         token& operator=(const token&) = delete;
-        ~token()
+        ~token() { retire(); }
+        void retire()
         {
-            if (--set_->count_[fp_] == 0)
-                set_->count_.erase(fp_);
+            if (std::exchange(retired_, true))
+                return;
+            auto& s = set_->seqs_[fp_];
+            s.erase(s.find(seq_));
+            if (s.empty())
+                set_->seqs_.erase(fp_);
         }
+        std::uint32_t seq() const noexcept { return seq_; }
 
     private:
         std::shared_ptr<live_set> set_;
         crypto::fingerprint fp_;
+        std::uint32_t seq_;
+        bool retired_ = false;
     };
-    bool contains(const crypto::fingerprint& fp) const { return count_.count(fp) != 0; }
+    bool contains(const crypto::fingerprint& fp) const { return seqs_.count(fp) != 0; }
     std::size_t sessions(const crypto::fingerprint& fp) const
     {
-        const auto it = count_.find(fp);
-        return it == count_.end() ? 0 : it->second;
+        const auto it = seqs_.find(fp);
+        return it == seqs_.end() ? 0 : it->second.size();
+    }
+    // Whether a live session of `fp` joined with a key package newer than `seq`.
+    bool newer(const crypto::fingerprint& fp, std::uint32_t seq) const
+    {
+        const auto it = seqs_.find(fp);
+        return it != seqs_.end() && *it->second.rbegin() > seq;
     }
 
 private:
-    std::map<crypto::fingerprint, std::size_t> count_;
+    std::map<crypto::fingerprint, std::multiset<std::uint32_t>> seqs_;
 };
 } // namespace detail
 
@@ -368,7 +387,7 @@ public:
             }
             p.join.assign(t.value.begin(), t.value.end());
             if (!p.live)
-                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity);
+                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity, j.kp.entry.seq);
             return k::join;
         }
         default: ec = errc::unexpected_type; return k::data;
@@ -406,16 +425,21 @@ public:
     }
 
     /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
-    /// the departure of a session whose identity joined again from another one (a member process
-    /// that restarted: members remove by identity, and its new key package already replaced the old).
+    /// the departure of a session whose identity joined again from another one with a newer key
+    /// package (a member process that restarted: members remove by identity, and that key package
+    /// replaced the old one). A restart whose key package is not newer was refused by the members:
+    /// the old entry must go.
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {
         const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
-        if (!connected && about_session && about_session->live && live_->sessions(fp) > 1) {
-            ec = {};
-            blob.clear();
-            return;
+        if (!connected && about_session && about_session->live) {
+            about_session->live->retire(); // gone: it speaks for its identity no longer
+            if (live_->newer(fp, about_session->live->seq())) {
+                ec = {};
+                blob.clear();
+                return;
+            }
         }
         write_presence(connected && about_session, about, fp,
                        about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
