@@ -158,6 +158,25 @@ TEST_CASE("group review restart: a restart whose key package the members refuse 
     CHECK(g.roster(1) == 2);
 }
 
+// The same, where the old process's own updates moved its roster seq past its join's: a restart
+// above the join but not above the roster is refused too, and the relay must say the old one left.
+TEST_CASE("group review restart: a restart below the old process's updated key package does not keep the old entry",
+          "[profile][group][review][engine]")
+{
+    sim g(3);
+    for (int k = 0; k < 2; ++k) { // seq 0 at its join, 2 in the roster
+        g.net.client(2).cipher().update(g.net.now());
+        g.run(std::chrono::seconds(1));
+    }
+    const auto& roster = g.net.client(0).cipher().group().current()->roster;
+    REQUIRE(std::any_of(roster.begin(), roster.end(), [](const auto& e) { return e.seq == 2; }));
+    g.cut({2});
+    g.restart(2, 1);
+    g.run(std::chrono::seconds(40));
+    CHECK(g.roster(0) == 2);
+    CHECK(g.roster(1) == 2);
+}
+
 // Finding (same cause): a restarted member that left on purpose while its old process still
 // lived (two processes of one identity) was never announced gone: the old session's keepalives
 // kept the count above one, and the roster kept its newest key package. Fixed with the above: the

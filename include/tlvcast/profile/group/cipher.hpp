@@ -56,6 +56,7 @@ public:
                 set_->seqs_.erase(fp_);
         }
         std::uint32_t seq() const noexcept { return seq_; }
+        std::optional<bool> quiet; ///< its departure: unsaid (decided once, for every recipient)
 
     private:
         std::shared_ptr<live_set> set_;
@@ -69,11 +70,11 @@ public:
         const auto it = seqs_.find(fp);
         return it == seqs_.end() ? 0 : it->second.size();
     }
-    // Whether a live session of `fp` joined with a key package newer than `seq`.
-    bool newer(const crypto::fingerprint& fp, std::uint32_t seq) const
+    // The newest key package's seq among the live sessions of `fp`.
+    std::optional<std::uint32_t> newest(const crypto::fingerprint& fp) const
     {
         const auto it = seqs_.find(fp);
-        return it != seqs_.end() && *it->second.rbegin() > seq;
+        return it == seqs_.end() ? std::nullopt : std::optional(*it->second.rbegin());
     }
 
 private:
@@ -426,16 +427,27 @@ public:
 
     /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
     /// the departure of a session whose identity joined again from another one with a newer key
-    /// package (a member process that restarted: members remove by identity, and that key package
-    /// replaced the old one). A restart whose key package is not newer was refused by the members:
-    /// the old entry must go.
+    /// package, not older than the roster's (a member process that restarted: members remove by
+    /// identity, and that key package replaced the old one). A restart whose key package is not
+    /// newer was refused by the members: the old entry must go.
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {
         const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
         if (!connected && about_session && about_session->live) {
-            about_session->live->retire(); // gone: it speaks for its identity no longer
-            if (live_->newer(fp, about_session->live->seq())) {
+            auto& t = *about_session->live;
+            if (!t.quiet) {
+                t.retire(); // gone: it speaks for its identity no longer
+                // The members took the other's key package only if it was newer than the roster's
+                // (which the departed one's own updates may have moved past its join).
+                std::optional<std::uint32_t> listed;
+                for (const member_entry& e : sequencer_->roster())
+                    if (crypto::fingerprint_of<Suite>(e.identity) == fp)
+                        listed = e.seq;
+                const auto newest = live_->newest(fp);
+                t.quiet = newest && *newest > t.seq() && (!listed || *newest >= *listed);
+            }
+            if (*t.quiet) {
                 ec = {};
                 blob.clear();
                 return;
