@@ -200,6 +200,28 @@ TEST_CASE("group review restart: a restarted member that leaves beside its live 
     CHECK(g.roster(0) == 2);
 }
 
+// Finding (pre-existing, engine): a member's endpoint (address and port) taken over by another
+// identity's handshake replaced the member's session in place: neither a departure nor a timeout
+// followed, so the members kept the departed identity. A process that reuses a dead member's port
+// (or a NAT mapping handed on) reaches it.
+TEST_CASE("group review restart: a member whose endpoint another identity takes over is announced gone",
+          "[profile][group][review][engine]")
+{
+    sim g(3);
+    REQUIRE(g.roster(0) == 3);
+    const endpoint dead{0x0a0000feu, 9};
+    g.net.client_address = [dead](std::size_t i) {
+        return i == 2 ? dead : test::secure_client_address(i == 3 ? 2 : i); // 3 speaks from 2's port
+    };
+    g.net.tap = [dead](test::wire_datagram& d) { return d.from != dead && d.to != dead; };
+    g.net.add_client(profile::group::cipher(test::identity(9), sim_roster(3)));
+    g.seen.resize(4);
+    g.net.start(3);
+    g.run(std::chrono::seconds(40));
+    CHECK(g.roster(0) == 2);
+    CHECK(g.roster(1) == 2);
+}
+
 // Pin: the old process's session lapsing after the restart stays silent (the case the relay's
 // silence is for).
 TEST_CASE("group review restart (pin): the old session lapsing after a restart removes nobody",
