@@ -221,6 +221,22 @@ TEST_CASE("group review restart: a member whose endpoint another identity takes 
     CHECK(g.roster(1) == 2);
 }
 
+// Pin: a member whose address changes (a NAT rebinding) registers again from the new one with
+// the same key package; the old session lapsing then removes nobody.
+TEST_CASE("group review restart (pin): a member that moves to another address stays in",
+          "[profile][group][review][engine]")
+{
+    sim g(3);
+    const endpoint moved{0x0a0000fdu, 7000};
+    g.net.client_address = [moved](std::size_t i) { return i == 2 ? moved : test::secure_client_address(i); };
+    g.run(std::chrono::seconds(40));
+    CHECK(g.roster(0) == 3);
+    const auto removed = std::count_if(g.seen[0].begin(), g.seen[0].end(), [](const auto& e) {
+        return e.what == core::client_event::kind::member_removed;
+    });
+    CHECK(removed == 0);
+}
+
 // Pin: the old process's session lapsing after the restart stays silent (the case the relay's
 // silence is for).
 TEST_CASE("group review restart (pin): the old session lapsing after a restart removes nobody",
