@@ -8,8 +8,12 @@
 #include <tlvcast/crypto/hex.hpp>
 #include <tlvcast/profile/group.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -127,26 +131,38 @@ inline std::vector<crypto::fingerprint> read_roster_file(const std::string& path
 /// key_package_seq): above the clock's quarter seconds since 2025 and above the last run's, kept in
 /// IDENTITY_FILE.seq (members refuse a key package of a current member that is not newer, so a
 /// member that restarts must not repeat one). An unreadable .seq file is ignored, one that cannot be
-/// written is said on stderr: the clock alone then serves.
+/// written is said on stderr: the clock alone then serves. The .seq file is not trusted: only a
+/// regular file is read, a value that leaves no room for updates below 2^32 is ignored (seq + 1
+/// must not wrap), and the file is written through a new temporary file (mode 0600), never through
+/// a link someone left in its place.
 inline std::uint32_t next_key_package_seq(const std::string& identity_file)
 {
+    constexpr std::int64_t top = std::int64_t{UINT32_MAX} - (std::int64_t{1} << 24); // room for updates
     using quarter_seconds = std::chrono::duration<std::int64_t, std::ratio<1, 4>>;
     const auto since_2025 = std::chrono::system_clock::now().time_since_epoch() - std::chrono::seconds(1735689600);
     std::int64_t seq = std::clamp<std::int64_t>(std::chrono::duration_cast<quarter_seconds>(since_2025).count(), 0,
-                                                UINT32_MAX);
+                                                top);
     if (identity_file.empty()) // a fresh identity each run: nothing to be newer than
         return static_cast<std::uint32_t>(seq);
     const std::string file = identity_file + ".seq";
     std::int64_t last = -1;
-    if (std::ifstream in(file); in && (in >> last) && last >= 0 && last < UINT32_MAX)
-        seq = std::max(seq, last + 1);
+    std::error_code kind;
+    if (std::filesystem::is_regular_file(file, kind)) // not a FIFO that blocks the start, say
+        if (std::ifstream in(file); in && (in >> last) && last >= 0 && last < top)
+            seq = std::max(seq, last + 1);
     const std::string tmp = file + ".tmp";
     std::error_code ec;
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << seq << "\n";
-        if (!out.flush())
+    std::filesystem::remove(tmp, ec); // a link left there is removed, not followed
+    ec.clear();
+    // O_EXCL: a file (or link) put there since is refused, never written through.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ec = std::error_code(errno, std::generic_category());
+    } else {
+        const std::string text = std::to_string(seq) + "\n";
+        if (::write(fd, text.data(), text.size()) != static_cast<::ssize_t>(text.size()))
             ec = std::make_error_code(std::errc::io_error);
+        ::close(fd);
     }
     if (!ec)
         std::filesystem::rename(tmp, file, ec);

@@ -457,6 +457,41 @@ def test_relay_roster_refuses_an_outsiders_group():
         check(stats["refused"] >= 1, f"relay stats: {stats}")
 
 
+def test_seq_file_is_not_trusted():
+    """IDENTITY.seq and its temporary file may be written by others (a shared directory): a link left
+    at IDENTITY.seq.tmp is never written through, a seq that leaves no room for updates below 2^32
+    is ignored, and only a regular file is read."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=GROUP))
+        relay.wait_for(is_event("ready"), "ready")
+        identities = {"a": os.path.join(d, "a.id")}
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        os.symlink(victim, identities["a"] + ".seq.tmp")
+        with open(identities["a"] + ".seq", "w") as f:
+            f.write("4294967294\n")
+        a = start_members(relay, ["a"], identities, "--admission", "open")[0]
+        a.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 1, "the founder's epoch")
+        with open(victim) as f:
+            check(f.read() == "precious\n", "the .seq.tmp link was written through")
+        seq_file = identities["a"] + ".seq"
+        check(not os.path.islink(seq_file) and not os.path.lexists(identities["a"] + ".seq.tmp"),
+              "the .seq file is not a fresh regular file")
+        with open(seq_file) as f:
+            seq = int(f.read())
+        check(seq < 2**32 - 2**24, f"the seq kept no room for updates: {seq}")
+        # A FIFO in place of IDENTITY.seq is not read (opening it would block the start).
+        identities["b"] = os.path.join(d, "b.id")
+        os.mkfifo(identities["b"] + ".seq")
+        b = start_members(relay, ["b"], identities, "--admission", "open")[0]
+        b.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "b's epoch")
+        for c in (a, b):
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stop_relay(relay)
+
+
 def test_mixed_delivery():
     # m0 (the sender) and m2, m3 on multicast; m1 and m4 (the leaver) on unicast.
     multicast_members = (0, 2, 3)
@@ -523,8 +558,8 @@ def test_admin_admission():
 def main():
     tests = [test_usage_and_files, test_default_delivery_falls_back_to_unicast, test_five_members_roster,
              test_five_members_multicast, test_mixed_delivery, test_burst_leaves_in_batches,
-             test_member_restarts_with_its_identity, test_relay_roster_refuses_an_outsiders_group,
-             test_admin_admission]
+             test_member_restarts_with_its_identity, test_seq_file_is_not_trusted,
+             test_relay_roster_refuses_an_outsiders_group, test_admin_admission]
     return harness.main("e2e_group", tests, cleanup, sys.modules[__name__])
 
 

@@ -39,10 +39,22 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
             counters_.add(relay_counter::registrations);
             events.push_back({relay_event::kind::registered, from, 0, cipher_.identity(*registered)});
         }
+        // Another identity took this endpoint over (a dead member's port reused): the member that
+        // held it is gone, as if it had left; the newcomer announces itself when it joins.
+        std::shared_ptr<session_type> replaced;
+        if (it->second.session && it->second.connected &&
+            cipher_.identity(*it->second.session) != cipher_.identity(*registered)) {
+            replaced = std::move(it->second.session);
+            it->second.connected = false;
+        }
         // A new session object: a job still holding the old one finishes with it.
         it->second.session = std::make_shared<session_type>(std::move(*registered));
         fanout_.stale = true;
         it->second.last_seen = now;
+        if (replaced) {
+            events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*replaced)});
+            announce(from, replaced.get(), false, now, out);
+        }
     } else if (auto it = peers_.find(from); it != peers_.end()) {
         it->second.last_seen = now;
     }

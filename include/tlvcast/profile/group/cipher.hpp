@@ -20,45 +20,72 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace tlvcast::profile::group {
 
 namespace detail {
-// Which identities have a live, joined session at the relay: a session holds a token while it
-// lives, so a member that leaves, times out or is replaced drops out without a hook in the engine.
+// Which identities have a live, joined session at the relay, and the seq of each one's key package:
+// a session holds a token while it lives, so a member that leaves, times out or is replaced drops
+// out without a hook in the engine. A departure retires its token at once (the engine may hold the
+// session a while longer, while it announces several departures).
 class live_set {
 public:
     class token {
     public:
-        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp) : set_(std::move(set)), fp_(fp)
+        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp, std::uint32_t seq, const public_key& init)
+            : set_(std::move(set)), fp_(fp), key_(seq, init)
         {
-            ++set_->count_[fp_];
+            set_->keys_[fp_].insert(key_);
         }
         token(const token&) = delete;
         token& operator=(const token&) = delete;
-        ~token()
+        ~token() { retire(); }
+        void retire()
         {
-            if (--set_->count_[fp_] == 0)
-                set_->count_.erase(fp_);
+            if (std::exchange(retired_, true))
+                return;
+            auto& s = set_->keys_[fp_];
+            s.erase(s.find(key_));
+            if (s.empty())
+                set_->keys_.erase(fp_);
         }
+        std::uint32_t seq() const noexcept { return key_.first; }
+        std::optional<bool> quiet; ///< its departure: unsaid (decided once, for every recipient)
 
     private:
         std::shared_ptr<live_set> set_;
         crypto::fingerprint fp_;
+        std::pair<std::uint32_t, public_key> key_; // its key package's seq and init key
+        bool retired_ = false;
     };
-    bool contains(const crypto::fingerprint& fp) const { return count_.count(fp) != 0; }
+    bool contains(const crypto::fingerprint& fp) const { return keys_.count(fp) != 0; }
     std::size_t sessions(const crypto::fingerprint& fp) const
     {
-        const auto it = count_.find(fp);
-        return it == count_.end() ? 0 : it->second;
+        const auto it = keys_.find(fp);
+        return it == keys_.end() ? 0 : it->second.size();
+    }
+    // The newest key package's seq among the live sessions of `fp`.
+    std::optional<std::uint32_t> newest(const crypto::fingerprint& fp) const
+    {
+        const auto it = keys_.find(fp);
+        return it == keys_.end() ? std::nullopt : std::optional(it->second.rbegin()->first);
+    }
+    // Whether a live session of `fp` joined with init key `init`.
+    bool holds(const crypto::fingerprint& fp, const public_key& init) const
+    {
+        const auto it = keys_.find(fp);
+        return it != keys_.end() && std::any_of(it->second.begin(), it->second.end(),
+                                                [&](const auto& k) { return k.second == init; });
     }
 
 private:
-    std::map<crypto::fingerprint, std::size_t> count_;
+    std::map<crypto::fingerprint, std::multiset<std::pair<std::uint32_t, public_key>>> keys_;
 };
 } // namespace detail
 
@@ -368,7 +395,7 @@ public:
             }
             p.join.assign(t.value.begin(), t.value.end());
             if (!p.live)
-                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity);
+                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity, j.kp.entry.seq, j.kp.entry.init);
             return k::join;
         }
         default: ec = errc::unexpected_type; return k::data;
@@ -406,16 +433,34 @@ public:
     }
 
     /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
-    /// the departure of a session whose identity joined again from another one (a member process
-    /// that restarted: members remove by identity, and its new key package already replaced the old).
+    /// the departure of a session whose identity is live in another one holding the roster's key
+    /// package or a newer one (the same process from another address, or a process that restarted:
+    /// members remove by identity, and that key package replaced the old one). A restart whose key
+    /// package is not newer was refused by the members: the old entry must go.
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const
     {
         const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
-        if (!connected && about_session && about_session->live && live_->sessions(fp) > 1) {
-            ec = {};
-            blob.clear();
-            return;
+        if (!connected && about_session && about_session->live) {
+            auto& t = *about_session->live;
+            if (!t.quiet) {
+                t.retire(); // gone: it speaks for its identity no longer
+                // The identity stays while another live session holds the roster's key (the same
+                // process from another address, or a restart already committed) or a newer one (a
+                // restart whose update is on its way); members refuse one that is not newer.
+                const member_entry* listed = nullptr;
+                for (const member_entry& e : sequencer_->roster())
+                    if (crypto::fingerprint_of<Suite>(e.identity) == fp)
+                        listed = &e;
+                const auto newest = live_->newest(fp);
+                t.quiet = listed ? live_->holds(fp, listed->init) || (newest && *newest > listed->seq)
+                                 : newest && *newest > t.seq();
+            }
+            if (*t.quiet) {
+                ec = {};
+                blob.clear();
+                return;
+            }
         }
         write_presence(connected && about_session, about, fp,
                        about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},

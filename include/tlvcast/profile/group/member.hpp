@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -99,10 +100,14 @@ public:
 
     /// Post-compromise security: a new init key, installed by this member's next commit (made now
     /// unless one is already waiting for the relay). Commits before it still use the old key.
+    /// Nothing at the last seq (options::key_package_seq near 2^32): seq + 1 would wrap to a key
+    /// package no member takes, and the commit carrying it would wait at the relay forever.
     void update(time_point now)
     {
         if (pending_ && pending_->installs_next_init)
             return; // the update already on its way to the relay is this one
+        if (init_.seq == std::numeric_limits<std::uint32_t>::max())
+            return;
         next_init_ = std::make_unique<init_material>();
         new_init_key(init_.seq + 1, *next_init_);
         if (current_ && !pending_)

@@ -65,7 +65,7 @@ struct options {
     /// old one must not roll a member back to a stolen init key), so a member that restarts with the
     /// same identity while the group still holds it must start above every seq it used before. The
     /// programs use the time in quarter seconds since 2025; 0 suits a process that never restarts
-    /// an identity.
+    /// an identity. Leave room below 2^32: at the largest value update() does nothing.
     std::uint32_t key_package_seq = 0;
     /// Relay: accepted commits (with their welcome pages) kept to answer GROUP_SYNC.
     static constexpr std::size_t default_commit_history = 8;

@@ -76,19 +76,25 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
         const crypto::fingerprint fp = crypto::fingerprint_of<Suite>(j.kp.entry.identity);
         const bool leaving = std::find(removes_.begin(), removes_.end(), fp) != removes_.end();
         const auto index = current_ ? current_->index_of(fp) : std::nullopt;
-        std::erase_if(adds_, same(fp));
-        std::erase_if(updates_, same(fp));
         if (index && !leaving) {
             // Already a member: a newer key package is an update; an older or equal one is refused
-            // (a relay replaying an old key package must not roll a member back to a stolen key).
-            if (j.kp.entry.seq <= current_->roster[*index].seq) {
+            // (a relay replaying an old key package must not roll a member back to a stolen key),
+            // also against an update already proposed (a restarted member has several newer ones).
+            const auto pending = std::find_if(updates_.begin(), updates_.end(), same(fp));
+            if (j.kp.entry.seq <= current_->roster[*index].seq ||
+                (pending != updates_.end() && j.kp.entry.seq <= pending->entry.seq)) {
                 ++counts_.stale_key_packages;
                 ec = errc::replayed;
                 return;
             }
+            std::erase_if(adds_, same(fp));
+            std::erase_if(updates_, same(fp));
             updates_.push_back(std::move(q));
-        } else if (adds_.size() < opt_.max_members) {
-            adds_.push_back(std::move(q)); // new, or re-joining after it left: removed, then added
+        } else {
+            std::erase_if(adds_, same(fp));
+            std::erase_if(updates_, same(fp));
+            if (adds_.size() < opt_.max_members)
+                adds_.push_back(std::move(q)); // new, or re-joining after it left: removed, then added
         }
     }
     if (current_)
