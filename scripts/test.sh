@@ -7,7 +7,7 @@
 #  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
 #     depend on the backends;
 #  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run
-#     (10 s each here; long runs: docs/FUZZING.md);
+#     (5 s each here; long runs: docs/FUZZING.md and scripts/soak.sh);
 #  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +72,7 @@ for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENS
 done
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${sanitizer_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
-  -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_FUZZ_SECONDS=10 -DTLVCAST_BUILD_BENCH=OFF >/dev/null
+  -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_FUZZ_SECONDS=5 -DTLVCAST_BUILD_BENCH=OFF >/dev/null
 cmake --build build/asan -j "$jobs"
 finish release
 in_background asan ctest --test-dir build/asan -j "$jobs" --timeout 900
