@@ -10,6 +10,7 @@
 #include <tlvcast/error.hpp>
 #include <tlvcast/profile/group/admission.hpp>
 #include <tlvcast/profile/group/codec.hpp>
+#include <tlvcast/profile/group/live_set.hpp>
 #include <tlvcast/profile/group/member.hpp>
 #include <tlvcast/profile/group/options.hpp>
 #include <tlvcast/profile/group/sequencer.hpp>
@@ -28,66 +29,6 @@
 #include <vector>
 
 namespace tlvcast::profile::group {
-
-namespace detail {
-// Which identities have a live, joined session at the relay, and the seq of each one's key package:
-// a session holds a token while it lives, so a member that leaves, times out or is replaced drops
-// out without a hook in the engine. A departure retires its token at once (the engine may hold the
-// session a while longer, while it announces several departures).
-class live_set {
-public:
-    class token {
-    public:
-        token(std::shared_ptr<live_set> set, const crypto::fingerprint& fp, std::uint32_t seq, const public_key& init)
-            : set_(std::move(set)), fp_(fp), key_(seq, init)
-        {
-            set_->keys_[fp_].insert(key_);
-        }
-        token(const token&) = delete;
-        token& operator=(const token&) = delete;
-        ~token() { retire(); }
-        void retire()
-        {
-            if (std::exchange(retired_, true))
-                return;
-            auto& s = set_->keys_[fp_];
-            s.erase(s.find(key_));
-            if (s.empty())
-                set_->keys_.erase(fp_);
-        }
-        std::uint32_t seq() const noexcept { return key_.first; }
-        std::optional<bool> quiet; ///< its departure: unsaid (decided once, for every recipient)
-
-    private:
-        std::shared_ptr<live_set> set_;
-        crypto::fingerprint fp_;
-        std::pair<std::uint32_t, public_key> key_; // its key package's seq and init key
-        bool retired_ = false;
-    };
-    bool contains(const crypto::fingerprint& fp) const { return keys_.count(fp) != 0; }
-    std::size_t sessions(const crypto::fingerprint& fp) const
-    {
-        const auto it = keys_.find(fp);
-        return it == keys_.end() ? 0 : it->second.size();
-    }
-    // The newest key package's seq among the live sessions of `fp`.
-    std::optional<std::uint32_t> newest(const crypto::fingerprint& fp) const
-    {
-        const auto it = keys_.find(fp);
-        return it == keys_.end() ? std::nullopt : std::optional(it->second.rbegin()->first);
-    }
-    // Whether a live session of `fp` joined with init key `init`.
-    bool holds(const crypto::fingerprint& fp, const public_key& init) const
-    {
-        const auto it = keys_.find(fp);
-        return it != keys_.end() && std::any_of(it->second.begin(), it->second.end(),
-                                                [&](const auto& k) { return k.second == init; });
-    }
-
-private:
-    std::map<crypto::fingerprint, std::multiset<std::pair<std::uint32_t, public_key>>> keys_;
-};
-} // namespace detail
 
 /// The group profile (docs/PROTOCOL.md, "Group profile"; docs/SECURITY.md says what the relay can
 /// and cannot do). Each hop is the secure profile's (handshake, AEAD records). The relay forwards
@@ -337,100 +278,14 @@ public:
     /// ordered when it continues the epoch chain (sequencer); a join must carry the key package
     /// of the identity its session proved. Errors: malformed, identity_mismatch,
     /// authentication_failed (key package signature), wrong_epoch, not_a_member, unexpected_type.
-    crypto::message_kind classify(const peer_session& p, std::span<const std::byte> blob, std::error_code& ec) const
-    {
-        using k = crypto::message_kind;
-        wire::tlv_reader r(blob);
-        wire::tlv t;
-        if (!r.next(t, ec) || !r.done()) {
-            ec = errc::malformed;
-            return k::data;
-        }
-        switch (t.type()) {
-        case wire::tlv_type::group_message:
-        case wire::tlv_type::group_batch:
-            if (!sequencer_->may_send(p.hop.identity))
-                ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
-            return k::data;
-        case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, p.hop.identity, ec); return k::data;
-        case wire::tlv_type::group_leave: return k::leave;
-        case wire::tlv_type::group_sync: return k::request;
-        case wire::tlv_type::group_commit: {
-            const auto present = [this](const crypto::fingerprint& fp) { return live_->contains(fp); };
-            if (!settings().relay_admission) {
-                sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
-                return k::ordered;
-            }
-            const auto admit = [this](const key_package_view& kp, std::optional<bytes> cert) -> std::error_code {
-                if (admissible<Suite>(hop_.party(), settings(), relay_roster_, kp.entry.identity, cert))
-                    return {};
-                return errc::admission_refused;
-            };
-            sequencer_->accept_commit(t.value, p.hop.identity, present, ec, admit);
-            return k::ordered;
-        }
-        case wire::tlv_type::group_join: {
-            // A session joins once: the same join again (a member that waits repeats it) costs
-            // nothing, another one is refused, and failed verifications are capped per session.
-            if (!p.join.empty()) {
-                if (!std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
-                    ec = errc::replayed;
-                return k::join;
-            }
-            if (p.join_failures >= max_join_failures) {
-                ec = errc::rate_limited;
-                return k::join;
-            }
-            const join_view j = read_join(t.value, ec);
-            if (ec)
-                return k::join;
-            if (crypto::fingerprint_of<Suite>(j.kp.entry.identity) != p.hop.identity) {
-                ec = errc::identity_mismatch;
-                return k::join;
-            }
-            if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
-                ++p.join_failures;
-                ec = errc::authentication_failed;
-                return k::join;
-            }
-            p.join.assign(t.value.begin(), t.value.end());
-            if (!p.live)
-                p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity, j.kp.entry.seq, j.kp.entry.init);
-            return k::join;
-        }
-        default: ec = errc::unexpected_type; return k::data;
-        }
-    }
+    crypto::message_kind classify(const peer_session& p, std::span<const std::byte> blob, std::error_code& ec) const;
 
     /// GROUP_SYNC(epoch): the kept commits after it (the latest with welcome pages for a member not
     /// yet in). Only for a session that joined, and at most max_sync_answers times per session and
     /// epoch of the relay's group (an answer is O(N) bytes for a 12-byte request). Errors:
     /// malformed, not_a_member, rate_limited.
     void answer(const peer_session& p, std::span<const std::byte> blob, std::vector<std::vector<std::byte>>& replies,
-                std::error_code& ec) const
-    {
-        std::error_code rec;
-        const wire::tlv t = wire::read_outer(blob, rec);
-        ec = {};
-        if (rec || t.type() != wire::tlv_type::group_sync) {
-            ec = errc::malformed;
-            return;
-        }
-        if (p.join.empty()) {
-            ec = errc::not_a_member;
-            return;
-        }
-        if (p.sync_epoch != sequencer_->epoch()) {
-            p.sync_epoch = sequencer_->epoch();
-            p.sync_answers = 0;
-        }
-        if (p.sync_answers >= max_sync_answers) {
-            ec = errc::rate_limited;
-            return;
-        }
-        ++p.sync_answers;
-        sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
-    }
+                std::error_code& ec) const;
 
     /// GROUP_PRESENCE: `about` joined (with its key package) or left. Nothing (an empty blob) for
     /// the departure of a session whose identity is live in another one holding the roster's key
@@ -438,34 +293,7 @@ public:
     /// members remove by identity, and that key package replaced the old one). A restart whose key
     /// package is not newer was refused by the members: the old entry must go.
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
-                  std::vector<std::byte>& blob, std::error_code& ec) const
-    {
-        const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
-        if (!connected && about_session && about_session->live) {
-            auto& t = *about_session->live;
-            if (!t.quiet) {
-                t.retire(); // gone: it speaks for its identity no longer
-                // The identity stays while another live session holds the roster's key (the same
-                // process from another address, or a restart already committed) or a newer one (a
-                // restart whose update is on its way); members refuse one that is not newer.
-                const member_entry* listed = nullptr;
-                for (const member_entry& e : sequencer_->roster())
-                    if (crypto::fingerprint_of<Suite>(e.identity) == fp)
-                        listed = &e;
-                const auto newest = live_->newest(fp);
-                t.quiet = listed ? live_->holds(fp, listed->init) || (newest && *newest > listed->seq)
-                                 : newest && *newest > t.seq();
-            }
-            if (*t.quiet) {
-                ec = {};
-                blob.clear();
-                return;
-            }
-        }
-        write_presence(connected && about_session, about, fp,
-                       about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
-                       blob, ec);
-    }
+                  std::vector<std::byte>& blob, std::error_code& ec) const;
 
 private:
     // A GROUP_BATCH's messages, handed out one at a time.
@@ -506,3 +334,5 @@ static_assert(crypto::client_cipher<cipher> && crypto::relay_cipher<cipher>,
               "group::basic_cipher must model both cipher concepts");
 
 } // namespace tlvcast::profile::group
+
+#include <tlvcast/profile/group/impl/cipher_relay.hpp>

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: BSL-1.0
+// basic_cipher's relay side: what a member's blob is (without opening it), GROUP_SYNC's answers and
+// GROUP_PRESENCE. Included at the bottom of profile/group/cipher.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/profile/group/cipher.hpp>
+
+namespace tlvcast::profile::group {
+
+template <class Suite, class Aead, class Random>
+crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_session& p, std::span<const std::byte> blob,
+                                                                 std::error_code& ec) const
+{
+    using k = crypto::message_kind;
+    wire::tlv_reader r(blob);
+    wire::tlv t;
+    if (!r.next(t, ec) || !r.done()) {
+        ec = errc::malformed;
+        return k::data;
+    }
+    switch (t.type()) {
+    case wire::tlv_type::group_message:
+    case wire::tlv_type::group_batch:
+        if (!sequencer_->may_send(p.hop.identity))
+            ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
+        return k::data;
+    case wire::tlv_type::group_welcome: sequencer_->accept_welcome(t.value, p.hop.identity, ec); return k::data;
+    case wire::tlv_type::group_leave: return k::leave;
+    case wire::tlv_type::group_sync: return k::request;
+    case wire::tlv_type::group_commit: {
+        const auto present = [this](const crypto::fingerprint& fp) { return live_->contains(fp); };
+        if (!settings().relay_admission) {
+            sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
+            return k::ordered;
+        }
+        const auto admit = [this](const key_package_view& kp, std::optional<bytes> cert) -> std::error_code {
+            if (admissible<Suite>(hop_.party(), settings(), relay_roster_, kp.entry.identity, cert))
+                return {};
+            return errc::admission_refused;
+        };
+        sequencer_->accept_commit(t.value, p.hop.identity, present, ec, admit);
+        return k::ordered;
+    }
+    case wire::tlv_type::group_join: {
+        // A session joins once: the same join again (a member that waits repeats it) costs
+        // nothing, another one is refused, and failed verifications are capped per session.
+        if (!p.join.empty()) {
+            if (!std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
+                ec = errc::replayed;
+            return k::join;
+        }
+        if (p.join_failures >= max_join_failures) {
+            ec = errc::rate_limited;
+            return k::join;
+        }
+        const join_view j = read_join(t.value, ec);
+        if (ec)
+            return k::join;
+        if (crypto::fingerprint_of<Suite>(j.kp.entry.identity) != p.hop.identity) {
+            ec = errc::identity_mismatch;
+            return k::join;
+        }
+        if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
+            ++p.join_failures;
+            ec = errc::authentication_failed;
+            return k::join;
+        }
+        p.join.assign(t.value.begin(), t.value.end());
+        if (!p.live)
+            p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity, j.kp.entry.seq, j.kp.entry.init);
+        return k::join;
+    }
+    default: ec = errc::unexpected_type; return k::data;
+    }
+}
+
+template <class Suite, class Aead, class Random>
+void basic_cipher<Suite, Aead, Random>::answer(const peer_session& p, std::span<const std::byte> blob,
+                                               std::vector<std::vector<std::byte>>& replies,
+                                               std::error_code& ec) const
+{
+    std::error_code rec;
+    const wire::tlv t = wire::read_outer(blob, rec);
+    ec = {};
+    if (rec || t.type() != wire::tlv_type::group_sync) {
+        ec = errc::malformed;
+        return;
+    }
+    if (p.join.empty()) {
+        ec = errc::not_a_member;
+        return;
+    }
+    if (p.sync_epoch != sequencer_->epoch()) {
+        p.sync_epoch = sequencer_->epoch();
+        p.sync_answers = 0;
+    }
+    if (p.sync_answers >= max_sync_answers) {
+        ec = errc::rate_limited;
+        return;
+    }
+    ++p.sync_answers;
+    sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
+}
+
+template <class Suite, class Aead, class Random>
+void basic_cipher<Suite, Aead, Random>::presence(const peer_session&, bool connected,
+                                                 const peer_session* about_session, const endpoint& about,
+                                                 std::vector<std::byte>& blob, std::error_code& ec) const
+{
+    const crypto::fingerprint fp = about_session ? about_session->hop.identity : crypto::fingerprint{};
+    if (!connected && about_session && about_session->live) {
+        auto& t = *about_session->live;
+        if (!t.quiet) {
+            t.retire(); // gone: it speaks for its identity no longer
+            // The identity stays while another live session holds the roster's key (the same
+            // process from another address, or a restart already committed) or a newer one (a
+            // restart whose update is on its way); members refuse one that is not newer.
+            const member_entry* listed = nullptr;
+            for (const member_entry& e : sequencer_->roster())
+                if (crypto::fingerprint_of<Suite>(e.identity) == fp)
+                    listed = &e;
+            const auto newest = live_->newest(fp);
+            t.quiet = listed ? live_->holds(fp, listed->init) || (newest && *newest > listed->seq)
+                             : newest && *newest > t.seq();
+        }
+        if (*t.quiet) {
+            ec = {};
+            blob.clear();
+            return;
+        }
+    }
+    write_presence(connected && about_session, about, fp,
+                   about_session ? std::span<const std::byte>(about_session->join) : std::span<const std::byte>{},
+                   blob, ec);
+}
+
+} // namespace tlvcast::profile::group
