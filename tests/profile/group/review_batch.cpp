@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // The adversarial review of GROUP_BATCH: each finding as a test (a regression test once fixed) and pins of what held.
 #include "profile/group/group_net.hpp"
+#include "profile/group/engine_net.hpp"
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/profile/group.hpp>
@@ -35,26 +36,15 @@ std::vector<std::byte> value_copy(const std::vector<std::byte>& blob)
 
 // ---- engine level: the group profile through client_engine and relay_engine ----
 
-using group_net_t = test::secure_net<profile::group::cipher>;
-
-profile::group::options sim_roster(std::uint8_t members)
-{
-    profile::group::options o;
-    o.policy = admission::roster;
-    for (std::uint8_t i = 1; i <= members; ++i)
-        o.roster.push_back(crypto::fingerprint_of<suite>(test::identity(i).public_key));
-    return o;
-}
-
 // Three members through the engines; `copt` for every client.
 struct sim {
-    group_net_t net;
+    engine_net net;
     std::vector<std::vector<core::client_event>> seen;
 
-    explicit sim(core::client_options copt = {}) : net(profile::group::cipher(test::identity(200), sim_roster(3)))
+    explicit sim(core::client_options copt = {}) : net(profile::group::cipher(test::identity(200), engine_roster(3)))
     {
         for (std::uint8_t i = 1; i <= 3; ++i)
-            net.add_client(profile::group::cipher(test::identity(i), sim_roster(3)), copt);
+            net.add_client(profile::group::cipher(test::identity(i), engine_roster(3)), copt);
         seen.resize(3);
         for (std::size_t i = 0; i < 3; ++i) {
             net.start(i);

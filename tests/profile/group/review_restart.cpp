@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Review of restarts under one identity and of the relay's fan-out plan, through the engines: findings, pins.
 #include "profile/group/group_net.hpp"
+#include "profile/group/engine_net.hpp"
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/profile/group.hpp>
@@ -18,30 +19,20 @@ namespace {
 
 // ---- engine level: the group profile through client_engine and relay_engine ----
 
-using sim_net = test::secure_net<profile::group::cipher>;
-
-profile::group::options sim_roster(std::uint8_t members)
-{
-    profile::group::options o;
-    o.policy = admission::roster;
-    for (std::uint8_t i = 1; i <= members; ++i)
-        o.roster.push_back(crypto::fingerprint_of<suite>(test::identity(i).public_key));
-    return o;
-}
-
 struct sim {
-    sim_net net;
+    engine_net net;
     std::vector<std::vector<core::client_event>> seen;
 
     // Clients 0..n-1 with identities 1..n, `multicast` of them (the first ones) on the data group.
-    explicit sim(std::size_t n, std::size_t multicast = 0) : net(profile::group::cipher(test::identity(200), sim_roster(3)))
+    explicit sim(std::size_t n, std::size_t multicast = 0)
+        : net(profile::group::cipher(test::identity(200), engine_roster(3)))
     {
-        profile::group::options multi = sim_roster(3);
+        profile::group::options multi = engine_roster(3);
         multi.mode = delivery::multicast;
         net.data_group = multi.data_group;
         for (std::size_t i = 0; i < n; ++i) {
             net.add_client(profile::group::cipher(test::identity(static_cast<std::uint8_t>(i + 1)),
-                                                  i < multicast ? multi : sim_roster(3)));
+                                                  i < multicast ? multi : engine_roster(3)));
             if (i < multicast)
                 net.data_listeners.push_back(i);
         }
@@ -54,9 +45,10 @@ struct sim {
     // Another process of client `of`'s identity, its key packages above the first's.
     std::size_t restart(std::size_t of, std::uint32_t seq = 1000)
     {
-        profile::group::options again = sim_roster(3);
+        profile::group::options again = engine_roster(3);
         again.key_package_seq = seq;
-        const std::size_t i = net.add_client(profile::group::cipher(test::identity(static_cast<std::uint8_t>(of + 1)), again));
+        const std::size_t i =
+            net.add_client(profile::group::cipher(test::identity(static_cast<std::uint8_t>(of + 1)), again));
         seen.resize(net.clients());
         net.start(i);
         return i;
@@ -213,7 +205,7 @@ TEST_CASE("group review restart: a member whose endpoint another identity takes 
         return i == 2 ? dead : test::secure_client_address(i == 3 ? 2 : i); // 3 speaks from 2's port
     };
     g.net.tap = [dead](test::wire_datagram& d) { return d.from != dead && d.to != dead; };
-    g.net.add_client(profile::group::cipher(test::identity(9), sim_roster(3)));
+    g.net.add_client(profile::group::cipher(test::identity(9), engine_roster(3)));
     g.seen.resize(4);
     g.net.start(3);
     g.run(std::chrono::seconds(40));
