@@ -331,12 +331,23 @@ inline options roster_options(std::initializer_list<std::uint32_t> ids)
     return o;
 }
 
+/// Members 1..n, all on everyone's roster, member `id` drawing from seed `seed_base + id`; none joined.
+inline group_net roster_group(std::uint32_t n, std::uint64_t seed_base)
+{
+    options o;
+    o.policy = admission::roster;
+    for (std::uint32_t id = 1; id <= n; ++id)
+        o.roster.push_back(crypto::fingerprint_of<suite>(identity_of(id).public_key));
+    group_net g;
+    for (std::uint32_t id = 1; id <= n; ++id)
+        g.add(id, o, seed_base + id);
+    return g;
+}
+
 /// Members 1, 2 and 3, all on the roster, joined in that order (epoch 3).
 inline group_net three()
 {
-    group_net g;
-    for (std::uint32_t id = 1; id <= 3; ++id)
-        g.add(id, roster_options({1, 2, 3}), 100 + id);
+    group_net g = roster_group(3, 100);
     for (std::size_t i = 0; i < 3; ++i)
         g.join(i);
     return g;

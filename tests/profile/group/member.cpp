@@ -56,9 +56,7 @@ TEST_CASE("group member: a removed member opens nothing from the next epoch on",
 
 TEST_CASE("group member: a member that joins in epoch e opens nothing from before e", "[profile][group]")
 {
-    group_net g;
-    for (std::uint32_t id = 1; id <= 3; ++id)
-        g.add(id, roster_options({1, 2, 3}), 200 + id);
+    group_net g = roster_group(3, 200);
     g.join(0);
     g.join(1);
     g.send(0, "before the third");

@@ -83,9 +83,7 @@ TEST_CASE("group review: an outsider's founding commit while the members are awa
 TEST_CASE("group review: after a relay restart an outsider that founds first keeps the members out for good",
           "[profile][group][review][dos][!mayfail]")
 {
-    group_net g;
-    for (std::uint32_t id = 1; id <= 3; ++id)
-        g.add(id, roster_options({1, 2, 3}), 700 + id);
+    group_net g = roster_group(3, 700);
     options own;
     own.policy = admission::open;
     g.add(66, own, 6666);
@@ -816,9 +814,7 @@ TEST_CASE("group review: non-members' welcome pages cannot evict the committer's
           "[profile][group][review][sequencer]")
 {
     // Members 1..4 on everyone's roster; 4 joins while 1 (the designated committer) commits.
-    group_net g;
-    for (std::uint32_t id = 1; id <= 4; ++id)
-        g.add(id, roster_options({1, 2, 3, 4}), 500 + id);
+    group_net g = roster_group(4, 500);
     for (std::size_t i = 0; i < 3; ++i)
         g.join(i);
     REQUIRE(g.nodes[0]->m->current()->epoch == 3);
@@ -852,9 +848,7 @@ TEST_CASE("group review: non-members' welcome pages cannot evict the committer's
 TEST_CASE("group review (pin): the committer's own pages are still staged, repeated and kept for GROUP_SYNC",
           "[profile][group][review][sequencer]")
 {
-    group_net g;
-    for (std::uint32_t id = 1; id <= 4; ++id)
-        g.add(id, roster_options({1, 2, 3, 4}), 600 + id);
+    group_net g = roster_group(4, 600);
     for (std::size_t i = 0; i < 4; ++i)
         g.join(i);
     CHECK(g.agree());

@@ -62,9 +62,7 @@ TEST_CASE("group sequencer: a commit with a bad signature does not move the rela
 
 TEST_CASE("group sequencer: a commit that adds members waits for its welcome pages", "[profile][group][sequencer]")
 {
-    group_net g;
-    for (std::uint32_t id = 1; id <= 3; ++id)
-        g.add(id, roster_options({1, 2, 3}), 40 + id);
+    group_net g = roster_group(3, 40);
     g.join(0);
     g.join(1);
     withheld w;
