@@ -123,7 +123,10 @@ public:
         }
         split_.clear();
         fragmenter_.on_timer(now, split_);
+        to_relay(split_);
         protect_all(split_, out);
+        if (state_ != state::closed)
+            drain_fragmenter(now, out);
         // The Cipher's own timers, when it has any (its handshake state expiring, say).
         if constexpr (requires { cipher_.on_timer(session_, now, out); })
             if (state_ != state::closed)
@@ -286,6 +289,14 @@ private:
     void to_cipher(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out);
 
     void to_cipher_forwarded(const wire::tlv& t, time_point now);
+    // The forwarded blob completed in reassembled_, to the Cipher as forwarded.
+    void forwarded_blob(time_point now);
+    // The rest of a blob that carried several messages (Cipher::poll_message).
+    void poll_messages(time_point now);
+    // Fragmenter output addressed to a key without a port goes to the relay.
+    void to_relay(datagram_batch& b) const noexcept;
+    // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
+    void drain_fragmenter(time_point now, datagram_batch& out);
 
     void on_message(const crypto::received& r, time_point now);
 

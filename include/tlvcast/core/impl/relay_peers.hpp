@@ -106,8 +106,11 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
             counters_.add(relay_counter::reassembly_dropped);
         if (complete)
             on_message(from, p, now, out, events);
+        drain_fragmenter(now, out, events);
         return;
     case detail::route::fragmenter_control:
+        if (reassembled) // no repair inside a repaired message
+            break;
         if constexpr (fragment::control_fragmenter<Fragmenter>) {
             split_.clear();
             complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
@@ -116,6 +119,7 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
                 counters_.add(relay_counter::reassembly_dropped);
             else if (complete)
                 on_message(from, p, now, out, events);
+            drain_fragmenter(now, out, events);
         }
         return;
     case detail::route::cipher:
