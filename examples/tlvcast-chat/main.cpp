@@ -4,6 +4,7 @@
 #include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
+#include "common/reliability.hpp"
 
 #include <tlvcast/transport/also_receiving.hpp>
 #include <tlvcast/trust/known_relays.hpp>
@@ -32,9 +33,8 @@ namespace {
 namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
-using fragmenter = tlvcast::fragment::seed_fragmenter;
 template <class Cipher, class Transport = tlvcast::transport::asio_udp>
-using client_type = tlvcast::core::basic_client<Transport, Cipher, fragmenter>;
+using client_type = tlvcast::core::basic_client<Transport, Cipher, ex::fragmenter_for<Cipher>>;
 /// A multicast member's transport: sends through its own socket, receives from it and from the
 /// data group (group profile, --delivery multicast).
 using multicast_transport = tlvcast::transport::also_receiving<tlvcast::transport::asio_udp>;
@@ -111,6 +111,7 @@ options:
   --register-timeout S      wait for the relay's answer, per attempt (default 5)
   --register-attempts N     attempts before giving up (default 3)
   --linger S                listening time after the end of input (default 0.3)
+  --reliability R           )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
   --json                    one JSON object per line on stdout instead of text for people
   -h, --help                this text
   --version                 the version, then exit
@@ -167,6 +168,8 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<std::array<std::byte, 32>> certify;
     bool print_identity = false;
     bool delivery_chosen = false; ///< no --delivery: multicast if this host can join the data group
+    std::optional<ex::reliability> reliability_given;
+    ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
 };
 
 // The default known-relays file: $TLVCAST_KNOWN_RELAYS, else ~/.config/tlvcast/known_relays.
@@ -215,9 +218,12 @@ settings parse(int argc, char** argv)
         else if (name == "--print-identity") {
             args.no_value();
             s.print_identity = true;
-        } else
+        } else if (name == "--reliability")
+            s.reliability_given = ex::read_reliability(args);
+        else
             args.unknown();
     }
+    s.reliability = ex::check_reliability(s.reliability_given, s.profile);
     // A chatting group member without --delivery tries multicast first (main() falls back).
     if (s.profile == ex::profile::group && !s.delivery && !s.certify && !s.print_identity) {
         s.delivery = tlvcast::profile::group::delivery::multicast;
@@ -296,16 +302,6 @@ int one_shot(const settings& s)
     return 0;
 }
 
-// The secure client's fragments must each fit one record: their size comes from the cipher.
-template <class Cipher>
-fragmenter make_fragmenter(const Cipher& c)
-{
-    if constexpr (ex::is_secure<Cipher>)
-        return fragmenter(tlvcast::fragment::limits{}, c.fragment_payload(), c.max_whole());
-    else
-        return fragmenter{};
-}
-
 /// The chat session: everything runs on the io_context's one thread, except the stdin reader.
 /// `Transport`: asio_udp, or multicast_transport for a multicast member of the group profile.
 template <class Cipher, class Transport = tlvcast::transport::asio_udp>
@@ -313,10 +309,11 @@ class chat {
 public:
     // The fragmenter is built from the cipher before the cipher moves into the client (taking it
     // by rvalue reference here moves nothing while the arguments are evaluated).
-    chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), make_fragmenter(cipher)) {}
+    // The secure client's fragments must each fit one record: their size comes from the cipher.
+    chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), ex::make_fragmenter(cipher, s.reliability)) {}
 
 private:
-    chat(const settings& s, Cipher&& cipher, fragmenter f)
+    chat(const settings& s, Cipher&& cipher, ex::fragmenter_for<Cipher> f)
         : s_(s), self_(ex::own_fingerprint(cipher)),
           client_(open_transport(io_, s), std::move(cipher), std::move(f), client_options(s)),
           signals_(io_, SIGINT, SIGTERM), linger_(io_), work_(io_.get_executor())
@@ -516,6 +513,9 @@ private:
             case k::gap:
                 o.str("event", "gap").str("sender", fingerprint(e)).num("from", e.from).num("to", e.to);
                 break;
+            case k::unrecoverable:
+                o.str("event", "unrecoverable").str("peer", peer).num("from", e.from).num("to", e.to);
+                break;
             case k::peer_connected: sender(o.str("event", "connected").str("peer", peer), e); break;
             case k::peer_disconnected: sender(o.str("event", "disconnected").str("peer", peer), e); break;
             case k::relay_lost: o.str("event", "relay_lost").str("relay", peer); break;
@@ -548,6 +548,7 @@ private:
         case k::member_added:
         case k::member_removed:
         case k::gap: return; // group profile only
+        case k::unrecoverable: ex::print_line(lost_text(e)); break;
         }
     }
 
@@ -575,6 +576,7 @@ private:
             ex::print_line("* messages " + std::to_string(e.from) + ".." + std::to_string(e.to) + " from " + who +
                            " are missing");
             break;
+        case k::unrecoverable: ex::print_line(lost_text(e)); break;
         case k::peer_connected:
         case k::peer_disconnected: return; // not in this profile: presence comes from commits
         case k::relay_lost: ex::print_line("* the relay at " + relay + " stopped answering; still trying"); break;
@@ -582,6 +584,13 @@ private:
         case k::relay_refused: ex::print_line("* REFUSED a relay at " + relay + ": not the trusted identity"); break;
         case k::relay_trusted: ex::print_line("* trusting the relay at " + relay + " from now on (first use)"); break;
         }
+    }
+
+    // A stretch of datagrams that the repair layer gave up on (--reliability nack).
+    static std::string lost_text(const tlvcast::core::client_event& e)
+    {
+        return "* datagrams " + std::to_string(e.from) + ".." + std::to_string(e.to) + " from " + e.peer.to_string() +
+               " were lost for good (not repaired in time): messages in them are missing";
     }
 
     // How this member knows a group member: on its roster, by the admin's certificate (checked by

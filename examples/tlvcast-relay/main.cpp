@@ -4,6 +4,7 @@
 #include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
+#include "common/reliability.hpp"
 
 #include <tlvcast/version.hpp>
 
@@ -24,9 +25,8 @@ namespace {
 namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
-using fragmenter = tlvcast::fragment::seed_fragmenter;
 template <class Cipher>
-using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, fragmenter>;
+using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, ex::fragmenter_for<Cipher>>;
 
 // The relay only reassembles (it never splits a secure client's message itself): its default
 // limits must admit the largest message in the smallest fragments either profile uses.
@@ -72,6 +72,7 @@ options:
   --timeout S        silence after which a client is gone (default 3 x keepalive = 15)
   --max-clients N    registrations beyond this are refused (default 4096)
   --threads N        worker threads for the public-key work (default 0: one per core)
+  --reliability R    )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
   --json             one JSON object per line on stdout instead of text for people
   -v, --verbose      also print an event per relayed message (off by default: a line per message
                      costs more than relaying it; written in batches when on)
@@ -102,6 +103,8 @@ struct settings : tlvcast::examples::common_settings {
     std::size_t max_clients = 4096;
     unsigned threads = 0;
     bool verbose = false; ///< -v: an event per relayed message
+    std::optional<ex::reliability> reliability_given;
+    ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
 };
 
@@ -133,10 +136,13 @@ settings parse(int argc, char** argv)
             s.verbose = true;
         } else if (name == "--threads")
             s.threads = static_cast<unsigned>(args.integer(0, 256));
+        else if (name == "--reliability")
+            s.reliability_given = ex::read_reliability(args);
         else
             args.unknown();
     }
     ex::check_common(s);
+    s.reliability = ex::check_reliability(s.reliability_given, s.profile);
     if (!s.roster_file.empty() && !s.admin_key_file.empty())
         throw ex::usage_error("options --roster and --admin-key: one admission policy at a time");
     if (s.delivery)
@@ -242,11 +248,14 @@ void print_stats(const Relay& relay, bool json)
 {
     const auto values = relay.engine().counters().read();
     using counters = tlvcast::core::relay_counters;
+    const auto repair = ex::repair_counters(relay.engine().fragmenter_stats());
     if (json) {
         ex::json_object o;
         o.str("event", "stats");
         for (std::size_t i = 0; i < values.size(); ++i)
             o.num(counters::name(i), values[i]);
+        for (const auto& [name, value] : repair)
+            o.num(name, value);
         ex::print_line(o.text());
         return;
     }
@@ -254,6 +263,9 @@ void print_stats(const Relay& relay, bool json)
     for (std::size_t i = 0; i < values.size(); ++i)
         if (values[i] != 0)
             line += " " + std::string(counters::name(i)) + "=" + std::to_string(values[i]);
+    for (const auto& [name, value] : repair)
+        if (value != 0)
+            line += " " + std::string(name) + "=" + std::to_string(value);
     ex::print_line(line);
 }
 
@@ -265,11 +277,10 @@ int run(const settings& s)
 
     auto cipher = make_cipher<Cipher>(s);
     const std::string fingerprint = ex::hex(ex::own_fingerprint(cipher));
-    // Secure deliveries leave whole in one record when they fit, else in record-sized fragments;
-    // the seed relay's SENDER_INFO always leaves whole (the fragmenter knows it from the type table).
-    fragmenter frag;
-    if constexpr (ex::is_secure<Cipher>)
-        frag = fragmenter(tlvcast::fragment::limits{}, cipher.fragment_payload(), cipher.max_whole());
+    // Secure deliveries leave whole in one record when they fit, else in record-sized fragments
+    // (repaired with --reliability nack); the seed relay's SENDER_INFO always leaves whole (the
+    // fragmenter knows it from the type table).
+    auto frag = ex::make_fragmenter(cipher, s.reliability);
     asio::io_context io(1);
     relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
@@ -297,14 +308,16 @@ int run(const settings& s)
         o.str("event", "ready")
             .str("fingerprint", fingerprint)
             .str("profile", ex::profile_name(s.profile))
-            .str("backend", ex::backend_name(s.backend));
+            .str("backend", ex::backend_name(s.backend))
+            .str("reliability", ex::reliability_name(s.reliability));
         if (!data_group.empty())
             o.str("data_group", data_group);
         ex::print_line(o.text());
     } else {
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
                        ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
-                       ", client timeout " + ex::seconds_text(timeout) + ")");
+                       ", reliability " + ex::reliability_name(s.reliability) + ", client timeout " +
+                       ex::seconds_text(timeout) + ")");
         if (!data_group.empty())
             ex::print_line("multicast members' data group: " + data_group);
         ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +

@@ -71,6 +71,8 @@ public:
     void split(std::span<const std::byte> message, const endpoint& to, time_point now, datagram_batch& out,
                std::error_code& ec)
     {
+        if (!lim_.repair)
+            return inner_.split(message, to, now, out, ec);
         scratch_.clear();
         inner_.split(message, to, now, scratch_, ec);
         if (ec)
@@ -114,6 +116,10 @@ public:
     {
         (void)message;
         ec = {};
+        if (!lim_.repair) {
+            ec = errc::unexpected_type;
+            return false;
+        }
         switch (t.type()) {
         case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;

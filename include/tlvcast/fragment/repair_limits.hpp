@@ -17,6 +17,9 @@ namespace tlvcast::fragment {
 /// id), with the datagrams that arrived ahead of a gap. Every byte either side holds is bounded
 /// by these, whatever arrives.
 struct repair_limits {
+    /// false: no repair at all (a program's --reliability none): the inner fragmenter's datagrams
+    /// leave as they are, with no stream, cache or timer, and repair TLVs received are refused.
+    bool repair = true;
     /// Sender: bytes of sent datagrams kept per stream for retransmission (oldest evicted first).
     std::size_t cache_bytes = std::size_t{8} * 1024 * 1024;
     /// Sender: a datagram is evicted this long after it was first sent.
