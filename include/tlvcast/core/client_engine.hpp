@@ -68,6 +68,9 @@ public:
     client_engine(Cipher cipher, Fragmenter fragmenter, client_options options = {})
         : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(std::move(options))
     {
+        // The relay alone listens where this client sends, even on a multicast address.
+        if constexpr (requires { fragmenter_.single_receiver(opt_.relay); })
+            fragmenter_.single_receiver(opt_.relay);
     }
 
     /// Starts registration: appends the profile's handshake datagrams to `out`. A Cipher that

@@ -168,6 +168,7 @@ public:
     /// Lets a driver count what happens outside the engine (failed sends).
     void note(relay_counter c, std::uint64_t n = 1) noexcept { counters_.add(c, n); }
     auto fragmenter_stats() const { return fragmenter_.stats(); }
+    const Fragmenter& fragmenter() const noexcept { return fragmenter_; }
     const Cipher& cipher() const noexcept { return cipher_; }
     const relay_options& options() const noexcept { return opt_; }
 

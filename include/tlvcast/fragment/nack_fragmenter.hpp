@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
 #include <span>
 #include <system_error>
@@ -35,8 +36,10 @@ namespace tlvcast::fragment {
 /// back-off (receivers of a multicast stream that hear the repair first hold theirs), and again
 /// with doubling intervals. The source retransmits to the stream's destination (for a group: once
 /// for all, at most once per repair_holdoff) or, for what its cache dropped, sends REPAIR_GONE.
-/// REPAIR_TAIL after a burst tells receivers what was sent, so a lost last datagram is NACKed too.
-/// A gap given up (GONE, or every NACK unanswered) is a repair_notice: never a silent loss.
+/// REPAIR_TAIL after a burst tells receivers what was sent, so a lost last datagram is NACKed too;
+/// receivers of a unicast stream acknowledge what they delivered (REPAIR_ACK), which ends the tails
+/// and frees the cache. A gap given up (GONE, or no answer for gap_timeout) is a repair_notice:
+/// never a silent loss.
 ///
 /// Messages complete in pop_message() (reassemble()/handle_control() return false), because one
 /// repair can release many. Peers are endpoints as the engine names them; an endpoint without a
@@ -63,7 +66,8 @@ public:
     static constexpr bool handles(wire::tlv_type type) noexcept
     {
         return type == wire::tlv_type::repair_data || type == wire::tlv_type::repair_nack ||
-               type == wire::tlv_type::repair_tail || type == wire::tlv_type::repair_gone;
+               type == wire::tlv_type::repair_tail || type == wire::tlv_type::repair_gone ||
+               type == wire::tlv_type::repair_ack;
     }
 
     /// Appends `message`'s datagrams to `to`, each in a REPAIR_DATA of `to`'s stream, and caches
@@ -81,7 +85,10 @@ public:
         for (std::size_t i = 0; i < scratch_.size(); ++i) {
             if (s.next == 0xffffffffu) { // a new stream rather than a seq that wraps
                 by_id_.erase(s.id);
-                s = detail::tx_stream{to, fresh_id(to), 0, {}, 0, no_timer, 0, now};
+                s = detail::tx_stream{};
+                s.to = to;
+                s.id = fresh_id(to);
+                s.used = now;
                 by_id_[s.id] = to;
             }
             detail::tx_stream::cached c{s.next, now, time_point{}, {}};
@@ -96,7 +103,7 @@ public:
         }
         stats_.cache_evictions += s.evict(now, lim_);
         s.tail_due = now + lim_.tail_interval;
-        s.tails_left = lim_.tails;
+        s.tails_sent = 0;
         ++stats_.messages_split;
         wake(s.tail_due);
     }
@@ -123,12 +130,18 @@ public:
         switch (t.type()) {
         case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
+        case wire::tlv_type::repair_ack: on_ack(from, t.value, ec); break;
         default: on_mark(from, t, now, ec); break;
         }
         if (ec == errc::malformed || ec == errc::truncated_header)
             ++stats_.malformed;
         return false;
     }
+
+    /// Declares that only one peer listens on `to` even though it is a multicast address (a
+    /// client sends to its relay through the relay's group): its stream is acknowledged and its
+    /// NACKs are not delayed as a group's are. Call before the first split() to `to`.
+    void single_receiver(const endpoint& to) { single_receiver_ = to; }
 
     /// The next message completed, in each stream's order, with the peer it came from.
     bool pop_message(endpoint& from, std::vector<std::byte>& message)
@@ -171,6 +184,16 @@ public:
     /// Streams held (gauges): to destinations, from sources.
     std::size_t tx_streams() const noexcept { return tx_.size(); }
     std::size_t rx_streams() const noexcept { return rx_.size(); }
+    /// Bytes held for repair and ahead of gaps (a gauge: walks every stream).
+    std::size_t buffered_bytes() const noexcept
+    {
+        std::size_t n = 0;
+        for (const auto& [to, s] : tx_)
+            n += s.cache_bytes;
+        for (const auto& [key, s] : rx_)
+            n += s.held_bytes;
+        return n;
+    }
 
 private:
     using rx_key = std::pair<endpoint, std::uint32_t>;
@@ -179,6 +202,10 @@ private:
     void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                  std::error_code& ec);
     void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
+    void on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec);
+    void rx_timer(const endpoint& source, std::uint32_t id, detail::rx_stream& s, time_point now, datagram_batch& out);
+    void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
+    detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
     void deliver(const endpoint& from, std::span<const std::byte> datagram, time_point now);
     void drain(const endpoint& from, detail::rx_stream& s, time_point now);
     void give_up(const endpoint& from, detail::rx_stream& s, std::uint32_t end, time_point now);
@@ -186,11 +213,15 @@ private:
     detail::rx_stream* rx_for(const endpoint& from, std::uint32_t id, time_point now);
     detail::tx_stream& tx_for(const endpoint& to, time_point now);
 
+    bool group_destination(const endpoint& to) const noexcept
+    {
+        return to.is_multicast() && !(single_receiver_ && *single_receiver_ == to);
+    }
     std::uint32_t fresh_id(const endpoint& to)
     {
         std::uint32_t id;
         do
-            id = (static_cast<std::uint32_t>(rng_()) & 0x7fffffffu) | (to.is_multicast() ? 0x80000000u : 0u);
+            id = (static_cast<std::uint32_t>(rng_()) & 0x7fffffffu) | (group_destination(to) ? 0x80000000u : 0u);
         while (by_id_.contains(id));
         return id;
     }
@@ -221,6 +252,7 @@ private:
     std::vector<std::byte> message_;
     std::vector<wire::repair_range> ranges_;
     time_point next_ = no_timer;
+    std::optional<endpoint> single_receiver_;
     stats_type stats_;
 };
 

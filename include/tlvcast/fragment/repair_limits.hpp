@@ -47,17 +47,25 @@ struct repair_limits {
     /// (back to this when the stream moved on since the last NACK).
     duration nack_interval = std::chrono::milliseconds(20);
     duration max_nack_interval = std::chrono::milliseconds(320);
-    /// Receiver: after this many NACKs without the stream moving on, the gap is unrecoverable (an
-    /// event) and skipped.
-    unsigned nack_tries = 10;
+    /// Receiver: a gap still open this long after it opened, while its source answers neither
+    /// with the datagrams nor with REPAIR_GONE, is unrecoverable (an event) and skipped. Longer
+    /// than cache_age: a live source answers GONE first.
+    duration gap_timeout = std::chrono::seconds(12);
+    /// Receiver: a unicast stream's delivery is acknowledged (REPAIR_ACK) this long after it moved
+    /// on, so that one ACK covers a burst; a tail with nothing missing is acknowledged at once.
+    /// Multicast streams are never acknowledged (no ACK implosion): their tails are counted.
+    duration ack_delay = std::chrono::milliseconds(5);
     /// Sender: one datagram is retransmitted at most once per holdoff, however many NACKs ask.
     duration repair_holdoff = std::chrono::milliseconds(10);
     /// Sender: datagrams retransmitted for one NACK at most.
     std::size_t repairs_per_nack = 512;
-    /// Sender: REPAIR_TAIL (what was sent) follows the last datagram after this, then doubling,
-    /// `tails` times, so that a receiver that lost the end of a burst learns it.
+    /// Sender: REPAIR_TAIL (what was sent) follows the last datagram after this, then doubling
+    /// up to max_tail_interval, so that a receiver that lost the end of a burst learns it: to a
+    /// unicast destination until it acknowledged everything (or the cache aged out), to a
+    /// multicast group `tails` times.
     duration tail_interval = std::chrono::milliseconds(10);
-    unsigned tails = 4;
+    duration max_tail_interval = std::chrono::seconds(1);
+    unsigned tails = 6;
     /// Both: a stream silent and idle this long is forgotten.
     duration idle = std::chrono::seconds(60);
 };
@@ -84,6 +92,9 @@ struct nack_fragmenter_stats {
     std::uint64_t retransmitted_bytes = 0; ///< bytes of the datagrams retransmitted
     std::uint64_t gone_sent = 0;           ///< REPAIR_GONEs sent (asked for what the cache dropped)
     std::uint64_t tails_sent = 0;          ///< REPAIR_TAILs sent
+    std::uint64_t acks_sent = 0;           ///< REPAIR_ACKs sent
+    std::uint64_t acks_received = 0;       ///< REPAIR_ACKs from a unicast stream's destination
+    std::uint64_t acked_datagrams = 0;     ///< datagrams released from a cache by an ACK
     std::uint64_t unrecoverable = 0;       ///< gaps given up (notices)
     std::uint64_t unrecoverable_datagrams = 0; ///< datagrams in them
     std::uint64_t held_dropped = 0;        ///< datagrams beyond the window or held bytes: dropped

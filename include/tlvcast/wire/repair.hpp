@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Codecs for the repairing fragmenter's TLVs (types 33-36): REPAIR_DATA, REPAIR_NACK, REPAIR_TAIL, REPAIR_GONE.
+// Codecs for the repairing fragmenter's TLVs (types 33-37): REPAIR_DATA, _NACK, _TAIL, _GONE and _ACK.
 #pragma once
 
 #include <tlvcast/error.hpp>
@@ -30,8 +30,8 @@ struct repair_range {
     std::uint16_t count = 0;
 };
 
-/// REPAIR_TAIL (`value` = next: every seq below it was sent) and REPAIR_GONE (`value` = how
-/// many datagrams from `first`).
+/// REPAIR_TAIL (`value` = next: every seq below it was sent), REPAIR_ACK (`value` = next: every
+/// seq below it was delivered) and REPAIR_GONE (`value` = how many datagrams from `first`).
 struct repair_mark {
     std::uint32_t stream = 0;
     std::uint32_t first = 0;
@@ -134,19 +134,20 @@ inline void append_repair_nack(std::vector<std::byte>& out, std::uint32_t stream
     }
 }
 
-/// Decodes REPAIR_TAIL (8 bytes: stream, next) or REPAIR_GONE (12 bytes: stream, first, count >=
-/// 1). Error: malformed (wrong length for `type`, or a GONE of count 0).
+/// Decodes REPAIR_TAIL or REPAIR_ACK (8 bytes: stream, next) or REPAIR_GONE (12 bytes: stream,
+/// first, count >= 1). Error: malformed (wrong length for `type`, or a GONE of count 0).
 inline repair_mark decode_repair_mark(tlv_type type, std::span<const std::byte> value, std::error_code& ec) noexcept
 {
     ec = {};
     repair_mark m;
-    const std::size_t want = type == tlv_type::repair_tail ? repair_header_size : repair_header_size + 4;
-    if (value.size() != want || (type != tlv_type::repair_tail && type != tlv_type::repair_gone)) {
+    const bool pair = type == tlv_type::repair_tail || type == tlv_type::repair_ack;
+    const std::size_t want = pair ? repair_header_size : repair_header_size + 4;
+    if (value.size() != want || (!pair && type != tlv_type::repair_gone)) {
         ec = errc::malformed;
         return m;
     }
     m.stream = detail::load_u32(value.data());
-    if (type == tlv_type::repair_tail) {
+    if (pair) {
         m.value = detail::load_u32(value.data() + 4);
     } else {
         m.first = detail::load_u32(value.data() + 4);
@@ -157,14 +158,23 @@ inline repair_mark decode_repair_mark(tlv_type type, std::span<const std::byte> 
     return m;
 }
 
-/// Appends REPAIR_TAIL(stream, next) or REPAIR_GONE(stream, first, count). May throw std::bad_alloc.
-inline void append_repair_tail(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t next)
+/// Appends REPAIR_TAIL(stream, next), REPAIR_ACK(stream, next) or REPAIR_GONE(stream, first,
+/// count). May throw std::bad_alloc.
+inline void append_repair_pair(std::vector<std::byte>& out, tlv_type type, std::uint32_t stream, std::uint32_t next)
 {
     std::array<std::byte, repair_header_size> v;
     detail::store_u32(v.data(), stream);
     detail::store_u32(v.data() + 4, next);
     std::error_code ec;
-    tlv_appender(out).put(tlv_type::repair_tail, v, ec); // cannot fail: 8 bytes
+    tlv_appender(out).put(type, v, ec); // cannot fail: 8 bytes
+}
+inline void append_repair_tail(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t next)
+{
+    append_repair_pair(out, tlv_type::repair_tail, stream, next);
+}
+inline void append_repair_ack(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t next)
+{
+    append_repair_pair(out, tlv_type::repair_ack, stream, next);
 }
 
 inline void append_repair_gone(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t first,

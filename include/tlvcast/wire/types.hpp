@@ -47,6 +47,7 @@ enum class tlv_type : std::uint16_t {
     repair_nack = 34,         ///< repairing fragmenter: stream(4) then 1..64 ranges first(4) count(2)
     repair_tail = 35,         ///< repairing fragmenter: stream(4) next(4): every seq below next was sent
     repair_gone = 36,         ///< repairing fragmenter: stream(4) first(4) count(4): cannot be repaired
+    repair_ack = 37,          ///< repairing fragmenter: stream(4) next(4): every seq below next was delivered
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -152,6 +153,7 @@ inline constexpr std::array type_table{
     type_info{tlv_type::repair_tail, "REPAIR_TAIL", repair_header_size, repair_header_size, origin::client | origin::relay},
     type_info{tlv_type::repair_gone, "REPAIR_GONE", repair_header_size + 4, repair_header_size + 4,
               origin::client | origin::relay},
+    type_info{tlv_type::repair_ack, "REPAIR_ACK", repair_header_size, repair_header_size, origin::client | origin::relay},
 };
 
 namespace detail {
@@ -232,7 +234,7 @@ inline constexpr std::array all_types{
     tlv_type::group_presence,     tlv_type::group_commit,       tlv_type::group_welcome,
     tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
     tlv_type::repair_data,        tlv_type::repair_nack,        tlv_type::repair_tail,
-    tlv_type::repair_gone,
+    tlv_type::repair_gone,        tlv_type::repair_ack,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -265,7 +267,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(37) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(38) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

@@ -26,8 +26,11 @@ struct rx_stream {
     std::map<std::uint32_t, std::vector<std::byte>> held;
     std::size_t held_bytes = 0;
     time_point nack_due = no_timer;
-    unsigned tries = 0;
-    std::uint32_t nacked_next = 0; ///< `next` at the last NACK: tries count only without progress
+    unsigned tries = 0;            ///< NACKs since the stream last moved on (their interval doubles)
+    std::uint32_t nacked_next = 0; ///< `next` at the last NACK
+    time_point gap_since = no_timer; ///< when the gap at `next` opened (gap_timeout)
+    time_point ack_due = no_timer;
+    std::uint32_t acked = 0;       ///< `next` at the last ACK sent
     time_point heard{};
 
     bool has_gap() const noexcept { return next < high; }
@@ -56,9 +59,11 @@ struct rx_stream {
     {
         if (!has_gap()) {
             nack_due = no_timer;
+            gap_since = no_timer;
             tries = 0;
         } else if (nack_due == no_timer) {
             nack_due = now + backoff;
+            gap_since = now;
             tries = 0;
         }
     }

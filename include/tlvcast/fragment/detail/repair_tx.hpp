@@ -30,7 +30,8 @@ struct tx_stream {
     std::deque<cached> cache;
     std::size_t cache_bytes = 0;
     time_point tail_due = no_timer;
-    unsigned tails_left = 0;
+    unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)
+    std::uint32_t acked = 0;    ///< every seq below was delivered (unicast destinations' ACKs)
     time_point used{};
 
     /// The seq of the oldest datagram still cached (== next when none is).
@@ -42,6 +43,18 @@ struct tx_stream {
         if (seq < base() || seq >= next)
             return nullptr;
         return &cache[seq - base()];
+    }
+
+    /// Releases what the destination acknowledged; returns how many.
+    std::size_t release_acked()
+    {
+        std::size_t n = 0;
+        while (!cache.empty() && cache.front().seq < acked) {
+            cache_bytes -= cache.front().datagram.size();
+            cache.pop_front();
+            ++n;
+        }
+        return n;
     }
 
     /// Evicts what is over the byte limit or older than the age limit; returns how many.

@@ -27,7 +27,10 @@ detail::tx_stream& basic_nack_fragmenter<Inner>::tx_for(const endpoint& to, time
     const std::uint32_t id = fresh_id(to);
     by_id_[id] = to;
     auto& s = tx_[to];
-    s = detail::tx_stream{to, id, 0, {}, 0, no_timer, 0, now};
+    s = detail::tx_stream{};
+    s.to = to;
+    s.id = id;
+    s.used = now;
     return s;
 }
 
@@ -84,6 +87,8 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
         deliver(from, d.datagram, now);
         ++s.next;
         drain(from, s, now);
+        if (!group_stream(d.stream) && s.ack_due == no_timer)
+            s.ack_due = now + lim_.ack_delay;
     } else if (d.seq - s.next >= lim_.window || s.held_bytes + d.datagram.size() > lim_.held_bytes) {
         ++stats_.held_dropped; // asked for again once the gap before it closes
     } else {
@@ -91,7 +96,7 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
         s.held_bytes += d.datagram.size();
     }
     s.update_gap(now, backoff(d.stream));
-    wake(s.nack_due);
+    wake(std::min(s.nack_due, s.ack_due));
 }
 
 template <class Inner>
@@ -156,13 +161,49 @@ void basic_nack_fragmenter<Inner>::on_mark(const endpoint& from, const wire::tlv
         if (!s.started)
             s.start(m.value, lim_);
         s.heard_up_to(m.value, lim_);
+        if (!group_stream(m.stream) && !s.has_gap())
+            s.ack_due = now; // the source keeps asking until it hears this
     } else if (s.started && m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
         // The source no longer has next..: that much of the gap is lost.
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(from, s, static_cast<std::uint32_t>(end), now);
     }
     s.update_gap(now, backoff(m.stream));
-    wake(s.nack_due);
+    wake(std::min(s.nack_due, s.ack_due));
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+detail::tx_stream* basic_nack_fragmenter<Inner>::tx_by_id(std::uint32_t id, const endpoint& from)
+{
+    // Only a source with a port (authenticated by the engine's records) makes us act, and for a
+    // unicast stream only its own destination.
+    const auto known = by_id_.find(id);
+    if (known == by_id_.end() || from.port == 0 || (!known->second.is_multicast() && known->second != from))
+        return nullptr;
+    return &tx_.at(known->second);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec)
+{
+    const wire::repair_mark m = wire::decode_repair_mark(wire::tlv_type::repair_ack, value, ec);
+    if (ec)
+        return;
+    detail::tx_stream* s = tx_by_id(m.stream, from);
+    if (!s || group_stream(s->id)) { // a group's streams take no ACKs
+        ++stats_.nacks_refused;
+        ec = errc::not_registered;
+        return;
+    }
+    ++stats_.acks_received;
+    if (m.value > s->acked && m.value <= s->next) {
+        s->acked = m.value;
+        stats_.acked_datagrams += s->release_acked();
+    }
+    if (s->acked == s->next)
+        s->tail_due = no_timer; // everything delivered: nothing to tell
 }
 
 template <class Inner>
@@ -173,16 +214,14 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
     const std::uint32_t id = wire::decode_repair_nack(value, ranges_, ec);
     if (ec)
         return;
-    const auto known = by_id_.find(id);
-    // A NACK makes us send: only from a source with a port (authenticated by the engine's
-    // records), and for a unicast stream only from its own destination.
-    if (known == by_id_.end() || from.port == 0 || (!known->second.is_multicast() && known->second != from)) {
+    detail::tx_stream* found = tx_by_id(id, from);
+    if (!found) {
         ++stats_.nacks_refused;
         ec = errc::not_registered;
         return;
     }
     ++stats_.nacks_received;
-    detail::tx_stream& s = tx_.at(known->second);
+    detail::tx_stream& s = *found;
     std::size_t budget = lim_.repairs_per_nack;
     for (const auto& r : ranges_) {
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{r.first} + r.count, s.next);
@@ -211,8 +250,8 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
         }
     }
     // The receiver may have lost the tail too: tell it again where the stream ends.
-    if (s.tails_left == 0) {
-        s.tails_left = 1;
+    if (s.tail_due == no_timer) {
+        s.tails_sent = lim_.tails > 0 ? lim_.tails - 1 : 0; // one more tail, even to a group
         s.tail_due = now + lim_.tail_interval;
         wake(s.tail_due);
     }
@@ -238,12 +277,60 @@ void basic_nack_fragmenter<Inner>::nack(const endpoint& from, std::uint32_t id, 
     if (s.next != s.nacked_next) { // the stream moved on since the last NACK: not the same gap
         s.nacked_next = s.next;
         s.tries = 0;
+        s.gap_since = now;
     }
     ++s.tries;
     duration wait = lim_.nack_interval;
     for (unsigned i = 1; i < s.tries && wait < lim_.max_nack_interval; ++i)
         wait *= 2;
     s.nack_due = now + std::min(wait, lim_.max_nack_interval);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::rx_timer(const endpoint& source, std::uint32_t id, detail::rx_stream& s,
+                                           time_point now, datagram_batch& out)
+{
+    if (s.nack_due <= now) {
+        if (now - s.gap_since >= lim_.gap_timeout)
+            give_up(source, s, s.gap_end(), now);
+        else
+            nack(source, id, s, now, out);
+        s.update_gap(now, backoff(id));
+    }
+    if (s.ack_due <= now) {
+        const std::size_t mark = out.mark();
+        wire::append_repair_ack(out.bytes(), id, s.next);
+        out.commit(source, mark);
+        ++stats_.acks_sent;
+        s.acked = s.next;
+        s.ack_due = no_timer;
+    }
+    wake(std::min({s.nack_due, s.ack_due, s.heard + lim_.idle}));
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
+{
+    stats_.cache_evictions += s.evict(now, lim_);
+    if (s.tail_due <= now) {
+        const std::size_t mark = out.mark();
+        wire::append_repair_tail(out.bytes(), s.id, s.next);
+        out.commit(s.to, mark);
+        ++stats_.tails_sent;
+        ++s.tails_sent;
+        // A group hears `tails` of them; a peer hears them until it acknowledged everything, while
+        // the cache still has something to repair.
+        const bool more = group_stream(s.id) ? s.tails_sent < lim_.tails : s.acked < s.next && !s.cache.empty();
+        duration wait = lim_.tail_interval;
+        for (unsigned i = 0; i < s.tails_sent && wait < lim_.max_tail_interval; ++i)
+            wait *= 2;
+        s.tail_due = more ? now + std::min(wait, lim_.max_tail_interval) : no_timer;
+    }
+    wake(s.deadline(lim_));
+    if (s.cache.empty() && s.tail_due == no_timer)
+        wake(s.used + lim_.idle);
 }
 
 template <class Inner>
@@ -257,37 +344,17 @@ void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
             it = rx_.erase(it);
             continue;
         }
-        if (s.nack_due <= now) {
-            if (s.tries >= lim_.nack_tries && s.next == s.nacked_next)
-                give_up(key.first, s, s.gap_end(), now);
-            else
-                nack(key.first, key.second, s, now, out);
-            s.update_gap(now, backoff(key.second));
-        }
-        wake(s.nack_due);
-        wake(s.heard + lim_.idle);
+        rx_timer(key.first, key.second, s, now, out);
         ++it;
     }
     for (auto it = tx_.begin(); it != tx_.end();) {
         auto& s = it->second;
-        stats_.cache_evictions += s.evict(now, lim_);
-        if (s.tail_due <= now) {
-            const std::size_t mark = out.mark();
-            wire::append_repair_tail(out.bytes(), s.id, s.next);
-            out.commit(s.to, mark);
-            ++stats_.tails_sent;
-            --s.tails_left;
-            s.tail_due = s.tails_left == 0 ? no_timer
-                                           : now + lim_.tail_interval * (1u << std::min(lim_.tails - s.tails_left, 10u));
-        }
         if (s.cache.empty() && s.tail_due == no_timer && now - s.used >= lim_.idle) {
             by_id_.erase(s.id);
             it = tx_.erase(it);
             continue;
         }
-        wake(s.deadline(lim_));
-        if (s.cache.empty() && s.tail_due == no_timer)
-            wake(s.used + lim_.idle);
+        tx_timer(s, now, out);
         ++it;
     }
     inner_.on_timer(now, out);
