@@ -52,6 +52,11 @@ struct client_options {
 /// layer. Not thread-safe: drive it from one thread or strand.
 template <class Cipher, class Fragmenter>
 class client_engine {
+    // A repairing Fragmenter takes a peer with a port for authenticated (its NACKs make it send):
+    // only records make that true.
+    static_assert(!fragment::per_destination<Fragmenter> || Cipher::has_record_layer,
+                  "a repairing Fragmenter needs a Cipher with a record layer");
+
     static_assert(crypto::client_cipher<Cipher>,
                   "Cipher does not model tlvcast::crypto::client_cipher (see crypto/concepts.hpp)");
     static_assert(fragment::fragmenter<Fragmenter>,

@@ -49,6 +49,11 @@ struct relay_options {
 /// destination's record layer.
 template <class Cipher, class Fragmenter>
 class relay_engine {
+    // A repairing Fragmenter takes a peer with a port for authenticated (its NACKs make it send):
+    // only records make that true.
+    static_assert(!fragment::per_destination<Fragmenter> || Cipher::has_record_layer,
+                  "a repairing Fragmenter needs a Cipher with a record layer");
+
     static_assert(crypto::relay_cipher<Cipher>,
                   "Cipher does not model tlvcast::crypto::relay_cipher (see crypto/concepts.hpp)");
     static_assert(fragment::fragmenter<Fragmenter>,

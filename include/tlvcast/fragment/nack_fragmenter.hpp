@@ -83,8 +83,9 @@ public:
             return;
         detail::tx_stream& s = tx_for(to, now);
         for (std::size_t i = 0; i < scratch_.size(); ++i) {
-            if (s.next == 0xffffffffu) { // a new stream rather than a seq that wraps
+            if (s.next == detail::rx_stream::max_seq) { // a new stream rather than a seq that wraps
                 by_id_.erase(s.id);
+                total_cache_ -= s.cache_bytes;
                 s = detail::tx_stream{};
                 s.to = to;
                 s.id = fresh_id(to);
@@ -97,11 +98,15 @@ public:
                 return; // an inner datagram over 65,527 bytes: a misconfigured inner fragment size
             out.push(to, c.datagram);
             s.cache_bytes += c.datagram.size();
+            total_cache_ += c.datagram.size();
             s.cache.push_back(std::move(c));
             ++s.next;
             ++stats_.data_sent;
         }
-        stats_.cache_evictions += s.evict(now, lim_);
+        std::size_t evicted = 0;
+        stats_.cache_evictions += s.evict(now, lim_, evicted);
+        total_cache_ -= evicted;
+        bound_total_cache();
         s.tail_due = now + lim_.tail_interval;
         s.tails_sent = 0;
         ++stats_.messages_split;
@@ -184,34 +189,35 @@ public:
     /// Streams held (gauges): to destinations, from sources.
     std::size_t tx_streams() const noexcept { return tx_.size(); }
     std::size_t rx_streams() const noexcept { return rx_.size(); }
-    /// Bytes held for repair and ahead of gaps (a gauge: walks every stream).
-    std::size_t buffered_bytes() const noexcept
-    {
-        std::size_t n = 0;
-        for (const auto& [to, s] : tx_)
-            n += s.cache_bytes;
-        for (const auto& [key, s] : rx_)
-            n += s.held_bytes;
-        return n;
-    }
+    /// Bytes held for repair and ahead of gaps.
+    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_; }
 
 private:
+    /// A stream heard: its source as the engine named it (without a port for a group's stream),
+    /// and its id.
     using rx_key = std::pair<endpoint, std::uint32_t>;
+    using tx_map = std::unordered_map<endpoint, detail::tx_stream>;
 
+    // Receiving (impl/nack_receive.hpp).
+    rx_key key_of(const endpoint& from, std::uint32_t id) const noexcept;
+    detail::rx_stream* rx_for(const rx_key& key, time_point now, bool create);
     void on_data(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
+    void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
+    void deliver(const endpoint& source, std::span<const std::byte> datagram, time_point now);
+    void drain(const endpoint& source, detail::rx_stream& s, time_point now);
+    void give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end, time_point now);
+    void nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
+    void rx_timer(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
+
+    // Sending (impl/nack_send.hpp).
+    detail::tx_stream& tx_for(const endpoint& to, time_point now);
+    void erase_tx(typename tx_map::iterator it);
+    void bound_total_cache();
+    detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
     void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                  std::error_code& ec);
-    void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
     void on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec);
-    void rx_timer(const endpoint& source, std::uint32_t id, detail::rx_stream& s, time_point now, datagram_batch& out);
     void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
-    detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
-    void deliver(const endpoint& from, std::span<const std::byte> datagram, time_point now);
-    void drain(const endpoint& from, detail::rx_stream& s, time_point now);
-    void give_up(const endpoint& from, detail::rx_stream& s, std::uint32_t end, time_point now);
-    void nack(const endpoint& from, std::uint32_t id, detail::rx_stream& s, time_point now, datagram_batch& out);
-    detail::rx_stream* rx_for(const endpoint& from, std::uint32_t id, time_point now);
-    detail::tx_stream& tx_for(const endpoint& to, time_point now);
 
     bool group_destination(const endpoint& to) const noexcept
     {
@@ -243,7 +249,7 @@ private:
     Inner inner_;
     repair_limits lim_;
     std::mt19937_64 rng_;
-    std::unordered_map<endpoint, detail::tx_stream> tx_;
+    tx_map tx_;
     std::unordered_map<std::uint32_t, endpoint> by_id_;
     std::map<rx_key, detail::rx_stream> rx_;
     std::deque<std::pair<endpoint, std::vector<std::byte>>> ready_;
@@ -252,6 +258,7 @@ private:
     std::vector<std::byte> message_;
     std::vector<wire::repair_range> ranges_;
     time_point next_ = no_timer;
+    std::size_t total_cache_ = 0, total_held_ = 0; ///< over all streams (total_cache_bytes, total_held_bytes)
     std::optional<endpoint> single_receiver_;
     stats_type stats_;
 };
@@ -264,4 +271,5 @@ static_assert(control_fragmenter<nack_fragmenter> && queuing_fragmenter<nack_fra
 
 } // namespace tlvcast::fragment
 
-#include <tlvcast/fragment/impl/nack_fragmenter.hpp>
+#include <tlvcast/fragment/impl/nack_receive.hpp>
+#include <tlvcast/fragment/impl/nack_send.hpp>

@@ -22,6 +22,8 @@ struct repair_limits {
     bool repair = true;
     /// Sender: bytes of sent datagrams kept per stream for retransmission (oldest evicted first).
     std::size_t cache_bytes = std::size_t{8} * 1024 * 1024;
+    /// Sender: the same, over all streams together (the oldest datagram of any stream goes first).
+    std::size_t total_cache_bytes = std::size_t{64} * 1024 * 1024;
     /// Sender: a datagram is evicted this long after it was first sent.
     duration cache_age = std::chrono::seconds(10);
     /// Streams of each side (destinations sent to; sources heard): the least recently used goes.
@@ -33,6 +35,8 @@ struct repair_limits {
     /// Receiver: bytes held ahead of a gap per stream (beyond them, datagrams are dropped and
     /// asked for again later).
     std::size_t held_bytes = std::size_t{8} * 1024 * 1024;
+    /// Receiver: the same, over all streams together.
+    std::size_t total_held_bytes = std::size_t{64} * 1024 * 1024;
     /// Receiver: a stream first heard at a seq below this is read from seq 0 (the first datagrams
     /// were lost); one first heard later is read from there on (a receiver that joined late).
     std::uint32_t backfill = 256;
@@ -57,8 +61,12 @@ struct repair_limits {
     duration ack_delay = std::chrono::milliseconds(5);
     /// Sender: one datagram is retransmitted at most once per holdoff, however many NACKs ask.
     duration repair_holdoff = std::chrono::milliseconds(10);
-    /// Sender: datagrams retransmitted for one NACK at most.
+    /// Sender: seqs looked at (and so datagrams retransmitted) for one NACK at most.
     std::size_t repairs_per_nack = 512;
+    /// Sender: retransmitted bytes per stream and second, with a burst of repair_burst_bytes (a
+    /// member's NACKs cannot make the relay flood a group with its whole cache).
+    std::size_t repair_bytes_per_second = std::size_t{16} * 1024 * 1024;
+    std::size_t repair_burst_bytes = std::size_t{2} * 1024 * 1024;
     /// Sender: REPAIR_TAIL (what was sent) follows the last datagram after this, then doubling
     /// up to max_tail_interval, so that a receiver that lost the end of a burst learns it: to a
     /// unicast destination until it acknowledged everything (or the cache aged out), to a
@@ -89,6 +97,7 @@ struct nack_fragmenter_stats {
     std::uint64_t nacks_refused = 0;       ///< NACKs for an unknown stream, from a stranger or without a port
     std::uint64_t repairs_sent = 0;        ///< datagrams retransmitted
     std::uint64_t repairs_suppressed = 0;  ///< asked again within repair_holdoff: not re-sent
+    std::uint64_t repairs_rate_limited = 0; ///< NACKs cut short by repair_bytes_per_second
     std::uint64_t retransmitted_bytes = 0; ///< bytes of the datagrams retransmitted
     std::uint64_t gone_sent = 0;           ///< REPAIR_GONEs sent (asked for what the cache dropped)
     std::uint64_t tails_sent = 0;          ///< REPAIR_TAILs sent
@@ -101,6 +110,7 @@ struct nack_fragmenter_stats {
     std::uint64_t cache_evictions = 0;     ///< datagrams evicted from a sender's cache
     std::uint64_t streams_evicted = 0;     ///< streams forgotten to stay within max_streams
     std::uint64_t malformed = 0;           ///< repair TLVs that did not decode
+    std::uint64_t refused = 0;             ///< GONEs and new streams' TAILs from an unauthenticated source
     reassembly_stats reassembly;           ///< the inner reassembler's
 };
 

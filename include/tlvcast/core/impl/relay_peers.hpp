@@ -47,8 +47,11 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
             replaced = std::move(it->second.session);
             it->second.connected = false;
         }
-        // A new session object: a job still holding the old one finishes with it.
+        // A new session object: a job still holding the old one finishes with it. The Fragmenter
+        // forgets the address's streams: a newcomer there (another identity, or a restarted
+        // member) must not be repaired with what was sent to the session before.
         it->second.session = std::make_shared<session_type>(std::move(*registered));
+        fragmenter_.forget(from);
         fanout_.stale = true;
         it->second.last_seen = now;
         if (replaced) {

@@ -31,6 +31,7 @@ struct rx_stream {
     time_point gap_since = no_timer; ///< when the gap at `next` opened (gap_timeout)
     time_point ack_due = no_timer;
     std::uint32_t acked = 0;       ///< `next` at the last ACK sent
+    std::uint64_t delivered = 0;   ///< datagrams delivered (a busy stream is the last to be evicted)
     time_point heard{};
 
     bool has_gap() const noexcept { return next < high; }
@@ -48,10 +49,13 @@ struct rx_stream {
     /// cannot make the gap unbounded).
     void heard_up_to(std::uint64_t seq_end, const repair_limits& lim) noexcept
     {
-        const std::uint64_t cap = std::uint64_t{next} + lim.window;
+        const std::uint64_t cap = std::min<std::uint64_t>(std::uint64_t{next} + lim.window, max_seq);
         const auto end = static_cast<std::uint32_t>(std::min(seq_end, cap));
         high = std::max(high, end);
     }
+
+    /// No stream reaches this seq: a sender opens a new stream first, so nothing wraps.
+    static constexpr std::uint32_t max_seq = 0xffffffffu;
 
     /// After any change: arms the first NACK (random back-off) when a gap opened, disarms when
     /// none is left. `backoff` is the delay drawn by the caller.
@@ -91,13 +95,29 @@ struct rx_stream {
     /// The end of the gap at `next`: the first held seq, or `high`.
     std::uint32_t gap_end() const noexcept { return held.empty() ? high : std::min(held.begin()->first, high); }
 
-    /// Drops held datagrams below `seq`.
-    void drop_below(std::uint32_t seq)
+    /// Drops held datagrams below `seq`; returns their bytes.
+    std::size_t drop_below(std::uint32_t seq)
     {
+        std::size_t bytes = 0;
         while (!held.empty() && held.begin()->first < seq) {
-            held_bytes -= held.begin()->second.size();
+            bytes += held.begin()->second.size();
             held.erase(held.begin());
         }
+        held_bytes -= bytes;
+        return bytes;
+    }
+
+    /// Drops held datagrams at `seq` and above (what an authenticated tail says was never sent);
+    /// returns their bytes.
+    std::size_t drop_from(std::uint32_t seq)
+    {
+        std::size_t bytes = 0;
+        for (auto it = held.lower_bound(seq); it != held.end();) {
+            bytes += it->second.size();
+            it = held.erase(it);
+        }
+        held_bytes -= bytes;
+        return bytes;
     }
 };
 

@@ -6,6 +6,8 @@
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -20,7 +22,7 @@ struct tx_stream {
     struct cached {
         std::uint32_t seq = 0;
         time_point sent{};
-        time_point repaired{}; ///< last retransmission (repair_holdoff)
+        time_point repaired = time_point::min(); ///< last retransmission (repair_holdoff)
         std::vector<std::byte> datagram;
     };
 
@@ -33,6 +35,21 @@ struct tx_stream {
     unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)
     std::uint32_t acked = 0;    ///< every seq below was delivered (unicast destinations' ACKs)
     time_point used{};
+    double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
+    time_point tokens_at = time_point::min();
+
+    /// Refills the repair budget for the time since the last refill, up to the burst.
+    void refill(time_point now, const repair_limits& lim) noexcept
+    {
+        const double burst = static_cast<double>(lim.repair_burst_bytes);
+        if (tokens_at == time_point::min()) {
+            repair_tokens = burst;
+        } else {
+            const double seconds = std::chrono::duration<double>(now - tokens_at).count();
+            repair_tokens = std::min(burst, repair_tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
+        }
+        tokens_at = now;
+    }
 
     /// The seq of the oldest datagram still cached (== next when none is).
     std::uint32_t base() const noexcept { return cache.empty() ? next : cache.front().seq; }
@@ -45,27 +62,31 @@ struct tx_stream {
         return &cache[seq - base()];
     }
 
-    /// Releases what the destination acknowledged; returns how many.
-    std::size_t release_acked()
+    /// Drops the oldest cached datagram; returns its bytes.
+    std::size_t pop_oldest()
+    {
+        const std::size_t bytes = cache.front().datagram.size();
+        cache_bytes -= bytes;
+        cache.pop_front();
+        return bytes;
+    }
+
+    /// Releases what the destination acknowledged; returns how many, adding their bytes to `bytes`.
+    std::size_t release_acked(std::size_t& bytes)
     {
         std::size_t n = 0;
-        while (!cache.empty() && cache.front().seq < acked) {
-            cache_bytes -= cache.front().datagram.size();
-            cache.pop_front();
-            ++n;
-        }
+        for (; !cache.empty() && cache.front().seq < acked; ++n)
+            bytes += pop_oldest();
         return n;
     }
 
-    /// Evicts what is over the byte limit or older than the age limit; returns how many.
-    std::size_t evict(time_point now, const repair_limits& lim)
+    /// Evicts what is over the byte limit or older than the age limit; returns how many, adding
+    /// their bytes to `bytes`.
+    std::size_t evict(time_point now, const repair_limits& lim, std::size_t& bytes)
     {
         std::size_t n = 0;
-        while (!cache.empty() && (cache_bytes > lim.cache_bytes || now - cache.front().sent >= lim.cache_age)) {
-            cache_bytes -= cache.front().datagram.size();
-            cache.pop_front();
-            ++n;
-        }
+        for (; !cache.empty() && (cache_bytes > lim.cache_bytes || now - cache.front().sent >= lim.cache_age); ++n)
+            bytes += pop_oldest();
         return n;
     }
 
