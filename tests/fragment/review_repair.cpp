@@ -632,3 +632,82 @@ TEST_CASE("review: forget() drops both directions' streams; a NACK of the forgot
     CHECK(ec == errc::not_registered);
     CHECK(out.size() == 0);
 }
+
+TEST_CASE("review: the repair cache is bounded per destination only: N destinations hold N x cache_bytes",
+          "[fragment][repair][review][!shouldfail]")
+{
+    // A relay splits every forwarded message once per unicast recipient (forward_per_destination),
+    // so one member's traffic is cached once per recipient, for cache_age, with no total bound.
+    fragment::repair_limits lim;
+    lim.cache_bytes = 256 * 1024; // scaled down 32x from the default 8 MiB
+    auto relay = make(51, lim);
+    time_point now{};
+    now += seconds(1);
+    constexpr std::uint32_t destinations = 64;
+    std::vector<std::uint32_t> ids(destinations);
+    for (std::uint32_t k = 0; k < 300; ++k) // 300 messages of ~1 KB, to each of 64 recipients
+        for (std::uint32_t d = 0; d < destinations; ++d) {
+            datagram_batch out;
+            std::error_code ec;
+            relay.split(message_of(k, 1000), endpoint(0x0a010000u + d, 7000), now, out, ec);
+            REQUIRE_FALSE(ec);
+            if (k == 0) {
+                const auto r = wire::decode_repair_data(wire::read_outer(out[0].bytes, ec).value, ec);
+                ids[d] = r.stream;
+            }
+        }
+    // Each recipient asks for everything: what comes back is what the relay held.
+    std::uint64_t held = 0;
+    for (std::uint32_t d = 0; d < destinations; ++d)
+        for (std::uint32_t first = 0; first < 2000; first += 500) {
+            datagram_batch out;
+            std::vector<std::byte> m;
+            std::error_code ec;
+            relay.handle_control(endpoint(0x0a010000u + d, 7000),
+                                 wire::read_outer(nack_tlv(ids[d], {{first, 500}}), ec), now, out, m, ec);
+            for (std::size_t i = 0; i < out.size(); ++i)
+                if (type_of(out[i].bytes) == wire::tlv_type::repair_data)
+                    held += out[i].bytes.size();
+        }
+    WARN("cache_bytes " << lim.cache_bytes << " per stream; held for 64 recipients: " << held << " bytes");
+    CHECK(held <= lim.cache_bytes * 4); // some total bound (today: ~64 x cache_bytes)
+}
+
+TEST_CASE("review: a stream whose gaps outlive `idle` puts next_timer() in the past: the timer spins",
+          "[fragment][repair][review][!shouldfail]")
+{
+    // on_timer() wakes at s.heard + idle for every stream, but only erases an idle stream without a
+    // gap. A stream with many gaps and no answers (every other seq, from a spoofed bare source)
+    // spends nack_tries NACKs on each gap before giving it up, so it outlives `idle`; from then on
+    // next_timer() <= now right after on_timer(), and an engine's loop calls it again at once.
+    auto member = make(61);
+    time_point now{};
+    now += seconds(1);
+    datagram_batch out;
+    std::vector<std::byte> m;
+    std::error_code ec;
+    for (std::uint32_t seq = 1; seq < 128; seq += 2) // 64 gaps; nothing will ever answer
+        member.handle_control(relay_bare, wire::read_outer(data_tlv(0x8000abcdu, seq), ec), now, out, m, ec);
+    std::size_t spins = 0, rounds = 0, nacks = 0;
+    const time_point end = now + seconds(400);
+    while (rounds < 200000) {
+        const time_point t = member.next_timer();
+        if (t == no_timer || t > end)
+            break;
+        now = std::max(now, t);
+        out.clear();
+        member.on_timer(now, out);
+        nacks += out.size();
+        ++rounds;
+        spins += member.next_timer() <= now;
+        endpoint f;
+        while (member.pop_message(f, m)) {
+        }
+        fragment::repair_notice n;
+        while (member.pop_notice(n)) {
+        }
+    }
+    WARN("64 spoofed datagrams: " << nacks << " NACKs over " << rounds << " timer rounds, " << spins
+                                  << " rounds left next_timer() <= now");
+    CHECK(spins == 0);
+}
