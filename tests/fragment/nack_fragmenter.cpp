@@ -80,6 +80,8 @@ struct lossy_link {
             std::vector<endpoint> targets;
             if (e.to == group_ep)
                 targets = receiver_eps;
+            else if (e.to == sender_ep.without_port()) // as the engines do: a key without a port is the source
+                targets.push_back(sender_ep);
             else
                 targets.push_back(e.to);
             bool lost = false;
@@ -132,7 +134,8 @@ struct lossy_link {
         endpoint from;
         std::vector<std::byte> m;
         while (f.pop_message(from, m)) {
-            CHECK(from == sender_ep);
+            // A group's stream is named by its source's address without a port (unauthenticated).
+            CHECK(from == (receivers.size() > 1 ? sender_ep.without_port() : sender_ep));
             got[index].push_back(m);
         }
         fragment::repair_notice n;

@@ -92,7 +92,7 @@ public:
                 s.used = now;
                 by_id_[s.id] = to;
             }
-            detail::tx_stream::cached c{s.next, now, time_point{}, {}};
+            detail::tx_stream::cached c{s.next, now, time_point::min(), {}};
             wire::append_repair_data(c.datagram, s.id, s.next, scratch_[i].bytes, ec);
             if (ec)
                 return; // an inner datagram over 65,527 bytes: a misconfigured inner fragment size
