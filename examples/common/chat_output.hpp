@@ -100,12 +100,23 @@ private:
         }
         case k::epoch: return json_object::event("epoch").num("n", e.epoch).num("members", e.members).text();
         case k::member_added:
-            return json_object::event("member_added").str("fingerprint", fingerprint(e)).boolean("verified", e.verified).text();
+            return json_object::event("member_added")
+                .str("fingerprint", fingerprint(e))
+                .boolean("verified", e.verified)
+                .text();
         case k::member_removed: return json_object::event("member_removed").str("fingerprint", fingerprint(e)).text();
         case k::gap:
-            return json_object::event("gap").str("sender", fingerprint(e)).num("first", e.from).num("last", e.to).text();
+            return json_object::event("gap")
+                .str("sender", fingerprint(e))
+                .num("first", e.from)
+                .num("last", e.to)
+                .text();
         case k::unrecoverable:
-            return json_object::event("unrecoverable").str("peer", peer).num("first", e.from).num("last", e.to).text();
+            return json_object::event("unrecoverable")
+                .str("peer", peer)
+                .num("first", e.from)
+                .num("last", e.to)
+                .text();
         case k::peer_connected: return sender(json_object::event("connected").str("peer", peer), e).text();
         case k::peer_disconnected: return sender(json_object::event("disconnected").str("peer", peer), e).text();
         case k::relay_lost: return json_object::event("relay_lost").str("relay", peer).text();
@@ -158,7 +169,9 @@ private:
             break;
         case k::peer_connected:
         case k::peer_disconnected: break; // not in this profile: presence comes from commits
-        case k::relay_trusted: status("* trusting the relay at " + e.peer.to_string() + " from now on (first use)"); break;
+        case k::relay_trusted:
+            status("* trusting the relay at " + e.peer.to_string() + " from now on (first use)");
+            break;
         default: relay_warning(e); break;
         }
     }
@@ -202,7 +215,10 @@ private:
         return "UNVERIFIED";
     }
 
-    static std::string fingerprint(const core::client_event& e) { return e.identity ? hex(*e.identity) : std::string(); }
+    static std::string fingerprint(const core::client_event& e)
+    {
+        return e.identity ? hex(*e.identity) : std::string();
+    }
 
     static json_object& sender(json_object& o, const core::client_event& e)
     {

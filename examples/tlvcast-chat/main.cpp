@@ -303,7 +303,8 @@ private:
                     if (waiting_.size() < max_waiting)
                         waiting_.push_back(line);
                     else
-                        out_.send_failed("not in the group yet (" + std::to_string(max_waiting) + " lines already wait)");
+                        out_.send_failed("not in the group yet (" + std::to_string(max_waiting) +
+                                         " lines already wait)");
                 }
                 return;
             }
@@ -471,6 +472,8 @@ int main(int argc, char** argv)
         });
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-chat: " << e.what() << "\n";
+        if (s.json)
+            ex::print_line(ex::json_object::event("error").str("error", e.what()).text());
         return 1;
     }
 }

@@ -21,8 +21,9 @@ A chat client: registers with the relay through the multicast group, sends each 
 input as one message (an empty line is an empty message), and prints what the others say. A line
 is at most 48450 bytes without its newline; a longer one is not sent (send_failed). At the end of
 input it keeps listening for --linger seconds, sends DISCONNECT and exits 0. With --listen it reads
-no input and receives until SIGINT or SIGTERM. SIGINT or SIGTERM leave the same way at once. It exits 1 when no relay answers, or when only refused relays
-answer: identity other than --relay-fingerprint, or than the one the known-relays file recorded.
+no input and receives until SIGINT or SIGTERM. SIGINT or SIGTERM leave the same way at once. It
+exits 1 when no relay answers, or when only refused relays answer: identity other than
+--relay-fingerprint, or than the one the known-relays file recorded.
 
 In the secure profile (the default) the relay proves its Ed25519 identity, and senders' identities
 are shown as attested by the relay. By default the relay is trusted on first use: its fingerprint

@@ -49,7 +49,7 @@ Options:
   --reliability R    )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
   --stats-interval S print the stats every S seconds (default: only on SIGUSR1 or SIGHUP, and at exit)
   --metrics-file PATH  write the counters in Prometheus's text format to PATH, for node_exporter's
-                     textfile collector (e.g. /var/lib/node_exporter/textfile/tlvcast.prom): at
+                     textfile collector (Debian's: /var/lib/prometheus/node-exporter/*.prom): at
                      start, every --stats-interval (every 15 s without it), on SIGUSR1 or SIGHUP and
                      at exit; atomically (a temporary file in PATH's directory, renamed over PATH)
   --json             one JSON object per line on stdout instead of text for people (the schema:
@@ -68,15 +68,15 @@ Exit status:
   2  a usage error
 
 Signals:
-  SIGINT, SIGTERM    stop the relay; it prints its counters (the stats) and exits 0
+  SIGINT, SIGTERM    stop the relay; it prints its counters (the stats; not with -q) and exits 0
   SIGUSR1, SIGHUP    print the stats (and rewrite --metrics-file) without stopping
 
-Seconds may have decimals (0.5). At start it warns
-when another relay of the secure or group profile already answers on the group and port (a probe
-of 0.25 s: a SECURE_HELLO, which such a relay answers without registering anything).
-At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
-or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
-clients cannot pin it). Errors and warnings go to stderr, also with --json.
+Seconds may have decimals (0.5). At start the relay warns when another relay of the secure or
+group profile already answers on the group and port (a probe of 0.25 s: a SECURE_HELLO, which
+such a relay answers without registering anything). It prints its fingerprint (64 hex digits):
+SHA-256 of its Ed25519 public key (secure), or of its RSA public key's DER SubjectPublicKeyInfo
+(seed: for information only, seed clients cannot pin it). Errors and warnings go to stderr, also
+with --json.
 
 JSON events (schema version 1, docs/CLI.md): every line has "v" (1), "ts" (RFC 3339 UTC, with
 microseconds) and "event". ready ("relay_fingerprint", "profile", "backend", "reliability",

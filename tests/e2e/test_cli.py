@@ -89,13 +89,24 @@ def test_relay_stats_signals_interval_and_metrics():
         check(os.listdir(d) == ["tlvcast.prom"], f"files left beside the metrics: {os.listdir(d)}")
 
 
-def test_relay_failure_at_start_is_an_error_event():
+def test_failure_at_start_is_an_error_event():
     r = Program("relay", [args.relay, "--json", "--metrics-file", "/nonexistent/dir/tlvcast.prom"], stdin=False)
-    check(r.wait_exit() == 1, "exit status")
+    check(r.wait_exit() == 1, "relay: exit status")
     ev = r.wait_for(is_event("error"), "error", timeout=1)
-    check("/nonexistent/dir/tlvcast.prom" in ev["error"], f"error {ev}")
-    check(b"/nonexistent/dir/tlvcast.prom" in r.stderr, f"stderr {r.stderr!r}")
-    check(not r.select(is_event("ready")), "ready before the failure")
+    check("/nonexistent/dir/tlvcast.prom" in ev["error"], f"relay: error {ev}")
+    check(b"/nonexistent/dir/tlvcast.prom" in r.stderr, f"relay: stderr {r.stderr!r}")
+    check(not r.select(is_event("ready")), "relay: ready before the failure")
+    # The chat's: a roster file that does not parse.
+    with tempfile.TemporaryDirectory() as d:
+        roster = os.path.join(d, "roster")
+        with open(roster, "w") as f:
+            f.write("not-a-fingerprint\n")
+        argv = [args.chat, "--json", "--profile", "group", "--roster", roster]
+        r = subprocess.run(argv, capture_output=True, timeout=10)
+        check(r.returncode == 1 and roster.encode() in r.stderr, f"chat: exit {r.returncode}, {r.stderr!r}")
+        harness.check_json_output(argv, r.stdout)
+        lines = r.stdout.splitlines()
+        check(len(lines) == 1 and b'"event":"error"' in lines[0] and roster.encode() in lines[0], f"chat: {lines}")
 
 
 def test_quiet():
@@ -176,7 +187,7 @@ def test_listen_and_line_limit():
 
 
 def main():
-    tests = [test_relay_failure_at_start_is_an_error_event, test_relay_stats_signals_interval_and_metrics,
+    tests = [test_failure_at_start_is_an_error_event, test_relay_stats_signals_interval_and_metrics,
              test_quiet, test_warning_when_another_relay_answers, test_listen_and_line_limit]
     return harness.main("e2e_cli", tests, cleanup, sys.modules[__name__])
 
