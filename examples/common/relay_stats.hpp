@@ -121,7 +121,10 @@ inline std::string relay_stats_prometheus(const relay_reading& r, std::string_vi
     for (const char c : group) { // label value escapes: backslash, quote, newline
         if (c == '\\' || c == '"')
             labels += '\\';
-        labels += c == '\n' ? 'n' : c;
+        if (c == '\n')
+            labels += "\\n";
+        else
+            labels += c;
     }
     labels += "\",port=\"" + std::to_string(port) + "\"}";
     std::string out;
