@@ -67,6 +67,7 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"source_full", "Registrations refused by the per-source limit."},
         {"send_backlogged", "Datagrams queued because the socket's send buffer was full."},
         {"refused", "Forwarded blobs the group profile refused (a commit out of order, say)."},
+        {"unrecoverable", "Gaps in a client's stream that the repair layer gave up on."},
         {"repair_data_sent", "Datagrams first sent with a repair header (--reliability nack)."},
         {"repair_nacks_sent", "NACKs sent for missing datagrams."},
         {"repair_nacks_received", "NACKs received for a known stream."},

@@ -3,6 +3,8 @@
 // relay's stats as JSON, text and Prometheus, the "ts" of the schema, and the atomic file write.
 #include "common/relay_stats.hpp"
 
+#include "common/reliability.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -64,7 +66,8 @@ TEST_CASE("relay stats: JSON, text, Prometheus")
     CHECK(json.find("\"event\":\"stats\",\"reason\":\"signal\",\"clients\":2,\"datagrams_in\":3,") !=
           std::string::npos);
     CHECK(json.find("\"messages_relayed\":2,") != std::string::npos);
-    CHECK(json.find("\"refused\":0}") != std::string::npos);
+    CHECK(json.find("\"refused\":0") != std::string::npos);
+    CHECK(json.back() == '}');
     CHECK(ex::relay_stats_text(r) == "relay stats: clients=2 datagrams_in=3 messages_relayed=2");
 
     const auto started = system_clock::time_point{std::chrono::seconds{1'796'092'888}};
@@ -82,8 +85,17 @@ TEST_CASE("relay stats: JSON, text, Prometheus")
     for (std::string line; std::getline(lines, line);)
         ++n;
     CHECK(n == 3 * (tlvcast::core::relay_counters::size + 2));
-    // Every counter has its own help, none the fallback.
+    // Every counter has its own help, none the fallback, the repair layer's too.
     CHECK(prom.find("A relay counter") == std::string::npos);
+    r.fragmenter = ex::repair_counters(tlvcast::fragment::nack_fragmenter_stats{});
+    REQUIRE_FALSE(r.fragmenter.empty());
+    r.fragmenter[4].second = 7; // repair_retransmissions
+    const std::string with_repair = ex::relay_stats_prometheus(r, "224.1.1.1", 5007, started);
+    CHECK(with_repair.find("A relay counter") == std::string::npos);
+    CHECK(with_repair.find("tlvcast_relay_repair_retransmissions_total{group=\"224.1.1.1\",port=\"5007\"} 7\n") !=
+          std::string::npos);
+    CHECK(ex::relay_stats_json(r, "exit").find("\"repair_retransmissions\":7") != std::string::npos);
+    CHECK(ex::relay_stats_text(r) == "relay stats: clients=2 datagrams_in=3 messages_relayed=2 repair_retransmissions=7");
     // Label values are escaped.
     CHECK(ex::relay_stats_prometheus(r, "a\"b\\c\nd", 1, started).find("{group=\"a\\\"b\\\\c\\nd\",port=\"1\"}") !=
           std::string::npos);
