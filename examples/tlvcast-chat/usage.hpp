@@ -110,7 +110,8 @@ microseconds) and "event". registered ("local", "relay", "relay_fingerprint", "s
 profile: "delivery", and "data_group" for multicast), message ("peer", "sender", "text"),
 connected and disconnected ("peer", "sender"), relay_lost and relay_changed ("relay"),
 relay_refused ("relay", "relay_fingerprint": what it offered), relay_trusted ("relay",
-"relay_fingerprint"), send_failed and error ("error"). "sender" is the verified identity
+"relay_fingerprint"), send_failed and error ("error"), unrecoverable ("peer", "first", "last":
+datagrams first..last from peer were lost for good; --reliability nack). "sender" is the verified identity
 fingerprint of the client at "peer" (not in the seed profile, which proves no identity);
 "relay_fingerprint" is always the relay's, "self" this client's. Fingerprints are 64 hex digits:
 SHA-256 of the Ed25519 public key (secure, group), or of the RSA public key's DER
