@@ -11,10 +11,8 @@
 // Invariants after every step: streams within max_streams (both sides); one call sends at most
 // repairs_per_nack datagrams; every datagram either side sends is a well-formed repair TLV; the
 // queues of completed messages and notices are drained each step; ASan/UBSan find the rest.
-// TLVCAST_FUZZ_REPAIR_STRICT also checks that no notice spans more than `window` datagrams and
-// that after on_timer() the next timer is in the future (no busy loop). Both are off until the
-// seq-0xffffffff wrap in repair_rx and the idle wake of a stream with a gap are fixed (they fail
-// within seconds; tests/fragment/review_repair.cpp has both as [!shouldfail] tests).
+// It also checks that no notice spans more than `window` datagrams and that after on_timer() the
+// next timer is in the future (no busy loop): the review found both broken, both fixed since.
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/wire/repair.hpp>
 
@@ -107,11 +105,7 @@ void drain(side& s, const fragment::repair_limits& lim)
     fragment::repair_notice n;
     while (s.f.pop_notice(n)) {
         FUZZ_CHECK(n.last >= n.first);
-#ifdef TLVCAST_FUZZ_REPAIR_STRICT
         FUZZ_CHECK(n.last - n.first < lim.window);
-#else
-        (void)lim;
-#endif
     }
     FUZZ_CHECK(s.f.rx_streams() <= lim.max_streams);
     FUZZ_CHECK(s.f.tx_streams() <= lim.max_streams);
@@ -235,9 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     datagram_batch out;
                     s->f.on_timer(now, out);
                     take(*s, out, lim, true);
-#ifdef TLVCAST_FUZZ_REPAIR_STRICT
                     FUZZ_CHECK(s->f.next_timer() > now);
-#endif
                 }
                 drain(*s, lim);
             }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Security review of the repairing Fragmenter in the secure profile's engines (an attacker's view).
-// Tests tagged [!shouldfail] demonstrate a problem of the current code.
+// Written as attacks by the adversarial review, fixed since (a registration makes the relay's
+// Fragmenter forget the address's streams): each now shows the defence.
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/fragment/nack_fragmenter.hpp>
@@ -79,9 +80,9 @@ void endpoint_takeover()
 
 } // namespace
 
-TEST_CASE("review: another identity that takes over a member's endpoint NACKs the relay's stream to it and reads "
-          "what was sent to the previous member",
-          "[secure][repair][review][!shouldfail]")
+TEST_CASE("review, fixed: another identity that takes over a member's endpoint NACKs the relay's stream to it and "
+          "reads what was sent to the previous member",
+          "[secure][repair][review]")
 {
     // relay_peers.hpp try_handshake: "Another identity took this endpoint over (a dead member's
     // port reused)" replaces the session but does not forget the Fragmenter's streams of that
@@ -96,8 +97,9 @@ TEST_CASE("review: (control) with the seed fragmenter the newcomer reads nothing
     endpoint_takeover<fragment::seed_fragmenter>();
 }
 
-TEST_CASE("review: a member that restarts (same identity, same endpoint) gets the messages of its previous run again",
-          "[secure][repair][review][!shouldfail]")
+TEST_CASE("review, fixed: a member that restarts (same identity, same endpoint) gets the messages of its previous "
+          "run again",
+          "[secure][repair][review]")
 {
     repair_net net(sec(test::identity(100)));
     for (std::uint8_t i = 1; i <= 2; ++i)
