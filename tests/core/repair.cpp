@@ -221,7 +221,10 @@ TEST_CASE("repair: secure profile, 1 relay and 4 clients, every message once and
     for (const double loss : {0.0, 0.05, 0.2}) {
         for (std::uint64_t seed = 1; seed <= 3; ++seed) {
             INFO("loss " << loss << " seed " << seed);
-            const outcome o = run({.seed = seed, .loss = loss});
+            scenario sc;
+            sc.seed = seed;
+            sc.loss = loss;
+            const outcome o = run(sc);
             CHECK(o.unrecoverable == 0);
             if (seed == 1)
                 WARN("loss " << loss << ": relay repairs " << o.relay_stats.repairs_sent << ", NACKs sent "

@@ -33,7 +33,8 @@ FIELDS = ["frame.number", "frame.time_epoch", "udp.dstport", "tlvcast.name", "tl
           "tlvcast.fragment.seq", "tlvcast.fragment.total", "tlvcast.ipv4", "tlvcast.port", "tlvcast.pem",
           "tlvcast.secure.version", "tlvcast.secure.session_id", "tlvcast.secure.seq", "tlvcast.group.epoch",
           "tlvcast.group.sender", "tlvcast.group.generation", "tlvcast.group.first", "tlvcast.group.total",
-          "_ws.expert.message"]
+          "tlvcast.repair.stream", "tlvcast.repair.seq", "tlvcast.repair.first", "tlvcast.repair.count",
+          "tlvcast.repair.next", "_ws.expert.message"]
 
 
 def tshark_read(path, *extra):
