@@ -54,7 +54,10 @@ fragment::repair_limits small_limits()
     l.window = 32;
     l.held_bytes = 2000;
     l.backfill = 16;
-    l.nack_tries = 4;
+    l.gap_timeout = 3s;
+    l.total_cache_bytes = 12000;
+    l.total_held_bytes = 6000;
+    l.repair_burst_bytes = 8000;
     l.repairs_per_nack = 16;
     l.tails = 2;
     l.idle = 5s;

@@ -235,8 +235,10 @@ private:
     static bool group_stream(std::uint32_t id) noexcept { return (id & 0x80000000u) != 0; }
     duration backoff(std::uint32_t id)
     {
+        // At least one tick: a NACK is never due at the instant the gap opened (the timer then
+        // always lies ahead of the call that armed it).
         const auto span = (group_stream(id) ? lim_.group_nack_backoff : lim_.nack_backoff).count();
-        return span <= 0 ? duration{} : duration{static_cast<duration::rep>(rng_() % static_cast<std::uint64_t>(span))};
+        return duration{1 + (span <= 1 ? 0 : static_cast<duration::rep>(rng_() % static_cast<std::uint64_t>(span)))};
     }
     void wake(time_point t) noexcept { next_ = std::min(next_, t); }
 

@@ -235,9 +235,6 @@ void basic_nack_fragmenter<Inner>::rx_timer(const rx_key& key, detail::rx_stream
         s.acked = s.next;
         s.ack_due = no_timer;
     }
-    wake(std::min(s.nack_due, s.ack_due));
-    if (!s.has_gap()) // a stream with a gap waits for gap_timeout, not for idle
-        wake(s.heard + lim_.idle);
 }
 
 } // namespace tlvcast::fragment

@@ -191,9 +191,6 @@ void basic_nack_fragmenter<Inner>::tx_timer(detail::tx_stream& s, time_point now
             wait *= 2;
         s.tail_due = more ? now + std::min(wait, lim_.max_tail_interval) : no_timer;
     }
-    wake(s.deadline(lim_));
-    if (s.cache.empty() && s.tail_due == no_timer)
-        wake(s.used + lim_.idle);
 }
 
 template <class Inner>
@@ -201,25 +198,32 @@ template <class Inner>
 void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
 {
     next_ = no_timer;
+    // Each stream's timers first, then whether it is idle (its timers may have just made it so).
     for (auto it = rx_.begin(); it != rx_.end();) {
         auto& [key, s] = *it;
-        if (now - s.heard >= lim_.idle && !s.has_gap()) {
+        rx_timer(key, s, now, out);
+        if (now - s.heard >= lim_.idle && !s.has_gap() && s.ack_due == no_timer) {
             total_held_ -= s.held_bytes;
             it = rx_.erase(it);
-            continue;
+        } else {
+            wake(std::min(s.nack_due, s.ack_due));
+            if (!s.has_gap()) // a stream with a gap waits for gap_timeout, not for idle
+                wake(s.heard + lim_.idle);
+            ++it;
         }
-        rx_timer(key, s, now, out);
-        ++it;
     }
     for (auto it = tx_.begin(); it != tx_.end();) {
         auto& s = it->second;
+        tx_timer(s, now, out);
         if (s.cache.empty() && s.tail_due == no_timer && now - s.used >= lim_.idle) {
             const auto gone = it++;
             erase_tx(gone);
-            continue;
+        } else {
+            wake(s.deadline(lim_));
+            if (s.cache.empty() && s.tail_due == no_timer)
+                wake(s.used + lim_.idle);
+            ++it;
         }
-        tx_timer(s, now, out);
-        ++it;
     }
     inner_.on_timer(now, out);
 }
