@@ -325,7 +325,7 @@ TEST_CASE("nack_fragmenter: a sender that never answers leaves a notice after ga
     // NACKs back off to max_nack_interval: about gap_timeout / max_nack_interval of them.
     const auto& lim = r.limits();
     CHECK(nacks >= 5);
-    CHECK(nacks <= lim.gap_timeout / lim.max_nack_interval + 8);
+    CHECK(nacks <= static_cast<std::size_t>(lim.gap_timeout / lim.max_nack_interval) + 8);
     CHECK(now - time_point{} >= lim.gap_timeout);
     CHECK(n.first == 1);
     CHECK(n.last == 4);
