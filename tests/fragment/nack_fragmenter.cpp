@@ -405,3 +405,34 @@ TEST_CASE("nack_fragmenter: repair off is the inner fragmenter, byte for byte", 
     CHECK(f.rx_streams() == 0);
     CHECK(out.empty());
 }
+
+TEST_CASE("nack_fragmenter: messages cut by gaps given up do not block the messages after them",
+          "[fragment][repair]")
+{
+    // More cut messages than the reassembler keeps in flight per sender (16): before, their
+    // fragments held every slot and each later message was refused, silently.
+    fragment::repair_limits lim;
+    lim.cache_bytes = 600; // the lost datagrams leave the cache before they are asked for: GONE
+    lossy_link l(23, 1, 0.0, 0.0, lim);
+    l.jitter_ms = 1;
+    std::error_code ec;
+    for (std::uint32_t i = 0; i < 40; ++i) {
+        datagram_batch out;
+        const auto m = message_of(i, 900); // 5 fragments of 200 bytes
+        l.sender.split(m, l.dest(), l.now, out, ec);
+        REQUIRE(out.size() == 5);
+        datagram_batch kept;
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (i >= 20 || k != 2) // the middle fragment of each of the first 20 messages is lost
+                kept.push(out[k].to, out[k].bytes);
+        l.post(sender_ep, kept);
+        l.run(std::chrono::milliseconds(1));
+    }
+    l.run(std::chrono::seconds(20));
+    const auto& got = l.got[0];
+    REQUIRE(got.size() == 20);
+    for (std::uint32_t i = 0; i < 20; ++i)
+        CHECK(index_of(got[i]) == 20 + i);
+    CHECK_FALSE(l.notices.empty()); // every loss said
+    CHECK(l.receivers[0].stats().reassembly.sender_busy_drops == 0);
+}

@@ -203,7 +203,7 @@ private:
     detail::rx_stream* rx_for(const rx_key& key, time_point now, bool create);
     void on_data(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
     void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
-    void deliver(const endpoint& source, std::span<const std::byte> datagram, time_point now);
+    void deliver(const endpoint& source, std::uint32_t seq, std::span<const std::byte> datagram, time_point now);
     void drain(const endpoint& source, detail::rx_stream& s, time_point now);
     void give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end, time_point now);
     void nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);

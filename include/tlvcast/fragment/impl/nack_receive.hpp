@@ -75,7 +75,7 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
     }
     s.heard_up_to(std::uint64_t{d.seq} + 1, lim_);
     if (d.seq == s.next) {
-        deliver(key.first, d.datagram, now);
+        deliver(key.first, d.seq, d.datagram, now);
         ++s.next;
         ++s.delivered;
         drain(key.first, s, now);
@@ -95,8 +95,8 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
 
 template <class Inner>
     requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::span<const std::byte> datagram,
-                                          time_point now)
+void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::uint32_t seq,
+                                          std::span<const std::byte> datagram, time_point now)
 {
     std::error_code ec;
     wire::tlv_reader r(datagram);
@@ -110,6 +110,13 @@ void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::span<con
     scratch_.clear();
     if (inner_.reassemble(source, t.value, now, scratch_, message_, ec))
         ready_.emplace_back(source, std::move(message_));
+    else if (ec && ec != errc::duplicate_fragment) {
+        // In order and once, a fragment the reassembler refuses (its limits) loses its message:
+        // said, not silent.
+        notices_.push_back({source, seq, seq});
+        ++stats_.unrecoverable;
+        ++stats_.unrecoverable_datagrams;
+    }
     message_.clear();
 }
 
@@ -121,7 +128,7 @@ void basic_nack_fragmenter<Inner>::drain(const endpoint& source, detail::rx_stre
         auto node = s.held.extract(s.held.begin());
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
-        deliver(source, node.mapped(), now);
+        deliver(source, node.key(), node.mapped(), now);
         ++s.next;
         ++s.delivered;
     }
@@ -137,6 +144,9 @@ void basic_nack_fragmenter<Inner>::give_up(const endpoint& source, detail::rx_st
     notices_.push_back({source, s.next, std::uint64_t{end} - 1});
     ++stats_.unrecoverable;
     stats_.unrecoverable_datagrams += end - s.next;
+    // A message cut by the gap can never complete in an in-order stream: its fragments must not
+    // hold the reassembler's slots (and refuse every later message) until they time out.
+    inner_.forget(source);
     total_held_ -= s.drop_below(end);
     s.next = end;
     s.high = std::max(s.high, end);
