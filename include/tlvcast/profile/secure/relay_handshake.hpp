@@ -11,6 +11,7 @@
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/types.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,11 @@
 
 namespace tlvcast::profile::secure {
 
+/// SECURE_RECORD(seq 0, SECURE_ACCEPT(flags)): the relay's last handshake flight, 41 bytes.
+inline constexpr std::size_t accept_record_size = record_overhead + wire::tlv_header_size + 1;
+static_assert(accept_record_size < wire::tlv_header_size + wire::secure_client_auth_size,
+              "a resent SECURE_ACCEPT must be smaller than the CLIENT_AUTH that draws it (no amplification)");
+
 /// The relay's view of one client: its sessions (shared, so a re-handshake carries the last one
 /// over for late records) and its verified identity.
 template <class Aead>
@@ -34,6 +40,12 @@ struct peer_session {
     std::shared_ptr<session<Aead>> previous;
     crypto::fingerprint identity{};
     endpoint address; ///< where the client registered from (SECURE_KEY_UPDATE goes there)
+    /// The handshake's last flights, for a client whose SECURE_ACCEPT was lost and that sends its
+    /// SECURE_CLIENT_AUTH again: that value byte for byte, and the ACCEPT record it gets again
+    /// (at most options::max_flight_resends times; engine thread only).
+    std::array<std::byte, wire::secure_client_auth_size> client_auth{};
+    std::array<std::byte, accept_record_size> accept{};
+    mutable unsigned accept_resends = 0;
 };
 
 /// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
@@ -84,7 +96,15 @@ public:
         // hello (its cookie proved the address) gets it.
         const duplicate_key dup{from, context};
         if (const auto d = by_hello_.find(dup); d != by_hello_.end()) {
-            detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, pending_.at(d->second).server_hello);
+            // At most max_flight_resends answers per handshake: a copied hello+cookie (whoever saw
+            // it) draws a bounded number of SERVER_HELLOs, to the address the cookie proved.
+            pending_handshake& ph = pending_.at(d->second);
+            if (ph.resends >= opt.max_flight_resends) {
+                ec = errc::rate_limited;
+                return;
+            }
+            ++ph.resends;
+            detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, ph.server_hello);
             return;
         }
         const endpoint address = from.without_port();
@@ -142,6 +162,8 @@ public:
     {
         const session_id sid = detail::read_session_id(value);
         const auto it = pending_.find(detail::load_u64(sid.data()));
+        if (it == pending_.end() && resend_accept(me, from, value, current, out))
+            return;
         if (it == pending_.end() || it->second.from != from || it->second.expires <= now) {
             ec = errc::stale_session;
             return;
@@ -183,6 +205,13 @@ public:
         }
         if (ec)
             return;
+        if (out.bytes().size() - m != p.accept.size()) { // cannot happen: the record's size is fixed
+            out.rollback(m);
+            ec = errc::handshake_failed;
+            return;
+        }
+        std::copy(out.bytes().begin() + static_cast<std::ptrdiff_t>(m), out.bytes().end(), p.accept.begin());
+        std::copy(value.begin(), value.end(), p.client_auth.begin());
         out.commit(from, m);
         registered.emplace(std::move(p));
     }
@@ -214,7 +243,25 @@ public:
     }
 
 private:
+    // A SECURE_CLIENT_AUTH that the current session of `from` was registered with, byte for byte:
+    // the client did not get our SECURE_ACCEPT and sends its last flight again, so ours goes again
+    // (RFC 9147 §5.8: the receiver of a repeated flight retransmits its own). The stored record,
+    // not a new seal: no key use, no state, 41 bytes for 124, and only to the session's address.
+    static bool resend_accept(party& me, const endpoint& from, std::span<const std::byte> value,
+                              const peer_type* current, datagram_batch& out)
+    {
+        if (!current || !current->current || current->address != from ||
+            !std::equal(value.begin(), value.end(), current->client_auth.begin(), current->client_auth.end()))
+            return false;
+        if (current->accept_resends >= me.settings().max_flight_resends)
+            return true; // answered enough: dropped quietly
+        ++current->accept_resends;
+        out.push(from, current->accept);
+        return true;
+    }
+
     struct pending_handshake {
+        unsigned resends = 0; ///< SERVER_HELLOs sent again for a repeated hello (max_flight_resends)
         endpoint from;
         time_point expires;
         std::uint64_t serial = 0;            ///< order of creation (the FIFO's entries name it)
