@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSL-1.0
 # cmake --install: the headers, the CMake package (tlvcast::tlvcast, tlvcast::openssl), the pkg-config
-# files; examples/CMakeLists.txt adds the programs tlvcast-relay and tlvcast-chat. Included when
+# files, docs/CLI.md; examples/CMakeLists.txt adds the programs tlvcast-relay and tlvcast-chat and
+# their man pages. Included when
 # TLVCAST_INSTALL is on (the default when tlvcast is the top-level project).
 include(CMakePackageConfigHelpers)
 
@@ -57,6 +58,9 @@ if(TLVCAST_WITH_OPENSSL)
   list(APPEND pc_files ${PROJECT_BINARY_DIR}/tlvcast-openssl.pc)
 endif()
 install(FILES ${pc_files} DESTINATION ${pc_dir})
+
+# share/doc/tlvcast/: the programs' conventions and JSON event schema, which their --help names.
+install(FILES ${PROJECT_SOURCE_DIR}/docs/CLI.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # share/tlvcast/: the systemd unit (its ExecStart names this prefix's tlvcast-relay), the example
 # environment file, and the Wireshark dissector (packaging/).

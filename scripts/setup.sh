@@ -3,7 +3,8 @@
 # Installs what tlvcast needs from Debian 12's packages, only when something is missing (idempotent).
 set -euo pipefail
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libcrypto++-dev libasio-dev catch2
-          libbenchmark-dev libssl-dev python3 python3-cryptography iproute2 iptables util-linux procps tshark)
+          libbenchmark-dev libssl-dev python3 python3-cryptography iproute2 iptables util-linux procps tshark
+          help2man)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -42,6 +42,15 @@ if [ "${NETNS_VETH:-}" = 1 ]; then
     echo "netns: cannot create the veth pair v0/v1 with IPv6 in the namespace, skipping" >&2
     exit 77
   fi
+  # The kernel reports a carrier change late (linkwatch runs at most once a second for the whole
+  # machine, so with tests in parallel up to a second late); until then the link is not UP and a
+  # first datagram can be lost. Wait for both ends UP and no tentative address, at most 5 s.
+  for _ in $(seq 1 100); do
+    if [ "$(ip -br link show up | grep -cE '^v[01]@\S+\s+UP')" = 2 ] && [ -z "$(ip -6 addr show tentative)" ]; then
+      break
+    fi
+    sleep 0.05
+  done
 fi
 if [ -n "${NETNS_LOSS:-}" ]; then
   if ! iptables -A INPUT -m statistic --mode random --probability "$NETNS_LOSS" -j DROP; then

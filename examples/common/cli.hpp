@@ -36,9 +36,11 @@ public:
         if (i_ >= argc_)
             return false;
         std::string_view word = argv_[i_++];
-        // The short forms: -h for every program, -v for the relay's --verbose.
+        // The short forms: -h and -q for every program, -v for the relay's --verbose.
         if (word == "-h")
             word = "--help";
+        else if (word == "-q")
+            word = "--quiet";
         else if (word == "-v")
             word = "--verbose";
         if (word.size() < 3 || word.substr(0, 2) != "--")

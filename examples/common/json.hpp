@@ -2,8 +2,10 @@
 // A tiny JSON-lines writer for the example programs: one flat object per line, strings escaped.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -76,9 +78,34 @@ inline void append_json_string(std::string& out, std::string_view s)
     out += '"';
 }
 
+/// The version of the programs' JSON event schema (docs/CLI.md): the "v" of every line.
+inline constexpr std::uint64_t json_schema_version = 1;
+
+/// `t` as RFC 3339 in UTC with microseconds: "2026-12-01T02:41:28.123456Z".
+inline std::string rfc3339_utc(std::chrono::system_clock::time_point t)
+{
+    const auto us = std::chrono::floor<std::chrono::microseconds>(t).time_since_epoch().count();
+    const auto secs = static_cast<std::time_t>(us / 1'000'000); // the clock is after 1970
+    const auto frac = static_cast<long>(us % 1'000'000);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", frac);
+    return buf;
+}
+
 /// Builds one flat JSON object: json_object().str("event", "ready").num("bytes", 3).boolean("ok", true).text().
 class json_object {
 public:
+    /// An event line of the schema: "v", "ts" (now) and "event" first, the event's fields after.
+    static json_object event(std::string_view name)
+    {
+        json_object o;
+        o.num("v", json_schema_version).str("ts", rfc3339_utc(std::chrono::system_clock::now())).str("event", name);
+        return o;
+    }
+
     json_object& str(std::string_view key, std::string_view value)
     {
         this->key(key);

@@ -181,6 +181,7 @@ struct common_settings {
     std::string key_file, identity_file;
     bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
+    bool quiet = false; ///< -q: no informational text for people (errors and warnings still on stderr)
     bool help = false;
     bool version = false; ///< --version: print the program's and the library's version, exit 0
     /// The first group-only option given (--delivery, --data-group), refused in the other profiles.
@@ -260,6 +261,9 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
     } else if (name == "--json") {
         args.no_value();
         s.json = true;
+    } else if (name == "--quiet") {
+        args.no_value();
+        s.quiet = true;
     } else if (name == "--group") {
         s.udp.group = args.ip_address();
         if (!s.udp.group.is_multicast())
@@ -310,7 +314,7 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
     return true;
 }
 
-/// Refuses key options of the other profiles, group options outside the group profile, and an
+/// Refuses --quiet with --json, key options of the other profiles, group options outside the group profile, and an
 /// IPv6 group in the seed profile. In the group profile, sets the data group's default (of --group's
 /// family) and refuses a data group of the other family, or on --port (a member's data socket binds
 /// that port with SO_REUSEADDR: on the relay's host it would take the relay's unicast traffic).
@@ -318,6 +322,8 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
 /// which then gets no default and no check of it.
 inline void check_common(common_settings& s, bool uses_data_group = true)
 {
+    if (s.quiet && s.json)
+        throw usage_error("option --quiet is for the text for people: with --json, a reader picks the events it wants");
     if (s.profile == profile::seed && s.udp.group.is_v6())
         throw usage_error("option --group: " + s.udp.group.to_string() +
                           " is IPv6, and the seed profile carries IPv4 addresses only (use --profile secure)");

@@ -4,6 +4,10 @@
 #include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
+#include "common/relay_probe.hpp"
+#include "common/reliability.hpp"
+#include "common/relay_stats.hpp"
+#include "tlvcast-relay/usage.hpp"
 
 #include <tlvcast/version.hpp>
 
@@ -24,84 +28,24 @@ namespace {
 namespace ex = tlvcast::examples;
 using namespace std::chrono_literals;
 
-using fragmenter = tlvcast::fragment::seed_fragmenter;
 template <class Cipher>
-using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, fragmenter>;
+using relay_type = tlvcast::core::basic_relay<tlvcast::transport::asio_udp, Cipher, ex::fragmenter_for<Cipher>>;
 
 // The relay only reassembles (it never splits a secure client's message itself): its default
 // limits must admit the largest message in the smallest fragments either profile uses.
 static_assert(tlvcast::fragment::limits{}.max_message_bytes >= tlvcast::core::default_max_message);
 static_assert(tlvcast::fragment::limits{}.max_fragments_per_message * 256 >= tlvcast::core::default_max_message);
 
-constexpr const char* usage = R"(usage: tlvcast-relay [options]
-
-The relay: binds the group's port, joins the group, registers clients and relays each message,
-re-encrypted, to every other registered client. In the secure profile (the default) clients
-authenticate it by its Ed25519 identity: give them the fingerprint it prints at start.
-In the group profile the members encrypt end to end: the relay orders the members' commits and
-forwards their messages unchanged, and cannot read them. The members decide who is in the group;
-given --roster or --admin-key, the relay also refuses to order a commit that adds anyone that
-policy refuses (so an outsider cannot found a group while the members are away).
-
-options:
-  --profile P        secure (default: X25519/Ed25519 handshake, AEAD records), group (the secure
-                     profile's hops, end-to-end group encryption between members) or seed (RSA-OAEP)
-  --backend B        )" TLVCAST_EXAMPLES_BACKEND_HELP R"(
-  --identity FILE    secure, group: load the Ed25519 identity (PKCS#8 PEM) from FILE, or create it there
-                     with mode 0600 on first start (default: a fresh identity each run)
-  --roster FILE      group: order only commits whose additions are in this roster file (one
-                     fingerprint per line, as the members' --roster; default: no check)
-  --admin-key FILE   group: order only commits whose additions carry a certificate by this admin
-                     key (64 hex digits, as the members' --admin-key); not with --roster
-  --data-group ADDR:PORT  group: where the relay sends each forwarded blob (message, commit,
-                     welcome page) ONCE for all the members that joined with --delivery multicast
-                     (the others get their own unicast copy; each member chooses, the relay serves
-                     both). Multicast, of --group's family, with a port other than --port; IPv6 in
-                     brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4 --group,
-                     [ff15::2]:5008 for an IPv6 one. The members must listen on the same one (their
-                     --data-group). Sent with the --iface and --ttl of --group.
-  --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
-  --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
-  --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);
-                     IPv6 needs the secure or group profile
-  --port N           UDP port (default 5007)
-  --iface IF         the interface that joins the group, by name (v0) or by one of its addresses
-                     (10.0.0.1, fd00::1) (default: the kernel's choice)
-  --ttl N            multicast TTL or IPv6 hop limit, 0..255 (default 1)
-  --keepalive S      the clients' keep-alive period in seconds (default 5); sets the default timeout
-  --timeout S        silence after which a client is gone (default 3 x keepalive = 15)
-  --max-clients N    registrations beyond this are refused (default 4096)
-  --threads N        worker threads for the public-key work (default 0: one per core)
-  --json             one JSON object per line on stdout instead of text for people
-  -v, --verbose      also print an event per relayed message (off by default: a line per message
-                     costs more than relaying it; written in batches when on)
-  -h, --help         this text
-  --version          the version, then exit
-
-Exit status: 0 stopped by SIGINT or SIGTERM, 1 a failure at start (a socket, a key file), 2 a
-usage error.
-
-Seconds may have decimals (0.5). SIGINT or SIGTERM stops the relay and prints its counters.
-At start it prints its fingerprint (64 hex digits): SHA-256 of its Ed25519 public key (secure),
-or of its RSA public key's DER SubjectPublicKeyInfo (seed: for information only, seed
-clients cannot pin it).
-JSON events: ready ("fingerprint", "profile", "backend"; group profile: "data_group"), registered,
-connected, disconnected, timeout (each with "peer":"ip:port" or "[ipv6]:port"), message ("from",
-"bytes"; with --verbose only), and stats (every relay counter by name). In the secure and group profiles the client
-events also carry "sender": the client's verified identity fingerprint. In the group profile a
-message event is any blob the relay forwarded or ordered (a member's encrypted message, commit or
-welcome page; "bytes" is its encrypted size). People's output shows fingerprints by their first 32
-hex digits (128 bits).
-
-Example over IPv6, the interface by name:
-  tlvcast-relay --group ff15::1 --port 5007 --iface v0 --identity relay.pem
-)";
 
 struct settings : tlvcast::examples::common_settings {
     std::optional<tlvcast::duration> timeout;
     std::size_t max_clients = 4096;
     unsigned threads = 0;
     bool verbose = false; ///< -v: an event per relayed message
+    tlvcast::duration stats_interval{}; ///< --stats-interval; zero: none
+    std::string metrics_file;
+    std::optional<ex::reliability> reliability_given;
+    ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
 };
 
@@ -131,12 +75,21 @@ settings parse(int argc, char** argv)
         else if (name == "--verbose") {
             args.no_value();
             s.verbose = true;
-        } else if (name == "--threads")
+        } else if (name == "--stats-interval")
+            s.stats_interval = args.seconds(0.01, 86400);
+        else if (name == "--metrics-file")
+            s.metrics_file = args.text();
+        else if (name == "--threads")
             s.threads = static_cast<unsigned>(args.integer(0, 256));
+        else if (name == "--reliability")
+            s.reliability_given = ex::read_reliability(args);
         else
             args.unknown();
     }
     ex::check_common(s);
+    s.reliability = ex::check_reliability(s.reliability_given, s.profile);
+    if (s.quiet && s.verbose)
+        throw ex::usage_error("options --quiet and --verbose: one at a time");
     if (!s.roster_file.empty() && !s.admin_key_file.empty())
         throw ex::usage_error("options --roster and --admin-key: one admission policy at a time");
     if (s.delivery)
@@ -181,13 +134,10 @@ std::string event_line(const tlvcast::core::relay_event& e, bool json)
                        : e.what == k::timeout      ? "timeout"
                                                    : "message";
     if (json) {
-        const std::string peer = e.peer.to_string();
-        ex::json_object o;
-        o.str("event", what);
+        auto o = ex::json_object::event(what);
+        o.str("peer", e.peer.to_string());
         if (e.what == k::message)
-            o.str("from", peer).num("bytes", e.bytes);
-        else
-            o.str("peer", peer);
+            o.num("bytes", e.bytes);
         if (e.identity)
             o.str("sender", ex::hex(*e.identity));
         return o.text();
@@ -209,12 +159,16 @@ std::string event_line(const tlvcast::core::relay_event& e, bool json)
 // behind it): one write per batch instead of one per message. The rare events flush at once.
 class event_printer {
 public:
-    event_printer(asio::io_context& io, bool json, bool verbose) : io_(io), json_(json), verbose_(verbose) {}
+    event_printer(asio::io_context& io, bool json, bool verbose, bool quiet)
+        : io_(io), json_(json), verbose_(verbose), quiet_(quiet)
+    {
+    }
 
     void operator()(const tlvcast::core::relay_event& e)
     {
         if (e.what != tlvcast::core::relay_event::kind::message) {
-            ex::print_line(event_line(e, json_));
+            if (!quiet_)
+                ex::print_line(event_line(e, json_));
             return;
         }
         if (!verbose_)
@@ -233,28 +187,35 @@ public:
 
 private:
     asio::io_context& io_;
-    bool json_, verbose_;
+    bool json_, verbose_, quiet_;
     bool flush_posted_ = false;
 };
 
-template <class Relay>
-void print_stats(const Relay& relay, bool json)
+// The stats reporter's settings, from the command line.
+ex::relay_stats_reporter::options stats_options(const settings& s)
 {
-    const auto values = relay.engine().counters().read();
-    using counters = tlvcast::core::relay_counters;
-    if (json) {
-        ex::json_object o;
-        o.str("event", "stats");
-        for (std::size_t i = 0; i < values.size(); ++i)
-            o.num(counters::name(i), values[i]);
-        ex::print_line(o.text());
+    ex::relay_stats_reporter::options o;
+    o.json = s.json;
+    o.quiet = s.quiet;
+    o.interval = s.stats_interval;
+    o.metrics_file = s.metrics_file;
+    o.group = s.udp.group.to_string();
+    o.port = s.udp.port;
+    return o;
+}
+
+// Says on stderr (and as a warning event) that another relay answers where this one will.
+void warn_other_relay(const settings& s)
+{
+    const auto other = ex::probe_other_relay(s.udp, 250ms);
+    if (!other)
         return;
-    }
-    std::string line = "relay stats:";
-    for (std::size_t i = 0; i < values.size(); ++i)
-        if (values[i] != 0)
-            line += " " + std::string(counters::name(i)) + "=" + std::to_string(values[i]);
-    ex::print_line(line);
+    const std::string where = ex::address_port_text(s.udp.group, s.udp.port);
+    const std::string what = "another relay already answers on " + where + " (from " + other->to_string() +
+                             "): each client registers with whichever answers first";
+    std::cerr << "tlvcast-relay: warning: " << what << "\n";
+    if (s.json)
+        ex::print_line(ex::json_object::event("warning").str("warning", what).str("relay", other->to_string()).text());
 }
 
 template <class Cipher>
@@ -263,17 +224,29 @@ int run(const settings& s)
     const tlvcast::duration keepalive = s.keepalive;
     const tlvcast::duration timeout = s.timeout.value_or(3 * keepalive);
 
+    // From here on SIGUSR1 and SIGHUP report the stats (once started) instead of killing the relay.
+    asio::io_context io(1);
+    const relay_type<Cipher>* running = nullptr;
+    ex::relay_stats_reporter stats(io, stats_options(s), [&running] {
+        // On the io thread, the relay's only one: the strand's peer table and Fragmenter are not
+        // being changed (workers only reseal).
+        const auto& engine = running->engine();
+        return ex::relay_reading{engine.counters().read(), engine.client_count(),
+                                 ex::repair_counters(engine.fragmenter_stats())};
+    });
+    warn_other_relay(s);
+
     auto cipher = make_cipher<Cipher>(s);
     const std::string fingerprint = ex::hex(ex::own_fingerprint(cipher));
-    // Secure deliveries leave whole in one record when they fit, else in record-sized fragments;
-    // the seed relay's SENDER_INFO always leaves whole (the fragmenter knows it from the type table).
-    fragmenter frag;
-    if constexpr (ex::is_secure<Cipher>)
-        frag = fragmenter(tlvcast::fragment::limits{}, cipher.fragment_payload(), cipher.max_whole());
-    asio::io_context io(1);
+    // Secure deliveries leave whole in one record when they fit, else in record-sized fragments
+    // (repaired with --reliability nack); the seed relay's SENDER_INFO always leaves whole (the
+    // fragmenter knows it from the type table).
+    auto frag = ex::make_fragmenter(cipher, s.reliability);
     relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
                              tlvcast::core::relay_driver_options{s.threads, 4096});
+    running = &relay;
+    stats.start(); // a metrics file that cannot be written stops the relay here (exit status 1)
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int) {
@@ -281,30 +254,32 @@ int run(const settings& s)
             return;
         // Completes once no worker runs: no event or counter changes after it.
         relay.async_stop([&](std::error_code) {
-            print_stats(relay, s.json);
+            stats.finish();
             io.stop();
         });
     });
 
     // Stays alive until io.run() returns; the relay calls it on the io thread only.
-    event_printer printer(io, s.json, s.verbose);
+    event_printer printer(io, s.json, s.verbose, s.quiet);
     relay.start([&printer](const tlvcast::core::relay_event& e) { printer(e); });
-    const bool json = s.json;
     const std::string data_group =
         ex::is_group<Cipher> ? ex::address_port_text(s.data_group->address, s.data_group->port) : std::string();
-    if (json) {
-        ex::json_object o;
-        o.str("event", "ready")
-            .str("fingerprint", fingerprint)
+    if (s.json) {
+        auto o = ex::json_object::event("ready");
+        o.str("relay_fingerprint", fingerprint)
             .str("profile", ex::profile_name(s.profile))
-            .str("backend", ex::backend_name(s.backend));
+            .str("backend", ex::backend_name(s.backend))
+            .str("reliability", ex::reliability_name(s.reliability))
+            .str("group", s.udp.group.to_string())
+            .num("port", s.udp.port);
         if (!data_group.empty())
             o.str("data_group", data_group);
         ex::print_line(o.text());
-    } else {
+    } else if (!s.quiet) {
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
                        ex::profile_name(s.profile) + " profile, " + ex::backend_name(s.backend) +
-                       ", client timeout " + ex::seconds_text(timeout) + ")");
+                       ", reliability " + ex::reliability_name(s.reliability) + ", client timeout " +
+                       ex::seconds_text(timeout) + ")");
         if (!data_group.empty())
             ex::print_line("multicast members' data group: " + data_group);
         ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +
@@ -326,7 +301,7 @@ int main(int argc, char** argv)
         return 2;
     }
     if (s.help) {
-        std::cout << usage;
+        std::cout << ex::relay_usage;
         return 0;
     }
     if (s.version) {
@@ -337,6 +312,8 @@ int main(int argc, char** argv)
         return ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-relay: " << e.what() << "\n";
+        if (s.json)
+            ex::print_line(ex::json_object::event("error").str("error", e.what()).text());
         return 1;
     }
 }

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSL-1.0
 """Process harness for the end-to-end tests: runs the example programs with --json and waits,
-with a bounded timeout, for the JSON events they print. Used inside a private network namespace."""
+with a bounded timeout, for the JSON events they print; every line they print is checked against
+the event schema (schema.py, docs/CLI.md), and a line that does not conform fails the test that
+printed it. Used inside a private network namespace."""
 import argparse
 import json
 import os
@@ -10,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+
+import schema
 
 WAIT = 20.0  # the longest any single wait may take, seconds
 
@@ -60,6 +64,10 @@ class Program:
         self.raw = []              # every raw line
         self.cond = threading.Condition()
         self.stderr = b""
+        # The schema this program's lines must follow: tlvcast-relay's or tlvcast-chat's, with --json.
+        prog = os.path.basename(argv[0])
+        self.schema = prog if prog in schema.PROGRAMS and "--json" in argv else None
+        self.schema_errors = []    # (line, complaint) of each line that does not conform
         self._out = threading.Thread(target=self._read, daemon=True)
         self._out.start()
         self._err = threading.Thread(target=self._read_err, daemon=True)
@@ -72,7 +80,10 @@ class Program:
                 ev = json.loads(text)
             except (UnicodeDecodeError, json.JSONDecodeError) as e:
                 ev = {"event": "__invalid__", "line": repr(line), "why": str(e)}
+            why = schema.check_line(self.schema, line) if self.schema else None
             with self.cond:
+                if why:
+                    self.schema_errors.append((line, why))
                 self.raw.append(line)
                 self.events.append(ev)
                 self.cond.notify_all()
@@ -183,7 +194,7 @@ def start_relay(path, *extra, name="relay", profile=None):
     """Starts a relay and waits for its ready event; .fingerprint is the one it printed."""
     r = Program(name, [path, "--json", *profile_args(profile), *extra], stdin=False)
     ev = r.wait_for(is_event("ready"), "ready")
-    r.fingerprint = ev.get("fingerprint")
+    r.fingerprint = ev.get("relay_fingerprint")
     return r
 
 
@@ -194,17 +205,26 @@ def start_chat(path, name, *extra, profile=None):
     ev = c.wait_for(is_event("registered"), "registered")
     c.local = ev["local"]
     c.fingerprint = ev.get("self")
-    c.relay_fingerprint = ev.get("fingerprint")
+    c.relay_fingerprint = ev.get("relay_fingerprint")
     return c
 
 
 def stop_relay(relay):
-    """SIGTERM, then the stats event; checks a clean exit 0."""
+    """SIGTERM, then the exit's stats event; checks a clean exit 0."""
     relay.signal(signal.SIGTERM)
     rc = relay.wait_exit()
     check(rc == 0, f"{relay.name} exited {rc} after SIGTERM; stderr {relay.stderr[-500:]!r}")
-    stats = relay.wait_for(is_event("stats"), "stats", timeout=1)
+    stats = relay.wait_for(is_event("stats", reason="exit"), "stats", timeout=1)
     return stats
+
+
+def check_json_output(argv, stdout):
+    """For a program run to its end (subprocess.run) with --json: every line of its stdout follows
+    the schema."""
+    prog = os.path.basename(argv[0])
+    for line in stdout.splitlines():
+        why = schema.check_line(prog, line)
+        check(why is None, f"{prog}: a line off the schema ({why}): {line[:300]!r}")
 
 
 def no_invalid_lines(*programs):
@@ -247,6 +267,7 @@ def run_tests(tests, cleanup):
         if error is None:
             try:
                 sanitizer_reports()
+                schema_reports()
             except Failure as e:
                 error = e
         if error is None:
@@ -265,6 +286,16 @@ def sanitizer_reports():
         for mark in SANITIZER_MARKS:
             i = p.stderr.find(mark)
             check(i < 0, f"{p.name}: sanitizer report: {p.stderr[i:i + 1500].decode(errors='replace')}")
+
+
+def schema_reports():
+    """Fails when a program of this test printed a line that does not follow the event schema."""
+    for p in started:
+        p._out.join(5)
+        if p.schema_errors:
+            line, why = p.schema_errors[0]
+            check(False, f"{p.name}: {len(p.schema_errors)} line(s) off the schema, the first ({why}): "
+                         f"{line[:300]!r}")
 
 
 def in_namespace():

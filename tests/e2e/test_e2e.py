@@ -71,7 +71,7 @@ def test_messages_and_presence():
         except Failure:
             pass  # reported below, with what is missing
         time.sleep(0.5)  # a duplicate would arrive now
-        got = collections.Counter((e["from"], e["text"]) for e in c.select(is_event("message")))
+        got = collections.Counter((e["peer"], e["text"]) for e in c.select(is_event("message")))
         if got != want:
             missing = want - got
             extra = got - want
@@ -96,7 +96,7 @@ def test_timeout_and_restart():
     relay, chats = start_three(*RELAY)
     alice, bob, carol = chats
     alice.send_line("before")
-    bob.wait_for(is_event("message", **{"from": alice.local, "text": "before"}), "message")
+    bob.wait_for(is_event("message", **{"peer": alice.local, "text": "before"}), "message")
 
     # A client killed outright is reported gone after the relay's timeout (2 s).
     killed_at = time.monotonic()
@@ -116,9 +116,9 @@ def test_timeout_and_restart():
         relay2.wait_for(is_event("connected", peer=c.local), f"{c.name} re-joined")
         c.wait_for(is_event("relay_changed"), "relay_changed")
     alice.send_line("after the restart")
-    bob.wait_for(is_event("message", **{"from": alice.local, "text": "after the restart"}), "message after restart")
+    bob.wait_for(is_event("message", **{"peer": alice.local, "text": "after the restart"}), "message after restart")
     bob.send_line("and back")
-    alice.wait_for(is_event("message", **{"from": bob.local, "text": "and back"}), "reply after restart")
+    alice.wait_for(is_event("message", **{"peer": bob.local, "text": "and back"}), "reply after restart")
 
     # End of input: DISCONNECT, exit 0; the other hears of it.
     alice.close_stdin()
@@ -169,7 +169,7 @@ def test_usage_errors():
             check(r.returncode == 2, f"{os.path.basename(prog)} {bad}: exit {r.returncode}")
             check(r.stderr.strip() != b"" and r.stdout == b"", f"{os.path.basename(prog)} {bad}: output")
         r = subprocess.run([prog, "--help"], capture_output=True, timeout=10)
-        check(r.returncode == 0 and b"usage:" in r.stdout and b"--keepalive" in r.stdout, f"{prog} --help")
+        check(r.returncode == 0 and b"Usage:" in r.stdout and b"--keepalive" in r.stdout, f"{prog} --help")
     r = subprocess.run([args.chat, "--help"], capture_output=True, timeout=10)
     for opt in (b"--probe", b"--register-timeout", b"--register-attempts", b"--linger", b"--key"):
         check(opt in r.stdout, f"chat --help lacks {opt}")

@@ -162,7 +162,7 @@ def test_hostile_traffic():
         time.sleep(0.05)
     lost = 0
     for who, other, fmt in ((a, b, "a says {}"), (b, a, "b says {} ✓")):
-        mine = lambda e, who=who: e.get("event") == "message" and e.get("from") == who.local  # noqa: E731
+        mine = lambda e, who=who: e.get("event") == "message" and e.get("peer") == who.local  # noqa: E731
         want_after = [fmt.format(k) for k in range(i, i + after)]
         for text in want_after:
             other.wait_for(lambda e, text=text, who=who: mine(e) and e["text"] == text, f"'{text}' after the attack")
@@ -175,7 +175,7 @@ def test_hostile_traffic():
         check(sum(missing.values()) <= i // 2, f"{other.name}: lost {sorted(missing)} during the attack")
     # Nothing from the attacker reached the honest clients as a message.
     for c in (a, b):
-        strangers = c.select(lambda e: e.get("event") == "message" and e.get("from") not in (a.local, b.local))
+        strangers = c.select(lambda e: e.get("event") == "message" and e.get("peer") not in (a.local, b.local))
         check(not strangers, f"{c.name} got messages from strangers: {strangers[:3]}")
 
     peak = max(rss) if rss else 0

@@ -39,7 +39,7 @@ def exchange(relay, a, b, sizes=(1, 5000), seen=lambda c: c.local):
         b.send_line(text(n, b.name))
     for me, other in ((a, b), (b, a)):
         for n in sizes:
-            me.wait_for(is_event("message", **{"from": seen(other), "sender": other.fingerprint,
+            me.wait_for(is_event("message", **{"peer": seen(other), "sender": other.fingerprint,
                                                "text": text(n, other.name)}),
                         f"{me.name}: {n} bytes from {other.name}")
 
@@ -112,7 +112,7 @@ def site_local_group(group, d):
                              profile=SECURE))
     trusted = carol.wait_for(is_event("relay_trusted"), "relay_trusted")
     # The event names the relay by its unicast address; the file keys it by the group (below).
-    check(trusted.get("relay") == f"[{V0}]:5007" and trusted.get("fingerprint") == relay.fingerprint,
+    check(trusted.get("relay") == f"[{V0}]:5007" and trusted.get("relay_fingerprint") == relay.fingerprint,
           f"carol: {trusted}")
     stats = finish(relay, alice, bob, carol)
     with open(known) as f:

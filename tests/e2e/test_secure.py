@@ -122,7 +122,7 @@ def test_pinned_messages_with_verified_senders():
             except Failure:
                 pass  # reported below, with what is missing
             time.sleep(0.5)  # a duplicate would arrive now
-            got = collections.Counter((e["from"], e.get("sender"), e["text"]) for e in c.select(is_event("message")))
+            got = collections.Counter((e["peer"], e.get("sender"), e["text"]) for e in c.select(is_event("message")))
             if got != want:
                 raise Failure(f"{c.name}: missing {[(f, s, len(t)) for f, s, t in want - got]}, "
                               f"unexpected {[(f, s, len(t)) for f, s, t in got - want]}")
@@ -212,7 +212,7 @@ def test_cross_backend():
             y.send_line(payload(n, y.name))
         for me, other in ((x, y), (y, x)):
             for n in (5, 1185, 48_450):
-                me.wait_for(is_event("message", **{"from": other.local, "sender": other.fingerprint,
+                me.wait_for(is_event("message", **{"peer": other.local, "sender": other.fingerprint,
                                                    "text": payload(n, other.name)}),
                             f"{n} bytes from {other.name}")
         for c in chats:
@@ -231,7 +231,7 @@ def test_restart_with_same_identity():
         b = pinned_chat("b", relay)
         a.wait_for(is_event("connected", peer=b.local, sender=b.fingerprint), "b connected")
         a.send_line("before")
-        b.wait_for(is_event("message", **{"from": a.local, "sender": a.fingerprint, "text": "before"}), "before")
+        b.wait_for(is_event("message", **{"peer": a.local, "sender": a.fingerprint, "text": "before"}), "before")
         first = open(ident, "rb").read()
         stop_relay(relay)
 
@@ -242,10 +242,10 @@ def test_restart_with_same_identity():
         for c in (a, b):
             relay2.wait_for(is_event("connected", peer=c.local, sender=c.fingerprint), f"{c.name} re-joined")
         a.send_line("after the restart")
-        b.wait_for(is_event("message", **{"from": a.local, "sender": a.fingerprint, "text": "after the restart"}),
+        b.wait_for(is_event("message", **{"peer": a.local, "sender": a.fingerprint, "text": "after the restart"}),
                    "message after the restart")
         b.send_line("and back")
-        a.wait_for(is_event("message", **{"from": b.local, "sender": b.fingerprint, "text": "and back"}),
+        a.wait_for(is_event("message", **{"peer": b.local, "sender": b.fingerprint, "text": "and back"}),
                    "reply after the restart")
         for c in (a, b):
             check(not c.select(is_event("error")), f"{c.name}: errors {c.select(is_event('error'))}")

@@ -40,7 +40,7 @@ def test_python_peer_with_cpp_relay_and_chat():
     for t in texts:
         peer.send_text(t)
     for t in texts:
-        chat.wait_for(is_event("message", **{"from": peer.local, "text": t.decode()}),
+        chat.wait_for(is_event("message", **{"peer": peer.local, "text": t.decode()}),
                       f"the peer's {len(t)}-byte message")
 
     for t in texts:

@@ -36,10 +36,10 @@ def test_cpp_chats_with_python_relay():
     running.append(b)
     a.wait_for(is_event("connected", peer=b.local), "b connected")
     a.send_line("hello b, from a")
-    b.wait_for(is_event("message", **{"from": a.local, "text": "hello b, from a"}), "a's message")
+    b.wait_for(is_event("message", **{"peer": a.local, "text": "hello b, from a"}), "a's message")
     long = "ü" * 700  # 1,400 bytes: 8 RSA blocks, 9 fragments
     b.send_line(long)
-    a.wait_for(is_event("message", **{"from": b.local, "text": long}), "b's long message")
+    a.wait_for(is_event("message", **{"peer": b.local, "text": long}), "b's long message")
     b.close_stdin()
     check(b.wait_exit() == 0, "b: exit status")
     a.wait_for(is_event("disconnected", peer=b.local), "b disconnected")

@@ -5,6 +5,7 @@
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/core/relay_engine.hpp>
 #include <tlvcast/profile/secure/cipher.hpp>
+#include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 
 #include <algorithm>
@@ -30,14 +31,27 @@ struct wire_datagram {
     time_point at{}; ///< when it was put on the wire
 };
 
+/// A Fragmenter for the simulation: the seed fragmenter with the Cipher's sizes, or a repairing
+/// one (fragment::per_destination) around it, whose inner fragments leave room for REPAIR_DATA.
+template <class Fragmenter>
+Fragmenter make_sim_fragmenter(std::uint64_t seed, std::size_t payload, std::size_t whole)
+{
+    if constexpr (fragment::per_destination<Fragmenter>) {
+        constexpr std::size_t header = wire::tlv_header_size + wire::repair_header_size;
+        return Fragmenter(fragment::seed_fragmenter(seed, {}, payload - header, whole - header), {}, seed * 31 + 7);
+    } else {
+        return Fragmenter(seed, {}, payload, whole);
+    }
+}
+
 /// Clients use ClientCipher, the relay RelayCipher (both profile::secure::basic_cipher instantiations, possibly
-/// different backends). Datagrams take 1 ms; `tap` sees each one as it is delivered and may change
-/// it or drop it (return false). Run loops are bounded in virtual time and steps.
-template <class ClientCipher, class RelayCipher = ClientCipher>
+/// different backends), all of them Fragmenter. Datagrams take 1 ms; `tap` sees each one as it is
+/// delivered and may change it or drop it (return false). Run loops are bounded in virtual time and steps.
+template <class ClientCipher, class RelayCipher = ClientCipher, class Fragmenter = fragment::seed_fragmenter>
 class secure_net {
 public:
-    using client_engine = core::client_engine<ClientCipher, fragment::seed_fragmenter>;
-    using relay_engine = core::relay_engine<RelayCipher, fragment::seed_fragmenter>;
+    using client_engine = core::client_engine<ClientCipher, Fragmenter>;
+    using relay_engine = core::relay_engine<RelayCipher, Fragmenter>;
 
     std::function<bool(wire_datagram&)> tap;
     /// The addresses on the simulated wire (IPv4 unless a test sets them before add_client).
@@ -59,7 +73,7 @@ public:
     void restart_relay(RelayCipher cipher)
     {
         const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
-        relay_ = std::make_unique<relay_engine>(std::move(cipher), fragment::seed_fragmenter(7, {}, payload, whole),
+        relay_ = std::make_unique<relay_engine>(std::move(cipher), make_sim_fragmenter<Fragmenter>(7, payload, whole),
                                                 ropt_);
     }
 
@@ -68,7 +82,7 @@ public:
         opt.relay = group;
         const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
         clients_.push_back(std::make_unique<client_engine>(
-            std::move(cipher), fragment::seed_fragmenter(100 + clients_.size(), {}, payload, whole), std::move(opt)));
+            std::move(cipher), make_sim_fragmenter<Fragmenter>(100 + clients_.size(), payload, whole), std::move(opt)));
         return clients_.size() - 1;
     }
 

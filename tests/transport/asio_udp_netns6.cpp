@@ -42,8 +42,12 @@ struct collector {
     void start()
     {
         t_.async_receive(buf, from, [this](std::error_code ec, std::size_t n) {
-            if (ec)
+            if (ec == asio::error::operation_aborted)
                 return;
+            if (ec) { // kept for the failure message; the socket still receives
+                errors.push_back(ec.message());
+                return start();
+            }
             payloads.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
             sources.push_back(from);
             start();
@@ -54,7 +58,24 @@ struct collector {
     endpoint from;
     std::vector<std::vector<std::byte>> payloads;
     std::vector<endpoint> sources;
+    std::vector<std::string> errors;
 };
+
+// UDP is best effort even here: a datagram sent while the kernel still brings the veth pair up
+// can be lost, so a reply is sent again every 200 ms (at most 10 times) until `done`.
+template <class Done>
+bool send_until(asio::io_context& io, asio_udp& t, const endpoint& to, std::span<const std::byte> bytes, Done done)
+{
+    for (int i = 0; i < 10; ++i) {
+        std::error_code ec;
+        t.send(to, bytes, ec);
+        if (ec)
+            return false;
+        if (run_until(io, done, std::chrono::milliseconds(200)))
+            return true;
+    }
+    return false;
+}
 
 } // namespace
 
@@ -89,11 +110,9 @@ TEST_CASE("asio_udp netns6: clients send to ff15::1 on v0, the relay replies uni
     CHECK(r1.payloads.empty()); // clients did not join
     CHECK(r2.payloads.empty());
 
-    relay.send(r.sources[0], bytes_of("to c1"), ec);
-    REQUIRE_FALSE(ec);
-    relay.send(r.sources[1], bytes_of("to c2"), ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(run_until(io, [&] { return r1.payloads.size() == 1 && r2.payloads.size() == 1; }));
+    INFO("receive errors at c1: " << r1.errors.size() << ", c2: " << r2.errors.size());
+    REQUIRE(send_until(io, relay, r.sources[0], bytes_of("to c1"), [&] { return !r1.payloads.empty(); }));
+    REQUIRE(send_until(io, relay, r.sources[1], bytes_of("to c2"), [&] { return !r2.payloads.empty(); }));
     CHECK(r1.payloads[0] == bytes_of("to c1"));
     CHECK(r2.payloads[0] == bytes_of("to c2"));
     CHECK(r1.sources[0] == v0_address(test_port));

@@ -52,10 +52,16 @@ constexpr expected_row seed_rows[] = {
     {30, "GROUP_MESSAGE", 110, 0xffff, origin::nested},
     {31, "GROUP_SYNC", 8, 8, origin::nested},
     {32, "GROUP_BATCH", 112, 0xffff, origin::nested},
+    // The repairing fragmenter's rows (docs/PROTOCOL.md, "Repair"): inner TLVs of either side.
+    {33, "REPAIR_DATA", 12, 0xffff, origin::client | origin::relay},
+    {34, "REPAIR_NACK", 10, 388, origin::client | origin::relay},
+    {35, "REPAIR_TAIL", 8, 8, origin::client | origin::relay},
+    {36, "REPAIR_GONE", 12, 12, origin::client | origin::relay},
+    {37, "REPAIR_ACK", 8, 8, origin::client | origin::relay},
 };
 } // namespace
 
-TEST_CASE("types: the table holds exactly the seed, secure and group profiles' rows", "[wire][types]")
+TEST_CASE("types: the table holds exactly the seed, secure, group and repair rows", "[wire][types]")
 {
     REQUIRE(type_table.size() == std::size(seed_rows));
     for (const auto& want : seed_rows) {
@@ -116,7 +122,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(33) == nullptr);
+    CHECK(find_type(38) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

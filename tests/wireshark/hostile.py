@@ -10,7 +10,8 @@ BOUNDS = {1: (8, 65535), 3: (256, 512), 4: (64, 2048), 5: (64, 2048), 6: (256, 6
           10: (10, 65535), 11: (6, 6), 12: (6, 6), 13: (50, 67), 14: (33, 33), 15: (136, 136), 16: (120, 120),
           17: (36, 65535), 18: (51, 65535), 19: (52, 52), 20: (1, 1), 21: (0, 65535), 22: (0, 0), 23: (0, 0),
           24: (0, 0), 25: (133, 197), 26: (0, 0), 27: (52, 249), 28: (226, 65535), 29: (28, 65535),
-          30: (110, 65535), 31: (8, 8), 32: (112, 65535)}
+          30: (110, 65535), 31: (8, 8), 32: (112, 65535), 33: (12, 65535), 34: (10, 388), 35: (8, 8), 36: (12, 12),
+          37: (8, 8)}
 PEM = (b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtlvcast+example+only\n"
        b"-----END PUBLIC KEY-----\n")
 
@@ -38,7 +39,7 @@ def documented(doc_path):
     v = vectors(doc_path)
     need = ["SECURE_SERVER_HELLO datagram", "SECURE_CLIENT_AUTH datagram", "SECURE_RECORD(seq 0, SECURE_ACCEPT(1)) datagram",
             "commit_1", "commit_2", "welcome_2_blob", "message_a_0_blob", "message_b_0_blob", "batch_b_1_blob",
-            "message_a_1_blob"]
+            "message_a_1_blob", "REPAIR_DATA datagram", "REPAIR_NACK datagram", "REPAIR_TAIL datagram"]
     missing = [n for n in need if n not in v]
     if missing:
         raise AssertionError(f"docs/PROTOCOL.md no longer has the test vectors {missing}")
@@ -74,6 +75,11 @@ def documented(doc_path):
         (v["message_b_0_blob"], {"tlvcast.group.sender": ["1"], "tlvcast.group.generation": ["0"]}),
         (v["batch_b_1_blob"], {"tlvcast.name": ["GROUP_BATCH"], "tlvcast.group.sender": ["1"],
                                "tlvcast.group.generation": ["1"]}),
+        (v["REPAIR_DATA datagram"], {"tlvcast.name": ["REPAIR_DATA", "KEEPALIVE"], "tlvcast.repair.stream": ["0x80000001"],
+                                     "tlvcast.repair.seq": ["7"]}),
+        (v["REPAIR_NACK datagram"], {"tlvcast.name": ["REPAIR_NACK"], "tlvcast.repair.first": ["3"],
+                                     "tlvcast.repair.count": ["2"]}),
+        (v["REPAIR_TAIL datagram"], {"tlvcast.name": ["REPAIR_TAIL"], "tlvcast.repair.next": ["8"]}),
         # A forwarded blob as one FRAGMENT (as on the data group when it does not fit a datagram).
         (tlv(1, bytes.fromhex("0102030400000001") + v["message_a_1_blob"]),
          {"tlvcast.name": ["FRAGMENT", "GROUP_MESSAGE"], "tlvcast.group.generation": ["1"]}),

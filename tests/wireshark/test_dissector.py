@@ -192,8 +192,11 @@ EXPECTED = {
              ["tlvcast.fragment.msg_id", "tlvcast.fragment.total", "tlvcast.ipv4", "tlvcast.port", "tlvcast.pem"]),
     "secure": (["SECURE_HELLO", "SECURE_COOKIE", "SECURE_SERVER_HELLO", "SECURE_CLIENT_AUTH", "SECURE_RECORD"],
                ["tlvcast.secure.version", "tlvcast.secure.session_id", "tlvcast.secure.seq"]),
-    "group": (["SECURE_HELLO", "SECURE_RECORD", "GROUP_COMMIT", "GROUP_WELCOME", "GROUP_MESSAGE", "GROUP_BATCH"],
-              ["tlvcast.group.epoch", "tlvcast.group.generation", "tlvcast.group.sender", "tlvcast.group.first"]),
+    # The group's multicast stream: bare REPAIR_DATA around its blobs (--reliability nack), and tails.
+    "group": (["SECURE_HELLO", "SECURE_RECORD", "GROUP_COMMIT", "GROUP_WELCOME", "GROUP_MESSAGE", "GROUP_BATCH",
+               "REPAIR_DATA", "REPAIR_TAIL"],
+              ["tlvcast.group.epoch", "tlvcast.group.generation", "tlvcast.group.sender", "tlvcast.group.first",
+               "tlvcast.repair.stream", "tlvcast.repair.seq"]),
 }
 
 

@@ -17,6 +17,8 @@ local types = {
     [24] = {"SECURE_KEY_UPDATE", 0, 0}, [25] = {"GROUP_JOIN", 133, 197}, [26] = {"GROUP_LEAVE", 0, 0},
     [27] = {"GROUP_PRESENCE", 52, 249}, [28] = {"GROUP_COMMIT", 226, 65535}, [29] = {"GROUP_WELCOME", 28, 65535},
     [30] = {"GROUP_MESSAGE", 110, 65535}, [31] = {"GROUP_SYNC", 8, 8}, [32] = {"GROUP_BATCH", 112, 65535},
+    [33] = {"REPAIR_DATA", 12, 65535}, [34] = {"REPAIR_NACK", 10, 388}, [35] = {"REPAIR_TAIL", 8, 8},
+    [36] = {"REPAIR_GONE", 12, 12}, [37] = {"REPAIR_ACK", 8, 8},
 }
 local names = {}
 for t, row in pairs(types) do names[t] = row[1] end
@@ -68,6 +70,11 @@ field("bytes", "group.init", "Init X25519 key")
 field("uint32", "group.kp_seq", "Key package seq", base.DEC)
 field("bytes", "group.certificate", "Admission certificate")
 field("bytes", "group.items", "Items (as counted)")
+field("uint32", "repair.stream", "Stream", base.HEX)
+field("uint32", "repair.seq", "Sequence", base.DEC)
+field("uint32", "repair.first", "First", base.DEC)
+field("uint32", "repair.count", "Count", base.DEC)
+field("uint32", "repair.next", "Next", base.DEC)
 
 local e_malformed = ProtoExpert.new("tlvcast.malformed", "malformed", expert.group.MALFORMED, expert.severity.ERROR)
 local e_unknown = ProtoExpert.new("tlvcast.unknown", "unknown type", expert.group.UNDECODED, expert.severity.WARN)
@@ -88,6 +95,7 @@ local function take(tvb, tree, cur, stop, n, abbr)
 end
 
 local dissect_blob -- (tvb, off, len, tree, depth): a sequence of TLVs, defined below
+local dissect_tlv -- (tvb, off, avail, tree, depth): one TLV, defined below
 
 -- The secure profile's 19-byte address: family, address (16, IPv4 v4-mapped), port.
 local function address(tvb, off, tree)
@@ -303,10 +311,38 @@ value[30] = function(tvb, off, len, tree)
 end
 value[32] = value[30]
 value[31] = function(tvb, off, len, tree) tree:add(f["group.epoch"], tvb(off, 8)) end
+-- The repairing fragmenter (docs/PROTOCOL.md "Repair"): a stream's datagram, NACK ranges, marks.
+value[33] = function(tvb, off, len, tree, depth)
+    tree:add(f["repair.stream"], tvb(off, 4))
+    tree:add(f["repair.seq"], tvb(off + 4, 4))
+    local _, inner = dissect_tlv(tvb, off + 8, len - 8, tree, depth + 1)
+    return string.format("seq %d: %s", tvb(off + 4, 4):uint(), inner or "malformed")
+end
+value[34] = function(tvb, off, len, tree)
+    tree:add(f["repair.stream"], tvb(off, 4))
+    if (len - 4) % 6 ~= 0 then return malformed(tree, "%d bytes of ranges (6 each)", len - 4) end
+    for at = off + 4, off + len - 6, 6 do
+        tree:add(f["repair.first"], tvb(at, 4))
+        tree:add(f["repair.count"], tvb(at + 4, 2))
+    end
+    return string.format("%d ranges", (len - 4) / 6)
+end
+value[35] = function(tvb, off, len, tree)
+    tree:add(f["repair.stream"], tvb(off, 4))
+    tree:add(f["repair.next"], tvb(off + 4, 4))
+    return string.format("next %d", tvb(off + 4, 4):uint())
+end
+value[37] = value[35]
+value[36] = function(tvb, off, len, tree)
+    tree:add(f["repair.stream"], tvb(off, 4))
+    tree:add(f["repair.first"], tvb(off + 4, 4))
+    tree:add(f["repair.count"], tvb(off + 8, 4))
+    return string.format("%d from %d", tvb(off + 8, 4):uint(), tvb(off + 4, 4):uint())
+end
 
 -- One TLV at off with `avail` bytes left in its container; returns its size, or nil when its
 -- header or length does not fit (the caller then stops).
-local function dissect_tlv(tvb, off, avail, tree, depth)
+dissect_tlv = function(tvb, off, avail, tree, depth)
     if avail < 4 then
         local item = avail > 0 and tree:add(tvb(off, avail), "Truncated TLV header") or tree
         malformed(item, "a TLV header needs 4 bytes, %d left", avail)

@@ -53,6 +53,11 @@ struct client_options {
 /// layer. Not thread-safe: drive it from one thread or strand.
 template <class Cipher, class Fragmenter>
 class client_engine {
+    // A repairing Fragmenter takes a peer with a port for authenticated (its NACKs make it send):
+    // only records make that true.
+    static_assert(!fragment::per_destination<Fragmenter> || Cipher::has_record_layer,
+                  "a repairing Fragmenter needs a Cipher with a record layer");
+
     static_assert(crypto::client_cipher<Cipher>,
                   "Cipher does not model tlvcast::crypto::client_cipher (see crypto/concepts.hpp)");
     static_assert(fragment::fragmenter<Fragmenter>,
@@ -69,6 +74,9 @@ public:
     client_engine(Cipher cipher, Fragmenter fragmenter, client_options options = {})
         : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(std::move(options))
     {
+        // The relay alone listens where this client sends, even on a multicast address.
+        if constexpr (requires { fragmenter_.single_receiver(opt_.relay); })
+            fragmenter_.single_receiver(opt_.relay);
     }
 
     /// Starts registration: appends the profile's handshake datagrams to `out`. A Cipher that
@@ -124,7 +132,10 @@ public:
         }
         split_.clear();
         fragmenter_.on_timer(now, split_);
+        to_relay(split_);
         protect_all(split_, out);
+        if (state_ != state::closed)
+            drain_fragmenter(now, out);
         // The Cipher's own timers, when it has any (its handshake state expiring, say).
         if constexpr (requires { cipher_.on_timer(session_, now, out); })
             if (state_ != state::closed)
@@ -289,6 +300,14 @@ private:
     void to_cipher(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out);
 
     void to_cipher_forwarded(const wire::tlv& t, time_point now);
+    // The forwarded blob completed in reassembled_, to the Cipher as forwarded.
+    void forwarded_blob(time_point now);
+    // The rest of a blob that carried several messages (Cipher::poll_message).
+    void poll_messages(time_point now);
+    // Fragmenter output addressed to a key without a port goes to the relay.
+    void to_relay(datagram_batch& b) const noexcept;
+    // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
+    void drain_fragmenter(time_point now, datagram_batch& out);
 
     void on_message(const crypto::received& r, time_point now);
 

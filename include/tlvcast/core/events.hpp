@@ -37,6 +37,8 @@ struct client_event {
         member_removed,    ///< `identity` left or was removed (this client itself: it is out of the group)
         gap,               ///< messages `from`..`to` of sender `identity` did not arrive (yet); in the
                            ///< group profile these count generations (a lost batch is one)
+        unrecoverable,     ///< datagrams `from`..`to` of the stream from `peer` are lost for good (a
+                           ///< repairing Fragmenter gave up on them); what they carried is lost
     };
     kind what = kind::message;
     endpoint peer;
@@ -104,12 +106,13 @@ enum class relay_counter {
     presence_sent, timeouts, malformed, unknown_type, unexpected_type, unregistered, undecryptable,
     handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded, source_full, send_backlogged,
     refused, ///< opaque forwarding: blobs the Cipher's classify() refused (a commit out of order, say)
+    unrecoverable, ///< gaps in a client's stream that the repair layer gave up (a repairing Fragmenter)
 };
-inline constexpr std::array<std::string_view, 22> relay_counter_names{
+inline constexpr std::array<std::string_view, 23> relay_counter_names{
     "datagrams_in", "datagrams_out", "bytes_in", "bytes_out", "registrations", "messages_in", "messages_relayed",
     "presence_sent", "timeouts", "malformed", "unknown_type", "unexpected_type", "unregistered", "undecryptable",
     "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded", "source_full",
-    "send_backlogged", "refused",
+    "send_backlogged", "refused", "unrecoverable",
 };
 using relay_counters = counters<relay_counter, relay_counter_names>;
 

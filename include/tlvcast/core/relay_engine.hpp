@@ -49,6 +49,11 @@ struct relay_options {
 /// destination's record layer.
 template <class Cipher, class Fragmenter>
 class relay_engine {
+    // A repairing Fragmenter takes a peer with a port for authenticated (its NACKs make it send):
+    // only records make that true.
+    static_assert(!fragment::per_destination<Fragmenter> || Cipher::has_record_layer,
+                  "a repairing Fragmenter needs a Cipher with a record layer");
+
     static_assert(crypto::relay_cipher<Cipher>,
                   "Cipher does not model tlvcast::crypto::relay_cipher (see crypto/concepts.hpp)");
     static_assert(fragment::fragmenter<Fragmenter>,
@@ -124,6 +129,7 @@ public:
         split_.clear();
         fragmenter_.on_timer(now, split_);
         protect_split(out);
+        drain_fragmenter(now, out, events);
         count_out(out, before);
     }
 
@@ -167,6 +173,7 @@ public:
     /// Lets a driver count what happens outside the engine (failed sends).
     void note(relay_counter c, std::uint64_t n = 1) noexcept { counters_.add(c, n); }
     auto fragmenter_stats() const { return fragmenter_.stats(); }
+    const Fragmenter& fragmenter() const noexcept { return fragmenter_; }
     const Cipher& cipher() const noexcept { return cipher_; }
     const relay_options& options() const noexcept { return opt_; }
 
@@ -271,15 +278,19 @@ private:
     void protect_to_peer(const datagram_batch::entry& d, datagram_batch& out);
 
     // Opaque forward: one split, then every recipient's entry views the same bytes (no copy).
-    // Limitation: the Fragmenter sees one split() for all recipients, addressed to the sender
-    // (`from`), so it cannot keep per-recipient repair state (who got what, whom to retransmit
-    // to or send a repair symbol); the control datagrams it appends here leave once, each to its
-    // own destination inside a record (clients take Fragmenter control TLVs only from records),
-    // never to every recipient. Per-recipient repair of forwarded messages needs a split per
-    // recipient or a group-aware Fragmenter (docs/DESIGN.md, "One pipeline for every profile").
+    // The Fragmenter sees one split() for all recipients, addressed to the sender (`from`); the
+    // control datagrams it appends here leave once, each to its own destination inside a record.
+    // A Fragmenter that numbers per destination (fragment::per_destination: repair) gets a split
+    // per destination instead (forward_per_destination).
     // One unchanged blob to every peer but the sender (to_sender: the sender too).
     void forward_opaque(const endpoint& from, const session_type& sender, time_point now, datagram_batch& out,
                         bool to_sender = false);
+    // A split per unicast recipient, inside its records, and one for the delivery group, bare
+    // (as forward_opaque's): each destination is a stream its receivers can have repaired.
+    void forward_per_destination(const endpoint& from, const session_type& sender, time_point now,
+                                 datagram_batch& out, bool to_sender);
+    // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
+    void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
     // Who forwarded blobs go to, for a Cipher with delivery groups: rebuilt only after the peers or
     // their delivery modes changed, so that a blob to a multicast group costs the same at any N.
     struct fanout_plan {

@@ -4,6 +4,7 @@
 
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
@@ -61,6 +62,23 @@ concept control_fragmenter = fragmenter<F> && requires(F& f, const endpoint& pee
     { F::handles(type) } -> std::same_as<bool>;
     { f.handle_control(peer, t, now, out, message, ec) } -> std::same_as<bool>;
 };
+
+/// A Fragmenter that completes messages outside the call that received their last piece (one
+/// repair that fills a gap releases every message held behind it): reassemble() and
+/// handle_control() may return false and leave completed messages for pop_message(), in order,
+/// each with its peer; gaps it gave up are left for pop_notice(). The engines drain both after
+/// every call into the Fragmenter, on_timer() included.
+template <class F>
+concept queuing_fragmenter = fragmenter<F> && requires(F& f, endpoint& from, std::vector<std::byte>& message,
+                                                       repair_notice& notice) {
+    { f.pop_message(from, message) } -> std::same_as<bool>;
+    { f.pop_notice(notice) } -> std::same_as<bool>;
+};
+
+/// Whether Fragmenter F numbers its datagrams per destination (F::per_destination): a relay then
+/// splits a forwarded message once per destination instead of once for all.
+template <class F>
+constexpr bool per_destination = requires { requires F::per_destination; };
 
 /// Whether `type` is a control TLV of Fragmenter F (never, for a plain fragmenter).
 template <class F>

@@ -43,6 +43,11 @@ enum class tlv_type : std::uint16_t {
     group_message = 30,       ///< group profile, forwarded: group_id(16) epoch(8) sender(2) generation(4) AEAD
     group_sync = 31,          ///< group profile, client blob: epoch(8): the relay resends later commits
     group_batch = 32,         ///< group profile, forwarded: GROUP_MESSAGE's header, AEAD over several messages
+    repair_data = 33,         ///< repairing fragmenter: stream(4) seq(4) one inner datagram (a TLV)
+    repair_nack = 34,         ///< repairing fragmenter: stream(4) then 1..64 ranges first(4) count(2)
+    repair_tail = 35,         ///< repairing fragmenter: stream(4) next(4): every seq below next was sent
+    repair_gone = 36,         ///< repairing fragmenter: stream(4) first(4) count(4): cannot be repaired
+    repair_ack = 37,          ///< repairing fragmenter: stream(4) next(4): every seq below next was delivered
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -98,6 +103,9 @@ inline constexpr std::uint16_t group_join_min = 1 + group_key_package_size, grou
 inline constexpr std::uint16_t group_presence_fixed = 1 + tagged_address_size + 32;
 inline constexpr std::uint16_t group_commit_min = 1 + 16 + 8 + 32 + 32 + 2 + 2 + 2 + 32 + 32 + 2 + 1 + 64;
 inline constexpr std::uint16_t group_welcome_min = 16 + 8 + 2 + 2;
+/// Repair sizes (docs/PROTOCOL.md, "Repair"): a stream and sequence header, one NACK range, the
+/// most ranges one NACK carries.
+inline constexpr std::uint16_t repair_header_size = 4 + 4, repair_range_size = 4 + 2, repair_max_ranges = 64;
 inline constexpr std::uint16_t group_message_header = 16 + 8 + 2 + 4, group_message_min = group_message_header + 64 + 16;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
@@ -139,6 +147,13 @@ inline constexpr std::array type_table{
     type_info{tlv_type::group_message, "GROUP_MESSAGE", group_message_min, 0xffff, origin::nested},
     type_info{tlv_type::group_sync, "GROUP_SYNC", 8, 8, origin::nested},
     type_info{tlv_type::group_batch, "GROUP_BATCH", group_message_min + 2, 0xffff, origin::nested},
+    type_info{tlv_type::repair_data, "REPAIR_DATA", repair_header_size + 4, 0xffff, origin::client | origin::relay},
+    type_info{tlv_type::repair_nack, "REPAIR_NACK", 4 + repair_range_size, 4 + repair_max_ranges * repair_range_size,
+              origin::client | origin::relay},
+    type_info{tlv_type::repair_tail, "REPAIR_TAIL", repair_header_size, repair_header_size, origin::client | origin::relay},
+    type_info{tlv_type::repair_gone, "REPAIR_GONE", repair_header_size + 4, repair_header_size + 4,
+              origin::client | origin::relay},
+    type_info{tlv_type::repair_ack, "REPAIR_ACK", repair_header_size, repair_header_size, origin::client | origin::relay},
 };
 
 namespace detail {
@@ -218,6 +233,8 @@ inline constexpr std::array all_types{
     tlv_type::secure_key_update,  tlv_type::group_join,         tlv_type::group_leave,
     tlv_type::group_presence,     tlv_type::group_commit,       tlv_type::group_welcome,
     tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
+    tlv_type::repair_data,        tlv_type::repair_nack,        tlv_type::repair_tail,
+    tlv_type::repair_gone,        tlv_type::repair_ack,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -250,7 +267,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(33) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(38) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

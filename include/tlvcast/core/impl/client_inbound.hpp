@@ -54,7 +54,7 @@ void client_engine<Cipher, Fragmenter>::handle_datagram(const endpoint& from, st
     const auto origin_ec = wire::check_origin(t, wire::origin::relay);
     if constexpr (opaque_forwarding) {
         // Not a handshake TLV: a forwarded blob, from the relay's address only, once registered.
-        if (origin_ec || t.type() == wire::tlv_type::fragment) {
+        if (origin_ec || t.type() == wire::tlv_type::fragment || fragment::handles_control<Fragmenter>(t.type())) {
             if (state_ != state::established)
                 counters_.add(client_counter::unexpected_type);
             else if (stranger)
@@ -105,17 +105,23 @@ void client_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, const wir
                 on_reassembled(from, now, out);
             else if (ec)
                 counters_.add(client_counter::reassembly_dropped);
+            drain_fragmenter(now, out);
         }
         return;
     case detail::route::fragmenter_control:
+        if (reassembled) { // no repair inside a repaired message
+            counters_.add(client_counter::unexpected_type);
+            return;
+        }
         if constexpr (fragment::control_fragmenter<Fragmenter>) {
             split_.clear();
             const bool complete = fragmenter_.handle_control(from, t, now, split_, reassembled_, ec);
             protect_all(split_, out);
             if (ec)
                 counters_.add(client_counter::reassembly_dropped);
-            else if (complete && !reassembled)
+            else if (complete)
                 on_reassembled(from, now, out);
+            drain_fragmenter(now, out);
         }
         return;
     case detail::route::keepalive: return;
@@ -150,7 +156,10 @@ void client_engine<Cipher, Fragmenter>::to_cipher(const endpoint& from, const wi
     case k::nothing: return;
     case k::established: on_established(from, r, now, out); return;
     case k::relay_refused: on_refused(from, r); return;
-    case k::message: on_message(r, now); return;
+    case k::message:
+        on_message(r, now);
+        poll_messages(now);
+        return;
     case k::peer_connected:
     case k::peer_disconnected:
         last_heard_ = now;
@@ -189,6 +198,23 @@ void client_engine<Cipher, Fragmenter>::forwarded(const endpoint& from, const wi
                                                   datagram_batch& out)
 {
     std::error_code ec;
+    if constexpr (fragment::control_fragmenter<Fragmenter>) {
+        if (fragment::handles_control<Fragmenter>(t.type())) {
+            // A repair stream's datagrams outside records (to a delivery group): under the key
+            // without a port, so that what completes goes to the Cipher as forwarded, never as
+            // vouched for by the record layer.
+            split_.clear();
+            const bool complete = fragmenter_.handle_control(from.without_port(), t, now, split_, reassembled_, ec);
+            to_relay(split_);
+            protect_all(split_, out);
+            if (ec)
+                counters_.add(client_counter::reassembly_dropped);
+            else if (complete)
+                forwarded_blob(now);
+            drain_fragmenter(now, out);
+            return;
+        }
+    }
     if (t.type() != wire::tlv_type::fragment)
         return to_cipher_forwarded(t, now);
     const endpoint key = from.without_port();
@@ -203,14 +229,57 @@ void client_engine<Cipher, Fragmenter>::forwarded(const endpoint& from, const wi
             counters_.add(client_counter::reassembly_dropped);
         return;
     }
-    std::vector<std::byte> blob;
-    blob.swap(reassembled_);
-    const wire::tlv inner = wire::read_outer(blob, ec);
-    if (ec || inner.type() == wire::tlv_type::fragment) // no fragments inside fragments
-        counters_.add(ec ? client_counter::malformed : client_counter::unexpected_type);
-    else
-        to_cipher_forwarded(inner, now);
-    blob.swap(reassembled_);
+    forwarded_blob(now);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::forwarded_blob(time_point now)
+{
+    if constexpr (opaque_forwarding) {
+        std::error_code ec;
+        std::vector<std::byte> blob;
+        blob.swap(reassembled_);
+        const wire::tlv inner = wire::read_outer(blob, ec);
+        if (ec || inner.type() == wire::tlv_type::fragment || fragment::handles_control<Fragmenter>(inner.type()))
+            counters_.add(ec ? client_counter::malformed : client_counter::unexpected_type); // no fragments inside
+        else
+            to_cipher_forwarded(inner, now);
+        blob.swap(reassembled_);
+    } else {
+        (void)now; // only an opaque-forwarding Cipher's relay sends outside records
+        counters_.add(client_counter::unexpected_type);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::to_relay(datagram_batch& b) const noexcept
+{
+    for (std::size_t i = 0; i < b.size(); ++i)
+        if (b[i].to.port == 0) // a key without a port, which no socket can reach: the relay's
+            b.retarget(i, opt_.relay);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram_batch& out)
+{
+    if constexpr (fragment::queuing_fragmenter<Fragmenter>) {
+        endpoint from;
+        while (state_ != state::closed && fragmenter_.pop_message(from, reassembled_)) {
+            if (from.port == 0)
+                forwarded_blob(now); // completed outside records
+            else
+                on_reassembled(from, now, out);
+        }
+        fragment::repair_notice n;
+        while (fragmenter_.pop_notice(n)) {
+            client_event e{client_event::kind::unrecoverable, n.peer, {}, {}, {}};
+            e.from = n.first;
+            e.to = n.last;
+            push_event(std::move(e));
+        }
+    } else {
+        (void)now, (void)out;
+    }
 }
 
 template <class Cipher, class Fragmenter>
@@ -222,11 +291,19 @@ void client_engine<Cipher, Fragmenter>::to_cipher_forwarded(const wire::tlv& t, 
         count_cipher_error(ec);
     else if (r.what == crypto::received::kind::message)
         on_message(r, now);
+    poll_messages(now);
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::poll_messages(time_point now)
+{
     // A blob that carried several messages (a group profile's batch) hands out the rest.
     if constexpr (requires(crypto::received& more) { cipher_.poll_message(session_, more, text_); }) {
         crypto::received more;
         while (cipher_.poll_message(session_, more, text_))
             on_message(more, now);
+    } else {
+        (void)now;
     }
 }
 

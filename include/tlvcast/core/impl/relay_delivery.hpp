@@ -149,8 +149,71 @@ void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::ent
 {
     std::error_code ec;
     const auto it = peers_.find(d.to);
+    if constexpr (opaque) {
+        // To the delivery group (a repair, a tail): bare, as the forwarded datagrams it repairs.
+        if (it == peers_.end() && d.to.is_multicast()) {
+            out.push(d.to, d.bytes);
+            return;
+        }
+    }
     if (it == peers_.end() || !detail::protect_one(cipher_, *it->second.session, d.to, d.bytes, record_, out, ec))
         counters_.add(relay_counter::send_errors);
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram_batch& out,
+                                                        std::vector<relay_event>& events)
+{
+    if constexpr (fragment::queuing_fragmenter<Fragmenter>) {
+        endpoint from;
+        while (fragmenter_.pop_message(from, message_)) {
+            const auto it = peers_.find(from);
+            if (it == peers_.end())
+                counters_.add(relay_counter::unregistered); // it left while its message was repaired
+            else
+                on_message(from, it->second, now, out, events);
+        }
+        fragment::repair_notice n;
+        while (fragmenter_.pop_notice(n))
+            counters_.add(relay_counter::unrecoverable);
+    } else {
+        (void)now, (void)out, (void)events;
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& from, const session_type& sender,
+                                                               time_point now, datagram_batch& out, bool to_sender)
+{
+    std::uint64_t relayed = 0;
+    const auto to_peer = [&](const endpoint& ep) {
+        if (ep == from && !to_sender)
+            return;
+        const auto it = peers_.find(ep);
+        if (it != peers_.end() && send_blob(ep, *it->second.session, message_, now, out))
+            ++relayed;
+    };
+    if constexpr (requires { cipher_.delivery_group(sender); }) {
+        if (fanout_.stale)
+            rebuild_fanout();
+        for (const endpoint& ep : fanout_.unicast)
+            to_peer(ep);
+        const std::size_t grouped = fanout_.grouped - (!to_sender && cipher_.delivery_group(sender) ? 1 : 0);
+        if (grouped != 0) {
+            std::error_code ec;
+            split_.clear();
+            fragmenter_.split(message_, *fanout_.group, now, split_, ec);
+            if (ec)
+                counters_.add(relay_counter::send_errors);
+            else
+                relayed += grouped;
+            protect_split(out); // to the group: bare
+        }
+    } else {
+        for (const auto& [ep, q] : peers_)
+            to_peer(ep);
+    }
+    counters_.add(relay_counter::messages_relayed, relayed);
 }
 
 template <class Cipher, class Fragmenter>
@@ -168,6 +231,8 @@ template <class Cipher, class Fragmenter>
 void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, const session_type& sender, time_point now,
                                                       datagram_batch& out, bool to_sender)
 {
+    if constexpr (fragment::per_destination<Fragmenter>)
+        return forward_per_destination(from, sender, now, out, to_sender);
     std::error_code ec;
     const std::size_t first = out.size();
     const std::size_t byte_mark = out.mark();

@@ -47,8 +47,11 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
             replaced = std::move(it->second.session);
             it->second.connected = false;
         }
-        // A new session object: a job still holding the old one finishes with it.
+        // A new session object: a job still holding the old one finishes with it. The Fragmenter
+        // forgets the address's streams: a newcomer there (another identity, or a restarted
+        // member) must not be repaired with what was sent to the session before.
         it->second.session = std::make_shared<session_type>(std::move(*registered));
+        fragmenter_.forget(from);
         fanout_.stale = true;
         it->second.last_seen = now;
         if (replaced) {
@@ -107,8 +110,11 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
             counters_.add(relay_counter::reassembly_dropped);
         if (complete)
             on_message(from, p, now, out, events);
+        drain_fragmenter(now, out, events);
         return;
     case detail::route::fragmenter_control:
+        if (reassembled) // no repair inside a repaired message
+            break;
         if constexpr (fragment::control_fragmenter<Fragmenter>) {
             split_.clear();
             complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
@@ -117,6 +123,7 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
                 counters_.add(relay_counter::reassembly_dropped);
             else if (complete)
                 on_message(from, p, now, out, events);
+            drain_fragmenter(now, out, events);
         }
         return;
     case detail::route::cipher:

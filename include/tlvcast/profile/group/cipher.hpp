@@ -125,6 +125,10 @@ public:
         // exactly as forwarded ones.
         case wire::tlv_type::group_commit: member_->on_commit(t.value, now, ec); return {};
         case wire::tlv_type::group_welcome: member_->on_welcome(t.value, now, ec); return {};
+        // A relay with a repairing Fragmenter sends a unicast member its forwarded blobs inside
+        // records (a stream of its own): opened end to end exactly as forwarded ones.
+        case wire::tlv_type::group_message:
+        case wire::tlv_type::group_batch: return client_forwarded(s, t, now, text, ec);
         case wire::tlv_type::secure_deliver:
         case wire::tlv_type::secure_presence: return {}; // the secure profile's, never this one's
         default: break;

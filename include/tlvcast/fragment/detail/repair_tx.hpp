@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: BSL-1.0
+// The sending side of one repair stream: sequence numbers, the repair cache, tails.
+#pragma once
+
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/repair_limits.hpp>
+#include <tlvcast/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+namespace tlvcast::fragment::detail {
+
+/// One stream to one destination (a peer, or a multicast group whose receivers all NACK it).
+/// `cache` holds the REPAIR_DATA datagrams of seqs [cache.front().seq, next), oldest first,
+/// within the limits' bytes and age.
+struct tx_stream {
+    struct cached {
+        std::uint32_t seq = 0;
+        time_point sent{};
+        time_point repaired = time_point::min(); ///< last retransmission (repair_holdoff)
+        std::vector<std::byte> datagram;
+    };
+
+    endpoint to;
+    std::uint32_t id = 0;
+    std::uint32_t next = 0;
+    std::deque<cached> cache;
+    std::size_t cache_bytes = 0;
+    time_point tail_due = no_timer;
+    unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)
+    std::uint32_t acked = 0;    ///< every seq below was delivered (unicast destinations' ACKs)
+    time_point used{};
+    double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
+    time_point tokens_at = time_point::min();
+
+    /// Refills the repair budget for the time since the last refill, up to the burst.
+    void refill(time_point now, const repair_limits& lim) noexcept
+    {
+        const double burst = static_cast<double>(lim.repair_burst_bytes);
+        if (tokens_at == time_point::min()) {
+            repair_tokens = burst;
+        } else {
+            const double seconds = std::chrono::duration<double>(now - tokens_at).count();
+            repair_tokens = std::min(burst, repair_tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
+        }
+        tokens_at = now;
+    }
+
+    /// The seq of the oldest datagram still cached (== next when none is).
+    std::uint32_t base() const noexcept { return cache.empty() ? next : cache.front().seq; }
+
+    /// The cached datagram `seq`, or nullptr (evicted or never sent).
+    cached* find(std::uint32_t seq) noexcept
+    {
+        if (seq < base() || seq >= next)
+            return nullptr;
+        return &cache[seq - base()];
+    }
+
+    /// Drops the oldest cached datagram; returns its bytes.
+    std::size_t pop_oldest()
+    {
+        const std::size_t bytes = cache.front().datagram.size();
+        cache_bytes -= bytes;
+        cache.pop_front();
+        return bytes;
+    }
+
+    /// Releases what the destination acknowledged; returns how many, adding their bytes to `bytes`.
+    std::size_t release_acked(std::size_t& bytes)
+    {
+        std::size_t n = 0;
+        for (; !cache.empty() && cache.front().seq < acked; ++n)
+            bytes += pop_oldest();
+        return n;
+    }
+
+    /// Evicts what is over the byte limit or older than the age limit; returns how many, adding
+    /// their bytes to `bytes`.
+    std::size_t evict(time_point now, const repair_limits& lim, std::size_t& bytes)
+    {
+        std::size_t n = 0;
+        for (; !cache.empty() && (cache_bytes > lim.cache_bytes || now - cache.front().sent >= lim.cache_age); ++n)
+            bytes += pop_oldest();
+        return n;
+    }
+
+    /// When this stream next needs the timer: a tail, or the oldest datagram's eviction.
+    time_point deadline(const repair_limits& lim) const noexcept
+    {
+        time_point t = tail_due;
+        if (!cache.empty() && cache.front().sent + lim.cache_age < t)
+            t = cache.front().sent + lim.cache_age;
+        return t;
+    }
+};
+
+} // namespace tlvcast::fragment::detail

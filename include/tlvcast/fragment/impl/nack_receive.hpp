@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: BSL-1.0
+// basic_nack_fragmenter's receiving side: streams heard, in-order delivery, gaps, NACKs and ACKs.
+// Included at the bottom of fragment/nack_fragmenter.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/fragment/nack_fragmenter.hpp>
+
+namespace tlvcast::fragment {
+
+template <class Inner>
+    requires fragmenter<Inner>
+typename basic_nack_fragmenter<Inner>::rx_key basic_nack_fragmenter<Inner>::key_of(const endpoint& from,
+                                                                                  std::uint32_t id) const noexcept
+{
+    // A group's stream has one key, whether its TLVs came bare or inside the source's records: the
+    // source's address without a port (what completes there is handed out as unauthenticated).
+    return {group_stream(id) ? from.without_port() : from, id};
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+detail::rx_stream* basic_nack_fragmenter<Inner>::rx_for(const rx_key& key, time_point now, bool create)
+{
+    if (auto it = rx_.find(key); it != rx_.end()) {
+        it->second.heard = now;
+        return &it->second;
+    }
+    if (!create)
+        return nullptr;
+    // Bounds: streams per source (the one that delivered least goes: spoofed newcomers before a
+    // busy stream), then streams in all (the least recently heard goes).
+    std::size_t of_source = 0;
+    auto victim = rx_.end();
+    for (auto it = rx_.lower_bound(rx_key{key.first, 0}); it != rx_.end() && it->first.first == key.first;
+         ++it, ++of_source)
+        if (victim == rx_.end() || it->second.delivered < victim->second.delivered ||
+            (it->second.delivered == victim->second.delivered && it->second.heard < victim->second.heard))
+            victim = it;
+    if (of_source < lim_.streams_per_source) {
+        victim = rx_.end();
+        if (rx_.size() >= lim_.max_streams)
+            for (auto it = rx_.begin(); it != rx_.end(); ++it)
+                if (victim == rx_.end() || it->second.heard < victim->second.heard)
+                    victim = it;
+    }
+    if (victim != rx_.end()) {
+        total_held_ -= victim->second.held_bytes;
+        rx_.erase(victim);
+        ++stats_.streams_evicted;
+    }
+    auto& s = rx_[key];
+    s.heard = now;
+    return &s;
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const std::byte> value, time_point now,
+                                          std::error_code& ec)
+{
+    const wire::repair_data d = wire::decode_repair_data(value, ec);
+    if (!ec && d.seq == detail::rx_stream::max_seq)
+        ec = errc::malformed; // never sent: a sender opens a new stream first
+    if (ec)
+        return;
+    ++stats_.data_received;
+    const rx_key key = key_of(from, d.stream);
+    detail::rx_stream& s = *rx_for(key, now, true);
+    if (!s.started)
+        s.start(d.seq, lim_);
+    if (d.seq < s.next || s.held.contains(d.seq)) {
+        ++stats_.duplicates;
+        ec = errc::duplicate_fragment;
+        return;
+    }
+    s.heard_up_to(std::uint64_t{d.seq} + 1, lim_);
+    if (d.seq == s.next) {
+        deliver(key.first, d.datagram, now);
+        ++s.next;
+        ++s.delivered;
+        drain(key.first, s, now);
+        if (!group_stream(d.stream) && s.ack_due == no_timer)
+            s.ack_due = now + lim_.ack_delay;
+    } else if (d.seq >= s.high || s.held_bytes + d.datagram.size() > lim_.held_bytes ||
+               total_held_ + d.datagram.size() > lim_.total_held_bytes) {
+        ++stats_.held_dropped; // beyond the window or the bytes: asked for again once the gap closes
+    } else {
+        s.held.emplace(d.seq, std::vector<std::byte>(d.datagram.begin(), d.datagram.end()));
+        s.held_bytes += d.datagram.size();
+        total_held_ += d.datagram.size();
+    }
+    s.update_gap(now, backoff(d.stream));
+    wake(std::min(s.nack_due, s.ack_due));
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::span<const std::byte> datagram,
+                                          time_point now)
+{
+    std::error_code ec;
+    wire::tlv_reader r(datagram);
+    wire::tlv t;
+    if (!r.next(t, ec))
+        return; // decode_repair_data checked it is one TLV
+    if (t.type() != wire::tlv_type::fragment) { // a whole message
+        ready_.emplace_back(source, std::vector<std::byte>(datagram.begin(), datagram.end()));
+        return;
+    }
+    scratch_.clear();
+    if (inner_.reassemble(source, t.value, now, scratch_, message_, ec))
+        ready_.emplace_back(source, std::move(message_));
+    message_.clear();
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
+{
+    while (!s.held.empty() && s.held.begin()->first == s.next) {
+        auto node = s.held.extract(s.held.begin());
+        s.held_bytes -= node.mapped().size();
+        total_held_ -= node.mapped().size();
+        deliver(source, node.mapped(), now);
+        ++s.next;
+        ++s.delivered;
+    }
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end,
+                                          time_point now)
+{
+    if (end <= s.next)
+        return;
+    notices_.push_back({source, s.next, std::uint64_t{end} - 1});
+    ++stats_.unrecoverable;
+    stats_.unrecoverable_datagrams += end - s.next;
+    total_held_ -= s.drop_below(end);
+    s.next = end;
+    s.high = std::max(s.high, end);
+    s.tries = 0;
+    s.nack_due = no_timer;
+    drain(source, s, now);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_mark(const endpoint& from, const wire::tlv& t, time_point now,
+                                          std::error_code& ec)
+{
+    const wire::repair_mark m = wire::decode_repair_mark(t.type(), t.value, ec);
+    if (ec)
+        return;
+    // Without a port, the source is unauthenticated (a relay's bare datagrams to a group): its
+    // tails only raise what is asked for in a stream already heard, and its GONEs are refused,
+    // so that a spoofed mark can neither open a stream nor skip one.
+    const bool authenticated = from.port != 0;
+    const bool tail = t.type() == wire::tlv_type::repair_tail;
+    const rx_key key = key_of(from, m.stream);
+    detail::rx_stream* found = rx_for(key, now, authenticated);
+    if (!found || (!authenticated && (!tail || !found->started))) {
+        ++stats_.refused;
+        ec = errc::unexpected_type;
+        return;
+    }
+    detail::rx_stream& s = *found;
+    if (tail) {
+        if (!s.started)
+            s.start(m.value, lim_);
+        if (authenticated && m.value >= s.next && m.value < s.high) {
+            // The source's own word: nothing at or past `value` was sent (a spoofed tail or
+            // datagram said otherwise).
+            s.high = m.value;
+            total_held_ -= s.drop_from(m.value);
+        }
+        s.heard_up_to(m.value, lim_);
+        if (!group_stream(m.stream) && !s.has_gap())
+            s.ack_due = now; // the source keeps telling until it hears this
+    } else if (s.started && m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
+        // The source no longer has next..: that much of the gap is lost.
+        const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
+        give_up(key.first, s, static_cast<std::uint32_t>(end), now);
+    }
+    s.update_gap(now, backoff(m.stream));
+    wake(std::min(s.nack_due, s.ack_due));
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out)
+{
+    s.missing(ranges_, wire::repair_max_ranges);
+    if (ranges_.empty())
+        return;
+    const std::size_t mark = out.mark();
+    std::error_code ec;
+    wire::append_repair_nack(out.bytes(), key.second, ranges_, ec);
+    if (ec) {
+        out.rollback(mark);
+        return;
+    }
+    out.commit(key.first, mark);
+    ++stats_.nacks_sent;
+    if (s.next != s.nacked_next) { // the stream moved on since the last NACK: not the same gap
+        s.nacked_next = s.next;
+        s.tries = 0;
+        s.gap_since = now;
+    }
+    ++s.tries;
+    duration wait = lim_.nack_interval;
+    for (unsigned i = 1; i < s.tries && wait < lim_.max_nack_interval; ++i)
+        wait *= 2;
+    s.nack_due = now + std::min(wait, lim_.max_nack_interval);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::rx_timer(const rx_key& key, detail::rx_stream& s, time_point now,
+                                           datagram_batch& out)
+{
+    if (s.nack_due <= now) {
+        if (now - s.gap_since >= lim_.gap_timeout)
+            give_up(key.first, s, s.gap_end(), now);
+        else
+            nack(key, s, now, out);
+        s.update_gap(now, backoff(key.second));
+    }
+    if (s.ack_due <= now) {
+        const std::size_t mark = out.mark();
+        wire::append_repair_ack(out.bytes(), key.second, s.next);
+        out.commit(key.first, mark);
+        ++stats_.acks_sent;
+        s.acked = s.next;
+        s.ack_due = no_timer;
+    }
+    wake(std::min(s.nack_due, s.ack_due));
+    if (!s.has_gap()) // a stream with a gap waits for gap_timeout, not for idle
+        wake(s.heard + lim_.idle);
+}
+
+} // namespace tlvcast::fragment

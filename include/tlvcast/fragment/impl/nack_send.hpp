@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: BSL-1.0
+// basic_nack_fragmenter's sending side: streams to destinations, the repair cache, NACK answers,
+// ACKs, tails, and the timers of both sides.
+// Included at the bottom of fragment/nack_fragmenter.hpp, which declares these members.
+#pragma once
+
+#include <tlvcast/fragment/nack_fragmenter.hpp>
+
+namespace tlvcast::fragment {
+
+template <class Inner>
+    requires fragmenter<Inner>
+detail::tx_stream& basic_nack_fragmenter<Inner>::tx_for(const endpoint& to, time_point now)
+{
+    if (auto it = tx_.find(to); it != tx_.end()) {
+        it->second.used = now;
+        return it->second;
+    }
+    if (tx_.size() >= lim_.max_streams && !tx_.empty()) { // the least recently used goes
+        auto oldest = tx_.begin();
+        for (auto it = tx_.begin(); it != tx_.end(); ++it)
+            if (it->second.used < oldest->second.used)
+                oldest = it;
+        erase_tx(oldest);
+        ++stats_.streams_evicted;
+    }
+    const std::uint32_t id = fresh_id(to);
+    by_id_[id] = to;
+    auto& s = tx_[to];
+    s = detail::tx_stream{};
+    s.to = to;
+    s.id = id;
+    s.used = now;
+    return s;
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::erase_tx(typename std::unordered_map<endpoint, detail::tx_stream>::iterator it)
+{
+    total_cache_ -= it->second.cache_bytes;
+    by_id_.erase(it->second.id);
+    tx_.erase(it);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::bound_total_cache()
+{
+    // Over the total: the oldest datagram of any stream goes (a walk over the streams, only then).
+    while (total_cache_ > lim_.total_cache_bytes) {
+        detail::tx_stream* oldest = nullptr;
+        for (auto& [to, s] : tx_)
+            if (!s.cache.empty() && (!oldest || s.cache.front().sent < oldest->cache.front().sent))
+                oldest = &s;
+        if (!oldest)
+            return;
+        total_cache_ -= oldest->pop_oldest();
+        ++stats_.cache_evictions;
+    }
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+detail::tx_stream* basic_nack_fragmenter<Inner>::tx_by_id(std::uint32_t id, const endpoint& from)
+{
+    // Only a source with a port (authenticated by the engine's records) makes us act, and for a
+    // unicast stream only its own destination.
+    const auto known = by_id_.find(id);
+    if (known == by_id_.end() || from.port == 0 || (!known->second.is_multicast() && known->second != from))
+        return nullptr;
+    return &tx_.at(known->second);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec)
+{
+    const wire::repair_mark m = wire::decode_repair_mark(wire::tlv_type::repair_ack, value, ec);
+    if (ec)
+        return;
+    detail::tx_stream* s = tx_by_id(m.stream, from);
+    if (!s || group_stream(s->id)) { // a group's streams take no ACKs
+        ++stats_.nacks_refused;
+        ec = errc::not_registered;
+        return;
+    }
+    ++stats_.acks_received;
+    if (m.value > s->acked && m.value <= s->next) {
+        s->acked = m.value;
+        std::size_t bytes = 0;
+        stats_.acked_datagrams += s->release_acked(bytes);
+        total_cache_ -= bytes;
+    }
+    if (s->acked == s->next)
+        s->tail_due = no_timer; // everything delivered: nothing to tell
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
+                                          datagram_batch& out, std::error_code& ec)
+{
+    const std::uint32_t id = wire::decode_repair_nack(value, ranges_, ec);
+    if (ec)
+        return;
+    const auto reply = [&](wire::tlv_type type, std::uint32_t stream, std::uint32_t first, std::uint32_t n) {
+        const std::size_t mark = out.mark();
+        if (type == wire::tlv_type::repair_gone)
+            wire::append_repair_gone(out.bytes(), stream, first, n);
+        else
+            wire::append_repair_tail(out.bytes(), stream, n);
+        out.commit(from, mark); // to the one who asked, under its records
+    };
+    detail::tx_stream* found = tx_by_id(id, from);
+    if (!found) {
+        ++stats_.nacks_refused;
+        ec = errc::not_registered;
+        if (from.port != 0 && !by_id_.contains(id) && (id & 0x80000000u)) {
+            // A group stream we never sent (spoofed to its members): say so once, authenticated,
+            // rather than be asked again until the asker's gap_timeout.
+            reply(wire::tlv_type::repair_gone, id, 0, 0xffffffffu);
+            ++stats_.gone_sent;
+        }
+        return;
+    }
+    ++stats_.nacks_received;
+    detail::tx_stream& s = *found;
+    s.refill(now, lim_);
+    std::size_t budget = lim_.repairs_per_nack; // seqs looked at, repaired or not
+    bool beyond = false, limited = false;
+    for (const auto& r : ranges_) {
+        const std::uint64_t asked_end = std::uint64_t{r.first} + r.count;
+        beyond = beyond || asked_end > s.next;
+        const std::uint64_t end = std::min<std::uint64_t>(asked_end, s.next);
+        for (std::uint64_t q = r.first; q < end && budget > 0; ++q, --budget) {
+            const auto seq = static_cast<std::uint32_t>(q);
+            if (seq < s.base()) { // evicted: everything of the range below base is gone
+                const std::uint64_t gone_end = std::min<std::uint64_t>(end, s.base());
+                reply(wire::tlv_type::repair_gone, s.id, seq, static_cast<std::uint32_t>(gone_end - q));
+                ++stats_.gone_sent;
+                q = gone_end - 1;
+                continue;
+            }
+            auto* c = s.find(seq);
+            if (now < c->repaired + lim_.repair_holdoff) {
+                ++stats_.repairs_suppressed;
+                continue;
+            }
+            if (s.repair_tokens < static_cast<double>(c->datagram.size())) {
+                limited = true;
+                budget = 1; // the loop ends: asked again later, when the budget refilled
+                continue;
+            }
+            s.repair_tokens -= static_cast<double>(c->datagram.size());
+            c->repaired = now;
+            out.push(s.to, c->datagram);
+            ++stats_.repairs_sent;
+            stats_.retransmitted_bytes += c->datagram.size();
+        }
+    }
+    stats_.repairs_rate_limited += limited;
+    if (beyond) // asked for what was never sent (a spoofed tail said so): where the stream ends
+        reply(wire::tlv_type::repair_tail, s.id, 0, s.next);
+    // The asker may have lost the tail too: tell it again where the stream ends.
+    if (s.tail_due == no_timer) {
+        s.tails_sent = lim_.tails > 0 ? lim_.tails - 1 : 0; // one more tail, even to a group
+        s.tail_due = now + lim_.tail_interval;
+        wake(s.tail_due);
+    }
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
+{
+    std::size_t bytes = 0;
+    stats_.cache_evictions += s.evict(now, lim_, bytes);
+    total_cache_ -= bytes;
+    if (s.tail_due <= now) {
+        const std::size_t mark = out.mark();
+        wire::append_repair_tail(out.bytes(), s.id, s.next);
+        out.commit(s.to, mark);
+        ++stats_.tails_sent;
+        ++s.tails_sent;
+        // A group hears `tails` of them; a peer hears them until it acknowledged everything, while
+        // the cache still has something to repair.
+        const bool more = group_stream(s.id) ? s.tails_sent < lim_.tails : s.acked < s.next && !s.cache.empty();
+        duration wait = lim_.tail_interval;
+        for (unsigned i = 0; i < s.tails_sent && wait < lim_.max_tail_interval; ++i)
+            wait *= 2;
+        s.tail_due = more ? now + std::min(wait, lim_.max_tail_interval) : no_timer;
+    }
+    wake(s.deadline(lim_));
+    if (s.cache.empty() && s.tail_due == no_timer)
+        wake(s.used + lim_.idle);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
+{
+    next_ = no_timer;
+    for (auto it = rx_.begin(); it != rx_.end();) {
+        auto& [key, s] = *it;
+        if (now - s.heard >= lim_.idle && !s.has_gap()) {
+            total_held_ -= s.held_bytes;
+            it = rx_.erase(it);
+            continue;
+        }
+        rx_timer(key, s, now, out);
+        ++it;
+    }
+    for (auto it = tx_.begin(); it != tx_.end();) {
+        auto& s = it->second;
+        if (s.cache.empty() && s.tail_due == no_timer && now - s.used >= lim_.idle) {
+            const auto gone = it++;
+            erase_tx(gone);
+            continue;
+        }
+        tx_timer(s, now, out);
+        ++it;
+    }
+    inner_.on_timer(now, out);
+}
+
+template <class Inner>
+    requires fragmenter<Inner>
+void basic_nack_fragmenter<Inner>::forget(const endpoint& peer)
+{
+    if (auto it = tx_.find(peer); it != tx_.end())
+        erase_tx(it);
+    // Its streams, and the group streams heard under its address without a port.
+    const auto erase_from = [&](const endpoint& key, bool groups_only) {
+        for (auto it = rx_.lower_bound(rx_key{key, 0}); it != rx_.end() && it->first.first == key;) {
+            if (groups_only && !group_stream(it->first.second)) {
+                ++it;
+                continue;
+            }
+            total_held_ -= it->second.held_bytes;
+            it = rx_.erase(it);
+        }
+    };
+    erase_from(peer, false);
+    if (peer.port != 0)
+        erase_from(peer.without_port(), true);
+    inner_.forget(peer);
+}
+
+} // namespace tlvcast::fragment

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: BSL-1.0
+// The repairing Fragmenter: sequenced streams per destination, receiver NACKs, a bounded repair cache, tails.
+#pragma once
+
+#include <tlvcast/datagram.hpp>
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/error.hpp>
+#include <tlvcast/fragment/concepts.hpp>
+#include <tlvcast/fragment/detail/repair_rx.hpp>
+#include <tlvcast/fragment/detail/repair_tx.hpp>
+#include <tlvcast/fragment/repair_limits.hpp>
+#include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/time.hpp>
+#include <tlvcast/wire/repair.hpp>
+#include <tlvcast/wire/tlv.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <span>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tlvcast::fragment {
+
+/// A Fragmenter that repairs loss (docs/PROTOCOL.md "Repair"), hop by hop. What an Inner
+/// fragmenter splits (FRAGMENTs, or a whole message as one TLV) leaves in REPAIR_DATA datagrams
+/// numbered per destination: each destination (a peer, or a multicast group) is one stream with a
+/// random 32-bit id and seqs from 0, whose datagrams stay in a bounded cache. A receiver delivers
+/// each stream in order and exactly once; a gap is NACKed to the stream's source after a random
+/// back-off (receivers of a multicast stream that hear the repair first hold theirs), and again
+/// with doubling intervals. The source retransmits to the stream's destination (for a group: once
+/// for all, at most once per repair_holdoff) or, for what its cache dropped, sends REPAIR_GONE.
+/// REPAIR_TAIL after a burst tells receivers what was sent, so a lost last datagram is NACKed too;
+/// receivers of a unicast stream acknowledge what they delivered (REPAIR_ACK), which ends the tails
+/// and frees the cache. A gap given up (GONE, or no answer for gap_timeout) is a repair_notice:
+/// never a silent loss.
+///
+/// Messages complete in pop_message() (reassemble()/handle_control() return false), because one
+/// repair can release many. Peers are endpoints as the engine names them; an endpoint without a
+/// port names an unauthenticated source (a relay's forwarded datagrams outside records): it may
+/// send data, tails and GONE marks, never a NACK that makes this instance send.
+///
+/// Not thread-safe: the engine that owns it serialises calls.
+template <class Inner = seed_fragmenter>
+    requires fragmenter<Inner>
+class basic_nack_fragmenter {
+public:
+    using limits_type = repair_limits;
+    using stats_type = nack_fragmenter_stats;
+    /// A relay splits a forwarded message once per destination (streams are per destination).
+    static constexpr bool per_destination = true;
+
+    /// `inner` cuts messages (its fragment size must leave 12 bytes of a datagram for the
+    /// REPAIR_DATA header); `seed` draws stream ids and back-offs (reproducible in simulations).
+    explicit basic_nack_fragmenter(Inner inner = Inner{}, const repair_limits& lim = {}, std::uint64_t seed = random_seed())
+        : inner_(std::move(inner)), lim_(lim), rng_(seed)
+    {
+    }
+
+    static constexpr bool handles(wire::tlv_type type) noexcept
+    {
+        return type == wire::tlv_type::repair_data || type == wire::tlv_type::repair_nack ||
+               type == wire::tlv_type::repair_tail || type == wire::tlv_type::repair_gone ||
+               type == wire::tlv_type::repair_ack;
+    }
+
+    /// Appends `message`'s datagrams to `to`, each in a REPAIR_DATA of `to`'s stream, and caches
+    /// them. Errors: the inner fragmenter's (nothing appended).
+    void split(std::span<const std::byte> message, const endpoint& to, time_point now, datagram_batch& out,
+               std::error_code& ec)
+    {
+        if (!lim_.repair)
+            return inner_.split(message, to, now, out, ec);
+        scratch_.clear();
+        inner_.split(message, to, now, scratch_, ec);
+        if (ec)
+            return;
+        detail::tx_stream& s = tx_for(to, now);
+        for (std::size_t i = 0; i < scratch_.size(); ++i) {
+            if (s.next == detail::rx_stream::max_seq) { // a new stream rather than a seq that wraps
+                by_id_.erase(s.id);
+                total_cache_ -= s.cache_bytes;
+                s = detail::tx_stream{};
+                s.to = to;
+                s.id = fresh_id(to);
+                s.used = now;
+                by_id_[s.id] = to;
+            }
+            detail::tx_stream::cached c{s.next, now, time_point::min(), {}};
+            wire::append_repair_data(c.datagram, s.id, s.next, scratch_[i].bytes, ec);
+            if (ec)
+                return; // an inner datagram over 65,527 bytes: a misconfigured inner fragment size
+            out.push(to, c.datagram);
+            s.cache_bytes += c.datagram.size();
+            total_cache_ += c.datagram.size();
+            s.cache.push_back(std::move(c));
+            ++s.next;
+            ++stats_.data_sent;
+        }
+        std::size_t evicted = 0;
+        stats_.cache_evictions += s.evict(now, lim_, evicted);
+        total_cache_ -= evicted;
+        bound_total_cache();
+        s.tail_due = now + lim_.tail_interval;
+        s.tails_sent = 0;
+        ++stats_.messages_split;
+        wake(s.tail_due);
+    }
+
+    /// A bare FRAGMENT (a peer without repair): the inner fragmenter's reassembly.
+    bool reassemble(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
+                    std::vector<std::byte>& message, std::error_code& ec)
+    {
+        return inner_.reassemble(from, value, now, out, message, ec);
+    }
+
+    /// REPAIR_DATA, _NACK, _TAIL or _GONE from `from`. Always returns false: messages complete in
+    /// pop_message(). Errors (counted drops): malformed, duplicate_fragment, not_registered (a
+    /// NACK for no stream of ours, or from a source that may not ask).
+    bool handle_control(const endpoint& from, const wire::tlv& t, time_point now, datagram_batch& out,
+                        std::vector<std::byte>& message, std::error_code& ec)
+    {
+        (void)message;
+        ec = {};
+        if (!lim_.repair) {
+            ec = errc::unexpected_type;
+            return false;
+        }
+        switch (t.type()) {
+        case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
+        case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
+        case wire::tlv_type::repair_ack: on_ack(from, t.value, ec); break;
+        default: on_mark(from, t, now, ec); break;
+        }
+        if (ec == errc::malformed || ec == errc::truncated_header)
+            ++stats_.malformed;
+        return false;
+    }
+
+    /// Declares that only one peer listens on `to` even though it is a multicast address (a
+    /// client sends to its relay through the relay's group): its stream is acknowledged and its
+    /// NACKs are not delayed as a group's are. Call before the first split() to `to`.
+    void single_receiver(const endpoint& to) { single_receiver_ = to; }
+
+    /// The next message completed, in each stream's order, with the peer it came from.
+    bool pop_message(endpoint& from, std::vector<std::byte>& message)
+    {
+        if (ready_.empty())
+            return false;
+        from = ready_.front().first;
+        message.swap(ready_.front().second);
+        ready_.pop_front();
+        return true;
+    }
+
+    /// The next gap given up.
+    bool pop_notice(repair_notice& n)
+    {
+        if (notices_.empty())
+            return false;
+        n = notices_.front();
+        notices_.pop_front();
+        return true;
+    }
+
+    /// NACKs due, gaps given up, tails, cache evictions, idle streams, the inner reassembler's timeouts.
+    void on_timer(time_point now, datagram_batch& out);
+
+    time_point next_timer() const noexcept { return std::min(next_, inner_.next_timer()); }
+
+    /// Forgets every stream to and from `peer`.
+    void forget(const endpoint& peer);
+
+    stats_type stats() const noexcept
+    {
+        stats_type s = stats_;
+        s.reassembly = inner_.stats().reassembly;
+        return s;
+    }
+
+    const repair_limits& limits() const noexcept { return lim_; }
+    const Inner& inner() const noexcept { return inner_; }
+    /// Streams held (gauges): to destinations, from sources.
+    std::size_t tx_streams() const noexcept { return tx_.size(); }
+    std::size_t rx_streams() const noexcept { return rx_.size(); }
+    /// Bytes held for repair and ahead of gaps.
+    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_; }
+
+private:
+    /// A stream heard: its source as the engine named it (without a port for a group's stream),
+    /// and its id.
+    using rx_key = std::pair<endpoint, std::uint32_t>;
+    using tx_map = std::unordered_map<endpoint, detail::tx_stream>;
+
+    // Receiving (impl/nack_receive.hpp).
+    rx_key key_of(const endpoint& from, std::uint32_t id) const noexcept;
+    detail::rx_stream* rx_for(const rx_key& key, time_point now, bool create);
+    void on_data(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
+    void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
+    void deliver(const endpoint& source, std::span<const std::byte> datagram, time_point now);
+    void drain(const endpoint& source, detail::rx_stream& s, time_point now);
+    void give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end, time_point now);
+    void nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
+    void rx_timer(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
+
+    // Sending (impl/nack_send.hpp).
+    detail::tx_stream& tx_for(const endpoint& to, time_point now);
+    void erase_tx(typename tx_map::iterator it);
+    void bound_total_cache();
+    detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
+    void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
+                 std::error_code& ec);
+    void on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec);
+    void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
+
+    bool group_destination(const endpoint& to) const noexcept
+    {
+        return to.is_multicast() && !(single_receiver_ && *single_receiver_ == to);
+    }
+    std::uint32_t fresh_id(const endpoint& to)
+    {
+        std::uint32_t id;
+        do
+            id = (static_cast<std::uint32_t>(rng_()) & 0x7fffffffu) | (group_destination(to) ? 0x80000000u : 0u);
+        while (by_id_.contains(id));
+        return id;
+    }
+    /// Stream ids of multicast destinations have the top bit set: their receivers back off longer.
+    static bool group_stream(std::uint32_t id) noexcept { return (id & 0x80000000u) != 0; }
+    duration backoff(std::uint32_t id)
+    {
+        const auto span = (group_stream(id) ? lim_.group_nack_backoff : lim_.nack_backoff).count();
+        return span <= 0 ? duration{} : duration{static_cast<duration::rep>(rng_() % static_cast<std::uint64_t>(span))};
+    }
+    void wake(time_point t) noexcept { next_ = std::min(next_, t); }
+
+    static std::uint64_t random_seed()
+    {
+        std::random_device rd;
+        return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
+    }
+
+    Inner inner_;
+    repair_limits lim_;
+    std::mt19937_64 rng_;
+    tx_map tx_;
+    std::unordered_map<std::uint32_t, endpoint> by_id_;
+    std::map<rx_key, detail::rx_stream> rx_;
+    std::deque<std::pair<endpoint, std::vector<std::byte>>> ready_;
+    std::deque<repair_notice> notices_;
+    datagram_batch scratch_;
+    std::vector<std::byte> message_;
+    std::vector<wire::repair_range> ranges_;
+    time_point next_ = no_timer;
+    std::size_t total_cache_ = 0, total_held_ = 0; ///< over all streams (total_cache_bytes, total_held_bytes)
+    std::optional<endpoint> single_receiver_;
+    stats_type stats_;
+};
+
+/// The repairing fragmenter over the seed fragmenter's FRAGMENTs.
+using nack_fragmenter = basic_nack_fragmenter<>;
+
+static_assert(control_fragmenter<nack_fragmenter> && queuing_fragmenter<nack_fragmenter> &&
+              per_destination<nack_fragmenter>);
+
+} // namespace tlvcast::fragment
+
+#include <tlvcast/fragment/impl/nack_receive.hpp>
+#include <tlvcast/fragment/impl/nack_send.hpp>

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: BSL-1.0
+// The repairing fragmenter's named limits, counters and notices.
+#pragma once
+
+#include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/reassembler.hpp>
+#include <tlvcast/time.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace tlvcast::fragment {
+
+/// Limits of a repairing fragmenter (fragment::basic_nack_fragmenter). Sender side: a stream per
+/// destination, whose datagrams are kept for repair. Receiver side: a stream per (source, stream
+/// id), with the datagrams that arrived ahead of a gap. Every byte either side holds is bounded
+/// by these, whatever arrives.
+struct repair_limits {
+    /// false: no repair at all (a program's --reliability none): the inner fragmenter's datagrams
+    /// leave as they are, with no stream, cache or timer, and repair TLVs received are refused.
+    bool repair = true;
+    /// Sender: bytes of sent datagrams kept per stream for retransmission (oldest evicted first).
+    std::size_t cache_bytes = std::size_t{8} * 1024 * 1024;
+    /// Sender: the same, over all streams together (the oldest datagram of any stream goes first).
+    std::size_t total_cache_bytes = std::size_t{64} * 1024 * 1024;
+    /// Sender: a datagram is evicted this long after it was first sent.
+    duration cache_age = std::chrono::seconds(10);
+    /// Streams of each side (destinations sent to; sources heard): the least recently used goes.
+    std::size_t max_streams = 4096;
+    /// Receiver: streams kept per source (a sender that restarts opens a new one).
+    std::size_t streams_per_source = 4;
+    /// Receiver: datagrams beyond the next one due are held only this far ahead.
+    std::uint32_t window = 8192;
+    /// Receiver: bytes held ahead of a gap per stream (beyond them, datagrams are dropped and
+    /// asked for again later).
+    std::size_t held_bytes = std::size_t{8} * 1024 * 1024;
+    /// Receiver: the same, over all streams together.
+    std::size_t total_held_bytes = std::size_t{64} * 1024 * 1024;
+    /// Receiver: a stream first heard at a seq below this is read from seq 0 (the first datagrams
+    /// were lost); one first heard later is read from there on (a receiver that joined late).
+    std::uint32_t backfill = 256;
+    /// Receiver: a gap in a unicast stream is NACKed after a random delay in [0, nack_backoff)
+    /// (a little patience for a datagram that is only late).
+    duration nack_backoff = std::chrono::milliseconds(2);
+    /// Receiver: a gap in a multicast stream waits a random delay in [0, group_nack_backoff), so
+    /// that of many receivers most hear the repair that the first NACK brought and hold their own
+    /// (NORM's back-off, RFC 5740 section 5.3: a few round trips of the LAN).
+    duration group_nack_backoff = std::chrono::milliseconds(40);
+    /// Receiver: a gap still open is NACKed again after this, doubling up to max_nack_interval
+    /// (back to this when the stream moved on since the last NACK).
+    duration nack_interval = std::chrono::milliseconds(20);
+    duration max_nack_interval = std::chrono::milliseconds(320);
+    /// Receiver: a gap still open this long after it opened, while its source answers neither
+    /// with the datagrams nor with REPAIR_GONE, is unrecoverable (an event) and skipped. Longer
+    /// than cache_age: a live source answers GONE first.
+    duration gap_timeout = std::chrono::seconds(12);
+    /// Receiver: a unicast stream's delivery is acknowledged (REPAIR_ACK) this long after it moved
+    /// on, so that one ACK covers a burst; a tail with nothing missing is acknowledged at once.
+    /// Multicast streams are never acknowledged (no ACK implosion): their tails are counted.
+    duration ack_delay = std::chrono::milliseconds(5);
+    /// Sender: one datagram is retransmitted at most once per holdoff, however many NACKs ask.
+    duration repair_holdoff = std::chrono::milliseconds(10);
+    /// Sender: seqs looked at (and so datagrams retransmitted) for one NACK at most.
+    std::size_t repairs_per_nack = 512;
+    /// Sender: retransmitted bytes per stream and second, with a burst of repair_burst_bytes (a
+    /// member's NACKs cannot make the relay flood a group with its whole cache).
+    std::size_t repair_bytes_per_second = std::size_t{16} * 1024 * 1024;
+    std::size_t repair_burst_bytes = std::size_t{2} * 1024 * 1024;
+    /// Sender: REPAIR_TAIL (what was sent) follows the last datagram after this, then doubling
+    /// up to max_tail_interval, so that a receiver that lost the end of a burst learns it: to a
+    /// unicast destination until it acknowledged everything (or the cache aged out), to a
+    /// multicast group `tails` times.
+    duration tail_interval = std::chrono::milliseconds(10);
+    duration max_tail_interval = std::chrono::seconds(1);
+    unsigned tails = 6;
+    /// Both: a stream silent and idle this long is forgotten.
+    duration idle = std::chrono::seconds(60);
+};
+
+/// A gap that could not be repaired: datagrams `first`..`last` of a stream from `peer` (the
+/// sender's cache had dropped them, or every NACK went unanswered). Whatever messages they held
+/// are lost; the engines report it as an event.
+struct repair_notice {
+    endpoint peer;
+    std::uint64_t first = 0, last = 0;
+};
+
+/// Counters of a repairing fragmenter.
+struct nack_fragmenter_stats {
+    std::uint64_t messages_split = 0;      ///< split() calls that succeeded
+    std::uint64_t data_sent = 0;           ///< REPAIR_DATA datagrams first sent
+    std::uint64_t data_received = 0;       ///< REPAIR_DATA datagrams received (duplicates included)
+    std::uint64_t duplicates = 0;          ///< REPAIR_DATA already delivered or held
+    std::uint64_t nacks_sent = 0;          ///< REPAIR_NACKs sent
+    std::uint64_t nacks_received = 0;      ///< REPAIR_NACKs received for a known stream
+    std::uint64_t nacks_refused = 0;       ///< NACKs for an unknown stream, from a stranger or without a port
+    std::uint64_t repairs_sent = 0;        ///< datagrams retransmitted
+    std::uint64_t repairs_suppressed = 0;  ///< asked again within repair_holdoff: not re-sent
+    std::uint64_t repairs_rate_limited = 0; ///< NACKs cut short by repair_bytes_per_second
+    std::uint64_t retransmitted_bytes = 0; ///< bytes of the datagrams retransmitted
+    std::uint64_t gone_sent = 0;           ///< REPAIR_GONEs sent (asked for what the cache dropped)
+    std::uint64_t tails_sent = 0;          ///< REPAIR_TAILs sent
+    std::uint64_t acks_sent = 0;           ///< REPAIR_ACKs sent
+    std::uint64_t acks_received = 0;       ///< REPAIR_ACKs from a unicast stream's destination
+    std::uint64_t acked_datagrams = 0;     ///< datagrams released from a cache by an ACK
+    std::uint64_t unrecoverable = 0;       ///< gaps given up (notices)
+    std::uint64_t unrecoverable_datagrams = 0; ///< datagrams in them
+    std::uint64_t held_dropped = 0;        ///< datagrams beyond the window or held bytes: dropped
+    std::uint64_t cache_evictions = 0;     ///< datagrams evicted from a sender's cache
+    std::uint64_t streams_evicted = 0;     ///< streams forgotten to stay within max_streams
+    std::uint64_t malformed = 0;           ///< repair TLVs that did not decode
+    std::uint64_t refused = 0;             ///< GONEs and new streams' TAILs from an unauthenticated source
+    reassembly_stats reassembly;           ///< the inner reassembler's
+};
+
+} // namespace tlvcast::fragment

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: BSL-1.0
+// basic_nack_fragmenter alone: sender and receivers exchange datagrams over a lossy, duplicating,
+// reordering link on a virtual clock; every message arrives exactly once, in order, or as a notice.
+#include <tlvcast/fragment/nack_fragmenter.hpp>
+#include <tlvcast/wire/repair.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+using namespace tlvcast;
+using fragment::nack_fragmenter;
+using std::chrono::milliseconds;
+
+namespace {
+
+const endpoint sender_ep(0x0a000001, 5000);
+const endpoint group_ep(0xe0010102, 5008);
+
+nack_fragmenter make(std::uint64_t seed, fragment::repair_limits lim = {})
+{
+    return nack_fragmenter(fragment::seed_fragmenter(seed, {}, 200), lim, seed * 7 + 1);
+}
+
+std::vector<std::byte> message_of(std::uint32_t i, std::size_t size)
+{
+    std::vector<std::byte> m(size + 4);
+    for (std::size_t k = 0; k < m.size(); ++k)
+        m[k] = std::byte(static_cast<unsigned char>(i * 31 + k));
+    m[0] = std::byte(i >> 24), m[1] = std::byte(i >> 16), m[2] = std::byte(i >> 8), m[3] = std::byte(i);
+    return m;
+}
+
+std::uint32_t index_of(const std::vector<std::byte>& m)
+{
+    return std::to_integer<std::uint32_t>(m[0]) << 24 | std::to_integer<std::uint32_t>(m[1]) << 16 |
+           std::to_integer<std::uint32_t>(m[2]) << 8 | std::to_integer<std::uint32_t>(m[3]);
+}
+
+// One sender, `n` receivers on one stream (to the group when n > 1, else unicast); each datagram
+// is lost, duplicated or delayed independently per receiver.
+struct lossy_link {
+    struct in_flight {
+        time_point at;
+        endpoint from, to;
+        std::vector<std::byte> bytes;
+    };
+    std::mt19937_64 rng;
+    double loss, dup;
+    nack_fragmenter sender;
+    std::vector<nack_fragmenter> receivers;
+    std::vector<endpoint> receiver_eps;
+    std::vector<std::vector<std::vector<std::byte>>> got;
+    std::vector<fragment::repair_notice> notices;
+    std::vector<in_flight> wire;
+    time_point now{};
+    std::uint64_t nacks_on_wire = 0;
+    std::uint64_t loss_events = 0; ///< multicast sends that one receiver or more lost
+    unsigned jitter_ms = 3; ///< delays of 1..jitter_ms ms: more than 1 reorders
+
+    lossy_link(std::uint64_t seed, std::size_t n, double loss_, double dup_ = 0, fragment::repair_limits lim = {})
+        : rng(seed), loss(loss_), dup(dup_), sender(make(seed, lim))
+    {
+        for (std::size_t i = 0; i < n; ++i) {
+            receivers.push_back(make(seed + 100 + i, lim));
+            receiver_eps.emplace_back(0x0a000100 + static_cast<std::uint32_t>(i), 6000);
+            got.emplace_back();
+        }
+    }
+    endpoint dest() const { return receivers.size() > 1 ? group_ep : receiver_eps[0]; }
+
+    void post(const endpoint& from, const datagram_batch& out)
+    {
+        std::uniform_real_distribution<double> u(0, 1);
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const auto e = out[i];
+            std::vector<endpoint> targets;
+            if (e.to == group_ep)
+                targets = receiver_eps;
+            else if (e.to == sender_ep.without_port()) // as the engines do: a key without a port is the source
+                targets.push_back(sender_ep);
+            else
+                targets.push_back(e.to);
+            bool lost = false;
+            for (const auto& t : targets) {
+                if (t == sender_ep) {
+                    std::error_code ec;
+                    if (wire::read_outer(e.bytes, ec).type() == wire::tlv_type::repair_nack)
+                        ++nacks_on_wire;
+                }
+                if (u(rng) < loss) {
+                    lost = true;
+                    continue;
+                }
+                const int copies = u(rng) < dup ? 2 : 1;
+                for (int c = 0; c < copies; ++c)
+                    wire.push_back({now + milliseconds(1 + rng() % jitter_ms), from, t,
+                                    std::vector<std::byte>(e.bytes.begin(), e.bytes.end())});
+            }
+            loss_events += lost && e.to == group_ep;
+        }
+    }
+
+    nack_fragmenter& at(const endpoint& ep, std::size_t& index)
+    {
+        if (ep == sender_ep)
+            return sender;
+        index = static_cast<std::size_t>(std::find(receiver_eps.begin(), receiver_eps.end(), ep) - receiver_eps.begin());
+        return receivers[index];
+    }
+
+    void deliver_one(const in_flight& d)
+    {
+        std::size_t index = 0;
+        auto& f = at(d.to, index);
+        datagram_batch out;
+        std::vector<std::byte> message;
+        std::error_code ec;
+        const wire::tlv t = wire::read_outer(d.bytes, ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(nack_fragmenter::handles(t.type()));
+        CHECK_FALSE(f.handle_control(d.from, t, now, out, message, ec));
+        post(d.to, out);
+        drain(f, index, d.to);
+    }
+
+    void drain(nack_fragmenter& f, std::size_t index, const endpoint& self)
+    {
+        if (self == sender_ep)
+            return;
+        endpoint from;
+        std::vector<std::byte> m;
+        while (f.pop_message(from, m)) {
+            // A group's stream is named by its source's address without a port (unauthenticated).
+            CHECK(from == (receivers.size() > 1 ? sender_ep.without_port() : sender_ep));
+            got[index].push_back(m);
+        }
+        fragment::repair_notice n;
+        while (f.pop_notice(n))
+            notices.push_back(n);
+    }
+
+    // Runs the clock until nothing is in flight and no timer is due within `horizon`.
+    void run(duration limit = std::chrono::seconds(30))
+    {
+        const time_point end = now + limit;
+        while (now < end) {
+            time_point t = sender.next_timer();
+            for (auto& r : receivers)
+                t = std::min(t, r.next_timer());
+            for (const auto& d : wire)
+                t = std::min(t, d.at);
+            if (t == no_timer || t > end)
+                return;
+            now = std::max(now, t);
+            std::vector<in_flight> due;
+            for (auto it = wire.begin(); it != wire.end();)
+                if (it->at <= now)
+                    due.push_back(std::move(*it)), it = wire.erase(it);
+                else
+                    ++it;
+            std::shuffle(due.begin(), due.end(), rng); // reordering
+            for (const auto& d : due)
+                deliver_one(d);
+            datagram_batch out;
+            if (sender.next_timer() <= now) {
+                sender.on_timer(now, out);
+                post(sender_ep, out);
+            }
+            for (std::size_t i = 0; i < receivers.size(); ++i)
+                if (receivers[i].next_timer() <= now) {
+                    out.clear();
+                    receivers[i].on_timer(now, out);
+                    post(receiver_eps[i], out);
+                    drain(receivers[i], i, receiver_eps[i]);
+                }
+        }
+    }
+
+    void send(std::uint32_t i, std::size_t size)
+    {
+        datagram_batch out;
+        std::error_code ec;
+        const auto m = message_of(i, size);
+        sender.split(m, dest(), now, out, ec);
+        REQUIRE_FALSE(ec);
+        post(sender_ep, out);
+    }
+};
+
+void check_exactly_once_in_order(const lossy_link& l, std::uint32_t count)
+{
+    for (std::size_t r = 0; r < l.got.size(); ++r) {
+        INFO("receiver " << r);
+        REQUIRE(l.got[r].size() == count);
+        for (std::uint32_t i = 0; i < count; ++i)
+            REQUIRE(index_of(l.got[r][i]) == i);
+    }
+}
+
+} // namespace
+
+TEST_CASE("nack_fragmenter: every message once and in order through 0, 5, 20 and 30% loss", "[fragment][repair]")
+{
+    for (const double loss : {0.0, 0.05, 0.2, 0.3}) {
+        for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+            INFO("loss " << loss << " seed " << seed);
+            lossy_link l(seed, 1, loss, 0.05);
+            std::uint32_t sent = 0;
+            for (int burst = 0; burst < 10; ++burst) {
+                for (int k = 0; k < 10; ++k, ++sent)
+                    l.send(sent, (l.rng() % 3 == 0) ? 3000 + l.rng() % 5000 : l.rng() % 150);
+                l.now += milliseconds(l.rng() % 20);
+                l.run(milliseconds(l.rng() % 50));
+            }
+            l.run();
+            CHECK(l.notices.empty());
+            check_exactly_once_in_order(l, sent);
+            CHECK(l.receivers[0].rx_streams() == 1);
+        }
+    }
+}
+
+TEST_CASE("nack_fragmenter: without loss or reordering nothing is NACKed or repaired", "[fragment][repair]")
+{
+    lossy_link l(9, 1, 0.0);
+    l.jitter_ms = 1;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        l.send(i, i % 7 == 0 ? 5000 : 60);
+        l.run(milliseconds(1));
+    }
+    l.run();
+    check_exactly_once_in_order(l, 300);
+    CHECK(l.sender.stats().repairs_sent == 0);
+    CHECK(l.receivers[0].stats().nacks_sent == 0);
+    CHECK(l.sender.stats().acks_received > 0); // acknowledged before any tail was due
+}
+
+TEST_CASE("nack_fragmenter: 100 receivers of one multicast stream, NACKs per loss event", "[fragment][repair]")
+{
+    lossy_link l(7, 100, 0.05);
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        l.send(i, 100);
+        l.now += milliseconds(2);
+        l.run(milliseconds(2));
+    }
+    l.run();
+    check_exactly_once_in_order(l, 200);
+    CHECK(l.notices.empty());
+    const auto s = l.sender.stats();
+    // A loss event: one multicast send (data or repair) that one receiver or more lost; about 5 of
+    // the 100 lose each. Back-off and the repair to the whole group keep NACKs per event near 1.
+    const double per_event = double(l.nacks_on_wire) / double(l.loss_events);
+    WARN("100 receivers, 5% loss: " << s.data_sent << " datagrams, " << l.loss_events << " loss events, "
+                                     << l.nacks_on_wire << " NACKs (" << per_event << " per event), " << s.repairs_sent
+                                     << " repairs, " << s.repairs_suppressed << " suppressed");
+    CHECK(per_event < 2.5);
+    // Each repair is itself lost by about 5 receivers: repairs per datagram stay near 1 + 1/4.
+    CHECK(s.repairs_sent < 2 * s.data_sent);
+}
+
+TEST_CASE("nack_fragmenter: what the cache dropped comes back as an unrecoverable notice", "[fragment][repair]")
+{
+    fragment::repair_limits lim;
+    lim.cache_bytes = 2000; // a few datagrams
+    lossy_link l(3, 1, 0.0, 0.0, lim);
+    // The receiver hears seqs 0..1, then nothing until seq 30: 2..29 left the cache long ago.
+    for (std::uint32_t i = 0; i < 31; ++i) {
+        datagram_batch out;
+        std::error_code ec;
+        const auto m = message_of(i, 100);
+        l.sender.split(m, l.dest(), l.now, out, ec);
+        if (i < 2 || i == 30)
+            l.post(sender_ep, out);
+    }
+    l.run();
+    REQUIRE(l.notices.size() == 1);
+    CHECK(l.notices[0].peer == sender_ep);
+    CHECK(l.notices[0].first == 2);
+    CHECK(l.notices[0].last >= 2);
+    CHECK(l.sender.stats().gone_sent >= 1);
+    // What was still cached arrived; every message delivered at most once, in order.
+    const auto& got = l.got[0];
+    REQUIRE(got.size() >= 3);
+    CHECK(index_of(got[0]) == 0);
+    CHECK(index_of(got[1]) == 1);
+    CHECK(index_of(got.back()) == 30);
+    CHECK(std::is_sorted(got.begin(), got.end(), [](auto& a, auto& b) { return index_of(a) < index_of(b); }));
+}
+
+TEST_CASE("nack_fragmenter: a sender that never answers leaves a notice after gap_timeout", "[fragment][repair]")
+{
+    auto r = make(5);
+    datagram_batch out;
+    std::vector<std::byte> m;
+    std::error_code ec;
+    std::vector<std::byte> d;
+    const auto tlv = [](std::vector<std::byte>& bytes, std::uint32_t seq) {
+        bytes.clear();
+        const std::vector<std::byte> whole{std::byte{0}, std::byte{9}, std::byte{0}, std::byte{0}}; // a KEEPALIVE TLV
+        std::error_code append_ec;
+        wire::append_repair_data(bytes, 42, seq, whole, append_ec);
+        REQUIRE_FALSE(append_ec);
+    };
+    time_point now{};
+    tlv(d, 0);
+    r.handle_control(sender_ep, wire::read_outer(d, ec), now, out, m, ec);
+    tlv(d, 5); // 1..4 missing
+    r.handle_control(sender_ep, wire::read_outer(d, ec), now, out, m, ec);
+    endpoint from;
+    REQUIRE(r.pop_message(from, m)); // seq 0
+    CHECK_FALSE(r.pop_message(from, m));
+    std::size_t nacks = 0;
+    fragment::repair_notice n;
+    for (int i = 0; i < 1000 && !r.pop_notice(n); ++i) {
+        now = r.next_timer();
+        out.clear();
+        r.on_timer(now, out);
+        for (std::size_t k = 0; k < out.size(); ++k)
+            nacks += wire::read_outer(out[k].bytes, ec).type() == wire::tlv_type::repair_nack;
+    }
+    // NACKs back off to max_nack_interval: about gap_timeout / max_nack_interval of them.
+    const auto& lim = r.limits();
+    CHECK(nacks >= 5);
+    CHECK(nacks <= lim.gap_timeout / lim.max_nack_interval + 8);
+    CHECK(now - time_point{} >= lim.gap_timeout);
+    CHECK(n.first == 1);
+    CHECK(n.last == 4);
+    REQUIRE(r.pop_message(from, m)); // seq 5, released once the gap was given up
+    CHECK(r.stats().unrecoverable == 1);
+}
+
+TEST_CASE("nack_fragmenter: a unicast stream is acknowledged; ACKs free the cache and end the tails",
+          "[fragment][repair]")
+{
+    lossy_link l(21, 1, 0.0);
+    l.jitter_ms = 1;
+    for (std::uint32_t i = 0; i < 50; ++i)
+        l.send(i, 300);
+    l.run(std::chrono::seconds(1));
+    check_exactly_once_in_order(l, 50);
+    const auto s = l.sender.stats();
+    CHECK(s.acks_received >= 1);
+    CHECK(s.acked_datagrams == s.data_sent);
+    CHECK(l.sender.buffered_bytes() == 0);
+    const auto tails = s.tails_sent;
+    l.run(std::chrono::seconds(5));
+    CHECK(l.sender.stats().tails_sent == tails); // nothing left to tell
+}
+
+TEST_CASE("nack_fragmenter: the end of a burst and its first tails lost, the unicast stream still completes",
+          "[fragment][repair]")
+{
+    lossy_link l(22, 1, 0.0);
+    l.jitter_ms = 1;
+    for (std::uint32_t i = 0; i < 10; ++i)
+        l.send(i, 100);
+    // The last three datagrams never arrive, nor do the first five tails (more than a group gets).
+    std::size_t data_seen = 0, tails_seen = 0;
+    std::error_code ec;
+    const auto lose = [&](lossy_link::in_flight& d) {
+        const auto type = wire::read_outer(d.bytes, ec).type();
+        if (type == wire::tlv_type::repair_data && d.from == sender_ep)
+            return ++data_seen > 7 && data_seen <= 10;
+        if (type == wire::tlv_type::repair_tail)
+            return ++tails_seen <= 5;
+        return false;
+    };
+    std::erase_if(l.wire, lose);
+    for (int i = 0; i < 200 && l.got[0].size() < 10; ++i) {
+        l.run(std::chrono::milliseconds(20));
+        std::erase_if(l.wire, lose);
+    }
+    check_exactly_once_in_order(l, 10);
+    CHECK(l.notices.empty());
+}
+
+TEST_CASE("nack_fragmenter: repair off is the inner fragmenter, byte for byte", "[fragment][repair]")
+{
+    fragment::repair_limits off;
+    off.repair = false;
+    nack_fragmenter f(fragment::seed_fragmenter(11, {}, 200), off, 1);
+    fragment::seed_fragmenter plain(11, {}, 200);
+    const auto m = message_of(1, 1000);
+    datagram_batch a, b;
+    std::error_code ec;
+    f.split(m, sender_ep, time_point{}, a, ec);
+    REQUIRE_FALSE(ec);
+    plain.split(m, sender_ep, time_point{}, b, ec);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        CHECK(std::ranges::equal(a[i].bytes, b[i].bytes));
+    CHECK(f.next_timer() == no_timer);
+    CHECK(f.tx_streams() == 0);
+    // Repair TLVs are refused, not half handled.
+    std::vector<std::byte> d;
+    wire::append_repair_tail(d, 5, 3);
+    std::vector<std::byte> out_message;
+    datagram_batch out;
+    CHECK_FALSE(f.handle_control(sender_ep, wire::read_outer(d, ec), time_point{}, out, out_message, ec));
+    CHECK(ec == errc::unexpected_type);
+    CHECK(f.rx_streams() == 0);
+    CHECK(out.empty());
+}
