@@ -34,9 +34,10 @@ inline constexpr crypto::retransmit_schedule registration_retransmit{std::chrono
 /// CONNECT: nothing on the seed wire tells a client that its CONNECT arrived (the relay announces
 /// it to the others only), so the client engine sends the CONNECT's datagrams again, byte for byte,
 /// on this schedule (basic_rsa_oaep::join_repeat): 1 + tries copies in 2.75 s. The same msg_id and
-/// ciphertext: a tlvcast relay completes the message once (the reassembler remembers completed
-/// ids) and announces a join once (state transitions only); a relay that announces every CONNECT
-/// (the prototype) tells the others again for each copy that completes.
+/// ciphertext: a tlvcast relay drops a copy of a msg_id it completed (unless a registration copy
+/// made it forget the address's streams: one more RSA decryption) and announces a join once
+/// (state transitions only); a relay that announces every CONNECT (the prototype) tells the others
+/// again for each copy that completes.
 inline constexpr crypto::retransmit_schedule connect_repeat{std::chrono::milliseconds(250), std::chrono::seconds(1),
                                                             4};
 static_assert(registration_retransmit.valid() && connect_repeat.valid());
