@@ -8,6 +8,7 @@
 #include <tlvcast/profile/seed/rsa_oaep.hpp>
 #include <tlvcast/transport/fault_model.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,11 @@ public:
             queues_.emplace(client_address(i), make_queue(i + 1));
         }
     }
+
+    /// Sees each datagram as it is delivered (after the fault model); false drops it.
+    std::function<bool(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)> tap;
+    /// Datagrams the tap saw, in order.
+    std::size_t tapped = 0;
 
     seed_relay_engine& relay() { return *relay_; }
     seed_client_engine& client(std::size_t i) { return *clients_[i]; }
@@ -169,6 +175,9 @@ private:
             in_flight d = std::move(wire_.begin()->second);
             wire_.erase(wire_.begin());
             if (is_dead(d.to))
+                continue;
+            ++tapped;
+            if (tap && !tap(d.from, d.to, d.bytes))
                 continue;
             if (d.to == relay_address) {
                 relay_->handle(d.from, d.bytes, now_, out_, relay_events_);

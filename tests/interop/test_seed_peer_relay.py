@@ -46,8 +46,11 @@ def test_cpp_chats_with_python_relay():
     a.close_stdin()
     check(a.wait_exit() == 0, "a: exit status")
     kinds = [k for k, _, _ in relay.log]
-    check(kinds.count("registered") >= 2 and kinds.count("connected") == 2 and kinds.count("disconnected") == 2,
-          f"relay log {kinds}")
+    # tlvcast repeats a CONNECT (nothing on the seed wire acknowledges it) byte for byte, 1 + 4
+    # copies; this relay, like the prototype, takes each copy that completes as a CONNECT.
+    connected = [c for k, c, _ in relay.log if k == "connected"]
+    check(kinds.count("registered") >= 2 and len(set(connected)) == 2 and len(connected) <= 2 * 5
+          and kinds.count("disconnected") == 2, f"relay log {kinds}")
     no_invalid_lines(a, b)
 
 

@@ -28,6 +28,7 @@ inline endpoint secure_client_address(std::size_t i)
 struct wire_datagram {
     endpoint from, to;
     std::vector<std::byte> bytes;
+    time_point at{}; ///< when it was put on the wire
 };
 
 /// A Fragmenter for the simulation: the seed fragmenter with the Cipher's sizes, or a repairing
@@ -113,7 +114,7 @@ public:
     /// Puts a datagram on the wire as if `from` had sent it (spoofing included).
     void inject(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)
     {
-        wire_.emplace(std::pair{now_ + latency, seq_++}, wire_datagram{from, to, {bytes.begin(), bytes.end()}});
+        wire_.emplace(std::pair{now_ + latency, seq_++}, wire_datagram{from, to, {bytes.begin(), bytes.end()}, now_});
     }
 
     void run_for(duration d, std::size_t max_steps = 2'000'000)
@@ -147,7 +148,7 @@ private:
         for (std::size_t i = 0; i < out_.size(); ++i) {
             const auto e = out_[i];
             const endpoint to = e.to == group ? relay_address : e.to;
-            wire_datagram d{from, to, {e.bytes.begin(), e.bytes.end()}};
+            wire_datagram d{from, to, {e.bytes.begin(), e.bytes.end()}, now_};
             sent.push_back(d);
             wire_.emplace(std::pair{now_ + latency, seq_++}, std::move(d));
         }

@@ -5,6 +5,7 @@
 #include <tlvcast/core/detail/pipeline.hpp>
 #include <tlvcast/core/events.hpp>
 #include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/crypto/retransmit.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/fragment/concepts.hpp>
@@ -139,6 +140,7 @@ public:
         if constexpr (requires { cipher_.on_timer(session_, now, out); })
             if (state_ != state::closed)
                 cipher_.on_timer(session_, now, out);
+        repeat_join(now, out); // after the Cipher's own: its registration datagrams go first
         drain_cipher(now, out);
     }
 
@@ -152,6 +154,7 @@ public:
             t = std::min({t, next_keepalive_, next_probe_});
             if (!relay_lost_)
                 t = std::min(t, last_heard_ + opt_.relay_timeout);
+            t = std::min(t, join_timer_.next());
         }
         if constexpr (requires { cipher_.next_timer(session_); })
             if (state_ != state::closed)
@@ -316,6 +319,13 @@ private:
 
     void on_established(const endpoint& from, const crypto::received& r, time_point now, datagram_batch& out);
 
+    // The join message. A Cipher whose relay cannot acknowledge a join declares
+    // `Cipher::join_repeat` (a crypto::retransmit_schedule): its datagrams are kept and sent again
+    // byte for byte on that schedule (repeat_join, from on_timer), as a relay that got them once
+    // drops the copies. Only without a record layer: a repeated record is a replay.
+    void send_join(time_point now, datagram_batch& out);
+    void repeat_join(time_point now, datagram_batch& out);
+
     // A relay proved an identity that the trust settings or the current session refuse. The
     // datagram is dropped (a forged hello must not end a session); the user is told.
     void on_refused(const endpoint& from, const crypto::received& r);
@@ -352,6 +362,8 @@ private:
     // Reused buffers: no allocation per datagram once they have grown.
     std::vector<std::byte> blob_, text_, scratch_, record_, reassembled_;
     datagram_batch split_;
+    datagram_batch join_flight_; // the last join's datagrams (Cipher::join_repeat)
+    crypto::retransmit_timer join_timer_;
 };
 
 } // namespace tlvcast::core

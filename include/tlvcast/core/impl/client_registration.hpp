@@ -30,8 +30,7 @@ void client_engine<Cipher, Fragmenter>::on_established(const endpoint& from, con
         push_event({client_event::kind::registered, from, {}, r.identity, {}});
         if (r.first_use)
             push_event({client_event::kind::relay_trusted, from, {}, r.identity, {}});
-        std::error_code ec;
-        send_message(crypto::message_kind::join, {}, now, out, ec);
+        send_join(now, out);
         return;
     }
     if (state_ != state::established)
@@ -45,9 +44,39 @@ void client_engine<Cipher, Fragmenter>::on_established(const endpoint& from, con
         if (r.relay_changed)
             push_event({client_event::kind::relay_changed, from, {}, r.identity, {}});
         relay_lost_ = false;
-        std::error_code ec;
-        send_message(crypto::message_kind::join, {}, now, out, ec);
+        send_join(now, out);
     }
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::send_join(time_point now, datagram_batch& out)
+{
+    [[maybe_unused]] const std::size_t first = out.size();
+    std::error_code ec;
+    send_message(crypto::message_kind::join, {}, now, out, ec);
+    if constexpr (requires { Cipher::join_repeat; }) {
+        static_assert(!Cipher::has_record_layer, "join_repeat needs a Cipher without a record layer: a "
+                                                 "record sent again is a replay");
+        join_flight_.clear();
+        for (std::size_t i = first; i < out.size(); ++i)
+            join_flight_.push(out[i].to, out[i].bytes);
+        if (!ec && join_flight_.size() != 0)
+            join_timer_.arm(now, Cipher::join_repeat);
+        else
+            join_timer_.stop();
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::repeat_join(time_point now, datagram_batch& out)
+{
+    if (state_ != state::established) {
+        join_timer_.stop();
+        return;
+    }
+    if (join_timer_.fire(now))
+        for (std::size_t i = 0; i < join_flight_.size(); ++i)
+            out.push(join_flight_[i].to, join_flight_[i].bytes);
 }
 
 template <class Cipher, class Fragmenter>

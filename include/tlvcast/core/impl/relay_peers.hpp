@@ -58,9 +58,10 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
             events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*replaced)});
             announce(from, replaced.get(), false, now, out);
         }
-    } else if (auto it = peers_.find(from); it != peers_.end()) {
-        it->second.last_seen = now;
     }
+    // Other handshake datagrams do not keep a session alive: anyone can send them from its
+    // address (a cookie-less hello, a copied CLIENT_AUTH), and a session whose client gave up
+    // (its acceptance lost) must time out. Registered clients are heard in keep-alives and records.
     return true;
 }
 

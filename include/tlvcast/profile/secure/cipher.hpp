@@ -91,6 +91,9 @@ public:
         // negative, so both sides wiped each handshake at once and none ever completed.
         if (opt.pending_expiry > std::chrono::hours(24) || opt.cookie_rotation > std::chrono::hours(24))
             throw std::invalid_argument("tlvcast::secure: pending_expiry and cookie_rotation must be at most 24 hours");
+        if (!opt.retransmit.valid() || opt.retransmit.max > opt.pending_expiry)
+            throw std::invalid_argument(
+                "tlvcast::secure: retransmit needs 0 < initial <= max <= pending_expiry");
         limits_ = make_key_limits<Aead>(opt);
         relay_ = std::make_unique<relay_steps>(opt.handshake_limits);
         updates_ = std::make_unique<key_update_queue<Aead>>();
@@ -152,16 +155,17 @@ public:
         client_steps::start(*me_, s, relay, now, out);
     }
 
-    /// Client timer: wipes a handshake that outlived options::pending_expiry (its ephemeral key and
-    /// unconfirmed session keys). The engine calls it from on_timer.
-    /// Client timer: wipes a handshake that outlived options::pending_expiry (its ephemeral key and
-    /// unconfirmed session keys), and starts a re-handshake (appended to `out`) when the current
-    /// session sealed past the rekey threshold or its receive key died. The engine calls it.
+    /// Client timer: sends the handshake's last flight again when its answer is late
+    /// (options::retransmit, appended to `out`), wipes a handshake that outlived
+    /// options::pending_expiry (its ephemeral key and unconfirmed session keys), and starts a
+    /// re-handshake when the current session sealed past the rekey threshold or its receive key
+    /// died. The engine calls it.
     void on_timer(client_session& s, time_point now, datagram_batch& out) const
     {
         client_steps::on_timer(*me_, s, limits_, now, out);
     }
-    /// When the client's on_timer has work (at once when new keys are due), or no_timer.
+    /// When the client's on_timer has work (at once when new keys are due, else the next
+    /// retransmission or the handshake's expiry), or no_timer.
     time_point next_timer(const client_session& s) const noexcept { return client_steps::next_timer(s, limits_); }
 
     bool established(const client_session& s) const noexcept { return s.current != nullptr; }
@@ -179,8 +183,9 @@ public:
     {
         ec = {};
         switch (t.type()) {
-        case wire::tlv_type::secure_cookie: client_steps::on_cookie(s, t.value, out, ec); return {};
-        case wire::tlv_type::secure_server_hello: return client_steps::on_server_hello(*me_, s, t.value, trust, out, ec);
+        case wire::tlv_type::secure_cookie: client_steps::on_cookie(*me_, s, t.value, now, out, ec); return {};
+        case wire::tlv_type::secure_server_hello:
+            return client_steps::on_server_hello(*me_, s, t.value, trust, now, out, ec);
         case wire::tlv_type::secure_accept: return client_steps::on_accept(s, t.value);
         case wire::tlv_type::secure_presence: return messages::read_presence(t.value, ec);
         case wire::tlv_type::secure_deliver: return messages::read_deliver(t.value, text, ec);

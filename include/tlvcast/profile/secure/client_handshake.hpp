@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tlvcast/crypto/concepts.hpp>
+#include <tlvcast/crypto/retransmit.hpp>
 #include <tlvcast/crypto/trust.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/profile/secure/detail/party.hpp>
@@ -47,7 +48,15 @@ struct client_session {
     // This attempt's budgets (see max_cookies_per_attempt).
     unsigned cookies = 0, server_hellos = 0, refusals = 0;
     std::array<crypto::sha256_digest, 4> recent_server_hellos{}; ///< digests of the last ones verified
+    // The last flight sent (one TLV: SECURE_HELLO, with or without the cookie, or
+    // SECURE_CLIENT_AUTH), sent again on `retransmit` until its answer arrives (options::retransmit).
+    wire::tlv_type flight_type = wire::tlv_type::secure_hello;
+    std::array<std::byte, wire::secure_client_auth_size> flight{};
+    std::size_t flight_size = 0;
+    crypto::retransmit_timer retransmit;
 };
+static_assert(wire::secure_client_auth_size >= wire::secure_hello_size + wire::secure_cookie_size,
+              "client_session::flight holds every client flight");
 
 /// The client's handshake steps over one party (its identity and randomness). Stateless itself.
 template <class Suite, class Aead, class Random>
@@ -72,17 +81,26 @@ struct client_handshake {
         s.handshaking = true;
         s.cookies = s.server_hellos = s.refusals = 0;
         s.recent_server_hellos = {};
-        detail::push_tlv(out, relay, wire::tlv_type::secure_hello, s.hello);
+        send_flight(me, s, wire::tlv_type::secure_hello, s.hello, now, out);
     }
 
     /// SECURE_COOKIE: the hello again, with the cookie. Errors: handshake_failed (not an answer to
     /// our hello), rate_limited (over max_cookies_per_attempt).
-    static void on_cookie(state& s, std::span<const std::byte> value, datagram_batch& out, std::error_code& ec)
+    static void on_cookie(party& me, state& s, std::span<const std::byte> value, time_point now, datagram_batch& out,
+                          std::error_code& ec)
     {
         const auto echoed = value.subspan(wire::secure_cookie_size);
         const auto mine = std::span(s.hello).subspan(2 + crypto::x25519_key_size, random_size);
         if (!s.handshaking || !std::equal(echoed.begin(), echoed.end(), mine.begin(), mine.end())) {
             ec = errc::handshake_failed;
+            return;
+        }
+        // The cookie we already answer with (the relay's answer to a retransmitted hello, or a
+        // replay): the timer sends that flight again, a copy of the cookie draws nothing.
+        const auto cookie = value.first(wire::secure_cookie_size);
+        if (s.flight_size == wire::secure_hello_size + wire::secure_cookie_size &&
+            std::equal(cookie.begin(), cookie.end(), s.flight.begin() + wire::secure_hello_size)) {
+            ec = errc::replayed;
             return;
         }
         if (++s.cookies > max_cookies_per_attempt) {
@@ -92,13 +110,13 @@ struct client_handshake {
         std::array<std::byte, wire::secure_hello_size + wire::secure_cookie_size> hello{};
         std::copy(s.hello.begin(), s.hello.end(), hello.begin());
         std::copy_n(value.begin(), wire::secure_cookie_size, hello.begin() + wire::secure_hello_size);
-        detail::push_tlv(out, s.relay, wire::tlv_type::secure_hello, hello);
+        send_flight(me, s, wire::tlv_type::secure_hello, hello, now, out);
     }
 
     /// SECURE_SERVER_HELLO: verify sig_r, check the relay's identity, derive keys, answer with
     /// SECURE_CLIENT_AUTH. A refused identity gets no answer (kind::relay_refused).
     static crypto::received on_server_hello(party& me, state& s, std::span<const std::byte> value,
-                                            const crypto::relay_trust& trust, datagram_batch& out,
+                                            const crypto::relay_trust& trust, time_point now, datagram_batch& out,
                                             std::error_code& ec)
     {
         if (!s.handshaking) {
@@ -166,7 +184,7 @@ struct client_handshake {
         s.pending->next_seq = 1; // seq 0 was the client auth
         if (ec)
             return {};
-        detail::push_tlv(out, s.relay, wire::tlv_type::secure_client_auth, msg);
+        send_flight(me, s, wire::tlv_type::secure_client_auth, msg, now, out);
         return {};
     }
 
@@ -179,6 +197,7 @@ struct client_handshake {
     {
         if ((!s.handshaking && !s.pending) || now < s.expires)
             return;
+        s.retransmit.stop();
         s.handshaking = false;
         s.ephemeral.wipe();
         if (s.pending && s.current && !s.pending->window.empty()) {
@@ -202,16 +221,21 @@ struct client_handshake {
     static void on_timer(party& me, state& s, const key_limits& lim, time_point now, datagram_batch& out)
     {
         expire(s, now);
+        // The answer to our last flight is late: lost, ours or the relay's. The same bytes again;
+        // the relay answers a repeated flight with its stored answer (no new state, no key).
+        if (s.retransmit.fire(now))
+            detail::push_tlv(out, s.relay, s.flight_type, std::span(s.flight).first(s.flight_size));
         if (rekey_due(s, lim))
             start(me, s, s.relay, now, out);
     }
 
-    /// When on_timer() has work: at once when new keys are due, else the handshake's expiry.
+    /// When on_timer() has work: at once when new keys are due, else the next retransmission or
+    /// the handshake's expiry.
     static time_point next_timer(const state& s, const key_limits& lim) noexcept
     {
         if (rekey_due(s, lim))
             return time_point{};
-        return s.handshaking || s.pending ? s.expires : no_timer;
+        return std::min(s.retransmit.next(), s.handshaking || s.pending ? s.expires : no_timer);
     }
 
     /// SECURE_KEY_UPDATE (inside a record of the current session): the relay nears its record limit
@@ -231,6 +255,7 @@ struct client_handshake {
         if (!s.pending || s.pending->id != s.last_opened)
             return {};
         const bool re_handshake = s.current != nullptr;
+        s.retransmit.stop(); // the last flight arrived
         s.previous = std::move(s.current);
         s.current = std::move(s.pending);
         crypto::received r;
@@ -241,6 +266,18 @@ struct client_handshake {
         r.relay_restarted = re_handshake && (std::to_integer<unsigned>(value[0]) & 1u) != 0;
         r.first_use = std::exchange(s.first_use, false);
         return r;
+    }
+
+private:
+    // Sends one flight (a TLV to the relay) and keeps it for the retransmission timer.
+    static void send_flight(party& me, state& s, wire::tlv_type type, std::span<const std::byte> value, time_point now,
+                            datagram_batch& out)
+    {
+        s.flight_type = type;
+        s.flight_size = value.size();
+        std::copy(value.begin(), value.end(), s.flight.begin());
+        s.retransmit.arm(now, me.settings().retransmit);
+        detail::push_tlv(out, s.relay, type, value);
     }
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tlvcast/crypto/rate_limiter.hpp>
+#include <tlvcast/crypto/retransmit.hpp>
 #include <tlvcast/time.hpp>
 
 #include <chrono>
@@ -39,6 +40,21 @@ struct options {
     std::size_t max_pending = default_max_pending;
     std::size_t max_pending_per_address = default_max_pending_per_address;
     duration pending_expiry = std::chrono::seconds(10);
+
+    /// Handshake flights under loss (RFC 9147 §5.8): a client sends its last flight (SECURE_HELLO,
+    /// SECURE_HELLO with the cookie, SECURE_CLIENT_AUTH) again when no answer came within
+    /// `retransmit.initial`, the wait doubling up to `retransmit.max`, at most `retransmit.tries`
+    /// times per flight; a new flight starts at `initial` again. The relay keeps no timer: it answers
+    /// a repeated flight with its own stored one (SERVER_HELLO, the ACCEPT record), at most
+    /// `max_flight_resends` times per handshake. The defaults fit a flight's tries into about 5 s
+    /// (the client engine's register_timeout) and keep every try within pending_expiry.
+    static constexpr crypto::retransmit_schedule default_retransmit{std::chrono::milliseconds(250),
+                                                                    std::chrono::seconds(1), 6};
+    static constexpr unsigned default_max_flight_resends = 8;
+    static_assert(default_retransmit.valid() && default_retransmit.tries <= default_max_flight_resends);
+    static_assert(default_retransmit.span() < std::chrono::seconds(10)); // within the default pending_expiry
+    crypto::retransmit_schedule retransmit = default_retransmit;
+    unsigned max_flight_resends = default_max_flight_resends;
 
     /// Key usage limits (crypto/aead.hpp). `aead_limit` (0) takes the AEAD's own figure; a smaller
     /// value lowers it (tests); a larger one is refused. max_records_per_key: records one side seals

@@ -6,16 +6,16 @@
 #include <tlvcast/crypto/rate_limiter.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/profile/secure/detail/party.hpp>
+#include <tlvcast/profile/secure/detail/pending_table.hpp>
 #include <tlvcast/profile/secure/key_schedule.hpp>
 #include <tlvcast/profile/secure/record.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/types.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +26,11 @@
 
 namespace tlvcast::profile::secure {
 
+/// SECURE_RECORD(seq 0, SECURE_ACCEPT(flags)): the relay's last handshake flight, 41 bytes.
+inline constexpr std::size_t accept_record_size = record_overhead + wire::tlv_header_size + 1;
+static_assert(accept_record_size < wire::tlv_header_size + wire::secure_client_auth_size,
+              "a resent SECURE_ACCEPT must be smaller than the CLIENT_AUTH that draws it (no amplification)");
+
 /// The relay's view of one client: its sessions (shared, so a re-handshake carries the last one
 /// over for late records) and its verified identity.
 template <class Aead>
@@ -34,6 +39,12 @@ struct peer_session {
     std::shared_ptr<session<Aead>> previous;
     crypto::fingerprint identity{};
     endpoint address; ///< where the client registered from (SECURE_KEY_UPDATE goes there)
+    /// The handshake's last flights, for a client whose SECURE_ACCEPT was lost and that sends its
+    /// SECURE_CLIENT_AUTH again: that value byte for byte, and the ACCEPT record it gets again
+    /// (at most options::max_flight_resends times; engine thread only).
+    std::array<std::byte, wire::secure_client_auth_size> client_auth{};
+    std::array<std::byte, accept_record_size> accept{};
+    mutable unsigned accept_resends = 0;
 };
 
 /// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
@@ -82,9 +93,15 @@ public:
         // A duplicate (a lost SERVER_HELLO, or a replay): the stored answer again, as DTLS
         // retransmits a flight. No key, no signature, no new entry; only the source that sent the
         // hello (its cookie proved the address) gets it.
-        const duplicate_key dup{from, context};
-        if (const auto d = by_hello_.find(dup); d != by_hello_.end()) {
-            detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, pending_.at(d->second).server_hello);
+        if (detail::pending_handshake* ph = pending_.duplicate(from, context)) {
+            // At most max_flight_resends answers per handshake: a copied hello+cookie (whoever saw
+            // it) draws a bounded number of SERVER_HELLOs, to the address the cookie proved.
+            if (ph->resends >= opt.max_flight_resends) {
+                ec = errc::rate_limited;
+                return;
+            }
+            ++ph->resends;
+            detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, ph->server_hello);
             return;
         }
         const endpoint address = from.without_port();
@@ -92,11 +109,7 @@ public:
             ec = errc::rate_limited;
             return;
         }
-        // Over a cap, the oldest entry goes (of this address first): a full table never refuses.
-        if (const auto a = per_address_.find(address); a != per_address_.end() && a->second >= opt.max_pending_per_address)
-            evict_oldest(&address);
-        if (pending_.size() >= opt.max_pending)
-            evict_oldest(nullptr);
+        pending_.make_room(address, opt.max_pending_per_address, opt.max_pending);
         crypto::secret_bytes<crypto::x25519_key_size> e_priv;
         std::array<std::byte, crypto::x25519_key_size> e_pub{};
         me.make_ephemeral(e_priv, e_pub);
@@ -111,11 +124,10 @@ public:
         do {
             me.random(sid);
             key = detail::load_u64(sid.data());
-        } while (pending_.count(key) != 0);
-        pending_handshake ph;
+        } while (pending_.contains(key));
+        detail::pending_handshake ph;
         ph.from = from;
         ph.expires = now + opt.pending_expiry;
-        ph.serial = next_serial_++;
         ph.hello_hash = context;
         const auto& id = me.identity();
         ph.th = transcript_hash<Suite>(hello, sid, e_pub, id.public_key);
@@ -127,10 +139,7 @@ public:
         it = std::copy(id.public_key.begin(), id.public_key.end(), it);
         std::copy(ph.sig_r.begin(), ph.sig_r.end(), it);
         ph.server_hello = msg;
-        fifo_.push_back({key, ph.serial});
-        by_hello_.emplace(dup, key);
-        ++per_address_[address];
-        pending_.emplace(key, std::move(ph));
+        pending_.insert(key, std::move(ph));
         detail::push_tlv(out, from, wire::tlv_type::secure_server_hello, msg);
     }
 
@@ -141,12 +150,15 @@ public:
                         std::optional<peer_type>& registered, std::uint64_t max_records, std::error_code& ec)
     {
         const session_id sid = detail::read_session_id(value);
-        const auto it = pending_.find(detail::load_u64(sid.data()));
-        if (it == pending_.end() || it->second.from != from || it->second.expires <= now) {
+        const std::uint64_t key = detail::load_u64(sid.data());
+        detail::pending_handshake* found = pending_.find(key);
+        if (!found && resend_accept(me, from, value, current, out))
+            return;
+        if (!found || found->from != from || found->expires <= now) {
             ec = errc::stale_session;
             return;
         }
-        pending_handshake& ph = it->second;
+        detail::pending_handshake& ph = *found;
         auto s = std::make_shared<session_type>(sid, ph.okm, false, 0, crypto::fingerprint{});
         std::array<std::byte, 16> aad{};
         std::copy(sid.begin(), sid.end(), aad.begin());
@@ -162,8 +174,7 @@ public:
         }
         (void)s->window.accept(0); // seq 0 is spent
         s->peer = crypto::fingerprint_of<Suite>(id_c.first<crypto::ed25519_public_size>());
-        drop_pending(it); // its FIFO record goes stale
-        trim_fifo();
+        pending_.erase(key); // its keys wiped
 
         peer_type p;
         p.identity = s->peer;
@@ -183,104 +194,44 @@ public:
         }
         if (ec)
             return;
+        if (out.bytes().size() - m != p.accept.size()) { // cannot happen: the record's size is fixed
+            out.rollback(m);
+            ec = errc::handshake_failed;
+            return;
+        }
+        std::copy(out.bytes().begin() + static_cast<std::ptrdiff_t>(m), out.bytes().end(), p.accept.begin());
+        std::copy(value.begin(), value.end(), p.client_auth.begin());
         out.commit(from, m);
         registered.emplace(std::move(p));
     }
 
     /// When the oldest live pending entry expires, or no_timer.
-    time_point next_expiry() const
-    {
-        for (const fifo_entry& f : fifo_) {
-            const auto it = pending_.find(f.key);
-            if (it != pending_.end() && it->second.serial == f.serial)
-                return it->second.expires;
-        }
-        return no_timer;
-    }
+    time_point next_expiry() const { return pending_.next_expiry(); }
 
-    // Drops expired entries (and completed ones' FIFO records) from the front of the FIFO, their
-    // keys wiped. A clock that goes back expires nothing; entries are created in expiry order otherwise.
-    void expire(time_point now)
-    {
-        while (!fifo_.empty()) {
-            const auto it = live(fifo_.front());
-            if (it != pending_.end()) {
-                if (it->second.expires > now)
-                    break;
-                drop_pending(it);
-            }
-            fifo_.pop_front();
-        }
-    }
+    /// Drops expired pending entries, their keys wiped.
+    void expire(time_point now) { pending_.expire(now); }
 
 private:
-    struct pending_handshake {
-        endpoint from;
-        time_point expires;
-        std::uint64_t serial = 0;            ///< order of creation (the FIFO's entries name it)
-        crypto::sha256_digest hello_hash{}; ///< SHA-256 of the SECURE_HELLO (without cookie)
-        crypto::sha256_digest th{};
-        std::array<std::byte, crypto::ed25519_signature_size> sig_r{};
-        std::array<std::byte, wire::secure_server_hello_size> server_hello{}; ///< retransmitted for a duplicate
-        crypto::secret_bytes<key_block_size> okm;
-    };
-    using duplicate_key = std::pair<endpoint, crypto::sha256_digest>; // (source, hash of its hello)
-    struct fifo_entry {
-        std::uint64_t key;    // session id key into `pending_`
-        std::uint64_t serial; // stale when the entry under `key` has another serial (or is gone)
-    };
-    using pending_map = std::unordered_map<std::uint64_t, pending_handshake>;
-
-    // Removes one pending entry and its indexes; its key material is wiped.
-    void drop_pending(typename pending_map::iterator it)
+    // A SECURE_CLIENT_AUTH that the current session of `from` was registered with, byte for byte:
+    // the client did not get our SECURE_ACCEPT and sends its last flight again, so ours goes again
+    // (RFC 9147 §5.8: the receiver of a repeated flight retransmits its own). The stored record,
+    // not a new seal: no key use, no state, 41 bytes for 124, and only to the session's address.
+    static bool resend_accept(party& me, const endpoint& from, std::span<const std::byte> value,
+                              const peer_type* current, datagram_batch& out)
     {
-        pending_handshake& ph = it->second;
-        ph.okm.wipe();
-        by_hello_.erase(duplicate_key{ph.from, ph.hello_hash});
-        const auto a = per_address_.find(ph.from.without_port());
-        if (a != per_address_.end() && --a->second == 0)
-            per_address_.erase(a);
-        pending_.erase(it);
-    }
-
-    // Pops stale records off the FIFO's front, so that it starts with a live entry (or is empty):
-    // next_expiry(), which the driver calls after every datagram, then stops at its first record.
-    // Without it, an attacker who completes many handshakes behind one it holds open, then that
-    // one, left next_timer() walking every stale record on each call until the next handshake TLV.
-    void trim_fifo()
-    {
-        while (!fifo_.empty() && live(fifo_.front()) == pending_.end())
-            fifo_.pop_front();
-    }
-
-    // The live entry a FIFO entry names, or end().
-    typename pending_map::iterator live(const fifo_entry& f)
-    {
-        const auto it = pending_.find(f.key);
-        return it != pending_.end() && it->second.serial == f.serial ? it : pending_.end();
-    }
-
-    // Evicts the oldest pending entry of `address` (any port), or of the table when `address` is null.
-    void evict_oldest(const endpoint* address)
-    {
-        for (auto f = fifo_.begin(); f != fifo_.end(); ++f) {
-            const auto it = live(*f);
-            if (it == pending_.end() || (address && it->second.from.without_port() != *address))
-                continue;
-            drop_pending(it);
-            fifo_.erase(f);
-            trim_fifo();
-            return;
-        }
+        if (!current || !current->current || current->address != from ||
+            !std::equal(value.begin(), value.end(), current->client_auth.begin(), current->client_auth.end()))
+            return false;
+        if (current->accept_resends >= me.settings().max_flight_resends)
+            return true; // answered enough: dropped quietly
+        ++current->accept_resends;
+        out.push(from, current->accept);
+        return true;
     }
 
     std::optional<crypto::basic_cookie_jar<Suite, Random>> jar_;
     crypto::rate_limiter limiter_;
-    pending_map pending_;
-    std::map<duplicate_key, std::uint64_t> by_hello_;       // -> key into `pending_`
-    std::unordered_map<endpoint, std::size_t> per_address_; // pending entries per IP address
-    std::deque<fifo_entry> fifo_;                           // creation order = expiry order
-    std::uint64_t next_serial_ = 0;
+    detail::pending_table pending_;
 };
 
 } // namespace tlvcast::profile::secure

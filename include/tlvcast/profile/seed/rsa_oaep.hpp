@@ -82,22 +82,33 @@ public:
 
     // ---- client side ----
 
-    /// Appends REGISTER_PUBLIC_KEY and REQUEST_SERVER_KEY, one datagram each, to the relay.
-    void start_session(client_session&, const endpoint& relay, time_point, datagram_batch& out) const
+    /// A join (CONNECT) is sent again byte for byte on this schedule: nothing on the seed wire
+    /// acknowledges it (client_side.hpp, connect_repeat). The client engine does the repeating.
+    static constexpr crypto::retransmit_schedule join_repeat = connect_repeat;
+
+    /// Appends REGISTER_PUBLIC_KEY and REQUEST_SERVER_KEY, one datagram each, to the relay; they
+    /// go again on the timer until the relay answers (registration_retransmit).
+    void start_session(client_session& s, const endpoint& relay, time_point now, datagram_batch& out) const
     {
-        client_.start(relay, out);
+        client_.start(s, relay, now, out);
     }
+
+    /// Client timer: the registration datagrams again when the relay's answer is late, then the
+    /// key alone until the relay shows that it holds it (client_side.hpp). The engine calls it.
+    void on_timer(client_session& s, time_point now, datagram_batch& out) const { client_.on_timer(s, now, out); }
+    /// When on_timer has work, or no_timer.
+    time_point next_timer(const client_session& s) const noexcept { return client_.next_timer(s); }
 
     bool established(const client_session& s) const noexcept { return s.relay_key.has_value(); }
 
     /// Handles SERVER_PUBLIC_KEY, SENDER_INFO, RELAYED_MESSAGE and the presence notices. Errors:
     /// malformed, decrypt_failed, unexpected_type (SENDER_INFO around another type), replayed (a
     /// relayed ciphertext seen recently).
-    crypto::received client_receive(client_session& s, const wire::tlv& t, time_point,
+    crypto::received client_receive(client_session& s, const wire::tlv& t, time_point now,
                                     const crypto::relay_trust& /*trust*/, datagram_batch& /*out*/,
                                     std::vector<std::byte>& text, std::error_code& ec) const
     {
-        return client_.receive(keys_, s, t, text, ec);
+        return client_.receive(keys_, s, t, now, text, ec);
     }
 
     /// The message blob: one type-3 TLV per chunk, each encrypted to the relay's key; an empty
