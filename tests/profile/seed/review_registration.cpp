@@ -125,3 +125,64 @@ TEST_CASE("review reg (seed): one forged SERVER_PUBLIC_KEY draws no more than on
     CHECK(immediate == 2);     // one CONNECT of two fragments, as before the change
     CHECK(fragments == 0);     // and no copies of it
 }
+
+// Holds: a client alone in the group never sees the relay prove that it holds its key (no
+// SENDER_INFO, RELAYED_MESSAGE or presence comes), so REGISTER_PUBLIC_KEY goes on for the whole
+// schedule; it then stops: bounded, and no timer left armed (no spin) until the next probe.
+TEST_CASE("review reg (seed): a lone client's registration copies stop after the schedule", "[seed][loss][review]")
+{
+    test::sim_network::options o;
+    o.clients = 1;
+    test::sim_network net(o);
+    std::size_t registers = 0;
+    net.tap = [&](const endpoint& from, const endpoint&, std::span<const std::byte> b) {
+        if (from == test::client_address(0) && type_of(b) == wire::tlv_type::register_public_key)
+            ++registers;
+        return true;
+    };
+    net.start_all();
+    net.run_for(10s); // before the first probe (15 s)
+    REQUIRE(net.client(0).current_state() == cstate::established);
+    CHECK(registers <= 1 + 2 * seed::registration_retransmit.tries);
+    CHECK(net.client(0).cipher().next_timer(net.client(0).session()) == no_timer);
+    CHECK(net.relay().client_count() == 1);
+    CHECK(relay_connects(net, 0) == 1);
+}
+
+// Holds: a client that leaves while its CONNECT copies are still due sends none after its
+// DISCONNECT, and the relay does not announce it again.
+TEST_CASE("review reg (seed): leaving during the CONNECT repeats stops them", "[seed][loss][review]")
+{
+    test::sim_network::options o;
+    o.clients = 2;
+    test::sim_network net(o);
+    bool closed = false;
+    std::size_t after = 0;
+    std::vector<std::vector<std::byte>> connect;
+    net.tap = [&](const endpoint& from, const endpoint&, std::span<const std::byte> b) {
+        if (from != test::client_address(0))
+            return true;
+        if (!closed && type_of(b) == wire::tlv_type::fragment && connect.size() < 2)
+            connect.emplace_back(b.begin(), b.end());
+        if (closed) {
+            const bool is_connect = std::any_of(connect.begin(), connect.end(), [&](const auto& c) {
+                return std::equal(c.begin(), c.end(), b.begin(), b.end());
+            });
+            // a CONNECT copy, or a registration datagram, after the DISCONNECT
+            if (is_connect || type_of(b) != wire::tlv_type::fragment)
+                ++after;
+        }
+        return true;
+    };
+    net.start_all();
+    net.run_for(300ms);
+    REQUIRE(net.client(0).current_state() == cstate::established);
+    REQUIRE(connect.size() == 2);
+    net.close(0);
+    closed = true;
+    const std::size_t connects_before = relay_connects(net, 0);
+    net.run_for(10s);
+    CHECK(after == 0);
+    CHECK(relay_connects(net, 0) == connects_before);
+    CHECK(net.client(0).next_timer() == no_timer);
+}
