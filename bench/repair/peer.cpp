@@ -83,7 +83,7 @@ fragment::nack_fragmenter make_fragmenter(const cipher& c)
 class peer {
 public:
     peer(const settings& s, asio::io_context& io)
-        : s_(s), io_(io), client_(open(io, s), make(), make_fragmenter_for(), options()), timer_(io),
+        : s_(s), io_(io), client_(open(io, s), make(), make_fragmenter_for(), options(s.port)), timer_(io),
           signals_(io, SIGTERM, SIGINT), payload_(s.size), expect_(s.size), seen_(s.count, false)
     {
         deadline_ = steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s.seconds));
@@ -122,9 +122,11 @@ private:
         const cipher c = make();
         return make_fragmenter(c);
     }
-    static core::client_options options()
+    static core::client_options options(std::uint16_t port)
     {
         core::client_options o;
+        o.relay = tlvcast::transport::asio_udp_options{}.group_endpoint();
+        o.relay.port = port;
         o.trust = tlvcast::crypto::relay_trust::any(); // a fresh relay identity each run, in a private namespace
         return o;
     }
