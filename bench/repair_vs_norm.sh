@@ -13,13 +13,14 @@
 #                bench_repair_peer clients; the sender paces at --rate-small/--rate-large msgs/s
 #   tlvcast-unpaced  the same, every message handed to the client at once (no flow control yet)
 #   norm         bench_norm_peer: sender -> receivers directly over multicast (no relay), a fixed
-#                rate: the same messages/s in bits, divided by (1 - P) because NORM's rate also
-#                carries its repairs (tlvcast's relay repairs on top of the sender's rate)
+#                rate: the same messages/s in NORM's bits, divided by (1 - P) because NORM's rate
+#                also carries its repairs (tlvcast's relay repairs on top of the sender's rate)
 #   norm-cc      the same, with NORM's congestion control on (starting at that rate)
 # Every receiver checks every byte. Per cell: each receiver's distinct intact messages / sent (min
 # and mean), duplicates and order violations, goodput (distinct messages per second from the first
 # send to that receiver's last delivery: mean of receivers, and MB/s), completion time (the last
 # delivery at any receiver - the first send). Each process and each cell is bounded (--seconds).
+# At the end: a Markdown table of the medians over the rounds, and tlvcast/NORM goodput ratios.
 #   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced)
 #   --losses "0 0.05 0.2"   --sizes "100 20000"   --rounds R (default 1)
 #   --count-small 2000 --count-large 500   messages per cell for 100 B and for the large size
@@ -156,10 +157,12 @@ run_cell() {
       touch "$dir/go"
       ;;
     norm | norm-cc)
-      # The same messages/s in bits (NORM's header per segment included), with room for NORM's repairs.
+      # The same messages/s in NORM's bits: a message costs its bytes plus 32 bytes for its first
+      # segment and 48 for each further one of 1400 (calibrated: at 0% loss NORM then delivers the
+      # same messages/s as tlvcast's paced sender), divided by (1 - P): room for NORM's repairs.
       local bps cc=
       bps=$(awk -v r="$rate" -v s="$size" -v p="$loss" 'BEGIN {
-        seg = 1400; n = int((s + seg - 1) / seg); printf "%.0f", r * (s + n * 48) * 8 / (1 - p) }')
+        seg = 1400; n = int((s + seg - 1) / seg); printf "%.0f", r * (s + 32 + (n - 1) * 48) * 8 / (1 - p) }')
       [ "$system" = norm-cc ] && cc=--cc
       set_loss "$loss"
       for i in 1 2 3; do
@@ -201,9 +204,39 @@ for r in $(seq "$rounds"); do
     [ "$size" -le 1000 ] && count=$count_small rate=$rate_small
     for loss in $losses; do
       for system in $systems; do
-        run_cell "$system" "$size" "$loss" "$count" "$rate" "$port"
+        run_cell "$system" "$size" "$loss" "$count" "$rate" "$port" | tee -a "$tmp/all"
         port=$((port + 2))
       done
     done
   done
 done
+
+# The table: per cell and system, the median over the rounds of each receiver-mean figure; the ratio
+# is tlvcast's goodput over NORM's (fixed rate), then over NORM with congestion control.
+echo
+echo "| size | loss | system | delivered (min of receivers) | dup / out of order / unrecoverable | msgs/s | MB/s | completion s |"
+echo "|---|---|---|---|---|---|---|---|"
+grep '^RESULT' "$tmp/all" | awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  { delete v; for (i = 2; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    key = v["size"] SUBSEP v["loss"] SUBSEP v["system"]
+    if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+    dmin[key] = dmin[key] " " v["delivered_min"]; rate[key] = rate[key] " " v["msgs_per_s"]
+    mb[key] = mb[key] " " v["MB_per_s"]; comp[key] = comp[key] " " v["completion_s"]
+    bad[key] = bad[key] (bad[key] == "" ? "" : ", ") v["duplicates"] "/" v["out_of_order"] "/" v["unrecoverable"] }
+  END {
+    for (k = 1; k <= n; ++k) {
+      split(order[k], f, SUBSEP)
+      printf "| %s | %s%% | %s | %.4f | %s | %.1f | %.3f | %.2f |\n", f[1], f[2] * 100, f[3], median(dmin[order[k]]),
+             bad[order[k]], median(rate[order[k]]), median(mb[order[k]]), median(comp[order[k]])
+      r[order[k]] = median(rate[order[k]]) }
+    print ""
+    for (k = 1; k <= n; ++k) {
+      split(order[k], f, SUBSEP)
+      if (f[3] !~ /^tlvcast/) continue
+      nk = f[1] SUBSEP f[2] SUBSEP "norm"; ck = f[1] SUBSEP f[2] SUBSEP "norm-cc"
+      printf "ratio %s/norm size=%s loss=%s: %s", f[3], f[1], f[2], (nk in r && r[nk] > 0) ? sprintf("%.2f", r[order[k]] / r[nk]) : "-"
+      printf "  %s/norm-cc: %s\n", f[3], (ck in r && r[ck] > 0) ? sprintf("%.2f", r[order[k]] / r[ck]) : "-" } }'
