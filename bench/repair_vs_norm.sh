@@ -12,6 +12,8 @@
 #   tlvcast      tlvcast-relay --reliability nack (secure profile, AES-256-GCM records) and
 #                bench_repair_peer clients; the sender paces at --rate-small/--rate-large msgs/s
 #   tlvcast-unpaced  the same, every message handed to the client at once (no flow control yet)
+#   group        as tlvcast, in the group profile (tlvcast-relay --profile group: end-to-end
+#                encryption and signatures, open admission, unicast delivery), paced
 #   norm         bench_norm_peer: sender -> receivers directly over multicast (no relay), a fixed
 #                rate: the same messages/s in NORM's bits, divided by (1 - P) because NORM's rate
 #                also carries its repairs (tlvcast's relay repairs on top of the sender's rate)
@@ -21,7 +23,7 @@
 # send to that receiver's last delivery: mean of receivers, and MB/s), completion time (the last
 # delivery at any receiver - the first send). Each process and each cell is bounded (--seconds).
 # At the end: a Markdown table of the medians over the rounds, and tlvcast/NORM goodput ratios.
-#   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced)
+#   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced, group)
 #   --losses "0 0.05 0.2"   --sizes "100 20000"   --rounds R (default 1)
 #   --count-small 2000 --count-large 500   messages per cell for 100 B and for the large size
 #   --rate-small 1000 --rate-large 100     the paced rate, messages/s
@@ -138,21 +140,25 @@ run_cell() {
   rm -rf "$dir"; mkdir -p "$dir"
   set_loss 0
   case $system in
-    tlvcast | tlvcast-unpaced)
-      local srate=$rate
+    tlvcast | tlvcast-unpaced | group)
+      local srate=$rate profile=secure
       [ "$system" = tlvcast-unpaced ] && srate=0
-      "$relay" --port "$port" --reliability nack --keepalive 3600 --timeout 86400 >"$dir/relay.out" 2>&1 &
+      [ "$system" = group ] && profile=group
+      "$relay" --profile "$profile" --port "$port" --reliability nack --keepalive 3600 --timeout 86400 \
+        >"$dir/relay.out" 2>&1 &
       rlpid=$!; pids+=("$rlpid")
       wait_for "$dir/relay.out" "ready|fingerprint" 10 || { echo "relay did not start"; cat "$dir/relay.out"; }
       for i in 1 2 3; do
-        "$tpeer" --receive "$count" --size "$size" --port "$port" --seconds "$seconds" >"$dir/r$i.out" 2>&1 &
+        "$tpeer" --profile "$profile" --receive "$count" --size "$size" --port "$port" --seconds "$seconds" \
+          >"$dir/r$i.out" 2>&1 &
         rpids+=($!); pids+=($!)
       done
-      for i in 1 2 3; do wait_for "$dir/r$i.out" '^ready' 15 || echo "receiver $i did not register"; done
-      "$tpeer" --send "$count" --size "$size" --rate "$srate" --port "$port" --seconds "$seconds" \
-        --go "$dir/go" >"$dir/sender.out" 2>&1 &
+      "$tpeer" --profile "$profile" --send "$count" --size "$size" --rate "$srate" --port "$port" \
+        --seconds "$seconds" --go "$dir/go" >"$dir/sender.out" 2>&1 &
       spid=$!; pids+=("$spid")
-      wait_for "$dir/sender.out" '^ready' 15 || echo "sender did not register"
+      # Registered (group: every member in one epoch of 4) before the loss starts.
+      for i in 1 2 3; do wait_for "$dir/r$i.out" '^ready' 20 || echo "receiver $i is not ready"; done
+      wait_for "$dir/sender.out" '^ready' 20 || echo "the sender is not ready"
       set_loss "$loss"   # the members registered without loss; the data runs under it
       touch "$dir/go"
       ;;
@@ -236,7 +242,7 @@ grep '^RESULT' "$tmp/all" | awk '
     print ""
     for (k = 1; k <= n; ++k) {
       split(order[k], f, SUBSEP)
-      if (f[3] !~ /^tlvcast/) continue
+      if (f[3] ~ /^norm/) continue
       nk = f[1] SUBSEP f[2] SUBSEP "norm"; ck = f[1] SUBSEP f[2] SUBSEP "norm-cc"
       printf "ratio %s/norm size=%s loss=%s: %s", f[3], f[1], f[2], (nk in r && r[nk] > 0) ? sprintf("%.2f", r[order[k]] / r[nk]) : "-"
       printf "  %s/norm-cc: %s\n", f[3], (ck in r && r[ck] > 0) ? sprintf("%.2f", r[order[k]] / r[ck]) : "-" } }'

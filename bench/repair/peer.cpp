@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // bench_repair_peer: one tlvcast client of the repair benchmark (bench/repair_vs_norm.sh), sender or receiver.
 //
-// A secure-profile core::basic_client over transport::asio_udp, with the repairing Fragmenter
+// A secure-profile (or --profile group: open admission, unicast delivery) core::basic_client over transport::asio_udp, with the repairing Fragmenter
 // (fragment::nack_fragmenter) built as examples/common/reliability.hpp's make_fragmenter builds it
 // for --reliability nack, talking to a real tlvcast-relay --reliability nack.
 //   --send N --size S --rate R   register, then send N messages of S bytes at R messages/s
@@ -10,6 +10,7 @@
 //                                (serving the relay's NACKs) until SIGTERM or --seconds
 //   --receive N --size S         register, print "ready", count messages until N distinct ones
 //                                arrived or --seconds passed
+//   --profile group [--members M]  group profile: "ready" once in an epoch of M members (default 4)
 // Message i: its number (8 bytes, little-endian), then bytes that depend on it; a receiver checks
 // every byte, counts distinct intact messages, duplicates and order violations (a message numbered
 // below one delivered before it), and the unrecoverable events. Times are CLOCK_MONOTONIC in ns,
@@ -18,6 +19,7 @@
 #include <tlvcast/core/client.hpp>
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
+#include <tlvcast/profile/group.hpp>
 #include <tlvcast/profile/secure.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 #include <tlvcast/wire/tlv.hpp>
@@ -33,6 +35,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -42,14 +45,16 @@ namespace fragment = tlvcast::fragment;
 using udp = tlvcast::transport::asio_udp;
 using steady = std::chrono::steady_clock;
 #ifdef TLVCAST_HAS_OPENSSL
-using cipher = tlvcast::profile::secure::openssl_cipher; // tlvcast-relay's default backend
+using secure_cipher = tlvcast::profile::secure::openssl_cipher; // tlvcast-relay's default backend
+using group_cipher = tlvcast::profile::group::openssl_cipher;
 #else
-using cipher = tlvcast::profile::secure::cryptopp_cipher;
+using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;
+using group_cipher = tlvcast::profile::group::cryptopp_cipher;
 #endif
-using client = core::basic_client<udp, cipher, fragment::nack_fragmenter>;
 
 struct settings {
-    bool send = false;
+    bool send = false, group = false;
+    std::size_t members = 4; // group: the sender and the receivers, all in one epoch before the data
     std::size_t count = 0, size = 100;
     double rate = 0; // messages/s; 0: unpaced
     std::uint16_t port = 5007;
@@ -71,7 +76,8 @@ void fill(std::vector<std::byte>& p, std::uint64_t seq)
 
 // As make_fragmenter (examples/common/reliability.hpp) for --reliability nack: fragments sized to
 // the cipher's records, less REPAIR_DATA's header.
-fragment::nack_fragmenter make_fragmenter(const cipher& c)
+template <class Cipher>
+fragment::nack_fragmenter make_fragmenter(const Cipher& c)
 {
     fragment::repair_limits lim;
     lim.repair = true;
@@ -80,7 +86,11 @@ fragment::nack_fragmenter make_fragmenter(const cipher& c)
         fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
 }
 
+template <class Cipher>
 class peer {
+    using client = core::basic_client<udp, Cipher, fragment::nack_fragmenter>;
+    static constexpr bool group = std::is_same_v<Cipher, group_cipher>;
+
 public:
     peer(const settings& s, asio::io_context& io)
         : s_(s), io_(io), client_(open(io, s), make(), make_fragmenter_for(), options(s.port)), timer_(io),
@@ -98,11 +108,9 @@ public:
         client_.async_register([this](std::error_code ec) {
             if (ec)
                 throw std::runtime_error("registration failed: " + ec.message());
-            std::printf("ready\n");
-            std::fflush(stdout);
             receive();
-            if (s_.send)
-                wait_go();
+            if (!group)
+                on_ready();
         });
         watchdog();
     }
@@ -115,11 +123,20 @@ private:
         o.send_buffer_size = 4 << 20;
         return udp::open_client(io, o);
     }
-    static cipher make() { return cipher(cipher::generate()); }
+    static Cipher make()
+    {
+        if constexpr (group) {
+            tlvcast::profile::group::options o;
+            o.policy = tlvcast::profile::group::admission::open; // unicast delivery, the default
+            return Cipher(Cipher::generate(), o);
+        } else {
+            return Cipher(Cipher::generate());
+        }
+    }
     static fragment::nack_fragmenter make_fragmenter_for()
     {
         // The fragment sizes depend only on the profile, not on the key: a throw-away cipher tells them.
-        const cipher c = make();
+        const Cipher c = make();
         return make_fragmenter(c);
     }
     static core::client_options options(std::uint16_t port)
@@ -129,6 +146,15 @@ private:
         o.relay.port = port;
         o.trust = tlvcast::crypto::relay_trust::any(); // a fresh relay identity each run, in a private namespace
         return o;
+    }
+
+    // Registered (group: and in an epoch of every member): the script may go on.
+    void on_ready()
+    {
+        std::printf("ready\n");
+        std::fflush(stdout);
+        if (s_.send)
+            wait_go();
     }
 
     // The sender starts once --go's file exists (the script installs the loss after registration).
@@ -181,6 +207,10 @@ private:
                 on_message(std::as_bytes(std::span(ev.text)));
             else if (ev.what == core::client_event::kind::unrecoverable)
                 ++unrecoverable_;
+            else if (ev.what == core::client_event::kind::epoch && group && !in_epoch_ && ev.members >= s_.members) {
+                in_epoch_ = true;
+                on_ready();
+            }
             if (!s_.send && distinct_ == s_.count)
                 return finish("complete");
             receive();
@@ -265,7 +295,7 @@ private:
                 damaged_ = 0, unrecoverable_ = 0;
     std::uint64_t highest_ = 0;
     std::int64_t first_ns_ = 0, last_ns_ = 0;
-    bool done_ = false;
+    bool done_ = false, in_epoch_ = false;
 };
 
 settings parse(int argc, char** argv)
@@ -288,6 +318,12 @@ settings parse(int argc, char** argv)
         else if (a == "--port") s.port = static_cast<std::uint16_t>(std::stoul(value()));
         else if (a == "--seconds") s.seconds = std::stod(value());
         else if (a == "--go") s.go = value();
+        else if (a == "--profile") {
+            const std::string v = value();
+            if (v != "secure" && v != "group")
+                throw std::invalid_argument("--profile is secure or group");
+            s.group = v == "group";
+        } else if (a == "--members") s.members = std::stoul(value());
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of bench/repair/peer.cpp)");
     }
@@ -303,9 +339,15 @@ int main(int argc, char** argv)
     try {
         const settings s = parse(argc, argv);
         asio::io_context io;
-        peer p(s, io);
-        p.start();
-        io.run();
+        if (s.group) {
+            peer<group_cipher> p(s, io);
+            p.start();
+            io.run();
+        } else {
+            peer<secure_cipher> p(s, io);
+            p.start();
+            io.run();
+        }
         // The client is not closed (no leave message): end here rather than tear down its pending operations.
         std::fflush(stdout);
         std::_Exit(0);
