@@ -232,12 +232,16 @@ grep '^RESULT' "$tmp/all" | awk '
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
     dmin[key] = dmin[key] " " v["delivered_min"]; rate[key] = rate[key] " " v["msgs_per_s"]
     mb[key] = mb[key] " " v["MB_per_s"]; comp[key] = comp[key] " " v["completion_s"]
-    bad[key] = bad[key] (bad[key] == "" ? "" : ", ") v["duplicates"] "/" v["out_of_order"] "/" v["unrecoverable"] }
+    bad[key] = bad[key] (bad[key] == "" ? "" : ", ") v["duplicates"] "/" v["out_of_order"] "/" v["unrecoverable"]
+    inc[key] += v["incomplete"]; runs[key] += v["receivers"] }
   END {
     for (k = 1; k <= n; ++k) {
       split(order[k], f, SUBSEP)
-      printf "| %s | %s%% | %s | %.4f | %s | %.1f | %.3f | %.2f |\n", f[1], f[2] * 100, f[3], median(dmin[order[k]]),
-             bad[order[k]], median(rate[order[k]]), median(mb[order[k]]), median(comp[order[k]])
+      # A receiver that did not get everything: its goodput counts only what arrived, so say so.
+      done = inc[order[k]] ? sprintf("%d of %d receivers incomplete", inc[order[k]], runs[order[k]]) \
+                           : sprintf("%.2f", median(comp[order[k]]))
+      printf "| %s | %s%% | %s | %.4f | %s | %.1f | %.3f | %s |\n", f[1], f[2] * 100, f[3], median(dmin[order[k]]),
+             bad[order[k]], median(rate[order[k]]), median(mb[order[k]]), done
       r[order[k]] = median(rate[order[k]]) }
     print ""
     for (k = 1; k <= n; ++k) {
