@@ -220,7 +220,7 @@ done
 # The table: per cell and system, the median over the rounds of each receiver-mean figure; the ratio
 # is tlvcast's goodput over NORM's (fixed rate), then over NORM with congestion control.
 echo
-echo "| size | loss | system | delivered (min of receivers) | dup / out of order / unrecoverable | msgs/s | MB/s | completion s |"
+echo "| size | loss | system | delivered (min of receivers) | dup / out of order / unrecoverable (per round, sum of receivers) | msgs/s | MB/s | completion s |"
 echo "|---|---|---|---|---|---|---|---|"
 grep '^RESULT' "$tmp/all" | awk '
   function median(list,   n, a, i, j, t) {
