@@ -23,6 +23,7 @@
 # send to that receiver's last delivery: mean of receivers, and MB/s), completion time (the last
 # delivery at any receiver - the first send). Each process and each cell is bounded (--seconds).
 # At the end: a Markdown table of the medians over the rounds, and tlvcast/NORM goodput ratios.
+# tlvcast cells under loss also print OVERHEAD: retransmitted bytes (sender + relay) / dropped bytes.
 #   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced, group)
 #   --losses "0 0.05 0.2"   --sizes "100 20000"   --rounds R (default 1)
 #   --count-small 2000 --count-large 500   messages per cell for 100 B and for the large size
@@ -190,10 +191,23 @@ run_cell() {
     kill -TERM "$rlpid" 2>/dev/null || true
     wait_pids 5 "$rlpid" || kill -KILL "$rlpid" 2>/dev/null || true
   fi
+  # What the rule dropped (IP packets and bytes, every kind of datagram, set-up excluded).
+  local dropped
+  dropped=$(iptables -L INPUT -v -n -x | awk '$3 == "DROP" { print $1, $2 }')
   set_loss 0
   summarise "$system" "$size" "$loss" "$count" "$dir"
   grep -h -E 'sender:' "$dir/sender.out" | sed 's/^/  /'
   [ -n "$rlpid" ] && grep -h 'relay stats' "$dir/relay.out" | sed 's/^/  /'
+  if [ -n "$rlpid" ] && [ -n "$dropped" ]; then
+    # Repair overhead: bytes retransmitted (sender and relay, UDP payload) / UDP payload bytes dropped.
+    cat "$dir/sender.out" "$dir/relay.out" | awk -v d="$dropped" -v sys="$system" -v size="$size" -v loss="$loss" '
+      { for (i = 1; i <= NF; ++i) { split($i, kv, "=")
+          if (kv[1] == "retransmitted_bytes" || kv[1] == "repair_retransmitted_bytes") r += kv[2] } }
+      END { split(d, x, " "); lost = x[2] - 28 * x[1]
+            printf "OVERHEAD system=%s size=%s loss=%s dropped_datagrams=%d dropped_payload_bytes=%d " \
+                   "retransmitted_bytes=%d retransmitted_per_lost_byte=%.2f\n", sys, size, loss, x[1], lost, r,
+                   (lost > 0 ? r / lost : 0) }'
+  fi
   grep -h -E 'receiver:' "$dir"/r*.out | sed 's/^/  /'
   grep -h -v -E '^ready|sender:|receiver:' "$dir"/r*.out "$dir/sender.out" 2>/dev/null | head -5 | sed 's/^/  other: /'
   if [ -n "$log" ]; then
