@@ -36,7 +36,7 @@ public:
         if (i_ >= argc_)
             return false;
         std::string_view word = argv_[i_++];
-        // The short forms: -h and -q for every program, -v for the relay's --verbose.
+        // The short forms: -h, -q and -v (--verbose) for every program.
         if (word == "-h")
             word = "--help";
         else if (word == "-q")

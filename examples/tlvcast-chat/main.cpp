@@ -105,6 +105,20 @@ private:
     {
     }
 
+    // -v: every counter of the client, and of its repair layer, on stderr (not an event: stdout
+    // keeps the schema's lines only).
+    void print_counters() const
+    {
+        const auto& engine = client_.engine();
+        const auto values = engine.counters().read();
+        std::string line = "tlvcast-chat stats:";
+        for (std::size_t i = 0; i < values.size(); ++i)
+            line += " " + std::string(tlvcast::core::client_counters::name(i)) + "=" + std::to_string(values[i]);
+        for (const auto& [name, value] : ex::repair_counters(engine.fragmenter().stats()))
+            line += " " + std::string(name) + "=" + std::to_string(value);
+        std::cerr << line << "\n";
+    }
+
 public:
     /// Registers, then chats until the end of input or a signal. Returns the exit status.
     int run()
@@ -115,6 +129,8 @@ public:
         });
         client_.async_register([this](std::error_code ec) { on_registered(ec); });
         io_.run();
+        if (s_.verbose)
+            print_counters();
         if (reader_.joinable()) {
             if (!input_done_) {
                 // A signal ended the session while the reader blocks on stdin: leave without waiting.

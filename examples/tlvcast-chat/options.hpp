@@ -36,6 +36,7 @@ struct chat_settings : common_settings {
     bool print_identity = false;
     bool delivery_chosen = false; ///< no --delivery: multicast if this host can join the data group
     bool listen = false;          ///< --listen: read no input, receive until SIGINT or SIGTERM
+    bool verbose = false;         ///< -v: the client's counters on stderr at exit
     std::optional<examples::reliability> reliability_given;
     /// --reliability, after parsing: the profile's default when not given.
     examples::reliability reliability = examples::reliability::none;
@@ -82,6 +83,9 @@ inline chat_settings parse_chat_options(int argc, char** argv)
         } else if (name == "--listen") {
             args.no_value();
             s.listen = true;
+        } else if (name == "--verbose") {
+            args.no_value();
+            s.verbose = true;
         } else if (name == "--reliability")
             s.reliability_given = read_reliability(args);
         else if (name == "--relay-fingerprint")

@@ -95,6 +95,8 @@ Options:
                             schema: docs/CLI.md, installed in share/doc/tlvcast/)
   -q, --quiet               people's text: no status lines (registration, joins and leaves, epochs,
                             first-use trust); messages, warnings and errors stay. Not with --json
+  -v, --verbose             at exit, the client's counters on stderr, one line ("tlvcast-chat
+                            stats: NAME=N ..."), the repair layer's included (with --json too)
   -h, --help                this text
   --version                 the version, then exit
 

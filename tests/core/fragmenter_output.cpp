@@ -228,8 +228,10 @@ void check_exchange(Net& net, std::size_t whole_size)
         for (const auto& e : net.events(i))
             if (e.what == core::client_event::kind::message)
                 ++got[e.text];
-        for (const auto& [text, from] : sent)
+        for (const auto& [text, from] : sent) {
+            INFO("client " << i << " from " << from << " size " << text.size());
             CHECK(got[text] == (from == i ? 0 : 1));
+        }
         CHECK(net.client(i).counters().get(core::client_counter::undecryptable) == 0);
         CHECK(net.client(i).counters().get(core::client_counter::unexpected_type) == 0);
         CHECK(net.client(i).counters().get(core::client_counter::send_errors) == 0);

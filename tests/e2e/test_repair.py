@@ -92,8 +92,17 @@ def test_group_repair_multicast():
 
 
 def test_group_repair_unicast():
-    sent, got, stats = exchange("group", 0.2, "nack", "--delivery", "unicast")
+    sent, got, stats = exchange("group", 0.2, "nack", "--delivery", "unicast", "-v")
     check_all(sent, got, "group unicast, 20% loss")
+    # -v: each chat's counters on stderr at exit, its repair layer's included.
+    for p in harness.started:
+        if p.name.startswith("m"):
+            p.close_stdin()
+            check(p.wait_exit() == 0, f"{p.name}'s exit status")
+            p._err.join(5)
+            line = [l for l in p.stderr.decode().splitlines() if l.startswith("tlvcast-chat stats:")]
+            check(len(line) == 1 and "repair_nacks_sent=" in line[0] and "messages_received=" in line[0],
+                  f"{p.name}: no counters line on stderr: {p.stderr[-400:]!r}")
 
 
 def test_without_repair_lines_are_lost():

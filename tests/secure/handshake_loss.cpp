@@ -185,7 +185,10 @@ TEST_CASE("handshake loss: copied flights draw bounded answers, no state and no 
     // The handshake completed, so its pending entry (and stored SERVER_HELLO) is gone: a replayed
     // hello+cookie starts at most one new pending handshake (rate limited, evicted, expired).
     CHECK(server_hellos <= 1 + sec::options::default_max_flight_resends);
-    CHECK(accepts == sec::options::default_max_flight_resends); // smaller than what draws it
+    // Smaller than what draws it, and paced as the client's own retransmissions would be: the
+    // burst draws only those whose time had come.
+    CHECK(accepts >= 1);
+    CHECK(accepts <= sec::options::default_max_flight_resends);
     CHECK(net.relay().cipher().public_key_ops().total() - ops <= 3);
     CHECK(net.relay().cipher().pending_handshakes() <= 1);
     CHECK(net.relay().client_count() == 1);

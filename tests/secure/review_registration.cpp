@@ -2,8 +2,8 @@
 // An adversarial review of the registration-under-loss change (branch `reg`): the client's flight
 // retransmission (client_handshake.hpp), the relay's answers to repeated flights
 // (relay_handshake.hpp, detail/pending_table.hpp) and "a handshake datagram no longer keeps a
-// relay session alive" (core/impl/relay_peers.hpp). Tests tagged [!shouldfail] demonstrate a
-// problem in the reviewed code; the others pin a defence that held.
+// relay session alive" (core/impl/relay_peers.hpp). Its two findings (copies that spend the
+// relay's answers) are fixed: resends follow the client's own schedule. Every test pins a defence.
 #include <tlvcast/profile/secure/cipher.hpp>
 
 #include "secure/sim_helpers.hpp"
@@ -424,7 +424,7 @@ TEST_CASE("review reg: control: a 100-ms burst loss of SERVER_HELLO or ACCEPT is
 // timer-spaced retransmissions (the loss recovery this change adds) are then dropped. The attempt
 // fails and, for the ACCEPT, the relay keeps a half-open session until the next attempt.
 TEST_CASE("review reg: spoofed copies of hello+cookie do not spend the client's SERVER_HELLO retransmissions",
-          "[secure][loss][review][!shouldfail]")
+          "[secure][loss][review]")
 {
     const auto r = run_burst(false, true);
     INFO("SERVER_HELLOs reaching the client after the burst: " << r.answers_after_burst);
@@ -433,7 +433,7 @@ TEST_CASE("review reg: spoofed copies of hello+cookie do not spend the client's 
 }
 
 TEST_CASE("review reg: spoofed copies of CLIENT_AUTH do not spend the client's ACCEPT retransmissions",
-          "[secure][loss][review][!shouldfail]")
+          "[secure][loss][review]")
 {
     const auto r = run_burst(true, true);
     INFO("ACCEPTs reaching the client after the burst: " << r.answers_after_burst);

@@ -29,6 +29,19 @@ struct retransmit_schedule {
         return total;
     }
     constexpr bool valid() const noexcept { return initial > duration::zero() && max >= initial; }
+
+    /// How long after a flight's first send its k-th retransmission (k from 0) may be answered
+    /// again: half a wait before the peer's own k-th retransmission goes out. A burst of copies
+    /// (a spoofer's) then cannot spend the answers the peer's own retransmissions will need.
+    constexpr duration earliest_answer(unsigned k) const noexcept
+    {
+        duration total{}, wait = initial;
+        for (unsigned i = 0; i < k; ++i) {
+            total += wait;
+            wait = std::min(wait * 2, max);
+        }
+        return total + wait / 2;
+    }
 };
 
 /// One flight's timer, as DTLS runs it (RFC 9147 §5.8.1): armed when the flight is sent, fired

@@ -111,10 +111,16 @@ TEST_CASE("seed rsa_oaep: registration sends 4 then 7, and 5 establishes the ses
     CHECK_FALSE(r.relay_changed);
     CHECK(client.established(cs));
 
-    // Another relay key at the next probe: accepted (the seed trusts any relay), reported as a change.
+    // Another relay key that answers no request of ours: ignored (anyone can send one from the
+    // relay's address, and taking it would make the client join again).
     rsa_oaep other(key(2));
     datagram_batch other_answer;
     CHECK(other.relay_handshake(alice, outer(hello[1].bytes), time_point{}, other_answer, nullptr, reg, ec));
+    r = client.client_receive(cs, outer(other_answer[0].bytes), time_point{}, {}, other_answer, unused, ec);
+    CHECK(r.what == crypto::received::kind::nothing);
+    // At the next probe (our own request): accepted (the seed trusts any relay), reported as a change.
+    datagram_batch probe;
+    client.start_session(cs, relay_ep, time_point{}, probe);
     r = client.client_receive(cs, outer(other_answer[0].bytes), time_point{}, {}, other_answer, unused, ec);
     CHECK(r.what == crypto::received::kind::established);
     CHECK(r.relay_changed);

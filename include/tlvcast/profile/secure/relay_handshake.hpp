@@ -45,6 +45,7 @@ struct peer_session {
     std::array<std::byte, wire::secure_client_auth_size> client_auth{};
     std::array<std::byte, accept_record_size> accept{};
     mutable unsigned accept_resends = 0;
+    time_point accepted{}; ///< the first SECURE_ACCEPT (resends follow the client's schedule)
 };
 
 /// The relay's handshake state: the cookie jar, the rate limiter and the pending table (handshakes
@@ -96,7 +97,10 @@ public:
         if (detail::pending_handshake* ph = pending_.duplicate(from, context)) {
             // At most max_flight_resends answers per handshake: a copied hello+cookie (whoever saw
             // it) draws a bounded number of SERVER_HELLOs, to the address the cookie proved.
-            if (ph->resends >= opt.max_flight_resends) {
+            // And not faster than the client's own retransmissions: copies in a burst (a
+            // spoofer's) cannot spend the answers that the client's later tries will need.
+            if (ph->resends >= opt.max_flight_resends ||
+                now < ph->sent + opt.retransmit.earliest_answer(ph->resends)) {
                 ec = errc::rate_limited;
                 return;
             }
@@ -127,6 +131,7 @@ public:
         } while (pending_.contains(key));
         detail::pending_handshake ph;
         ph.from = from;
+        ph.sent = now;
         ph.expires = now + opt.pending_expiry;
         ph.hello_hash = context;
         const auto& id = me.identity();
@@ -152,7 +157,7 @@ public:
         const session_id sid = detail::read_session_id(value);
         const std::uint64_t key = detail::load_u64(sid.data());
         detail::pending_handshake* found = pending_.find(key);
-        if (!found && resend_accept(me, from, value, current, out))
+        if (!found && resend_accept(me, from, value, current, now, out))
             return;
         if (!found || found->from != from || found->expires <= now) {
             ec = errc::stale_session;
@@ -201,6 +206,7 @@ public:
         }
         std::copy(out.bytes().begin() + static_cast<std::ptrdiff_t>(m), out.bytes().end(), p.accept.begin());
         std::copy(value.begin(), value.end(), p.client_auth.begin());
+        p.accepted = now;
         out.commit(from, m);
         registered.emplace(std::move(p));
     }
@@ -217,13 +223,15 @@ private:
     // (RFC 9147 §5.8: the receiver of a repeated flight retransmits its own). The stored record,
     // not a new seal: no key use, no state, 41 bytes for 124, and only to the session's address.
     static bool resend_accept(party& me, const endpoint& from, std::span<const std::byte> value,
-                              const peer_type* current, datagram_batch& out)
+                              const peer_type* current, time_point now, datagram_batch& out)
     {
         if (!current || !current->current || current->address != from ||
             !std::equal(value.begin(), value.end(), current->client_auth.begin(), current->client_auth.end()))
             return false;
-        if (current->accept_resends >= me.settings().max_flight_resends)
-            return true; // answered enough: dropped quietly
+        const auto& opt = me.settings();
+        if (current->accept_resends >= opt.max_flight_resends ||
+            now < current->accepted + opt.retransmit.earliest_answer(current->accept_resends))
+            return true; // answered enough, or faster than the client retransmits: dropped quietly
         ++current->accept_resends;
         out.push(from, current->accept);
         return true;

@@ -105,6 +105,11 @@ public:
             if (ec)
                 return r;
             const crypto::fingerprint fp = Rsa::fingerprint(key);
+            // A new key we did not ask for (anyone can send one from the relay's address) is not
+            // taken: it would make us join again, and repeat the join, for each forged key. A
+            // restarted relay is found by our own requests (start, and every probe).
+            if (s.relay_key && fp != s.relay_fingerprint && s.registration != session::phase::awaiting_key)
+                return r;
             r.what = kind::established;
             r.identity = fp;
             r.relay_changed = s.relay_key && fp != s.relay_fingerprint;

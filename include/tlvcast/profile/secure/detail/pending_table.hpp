@@ -28,6 +28,7 @@ struct pending_handshake {
     std::array<std::byte, crypto::ed25519_signature_size> sig_r{};
     std::array<std::byte, wire::secure_server_hello_size> server_hello{}; ///< retransmitted for a duplicate
     unsigned resends = 0; ///< SERVER_HELLOs sent again for a repeated hello (options::max_flight_resends)
+    time_point sent{};    ///< the first SERVER_HELLO (resends follow the client's schedule, not a burst)
     crypto::secret_bytes<key_block_size> okm;
 };
 
