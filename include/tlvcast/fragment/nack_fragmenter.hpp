@@ -177,6 +177,7 @@ public:
     /// Forgets every stream to and from `peer`.
     void forget(const endpoint& peer);
 
+
     stats_type stats() const noexcept
     {
         stats_type s = stats_;

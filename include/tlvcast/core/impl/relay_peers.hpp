@@ -47,11 +47,17 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
             replaced = std::move(it->second.session);
             it->second.connected = false;
         }
-        // A new session object: a job still holding the old one finishes with it. The Fragmenter
-        // forgets the address's streams: a newcomer there (another identity, or a restarted
-        // member) must not be repaired with what was sent to the session before.
+        // A new session object: a job still holding the old one finishes with it. When another
+        // identity took the address over, the Fragmenter forgets every stream of it: the newcomer
+        // must not be repaired with what was sent to the member before. The same identity's
+        // streams go on across its re-handshakes (probes, rekeys), so nothing in flight is lost
+        // (docs/SECURITY.md: a member restarted at the same address may get again what its
+        // previous run was sent in the last cache_age).
+        const bool same_client = it->second.session && !replaced &&
+                                 cipher_.identity(*it->second.session) == cipher_.identity(*registered);
         it->second.session = std::make_shared<session_type>(std::move(*registered));
-        fragmenter_.forget(from);
+        if (!same_client)
+            fragmenter_.forget(from);
         fanout_.stale = true;
         it->second.last_seen = now;
         if (replaced) {

@@ -116,9 +116,10 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
     if (!found) {
         ++stats_.nacks_refused;
         ec = errc::not_registered;
-        if (from.port != 0 && !by_id_.contains(id) && (id & 0x80000000u)) {
-            // A group stream we never sent (spoofed to its members): say so once, authenticated,
-            // rather than be asked again until the asker's gap_timeout.
+        if (from.port != 0 && !by_id_.contains(id)) {
+            // A stream we do not have (never sent, spoofed to a group's members, or forgotten at
+            // a new session): say so once, authenticated, rather than be asked again until the
+            // asker's gap_timeout.
             reply(wire::tlv_type::repair_gone, id, 0, 0xffffffffu);
             ++stats_.gone_sent;
         }
