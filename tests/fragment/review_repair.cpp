@@ -623,7 +623,7 @@ TEST_CASE("review: after on_timer the next timer is in the future; streams stay 
                    << " notices, " << s.streams_evicted << " streams evicted, " << s.malformed << " malformed (" << malformed_fed << " fed), widest notice " << widest);
 }
 
-TEST_CASE("review: forget() drops both directions' streams; a NACK of the forgotten stream is refused",
+TEST_CASE("review: forget() drops both directions' streams; a NACK of the forgotten stream gets only a GONE",
           "[fragment][repair][review]")
 {
     auto relay = make(41);
@@ -642,7 +642,12 @@ TEST_CASE("review: forget() drops both directions' streams; a NACK of the forgot
     out.clear();
     relay.handle_control(member_ep, wire::read_outer(nack_tlv(d.stream, {{0, 1}}), ec), time_point{}, out, m, ec);
     CHECK(ec == errc::not_registered);
-    CHECK(out.size() == 0);
+    // Nothing of the forgotten stream is sent again: only, to the asker, that it is gone (so that
+    // it gives the gap up at once rather than after gap_timeout).
+    REQUIRE(out.size() == 1);
+    CHECK(type_of(out[0].bytes) == wire::tlv_type::repair_gone);
+    CHECK(out[0].to == member_ep);
+    CHECK(relay.tx_streams() == 0);
 }
 
 TEST_CASE("review: the repair cache is bounded over all destinations (total_cache_bytes)",
