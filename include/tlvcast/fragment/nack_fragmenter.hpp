@@ -58,7 +58,8 @@ public:
 
     /// `inner` cuts messages (its fragment size must leave 12 bytes of a datagram for the
     /// REPAIR_DATA header); `seed` draws stream ids and back-offs (reproducible in simulations).
-    explicit basic_nack_fragmenter(Inner inner = Inner{}, const repair_limits& lim = {}, std::uint64_t seed = random_seed())
+    explicit basic_nack_fragmenter(Inner inner = Inner{}, const repair_limits& lim = {},
+                                   std::uint64_t seed = detail::random_seed())
         : inner_(std::move(inner)), lim_(lim), rng_(seed)
     {
     }
@@ -243,11 +244,6 @@ private:
     }
     void wake(time_point t) noexcept { next_ = std::min(next_, t); }
 
-    static std::uint64_t random_seed()
-    {
-        std::random_device rd;
-        return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
-    }
 
     Inner inner_;
     repair_limits lim_;

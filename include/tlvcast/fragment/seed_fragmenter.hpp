@@ -78,7 +78,7 @@ public:
     /// outside 1..max_fragment_size or invalid limits.
     explicit basic_seed_fragmenter(const limits_type& lim, std::size_t fragment_size = default_fragment_size,
                                    std::size_t max_whole = 0)
-        : basic_seed_fragmenter(random_seed(), lim, fragment_size, max_whole)
+        : basic_seed_fragmenter(detail::random_seed(), lim, fragment_size, max_whole)
     {
     }
 
@@ -184,11 +184,6 @@ private:
                (wire::allows(info->senders, wire::origin::client) || wire::allows(info->senders, wire::origin::relay));
     }
 
-    static std::uint64_t random_seed()
-    {
-        std::random_device rd;
-        return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
-    }
 
     MsgIdSource ids_;
     reassembler reassembler_;

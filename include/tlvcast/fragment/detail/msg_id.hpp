@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 
 namespace tlvcast::fragment::detail {
 
@@ -55,5 +56,12 @@ private:
 
     std::uint32_t counter_ = 0, k0_ = 0, k1_ = 0, k2_ = 0;
 };
+
+/// A 64-bit seed from std::random_device, for fragmenters built without one.
+inline std::uint64_t random_seed()
+{
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
+}
 
 } // namespace tlvcast::fragment::detail
