@@ -104,63 +104,10 @@ public:
     void handle(const endpoint& from, std::span<const std::byte> datagram, time_point now, datagram_batch& out);
 
     /// Runs what is due at `now`: registration retries, keep-alives, probes, the Fragmenter's timers.
-    void on_timer(time_point now, datagram_batch& out)
-    {
-        const count_out counting{counters_, out};
-        if (state_ == state::registering && now >= deadline_) {
-            if (attempts_ < opt_.register_attempts) {
-                send_hello(now, out);
-            } else {
-                state_ = state::failed;
-                push_event({client_event::kind::failed, opt_.relay, {}, refused_identity_,
-                            refused_identity_ ? errc::identity_mismatch : errc::no_relay});
-            }
-        }
-        if (state_ == state::established) {
-            if (now >= next_keepalive_) {
-                send_control(wire::tlv_type::keepalive, out);
-                next_keepalive_ = now + opt_.keepalive;
-            }
-            if (now >= next_probe_) {
-                cipher_.start_session(session_, opt_.relay, now, out);
-                next_probe_ = now + opt_.probe_interval;
-            }
-            if (!relay_lost_ && now - last_heard_ >= opt_.relay_timeout) {
-                relay_lost_ = true;
-                push_event({client_event::kind::relay_lost, relay_source_.value_or(opt_.relay), {}, {}, {}});
-            }
-        }
-        split_.clear();
-        fragmenter_.on_timer(now, split_);
-        to_relay(split_);
-        protect_all(split_, out);
-        if (state_ != state::closed)
-            drain_fragmenter(now, out);
-        // The Cipher's own timers, when it has any (its handshake state expiring, say).
-        if constexpr (requires { cipher_.on_timer(session_, now, out); })
-            if (state_ != state::closed)
-                cipher_.on_timer(session_, now, out);
-        repeat_join(now, out); // after the Cipher's own: its registration datagrams go first
-        drain_cipher(now, out);
-    }
+    void on_timer(time_point now, datagram_batch& out);
 
     /// The next time on_timer() has work, or no_timer.
-    time_point next_timer() const
-    {
-        time_point t = fragmenter_.next_timer();
-        if (state_ == state::registering)
-            t = std::min(t, deadline_);
-        if (state_ == state::established) {
-            t = std::min({t, next_keepalive_, next_probe_});
-            if (!relay_lost_)
-                t = std::min(t, last_heard_ + opt_.relay_timeout);
-            t = std::min(t, join_timer_.next());
-        }
-        if constexpr (requires { cipher_.next_timer(session_); })
-            if (state_ != state::closed)
-                t = std::min(t, cipher_.next_timer(session_));
-        return t;
-    }
+    time_point next_timer() const;
 
     /// Seals, fragments and protects one message to the relay. Errors: not_ready (not registered),
     /// shut_down, message_too_large, and the cipher's (e.g. reserved_text).
@@ -370,3 +317,4 @@ private:
 
 #include <tlvcast/core/impl/client_inbound.hpp>
 #include <tlvcast/core/impl/client_registration.hpp>
+#include <tlvcast/core/impl/client_timers.hpp>

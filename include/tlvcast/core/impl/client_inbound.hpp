@@ -252,37 +252,6 @@ void client_engine<Cipher, Fragmenter>::forwarded_blob(time_point now)
 }
 
 template <class Cipher, class Fragmenter>
-void client_engine<Cipher, Fragmenter>::to_relay(datagram_batch& b) const noexcept
-{
-    for (std::size_t i = 0; i < b.size(); ++i)
-        if (b[i].to.port == 0) // a key without a port, which no socket can reach: the relay's
-            b.retarget(i, opt_.relay);
-}
-
-template <class Cipher, class Fragmenter>
-void client_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram_batch& out)
-{
-    if constexpr (fragment::queuing_fragmenter<Fragmenter>) {
-        endpoint from;
-        while (state_ != state::closed && fragmenter_.pop_message(from, reassembled_)) {
-            if (from.port == 0)
-                forwarded_blob(now); // completed outside records
-            else
-                on_reassembled(from, now, out);
-        }
-        fragment::repair_notice n;
-        while (fragmenter_.pop_notice(n)) {
-            client_event e{client_event::kind::unrecoverable, n.peer, {}, {}, {}};
-            e.from = n.first;
-            e.to = n.last;
-            push_event(std::move(e));
-        }
-    } else {
-        (void)now, (void)out;
-    }
-}
-
-template <class Cipher, class Fragmenter>
 void client_engine<Cipher, Fragmenter>::to_cipher_forwarded(const wire::tlv& t, time_point now)
 {
     std::error_code ec;
