@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/fec/detail/stream_state.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 
@@ -37,6 +38,7 @@ struct tx_stream {
     time_point used{};
     double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
     time_point tokens_at = time_point::min();
+    fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
 
     /// Refills the repair budget for the time since the last refill, up to the burst.
     void refill(time_point now, const repair_limits& lim) noexcept
