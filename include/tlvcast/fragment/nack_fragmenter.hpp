@@ -213,7 +213,7 @@ public:
     std::size_t tx_streams() const noexcept { return tx_.size(); }
     std::size_t rx_streams() const noexcept { return rx_.size(); }
     /// Bytes held for repair and ahead of gaps.
-    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_; }
+    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_ + total_fec_; }
 
 private:
     /// A stream heard: its source as the engine named it (without a port for a group's stream),
@@ -259,12 +259,17 @@ private:
     {
         std::uint32_t id;
         do
-            id = (static_cast<std::uint32_t>(rng_()) & 0x7fffffffu) | (group_destination(to) ? 0x80000000u : 0u);
+            id = (static_cast<std::uint32_t>(rng_()) & 0x3fffffffu) | (group_destination(to) ? 0x80000000u : 0u) |
+                 (fec_stream() ? fec_stream_bit : 0u);
         while (by_id_.contains(id));
         return id;
     }
     /// Stream ids of multicast destinations have the top bit set: their receivers back off longer.
     static bool group_stream(std::uint32_t id) noexcept { return (id & 0x80000000u) != 0; }
+    /// Stream ids of streams that carry proactive parity have bit 30 set: their receivers give the
+    /// parity closing a block fec_wait before a first NACK.
+    static constexpr std::uint32_t fec_stream_bit = 0x40000000u;
+    bool fec_stream() const noexcept { return fec && lim_.fec_k > 0 && lim_.fec_r > 0; }
     duration backoff(std::uint32_t id)
     {
         // At least one tick: a NACK is never due at the instant the gap opened (the timer then
@@ -274,9 +279,9 @@ private:
     }
     void wake(time_point t) noexcept { next_ = std::min(next_, t); }
     /// A gap's first NACK waits longer on a stream that carries parity (its block may close first).
-    duration gap_backoff(std::uint32_t id, const detail::rx_stream& s)
+    duration gap_backoff(std::uint32_t id)
     {
-        return backoff(id) + (fec && s.fec.heard ? lim_.fec_wait : duration{0});
+        return backoff(id) + (fec && (id & fec_stream_bit) != 0 ? lim_.fec_wait : duration{0});
     }
 
 

@@ -73,11 +73,12 @@ struct tx_stream {
         return bytes;
     }
 
-    /// Releases what the destination acknowledged; returns how many, adding their bytes to `bytes`.
-    std::size_t release_acked(std::size_t& bytes)
+    /// Releases what the destination acknowledged, below `keep_from` (an FEC block still open
+    /// needs its datagrams for its parity); returns how many, adding their bytes to `bytes`.
+    std::size_t release_acked(std::size_t& bytes, std::uint32_t keep_from = 0xffffffffu)
     {
         std::size_t n = 0;
-        for (; !cache.empty() && cache.front().seq < acked; ++n)
+        for (; !cache.empty() && cache.front().seq < acked && cache.front().seq < keep_from; ++n)
             bytes += pop_oldest();
         return n;
     }

@@ -147,7 +147,6 @@ void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::
         return refuse(errc::duplicate_fragment, stats_.parity_unneeded);
     if (p.first >= std::uint64_t{s.next} + lim_.window)
         return refuse(errc::reassembly_full, stats_.parity_dropped);
-    s.fec.heard = true;
     auto it = std::find_if(s.fec.blocks.begin(), s.fec.blocks.end(),
                            [&](const auto& b) { return b.first == p.first && b.count == p.count; });
     if (it != s.fec.blocks.end() && it->symbol_bytes != p.symbol.size())
@@ -169,7 +168,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::
     ++stats_.parity_received;
     s.heard_up_to(end, lim_); // the block's datagrams were sent, like a tail says
     try_recover(from, p.stream, s, now);
-    s.update_gap(now, gap_backoff(p.stream, s));
+    s.update_gap(now, gap_backoff(p.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
 

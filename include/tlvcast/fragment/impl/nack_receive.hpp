@@ -95,7 +95,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::sp
     if constexpr (fec)
         if (!s.fec.blocks.empty())
             try_recover(from, d.stream, s, now); // this datagram may complete what a block's parity needs
-    s.update_gap(now, gap_backoff(d.stream, s));
+    s.update_gap(now, gap_backoff(d.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
 
@@ -201,7 +201,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_mark(const endpoint& from, const w
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(key.first, s, static_cast<std::uint32_t>(end), now);
     }
-    s.update_gap(now, gap_backoff(m.stream, s));
+    s.update_gap(now, gap_backoff(m.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
 
@@ -243,7 +243,7 @@ void basic_nack_fragmenter<Inner, Parity>::rx_timer(const rx_key& key, detail::r
             give_up(key.first, s, s.gap_end(), now);
         else
             nack(key, s, now, out);
-        s.update_gap(now, gap_backoff(key.second, s));
+        s.update_gap(now, gap_backoff(key.second));
     }
     if (s.ack_due <= now) {
         const std::size_t mark = out.mark();

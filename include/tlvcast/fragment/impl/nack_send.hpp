@@ -89,7 +89,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::spa
     if (m.value > s->acked && m.value <= s->next) {
         s->acked = m.value;
         std::size_t bytes = 0;
-        stats_.acked_datagrams += s->release_acked(bytes);
+        stats_.acked_datagrams += s->release_acked(bytes, fec && lim_.fec_k > 0 ? s->fec.block_first : 0xffffffffu);
         total_cache_ -= bytes;
     }
     if (s->acked == s->next)

@@ -54,7 +54,6 @@ struct rx_block {
 struct rx_state {
     static constexpr std::size_t max_recent = 255; ///< a block has at most 255 data datagrams
 
-    bool heard = false; ///< parity heard on this stream: its gaps wait fec_wait first
     std::deque<rx_block> blocks;
     std::size_t parity_bytes = 0;
     std::deque<std::pair<std::uint32_t, std::vector<std::byte>>> recent;
