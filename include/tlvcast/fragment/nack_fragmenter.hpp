@@ -245,7 +245,7 @@ private:
     // FEC (impl/nack_fec.hpp; a Parity codec only).
     void close_block(detail::tx_stream& s, time_point now, datagram_batch& out);
     void send_parity(detail::tx_stream& s, fec::detail::tx_block& b, unsigned n, datagram_batch& out);
-    bool answer_with_parity(detail::tx_stream& s, time_point now, datagram_batch& out);
+    std::size_t answer_with_parity(detail::tx_stream& s, time_point now, datagram_batch& out);
     void on_parity(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
     void try_recover(const endpoint& from, std::uint32_t id, detail::rx_stream& s, time_point now);
     void keep_recent(detail::rx_stream& s, std::uint32_t seq, std::vector<std::byte>&& datagram);

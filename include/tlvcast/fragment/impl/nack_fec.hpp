@@ -69,10 +69,10 @@ void basic_nack_fragmenter<Inner, Parity>::send_parity(detail::tx_stream& s, fec
 
 template <class Inner, class Parity>
     requires fragmenter<Inner> && fec::parity_policy<Parity>
-bool basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_stream& s, time_point now,
-                                                              datagram_batch& out)
+std::size_t basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_stream& s, time_point now,
+                                                                     datagram_batch& out)
 {
-    bool any = false;
+    std::size_t total = 0; // parity sent, within repairs_per_nack like retransmissions
     for (auto& b : s.fec.blocks) {
         if (b.answers >= lim_.fec_parity_answers || b.first < s.base())
             continue; // asked again and again (a receiver that cannot decode?): the datagrams themselves
@@ -90,10 +90,12 @@ bool basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_stream&
             // Parity for this many losses just left, for another receiver's NACK: it serves this one too.
             b.handled = now;
             ++stats_.repairs_suppressed;
-            any = true;
             continue;
         }
-        const unsigned n = asked - (recent ? b.answered : 0);
+        const unsigned n = static_cast<unsigned>(
+            std::min<std::size_t>(asked - (recent ? b.answered : 0), lim_.repairs_per_nack - total));
+        if (n == 0)
+            break;
         const std::size_t before = b.next_index;
         const double cost = static_cast<double>(n) * static_cast<double>(s.find(b.first)->datagram.size() + 4);
         if (s.repair_tokens < cost) {
@@ -110,9 +112,9 @@ bool basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_stream&
         b.answered = (recent ? b.answered : 0) + sent;
         b.answered_at = now;
         b.handled = now;
-        any = true;
+        total += sent;
     }
-    return any;
+    return total;
 }
 
 template <class Inner, class Parity>

@@ -128,10 +128,11 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
     s.refill(now, lim_);
-    bool parity = false;
+    std::size_t parity = 0;
     if constexpr (fec)
-        parity = lim_.fec_repair && answer_with_parity(s, now, out);
-    std::size_t budget = lim_.repairs_per_nack; // seqs looked at, repaired or not
+        if (lim_.fec_repair)
+            parity = answer_with_parity(s, now, out);
+    std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
     for (const auto& r : ranges_) {
         const std::uint64_t asked_end = std::uint64_t{r.first} + r.count;
@@ -146,7 +147,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
                 q = gone_end - 1;
                 continue;
             }
-            if (parity && s.fec.find(seq) && s.fec.find(seq)->handled == now)
+            if (fec && s.fec.find(seq) && s.fec.find(seq)->handled == now)
                 continue; // answered with parity just now
             auto* c = s.find(seq);
             if (now < c->repaired + lim_.repair_holdoff) {
