@@ -118,7 +118,7 @@ public:
             ++s.next;
             ++stats_.data_sent;
             if constexpr (fec)
-                if (lim_.fec_k > 0 && s.next - s.fec.block_first >= lim_.fec_k)
+                if (fec_on() && s.next - s.fec.block_first >= lim_.fec_k)
                     close_block(s, now, out);
         }
         std::size_t evicted = 0;
@@ -155,8 +155,10 @@ public:
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
         case wire::tlv_type::repair_ack: on_ack(from, t.value, ec); break;
         case wire::tlv_type::repair_parity:
-            if constexpr (fec)
+            if (fec_on())
                 on_parity(from, t.value, now, ec);
+            else
+                ec = errc::unexpected_type;
             break;
         default: on_mark(from, t, now, ec); break;
         }
@@ -269,7 +271,10 @@ private:
     /// Stream ids of streams that carry proactive parity have bit 30 set: their receivers give the
     /// parity closing a block fec_wait before a first NACK.
     static constexpr std::uint32_t fec_stream_bit = 0x40000000u;
-    bool fec_stream() const noexcept { return fec && lim_.fec_k > 0 && lim_.fec_r > 0; }
+    bool fec_stream() const noexcept { return fec_on() && lim_.fec_r > 0; }
+    /// FEC at run time: a Parity codec and fec_k > 0 (0 turns it off both ways: no blocks, no
+    /// datagrams kept to decode with, REPAIR_PARITY refused).
+    bool fec_on() const noexcept { return fec && lim_.fec_k > 0; }
     duration backoff(std::uint32_t id)
     {
         // At least one tick: a NACK is never due at the instant the gap opened (the timer then

@@ -26,7 +26,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -35,8 +34,9 @@ namespace tlvcast::fragment::fec {
 /// A parity_codec over cm256cc. MDS: any k of a block's k + r symbols rebuild it, whatever r.
 /// Parity symbol j is row k + j of a Cauchy matrix that does not depend on how many rows are
 /// made, so a later "fresh" index combines with those sent before. Holds cm256's 140 KB of
-/// tables (built once, on the heap; cm256cc prints one line to stderr when it builds them).
-/// Construction throws std::runtime_error when the tables cannot be built; encode/decode never throw.
+/// tables, built on the heap at the first encode or decode (an instance that never codes, as in a
+/// program run without FEC, costs nothing; cm256cc prints one line to stderr when it builds them).
+/// Never throws but std::bad_alloc; tables that cannot be built make every call fail (malformed).
 class cm256_codec {
 public:
     /// Data plus parity symbols of one block (GF(256)).
@@ -44,18 +44,14 @@ public:
     /// cm256 takes the symbol size as an int; a datagram is at most 65,535 bytes plus the length prefix.
     static constexpr std::size_t max_symbol_bytes = 65537;
 
-    cm256_codec() : cm_(std::make_unique<CM256>())
-    {
-        if (!cm_->isInitialized())
-            throw std::runtime_error("cm256cc: the GF(256) tables could not be built");
-    }
+    cm256_codec() = default;
 
     void encode(std::span<const std::byte* const> data, std::size_t symbol_bytes, unsigned first,
                 std::span<std::byte> out, std::error_code& ec)
     {
         ec = {};
         const std::size_t k = data.size();
-        if (k == 0 || symbol_bytes == 0 || symbol_bytes > max_symbol_bytes || out.size() % symbol_bytes != 0 ||
+        if (!ready() || k == 0 || symbol_bytes == 0 || symbol_bytes > max_symbol_bytes || out.size() % symbol_bytes != 0 ||
             out.empty() || k + first + out.size() / symbol_bytes > max_symbols) {
             ec = errc::malformed;
             return;
@@ -84,7 +80,7 @@ public:
     {
         ec = {};
         const std::size_t k = blocks.size();
-        if (k == 0 || k >= max_symbols || symbol_bytes == 0 || symbol_bytes > max_symbol_bytes) {
+        if (!ready() || k == 0 || k >= max_symbols || symbol_bytes == 0 || symbol_bytes > max_symbol_bytes) {
             ec = errc::malformed;
             return;
         }
@@ -114,6 +110,13 @@ public:
     }
 
 private:
+    bool ready()
+    {
+        if (!cm_)
+            cm_ = std::make_unique<CM256>();
+        return cm_->isInitialized();
+    }
+
     std::unique_ptr<CM256> cm_;
     std::array<CM256::cm256_block, max_symbols> originals_{};
     std::vector<std::byte> scratch_;

@@ -21,7 +21,10 @@ void basic_nack_fragmenter<Inner, Parity>::close_block(detail::tx_stream& s, tim
     s.fec.blocks.push_back({first, static_cast<std::uint8_t>(count)});
     while (s.fec.blocks.size() > lim_.fec_blocks_kept)
         s.fec.blocks.pop_front();
-    send_parity(s, s.fec.blocks.back(), lim_.fec_r, out);
+    // A short block (a burst's end) gets parity in proportion, at least one: a one-datagram
+    // message every so often costs one parity datagram, not fec_r.
+    const unsigned r = count >= lim_.fec_k ? lim_.fec_r : (count * lim_.fec_r + lim_.fec_k - 1) / lim_.fec_k;
+    send_parity(s, s.fec.blocks.back(), r, out);
     stats_.parity_sent += s.fec.blocks.back().next_index;
 }
 

@@ -77,7 +77,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::sp
     s.heard_up_to(std::uint64_t{d.seq} + 1, lim_);
     if (d.seq == s.next) {
         deliver(key.first, d.seq, d.datagram, now);
-        if constexpr (fec)
+        if (fec_on())
             keep_recent(s, d.seq, std::vector<std::byte>(d.datagram.begin(), d.datagram.end()));
         ++s.next;
         ++s.delivered;
@@ -92,9 +92,8 @@ void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::sp
         s.held_bytes += d.datagram.size();
         total_held_ += d.datagram.size();
     }
-    if constexpr (fec)
-        if (!s.fec.blocks.empty())
-            try_recover(from, d.stream, s, now); // this datagram may complete what a block's parity needs
+    if (fec_on() && !s.fec.blocks.empty())
+        try_recover(from, d.stream, s, now); // this datagram may complete what a block's parity needs
     s.update_gap(now, gap_backoff(d.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
@@ -135,7 +134,7 @@ void basic_nack_fragmenter<Inner, Parity>::drain(const endpoint& source, detail:
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
         deliver(source, node.key(), node.mapped(), now);
-        if constexpr (fec)
+        if (fec_on())
             keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
         ++s.delivered;

@@ -89,7 +89,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::spa
     if (m.value > s->acked && m.value <= s->next) {
         s->acked = m.value;
         std::size_t bytes = 0;
-        stats_.acked_datagrams += s->release_acked(bytes, fec && lim_.fec_k > 0 ? s->fec.block_first : 0xffffffffu);
+        stats_.acked_datagrams += s->release_acked(bytes, fec_on() ? s->fec.block_first : 0xffffffffu);
         total_cache_ -= bytes;
     }
     if (s->acked == s->next)
@@ -129,9 +129,8 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
     detail::tx_stream& s = *found;
     s.refill(now, lim_);
     std::size_t parity = 0;
-    if constexpr (fec)
-        if (lim_.fec_repair)
-            parity = answer_with_parity(s, now, out);
+    if (fec_on() && lim_.fec_repair)
+        parity = answer_with_parity(s, now, out);
     std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
     for (const auto& r : ranges_) {
@@ -185,9 +184,8 @@ void basic_nack_fragmenter<Inner, Parity>::tx_timer(detail::tx_stream& s, time_p
     stats_.cache_evictions += s.evict(now, lim_, bytes);
     total_cache_ -= bytes;
     if (s.tail_due <= now) {
-        if constexpr (fec)
-            if (lim_.fec_k > 0 && s.fec.block_first < s.next)
-                close_block(s, now, out); // the burst ended: its last block, short, closes now
+        if (fec_on() && s.fec.block_first < s.next)
+            close_block(s, now, out); // the burst ended: its last block, short, closes now
         const std::size_t mark = out.mark();
         wire::append_repair_tail(out.bytes(), s.id, s.next);
         out.commit(s.to, mark);
