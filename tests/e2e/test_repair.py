@@ -81,11 +81,13 @@ def exchange(profile, loss, reliability="nack", *member_opts):
     drops = dropped()
     set_loss(0)
     stats = stop_relay(relay)
+    outcome = (f"every line at every receiver {elapsed:.2f} s after the first was sent" if reliability != "none"
+               else f"{[len(g) for g in got]} of {LINES} lines")
     print(f"  {profile} {' '.join(member_opts[:2])} {reliability} at {loss:.0%}: {drops} datagrams dropped; relay: "
           f"{stats.get('repair_nacks_received', 0)} NACKs in, {stats.get('repair_nacks_sent', 0)} out, "
           f"{stats.get('repair_retransmissions', 0)} retransmissions, {stats.get('fec_parity_sent', 0)} parity sent, "
           f"{stats.get('fec_parity_repairs_sent', 0)} as repair, {stats.get('fec_recovered', 0)} rebuilt; "
-          f"every line at every receiver {elapsed:.2f} s after the first was sent", flush=True)
+          f"{outcome}", flush=True)
     return sent, got, stats
 
 
