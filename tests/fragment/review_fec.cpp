@@ -269,6 +269,32 @@ TEST_CASE("review fec: wire edges of REPAIR_PARITY (count 255, index limits, min
     CHECK(ec == errc::malformed);
 }
 
+// FINDING 1 (medium, DoS by CPU): a peer (a member toward the relay, or a spoofer of a group's bare
+// stream) chooses a block's count and symbol size: count 255 over tiny datagrams with 60 KB symbols
+// costs the receiver a decode over 255 x 60 KB (15 MB written, coded and checked) per parity
+// datagram, 255 times the bytes received, on the engine's one thread. A sender never makes a block
+// longer than fec_k (both sides use the same setting), so a block longer than the receiver's
+// fec_k is refused before any decode: the work per received parity byte is then at most fec_k.
+TEST_CASE("review fec: a forged block longer than fec_k is refused before any decode", "[fec][review]")
+{
+    rfec_rx rx;
+    for (std::uint32_t i = 0; i < 254; ++i)
+        REQUIRE_FALSE(rx.data(rfec_peer, rfec_unicast_id, i, rfec_inner(0, 0)));
+    const std::vector<std::byte> big(60000, std::byte{0x5a});
+    const auto t0 = std::chrono::steady_clock::now();
+    for (unsigned i = 0; i < 20; ++i)
+        rx.parity(rfec_peer, rfec_unicast_id, 0, 255, 0, big);
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("review fec: 20 forged parity datagrams of a 255-long block: %.1f ms, %llu decodes\n", ms,
+                static_cast<unsigned long long>(rx.f.stats().fec_decode_failed));
+    CHECK(rx.f.stats().fec_decode_failed == 0);
+    CHECK(rx.f.stats().parity_dropped == 20);
+    CHECK(rx.got.size() == 254);
+    // A block of fec_k (16) is still taken, decoded and refused as before (no datagram).
+    CHECK_FALSE(rx.parity(rfec_peer, rfec_unicast_id, 239, 16, 0, big)); // [239, 255): one erasure
+    CHECK(rx.f.stats().fec_decode_failed == 1);
+}
+
 // FINDING 3 (low, FEC starvation on a group's bare stream, not fixed): a spoofer of the relay's
 // address sends parity for eight blocks far ahead (within `window`) whose symbols fill
 // fec_parity_bytes; those blocks never decode and stay until the stream reaches them, and a new

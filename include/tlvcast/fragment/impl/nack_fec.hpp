@@ -152,6 +152,10 @@ void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::
         return refuse(errc::duplicate_fragment, stats_.parity_unneeded);
     if (p.first >= std::uint64_t{s.next} + lim_.window)
         return refuse(errc::reassembly_full, stats_.parity_dropped);
+    // No sender makes a block longer than fec_k (both sides run one setting): a longer one would
+    // let a peer choose the decode's work, count x symbol bytes, up to 255 times what it sent.
+    if (p.count > lim_.fec_k)
+        return refuse(errc::reassembly_full, stats_.parity_dropped);
     auto it = std::find_if(s.fec.blocks.begin(), s.fec.blocks.end(),
                            [&](const auto& b) { return b.first == p.first && b.count == p.count; });
     if (it != s.fec.blocks.end() && it->symbol_bytes != p.symbol.size())
