@@ -295,6 +295,50 @@ TEST_CASE("review fec: a forged block longer than fec_k is refused before any de
     CHECK(rx.f.stats().fec_decode_failed == 1);
 }
 
+// FINDING 2 (low, repair budget bypass): parity answers to a NACK were charged as n times the size
+// of the block's FIRST datagram, while each parity datagram is as long as the block's LONGEST
+// datagram + 4. A member whose message opens each block with a tiny datagram (the relay's blocks
+// hold what members send) gets about 45x more parity from one NACK than repair_bytes_per_second
+// allows. Charged now with the longest datagram of the block.
+TEST_CASE("review fec: parity answers stay within the stream's repair byte budget", "[fec][review]")
+{
+    fragment::repair_limits lim;
+    lim.repair_burst_bytes = 40000;
+    lim.repair_bytes_per_second = 1;
+    rfec_fragmenter tx(fragment::seed_fragmenter(5, {}, 1400), lim, 99);
+    const endpoint dst(0x0a000002, 6000);
+    time_point now{};
+    std::uint32_t id = 0;
+    for (unsigned b = 0; b < 20; ++b)
+        for (unsigned i = 0; i < 16; ++i) {
+            const std::vector<std::byte> m(i == 0 ? 1 : 1300, std::byte{static_cast<unsigned char>(i)});
+            datagram_batch out;
+            std::error_code ec;
+            tx.split(m, dst, now, out, ec);
+            REQUIRE_FALSE(ec);
+            if (b == 0 && i == 0)
+                id = wire::decode_repair_data(wire::read_outer(out[0].bytes, ec).value, ec).stream;
+        }
+    now += milliseconds(5);
+    std::vector<std::byte> nack;
+    const wire::repair_range all[] = {{0, 320}};
+    std::error_code ec;
+    wire::append_repair_nack(nack, id, all, ec);
+    REQUIRE_FALSE(ec);
+    datagram_batch out;
+    std::vector<std::byte> m;
+    tx.handle_control(dst, wire::read_outer(nack, ec), now, out, m, ec);
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto t = wire::read_outer(out[i].bytes, ec);
+        if (t.type() == wire::tlv_type::repair_parity || t.type() == wire::tlv_type::repair_data)
+            bytes += out[i].bytes.size();
+    }
+    std::printf("review fec: one NACK drew %zu repair bytes (burst %zu)\n", bytes, lim.repair_burst_bytes);
+    CHECK(tx.stats().parity_repairs_sent > 0);
+    CHECK(bytes <= lim.repair_burst_bytes + 1500);
+}
+
 // FINDING 3 (low, FEC starvation on a group's bare stream, not fixed): a spoofer of the relay's
 // address sends parity for eight blocks far ahead (within `window`) whose symbols fill
 // fec_parity_bytes; those blocks never decode and stay until the stream reaches them, and a new

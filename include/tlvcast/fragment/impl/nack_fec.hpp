@@ -100,7 +100,12 @@ std::size_t basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_
         if (n == 0)
             break;
         const std::size_t before = b.next_index;
-        const double cost = static_cast<double>(n) * static_cast<double>(s.find(b.first)->datagram.size() + 4);
+        // Each parity datagram is as long as the block's longest datagram + 4 (not its first:
+        // a block opened by a tiny datagram would draw parity far beyond the byte budget).
+        std::size_t longest = 0;
+        for (std::uint32_t i = 0; i < b.count; ++i)
+            longest = std::max(longest, s.find(b.first + i)->datagram.size());
+        const double cost = static_cast<double>(n) * static_cast<double>(longest + 4);
         if (s.repair_tokens < cost) {
             ++stats_.repairs_rate_limited;
             continue;
