@@ -341,13 +341,13 @@ TEST_CASE("review fec: parity answers stay within the stream's repair byte budge
     CHECK(bytes <= lim.repair_burst_bytes + 1500);
 }
 
-// FINDING 3 (low, FEC starvation on a group's bare stream, not fixed): a spoofer of the relay's
-// address sends parity for eight blocks far ahead (within `window`) whose symbols fill
-// fec_parity_bytes; those blocks never decode and stay until the stream reaches them, and a new
-// block's parity is refused on bytes before the oldest block would be evicted. The group's FEC is
-// off (NACKs only) until the stream has moved 8,000 seqs. Spoofing REPAIR_DATA on the bare stream
-// does more harm (documented), so this is no new trust; the fix is eviction by bytes, not refusal.
-TEST_CASE("review fec: far-ahead forged parity does not turn a group's FEC off", "[fec][review][!shouldfail]")
+// FINDING 3 (low, FEC starvation on a group's bare stream): a spoofer of the relay's address sent
+// parity for eight blocks far ahead (within `window`) whose symbols filled fec_parity_bytes; those
+// blocks never decode and stayed until the stream reached them, and a new block's parity was
+// refused on bytes before the oldest block would be evicted: the group's FEC was off (NACKs only)
+// until the stream moved 8,000 seqs. Spoofing REPAIR_DATA on the bare stream does more harm
+// (documented), so this is no new trust. Fixed: a new block evicts the oldest by bytes as by count.
+TEST_CASE("review fec: far-ahead forged parity does not turn a group's FEC off", "[fec][review]")
 {
     rfec_rx rx;
     std::vector<std::vector<std::byte>> block;

@@ -167,12 +167,16 @@ void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::
         return refuse(errc::malformed, stats_.parity_dropped); // every symbol of a block has one size
     if (it != s.fec.blocks.end() && it->parity.contains(p.index))
         return refuse(errc::duplicate_fragment, stats_.parity_unneeded);
+    const bool fresh = it == s.fec.blocks.end();
+    if (fresh) // a new block makes room by dropping the oldest, by count and by bytes alike: parity for
+               // blocks that never decode (forged, far ahead) cannot refuse every later block's
+        while (!s.fec.blocks.empty() && (s.fec.blocks.size() >= lim_.fec_blocks ||
+                                         s.fec.parity_bytes + p.symbol.size() > lim_.fec_parity_bytes))
+            total_fec_ -= s.fec.drop(s.fec.blocks.begin());
     if (s.fec.parity_bytes + p.symbol.size() > lim_.fec_parity_bytes ||
         total_fec_ + p.symbol.size() > lim_.fec_total_bytes)
         return refuse(errc::reassembly_full, stats_.parity_dropped);
-    if (it == s.fec.blocks.end()) {
-        if (s.fec.blocks.size() >= lim_.fec_blocks && !s.fec.blocks.empty())
-            total_fec_ -= s.fec.drop(s.fec.blocks.begin());
+    if (fresh) {
         s.fec.blocks.push_back({p.first, p.count, p.symbol.size(), {}});
         it = std::prev(s.fec.blocks.end());
     }
