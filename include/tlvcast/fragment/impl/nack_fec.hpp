@@ -100,7 +100,12 @@ std::size_t basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_
         if (n == 0)
             break;
         const std::size_t before = b.next_index;
-        const double cost = static_cast<double>(n) * static_cast<double>(s.find(b.first)->datagram.size() + 4);
+        // Each parity datagram is as long as the block's longest datagram + 4 (not its first:
+        // a block opened by a tiny datagram would draw parity far beyond the byte budget).
+        std::size_t longest = 0;
+        for (std::uint32_t i = 0; i < b.count; ++i)
+            longest = std::max(longest, s.find(b.first + i)->datagram.size());
+        const double cost = static_cast<double>(n) * static_cast<double>(longest + 4);
         if (s.repair_tokens < cost) {
             ++stats_.repairs_rate_limited;
             continue;
@@ -152,18 +157,26 @@ void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::
         return refuse(errc::duplicate_fragment, stats_.parity_unneeded);
     if (p.first >= std::uint64_t{s.next} + lim_.window)
         return refuse(errc::reassembly_full, stats_.parity_dropped);
+    // No sender makes a block longer than fec_k (both sides run one setting): a longer one would
+    // let a peer choose the decode's work, count x symbol bytes, up to 255 times what it sent.
+    if (p.count > lim_.fec_k)
+        return refuse(errc::reassembly_full, stats_.parity_dropped);
     auto it = std::find_if(s.fec.blocks.begin(), s.fec.blocks.end(),
                            [&](const auto& b) { return b.first == p.first && b.count == p.count; });
     if (it != s.fec.blocks.end() && it->symbol_bytes != p.symbol.size())
         return refuse(errc::malformed, stats_.parity_dropped); // every symbol of a block has one size
     if (it != s.fec.blocks.end() && it->parity.contains(p.index))
         return refuse(errc::duplicate_fragment, stats_.parity_unneeded);
+    const bool fresh = it == s.fec.blocks.end();
+    if (fresh) // a new block makes room by dropping the oldest, by count and by bytes alike: parity for
+               // blocks that never decode (forged, far ahead) cannot refuse every later block's
+        while (!s.fec.blocks.empty() && (s.fec.blocks.size() >= lim_.fec_blocks ||
+                                         s.fec.parity_bytes + p.symbol.size() > lim_.fec_parity_bytes))
+            total_fec_ -= s.fec.drop(s.fec.blocks.begin());
     if (s.fec.parity_bytes + p.symbol.size() > lim_.fec_parity_bytes ||
         total_fec_ + p.symbol.size() > lim_.fec_total_bytes)
         return refuse(errc::reassembly_full, stats_.parity_dropped);
-    if (it == s.fec.blocks.end()) {
-        if (s.fec.blocks.size() >= lim_.fec_blocks && !s.fec.blocks.empty())
-            total_fec_ -= s.fec.drop(s.fec.blocks.begin());
+    if (fresh) {
         s.fec.blocks.push_back({p.first, p.count, p.symbol.size(), {}});
         it = std::prev(s.fec.blocks.end());
     }
