@@ -10,8 +10,10 @@
 // checked once the receiver's engine opened it; --server group: group-profile members (open
 // admission; --delivery unicast or multicast): the sender seals and signs every blob ahead
 // (batched, or one message per blob with --no-batch) and hop-protects each in the loop; receivers
-// compare every forwarded blob byte for byte with what was sealed, and open a sample with their
-// whole engine (bench/datapath/sealed.hpp says why and how); --server plain: bare datagrams for
+// compare every forwarded blob byte for byte with what was sealed; --open-receivers (default 1)
+// of them also open a sample with their whole engine (every --open-every blobs, and the first and
+// last of each phase), the others the warm-up's first blobs (bench/datapath/sealed.hpp says why
+// and how); --server plain: bare datagrams for
 // bench/datapath/forwarder.
 // Prints one line: messages/s over the timed part, the server's CPU µs per message (read from
 // /proc/PID/stat) and which side was saturated. Every loop is bounded by --seconds.
@@ -51,10 +53,16 @@ using steady = std::chrono::steady_clock;
 using fragmenter = tlvcast::fragment::seed_fragmenter;
 #ifdef TLVCAST_HAS_OPENSSL
 using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default backend
-using group_cipher = tlvcast::profile::group::openssl_cipher;
 #else
 using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;
+#endif
+// Group members: Crypto++ where built (the relay's backend is its own affair; members of both
+// backends share a group): its HKDF needs no per-call fetch, and a member that skips to a sample
+// steps its ratchet through every generation in between (2 HKDF each, twice: find and accept).
+#ifdef TLVCAST_HAS_CRYPTOPP
 using group_cipher = tlvcast::profile::group::cryptopp_cipher;
+#else
+using group_cipher = tlvcast::profile::group::openssl_cipher;
 #endif
 using tlvcast::bench::machine_cpu;
 using tlvcast::bench::own_cpu;
@@ -62,13 +70,16 @@ using tlvcast::bench::server_cpu;
 
 constexpr std::size_t receive_batch = transport::detail::max_receive_batch;
 constexpr std::size_t max_drain_rounds = 64; // recvmmsg calls per socket per pass, at most
+constexpr std::size_t first_opened = 16;     // group: blobs a non-sampling receiver opens (the warm-up's first)
 
 struct settings {
     bool secure = true; // secure or group: real clients
     bool group = false;
     bool batch = true; // group: several messages per blob (--no-batch: one message per blob)
     bool multicast = false; // group: members take forwarded blobs from the data group (--delivery multicast)
-    std::size_t open_every = 64; // group: every how many blobs a receiver opens with its whole engine
+    std::size_t open_every = 64; // group: every how many blobs a sampling receiver opens with its whole engine
+    std::size_t open_receivers = 1; // group: receivers that sample (the others open the warm-up's first blobs)
+    bool timed_open = true; // group: samples in the timed part too (--no-timed-open: its first 16 blobs only)
     std::size_t receivers = 1, size = 256, window = 128, warm_up = 20'000, messages = 200'000;
     std::uint16_t port = 5007;
     int server_pid = 0;
@@ -93,6 +104,7 @@ struct peer {
     std::size_t connected = 0;
     std::optional<transport::asio_udp> data; // group, multicast: the data group's socket
     tlvcast::bench::receiver_check check;     // group: what arrived against the sealed plan
+    bool samples = false;                      // group: opens rule_'s sample, else the first blobs only
 };
 
 template <class Cipher>
@@ -115,7 +127,7 @@ public:
         copt.relay_timeout = std::chrono::hours(2);
         copt.trust = tlvcast::crypto::relay_trust::any(); // a fresh relay identity each run, in a private namespace
         for (std::size_t i = 0; i <= s.receivers; ++i) {
-            peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0, std::nullopt, {}}));
+            peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0, std::nullopt, {}, i != 0 && i <= s.open_receivers}));
             if (group && s.multicast && i != 0) { // every receiver's socket on the data group gets its copy
                 transport::asio_udp_options d = o;
                 const auto g = tlvcast::profile::group::options{}.data_group;
@@ -245,6 +257,8 @@ public:
         for (const auto b : phases)
             rule_.boundaries.push_back(plan_.blob_at(b));
         rule_.boundaries.push_back(plan_.size());
+        if (!s_.timed_open)
+            rule_.quiet_from = plan_.blob_at(phases.back());
     }
 
     // Summed over the receivers: blobs compared byte for byte, opened by the engine, other datagrams.
@@ -289,7 +303,7 @@ private:
     // a sampled blob, or what is not a record on the unicast socket). `bare`: from the data group.
     bool compare_forwarded(peer& p, std::span<const std::byte> d, bool bare)
     {
-        if (plan_.size() == 0 || rule_.full(p.check.next))
+        if (plan_.size() == 0 || (p.samples ? rule_.full(p.check.next) : p.check.next < first_opened))
             return false;
         std::span<const std::byte> blob = d;
         std::error_code ec;
@@ -476,7 +490,14 @@ settings parse(int argc, char** argv)
             if (v != "unicast" && v != "multicast")
                 throw std::invalid_argument("--delivery is unicast or multicast");
             s.multicast = v == "multicast";
-        } else if (a == "--open-every") s.open_every = std::stoul(value());
+        } else if (a == "--open-receivers") s.open_receivers = std::stoul(value());
+        else if (a == "--no-timed-open") s.timed_open = false;
+        else if (a == "--open-every") {
+            // A member's ratchet skips at most max_skip generations: a sample further on would not open.
+            s.open_every = std::stoul(value());
+            if (s.open_every == 0 || s.open_every > tlvcast::profile::group::options::default_max_skip)
+                throw std::invalid_argument("--open-every is 1..1024 (the members' max_skip)");
+        }
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of loadgen.cpp)");
     }
@@ -515,13 +536,17 @@ int measure(const settings& s, asio::io_context& io)
                 static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
                 lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
                 machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
+    if (s.group && !s.timed_open)
+        std::printf("group: --no-timed-open: the timed part's blobs after its first %zu were compared, not opened\n",
+                    first_opened);
     if (s.group) { // over the warm-up and the timed part: every blob was checked one way or the other
         const auto c = g.checked();
         std::printf("group: delivery=%s %s blobs=%zu (messages per blob %.2f) receivers compared=%llu opened=%llu "
-                    "(every %zuth, first and last of each phase) other=%llu\n",
+                    "(receivers 1..%zu: every %zuth, first and last of each phase; the others: the first %zu) other=%llu\n",
                     s.multicast ? "multicast" : "unicast", s.batch ? "batched" : "one-per-blob", g.blobs(),
                     static_cast<double>(s.warm_up + s.messages) / static_cast<double>(g.blobs()),
-                    static_cast<unsigned long long>(c[0]), static_cast<unsigned long long>(c[1]), s.open_every,
+                    static_cast<unsigned long long>(c[0]), static_cast<unsigned long long>(c[1]),
+                    std::min(s.open_receivers, s.receivers), s.open_every, first_opened,
                     static_cast<unsigned long long>(c[2]));
     }
     return 0;
