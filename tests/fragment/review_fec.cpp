@@ -522,4 +522,37 @@ TEST_CASE("review fec: fec_k 255, 254 and 1: indices run out into retransmission
     }
 }
 
+// FINDING 4 (low, not fixed: FEC starvation across streams): fec_total_bytes is shared by every
+// stream and, once reached, parity is refused for all of them (no stream's blocks are evicted for
+// another's). At the relay, a few registered clients (any key may register) each fill their
+// streams' fec_parity_bytes with parity for blocks that never decode (far ahead, within window)
+// and so turn off FEC for every other client's stream toward the relay (NACK repair still works).
+// With the defaults, 64 such streams (1 MiB each) fill the 64 MiB; here 4 of 1 MiB fill 4 MiB. A fix
+// (evict the stream holding most, or the oldest block of any stream, before refusing) is larger
+// than this review's: left to the author.
+TEST_CASE("review fec: streams filling fec_total_bytes with parity do not turn FEC off for another",
+          "[fec][review][!shouldfail]")
+{
+    fragment::repair_limits lim;
+    lim.fec_total_bytes = std::size_t{4} * 1024 * 1024;
+    rfec_rx rx(lim);
+    const std::vector<std::byte> big(65500, std::byte{0x77});
+    for (std::uint16_t a = 0; a < 4; ++a) {
+        const endpoint attacker(0x0a000100u + a, 7000);
+        REQUIRE_FALSE(rx.data(attacker, 0x40000500u + a, 0, rfec_inner(10, 1)));
+        for (std::uint32_t b = 0; b < 8; ++b)
+            for (std::uint8_t j = 0; j < 2; ++j)
+                rx.parity(attacker, 0x40000500u + a, 8000 + 16 * b, 16, j, big);
+    }
+    std::vector<std::vector<std::byte>> block;
+    for (unsigned i = 0; i < 16; ++i)
+        block.push_back(rfec_inner(600, static_cast<unsigned char>(i)));
+    for (std::uint32_t i = 0; i < 16; ++i)
+        if (i != 9)
+            rx.data(rfec_peer, rfec_unicast_id, i, block[i]);
+    const auto par = rfec_parity(block, wire::data_symbol_size(604), 0, 1);
+    rx.parity(rfec_peer, rfec_unicast_id, 0, 16, 0, par[0]);
+    CHECK(rx.f.stats().fec_recovered == 1);
+}
+
 #endif
