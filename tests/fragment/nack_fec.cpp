@@ -220,6 +220,29 @@ TEST_CASE("FEC: one parity datagram repairs different losses at different receiv
     CHECK(recovered == 3);
 }
 
+TEST_CASE("FEC: fec_k = 0 turns it off at run time (the programs' --reliability nack)", "[fec][nack]")
+{
+    const std::set<std::uint32_t> lost{1, 6};
+    fec_net net(1, fec_limits(0, 2), [&](std::size_t, wire::tlv_type type, std::uint32_t seq, bool first) {
+        return type == wire::tlv_type::repair_data && first && lost.contains(seq);
+    });
+    net.send(16);
+    net.check_all(16);
+    CHECK(net.sender.stats().parity_sent == 0);
+    CHECK(net.sender.stats().repairs_sent == lost.size()); // plain retransmissions
+    CHECK(net.rx[0].stats().nacks_sent >= 1);
+    CHECK(net.rx[0].buffered_bytes() == 0); // no datagrams kept to decode with
+    // REPAIR_PARITY is refused, as by a fragmenter without a codec.
+    std::vector<std::byte> tlv;
+    std::error_code ec;
+    const auto sym = wire::append_repair_parity(tlv, 1, 0, 1, 0, 6, ec);
+    std::fill(sym.begin(), sym.end(), std::byte{0});
+    datagram_batch out;
+    std::vector<std::byte> m;
+    net.rx[0].handle_control(src, wire::read_outer(tlv, ec), net.now, out, m, ec);
+    CHECK(ec == errc::unexpected_type);
+}
+
 TEST_CASE("FEC: hostile parity is a counted drop; rebuilt bytes face the checks of received ones", "[fec][hostile]")
 {
     fec_net net(1, fec_limits(8, 2), [](std::size_t, wire::tlv_type type, std::uint32_t seq, bool first) {
