@@ -63,6 +63,9 @@ public:
     std::optional<endpoint> data_group;
     std::vector<std::size_t> data_listeners;
     std::vector<core::relay_event> relay_events;
+    /// Called with true just before and false just after each call into the relay engine: tests
+    /// that count what the relay alone allocates.
+    std::function<void(bool)> around_relay;
 
     explicit secure_net(RelayCipher relay_cipher, core::relay_options ropt = {}) : ropt_(ropt)
     {
@@ -174,7 +177,11 @@ private:
             if (tap && !tap(d))
                 continue;
             if (d.to == relay_address) {
+                if (around_relay)
+                    around_relay(true);
                 relay_->handle(d.from, d.bytes, now_, out_, relay_events);
+                if (around_relay)
+                    around_relay(false);
                 flush(relay_address);
                 continue;
             }
@@ -188,7 +195,11 @@ private:
             }
         }
         if (relay_->next_timer() <= now_) {
+            if (around_relay)
+                around_relay(true);
             relay_->on_timer(now_, out_, relay_events);
+            if (around_relay)
+                around_relay(false);
             flush(relay_address);
         }
         for (std::size_t i = 0; i < clients_.size(); ++i)

@@ -8,6 +8,7 @@
 #include <tlvcast/fragment/concepts.hpp>
 #include <tlvcast/fragment/detail/repair_rx.hpp>
 #include <tlvcast/fragment/detail/repair_tx.hpp>
+#include <tlvcast/fragment/detail/slot_ring.hpp>
 #include <tlvcast/fragment/fec/concepts.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
@@ -107,14 +108,18 @@ public:
                 s.used = now;
                 by_id_[s.id] = to;
             }
-            detail::tx_stream::cached c{s.next, now, time_point::min(), {}};
+            detail::tx_stream::cached& c = s.cache.push_back();
+            c.seq = s.next;
+            c.sent = now;
+            c.repaired = time_point::min();
             wire::append_repair_data(c.datagram, s.id, s.next, scratch_[i].bytes, ec);
-            if (ec)
-                return; // an inner datagram over 65,527 bytes: a misconfigured inner fragment size
+            if (ec) {
+                s.cache.pop_back(); // an inner datagram over 65,527 bytes: a misconfigured inner fragment size
+                return;
+            }
             out.push(to, c.datagram);
             s.cache_bytes += c.datagram.size();
             total_cache_ += c.datagram.size();
-            s.cache.push_back(std::move(c));
             ++s.next;
             ++stats_.data_sent;
             if constexpr (fec)
@@ -177,8 +182,8 @@ public:
     {
         if (ready_.empty())
             return false;
-        from = ready_.front().first;
-        message.swap(ready_.front().second);
+        from = ready_.front().from;
+        message.swap(ready_.front().message); // the caller's old buffer stays here for the next one
         ready_.pop_front();
         return true;
     }
@@ -303,7 +308,11 @@ private:
     tx_map tx_;
     std::unordered_map<std::uint32_t, endpoint> by_id_;
     std::map<rx_key, detail::rx_stream> rx_;
-    std::deque<std::pair<endpoint, std::vector<std::byte>>> ready_;
+    struct ready_message {
+        endpoint from;
+        std::vector<std::byte> message;
+    };
+    detail::slot_ring<ready_message, &ready_message::message> ready_; // buffers reused with the caller's
     std::deque<repair_notice> notices_;
     datagram_batch scratch_;
     std::vector<std::byte> message_;

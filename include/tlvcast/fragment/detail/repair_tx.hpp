@@ -4,6 +4,7 @@
 
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/fragment/fec/detail/stream_state.hpp>
+#include <tlvcast/fragment/detail/slot_ring.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 namespace tlvcast::fragment::detail {
@@ -30,7 +30,7 @@ struct tx_stream {
     endpoint to;
     std::uint32_t id = 0;
     std::uint32_t next = 0;
-    std::deque<cached> cache;
+    slot_ring<cached> cache; // its slots and buffers are reused: no allocation per datagram once warm
     std::size_t cache_bytes = 0;
     time_point tail_due = no_timer;
     unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)

@@ -5,6 +5,8 @@
 
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 
+#include <bit>
+
 namespace tlvcast::fragment {
 
 template <class Inner, class Parity>
@@ -109,12 +111,19 @@ void basic_nack_fragmenter<Inner, Parity>::deliver(const endpoint& source, std::
     if (!r.next(t, ec))
         return; // decode_repair_data checked it is one TLV
     if (t.type() != wire::tlv_type::fragment) { // a whole message
-        ready_.emplace_back(source, std::vector<std::byte>(datagram.begin(), datagram.end()));
+        auto& slot = ready_.push_back();
+        slot.from = source;
+        if (slot.message.capacity() < datagram.size()) // rounded up: buffers rotate with the caller's
+            slot.message.reserve(std::bit_ceil(datagram.size()));
+        slot.message.assign(datagram.begin(), datagram.end());
         return;
     }
     scratch_.clear();
-    if (inner_.reassemble(source, t.value, now, scratch_, message_, ec))
-        ready_.emplace_back(source, std::move(message_));
+    if (inner_.reassemble(source, t.value, now, scratch_, message_, ec)) {
+        auto& slot = ready_.push_back();
+        slot.from = source;
+        slot.message.swap(message_); // message_ takes the slot's old buffer
+    }
     else if (ec && ec != errc::duplicate_fragment) {
         // In order and once, a fragment the reassembler refuses (its limits) loses its message:
         // said, not silent.
