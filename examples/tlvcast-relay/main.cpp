@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // tlvcast-relay: the relay on UDP multicast (secure, group or seed profile), printing events for people or as JSON lines.
 #include "common/cli.hpp"
+#include "common/federation.hpp"
 #include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
@@ -10,6 +11,9 @@
 #include "tlvcast-relay/usage.hpp"
 
 #include <tlvcast/version.hpp>
+#if TLVCAST_HAS_NATS
+#include <tlvcast/federation/bridge.hpp>
+#endif
 
 #include <asio.hpp>
 
@@ -47,6 +51,8 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<ex::reliability> reliability_given;
     ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
+    ex::federation_settings federation;       ///< --federate and its options (docs/FEDERATION.md)
+    bool federation_group_given = false;
 };
 
 settings parse(int argc, char** argv)
@@ -57,6 +63,10 @@ settings parse(int argc, char** argv)
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
             continue;
+        if (ex::read_federation_option(name, args, s.federation)) {
+            s.federation_group_given = s.federation_group_given || name == "--federation-group";
+            continue;
+        }
         if (name == "--roster" || name == "--admin-key") {
             (name == "--roster" ? s.roster_file : s.admin_key_file) = std::string(args.value());
             if (s.group_option.empty())
@@ -87,6 +97,7 @@ settings parse(int argc, char** argv)
             args.unknown();
     }
     ex::check_common(s);
+    ex::check_federation(s.federation, s.profile, s.federation_group_given);
     s.reliability = ex::check_reliability(s.reliability_given, s.profile);
     if (s.quiet && s.verbose)
         throw ex::usage_error("options --quiet and --verbose: one at a time");
@@ -227,12 +238,17 @@ int run(const settings& s)
     // From here on SIGUSR1 and SIGHUP report the stats (once started) instead of killing the relay.
     asio::io_context io(1);
     const relay_type<Cipher>* running = nullptr;
-    ex::relay_stats_reporter stats(io, stats_options(s), [&running] {
+    const tlvcast::federation::federation_counters* federated = nullptr; // with --federate
+    ex::relay_stats_reporter stats(io, stats_options(s), [&running, &federated] {
         // On the io thread, the relay's only one: the strand's peer table and Fragmenter are not
         // being changed (workers only reseal).
         const auto& engine = running->engine();
-        return ex::relay_reading{engine.counters().read(), engine.client_count(),
-                                 ex::repair_counters(engine.fragmenter_stats())};
+        ex::relay_reading r{engine.counters().read(), engine.client_count(),
+                            ex::repair_counters(engine.fragmenter_stats())};
+        if (federated) // atomic counters: the NATS threads may be counting right now
+            for (std::size_t i = 0; i < ex::federation_stat_names.size(); ++i)
+                r.fragmenter.emplace_back(ex::federation_stat_names[i], federated->read()[i]);
+        return r;
     });
     warn_other_relay(s);
 
@@ -262,6 +278,39 @@ int run(const settings& s)
     // Stays alive until io.run() returns; the relay calls it on the io thread only.
     event_printer printer(io, s.json, s.verbose, s.quiet);
     relay.start([&printer](const tlvcast::core::relay_event& e) { printer(e); });
+    // Federation: a NATS link and the bridge between it and the running relay (docs/FEDERATION.md).
+    // Declared after the relay: destroyed first, once io.run() returned.
+    const tlvcast::federation::relay_id relay_id = ex::new_relay_id();
+    std::string federation_subject;
+#if TLVCAST_HAS_NATS
+    std::optional<tlvcast::federation::nats_link> link;
+    std::optional<tlvcast::federation::bridge<relay_type<Cipher>, tlvcast::federation::nats_link>> bridge;
+    if constexpr (ex::is_group<Cipher>) {
+        if (s.federation.enabled()) {
+            tlvcast::federation::nats_options no;
+            no.servers = s.federation.servers;
+            no.credentials_file = s.federation.credentials_file;
+            no.group = s.federation.group;
+            link.emplace(std::move(no));
+            federation_subject = link->subject();
+            federated = &link->counters();
+            bridge.emplace(relay, *link, relay_id);
+            bridge->start();
+            // Printed on the io thread, like every other line.
+            link->set_on_state([&io, json = s.json, quiet = s.quiet](bool up, const std::string& server) {
+                asio::post(io, [up, server, json, quiet] {
+                    if (json)
+                        ex::print_line(ex::json_object::event("federation")
+                                           .str("state", up ? "connected" : "disconnected")
+                                           .str("server", server)
+                                           .text());
+                    else if (!quiet)
+                        ex::print_line(std::string("federation: ") + (up ? "connected to " : "lost ") + server);
+                });
+            });
+        }
+    }
+#endif
     const std::string data_group =
         ex::is_group<Cipher> ? ex::address_port_text(s.data_group->address, s.data_group->port) : std::string();
     if (s.json) {
@@ -274,6 +323,8 @@ int run(const settings& s)
             .num("port", s.udp.port);
         if (!data_group.empty())
             o.str("data_group", data_group);
+        if (!federation_subject.empty())
+            o.str("federation", federation_subject).str("relay_id", tlvcast::crypto::to_hex(relay_id));
         ex::print_line(o.text());
     } else if (!s.quiet) {
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
@@ -282,6 +333,9 @@ int run(const settings& s)
                        ex::seconds_text(timeout) + ")");
         if (!data_group.empty())
             ex::print_line("multicast members' data group: " + data_group);
+        if (!federation_subject.empty())
+            ex::print_line("federated over NATS (" + std::to_string(s.federation.servers.size()) +
+                           " server(s)) on " + federation_subject + ", relay id " + tlvcast::crypto::to_hex(relay_id));
         ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +
                        " fingerprint: " + fingerprint);
     }

@@ -38,6 +38,11 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
                 ec = errc::identity_mismatch;
                 return k::data;
             }
+            // Checked as a local join is: junk never reaches the members.
+            if (!profile::group::detail::key_package_valid(hop_.party(), pv.join->kp)) {
+                ec = errc::authentication_failed;
+                return k::data;
+            }
             remote_->joined(origin, ec);
         } else {
             remote_->left(origin);
