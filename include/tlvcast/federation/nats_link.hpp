@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -65,6 +66,9 @@ public:
             throw std::invalid_argument("federation: no NATS server given");
         if (!valid_group_name(opt_.group))
             throw std::invalid_argument("federation: group name must be 1..64 of A-Z a-z 0-9 _ -");
+        // libnats reads the file only when it connects, in the background: a bad path fails here.
+        if (!opt_.credentials_file.empty() && !std::ifstream(opt_.credentials_file))
+            throw std::runtime_error("federation: cannot read the NATS credentials file " + opt_.credentials_file);
         natsOptions* no = nullptr;
         check(natsOptions_Create(&no), "options");
         std::vector<const char*> urls;
