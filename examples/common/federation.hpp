@@ -17,7 +17,13 @@
 #include <vector>
 
 #if TLVCAST_HAS_NATS
+#include "common/json.hpp"
+
+#include <tlvcast/federation/bridge.hpp>
 #include <tlvcast/federation/nats_link.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #endif
 
 namespace tlvcast::examples {
@@ -32,6 +38,8 @@ struct federation_settings {
     std::vector<std::string> servers; ///< --federate: empty, no federation
     std::string credentials_file;     ///< --federation-creds
     std::string group = "default";    ///< --federation-group: the subject's last token
+    bool jetstream = false;           ///< --federation-jetstream: through a stream, stored before delivered
+    int replicas = 3;                 ///< --federation-replicas: the stream's
     bool enabled() const noexcept { return !servers.empty(); }
 };
 
@@ -71,6 +79,15 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
         f.group = std::string(args.value());
         return true;
     }
+    if (name == "--federation-jetstream") {
+        args.no_value();
+        f.jetstream = true;
+        return true;
+    }
+    if (name == "--federation-replicas") {
+        f.replicas = static_cast<int>(args.integer(1, 5));
+        return true;
+    }
     return false;
 }
 
@@ -78,8 +95,9 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
 inline void check_federation(const federation_settings& f, profile p, bool group_given)
 {
     if (!f.enabled()) {
-        if (!f.credentials_file.empty() || group_given)
-            throw usage_error("options --federation-creds and --federation-group need --federate");
+        if (!f.credentials_file.empty() || group_given || f.jetstream)
+            throw usage_error("options --federation-creds, --federation-group and --federation-jetstream need "
+                              "--federate");
         return;
     }
     if (p != profile::group)
@@ -107,5 +125,50 @@ inline federation::relay_id new_relay_id()
     }
     return id;
 }
+
+#if TLVCAST_HAS_NATS
+/// A relay's federation (--federate): the NATS link, the bridge between it and the running relay,
+/// and the connection's changes printed on the io thread (the `federation` event). Construct it once
+/// the relay started; it must be destroyed before the relay, once io.run() returned.
+template <class Relay>
+class relay_federation {
+public:
+    relay_federation(asio::io_context& io, Relay& relay, const federation_settings& f, const federation::relay_id& id,
+                     bool json, bool quiet)
+        : link_(options(f)), bridge_(relay, link_, id)
+    {
+        bridge_.start();
+        link_.set_on_state([&io, json, quiet](bool up, const std::string& server) {
+            asio::post(io, [up, server, json, quiet] {
+                if (json)
+                    print_line(json_object::event("federation")
+                                   .str("state", up ? "connected" : "disconnected")
+                                   .str("server", server)
+                                   .text());
+                else if (!quiet)
+                    print_line(std::string("federation: ") + (up ? "connected to " : "lost ") + server);
+            });
+        });
+    }
+
+    const federation::federation_counters& counters() noexcept { return link_.counters(); }
+    const std::string& subject() const noexcept { return link_.subject(); }
+
+private:
+    static federation::nats_options options(const federation_settings& f)
+    {
+        federation::nats_options o;
+        o.servers = f.servers;
+        o.credentials_file = f.credentials_file;
+        o.group = f.group;
+        o.jetstream = f.jetstream;
+        o.stream.replicas = f.replicas;
+        return o;
+    }
+
+    federation::nats_link link_; // before the bridge: destroyed after it
+    federation::bridge<Relay, federation::nats_link> bridge_;
+};
+#endif
 
 } // namespace tlvcast::examples

@@ -11,9 +11,6 @@
 #include "tlvcast-relay/usage.hpp"
 
 #include <tlvcast/version.hpp>
-#if TLVCAST_HAS_NATS
-#include <tlvcast/federation/bridge.hpp>
-#endif
 
 #include <asio.hpp>
 
@@ -245,9 +242,11 @@ int run(const settings& s)
         const auto& engine = running->engine();
         ex::relay_reading r{engine.counters().read(), engine.client_count(),
                             ex::repair_counters(engine.fragmenter_stats())};
-        if (federated) // atomic counters: the NATS threads may be counting right now
-            for (std::size_t i = 0; i < ex::federation_stat_names.size(); ++i)
-                r.fragmenter.emplace_back(ex::federation_stat_names[i], federated->read()[i]);
+        if (federated) { // atomic counters: the NATS threads may be counting right now
+            const auto f = federated->read();
+            for (std::size_t i = 0; i < f.size(); ++i)
+                r.fragmenter.emplace_back(ex::federation_stat_names[i], f[i]);
+        }
         return r;
     });
     warn_other_relay(s);
@@ -283,31 +282,12 @@ int run(const settings& s)
     const tlvcast::federation::relay_id relay_id = ex::new_relay_id();
     std::string federation_subject;
 #if TLVCAST_HAS_NATS
-    std::optional<tlvcast::federation::nats_link> link;
-    std::optional<tlvcast::federation::bridge<relay_type<Cipher>, tlvcast::federation::nats_link>> bridge;
+    std::optional<ex::relay_federation<relay_type<Cipher>>> federation;
     if constexpr (ex::is_group<Cipher>) {
         if (s.federation.enabled()) {
-            tlvcast::federation::nats_options no;
-            no.servers = s.federation.servers;
-            no.credentials_file = s.federation.credentials_file;
-            no.group = s.federation.group;
-            link.emplace(std::move(no));
-            federation_subject = link->subject();
-            federated = &link->counters();
-            bridge.emplace(relay, *link, relay_id);
-            bridge->start();
-            // Printed on the io thread, like every other line.
-            link->set_on_state([&io, json = s.json, quiet = s.quiet](bool up, const std::string& server) {
-                asio::post(io, [up, server, json, quiet] {
-                    if (json)
-                        ex::print_line(ex::json_object::event("federation")
-                                           .str("state", up ? "connected" : "disconnected")
-                                           .str("server", server)
-                                           .text());
-                    else if (!quiet)
-                        ex::print_line(std::string("federation: ") + (up ? "connected to " : "lost ") + server);
-                });
-            });
+            federation.emplace(io, relay, s.federation, relay_id, s.json, s.quiet);
+            federation_subject = federation->subject();
+            federated = &federation->counters();
         }
     }
 #endif
@@ -363,7 +343,13 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
-        return ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
+        const int status =
+            ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
+#if TLVCAST_HAS_NATS
+        if (s.federation.enabled())
+            nats_CloseAndWait(2000); // libnats's threads and globals: nothing left for a leak checker
+#endif
+        return status;
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-relay: " << e.what() << "\n";
         if (s.json)

@@ -5,13 +5,15 @@ veth pairs (10.99.1.0/24, 10.99.2.0/24), each site with its own relay (--federat
 nodes) and two members (one unicast, one multicast) on its own multicast group. The four members
 end in ONE group (the same epoch at every site); each sends a 100 B and a 20 KB line, and every line
 arrives exactly once, intact, at the three other members. Then the NATS node a relay is connected to
-is killed while lines stream: the relay reconnects to another node, nothing is duplicated or
-reordered, each site's own lines all arrive, and afterwards every line crosses once again (what
-crossed in the reconnection window may be lost: core NATS, at most once; JetStream is next). The
+is killed while lines stream: the relay reconnects to another node. Twice: on plain subjects
+(nothing duplicated or reordered, each site's own lines all there, every line once again after the
+reconnection; what crossed in the window may be lost, at most once, and is counted) and through a
+JetStream stream (--federation-jetstream, the servers with -js: every line once, in order). The
 relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,42 +72,48 @@ def in_ns(site, prog, name, argv, stdin=True):
     return p
 
 
-def start_nats(i, d):
+def start_nats(i, d, jetstream):
     """Node i of the cluster, in the backbone: clients on 0.0.0.0 (the sites reach it through
-    their veth), routes to the two other nodes on the backbone's loopback."""
+    their veth), routes to the two other nodes on the backbone's loopback; JetStream when asked,
+    stored under `d`."""
     log = os.path.join(d, f"nats{i}.log")
     routes = ",".join(f"nats://127.0.0.1:{p}" for j, p in enumerate(CLUSTER_PORTS) if j != i)
+    js = ["-js", "-sd", os.path.join(d, f"js{i}")] if jetstream else []
     p = in_ns("bb", None, f"nats{i}", ["nats-server", "-n", f"node{i}", "-a", "0.0.0.0", "-p", str(CLIENT_PORTS[i]),
                                        "--cluster_name", "tlvcast", "--cluster", f"nats://127.0.0.1:{CLUSTER_PORTS[i]}",
-                                       "--routes", routes, "-l", log], stdin=False)
+                                       "--routes", routes, "-l", log, *js], stdin=False)
     p.log = log
     return p
 
 
-def wait_cluster(nodes):
-    """Until every node logged a route to each other node (at most harness.WAIT seconds)."""
+def wait_cluster(nodes, jetstream):
+    """Until every node logged a route to each other node, and with JetStream until the cluster
+    has a metadata leader (at most harness.WAIT seconds)."""
     deadline = time.monotonic() + harness.WAIT
     while True:
-        routed = []
+        routed, leader = [], False
         for n in nodes:
             try:
                 with open(n.log) as f:
-                    routed.append(f.read().count("Route connection created"))
+                    text = f.read()
             except OSError:
-                routed.append(0)
-        if all(r >= len(nodes) - 1 for r in routed):
+                text = ""
+            routed.append(text.count("Route connection created"))
+            leader = leader or "metadata leader" in text
+        if all(r >= len(nodes) - 1 for r in routed) and (leader or not jetstream):
             return
         check(time.monotonic() < deadline, f"the NATS cluster did not form: routes {routed}")
         check(all(n.proc.poll() is None for n in nodes), f"a NATS node exited: {[n.stderr[-300:] for n in nodes]}")
         time.sleep(0.1)
 
 
-def start_relay(site, d):
+def start_relay(site, d, jetstream):
     net, group, data = SITES[site]
     servers = ",".join(f"nats://{net}.1:{p}" for p in CLIENT_PORTS)
     r = in_ns(site, "tlvcast-relay", "relay-" + site,
               [args.relay, "--json", "--profile", "group", *RELAY, "--identity", os.path.join(d, site + ".relay.id"),
-               "--group", group, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP],
+               "--group", group, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP,
+               *(["--federation-jetstream"] if jetstream else [])],
               stdin=False)
     ev = r.wait_for(is_event("ready"), "ready")
     check(ev.get("federation") == "tlvcast.g." + SUBJECT_GROUP, f"ready: {ev}")
@@ -158,14 +166,25 @@ def exchange(members, lines, what):
     return elapsed
 
 
-def federation_stats(relay):
+def federation_stats(relay, jetstream):
     stats = harness.stop_relay(relay)
     fed = {k[len("federation_"):]: v for k, v in stats.items() if k.startswith("federation_")}
-    for bad in ("malformed", "own", "queue_full", "inbound_full", "publish_errors"):
+    for bad in ("malformed", "queue_full", "inbound_full", "publish_errors", "refused"):
         check(fed.get(bad) == 0, f"{relay.name}: federation_{bad} {fed.get(bad)} ({fed})")
+    # A stream delivers a relay's own envelopes back (no-echo is for plain subjects): dropped, counted.
+    check(fed["own"] <= fed["published"] if jetstream else fed["own"] == 0, f"{relay.name}: federation_own ({fed})")
     check(fed["published"] > 0 and fed["delivered"] > 0, f"{relay.name}: nothing federated: {fed}")
     print(f"  {relay.name}: {fed}", flush=True)
     return fed
+
+
+def stats_now(relay):
+    """The relay's federation counters and events, asked for with SIGUSR1 (for a failure's message)."""
+    n = len(relay.select(is_event("stats")))
+    relay.signal(signal.SIGUSR1)
+    ev = relay.wait_count(is_event("stats"), n + 1, "stats")[-1]
+    return relay.name, {k: v for k, v in ev.items() if k.startswith("federation_")}, \
+        relay.select(is_event("federation"))
 
 
 def schema_clean(programs):
@@ -176,16 +195,16 @@ def schema_clean(programs):
             check(why is None, f"{p.name}: a line off the schema ({why}): {line[:300]!r}")
 
 
-def test_two_sites_one_group():
+def two_sites(jetstream):
     with tempfile.TemporaryDirectory() as d:
         try:
             make_network()
         except Failure as e:
             print(f"test_federation.py: cannot make the namespaces ({e}); skipped", flush=True)
             raise SystemExit(77)
-        nodes = [start_nats(i, d) for i in range(3)]
-        wait_cluster(nodes)
-        relays = {s: start_relay(s, d) for s in SITES}
+        nodes = [start_nats(i, d, jetstream) for i in range(3)]
+        wait_cluster(nodes, jetstream)
+        relays = {s: start_relay(s, d, jetstream) for s in SITES}
         time.sleep(0.5)  # both relays' subscriptions reach every node of the cluster
         start = time.monotonic()
         a0 = start_member("a", "a0", relays["a"], d, "unicast")
@@ -239,8 +258,24 @@ def test_two_sites_one_group():
                 check(got == sorted(set(got)), f"{r.name}: {s.name}'s stream repeated or out of order")
                 if s is not r:
                     lost += 40 - len(got)
+        if jetstream:  # stored before it counts, delivered in stream order: nothing may be missing
+            try:
+                for r in members:
+                    for s in members:
+                        if s is not r:
+                            r.wait_count(lambda e, s=s: e.get("event") == "message" and
+                                         e.get("text") in stream[s.name], 40, f"{s.name}'s stream through JetStream")
+            except Failure as e:
+                raise Failure(f"{e}; the relays now: {[stats_now(r) for r in relays.values()]}")
+            lost = 0
+            for r in members:
+                for s in members:
+                    got = [e["text"] for e in r.select(lambda e, s=s: e.get("event") == "message" and
+                                                       e.get("text") in stream[s.name])]
+                    check(got == ([] if s is r else stream[s.name]), f"{r.name}: {s.name}'s stream {len(got)}/40")
         print(f"  {victim.name} (relay-a's node) killed mid-stream: relay-a reconnected to another node; "
-              f"{lost} of 480 line deliveries lost in the window (core NATS), none repeated", flush=True)
+              f"{lost} of 480 line deliveries lost ({'JetStream' if jetstream else 'core NATS, at most once'}), "
+              f"none repeated", flush=True)
         after = {c.name: [f"{c.name} after the node's death " + "z" * 50] for c in members}
         took = exchange(members, after, "lines after the reconnection")
         print(f"  after the reconnection: every line once at every member, in {took:.2f} s", flush=True)
@@ -248,17 +283,28 @@ def test_two_sites_one_group():
         for c in members:
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
-        feds = {s: federation_stats(r) for s, r in relays.items()}
+        feds = {s: federation_stats(r, jetstream) for s, r in relays.items()}
         check(feds["a"]["disconnects"] >= 1 and feds["a"]["reconnects"] >= 1,
               f"relay-a's counters miss the node it lost: {feds['a']}")
         schema_clean([*members, *relays.values()])
+
+
+def test_two_sites_one_group():
+    """Plain NATS subjects (at most once)."""
+    two_sites(jetstream=False)
+
+
+def test_two_sites_through_jetstream():
+    """A JetStream stream per group (R3): nothing lost when a node dies."""
+    two_sites(jetstream=True)
 
 
 def main():
     if shutil.which("nats-server") is None:
         print("test_federation.py: nats-server not installed (scripts/setup.sh); skipped")
         return 77
-    return harness.main("e2e_federation", [test_two_sites_one_group], cleanup, sys.modules[__name__])
+    return harness.main("e2e_federation", [test_two_sites_one_group, test_two_sites_through_jetstream], cleanup,
+                        sys.modules[__name__])
 
 
 if __name__ == "__main__":

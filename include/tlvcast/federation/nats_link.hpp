@@ -6,6 +6,7 @@
 
 #include <tlvcast/federation/concepts.hpp>
 #include <tlvcast/federation/detail/bounded_queue.hpp>
+#include <tlvcast/federation/detail/nats_stream.hpp>
 #include <tlvcast/federation/envelope.hpp>
 
 #include <nats/nats.h>
@@ -38,6 +39,16 @@ struct nats_options {
     std::size_t max_inbound = default_max_queued, max_inbound_bytes = default_max_queued_bytes;
     std::chrono::milliseconds reconnect_wait{250}; ///< between attempts, forever (a relay outlives NATS outages)
     int reconnect_buffer = 8 << 20; ///< bytes libnats keeps for the server while reconnecting
+    /// Carry the group through a JetStream stream (TLVCAST_<group>, `stream` limits) instead of
+    /// plain subjects: every publication is stored (R3 by default) before it counts as published,
+    /// and an ordered consumer delivers what was stored since this link started, in order, across
+    /// the death of a node. docs/FEDERATION.md, "JetStream".
+    bool jetstream = false;
+    detail::stream_limits stream;
+    /// How long an envelope is retried before it counts as a publish error (a stream leader's
+    /// election after a node died takes seconds; meanwhile the others wait in the bounded queue).
+    static constexpr std::chrono::milliseconds default_publish_retry{30'000};
+    std::chrono::milliseconds publish_retry = default_publish_retry;
 };
 
 /// Whether `name` may be a group's subject token: 1..64 of [A-Za-z0-9_-] (no NATS wildcard or dot).
@@ -100,11 +111,10 @@ public:
             if (s == NATS_NOT_YET_CONNECTED)
                 s = NATS_OK;
         }
-        if (s == NATS_OK)
-            s = natsConnection_Subscribe(&sub_, nc_, subject_.c_str(), &nats_link::on_message, this);
-        if (s == NATS_OK) // libnats's own buffer for this subscription: bounded too (it drops beyond)
-            s = natsSubscription_SetPendingLimits(sub_, static_cast<int>(opt_.max_inbound),
-                                                  static_cast<int>(opt_.max_inbound_bytes));
+        if (s == NATS_OK && opt_.jetstream) // the stream and its consumer: on the publisher thread
+            s = natsConnection_JetStream(&js_, nc_, nullptr);
+        else if (s == NATS_OK)
+            s = subscribe_core();
         natsOptions_Destroy(no);
         if (s != NATS_OK) {
             release();
@@ -159,10 +169,66 @@ private:
         if (s != NATS_OK)
             throw std::runtime_error(std::string("federation: NATS ") + what + ": " + natsStatus_GetText(s));
     }
+    natsStatus subscribe_core()
+    {
+        natsStatus s = natsConnection_Subscribe(&sub_, nc_, subject_.c_str(), &nats_link::on_message, this);
+        if (s == NATS_OK) // libnats's own buffer for this subscription: bounded too (it drops beyond)
+            s = natsSubscription_SetPendingLimits(sub_, static_cast<int>(opt_.max_inbound),
+                                                  static_cast<int>(opt_.max_inbound_bytes));
+        return s;
+    }
+
+    // JetStream: until the stream and the consumer exist (the cluster may still elect its leader),
+    // publications wait in the bounded queue. False when the link closed first.
+    bool set_up_stream()
+    {
+        since_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+        while (!outbound_.closed()) {
+            if (detail::ensure_stream(js_, "TLVCAST_" + opt_.group, subject_, opt_.stream)) {
+                // From what the stream holds now on (or from since_ when it does not say): the
+                // watch below then compares with sequences this consumer can deliver.
+                last_seq_ = watched_seq_ = detail::stream_last_seq(js_, "TLVCAST_" + opt_.group);
+                if (resubscribe())
+                    return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        return false;
+    }
+
+    // Once a second: a consumer that delivered nothing while the stream grew past what it delivered
+    // is re-created (it lived on a node that died: seen to stall for good without this).
+    void watch_consumer()
+    {
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_watch_)
+            return;
+        next_watch_ = now + std::chrono::seconds(1);
+        const std::uint64_t delivered = last_seq_.load();
+        const std::uint64_t last = detail::stream_last_seq(js_, "TLVCAST_" + opt_.group);
+        if (last > delivered && delivered == watched_seq_)
+            resubscribe_ = true;
+        watched_seq_ = delivered;
+    }
+
+    // A new ordered consumer from the sequence after the last one delivered (since_ before any).
+    bool resubscribe()
+    {
+        if (sub_) {
+            natsSubscription_Unsubscribe(sub_);
+            natsSubscription_Destroy(std::exchange(sub_, nullptr));
+        }
+        const std::uint64_t next = last_seq_.load() == 0 ? 0 : last_seq_.load() + 1;
+        return detail::subscribe_ordered(&sub_, js_, subject_, &nats_link::on_message, this, next, since_) == NATS_OK;
+    }
+
     void release()
     {
         if (sub_)
             natsSubscription_Destroy(std::exchange(sub_, nullptr));
+        if (js_)
+            jsCtx_Destroy(std::exchange(js_, nullptr));
         if (nc_) {
             natsConnection_Close(nc_); // no callback of ours runs after this returns
             natsConnection_Destroy(std::exchange(nc_, nullptr));
@@ -172,24 +238,70 @@ private:
     void run_publisher()
     {
         std::vector<std::byte> buf;
+        if (js_ && !set_up_stream())
+            return;
+        std::uint64_t n = 0;
         for (;;) {
+            if (js_)
+                watch_consumer();
+            if (js_ && resubscribe_.exchange(false) && !resubscribe()) {
+                resubscribe_ = true; // the stream may have no leader yet: again in a moment
+                std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            }
             if (!outbound_.pop(buf, std::chrono::milliseconds(200))) {
                 if (outbound_.closed())
                     return; // closed and drained
                 continue;
             }
-            const natsStatus s = natsConnection_Publish(nc_, subject_.c_str(), buf.data(), static_cast<int>(buf.size()));
-            counters_.add(s == NATS_OK ? federation_counter::published : federation_counter::publish_errors);
+            bool ok = false;
+            if (js_) {
+                // The id deduplicates a retry whose first try was stored: this process's envelopes
+                // carry its relay id (bytes 4..19), and n counts them.
+                const std::string id = msg_id_prefix(buf) + std::to_string(++n);
+                ok = detail::publish_stored(js_, subject_, buf.data(), buf.size(), id, opt_.publish_retry,
+                                            std::chrono::milliseconds(100), [this] { return outbound_.closed(); });
+            } else {
+                ok = natsConnection_Publish(nc_, subject_.c_str(), buf.data(), static_cast<int>(buf.size())) == NATS_OK;
+            }
+            counters_.add(ok ? federation_counter::published : federation_counter::publish_errors);
         }
+    }
+
+    static std::string msg_id_prefix(const std::vector<std::byte>& env)
+    {
+        static constexpr char digits[] = "0123456789abcdef";
+        std::string id;
+        for (std::size_t i = 4; i < 20 && i < env.size(); ++i) {
+            id += digits[std::to_integer<unsigned>(env[i]) >> 4];
+            id += digits[std::to_integer<unsigned>(env[i]) & 15];
+        }
+        return id + "-";
     }
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* self_ptr)
     {
         auto& self = *static_cast<nats_link*>(self_ptr);
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
         const auto n = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
+        std::unique_lock seq_lock(self.seq_mutex_, std::defer_lock);
+        if (self.js_) {
+            // Stream order, once: a re-created consumer may overlap the old one.
+            jsMsgMetaData* meta = nullptr;
+            seq_lock.lock();
+            if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+                const std::uint64_t seq = meta->Sequence.Stream;
+                jsMsgMetaData_Destroy(meta);
+                if (seq <= self.last_seq_) {
+                    natsMsg_Destroy(msg);
+                    return;
+                }
+                self.last_seq_ = seq;
+            }
+        }
         self.counters_.add(federation_counter::received);
         const bool queued = self.inbound_.try_push(std::span<const std::byte>(data, n));
         natsMsg_Destroy(msg);
+        if (seq_lock.owns_lock()) // the next reception may be delivered from here on
+            seq_lock.unlock();
         if (!queued) {
             self.counters_.add(federation_counter::inbound_full);
             return;
@@ -221,6 +333,7 @@ private:
     {
         auto& self = *static_cast<nats_link*>(self_ptr);
         self.counters_.add(federation_counter::reconnects);
+        self.resubscribe_ = true; // JetStream: the consumer may have been on the node that died
         self.note_state(nc, true);
     }
 
@@ -229,6 +342,13 @@ private:
     detail::bounded_queue outbound_, inbound_;
     natsConnection* nc_ = nullptr;
     natsSubscription* sub_ = nullptr;
+    jsCtx* js_ = nullptr; // with opt_.jetstream
+    std::int64_t since_ = 0;                  // JetStream: when this link started (ns since 1970)
+    std::mutex seq_mutex_;                    // orders receptions of an old and a new consumer
+    std::atomic<std::uint64_t> last_seq_{0};  // JetStream: the last stream sequence delivered
+    std::atomic<bool> resubscribe_{false};
+    std::chrono::steady_clock::time_point next_watch_{}; // publisher thread only
+    std::uint64_t watched_seq_ = 0;                       // last_seq_ at the previous watch
     std::thread publisher_;
     std::mutex notify_mutex_;
     std::function<void()> notify_;
