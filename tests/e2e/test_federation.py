@@ -166,16 +166,60 @@ def exchange(members, lines, what):
     return elapsed
 
 
-def federation_stats(relay, jetstream):
+def federation_stats(relay, jetstream, injected):
+    """The relay's federation counters at its exit; `injected`: what the hostile publisher's envelopes
+    must have added (malformed, refused, own)."""
     stats = harness.stop_relay(relay)
     fed = {k[len("federation_"):]: v for k, v in stats.items() if k.startswith("federation_")}
-    for bad in ("malformed", "queue_full", "inbound_full", "publish_errors", "refused"):
+    for bad in ("queue_full", "inbound_full", "publish_errors"):
         check(fed.get(bad) == 0, f"{relay.name}: federation_{bad} {fed.get(bad)} ({fed})")
+    for name in ("malformed", "refused"):
+        check(fed.get(name) == injected.get(name, 0), f"{relay.name}: federation_{name} {fed.get(name)} ({fed})")
     # A stream delivers a relay's own envelopes back (no-echo is for plain subjects): dropped, counted.
-    check(fed["own"] <= fed["published"] if jetstream else fed["own"] == 0, f"{relay.name}: federation_own ({fed})")
+    own = injected.get("own", 0)
+    check(fed["own"] <= fed["published"] + own if jetstream else fed["own"] == own,
+          f"{relay.name}: federation_own ({fed})")
     check(fed["published"] > 0 and fed["delivered"] > 0, f"{relay.name}: nothing federated: {fed}")
     print(f"  {relay.name}: {fed}", flush=True)
     return fed
+
+
+# A raw NATS client (the protocol's text commands), run in the backbone: publishes PAYLOADS (hex in
+# argv) on SUBJECT, then waits for the server's PONG so that they were all processed.
+RAW_PUBLISHER = r"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.recv(4096)
+s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n')
+for h in sys.argv[3:]:
+    p = bytes.fromhex(h)
+    s.sendall(b"PUB %s %d\r\n" % (sys.argv[2].encode(), len(p)) + p + b"\r\n")
+s.sendall(b"PING\r\n")
+got = b""
+while b"PONG" not in got:
+    chunk = s.recv(4096)
+    if not chunk:
+        sys.exit("closed: %r" % got)
+    got += chunk
+"""
+
+
+def publish_hostile(nodes, relay_a):
+    """Publishes on the group's subject as anyone with NATS access could: a short message, a bad
+    magic, a well-formed envelope claiming relay-a's id with a junk blob, and one with a stranger's
+    id and a junk blob. What each relay must count: (malformed, refused, own)."""
+    node = next(i for i, n in enumerate(nodes) if n.proc.poll() is None)
+    ident = relay_a.select(is_event("ready"))[0]["relay_id"]
+    junk = "00300004" + "deadbeef"  # a TLV of the seed profile's type 0x30: no group blob
+    header = "5446" + "0101"
+    payloads = ["0102", "5858" + "0101" + "00" * 48 + "aa", header + ident + "11" * 32 + junk,
+                header + "ee" * 16 + "22" * 32 + junk]
+    r = subprocess.run(["ip", "netns", "exec", NS["bb"], sys.executable, "-c", RAW_PUBLISHER,
+                        str(CLIENT_PORTS[node]), "tlvcast.g." + SUBJECT_GROUP, *payloads], capture_output=True,
+                       timeout=20)
+    check(r.returncode == 0, f"the raw NATS publisher: {r.stderr!r}")
+    time.sleep(0.5)  # delivered through the cluster and counted
+    return {"a": {"malformed": 2, "refused": 1, "own": 1}, "b": {"malformed": 2, "refused": 2}}
 
 
 def stats_now(relay):
@@ -280,10 +324,16 @@ def two_sites(jetstream):
         took = exchange(members, after, "lines after the reconnection")
         print(f"  after the reconnection: every line once at every member, in {took:.2f} s", flush=True)
 
+        # Hostile publications on the subject (plain subjects: the stream would deliver them alike).
+        injected = {} if jetstream else publish_hostile(nodes, relays["a"])
+        if not jetstream:
+            again = {c.name: [f"{c.name} after the hostile envelopes"] for c in members}
+            exchange(members, again, "lines after the hostile envelopes")
+
         for c in members:
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
-        feds = {s: federation_stats(r, jetstream) for s, r in relays.items()}
+        feds = {s: federation_stats(r, jetstream, injected.get(s, {})) for s, r in relays.items()}
         check(feds["a"]["disconnects"] >= 1 and feds["a"]["reconnects"] >= 1,
               f"relay-a's counters miss the node it lost: {feds['a']}")
         schema_clean([*members, *relays.values()])
