@@ -8,8 +8,9 @@ arrives exactly once, intact, at the three other members. Then the NATS node a r
 is killed while lines stream: the relay reconnects to another node. Twice: on plain subjects
 (nothing duplicated or reordered, each site's own lines all there, every line once again after the
 reconnection; what crossed in the window may be lost, at most once, and is counted) and through a
-JetStream stream (--federation-jetstream, the servers with -js: every line once, in order). The
-relays' federation counters show what happened.
+JetStream stream (--federation-jetstream, the servers with -js: every line once, in order). On plain
+subjects, hostile publications on the group's subject by a raw NATS client are counted exactly and
+change nothing. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import os
 import shutil
