@@ -12,6 +12,7 @@ JetStream stream (--federation-jetstream, the servers with -js: every line once,
 subjects, hostile publications on the group's subject by a raw NATS client are counted exactly and
 change nothing. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
+import datetime
 import os
 import shutil
 import signal
@@ -223,6 +224,24 @@ def publish_hostile(nodes, relay_a):
     return {"a": {"malformed": 2, "refused": 1, "own": 1}, "b": {"malformed": 2, "refused": 2}}
 
 
+def latency(sender, receivers, n=50):
+    """n lines from `sender`, 10 ms apart: each receiver's p50 and p99 in ms, from the send to its
+    message event's timestamp (the same clock: one machine). Printed, not checked: a figure."""
+    sent = {}
+    for i in range(n):
+        t = f"{sender.name} latency {i:03d}"
+        sent[t] = time.time()
+        sender.send_line(t)
+        time.sleep(0.01)
+    out = {}
+    for r in receivers:
+        got = r.wait_count(lambda e: e.get("event") == "message" and e.get("text") in sent, n, "the latency lines")
+        ms = sorted((datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp() - sent[e["text"]])
+                    * 1000 for e in got)
+        out[r.name] = (round(ms[n // 2], 2), round(ms[min(n - 1, n * 99 // 100)], 2))
+    return out
+
+
 def stats_now(relay):
     """The relay's federation counters and events, asked for with SIGUSR1 (for a failure's message)."""
     n = len(relay.select(is_event("stats")))
@@ -266,6 +285,9 @@ def two_sites(jetstream):
                           [:20_000]] for c in members}
         took = exchange(members, lines, "100 B and 20 KB lines")
         print(f"  4 x (100 B + 20 KB) lines, each once at the 3 others, in {took:.2f} s", flush=True)
+        lat = latency(a0, [a1, b0, b1])
+        print(f"  latency from a0, p50/p99 ms: same site {lat['a1']}, other site {lat['b0']} (unicast), "
+              f"{lat['b1']} (multicast)", flush=True)
 
         # A NATS node dies while lines stream from both sites. Core NATS is at most once: what was
         # routed through the dead node to relay-a may be lost until relay-a has reconnected to another
