@@ -7,6 +7,7 @@
 #include <tlvcast/federation/concepts.hpp>
 #include <tlvcast/federation/detail/bounded_queue.hpp>
 #include <tlvcast/federation/detail/nats_stream.hpp>
+#include <tlvcast/federation/detail/stream_consumer.hpp>
 #include <tlvcast/federation/envelope.hpp>
 
 #include <nats/nats.h>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -111,8 +113,11 @@ public:
             if (s == NATS_NOT_YET_CONNECTED)
                 s = NATS_OK;
         }
-        if (s == NATS_OK && opt_.jetstream) // the stream and its consumer: on the publisher thread
+        if (s == NATS_OK && opt_.jetstream) { // the stream and its consumer: on the publisher thread
             s = natsConnection_JetStream(&js_, nc_, nullptr);
+            if (s == NATS_OK)
+                stream_.emplace(js_, "TLVCAST_" + opt_.group, subject_, &nats_link::on_message, this);
+        }
         else if (s == NATS_OK)
             s = subscribe_core();
         natsOptions_Destroy(no);
@@ -178,55 +183,11 @@ private:
         return s;
     }
 
-    // JetStream: until the stream and the consumer exist (the cluster may still elect its leader),
-    // publications wait in the bounded queue. False when the link closed first.
-    bool set_up_stream()
-    {
-        since_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
-        while (!outbound_.closed()) {
-            if (detail::ensure_stream(js_, "TLVCAST_" + opt_.group, subject_, opt_.stream)) {
-                // From what the stream holds now on (or from since_ when it does not say): the
-                // watch below then compares with sequences this consumer can deliver.
-                last_seq_ = watched_seq_ = detail::stream_last_seq(js_, "TLVCAST_" + opt_.group);
-                if (resubscribe())
-                    return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        }
-        return false;
-    }
-
-    // Once a second: a consumer that delivered nothing while the stream grew past what it delivered
-    // is re-created (it lived on a node that died: seen to stall for good without this).
-    void watch_consumer()
-    {
-        const auto now = std::chrono::steady_clock::now();
-        if (now < next_watch_)
-            return;
-        next_watch_ = now + std::chrono::seconds(1);
-        const std::uint64_t delivered = last_seq_.load();
-        const std::uint64_t last = detail::stream_last_seq(js_, "TLVCAST_" + opt_.group);
-        if (last > delivered && delivered == watched_seq_)
-            resubscribe_ = true;
-        watched_seq_ = delivered;
-    }
-
-    // A new ordered consumer from the sequence after the last one delivered (since_ before any).
-    bool resubscribe()
-    {
-        if (sub_) {
-            natsSubscription_Unsubscribe(sub_);
-            natsSubscription_Destroy(std::exchange(sub_, nullptr));
-        }
-        const std::uint64_t next = last_seq_.load() == 0 ? 0 : last_seq_.load() + 1;
-        return detail::subscribe_ordered(&sub_, js_, subject_, &nats_link::on_message, this, next, since_) == NATS_OK;
-    }
-
     void release()
     {
         if (sub_)
             natsSubscription_Destroy(std::exchange(sub_, nullptr));
+        stream_.reset(); // its consumer first
         if (js_)
             jsCtx_Destroy(std::exchange(js_, nullptr));
         if (nc_) {
@@ -238,16 +199,12 @@ private:
     void run_publisher()
     {
         std::vector<std::byte> buf;
-        if (js_ && !set_up_stream())
+        if (stream_ && !stream_->set_up(opt_.stream, [this] { return outbound_.closed(); }))
             return;
         std::uint64_t n = 0;
         for (;;) {
-            if (js_)
-                watch_consumer();
-            if (js_ && resubscribe_.exchange(false) && !resubscribe()) {
-                resubscribe_ = true; // the stream may have no leader yet: again in a moment
-                std::this_thread::sleep_for(std::chrono::milliseconds(250));
-            }
+            if (stream_)
+                stream_->tend(resubscribe_);
             if (!outbound_.pop(buf, std::chrono::milliseconds(200))) {
                 if (outbound_.closed())
                     return; // closed and drained
@@ -257,7 +214,7 @@ private:
             if (js_) {
                 // The id deduplicates a retry whose first try was stored: this process's envelopes
                 // carry its relay id (bytes 4..19), and n counts them.
-                const std::string id = msg_id_prefix(buf) + std::to_string(++n);
+                const std::string id = detail::msg_id_prefix(buf) + std::to_string(++n);
                 ok = detail::publish_stored(js_, subject_, buf.data(), buf.size(), id, opt_.publish_retry,
                                             std::chrono::milliseconds(100), [this] { return outbound_.closed(); });
             } else {
@@ -267,34 +224,18 @@ private:
         }
     }
 
-    static std::string msg_id_prefix(const std::vector<std::byte>& env)
-    {
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string id;
-        for (std::size_t i = 4; i < 20 && i < env.size(); ++i) {
-            id += digits[std::to_integer<unsigned>(env[i]) >> 4];
-            id += digits[std::to_integer<unsigned>(env[i]) & 15];
-        }
-        return id + "-";
-    }
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* self_ptr)
     {
         auto& self = *static_cast<nats_link*>(self_ptr);
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
         const auto n = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
         std::unique_lock seq_lock(self.seq_mutex_, std::defer_lock);
-        if (self.js_) {
+        if (self.stream_) {
             // Stream order, once: a re-created consumer may overlap the old one.
-            jsMsgMetaData* meta = nullptr;
             seq_lock.lock();
-            if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-                const std::uint64_t seq = meta->Sequence.Stream;
-                jsMsgMetaData_Destroy(meta);
-                if (seq <= self.last_seq_) {
-                    natsMsg_Destroy(msg);
-                    return;
-                }
-                self.last_seq_ = seq;
+            if (!self.stream_->take(msg)) {
+                natsMsg_Destroy(msg);
+                return;
             }
         }
         self.counters_.add(federation_counter::received);
@@ -342,13 +283,10 @@ private:
     detail::bounded_queue outbound_, inbound_;
     natsConnection* nc_ = nullptr;
     natsSubscription* sub_ = nullptr;
-    jsCtx* js_ = nullptr; // with opt_.jetstream
-    std::int64_t since_ = 0;                  // JetStream: when this link started (ns since 1970)
-    std::mutex seq_mutex_;                    // orders receptions of an old and a new consumer
-    std::atomic<std::uint64_t> last_seq_{0};  // JetStream: the last stream sequence delivered
-    std::atomic<bool> resubscribe_{false};
-    std::chrono::steady_clock::time_point next_watch_{}; // publisher thread only
-    std::uint64_t watched_seq_ = 0;                       // last_seq_ at the previous watch
+    jsCtx* js_ = nullptr;                            // with opt_.jetstream
+    std::optional<detail::stream_consumer> stream_;  // with opt_.jetstream
+    std::mutex seq_mutex_;                           // orders receptions of an old and a new consumer
+    std::atomic<bool> resubscribe_{false};           // JetStream: after a reconnection
     std::thread publisher_;
     std::mutex notify_mutex_;
     std::function<void()> notify_;
