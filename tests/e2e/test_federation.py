@@ -265,6 +265,7 @@ def two_sites(jetstream):
             make_network()
         except Failure as e:
             print(f"test_federation.py: cannot make the namespaces ({e}); skipped", flush=True)
+            cleanup()  # what was made before the failure
             raise SystemExit(77)
         nodes = [start_nats(i, d, jetstream) for i in range(3)]
         wait_cluster(nodes, jetstream)
