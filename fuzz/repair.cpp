@@ -13,8 +13,15 @@
 // queues of completed messages and notices are drained each step; ASan/UBSan find the rest.
 // It also checks that no notice spans more than `window` datagrams and that after on_timer() the
 // next timer is in the future (no busy loop): the review found both broken, both fixed since.
+// With libcm256cc (TLVCAST_HAS_FEC) both sides do FEC: blocks of 4 with 1 parity, forged
+// REPAIR_PARITY (bad count/index, sizes, symbols), and the bytes either side holds stay within
+// the three totals (cache, held, FEC).
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/wire/repair.hpp>
+#include <tlvcast/wire/repair_parity.hpp>
+#if defined(TLVCAST_HAS_FEC)
+#include <tlvcast/fragment/fec/cm256_codec.hpp>
+#endif
 
 #include <chrono>
 #include <cstddef>
@@ -39,6 +46,12 @@ using namespace std::chrono_literals;
         }                                                                                         \
     } while (0)
 
+#if defined(TLVCAST_HAS_FEC)
+using fragmenter = fragment::basic_nack_fragmenter<fragment::seed_fragmenter, fragment::fec::cm256_codec>;
+#else
+using fragmenter = fragment::nack_fragmenter;
+#endif
+
 const endpoint a_ep(0x0a000001, 5000);
 const endpoint b_ep(0x0a000002, 6000);
 const endpoint c_ep(0x0a000003, 6001);
@@ -61,6 +74,13 @@ fragment::repair_limits small_limits()
     l.repairs_per_nack = 16;
     l.tails = 2;
     l.idle = 5s;
+    l.fec_k = 4;
+    l.fec_r = 1;
+    l.fec_blocks_kept = 4;
+    l.fec_blocks = 3;
+    l.fec_parity_bytes = 2000;
+    l.fec_recent_bytes = 2000;
+    l.fec_total_bytes = 6000;
     return l;
 }
 
@@ -72,7 +92,7 @@ struct reader {
 };
 
 struct side {
-    fragment::nack_fragmenter f;
+    fragmenter f;
     endpoint self;
     std::deque<std::pair<endpoint, std::vector<std::byte>>> outbox; // (to, bytes)
     std::vector<std::uint32_t> ids;                                  // stream ids seen on its datagrams
@@ -88,7 +108,7 @@ void take(side& s, const datagram_batch& out, const fragment::repair_limits& lim
         std::error_code ec;
         const wire::tlv t = wire::read_outer(out[i].bytes, ec);
         FUZZ_CHECK(!ec);
-        FUZZ_CHECK(fragment::nack_fragmenter::handles(t.type()));
+        FUZZ_CHECK(fragmenter::handles(t.type()));
         if (t.value.size() >= 4 && s.ids.size() < 64) {
             const std::uint32_t id = static_cast<std::uint32_t>(std::to_integer<unsigned>(t.value[0])) << 24 |
                                      static_cast<std::uint32_t>(std::to_integer<unsigned>(t.value[1])) << 16 |
@@ -112,6 +132,7 @@ void drain(side& s, const fragment::repair_limits& lim)
     }
     FUZZ_CHECK(s.f.rx_streams() <= lim.max_streams);
     FUZZ_CHECK(s.f.tx_streams() <= lim.max_streams);
+    FUZZ_CHECK(s.f.buffered_bytes() <= lim.total_cache_bytes + lim.total_held_bytes + lim.fec_total_bytes);
 }
 
 void feed(side& to, const endpoint& from, std::span<const std::byte> bytes, time_point now,
@@ -119,7 +140,7 @@ void feed(side& to, const endpoint& from, std::span<const std::byte> bytes, time
 {
     std::error_code ec;
     const wire::tlv t = wire::read_outer(bytes, ec);
-    if (ec || !fragment::nack_fragmenter::handles(t.type()))
+    if (ec || !fragmenter::handles(t.type()))
         return;
     datagram_batch out;
     std::vector<std::byte> m;
@@ -144,8 +165,8 @@ std::uint32_t seq_near(reader& r, std::uint32_t real)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const auto lim = small_limits();
-    side a{fragment::nack_fragmenter(fragment::seed_fragmenter(1, {}, 100, 200), lim, 2), a_ep, {}, {}};
-    side b{fragment::nack_fragmenter(fragment::seed_fragmenter(3, {}, 100, 200), lim, 4), b_ep, {}, {}};
+    side a{fragmenter(fragment::seed_fragmenter(1, {}, 100, 200), lim, 2), a_ep, {}, {}};
+    side b{fragmenter(fragment::seed_fragmenter(3, {}, 100, 200), lim, 4), b_ep, {}, {}};
     time_point now = time_point{} + 1000s;
     reader r{data, size};
     std::uint32_t msg = 0;
@@ -192,7 +213,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::uint32_t stream = !pool.empty() && r.u8() % 4 != 0 ? pool[r.u8() % pool.size()] : r.u32();
             std::vector<std::byte> bytes;
             std::error_code ec;
-            switch (r.u8() % 4) {
+            switch (r.u8() % 5) {
+            case 4: { // REPAIR_PARITY: any count and index the encoder allows, a symbol of any size
+                const auto count = static_cast<std::uint8_t>(1 + r.u8() % 8);
+                const auto index = static_cast<std::uint8_t>(r.u8() % 4);
+                const std::size_t sb = wire::repair_parity_min_symbol + r.u8();
+                const auto sym = wire::append_repair_parity(bytes, stream, seq_near(r, 0), count, index, sb, ec);
+                for (auto& x : sym)
+                    x = std::byte{r.u8()};
+                break;
+            }
             case 0: {
                 const std::vector<std::byte> inner{std::byte{0}, std::byte{9}, std::byte{0}, std::byte{0}};
                 wire::append_repair_data(bytes, stream, seq_near(r, 0), inner, ec);
@@ -214,7 +244,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 5: { // raw value
             side& to = r.u8() % 2 ? a : b;
-            const std::uint16_t type = static_cast<std::uint16_t>(33 + r.u8() % 4);
+            const std::uint16_t type = static_cast<std::uint16_t>(33 + r.u8() % 6); // 33..38
             const std::size_t len = std::min<std::size_t>(r.u8(), r.n);
             std::vector<std::byte> bytes(4 + len);
             bytes[0] = std::byte(type >> 8), bytes[1] = std::byte(type & 0xff);

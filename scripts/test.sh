@@ -5,7 +5,7 @@
 #     installed and used with find_package, pkg-config and FetchContent: tests/consumer/run.sh) (no
 #     benchmark programs: no test runs them; docs/BENCHMARKS.md builds them in a Release tree of their own);
 #  2. the single-backend builds (g++, Release): OpenSSL only and Crypto++ only, the unit tests that
-#     depend on the backends;
+#     depend on the backends (of tests/profile, only the files about the backend: TLVCAST_PROFILE_TESTS);
 #  3. the sanitizer build (clang, AddressSanitizer + UBSan): the same tests, plus every fuzzer smoke-run
 #     (5 s each here; long runs: docs/FUZZING.md and scripts/soak.sh);
 #  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
@@ -67,7 +67,7 @@ fi
 for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENSSL=OFF"; do
   dir=build/only-${only%%:*}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${backend_flags[@]}" -DCMAKE_CXX_COMPILER=g++ "${only#*:}" \
-    -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_EXAMPLES=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
+    -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_EXAMPLES=OFF -DTLVCAST_BUILD_FUZZERS=OFF -DTLVCAST_PROFILE_TESTS=backend >/dev/null
   cmake --build "$dir" -j "$jobs" --target tlvcast_backend_tests
   ctest --test-dir "$dir" -j "$jobs" -L backend --timeout 900
 done

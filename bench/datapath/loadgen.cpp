@@ -8,8 +8,12 @@
 // number (in order, none missing) and all its bytes. --server secure: the sender and receivers are
 // real tlvcast secure-profile clients (client_engine: handshake, records, AES-GCM) and a message is
 // checked once the receiver's engine opened it; --server group: group-profile members (open
-// admission, unicast delivery): the sender packs what the window allows with send_batch, and each
-// receiver's engine opens and verifies (Ed25519) every batch; --server plain: bare datagrams for
+// admission; --delivery unicast or multicast): the sender seals and signs every blob ahead
+// (batched, or one message per blob with --no-batch) and hop-protects each in the loop; receivers
+// compare every forwarded blob byte for byte with what was sealed; --open-receivers (default 1)
+// of them also open a sample with their whole engine (every --open-every blobs, and the first and
+// last of each phase), the others the warm-up's first blobs (bench/datapath/sealed.hpp says why
+// and how); --server plain: bare datagrams for
 // bench/datapath/forwarder.
 // Prints one line: messages/s over the timed part, the server's CPU µs per message (read from
 // /proc/PID/stat) and which side was saturated. Every loop is bounded by --seconds.
@@ -21,6 +25,7 @@
 #include <tlvcast/transport/asio_udp.hpp>
 
 #include "cpu.hpp"
+#include "sealed.hpp"
 
 #include <asio.hpp>
 
@@ -30,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -47,10 +53,16 @@ using steady = std::chrono::steady_clock;
 using fragmenter = tlvcast::fragment::seed_fragmenter;
 #ifdef TLVCAST_HAS_OPENSSL
 using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default backend
-using group_cipher = tlvcast::profile::group::openssl_cipher;
 #else
 using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;
+#endif
+// Group members: Crypto++ where built (the relay's backend is its own affair; members of both
+// backends share a group): its HKDF needs no per-call fetch, and a member that skips to a sample
+// steps its ratchet through every generation in between (2 HKDF each, twice: find and accept).
+#ifdef TLVCAST_HAS_CRYPTOPP
 using group_cipher = tlvcast::profile::group::cryptopp_cipher;
+#else
+using group_cipher = tlvcast::profile::group::openssl_cipher;
 #endif
 using tlvcast::bench::machine_cpu;
 using tlvcast::bench::own_cpu;
@@ -58,11 +70,16 @@ using tlvcast::bench::server_cpu;
 
 constexpr std::size_t receive_batch = transport::detail::max_receive_batch;
 constexpr std::size_t max_drain_rounds = 64; // recvmmsg calls per socket per pass, at most
+constexpr std::size_t first_opened = 16;     // group: blobs a non-sampling receiver opens (the warm-up's first)
 
 struct settings {
     bool secure = true; // secure or group: real clients
     bool group = false;
-    bool batch = true; // group: the sender's window leaves in batches (--no-batch: one message per blob)
+    bool batch = true; // group: several messages per blob (--no-batch: one message per blob)
+    bool multicast = false; // group: members take forwarded blobs from the data group (--delivery multicast)
+    std::size_t open_every = 64; // group: every how many blobs a sampling receiver opens with its whole engine
+    std::size_t open_receivers = 1; // group: receivers that sample (the others open the warm-up's first blobs)
+    bool timed_open = true; // group: samples in the timed part too (--no-timed-open: its first 16 blobs only)
     std::size_t receivers = 1, size = 256, window = 128, warm_up = 20'000, messages = 200'000;
     std::uint16_t port = 5007;
     int server_pid = 0;
@@ -85,6 +102,9 @@ struct peer {
     datagram_batch out;
     std::uint64_t got = 0; // messages checked, in order
     std::size_t connected = 0;
+    std::optional<transport::asio_udp> data; // group, multicast: the data group's socket
+    tlvcast::bench::receiver_check check;     // group: what arrived against the sealed plan
+    bool samples = false;                      // group: opens rule_'s sample, else the first blobs only
 };
 
 template <class Cipher>
@@ -107,9 +127,16 @@ public:
         copt.relay_timeout = std::chrono::hours(2);
         copt.trust = tlvcast::crypto::relay_trust::any(); // a fresh relay identity each run, in a private namespace
         for (std::size_t i = 0; i <= s.receivers; ++i) {
-            peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0}));
+            peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0, std::nullopt, {}, i != 0 && i <= s.open_receivers}));
+            if (group && s.multicast && i != 0) { // every receiver's socket on the data group gets its copy
+                transport::asio_udp_options d = o;
+                const auto g = tlvcast::profile::group::options{}.data_group;
+                d.group = asio::ip::address_v4(g.v4());
+                d.port = g.port;
+                peers_.back()->data.emplace(transport::asio_udp::bind_group(io, d));
+            }
             if (s.secure) {
-                Cipher c = make_cipher();
+                Cipher c = make_cipher(s);
                 fragmenter f(fragmenter::limits_type{}, c.fragment_payload(), c.max_whole());
                 peers_.back()->eng = std::make_unique<engine>(std::move(c), std::move(f), copt);
             }
@@ -167,27 +194,15 @@ public:
     // Sends messages [sent_, sent_ + count) through the window and waits until every receiver checked them.
     void run(std::size_t count)
     {
+        if constexpr (group)
+            return run_sealed(count);
         const std::uint64_t end = sent_ + count;
         for (;;) {
             const std::uint64_t low = lowest();
             if (low >= end)
                 return;
             auto& sender = *peers_[0];
-            if (group && s_.batch) { // what the window allows leaves in batches, one signature each
-                batch_.clear();
-                while (sent_ < end && sent_ - low < s_.window) {
-                    fill(payload_, sent_++);
-                    batch_.push_back(payload_);
-                }
-                if (!batch_.empty()) {
-                    views_out_.assign(batch_.begin(), batch_.end());
-                    std::error_code ec;
-                    sender.eng->send_batch(views_out_, tlvcast::clock::now(), sender.out, ec);
-                    if (ec)
-                        throw std::runtime_error("the sender's engine refused a batch: " + ec.message());
-                }
-            }
-            while ((!group || !s_.batch) && sent_ < end && sent_ - low < s_.window) {
+            while (sent_ < end && sent_ - low < s_.window) {
                 fill(payload_, sent_++);
                 if (s_.secure) {
                     std::error_code ec;
@@ -206,14 +221,117 @@ public:
 
     std::uint64_t sent() const { return sent_; }
 
+    // Group: seals and signs messages [0, total) ahead, in blobs that never span the start of a
+    // phase (`phases`: the message numbers where the warm-up and the timed part start).
+    void prepare(std::uint64_t total, const std::vector<std::uint64_t>& phases)
+    {
+        auto& e = *peers_[0]->eng;
+        std::vector<std::vector<std::byte>> texts(max_per_blob, std::vector<std::byte>(s_.size));
+        std::vector<std::span<const std::byte>> views;
+        for (std::uint64_t m = 0; m < total;) {
+            std::uint64_t stop = total;
+            for (const auto b : phases)
+                if (b > m)
+                    stop = std::min(stop, b);
+            const std::size_t take = s_.batch ? static_cast<std::size_t>(std::min<std::uint64_t>(max_per_blob, stop - m)) : 1;
+            views.clear();
+            for (std::size_t i = 0; i < take; ++i) {
+                fill(texts[i], m + i);
+                views.push_back(texts[i]);
+            }
+            std::vector<std::byte> blob;
+            std::error_code ec;
+            std::size_t n = 1;
+            if constexpr (group) {
+                if (s_.batch)
+                    n = e.cipher().seal_batch(e.session(), views, blob, ec);
+                else
+                    e.cipher().seal(e.session(), tlvcast::crypto::message_kind::data, views[0], blob, ec);
+            }
+            if (ec || n == 0)
+                throw std::runtime_error("the sender's cipher refused to seal: " + ec.message());
+            plan_.add(std::move(blob), n);
+            m += n;
+        }
+        rule_.every = s_.open_every;
+        for (const auto b : phases)
+            rule_.boundaries.push_back(plan_.blob_at(b));
+        rule_.boundaries.push_back(plan_.size());
+        if (!s_.timed_open)
+            rule_.quiet_from = plan_.blob_at(phases.back());
+    }
+
+    // Summed over the receivers: blobs compared byte for byte, opened by the engine, other datagrams.
+    std::array<std::uint64_t, 3> checked() const
+    {
+        std::array<std::uint64_t, 3> c{};
+        for (std::size_t i = 1; i < peers_.size(); ++i) {
+            c[0] += peers_[i]->check.compared;
+            c[1] += peers_[i]->check.opened;
+            c[2] += peers_[i]->check.other;
+        }
+        return c;
+    }
+    std::size_t blobs() const { return plan_.size(); }
+
 private:
-    static Cipher make_cipher()
+    static constexpr std::size_t max_per_blob = 16; // messages offered to seal_batch (it packs what fits)
+
+    // Group: the sealed blobs leave through the window; the sender only hop-protects each one.
+    void run_sealed(std::size_t count)
+    {
+        const std::uint64_t end = sent_ + count;
+        std::size_t k = plan_.blob_at(sent_);
+        for (;;) {
+            const std::uint64_t low = lowest();
+            if (low >= end)
+                return;
+            auto& sender = *peers_[0];
+            while (sent_ < end && (sent_ == low || plan_.end_of(k) - low <= s_.window)) {
+                std::error_code ec;
+                sender.eng->send_sealed(plan_.blobs[k], tlvcast::clock::now(), sender.out, ec);
+                if (ec)
+                    throw std::runtime_error("the sender's engine refused a sealed blob: " + ec.message());
+                sent_ = plan_.end_of(k++);
+            }
+            flush(sender);
+            pump(s_.spin ? 0 : 100);
+        }
+    }
+
+    // Group: a forwarded blob compared with the plan (true), or left to the member's engine (false:
+    // a sampled blob, or what is not a record on the unicast socket). `bare`: from the data group.
+    bool compare_forwarded(peer& p, std::span<const std::byte> d, bool bare)
+    {
+        if (plan_.size() == 0 || (p.samples ? rule_.full(p.check.next) : p.check.next < first_opened))
+            return false;
+        std::span<const std::byte> blob = d;
+        std::error_code ec;
+        if (!bare) {
+            if (!p.eng->unprotect(d, inner_, ec)) {
+                if (ec == tlvcast::errc::unexpected_type)
+                    return false;
+                throw std::runtime_error("a receiver could not open its hop record: " + ec.message());
+            }
+            blob = inner_;
+        }
+        const tlvcast::wire::tlv t = tlvcast::wire::read_outer(blob, ec);
+        if (ec || (t.type() != tlvcast::wire::tlv_type::group_message && t.type() != tlvcast::wire::tlv_type::group_batch))
+            ++p.check.other;
+        else
+            p.check.compare(plan_, blob);
+        return true;
+    }
+
+    static Cipher make_cipher(const settings& s)
     {
         if constexpr (group) {
             tlvcast::profile::group::options o;
             o.policy = tlvcast::profile::group::admission::open;
+            o.mode = s.multicast ? tlvcast::profile::group::delivery::multicast : tlvcast::profile::group::delivery::unicast;
             return Cipher(Cipher::generate(), o);
         } else {
+            (void)s;
             return Cipher(Cipher::generate());
         }
     }
@@ -222,7 +340,7 @@ private:
     {
         std::uint64_t m = UINT64_MAX;
         for (std::size_t i = 1; i < peers_.size(); ++i)
-            m = std::min(m, peers_[i]->got);
+            m = std::min(m, group ? peers_[i]->check.got : peers_[i]->got);
         return m;
     }
 
@@ -262,21 +380,30 @@ private:
     void pump(int ms)
     {
         check_deadline();
-        std::vector<pollfd> fds;
-        for (auto& p : peers_)
-            fds.push_back({p->socket.socket().native_handle(), POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), ms) <= 0)
+        fds_.clear();
+        for (auto& p : peers_) {
+            fds_.push_back({p->socket.socket().native_handle(), POLLIN, 0});
+            if (p->data)
+                fds_.push_back({p->data->socket().native_handle(), POLLIN, 0});
+        }
+        if (::poll(fds_.data(), fds_.size(), ms) <= 0)
             return;
-        for (std::size_t i = 0; i < peers_.size(); ++i)
-            if (fds[i].revents & POLLIN)
-                drain(*peers_[i], i == 0);
+        std::size_t f = 0;
+        for (std::size_t i = 0; i < peers_.size(); ++i) {
+            peer& p = *peers_[i];
+            if (fds_[f++].revents & POLLIN)
+                drain(p, i == 0, p.socket, false);
+            if (p.data && (fds_[f++].revents & POLLIN))
+                drain(p, false, *p.data, true);
+        }
     }
 
-    void drain(peer& p, bool is_sender)
+    // `bare`: the data group's socket (group, multicast), whose datagrams are forwarded blobs as they are.
+    void drain(peer& p, bool is_sender, transport::asio_udp& socket, bool bare)
     {
         for (std::size_t round = 0; round < max_drain_rounds; ++round) {
             std::error_code ec;
-            const std::size_t n = p.socket.try_receive_many(views_, from_, sizes_, ec);
+            const std::size_t n = socket.try_receive_many(views_, from_, sizes_, ec);
             const auto now = tlvcast::clock::now();
             for (std::size_t i = 0; i < n; ++i) {
                 const std::span<const std::byte> d(views_[i].data(), std::min(sizes_[i], views_[i].size()));
@@ -285,13 +412,19 @@ private:
                         check(p, d);
                     continue;
                 }
+                if (group && !is_sender && compare_forwarded(p, d, bare))
+                    continue;
                 p.eng->handle(from_[i], d, now, p.out);
                 core::client_event ev;
                 while (p.eng->poll_event(ev)) {
                     if (ev.what == core::client_event::kind::peer_connected)
                         ++p.connected;
-                    else if (ev.what == core::client_event::kind::message && !is_sender)
-                        check(p, std::as_bytes(std::span(ev.text)));
+                    else if (ev.what == core::client_event::kind::message && !is_sender) {
+                        if (group)
+                            p.check.opened_message(plan_, std::as_bytes(std::span(ev.text)), expect_, fill);
+                        else
+                            check(p, std::as_bytes(std::span(ev.text)));
+                    }
                 }
             }
             if (!p.out.empty())
@@ -314,8 +447,10 @@ private:
     endpoint dest_;
     std::vector<std::unique_ptr<peer>> peers_; // [0] sends, the others receive
     std::vector<std::byte> payload_, expect_;
-    std::vector<std::vector<std::byte>> batch_;         // group: the window's messages
-    std::vector<std::span<const std::byte>> views_out_; // and views of them for send_batch
+    tlvcast::bench::sealed_plan plan_; // group: every blob the sender sends, sealed ahead
+    tlvcast::bench::sample_rule rule_; // group: which blobs receivers open with their engine
+    std::vector<std::byte> inner_;     // group, unicast: a forwarded record's inner blob
+    std::vector<pollfd> fds_;
     std::uint64_t sent_ = 0;
     steady::time_point deadline_;
     std::vector<std::byte> storage_ = std::vector<std::byte>(receive_batch * 65536);
@@ -350,6 +485,19 @@ settings parse(int argc, char** argv)
         else if (a == "--seconds") s.seconds = std::stod(value());
         else if (a == "--spin") s.spin = true;
         else if (a == "--no-batch") s.batch = false;
+        else if (a == "--delivery") {
+            const std::string v = value();
+            if (v != "unicast" && v != "multicast")
+                throw std::invalid_argument("--delivery is unicast or multicast");
+            s.multicast = v == "multicast";
+        } else if (a == "--open-receivers") s.open_receivers = std::stoul(value());
+        else if (a == "--no-timed-open") s.timed_open = false;
+        else if (a == "--open-every") {
+            // A member's ratchet skips at most max_skip generations: a sample further on would not open.
+            s.open_every = std::stoul(value());
+            if (s.open_every == 0 || s.open_every > tlvcast::profile::group::options::default_max_skip)
+                throw std::invalid_argument("--open-every is 1..1024 (the members' max_skip)");
+        }
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of loadgen.cpp)");
     }
@@ -362,6 +510,8 @@ int measure(const settings& s, asio::io_context& io)
 {
     loadgen<Cipher> g(s, io);
     g.set_up();
+    if (s.group)
+        g.prepare(s.warm_up + s.messages, {0, s.warm_up});
     g.run(s.warm_up);
     const auto t0 = steady::now();
     const double server0 = server_cpu(s.server_pid), own0 = own_cpu();
@@ -386,6 +536,19 @@ int measure(const settings& s, asio::io_context& io)
                 static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
                 lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
                 machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
+    if (s.group && !s.timed_open)
+        std::printf("group: --no-timed-open: the timed part's blobs after its first %zu were compared, not opened\n",
+                    first_opened);
+    if (s.group) { // over the warm-up and the timed part: every blob was checked one way or the other
+        const auto c = g.checked();
+        std::printf("group: delivery=%s %s blobs=%zu (messages per blob %.2f) receivers compared=%llu opened=%llu "
+                    "(receivers 1..%zu: every %zuth, first and last of each phase; the others: the first %zu) other=%llu\n",
+                    s.multicast ? "multicast" : "unicast", s.batch ? "batched" : "one-per-blob", g.blobs(),
+                    static_cast<double>(s.warm_up + s.messages) / static_cast<double>(g.blobs()),
+                    static_cast<unsigned long long>(c[0]), static_cast<unsigned long long>(c[1]),
+                    std::min(s.open_receivers, s.receivers), s.open_every, first_opened,
+                    static_cast<unsigned long long>(c[2]));
+    }
     return 0;
 }
 

@@ -92,6 +92,11 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"repair_unrecoverable", "Gaps given up on."},
         {"repair_cache_evictions", "Datagrams evicted from a sender's repair cache."},
         {"repair_held_dropped", "Datagrams beyond the window or the held bytes: dropped."},
+        {"fec_parity_sent", "Parity datagrams sent as FEC blocks closed (--reliability nack+fec)."},
+        {"fec_parity_repairs_sent", "Parity datagrams sent to answer NACKs instead of retransmissions."},
+        {"fec_parity_received", "Parity datagrams received and kept."},
+        {"fec_recovered", "Datagrams rebuilt from parity (then checked as received ones)."},
+        {"fec_parity_dropped", "Parity datagrams refused: malformed, unknown stream or beyond the limits."},
     };
     for (const auto& e : table)
         if (e.name == name)

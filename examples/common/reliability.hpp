@@ -6,6 +6,9 @@
 #include "common/profile.hpp"
 
 #include <tlvcast/fragment/nack_fragmenter.hpp>
+#if defined(TLVCAST_HAS_FEC)
+#include <tlvcast/fragment/fec/cm256_codec.hpp>
+#endif
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/wire/types.hpp>
 
@@ -19,14 +22,18 @@
 namespace tlvcast::examples {
 
 /// none: a lost datagram loses its message; nack: lost datagrams are asked for again and repaired
-/// (docs/PROTOCOL.md "Repair"). Relay and clients must use the same.
-enum class reliability { none, nack };
+/// (docs/PROTOCOL.md "Repair"); nack+fec: the same, with Reed-Solomon parity per block of 16
+/// datagrams, and parity as repair (docs/PROTOCOL.md "FEC"; a build with libcm256cc). Relay and
+/// clients must use the same.
+enum class reliability { none, nack, nack_fec };
 
 /// --reliability's help text, for the programs' usage strings (string literals, joined at compile time).
 #define TLVCAST_EXAMPLES_RELIABILITY_HELP                                                                  \
-    "none or nack (default nack in the secure and group profiles: lost datagrams are\n"                    \
-    "                     NACKed and repaired, every message arrives once and in order, or a lost\n"       \
-    "                     stretch is reported; none in the seed profile, whose wire format is frozen).\n"  \
+    "none, nack or nack+fec (default nack in the secure and group profiles: lost\n"                        \
+    "                     datagrams are NACKed and repaired, every message arrives once and in order,\n"   \
+    "                     or a lost stretch is reported; nack+fec adds 2 parity datagrams per 16,\n"       \
+    "                     which rebuild up to 2 losses without a NACK, and answers NACKs with parity;\n"   \
+    "                     none in the seed profile, whose wire format is frozen).\n"                       \
     "                     The relay and its clients must use the same"
 
 inline reliability read_reliability(arg_reader& args)
@@ -36,38 +43,58 @@ inline reliability read_reliability(arg_reader& args)
         return reliability::none;
     if (v == "nack")
         return reliability::nack;
-    throw usage_error("option --reliability: '" + std::string(v) + "' is not none or nack");
+    if (v == "nack+fec") {
+#if defined(TLVCAST_HAS_FEC)
+        return reliability::nack_fec;
+#else
+        throw usage_error("option --reliability: nack+fec needs a build with libcm256cc (scripts/setup.sh installs it)");
+#endif
+    }
+    throw usage_error("option --reliability: '" + std::string(v) + "' is not none, nack or nack+fec");
+}
+
+inline const char* reliability_name(reliability r)
+{
+    return r == reliability::nack_fec ? "nack+fec" : r == reliability::nack ? "nack" : "none";
 }
 
 /// The default, and the refusal of nack in the seed profile.
 inline reliability check_reliability(const std::optional<reliability>& given, examples::profile p)
 {
     if (p == examples::profile::seed) {
-        if (given == reliability::nack)
-            throw usage_error("option --reliability: nack needs the secure or group profile (the seed profile's "
-                              "wire format is frozen)");
+        if (given && *given != reliability::none)
+            throw usage_error(std::string("option --reliability: ") + reliability_name(*given) +
+                              " needs the secure or group profile (the seed profile's wire format is frozen)");
         return reliability::none;
     }
     return given.value_or(reliability::nack);
 }
 
-inline const char* reliability_name(reliability r) { return r == reliability::nack ? "nack" : "none"; }
 
 /// The Fragmenter of a profile: the repairing one (in either mode) where records carry it, the
 /// seed profile's own otherwise.
+#if defined(TLVCAST_HAS_FEC)
+using repairing_fragmenter = fragment::basic_nack_fragmenter<fragment::seed_fragmenter, fragment::fec::cm256_codec>;
+#else
+using repairing_fragmenter = fragment::nack_fragmenter;
+#endif
 template <class Cipher>
-using fragmenter_for =
-    std::conditional_t<Cipher::has_record_layer, fragment::nack_fragmenter, fragment::seed_fragmenter>;
+using fragmenter_for = std::conditional_t<Cipher::has_record_layer, repairing_fragmenter, fragment::seed_fragmenter>;
 
-/// Fragments sized to the cipher's records (less REPAIR_DATA's header when repairing).
+/// Fragments sized to the cipher's records (less REPAIR_DATA's header when repairing, and 4 bytes
+/// more with FEC: a REPAIR_PARITY is that much longer than the datagrams it covers).
 template <class Cipher>
 fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r)
 {
     if constexpr (Cipher::has_record_layer) {
         fragment::repair_limits lim;
-        lim.repair = r == reliability::nack;
-        const std::size_t header = lim.repair ? wire::tlv_header_size + wire::repair_header_size : 0;
-        return fragment::nack_fragmenter(
+        lim.repair = r != reliability::none;
+        lim.fec_k = r == reliability::nack_fec ? lim.fec_k : 0; // 0: no FEC
+        const std::size_t header = (lim.repair ? wire::tlv_header_size + wire::repair_header_size : 0) +
+                                   (r == reliability::nack_fec ? wire::repair_parity_header_size + 2 -
+                                                                     wire::repair_header_size
+                                                               : 0);
+        return repairing_fragmenter(
             fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
     } else {
         (void)c, (void)r;
@@ -89,7 +116,12 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"repair_duplicates", s.duplicates},
             {"repair_unrecoverable", s.unrecoverable},
             {"repair_cache_evictions", s.cache_evictions},
-            {"repair_held_dropped", s.held_dropped}};
+            {"repair_held_dropped", s.held_dropped},
+            {"fec_parity_sent", s.parity_sent},
+            {"fec_parity_repairs_sent", s.parity_repairs_sent},
+            {"fec_parity_received", s.parity_received},
+            {"fec_recovered", s.fec_recovered},
+            {"fec_parity_dropped", s.parity_dropped}};
 }
 inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(const fragment::seed_fragmenter_stats&)
 {

@@ -46,6 +46,7 @@ enum class errc {
     fragment_mismatch,        ///< a fragment whose total disagrees with earlier ones
     duplicate_fragment,       ///< a fragment already received
     reassembly_timeout,       ///< a message dropped because its fragments stopped arriving
+    fec_unrecoverable,        ///< an FEC block with more erasures than parity symbols (or a codec failure)
     // core
     not_registered = 96,      ///< a datagram from a peer without a registered key
     no_relay,                 ///< no relay answered registration after all retries
@@ -95,6 +96,7 @@ public:
         case errc::reassembly_full: return "reassembly memory or message limit reached";
         case errc::fragment_mismatch: return "fragment disagrees with earlier fragments of its message";
         case errc::duplicate_fragment: return "duplicate fragment";
+        case errc::fec_unrecoverable: return "FEC block with more erasures than parity symbols";
         case errc::reassembly_timeout: return "incomplete message timed out";
         case errc::not_registered: return "sender has not registered";
         case errc::no_relay: return "no relay answered";

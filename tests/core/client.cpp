@@ -149,3 +149,50 @@ TEST_CASE("client: sending before registration and oversized messages are errors
     CHECK(code_of(fx.clients[0]->async_send(std::string(48'451, 'x'), asio::use_future)) == errc::message_too_large);
     CHECK(code_of(fx.clients[0]->async_send(std::string_view("CONNECT"), asio::use_future)) == errc::reserved_text);
 }
+
+// Issue 12: the driver takes what waits in bursts (try_receive_many) after each completed receive,
+// instead of one reactor pass per datagram. The io_context runs only here, so the count is exact.
+TEST_CASE("client: datagrams that wait are taken in bursts, not one receive each", "[client]")
+{
+    asio::io_context io;
+    transport::memory_hub hub;
+    transport::memory_transport rt(hub, io, {test::relay_address});
+    rt.join(test::group);
+    mem_relay relay(std::move(rt), seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter{},
+                    core::relay_options{}, core::relay_driver_options{1, 64});
+    relay.start();
+    core::client_options copt;
+    copt.relay = test::group;
+    core::client_driver_options dopt;
+    dopt.receive_burst = 16;
+    mem_client client(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)),
+                      fragment::seed_fragmenter{}, copt, dopt);
+    bool registered = false;
+    client.async_register([&](std::error_code ec) { registered = !ec; });
+    for (int i = 0; i < 200 && !registered; ++i)
+        io.run_for(10ms);
+    REQUIRE(registered);
+    io.run_for(20ms); // what registration set off
+
+    // 40 datagrams wait before the client's thread runs again: its pending receive (counted
+    // before) takes the first, then bursts of 15, 15 and 9 (short: the socket is empty), then one
+    // new receive waits: 4 calls, where a receive per datagram made 40.
+    transport::memory_transport spoofer(hub, io);
+    const auto calls = client.transport().stats().receive_calls;
+    const auto bad = client.engine().counters().get(core::client_counter::malformed);
+    const std::array<std::byte, 1> junk{std::byte{0x7f}};
+    for (int i = 0; i < 40; ++i) {
+        std::error_code ec;
+        spoofer.send(client.transport().local_endpoint(), junk, ec);
+        REQUIRE_FALSE(ec);
+    }
+    for (int i = 0; i < 100 && client.engine().counters().get(core::client_counter::malformed) < bad + 40; ++i)
+        io.run_for(5ms);
+    CHECK(client.engine().counters().get(core::client_counter::malformed) == bad + 40);
+    CHECK(client.transport().stats().receive_calls - calls == 4);
+
+    std::promise<void> closed;
+    client.async_close([&](std::error_code) { closed.set_value(); });
+    relay.async_stop([](std::error_code) {});
+    io.run_for(100ms);
+}

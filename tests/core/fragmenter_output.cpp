@@ -115,7 +115,7 @@ private:
 static_assert(fragment::control_fragmenter<probe_fragmenter>);
 static_assert(!wire::find_type(probe_fragmenter::probe_type), "the PROBE type must stay unknown to the type table");
 
-constexpr std::size_t n = 3;
+constexpr std::size_t client_count = 3;
 constexpr std::uint32_t relay_node = 100;
 
 std::uint16_t outer_type(std::span<const std::byte> d) { return d.size() >= 2 ? wire::detail::load_u16(d.data()) : 0; }
@@ -154,7 +154,7 @@ std::unique_ptr<secure_net> make_secure_net(std::uint64_t seed)
     core::client_options copt;
     copt.relay = secure_net::group;
     copt.trust = crypto::relay_trust::any();
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < client_count; ++i) {
         sec c = make_secure(static_cast<std::uint8_t>(i + 1), seed * 100 + i + 1);
         probe_fragmenter f(static_cast<std::uint32_t>(i + 1), seed * 1000 + i + 1, c.fragment_payload(), c.max_whole());
         net->add_client(std::make_unique<secure_client>(std::move(c), std::move(f), copt));
@@ -189,7 +189,7 @@ std::unique_ptr<opaque_net> make_opaque_net(std::uint64_t seed)
         opaque_net::options{seed, {}});
     core::client_options copt;
     copt.relay = opaque_net::group;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < client_count; ++i) {
         test::opaque_options co;
         co.relay_key = key_of(1);
         co.group_key = key_of(2);
@@ -212,7 +212,7 @@ void check_exchange(Net& net, std::size_t whole_size)
 {
     const std::size_t sizes[] = {whole_size, 1300, 5000}; // whole, then FRAGMENTs
     std::map<std::string, std::size_t> sent;
-    for (std::size_t from = 0; from < n; ++from)
+    for (std::size_t from = 0; from < client_count; ++from)
         for (const std::size_t size : sizes) {
             const std::string text = make_text(from, size);
             std::error_code ec;
@@ -223,7 +223,7 @@ void check_exchange(Net& net, std::size_t whole_size)
         }
     net.run_for(200ms);
 
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < client_count; ++i) {
         std::map<std::string, int> got;
         for (const auto& e : net.events(i))
             if (e.what == core::client_event::kind::message)
@@ -243,21 +243,21 @@ void check_exchange(Net& net, std::size_t whole_size)
     // Every PROBE sent was received once, by the node it was addressed to (a client's go to the
     // relay, whether to the group or, answering forwarded FRAGMENTs, to the relay's address
     // without a port); none travelled outside a record.
-    std::multimap<std::uint32_t, std::size_t> expected, received; // serial -> node (n: the relay)
+    std::multimap<std::uint32_t, std::size_t> expected, received; // serial -> node (client_count: the relay)
     const auto add = [&](const probe_stats& s, std::size_t node) {
         for (const auto& [serial, to] : s.sent) {
-            std::size_t dest = n;
-            for (std::size_t i = 0; i < n; ++i)
+            std::size_t dest = client_count;
+            for (std::size_t i = 0; i < client_count; ++i)
                 dest = to == Net::client_address(i) ? i : dest;
             expected.emplace(serial, dest);
         }
         for (const auto serial : s.received)
             received.emplace(serial, node);
     };
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < client_count; ++i)
         add(net.client(i).fragmenter().stats(), i);
     const probe_stats rs = net.relay().fragmenter_stats();
-    add(rs, n);
+    add(rs, client_count);
     CHECK(expected.size() > 0);
     CHECK(received == expected);
     for (const auto& d : net.sent)
@@ -274,7 +274,7 @@ TEST_CASE("fragmenter output: the secure profile's engines protect what split() 
           "[core][control][sim]")
 {
     auto net = make_secure_net(3);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < client_count; ++i)
         REQUIRE(net->client(i).current_state() == secure_client::state::established);
     check_exchange(*net, 100);
     // Only the handshake leaves outside records.
@@ -291,7 +291,7 @@ TEST_CASE("fragmenter output: with opaque forwarding, the relay sends a split's 
           "[core][control][opaque][sim]")
 {
     auto net = make_opaque_net(5);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < client_count; ++i)
         REQUIRE(net->client(i).current_state() == opaque_client::state::established);
     // The relay's forwarding calls: its split's PROBEs are among the message's datagrams; what
     // leaves bare must be the message's datagrams only, each to every other client.
@@ -307,9 +307,9 @@ TEST_CASE("fragmenter output: with opaque forwarding, the relay sends a split's 
                 ++recipients[out[i].bytes.data()];
         }
         for (const auto& [buffer, count] : recipients)
-            CHECK(count == n - 1);
+            CHECK(count == client_count - 1);
         forwards += recipients.empty() ? 0 : 1;
     };
     check_exchange(*net, 100);
-    CHECK(forwards == n * 3);
+    CHECK(forwards == client_count * 3);
 }

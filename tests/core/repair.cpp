@@ -1,221 +1,18 @@
 // SPDX-License-Identifier: BSL-1.0
 // The secure profile's engines with the repairing Fragmenter (fragment::nack_fragmenter), in a
 // seeded simulation with loss, duplication and reordering: every message once, in order.
-#include "core/policy_sim.hpp"
-
-#include <tlvcast/core/client_engine.hpp>
-#include <tlvcast/core/relay_engine.hpp>
-#include <tlvcast/fragment/nack_fragmenter.hpp>
-#include <tlvcast/profile/secure/cipher.hpp>
+#include "core/repair_sim.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <map>
-#include <optional>
-#include <memory>
+#include <cstdint>
 #include <random>
-#include <string>
-#include <vector>
 
 using namespace tlvcast;
-using namespace std::chrono_literals;
+using namespace tlvcast::test::repair_sim;
 
 namespace {
-
-using sec = profile::secure::basic_cipher<crypto::default_suite, crypto::default_aes256_gcm,
-                                          crypto::seeded_random<crypto::default_suite>>;
 using frag = fragment::nack_fragmenter;
-using rel_client = core::client_engine<sec, frag>;
-using rel_relay = core::relay_engine<sec, frag>;
-using rel_net = test::policy_net<rel_client, rel_relay>;
-
-sec make_cipher(std::uint8_t id, std::uint64_t seed)
-{
-    std::array<std::byte, 32> key_seed{};
-    key_seed.fill(static_cast<std::byte>(id));
-    return sec(crypto::ed25519_from_seed<crypto::default_suite>(key_seed), {},
-               crypto::seeded_random<crypto::default_suite>(seed));
-}
-
-// The inner fragments leave room for REPAIR_DATA's 12 bytes in one record.
-frag make_fragmenter(const sec& c, std::uint64_t seed)
-{
-    constexpr std::size_t header = wire::tlv_header_size + wire::repair_header_size;
-    return frag(fragment::seed_fragmenter(seed, {}, c.fragment_payload() - header, c.max_whole() - header), {},
-                seed + 17);
-}
-
-// Loss, duplication and reordering from `lossy` on (registration first runs clean: repairing the
-// handshake is not this Fragmenter's work).
-struct lossy_tap {
-    std::mt19937_64 rng;
-    double loss = 0, dup = 0;
-    bool on = false;
-    std::uint64_t dropped = 0;
-    bool operator()(test::sim_datagram&)
-    {
-        if (!on)
-            return true;
-        std::uniform_real_distribution<double> u(0, 1);
-        if (u(rng) < loss) {
-            ++dropped;
-            return false;
-        }
-        return true;
-    }
-};
-
-std::string text_of(std::size_t sender, std::size_t index, std::size_t size)
-{
-    std::string s = std::to_string(sender) + ":" + std::to_string(index) + ":";
-    while (s.size() < size)
-        s.push_back(static_cast<char>('a' + (s.size() * 7 + sender + index) % 26));
-    return s;
-}
-
-struct scenario {
-    std::uint64_t seed = 1;
-    double loss = 0;
-    std::size_t clients = 4;
-    std::size_t per_sender = 30;
-    std::vector<std::size_t> sizes{100, 20'000, 300, 1500};
-    bool faults = true;                   ///< duplication, reordering and delay besides the loss
-    std::optional<std::size_t> leaver;    ///< this client closes halfway through (after its repairs)
-    std::optional<duration> probe;        ///< the clients' probe_interval (each probe is a re-handshake)
-};
-
-struct outcome {
-    std::size_t unrecoverable = 0;
-    std::uint64_t dropped = 0, client_nacks = 0; ///< dropped: lost, delayed or reordered
-    frag::stats_type relay_stats;
-};
-
-std::uint64_t seeds()
-{
-    if (const char* s = std::getenv("TLVCAST_REPAIR_SIM_SEEDS"))
-        return std::max<std::uint64_t>(1, std::strtoull(s, nullptr, 10));
-    return 40;
-}
-
-outcome run(const scenario& sc)
-{
-    const std::size_t clients = sc.clients;
-    transport::fault_options faults;
-    if (sc.faults && sc.loss > 0) {
-        faults.duplicate = 0.02;
-        faults.reorder = 0.05;
-        faults.delay = 0.05;
-        faults.max_delay = 15ms;
-    }
-    sec rc = make_cipher(100, sc.seed * 100);
-    auto rf = make_fragmenter(rc, sc.seed * 1000);
-    auto net = std::make_unique<rel_net>(std::make_unique<rel_relay>(std::move(rc), std::move(rf)),
-                                         rel_net::options{sc.seed, faults});
-    core::client_options copt;
-    copt.relay = rel_net::group;
-    copt.trust = crypto::relay_trust::any();
-    if (sc.probe)
-        copt.probe_interval = *sc.probe;
-    for (std::size_t i = 0; i < clients; ++i) {
-        sec c = make_cipher(static_cast<std::uint8_t>(i + 1), sc.seed * 100 + i + 1);
-        auto f = make_fragmenter(c, sc.seed * 1000 + i + 1);
-        net->add_client(std::make_unique<rel_client>(std::move(c), std::move(f), copt));
-    }
-    auto tap = std::make_shared<lossy_tap>();
-    tap->rng.seed(sc.seed);
-    tap->loss = sc.loss;
-    net->tap = [tap](test::sim_datagram& d) { return (*tap)(d); };
-    net->start_all();
-    net->run_for(300ms);
-    for (std::size_t i = 0; i < clients; ++i)
-        REQUIRE(net->client(i).current_state() == rel_client::state::established);
-    for (std::size_t i = 0; i < clients; ++i)
-        (void)net->events(i);
-    tap->on = true;
-
-    std::vector<std::vector<std::string>> got(clients);
-    std::vector<bool> open(clients, true);
-    outcome o;
-    const auto collect = [&] {
-        for (std::size_t i = 0; i < clients; ++i)
-            for (auto& e : net->events(i)) {
-                if (e.what == core::client_event::kind::message)
-                    got[i].push_back(e.text);
-                else if (e.what == core::client_event::kind::unrecoverable)
-                    ++o.unrecoverable;
-            }
-    };
-    // Bounded memory at every step: the relay holds at most a cache and a held window per stream.
-    const auto& rlim = net->relay().fragmenter().limits();
-    const auto check_bounds = [&] {
-        const auto& f = net->relay().fragmenter();
-        REQUIRE(f.tx_streams() <= clients);
-        REQUIRE(f.rx_streams() <= clients * rlim.streams_per_source);
-        REQUIRE(f.buffered_bytes() <= f.tx_streams() * rlim.cache_bytes + f.rx_streams() * rlim.held_bytes);
-    };
-    for (std::size_t k = 0; k < sc.per_sender; ++k) {
-        if (sc.leaver && k == sc.per_sender / 2) {
-            // close() does not wait for repairs (no acknowledgements yet): what the leaver sent
-            // must have been repaired before it goes, or the relay counts it unrecoverable.
-            net->run_for(3s);
-            net->close(*sc.leaver);
-            open[*sc.leaver] = false;
-        }
-        for (std::size_t i = 0; i < clients; ++i) {
-            if (!open[i])
-                continue;
-            const std::string t = text_of(i, k, sc.sizes[(k + i) % sc.sizes.size()]);
-            std::error_code ec;
-            net->send(i, std::as_bytes(std::span(t)), ec);
-            REQUIRE_FALSE(ec);
-        }
-        net->run_for(20ms);
-        collect();
-        check_bounds();
-    }
-    net->run_for(10s);
-    collect();
-    check_bounds();
-    // Exactly once, in each sender's order, intact; complete for the members that stayed.
-    const auto rs = net->relay().fragmenter_stats();
-    INFO("relay: unrecoverable " << rs.unrecoverable << ", held dropped " << rs.held_dropped << ", reassembly dropped "
-                                 << net->relay().counters().get(core::relay_counter::reassembly_dropped)
-                                 << ", duplicates " << rs.duplicates << ", gone " << rs.gone_sent);
-    for (std::size_t r = 0; r < clients; ++r) {
-        const auto cs = net->client(r).fragmenter().stats();
-        INFO("client " << r << ": unrecoverable " << cs.unrecoverable << ", gone sent " << cs.gone_sent
-                       << ", reassembly dropped " << net->client(r).counters().get(core::client_counter::reassembly_dropped)
-                       << ", timeouts " << cs.reassembly.timeouts << ", inner duplicates " << cs.reassembly.duplicates);
-        std::map<std::size_t, std::size_t> next; // sender -> next index expected
-        for (const auto& text : got[r]) {
-            const std::size_t sender = std::stoul(text.substr(0, text.find(':')));
-            const std::size_t index = std::stoul(text.substr(text.find(':') + 1));
-            INFO("receiver " << r << " sender " << sender << " index " << index);
-            REQUIRE(sender != r);
-            REQUIRE(index == next[sender]);
-            REQUIRE(text == text_of(sender, index, text.size()));
-            ++next[sender];
-        }
-        if (o.unrecoverable == 0 && open[r])
-            for (std::size_t s = 0; s < clients; ++s)
-                if (s != r) {
-                    INFO("receiver " << r << " from " << s);
-                    CHECK(next[s] == (open[s] ? sc.per_sender : sc.per_sender / 2));
-                }
-    }
-    o.relay_stats = net->relay().fragmenter_stats();
-    // What can open a gap: a datagram lost, or one that arrived late (delayed or reordered).
-    o.dropped = tap->dropped;
-    const auto late = [&](const endpoint& ep) { return net->faults(ep).delayed + net->faults(ep).reordered; };
-    o.dropped += late(rel_net::relay_address);
-    for (std::size_t i = 0; i < clients; ++i)
-        o.dropped += late(rel_net::client_address(i));
-    for (std::size_t i = 0; i < clients; ++i)
-        o.client_nacks += net->client(i).fragmenter().stats().nacks_sent;
-    return o;
-}
-
 } // namespace
 
 TEST_CASE("repair: secure profile, 1 relay and 4 clients, every message once and in order at 0, 5 and 20% loss",
@@ -227,7 +24,7 @@ TEST_CASE("repair: secure profile, 1 relay and 4 clients, every message once and
             scenario sc;
             sc.seed = seed;
             sc.loss = loss;
-            const outcome o = run(sc);
+            const outcome o = run<frag>(sc);
             CHECK(o.unrecoverable == 0);
             if (seed == 1)
                 WARN("loss " << loss << ": relay repairs " << o.relay_stats.repairs_sent << ", NACKs sent "
@@ -259,7 +56,7 @@ TEST_CASE("repair: many seeds, loss up to 30%, a member leaving", "[core][repair
         if (pick() % 2)
             sc.leaver = pick() % sc.clients;
         INFO("seed " << seed << " loss " << sc.loss << " clients " << sc.clients);
-        const outcome o = run(sc);
+        const outcome o = run<frag>(sc);
         unrecoverable_runs += o.unrecoverable != 0;
         // No NACK storm: the clients' NACKs stay within a few per datagram lost or late.
         CHECK(o.client_nacks <= 4 * o.dropped + 8);
@@ -281,7 +78,7 @@ TEST_CASE("repair: re-handshakes every 100 ms neither NACK nor repeat nor lose a
         sc.loss = loss;
         sc.faults = false;
         sc.probe = std::chrono::milliseconds(100);
-        const outcome o = run(sc);
+        const outcome o = run<frag>(sc);
         CHECK(o.unrecoverable == 0);
         if (loss == 0) {
             CHECK(o.relay_stats.nacks_sent == 0);

@@ -73,7 +73,7 @@ def one_of(*words):
 CLIENT = ({"peer": address}, {"sender": hex64})
 RELAY = {
     "ready": ({"relay_fingerprint": hex64, "profile": one_of("seed", "secure", "group"),
-               "backend": one_of("openssl", "cryptopp"), "reliability": one_of("none", "nack"), "group": ip,
+               "backend": one_of("openssl", "cryptopp"), "reliability": one_of("none", "nack", "nack+fec"), "group": ip,
                "port": port}, {"data_group": address, "federation": text, "relay_id": hex32}),
     "federation": ({"state": one_of("connected", "disconnected"), "server": text}, {}),
     "registered": CLIENT,

@@ -62,7 +62,7 @@ inline std::span<const std::byte> value_of(std::span<const std::byte> datagram)
     return t.value;
 }
 
-/// Counts operator new calls of this program (defined in reassembler.cpp): the steady-state
+/// Counts operator new calls of this program (tests/counting_new.hpp, which reassembler.cpp includes): the steady-state
 /// tests assert that reassembly and splitting stop allocating once warmed up.
 extern std::atomic<std::uint64_t> allocations;
 

@@ -15,39 +15,8 @@
 #include <random>
 #include <vector>
 
-// Counting allocator for the whole test program (see helpers.hpp): plain malloc underneath, so
-// the sanitizers still see every block.
-std::atomic<std::uint64_t> tlvcast::test::allocations{0};
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete" // new is malloc here, so free is its match
-#endif
-
-namespace {
-void* counted_alloc(std::size_t n) noexcept
-{
-    tlvcast::test::allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(n ? n : 1);
-}
-void* counted_new(std::size_t n)
-{
-    if (void* p = counted_alloc(n))
-        return p;
-    throw std::bad_alloc();
-}
-} // namespace
-
-// Every unaligned form, so that no block crosses between our allocator and the sanitizer's.
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+// The counting allocator for the whole test program.
+#include "counting_new.hpp"
 
 using namespace tlvcast;
 using namespace tlvcast::fragment;

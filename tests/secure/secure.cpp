@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -713,4 +714,54 @@ TEST_CASE("secure: IPv6 clients are named by their IPv6 address in presence and 
     for (const auto& e : net.relay_events)
         saw_v6 = saw_v6 || (e.what == core::relay_event::kind::message && e.peer == net.client_address(0));
     CHECK(saw_v6);
+}
+
+TEST_CASE("secure: send_sealed sends what seal made ahead; unprotect hands back a record's inner TLV once",
+          "[secure]")
+{
+    auto net = make_net(2);
+    REQUIRE(net->client(0).current_state() == cstate::established);
+    const std::string text = make_text(0, 300);
+    std::vector<std::byte> blob;
+    std::error_code ec;
+    net->client(0).cipher().seal(net->client(0).session(), crypto::message_kind::data, wire::as_bytes(text), blob, ec);
+    REQUIRE_FALSE(ec);
+    datagram_batch out;
+    net->client(0).send_sealed(blob, net->now(), out, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(out.size() == 1);
+
+    // The relay takes it as any record of client 0's and re-seals it for client 1.
+    datagram_batch relayed;
+    std::vector<core::relay_event> events;
+    net->relay().handle(test::secure_client_address(0), out[0].bytes, net->now(), relayed, events);
+    REQUIRE(relayed.size() == 1);
+    CHECK(relayed[0].to == test::secure_client_address(1));
+    const std::vector<std::byte> record(relayed[0].bytes.begin(), relayed[0].bytes.end());
+
+    std::vector<std::byte> inner;
+    REQUIRE(net->client(1).unprotect(record, inner, ec));
+    REQUIRE_FALSE(ec);
+    const wire::tlv t = wire::read_outer(inner, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(t.type() == wire::tlv_type::secure_deliver);
+    CHECK(std::search(inner.begin(), inner.end(), wire::as_bytes(text).begin(), wire::as_bytes(text).end()) !=
+          inner.end());
+    // The replay window counted it: the same record through handle() is a duplicate, no message.
+    datagram_batch ignored;
+    net->client(1).handle(test::secure_relay_address, record, net->now(), ignored);
+    CHECK(cc(*net, 1, core::client_counter::duplicates) == 1);
+    CHECK(count_kind(net->events(1), core::client_event::kind::message) == 0);
+    // Not a record: refused as such, nothing consumed.
+    std::vector<std::byte> keepalive;
+    wire::tlv_appender(keepalive).put(wire::tlv_type::keepalive, {}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK_FALSE(net->client(1).unprotect(keepalive, inner, ec));
+    CHECK(ec == errc::unexpected_type);
+
+    // Before registration there is nothing to send under.
+    net_type fresh(sec(identity(100)));
+    fresh.add_client(sec(identity(7)));
+    fresh.client(0).send_sealed(blob, fresh.now(), out, ec);
+    CHECK(ec == errc::not_ready);
 }

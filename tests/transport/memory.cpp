@@ -492,6 +492,39 @@ TEST_CASE("memory: IPv6 endpoints and groups, beside IPv4 ones", "[memory]")
     c.close();
 }
 
+TEST_CASE("memory: try_receive_many takes what waits, in order, as recvmmsg does", "[memory]")
+{
+    asio::io_context io;
+    memory_hub hub;
+    memory_transport a(hub, io);
+    memory_transport b(hub, io);
+    std::array<std::array<std::byte, 4>, 3> storage{};
+    const std::array<std::span<std::byte>, 3> buffers{storage[0], storage[1], storage[2]};
+    std::array<endpoint, 3> from{};
+    std::array<std::size_t, 3> sizes{};
+    std::error_code ec;
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 0);
+    CHECK(ec == asio::error::would_block);
+
+    for (const char* text : {"one", "second", "3", "4th"})
+        a.send(b.local_endpoint(), bytes_of(text), ec);
+    REQUIRE_FALSE(ec);
+    const auto calls = b.stats().receive_calls;
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 3); // at most the buffers' count
+    CHECK_FALSE(ec);
+    CHECK(sizes == std::array<std::size_t, 3>{3, 6, 1}); // "second" was cut: its size says so
+    CHECK(from[2] == a.local_endpoint());
+    CHECK(std::to_integer<char>(storage[1][3]) == 'o');
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 1); // short: the queue is empty now
+    CHECK(std::to_integer<char>(storage[0][2]) == 'h');
+    CHECK(b.stats().received == 4);
+    CHECK(b.stats().receive_calls == calls + 2);
+
+    b.close();
+    CHECK(b.try_receive_many(buffers, from, sizes, ec) == 0);
+    CHECK(ec == asio::error::bad_descriptor);
+}
+
 TEST_CASE("memory: try_receive takes queued datagrams in order without waiting", "[memory]")
 {
     asio::io_context io;

@@ -11,7 +11,7 @@ BOUNDS = {1: (8, 65535), 3: (256, 512), 4: (64, 2048), 5: (64, 2048), 6: (256, 6
           17: (36, 65535), 18: (51, 65535), 19: (52, 52), 20: (1, 1), 21: (0, 65535), 22: (0, 0), 23: (0, 0),
           24: (0, 0), 25: (133, 197), 26: (0, 0), 27: (52, 249), 28: (226, 65535), 29: (28, 65535),
           30: (110, 65535), 31: (8, 8), 32: (112, 65535), 33: (12, 65535), 34: (10, 388), 35: (8, 8), 36: (12, 12),
-          37: (8, 8)}
+          37: (8, 8), 38: (16, 65535)}
 PEM = (b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtlvcast+example+only\n"
        b"-----END PUBLIC KEY-----\n")
 
@@ -39,7 +39,8 @@ def documented(doc_path):
     v = vectors(doc_path)
     need = ["SECURE_SERVER_HELLO datagram", "SECURE_CLIENT_AUTH datagram", "SECURE_RECORD(seq 0, SECURE_ACCEPT(1)) datagram",
             "commit_1", "commit_2", "welcome_2_blob", "message_a_0_blob", "message_b_0_blob", "batch_b_1_blob",
-            "message_a_1_blob", "REPAIR_DATA datagram", "REPAIR_NACK datagram", "REPAIR_TAIL datagram"]
+            "message_a_1_blob", "REPAIR_DATA datagram", "REPAIR_NACK datagram", "REPAIR_TAIL datagram",
+            "REPAIR_PARITY datagram"]
     missing = [n for n in need if n not in v]
     if missing:
         raise AssertionError(f"docs/PROTOCOL.md no longer has the test vectors {missing}")
@@ -80,6 +81,8 @@ def documented(doc_path):
         (v["REPAIR_NACK datagram"], {"tlvcast.name": ["REPAIR_NACK"], "tlvcast.repair.first": ["3"],
                                      "tlvcast.repair.count": ["2"]}),
         (v["REPAIR_TAIL datagram"], {"tlvcast.name": ["REPAIR_TAIL"], "tlvcast.repair.next": ["8"]}),
+        (v["REPAIR_PARITY datagram"], {"tlvcast.name": ["REPAIR_PARITY"], "tlvcast.repair.first": ["7"],
+                                       "tlvcast.repair.block_count": ["1"], "tlvcast.repair.index": ["0"]}),
         # A forwarded blob as one FRAGMENT (as on the data group when it does not fit a datagram).
         (tlv(1, bytes.fromhex("0102030400000001") + v["message_a_1_blob"]),
          {"tlvcast.name": ["FRAGMENT", "GROUP_MESSAGE"], "tlvcast.group.generation": ["1"]}),
@@ -115,6 +118,8 @@ def datagrams(seed=2026):
     bad(tlv(10, bytes(6) + tlv(6, b"y" * 256, 400)), "SENDER_INFO: inner length beyond")
     bad(tlv(10, bytes(6) + tlv(9, b"") + b"zz"), "SENDER_INFO: bytes after the inner TLV")
     bad(tlv(13, bytes(55)), "SECURE_HELLO: a 5-byte cookie")
+    bad(tlv(38, bytes.fromhex("4000000100000000c83c") + bytes(6)), "REPAIR_PARITY: 200 + 60 symbols in a block")
+    bad(tlv(38, bytes.fromhex("40000001000000000000") + bytes(6)), "REPAIR_PARITY: count 0")
     bad(tlv(19, b"\x01\x05" + bytes(50)), "SECURE_PRESENCE: family 5")
     bad(tlv(19, b"\x01\x04" + bytes(50)), "SECURE_PRESENCE: family 4, not v4-mapped")
     bad(tlv(25, bytes(150)), "GROUP_JOIN of 150 bytes")

@@ -34,7 +34,7 @@ FIELDS = ["frame.number", "frame.time_epoch", "udp.dstport", "tlvcast.name", "tl
           "tlvcast.secure.version", "tlvcast.secure.session_id", "tlvcast.secure.seq", "tlvcast.group.epoch",
           "tlvcast.group.sender", "tlvcast.group.generation", "tlvcast.group.first", "tlvcast.group.total",
           "tlvcast.repair.stream", "tlvcast.repair.seq", "tlvcast.repair.first", "tlvcast.repair.count",
-          "tlvcast.repair.next", "_ws.expert.message"]
+          "tlvcast.repair.next", "tlvcast.repair.block_count", "tlvcast.repair.index", "_ws.expert.message"]
 
 
 def tshark_read(path, *extra):

@@ -18,7 +18,7 @@ local types = {
     [27] = {"GROUP_PRESENCE", 52, 249}, [28] = {"GROUP_COMMIT", 226, 65535}, [29] = {"GROUP_WELCOME", 28, 65535},
     [30] = {"GROUP_MESSAGE", 110, 65535}, [31] = {"GROUP_SYNC", 8, 8}, [32] = {"GROUP_BATCH", 112, 65535},
     [33] = {"REPAIR_DATA", 12, 65535}, [34] = {"REPAIR_NACK", 10, 388}, [35] = {"REPAIR_TAIL", 8, 8},
-    [36] = {"REPAIR_GONE", 12, 12}, [37] = {"REPAIR_ACK", 8, 8},
+    [36] = {"REPAIR_GONE", 12, 12}, [37] = {"REPAIR_ACK", 8, 8}, [38] = {"REPAIR_PARITY", 16, 65535},
 }
 local names = {}
 for t, row in pairs(types) do names[t] = row[1] end
@@ -75,6 +75,9 @@ field("uint32", "repair.seq", "Sequence", base.DEC)
 field("uint32", "repair.first", "First", base.DEC)
 field("uint32", "repair.count", "Count", base.DEC)
 field("uint32", "repair.next", "Next", base.DEC)
+field("uint8", "repair.block_count", "Block datagrams", base.DEC)
+field("uint8", "repair.index", "Parity index", base.DEC)
+field("bytes", "repair.symbol", "Parity symbol")
 
 local e_malformed = ProtoExpert.new("tlvcast.malformed", "malformed", expert.group.MALFORMED, expert.severity.ERROR)
 local e_unknown = ProtoExpert.new("tlvcast.unknown", "unknown type", expert.group.UNDECODED, expert.severity.WARN)
@@ -338,6 +341,19 @@ value[36] = function(tvb, off, len, tree)
     tree:add(f["repair.first"], tvb(off + 4, 4))
     tree:add(f["repair.count"], tvb(off + 8, 4))
     return string.format("%d from %d", tvb(off + 8, 4):uint(), tvb(off + 4, 4):uint())
+end
+-- FEC (docs/PROTOCOL.md "FEC"): parity symbol `index` over datagrams [first, first + count).
+value[38] = function(tvb, off, len, tree)
+    tree:add(f["repair.stream"], tvb(off, 4))
+    tree:add(f["repair.first"], tvb(off + 4, 4))
+    tree:add(f["repair.block_count"], tvb(off + 8, 1))
+    tree:add(f["repair.index"], tvb(off + 9, 1))
+    tree:add(f["repair.symbol"], tvb(off + 10, len - 10))
+    local first, count, index = tvb(off + 4, 4):uint(), tvb(off + 8, 1):uint(), tvb(off + 9, 1):uint()
+    if count == 0 or count + index > 255 then
+        return malformed(tree, "count %d, index %d: at most 256 symbols in a block", count, index)
+    end
+    return string.format("parity %d of %d from %d, %d-byte symbol", index, count, first, len - 10)
 end
 
 -- One TLV at off with `avail` bytes left in its container; returns its size, or nil when its

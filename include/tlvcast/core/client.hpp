@@ -10,13 +10,26 @@
 
 #include <asio.hpp>
 
+#include <algorithm>
 #include <array>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace tlvcast::core {
+
+/// How the client driver reads its socket.
+struct client_driver_options {
+    /// With a Transport that takes many at once (transport::try_receiving_many): after each
+    /// completed receive, bursts of up to receive_burst - 1 datagrams (one recvmmsg each) are
+    /// handled before the outputs leave in one batch and the events are handed out; 1: one
+    /// datagram per receive. Each buffer is as large as any datagram (64 KiB).
+    std::size_t receive_burst = 16;
+    /// Full bursts read in a row at most, before going back to the reactor (timers wait meanwhile).
+    std::size_t receive_rounds = 8;
+};
 
 /// A client of one relay. Transport, Cipher and Fragmenter are policies (see their concepts).
 /// Asynchronous operations follow Asio: each takes a completion token (a callback, asio::use_future,
@@ -31,11 +44,21 @@ public:
     using engine_type = client_engine<Cipher, Fragmenter>;
     using executor_type = typename Transport::executor_type;
 
-    basic_client(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, client_options options = {})
+    basic_client(Transport transport, Cipher cipher, Fragmenter fragmenter = {}, client_options options = {},
+                 client_driver_options driver = {})
         : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
           timer_(strand_), engine_(std::move(cipher), std::move(fragmenter), std::move(options)),
-          sender_(transport_, strand_)
+          sender_(transport_, strand_), receive_rounds_(std::max<std::size_t>(driver.receive_rounds, 1))
     {
+        if constexpr (transport::try_receiving_many<Transport>) {
+            const std::size_t n = std::max<std::size_t>(driver.receive_burst, 1) - 1;
+            if (n != 0) // not zeroed: the kernel touches only the pages it writes
+                burst_storage_.reset(new std::byte[n * burst_buffer_size]);
+            for (std::size_t i = 0; i < n; ++i)
+                burst_buffers_.emplace_back(burst_storage_.get() + i * burst_buffer_size, burst_buffer_size);
+            burst_from_.resize(n);
+            burst_sizes_.resize(n);
+        }
     }
 
     executor_type get_executor() const { return transport_.get_executor(); }
@@ -175,6 +198,7 @@ private:
                                      if (!ec) {
                                          engine_.handle(from_, std::span<const std::byte>(buffer_.data(), n),
                                                         clock::now(), out_);
+                                         drain();
                                          pump();
                                      }
                                      // A transient error (e.g. ICMP port unreachable) must not stop receiving.
@@ -183,6 +207,27 @@ private:
                                  }));
     }
 
+    // Handles what already waits, in bursts (one try_receive_many each) until one comes back
+    // short, at most receive_rounds_; a full burst's outputs leave before the next is read, the
+    // last one's (and every event) in the caller's pump().
+    void drain()
+    {
+        if constexpr (transport::try_receiving_many<Transport>) {
+            for (std::size_t round = 0; round < receive_rounds_ && !burst_buffers_.empty() && !closed_; ++round) {
+                std::error_code ec;
+                const std::size_t n = transport_.try_receive_many(burst_buffers_, burst_from_, burst_sizes_, ec);
+                const time_point now = clock::now(); // one reading per burst: they arrived together
+                for (std::size_t i = 0; i < n; ++i)
+                    if (burst_sizes_[i] <= burst_buffers_[i].size()) // else truncated: dropped
+                        engine_.handle(burst_from_[i],
+                                       std::span<const std::byte>(burst_buffers_[i].data(), burst_sizes_[i]), now,
+                                       out_);
+                if (n < burst_buffers_.size())
+                    return;
+                flush();
+            }
+        }
+    }
     // After every engine call: send its datagrams, hand out its events, re-arm the timer.
     void pump()
     {
@@ -259,6 +304,13 @@ private:
     transport::send_queue<Transport, asio::strand<executor_type>> sender_;
     datagram_batch out_;
     std::array<std::byte, 65536> buffer_{};
+    std::size_t receive_rounds_;
+    // The bursts' receive buffers (transport::try_receiving_many), each as large as any datagram.
+    static constexpr std::size_t burst_buffer_size = 65536;
+    std::unique_ptr<std::byte[]> burst_storage_;
+    std::vector<std::span<std::byte>> burst_buffers_;
+    std::vector<endpoint> burst_from_;
+    std::vector<std::size_t> burst_sizes_;
     endpoint from_{};
     time_point armed_for_ = no_timer;
     bool closed_ = false;

@@ -157,7 +157,7 @@ public:
             if constexpr (requires { cipher_.seal_batch(session_, messages, blob_, ec); }) {
                 n = cipher_.seal_batch(session_, messages.subspan(i), blob_, ec);
                 if (!ec)
-                    send_blob(now, out, ec);
+                    send_blob(blob_, now, out, ec);
             } else {
                 send_message(crypto::message_kind::data, messages[i], now, out, ec);
             }
@@ -167,6 +167,21 @@ public:
             }
         }
     }
+
+    /// Sends a data blob sealed earlier by this engine's Cipher (cipher().seal(session(), ...) or
+    /// seal_batch): the rest of send()'s pipeline (split, protect), for a sender that seals and
+    /// signs ahead of its send time (bench/datapath keeps signing out of its timed loop). The blob
+    /// is not checked: sealing it was the caller's business. Errors: not_ready, shut_down, and
+    /// the Fragmenter's and record layer's.
+    void send_sealed(std::span<const std::byte> blob, time_point now, datagram_batch& out, std::error_code& ec);
+
+    /// Removes the record layer of one datagram from the relay and hands back its inner TLV's
+    /// bytes without acting on them: for a driver that checks what a relay forwarded against
+    /// what was sent (bench/datapath). The record counts in the replay window as in handle(), so
+    /// a datagram goes either here or to handle(), never both. Returns false on error: malformed,
+    /// unexpected_type (not a record, or a Cipher without records), the record layer's
+    /// (undecryptable, replayed).
+    bool unprotect(std::span<const std::byte> datagram, std::vector<std::byte>& inner, std::error_code& ec);
 
     /// Announces departure (the profile's leave message) when registered, then stops: later input
     /// is ignored.
@@ -281,8 +296,8 @@ private:
     // splits straight into `out` (no copy).
     void send_message(crypto::message_kind kind, std::span<const std::byte> message, time_point now,
                       datagram_batch& out, std::error_code& ec);
-    // split -> protect of the blob in blob_.
-    void send_blob(time_point now, datagram_batch& out, std::error_code& ec);
+    // split -> protect of `blob` (blob_, or a blob sealed ahead).
+    void send_blob(std::span<const std::byte> blob, time_point now, datagram_batch& out, std::error_code& ec);
 
     // A Cipher with blobs of its own to send (a group profile's commits) offers
     // poll_output(session, blob); one with things to report offers poll_notice(session, received).

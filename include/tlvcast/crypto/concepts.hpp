@@ -79,6 +79,8 @@ struct received {
 /// With a record layer (has_record_layer), every datagram after the handshake travels inside an
 /// outer TLV of type C::record_type: protect() turns one inner datagram into a whole record;
 /// unprotect() turns a record's value back into the inner TLV bytes (AEAD, replay window).
+/// Optional: protect_append(session, inner, dst, ec), protect() appending to dst (unchanged on
+/// error), lets the engines seal records straight into their outgoing batch (both sides).
 /// With opaque forwarding, client_forwarded() is the end-to-end check of a blob the relay forwarded
 /// outside records (whole or reassembled): only its kind::message results count.
 template <class C>

@@ -8,10 +8,12 @@
 #include <tlvcast/fragment/concepts.hpp>
 #include <tlvcast/fragment/detail/repair_rx.hpp>
 #include <tlvcast/fragment/detail/repair_tx.hpp>
+#include <tlvcast/fragment/fec/concepts.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/repair.hpp>
+#include <tlvcast/wire/repair_parity.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -46,9 +49,15 @@ namespace tlvcast::fragment {
 /// port names an unauthenticated source (a relay's forwarded datagrams outside records): it may
 /// send data, tails and GONE marks, never a NACK that makes this instance send.
 ///
+/// With a Parity codec (fec::cm256_codec; docs/PROTOCOL.md "FEC"), each stream is also cut into
+/// blocks of limits().fec_k datagrams; fec_r REPAIR_PARITY datagrams follow each block, and a NACK
+/// for a closed block is answered with fresh parity. A receiver missing no more of a block than it
+/// has parity rebuilds the datagrams without a NACK; a rebuilt datagram takes exactly the path of
+/// a received REPAIR_DATA.
+///
 /// Not thread-safe: the engine that owns it serialises calls.
-template <class Inner = seed_fragmenter>
-    requires fragmenter<Inner>
+template <class Inner = seed_fragmenter, class Parity = fec::no_parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
 class basic_nack_fragmenter {
 public:
     using limits_type = repair_limits;
@@ -58,17 +67,22 @@ public:
 
     /// `inner` cuts messages (its fragment size must leave 12 bytes of a datagram for the
     /// REPAIR_DATA header); `seed` draws stream ids and back-offs (reproducible in simulations).
+    /// Whether this instance does FEC (a Parity codec).
+    static constexpr bool fec = fec::has_parity<Parity>;
+
     explicit basic_nack_fragmenter(Inner inner = Inner{}, const repair_limits& lim = {},
-                                   std::uint64_t seed = detail::random_seed())
-        : inner_(std::move(inner)), lim_(lim), rng_(seed)
+                                   std::uint64_t seed = detail::random_seed(), Parity parity = Parity{})
+        : inner_(std::move(inner)), lim_(lim), rng_(seed), parity_(std::move(parity))
     {
+        if (fec && (lim_.fec_k > 255 || lim_.fec_k + lim_.fec_r > 255))
+            throw std::invalid_argument("repair_limits: fec_k + fec_r must be at most 255");
     }
 
     static constexpr bool handles(wire::tlv_type type) noexcept
     {
         return type == wire::tlv_type::repair_data || type == wire::tlv_type::repair_nack ||
                type == wire::tlv_type::repair_tail || type == wire::tlv_type::repair_gone ||
-               type == wire::tlv_type::repair_ack;
+               type == wire::tlv_type::repair_ack || (fec && type == wire::tlv_type::repair_parity);
     }
 
     /// Appends `message`'s datagrams to `to`, each in a REPAIR_DATA of `to`'s stream, and caches
@@ -103,6 +117,9 @@ public:
             s.cache.push_back(std::move(c));
             ++s.next;
             ++stats_.data_sent;
+            if constexpr (fec)
+                if (fec_on() && s.next - s.fec.block_first >= lim_.fec_k)
+                    close_block(s, now, out);
         }
         std::size_t evicted = 0;
         stats_.cache_evictions += s.evict(now, lim_, evicted);
@@ -137,6 +154,12 @@ public:
         case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
         case wire::tlv_type::repair_ack: on_ack(from, t.value, ec); break;
+        case wire::tlv_type::repair_parity:
+            if (fec_on())
+                on_parity(from, t.value, now, ec);
+            else
+                ec = errc::unexpected_type;
+            break;
         default: on_mark(from, t, now, ec); break;
         }
         if (ec == errc::malformed || ec == errc::truncated_header)
@@ -192,7 +215,7 @@ public:
     std::size_t tx_streams() const noexcept { return tx_.size(); }
     std::size_t rx_streams() const noexcept { return rx_.size(); }
     /// Bytes held for repair and ahead of gaps.
-    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_; }
+    std::size_t buffered_bytes() const noexcept { return total_cache_ + total_held_ + total_fec_; }
 
 private:
     /// A stream heard: its source as the engine named it (without a port for a group's stream),
@@ -221,6 +244,15 @@ private:
     void on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec);
     void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
 
+    // FEC (impl/nack_fec.hpp; a Parity codec only).
+    void close_block(detail::tx_stream& s, time_point now, datagram_batch& out);
+    void send_parity(detail::tx_stream& s, fec::detail::tx_block& b, unsigned n, datagram_batch& out);
+    std::size_t answer_with_parity(detail::tx_stream& s, time_point now, datagram_batch& out);
+    void on_parity(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
+    void try_recover(const endpoint& from, std::uint32_t id, detail::rx_stream& s, time_point now);
+    void keep_recent(detail::rx_stream& s, std::uint32_t seq, std::vector<std::byte>&& datagram);
+    void release_fec(detail::rx_stream& s) noexcept { total_fec_ -= s.fec.bytes(); }
+
     bool group_destination(const endpoint& to) const noexcept
     {
         return to.is_multicast() && !(single_receiver_ && *single_receiver_ == to);
@@ -229,12 +261,20 @@ private:
     {
         std::uint32_t id;
         do
-            id = (static_cast<std::uint32_t>(rng_()) & 0x7fffffffu) | (group_destination(to) ? 0x80000000u : 0u);
+            id = (static_cast<std::uint32_t>(rng_()) & 0x3fffffffu) | (group_destination(to) ? 0x80000000u : 0u) |
+                 (fec_stream() ? fec_stream_bit : 0u);
         while (by_id_.contains(id));
         return id;
     }
     /// Stream ids of multicast destinations have the top bit set: their receivers back off longer.
     static bool group_stream(std::uint32_t id) noexcept { return (id & 0x80000000u) != 0; }
+    /// Stream ids of streams that carry proactive parity have bit 30 set: their receivers give the
+    /// parity closing a block fec_wait before a first NACK.
+    static constexpr std::uint32_t fec_stream_bit = 0x40000000u;
+    bool fec_stream() const noexcept { return fec_on() && lim_.fec_r > 0; }
+    /// FEC at run time: a Parity codec and fec_k > 0 (0 turns it off both ways: no blocks, no
+    /// datagrams kept to decode with, REPAIR_PARITY refused).
+    bool fec_on() const noexcept { return fec && lim_.fec_k > 0; }
     duration backoff(std::uint32_t id)
     {
         // At least one tick: a NACK is never due at the instant the gap opened (the timer then
@@ -243,11 +283,23 @@ private:
         return duration{1 + (span <= 1 ? 0 : static_cast<duration::rep>(rng_() % static_cast<std::uint64_t>(span)))};
     }
     void wake(time_point t) noexcept { next_ = std::min(next_, t); }
+    /// A gap's first NACK waits longer on a stream that carries parity (its block may close first).
+    duration gap_backoff(std::uint32_t id)
+    {
+        return backoff(id) + (fec && (id & fec_stream_bit) != 0 ? lim_.fec_wait : duration{0});
+    }
 
 
     Inner inner_;
     repair_limits lim_;
     std::mt19937_64 rng_;
+    [[no_unique_address]] Parity parity_;
+    std::vector<std::byte> symbols_;             ///< a block's symbols, encoded or decoded (FEC)
+    std::vector<const std::byte*> symbol_ptrs_;
+    std::vector<fec::symbol> decode_;
+    std::vector<std::byte> rebuilt_;             ///< a rebuilt REPAIR_DATA value
+    std::size_t total_fec_ = 0;                  ///< FEC bytes of all rx streams (fec_total_bytes)
+    bool recovering_ = false;                    ///< inside try_recover: rebuilt data does not recurse
     tx_map tx_;
     std::unordered_map<std::uint32_t, endpoint> by_id_;
     std::map<rx_key, detail::rx_stream> rx_;
@@ -272,3 +324,4 @@ static_assert(control_fragmenter<nack_fragmenter> && queuing_fragmenter<nack_fra
 
 #include <tlvcast/fragment/impl/nack_receive.hpp>
 #include <tlvcast/fragment/impl/nack_send.hpp>
+#include <tlvcast/fragment/impl/nack_fec.hpp>

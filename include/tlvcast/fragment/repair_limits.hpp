@@ -76,6 +76,30 @@ struct repair_limits {
     unsigned tails = 6;
     /// Both: a stream silent and idle this long is forgotten.
     duration idle = std::chrono::seconds(60);
+
+    // FEC (only with a Parity codec: basic_nack_fragmenter<Inner, fec::cm256_codec>).
+    /// Sender: data datagrams per FEC block (1..255; 0: no blocks, no parity). A block closes when
+    /// it has fec_k datagrams, or, shorter, when the first tail after a burst is due.
+    unsigned fec_k = 16;
+    /// Sender: parity datagrams sent with each block as it closes (proactive; fec_k + fec_r <= 255).
+    unsigned fec_r = 2;
+    /// Sender: a NACK for datagrams of a closed block is answered with as many fresh parity
+    /// datagrams (one parity repairs different losses at different receivers), at most
+    /// fec_parity_answers times per block; after that, or when false, with the datagrams.
+    bool fec_repair = true;
+    unsigned fec_parity_answers = 2;
+    /// Sender: closed blocks remembered per stream for parity answers (oldest forgotten first).
+    std::size_t fec_blocks_kept = 64;
+    /// Receiver: once a stream carried parity, a gap waits this much longer before its first NACK,
+    /// so that the parity closing its block (sent with the first tail at the latest) can fill it.
+    duration fec_wait = std::chrono::milliseconds(15);
+    /// Receiver: per stream, blocks whose parity is held (oldest dropped first), the bytes of that
+    /// parity, and the bytes of delivered datagrams kept to decode with (the newest 255 at most).
+    std::size_t fec_blocks = 8;
+    std::size_t fec_parity_bytes = std::size_t{1} * 1024 * 1024;
+    std::size_t fec_recent_bytes = std::size_t{512} * 1024;
+    /// Receiver: parity and kept datagrams over all streams together (beyond it, nothing new is kept).
+    std::size_t fec_total_bytes = std::size_t{64} * 1024 * 1024;
 };
 
 /// A gap that could not be repaired: datagrams `first`..`last` of a stream from `peer` (the
@@ -111,6 +135,13 @@ struct nack_fragmenter_stats {
     std::uint64_t streams_evicted = 0;     ///< streams forgotten to stay within max_streams
     std::uint64_t malformed = 0;           ///< repair TLVs that did not decode
     std::uint64_t refused = 0;             ///< GONEs and new streams' TAILs from an unauthenticated source
+    std::uint64_t parity_sent = 0;         ///< REPAIR_PARITY sent proactively, as blocks closed
+    std::uint64_t parity_repairs_sent = 0; ///< REPAIR_PARITY sent to answer NACKs (fresh indices)
+    std::uint64_t parity_received = 0;     ///< REPAIR_PARITY received and kept
+    std::uint64_t parity_unneeded = 0;     ///< REPAIR_PARITY for a block already whole, or a duplicate index
+    std::uint64_t parity_dropped = 0;      ///< REPAIR_PARITY refused: malformed, unknown stream, bounds, size mismatch
+    std::uint64_t fec_recovered = 0;       ///< datagrams rebuilt from parity (then checked as received ones)
+    std::uint64_t fec_decode_failed = 0;   ///< decodes that failed or rebuilt a symbol that is not a datagram
     reassembly_stats reassembly;           ///< the inner reassembler's
 };
 

@@ -206,6 +206,44 @@ public:
             return 0;
         }
         std::lock_guard lock(mailbox_->mutex);
+        ++mailbox_->stats.receive_calls;
+        return take_one(buffer, from, ec);
+    }
+
+    /// Takes up to buffers.size() queued datagrams at once (transport::try_receiving_many), as
+    /// recvmmsg does: sizes[i] > buffers[i].size() marks a truncated one. would_block when none
+    /// waits, bad_descriptor when closed.
+    std::size_t try_receive_many(std::span<const std::span<std::byte>> buffers, std::span<endpoint> from,
+                                 std::span<std::size_t> sizes, std::error_code& ec)
+    {
+        ec.clear();
+        if (!mailbox_) {
+            ec = asio::error::bad_descriptor;
+            return 0;
+        }
+        std::lock_guard lock(mailbox_->mutex);
+        ++mailbox_->stats.receive_calls;
+        const std::size_t most = std::min({buffers.size(), from.size(), sizes.size()});
+        std::size_t n = 0;
+        for (; n < most; ++n) {
+            std::error_code one;
+            const std::size_t whole = mailbox_->queue.empty() ? 0 : mailbox_->queue.front().bytes.size();
+            take_one(buffers[n], from[n], one);
+            if (one && one != asio::error::message_size) {
+                if (n == 0)
+                    ec = one;
+                break;
+            }
+            sizes[n] = whole;
+        }
+        return n;
+    }
+
+private:
+    // The oldest queued datagram into `buffer` (mailbox locked by the caller).
+    std::size_t take_one(std::span<std::byte> buffer, endpoint& from, std::error_code& ec)
+    {
+        ec.clear();
         if (mailbox_->closed) {
             ec = asio::error::bad_descriptor;
             return 0;
@@ -228,6 +266,7 @@ public:
         return n;
     }
 
+public:
     /// Leaves the hub: a pending receive completes with operation_aborted, later sends fail with
     /// bad_descriptor, datagrams sent here are lost. Idempotent; never throws.
     void close() noexcept
@@ -272,6 +311,7 @@ private:
             return;
         }
         std::unique_lock lock(mailbox_->mutex);
+        ++mailbox_->stats.receive_calls;
         if (mailbox_->closed) {
             lock.unlock();
             op->complete(asio::error::bad_descriptor, 0);
@@ -303,6 +343,6 @@ private:
 };
 
 static_assert(transport<memory_transport>, "memory_transport must model tlvcast::transport::transport");
-static_assert(try_receiving<memory_transport>);
+static_assert(try_receiving_many<memory_transport>);
 
 } // namespace tlvcast::transport

@@ -48,6 +48,7 @@ enum class tlv_type : std::uint16_t {
     repair_tail = 35,         ///< repairing fragmenter: stream(4) next(4): every seq below next was sent
     repair_gone = 36,         ///< repairing fragmenter: stream(4) first(4) count(4): cannot be repaired
     repair_ack = 37,          ///< repairing fragmenter: stream(4) next(4): every seq below next was delivered
+    repair_parity = 38,       ///< repairing fragmenter, FEC: stream(4) first(4) count(1) index(1) symbol
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -106,6 +107,9 @@ inline constexpr std::uint16_t group_welcome_min = 16 + 8 + 2 + 2;
 /// Repair sizes (docs/PROTOCOL.md, "Repair"): a stream and sequence header, one NACK range, the
 /// most ranges one NACK carries.
 inline constexpr std::uint16_t repair_header_size = 4 + 4, repair_range_size = 4 + 2, repair_max_ranges = 64;
+/// REPAIR_PARITY: stream, first, count, index; its symbol holds at least a length prefix and the
+/// smallest TLV (a data symbol is length(2) + one datagram, zero-padded).
+inline constexpr std::uint16_t repair_parity_header_size = 4 + 4 + 1 + 1, repair_parity_min_symbol = 2 + 4;
 inline constexpr std::uint16_t group_message_header = 16 + 8 + 2 + 4, group_message_min = group_message_header + 64 + 16;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
@@ -154,6 +158,8 @@ inline constexpr std::array type_table{
     type_info{tlv_type::repair_gone, "REPAIR_GONE", repair_header_size + 4, repair_header_size + 4,
               origin::client | origin::relay},
     type_info{tlv_type::repair_ack, "REPAIR_ACK", repair_header_size, repair_header_size, origin::client | origin::relay},
+    type_info{tlv_type::repair_parity, "REPAIR_PARITY", repair_parity_header_size + repair_parity_min_symbol, 0xffff,
+              origin::client | origin::relay},
 };
 
 namespace detail {
@@ -234,7 +240,7 @@ inline constexpr std::array all_types{
     tlv_type::group_presence,     tlv_type::group_commit,       tlv_type::group_welcome,
     tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
     tlv_type::repair_data,        tlv_type::repair_nack,        tlv_type::repair_tail,
-    tlv_type::repair_gone,        tlv_type::repair_ack,
+    tlv_type::repair_gone,        tlv_type::repair_ack,         tlv_type::repair_parity,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -267,7 +273,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(38) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(39) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

@@ -56,7 +56,7 @@ struct sim {
     // Nothing reaches or leaves these clients from now on (their processes died without a word).
     void cut(std::vector<std::size_t> who)
     {
-        net.tap = [this, who](test::wire_datagram& d) {
+        net.tap = [who](test::wire_datagram& d) {
             for (const std::size_t i : who)
                 if (d.from == test::secure_client_address(i) || d.to == test::secure_client_address(i))
                     return false;

@@ -8,6 +8,7 @@
 #include <tlvcast/wire/tlv.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -38,6 +39,22 @@ bool protect_one(Cipher& cipher, Session& session, const endpoint& to, std::span
 {
     ec = {};
     if constexpr (Cipher::has_record_layer) {
+        // Sealed straight into the batch where the Cipher can (one copy of each record fewer),
+        // unless `inner` views the batch itself (its storage may move as the record grows it).
+        if constexpr (requires { cipher.protect_append(session, inner, out.bytes(), ec); }) {
+            const auto& b = out.bytes();
+            const std::less<const std::byte*> before; // a total order, even between unrelated arrays
+            const bool aliases = !inner.empty() && !b.empty() && !before(inner.data(), b.data()) &&
+                                 before(inner.data(), b.data() + b.size());
+            if (!aliases) {
+                const std::size_t m = out.mark();
+                cipher.protect_append(session, inner, out.bytes(), ec);
+                if (ec)
+                    return false;
+                out.commit(to, m);
+                return true;
+            }
+        }
         cipher.protect(session, inner, record, ec);
         if (ec)
             return false;

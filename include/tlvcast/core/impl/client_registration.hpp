@@ -93,20 +93,52 @@ void client_engine<Cipher, Fragmenter>::send_message(crypto::message_kind kind, 
 {
     cipher_.seal(session_, kind, message, blob_, ec);
     if (!ec)
-        send_blob(now, out, ec);
+        send_blob(blob_, now, out, ec);
 }
 
 template <class Cipher, class Fragmenter>
-void client_engine<Cipher, Fragmenter>::send_blob(time_point now, datagram_batch& out, std::error_code& ec)
+void client_engine<Cipher, Fragmenter>::send_blob(std::span<const std::byte> blob, time_point now, datagram_batch& out,
+                                                  std::error_code& ec)
 {
     if constexpr (Cipher::has_record_layer) {
         split_.clear();
-        fragmenter_.split(blob_, opt_.relay, now, split_, ec);
+        fragmenter_.split(blob, opt_.relay, now, split_, ec);
         // Even after an error: the Fragmenter's control datagrams may be there.
         protect_all(split_, out);
     } else {
-        fragmenter_.split(blob_, opt_.relay, now, out, ec);
+        fragmenter_.split(blob, opt_.relay, now, out, ec);
     }
+}
+
+template <class Cipher, class Fragmenter>
+void client_engine<Cipher, Fragmenter>::send_sealed(std::span<const std::byte> blob, time_point now,
+                                                    datagram_batch& out, std::error_code& ec)
+{
+    const count_out counting{counters_, out};
+    ec = {};
+    if (state_ != state::established) {
+        ec = state_ == state::closed ? errc::shut_down : errc::not_ready;
+        return;
+    }
+    send_blob(blob, now, out, ec);
+}
+
+template <class Cipher, class Fragmenter>
+bool client_engine<Cipher, Fragmenter>::unprotect(std::span<const std::byte> datagram, std::vector<std::byte>& inner,
+                                                  std::error_code& ec)
+{
+    ec = {};
+    const wire::tlv t = wire::read_outer(datagram, ec);
+    if (ec)
+        return false;
+    if constexpr (Cipher::has_record_layer) {
+        if (is_record(t)) {
+            cipher_.unprotect(session_, t.value, inner, ec);
+            return !ec;
+        }
+    }
+    ec = errc::unexpected_type;
+    return false;
 }
 
 template <class Cipher, class Fragmenter>
@@ -133,7 +165,7 @@ void client_engine<Cipher, Fragmenter>::drain_cipher(time_point now, datagram_ba
     if constexpr (requires { cipher_.poll_output(session_, blob_); }) {
         while (state_ == state::established && cipher_.poll_output(session_, blob_)) {
             std::error_code ec;
-            send_blob(now, out, ec);
+            send_blob(blob_, now, out, ec);
             if (ec)
                 counters_.add(client_counter::send_errors);
         }

@@ -2,6 +2,7 @@
 // The receiving side of one repair stream: in-order delivery, held datagrams, gaps and their NACKs.
 #pragma once
 
+#include <tlvcast/fragment/fec/detail/stream_state.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 #include <tlvcast/wire/repair.hpp>
@@ -33,6 +34,7 @@ struct rx_stream {
     std::uint32_t acked = 0;       ///< `next` at the last ACK sent
     std::uint64_t delivered = 0;   ///< datagrams delivered (a busy stream is the last to be evicted)
     time_point heard{};
+    fec::detail::rx_state fec;     ///< parity held and datagrams kept to decode (a Parity codec only)
 
     bool has_gap() const noexcept { return next < high; }
 

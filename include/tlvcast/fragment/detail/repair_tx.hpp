@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/fec/detail/stream_state.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/time.hpp>
 
@@ -37,6 +38,7 @@ struct tx_stream {
     time_point used{};
     double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
     time_point tokens_at = time_point::min();
+    fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
 
     /// Refills the repair budget for the time since the last refill, up to the burst.
     void refill(time_point now, const repair_limits& lim) noexcept
@@ -71,11 +73,12 @@ struct tx_stream {
         return bytes;
     }
 
-    /// Releases what the destination acknowledged; returns how many, adding their bytes to `bytes`.
-    std::size_t release_acked(std::size_t& bytes)
+    /// Releases what the destination acknowledged, below `keep_from` (an FEC block still open
+    /// needs its datagrams for its parity); returns how many, adding their bytes to `bytes`.
+    std::size_t release_acked(std::size_t& bytes, std::uint32_t keep_from = 0xffffffffu)
     {
         std::size_t n = 0;
-        for (; !cache.empty() && cache.front().seq < acked; ++n)
+        for (; !cache.empty() && cache.front().seq < acked && cache.front().seq < keep_from; ++n)
             bytes += pop_oldest();
         return n;
     }

@@ -7,9 +7,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner>
-    requires fragmenter<Inner>
-typename basic_nack_fragmenter<Inner>::rx_key basic_nack_fragmenter<Inner>::key_of(const endpoint& from,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+typename basic_nack_fragmenter<Inner, Parity>::rx_key basic_nack_fragmenter<Inner, Parity>::key_of(const endpoint& from,
                                                                                   std::uint32_t id) const noexcept
 {
     // A group's stream has one key, whether its TLVs came bare or inside the source's records: the
@@ -17,9 +17,9 @@ typename basic_nack_fragmenter<Inner>::rx_key basic_nack_fragmenter<Inner>::key_
     return {group_stream(id) ? from.without_port() : from, id};
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-detail::rx_stream* basic_nack_fragmenter<Inner>::rx_for(const rx_key& key, time_point now, bool create)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+detail::rx_stream* basic_nack_fragmenter<Inner, Parity>::rx_for(const rx_key& key, time_point now, bool create)
 {
     if (auto it = rx_.find(key); it != rx_.end()) {
         it->second.heard = now;
@@ -45,6 +45,7 @@ detail::rx_stream* basic_nack_fragmenter<Inner>::rx_for(const rx_key& key, time_
     }
     if (victim != rx_.end()) {
         total_held_ -= victim->second.held_bytes;
+        release_fec(victim->second);
         rx_.erase(victim);
         ++stats_.streams_evicted;
     }
@@ -53,9 +54,9 @@ detail::rx_stream* basic_nack_fragmenter<Inner>::rx_for(const rx_key& key, time_
     return &s;
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const std::byte> value, time_point now,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::span<const std::byte> value, time_point now,
                                           std::error_code& ec)
 {
     const wire::repair_data d = wire::decode_repair_data(value, ec);
@@ -76,6 +77,8 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
     s.heard_up_to(std::uint64_t{d.seq} + 1, lim_);
     if (d.seq == s.next) {
         deliver(key.first, d.seq, d.datagram, now);
+        if (fec_on())
+            keep_recent(s, d.seq, std::vector<std::byte>(d.datagram.begin(), d.datagram.end()));
         ++s.next;
         ++s.delivered;
         drain(key.first, s, now);
@@ -89,13 +92,15 @@ void basic_nack_fragmenter<Inner>::on_data(const endpoint& from, std::span<const
         s.held_bytes += d.datagram.size();
         total_held_ += d.datagram.size();
     }
-    s.update_gap(now, backoff(d.stream));
+    if (fec_on() && !s.fec.blocks.empty())
+        try_recover(from, d.stream, s, now); // this datagram may complete what a block's parity needs
+    s.update_gap(now, gap_backoff(d.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::uint32_t seq,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::deliver(const endpoint& source, std::uint32_t seq,
                                           std::span<const std::byte> datagram, time_point now)
 {
     std::error_code ec;
@@ -120,23 +125,25 @@ void basic_nack_fragmenter<Inner>::deliver(const endpoint& source, std::uint32_t
     message_.clear();
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
 {
     while (!s.held.empty() && s.held.begin()->first == s.next) {
         auto node = s.held.extract(s.held.begin());
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
         deliver(source, node.key(), node.mapped(), now);
+        if (fec_on())
+            keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
         ++s.delivered;
     }
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end,
                                           time_point now)
 {
     if (end <= s.next)
@@ -155,9 +162,9 @@ void basic_nack_fragmenter<Inner>::give_up(const endpoint& source, detail::rx_st
     drain(source, s, now);
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::on_mark(const endpoint& from, const wire::tlv& t, time_point now,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::on_mark(const endpoint& from, const wire::tlv& t, time_point now,
                                           std::error_code& ec)
 {
     const wire::repair_mark m = wire::decode_repair_mark(t.type(), t.value, ec);
@@ -193,13 +200,13 @@ void basic_nack_fragmenter<Inner>::on_mark(const endpoint& from, const wire::tlv
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(key.first, s, static_cast<std::uint32_t>(end), now);
     }
-    s.update_gap(now, backoff(m.stream));
+    s.update_gap(now, gap_backoff(m.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out)
 {
     s.missing(ranges_, wire::repair_max_ranges);
     if (ranges_.empty())
@@ -225,9 +232,9 @@ void basic_nack_fragmenter<Inner>::nack(const rx_key& key, detail::rx_stream& s,
     s.nack_due = now + std::min(wait, lim_.max_nack_interval);
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::rx_timer(const rx_key& key, detail::rx_stream& s, time_point now,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::rx_timer(const rx_key& key, detail::rx_stream& s, time_point now,
                                            datagram_batch& out)
 {
     if (s.nack_due <= now) {
@@ -235,7 +242,7 @@ void basic_nack_fragmenter<Inner>::rx_timer(const rx_key& key, detail::rx_stream
             give_up(key.first, s, s.gap_end(), now);
         else
             nack(key, s, now, out);
-        s.update_gap(now, backoff(key.second));
+        s.update_gap(now, gap_backoff(key.second));
     }
     if (s.ack_due <= now) {
         const std::size_t mark = out.mark();

@@ -8,9 +8,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner>
-    requires fragmenter<Inner>
-detail::tx_stream& basic_nack_fragmenter<Inner>::tx_for(const endpoint& to, time_point now)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+detail::tx_stream& basic_nack_fragmenter<Inner, Parity>::tx_for(const endpoint& to, time_point now)
 {
     if (auto it = tx_.find(to); it != tx_.end()) {
         it->second.used = now;
@@ -34,18 +34,18 @@ detail::tx_stream& basic_nack_fragmenter<Inner>::tx_for(const endpoint& to, time
     return s;
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::erase_tx(typename std::unordered_map<endpoint, detail::tx_stream>::iterator it)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::erase_tx(typename std::unordered_map<endpoint, detail::tx_stream>::iterator it)
 {
     total_cache_ -= it->second.cache_bytes;
     by_id_.erase(it->second.id);
     tx_.erase(it);
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::bound_total_cache()
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::bound_total_cache()
 {
     // Over the total: the oldest datagram of any stream goes (a walk over the streams, only then).
     while (total_cache_ > lim_.total_cache_bytes) {
@@ -60,9 +60,9 @@ void basic_nack_fragmenter<Inner>::bound_total_cache()
     }
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-detail::tx_stream* basic_nack_fragmenter<Inner>::tx_by_id(std::uint32_t id, const endpoint& from)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+detail::tx_stream* basic_nack_fragmenter<Inner, Parity>::tx_by_id(std::uint32_t id, const endpoint& from)
 {
     // Only a source with a port (authenticated by the engine's records) makes us act, and for a
     // unicast stream only its own destination.
@@ -72,9 +72,9 @@ detail::tx_stream* basic_nack_fragmenter<Inner>::tx_by_id(std::uint32_t id, cons
     return &tx_.at(known->second);
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec)
 {
     const wire::repair_mark m = wire::decode_repair_mark(wire::tlv_type::repair_ack, value, ec);
     if (ec)
@@ -89,16 +89,16 @@ void basic_nack_fragmenter<Inner>::on_ack(const endpoint& from, std::span<const 
     if (m.value > s->acked && m.value <= s->next) {
         s->acked = m.value;
         std::size_t bytes = 0;
-        stats_.acked_datagrams += s->release_acked(bytes);
+        stats_.acked_datagrams += s->release_acked(bytes, fec_on() ? s->fec.block_first : 0xffffffffu);
         total_cache_ -= bytes;
     }
     if (s->acked == s->next)
         s->tail_due = no_timer; // everything delivered: nothing to tell
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
                                           datagram_batch& out, std::error_code& ec)
 {
     const std::uint32_t id = wire::decode_repair_nack(value, ranges_, ec);
@@ -128,7 +128,10 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
     s.refill(now, lim_);
-    std::size_t budget = lim_.repairs_per_nack; // seqs looked at, repaired or not
+    std::size_t parity = 0;
+    if (fec_on() && lim_.fec_repair)
+        parity = answer_with_parity(s, now, out);
+    std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
     for (const auto& r : ranges_) {
         const std::uint64_t asked_end = std::uint64_t{r.first} + r.count;
@@ -143,6 +146,8 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
                 q = gone_end - 1;
                 continue;
             }
+            if (fec && s.fec.find(seq) && s.fec.find(seq)->handled == now)
+                continue; // answered with parity just now
             auto* c = s.find(seq);
             if (now < c->repaired + lim_.repair_holdoff) {
                 ++stats_.repairs_suppressed;
@@ -171,14 +176,16 @@ void basic_nack_fragmenter<Inner>::on_nack(const endpoint& from, std::span<const
     }
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
 {
     std::size_t bytes = 0;
     stats_.cache_evictions += s.evict(now, lim_, bytes);
     total_cache_ -= bytes;
     if (s.tail_due <= now) {
+        if (fec_on() && s.fec.block_first < s.next)
+            close_block(s, now, out); // the burst ended: its last block, short, closes now
         const std::size_t mark = out.mark();
         wire::append_repair_tail(out.bytes(), s.id, s.next);
         out.commit(s.to, mark);
@@ -194,9 +201,9 @@ void basic_nack_fragmenter<Inner>::tx_timer(detail::tx_stream& s, time_point now
     }
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::on_timer(time_point now, datagram_batch& out)
 {
     next_ = no_timer;
     // Each stream's timers first, then whether it is idle (its timers may have just made it so).
@@ -205,6 +212,7 @@ void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
         rx_timer(key, s, now, out);
         if (now - s.heard >= lim_.idle && !s.has_gap() && s.ack_due == no_timer) {
             total_held_ -= s.held_bytes;
+            release_fec(s);
             it = rx_.erase(it);
         } else {
             wake(std::min(s.nack_due, s.ack_due));
@@ -229,9 +237,9 @@ void basic_nack_fragmenter<Inner>::on_timer(time_point now, datagram_batch& out)
     inner_.on_timer(now, out);
 }
 
-template <class Inner>
-    requires fragmenter<Inner>
-void basic_nack_fragmenter<Inner>::forget(const endpoint& peer)
+template <class Inner, class Parity>
+    requires fragmenter<Inner> && fec::parity_policy<Parity>
+void basic_nack_fragmenter<Inner, Parity>::forget(const endpoint& peer)
 {
     if (auto it = tx_.find(peer); it != tx_.end())
         erase_tx(it);
@@ -243,6 +251,7 @@ void basic_nack_fragmenter<Inner>::forget(const endpoint& peer)
                 continue;
             }
             total_held_ -= it->second.held_bytes;
+            release_fec(it->second);
             it = rx_.erase(it);
         }
     };

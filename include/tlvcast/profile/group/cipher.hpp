@@ -175,6 +175,11 @@ public:
     {
         hop_.protect(s, inner, record, ec);
     }
+    void protect_append(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& dst,
+                        std::error_code& ec) const
+    {
+        hop_.protect_append(s, inner, dst, ec);
+    }
     void unprotect(client_session& s, std::span<const std::byte> value, std::vector<std::byte>& inner,
                    std::error_code& ec) const
     {
@@ -266,6 +271,11 @@ public:
                  std::error_code& ec) const
     {
         hop_.protect(p.hop, inner, record, ec);
+    }
+    void protect_append(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& dst,
+                        std::error_code& ec) const
+    {
+        hop_.protect_append(p.hop, inner, dst, ec);
     }
     std::optional<crypto::fingerprint> identity(const peer_session& p) const noexcept { return p.hop.identity; }
 

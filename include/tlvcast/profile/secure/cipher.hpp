@@ -207,7 +207,15 @@ public:
     void protect(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
+        record.clear();
         records::protect(s, inner, record, limits_, ec);
+    }
+    /// protect(), appending the record to `dst` (the engines' outgoing batch: sealed in place, no
+    /// copy); on error `dst` is unchanged. `inner` must not view `dst`.
+    void protect_append(client_session& s, std::span<const std::byte> inner, std::vector<std::byte>& dst,
+                        std::error_code& ec) const
+    {
+        records::protect(s, inner, dst, limits_, ec);
     }
 
     /// A record's value -> the inner TLV bytes, under whichever of the current, pending or previous
@@ -302,7 +310,14 @@ public:
     void protect(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& record,
                  std::error_code& ec) const
     {
+        record.clear();
         records::protect(p, inner, record, limits_, *updates_, ec);
+    }
+    /// protect(), appending to `dst` (see the client side's).
+    void protect_append(peer_session& p, std::span<const std::byte> inner, std::vector<std::byte>& dst,
+                        std::error_code& ec) const
+    {
+        records::protect(p, inner, dst, limits_, *updates_, ec);
     }
 
     /// The client's verified identity fingerprint.

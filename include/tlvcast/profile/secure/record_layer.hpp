@@ -23,12 +23,13 @@
 /// Bodies of basic_cipher's protect() and unprotect(); see cipher.hpp for their contracts.
 namespace tlvcast::profile::secure::records {
 
+// The protect() bodies append the record to `record` (the engines seal straight into their
+// outgoing batch); on error `record` is as it was.
 template <class Aead>
 void protect(client_session<Aead>& s, std::span<const std::byte> inner, std::vector<std::byte>& record,
              const key_limits& lim, std::error_code& ec)
 {
     ec = {};
-    record.clear();
     if (!s.current) {
         ec = errc::not_ready;
         return;
@@ -94,7 +95,6 @@ void protect(peer_session<Aead>& p, std::span<const std::byte> inner, std::vecto
              const key_limits& lim, key_update_queue<Aead>& updates, std::error_code& ec)
 {
     ec = {};
-    record.clear();
     if (!p.current) {
         ec = errc::not_ready;
         return;

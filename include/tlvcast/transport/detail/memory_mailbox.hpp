@@ -26,8 +26,9 @@ namespace tlvcast::transport {
 // mailbox and the hub state keep them.
 /// Receive-side counters of one memory_transport.
 struct memory_stats {
-    std::uint64_t received = 0;           ///< datagrams handed to async_receive
+    std::uint64_t received = 0;           ///< datagrams handed to async_receive or a try_receive
     std::uint64_t dropped_queue_full = 0; ///< datagrams lost because the receive queue was full
+    std::uint64_t receive_calls = 0;      ///< async_receive, try_receive and try_receive_many calls
 };
 
 /// Hub-wide counters.
