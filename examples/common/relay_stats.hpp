@@ -35,6 +35,7 @@ namespace tlvcast::examples {
 struct relay_reading {
     core::relay_counters::snapshot counters{};
     std::uint64_t clients = 0;
+    /// With --federate, the federation's counters (federation_*, docs/FEDERATION.md) follow them.
     std::vector<std::pair<std::string_view, std::uint64_t>> fragmenter;
 };
 
@@ -68,6 +69,17 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"send_backlogged", "Datagrams queued because the socket's send buffer was full."},
         {"refused", "Forwarded blobs the group profile refused (a commit out of order, say)."},
         {"unrecoverable", "Gaps in a client's stream that the repair layer gave up on."},
+        {"federation_published", "Envelopes handed to NATS (--federate)."},
+        {"federation_publish_errors", "Envelopes NATS refused (disconnected beyond its reconnect buffer)."},
+        {"federation_queue_full", "Envelopes dropped because the queue to NATS was full."},
+        {"federation_received", "Envelopes received from NATS."},
+        {"federation_inbound_full", "Envelopes from NATS dropped because the queue to the relay was full."},
+        {"federation_delivered", "Envelopes from NATS delivered to this relay's members."},
+        {"federation_malformed", "Envelopes from NATS that did not parse."},
+        {"federation_own", "This relay's own envelopes that came back from NATS (dropped)."},
+        {"federation_refused", "Envelopes from NATS the group profile refused."},
+        {"federation_disconnects", "Times the NATS connection was lost."},
+        {"federation_reconnects", "Times the NATS connection came back."},
         {"repair_data_sent", "Datagrams first sent with a repair header (--reliability nack)."},
         {"repair_nacks_sent", "NACKs sent for missing datagrams."},
         {"repair_nacks_received", "NACKs received for a known stream."},

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // tlvcast-relay: the relay on UDP multicast (secure, group or seed profile), printing events for people or as JSON lines.
 #include "common/cli.hpp"
+#include "common/federation.hpp"
 #include "common/group.hpp"
 #include "common/json.hpp"
 #include "common/profile.hpp"
@@ -47,6 +48,8 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<ex::reliability> reliability_given;
     ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
+    ex::federation_settings federation;       ///< --federate and its options (docs/FEDERATION.md)
+    bool federation_group_given = false;
 };
 
 settings parse(int argc, char** argv)
@@ -57,6 +60,10 @@ settings parse(int argc, char** argv)
     while (args.next(name)) {
         if (ex::read_common_option(name, args, s))
             continue;
+        if (ex::read_federation_option(name, args, s.federation)) {
+            s.federation_group_given = s.federation_group_given || name == "--federation-group";
+            continue;
+        }
         if (name == "--roster" || name == "--admin-key") {
             (name == "--roster" ? s.roster_file : s.admin_key_file) = std::string(args.value());
             if (s.group_option.empty())
@@ -87,6 +94,7 @@ settings parse(int argc, char** argv)
             args.unknown();
     }
     ex::check_common(s);
+    ex::check_federation(s.federation, s.profile, s.federation_group_given);
     s.reliability = ex::check_reliability(s.reliability_given, s.profile);
     if (s.quiet && s.verbose)
         throw ex::usage_error("options --quiet and --verbose: one at a time");
@@ -227,12 +235,19 @@ int run(const settings& s)
     // From here on SIGUSR1 and SIGHUP report the stats (once started) instead of killing the relay.
     asio::io_context io(1);
     const relay_type<Cipher>* running = nullptr;
-    ex::relay_stats_reporter stats(io, stats_options(s), [&running] {
+    const tlvcast::federation::federation_counters* federated = nullptr; // with --federate
+    ex::relay_stats_reporter stats(io, stats_options(s), [&running, &federated] {
         // On the io thread, the relay's only one: the strand's peer table and Fragmenter are not
         // being changed (workers only reseal).
         const auto& engine = running->engine();
-        return ex::relay_reading{engine.counters().read(), engine.client_count(),
-                                 ex::repair_counters(engine.fragmenter_stats())};
+        ex::relay_reading r{engine.counters().read(), engine.client_count(),
+                            ex::repair_counters(engine.fragmenter_stats())};
+        if (federated) { // atomic counters: the NATS threads may be counting right now
+            const auto f = federated->read();
+            for (std::size_t i = 0; i < f.size(); ++i)
+                r.fragmenter.emplace_back(ex::federation_stat_names[i], f[i]);
+        }
+        return r;
     });
     warn_other_relay(s);
 
@@ -262,6 +277,20 @@ int run(const settings& s)
     // Stays alive until io.run() returns; the relay calls it on the io thread only.
     event_printer printer(io, s.json, s.verbose, s.quiet);
     relay.start([&printer](const tlvcast::core::relay_event& e) { printer(e); });
+    // Federation: a NATS link and the bridge between it and the running relay (docs/FEDERATION.md).
+    // Declared after the relay: destroyed first, once io.run() returned.
+    const tlvcast::federation::relay_id relay_id = ex::new_relay_id();
+    std::string federation_subject;
+#if TLVCAST_HAS_NATS
+    std::optional<ex::relay_federation<relay_type<Cipher>>> federation;
+    if constexpr (ex::is_group<Cipher>) {
+        if (s.federation.enabled()) {
+            federation.emplace(io, relay, s.federation, relay_id, s.json, s.quiet);
+            federation_subject = federation->subject();
+            federated = &federation->counters();
+        }
+    }
+#endif
     const std::string data_group =
         ex::is_group<Cipher> ? ex::address_port_text(s.data_group->address, s.data_group->port) : std::string();
     if (s.json) {
@@ -274,6 +303,8 @@ int run(const settings& s)
             .num("port", s.udp.port);
         if (!data_group.empty())
             o.str("data_group", data_group);
+        if (!federation_subject.empty())
+            o.str("federation", federation_subject).str("relay_id", tlvcast::crypto::to_hex(relay_id));
         ex::print_line(o.text());
     } else if (!s.quiet) {
         ex::print_line("relay listening on " + s.udp.group_endpoint().to_string() + " (" +
@@ -282,6 +313,9 @@ int run(const settings& s)
                        ex::seconds_text(timeout) + ")");
         if (!data_group.empty())
             ex::print_line("multicast members' data group: " + data_group);
+        if (!federation_subject.empty())
+            ex::print_line("federated over NATS (" + std::to_string(s.federation.servers.size()) +
+                           " server(s)) on " + federation_subject + ", relay id " + tlvcast::crypto::to_hex(relay_id));
         ex::print_line(std::string(s.profile != ex::profile::seed ? "relay identity" : "relay RSA key") +
                        " fingerprint: " + fingerprint);
     }
@@ -309,7 +343,13 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
-        return ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
+        const int status =
+            ex::with_cipher(s.profile, s.backend, [&](auto c) { return run<typename decltype(c)::type>(s); });
+#if TLVCAST_HAS_NATS
+        if (s.federation.enabled())
+            nats_CloseAndWait(2000); // libnats's threads and globals: nothing left for a leak checker
+#endif
+        return status;
     } catch (const std::exception& e) {
         std::cerr << "tlvcast-relay: " << e.what() << "\n";
         if (s.json)

@@ -34,6 +34,19 @@ Options:
                      brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4 --group,
                      [ff15::2]:5008 for an IPv6 one. The members must listen on the same one (their
                      --data-group). Sent with the --iface and --ttl of --group.
+  --federate nats://HOST:PORT[,nats://HOST:PORT...]  group: federate this relay's group with
+                     the relays of other sites over a NATS cluster (any of its nodes; tls:// too):
+                     publish every blob the members send (unchanged: the relay cannot read it) and
+                     deliver what the other relays publish (docs/FEDERATION.md). Retried forever;
+                     the relay serves its LAN meanwhile. Needs a build with libnats
+  --federation-group NAME  the federated group's name, the same at every site: NATS subject
+                     tlvcast.g.NAME (1..64 of A-Z a-z 0-9 _ -; default: default)
+  --federation-creds FILE  NATS credentials (a .creds file: user JWT and seed)
+  --federation-jetstream  carry the group through a JetStream stream (TLVCAST_NAME, kept 10 min,
+                     at most 256 MiB): each blob is stored before it counts as published, and each
+                     relay receives what was stored since it started, in order, even across the
+                     death of a NATS node (the servers need JetStream: nats-server -js)
+  --federation-replicas N  the stream's replicas, 1..5 (default 3: a 3-node cluster)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
   --group ADDR       multicast group, IPv4 or IPv6 (default 224.1.1.1; e.g. ff15::1, ff02::1%v0);

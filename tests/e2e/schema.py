@@ -32,6 +32,10 @@ def hex64(v):
     return None if isinstance(v, str) and HEX64.match(v) else "not 64 lowercase hex digits"
 
 
+def hex32(v):
+    return None if isinstance(v, str) and re.match(r"^[0-9a-f]{32}$", v) else "not 32 lowercase hex digits"
+
+
 def hex128(v):
     return None if isinstance(v, str) and HEX128.match(v) else "not 128 lowercase hex digits"
 
@@ -70,7 +74,8 @@ CLIENT = ({"peer": address}, {"sender": hex64})
 RELAY = {
     "ready": ({"relay_fingerprint": hex64, "profile": one_of("seed", "secure", "group"),
                "backend": one_of("openssl", "cryptopp"), "reliability": one_of("none", "nack", "nack+fec"), "group": ip,
-               "port": port}, {"data_group": address}),
+               "port": port}, {"data_group": address, "federation": text, "relay_id": hex32}),
+    "federation": ({"state": one_of("connected", "disconnected"), "server": text}, {}),
     "registered": CLIENT,
     "connected": CLIENT,
     "disconnected": CLIENT,

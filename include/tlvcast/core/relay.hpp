@@ -115,6 +115,21 @@ public:
         shut_down();
     }
 
+    /// Runs `f(engine, now, out, events)` on the strand while the relay runs, then sends the
+    /// datagrams it appended and reports its events: how work from outside the UDP path (the
+    /// federation's receptions, docs/FEDERATION.md) reaches the engine. Thread-safe; after stop()
+    /// nothing runs.
+    template <class F>
+    void post_to_engine(F f)
+    {
+        asio::post(strand_, [this, f = std::move(f)]() mutable {
+            if (!running_)
+                return;
+            f(engine_, clock::now(), out_, events_);
+            flush();
+        });
+    }
+
     /// The engine, for counters: read them from any thread (they are atomic); everything else
     /// from the strand, or when the relay is stopped.
     const engine_type& engine() const noexcept { return engine_; }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,15 @@ struct relay_options {
     /// hands them back to complete().
     bool defer_jobs = false;
     std::size_t max_jobs = 4096; ///< jobs waiting or running; beyond, messages are dropped (overloaded)
+};
+
+/// What a federated relay hands to its federation (docs/FEDERATION.md): a blob one of its members
+/// sent and the relay accepted and forwarded (`presence` false), or a presence blob the relay made
+/// about one of its members; `origin` is that member's identity. The view lives for the call only.
+struct federated_blob {
+    bool presence = false;
+    std::span<const std::byte> blob;
+    crypto::fingerprint origin{};
 };
 
 /// The relay's protocol engine over a Cipher (relay side) and a Fragmenter. Like quinn-proto's
@@ -166,6 +176,17 @@ public:
         count_out(out, before);
     }
 
+    /// Federation (opaque forwarding only): `sink` gets every blob this relay accepted from its
+    /// members and forwarded, and every presence blob it made, on the engine's thread; it must not
+    /// block (it queues). Empty: no federation. Never called for what handle_federated() delivered.
+    void set_federation(std::function<void(const federated_blob&)> sink) { federate_ = std::move(sink); }
+
+    /// A blob another relay published: checked by the Cipher's classify_federated(), then
+    /// delivered to every member as if a local member had sent it (presence to each member). False
+    /// when the Cipher refused it (counted as refused). Never handed back to the federation sink.
+    bool handle_federated(const federated_blob& in, time_point now, datagram_batch& out,
+                          std::vector<relay_event>& events);
+
     std::size_t client_count() const noexcept { return peers_.size(); }
     /// Jobs waiting in poll_job() or running.
     std::size_t jobs() const noexcept { return jobs_; }
@@ -283,11 +304,12 @@ private:
     // A Fragmenter that numbers per destination (fragment::per_destination: repair) gets a split
     // per destination instead (forward_per_destination).
     // One unchanged blob to every peer but the sender (to_sender: the sender too).
-    void forward_opaque(const endpoint& from, const session_type& sender, time_point now, datagram_batch& out,
+    // `sender` null: from the federation (no local sender, nobody left out).
+    void forward_opaque(const endpoint& from, const session_type* sender, time_point now, datagram_batch& out,
                         bool to_sender = false);
     // A split per unicast recipient, inside its records, and one for the delivery group, bare
     // (as forward_opaque's): each destination is a stream its receivers can have repaired.
-    void forward_per_destination(const endpoint& from, const session_type& sender, time_point now,
+    void forward_per_destination(const endpoint& from, const session_type* sender, time_point now,
                                  datagram_batch& out, bool to_sender);
     // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
@@ -340,9 +362,11 @@ private:
     std::vector<std::byte> record_, message_, blob_, plaintext_;
     std::vector<std::vector<std::byte>> replies_; // answers to a request blob (relay_cipher::answer)
     datagram_batch split_, moved_;
+    std::function<void(const federated_blob&)> federate_;
 };
 
 } // namespace tlvcast::core
 
 #include <tlvcast/core/impl/relay_peers.hpp>
 #include <tlvcast/core/impl/relay_delivery.hpp>
+#include <tlvcast/core/impl/relay_federation.hpp>

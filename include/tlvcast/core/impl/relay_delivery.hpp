@@ -33,7 +33,10 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
         if (kind == crypto::message_kind::join || kind == crypto::message_kind::leave)
             return on_control(from, p.session, kind, now, out, events);
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
-        forward_opaque(from, *p.session, now, out, kind == crypto::message_kind::ordered);
+        forward_opaque(from, p.session.get(), now, out, kind == crypto::message_kind::ordered);
+        if (federate_) // what the relay accepted goes to the other sites too, unchanged
+            if (const auto who = cipher_.identity(*p.session))
+                federate_({false, message_, *who});
     } else {
         if constexpr (crypto::cheap_delivery<Cipher>) {
             deliver_inline(from, p.session, now, out, events);
@@ -182,7 +185,7 @@ void relay_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& from, const session_type& sender,
+void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& from, const session_type* sender,
                                                                time_point now, datagram_batch& out, bool to_sender)
 {
     std::uint64_t relayed = 0;
@@ -193,12 +196,13 @@ void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& f
         if (it != peers_.end() && send_blob(ep, *it->second.session, message_, now, out))
             ++relayed;
     };
-    if constexpr (requires { cipher_.delivery_group(sender); }) {
+    if constexpr (requires { cipher_.delivery_group(*sender); }) {
         if (fanout_.stale)
             rebuild_fanout();
         for (const endpoint& ep : fanout_.unicast)
             to_peer(ep);
-        const std::size_t grouped = fanout_.grouped - (!to_sender && cipher_.delivery_group(sender) ? 1 : 0);
+        const std::size_t grouped =
+            fanout_.grouped - (!to_sender && sender && cipher_.delivery_group(*sender) ? 1 : 0);
         if (grouped != 0) {
             std::error_code ec;
             split_.clear();
@@ -228,7 +232,7 @@ void relay_engine<Cipher, Fragmenter>::on_reseal_control(const endpoint& from, c
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, const session_type& sender, time_point now,
+void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, const session_type* sender, time_point now,
                                                       datagram_batch& out, bool to_sender)
 {
     if constexpr (fragment::per_destination<Fragmenter>)
@@ -258,7 +262,7 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, cons
         first_recipient = false;
     };
     std::uint64_t relayed = 0;
-    if constexpr (requires { cipher_.delivery_group(sender); }) {
+    if constexpr (requires { cipher_.delivery_group(*sender); }) {
         // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
         // there between them; the rest get their own.
         if (fanout_.stale)
@@ -268,7 +272,8 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, cons
                 ++relayed;
                 send_to(ep);
             }
-        const std::size_t grouped = fanout_.grouped - (!to_sender && cipher_.delivery_group(sender) ? 1 : 0);
+        const std::size_t grouped =
+            fanout_.grouped - (!to_sender && sender && cipher_.delivery_group(*sender) ? 1 : 0);
         if (grouped != 0) {
             relayed += grouped;
             send_to(*fanout_.group);

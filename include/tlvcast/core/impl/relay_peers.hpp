@@ -177,6 +177,15 @@ void relay_engine<Cipher, Fragmenter>::announce(const endpoint& about, const ses
                                                 bool connected, time_point now, datagram_batch& out)
 {
     std::error_code ec;
+    if constexpr (opaque) {
+        // The other sites hear of this member too (the group profile's presence names no recipient).
+        if (federate_ && about_session) {
+            cipher_.presence(*about_session, connected, about_session, about, blob_, ec);
+            const auto who = cipher_.identity(*about_session);
+            if (!ec && !blob_.empty() && who)
+                federate_({true, blob_, *who});
+        }
+    }
     for (auto& [ep, q] : peers_) {
         if (ep == about)
             continue;

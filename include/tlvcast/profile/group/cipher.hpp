@@ -11,6 +11,7 @@
 #include <tlvcast/profile/group/admission.hpp>
 #include <tlvcast/profile/group/codec.hpp>
 #include <tlvcast/profile/group/live_set.hpp>
+#include <tlvcast/profile/group/remote_set.hpp>
 #include <tlvcast/profile/group/member.hpp>
 #include <tlvcast/profile/group/options.hpp>
 #include <tlvcast/profile/group/sequencer.hpp>
@@ -309,6 +310,16 @@ public:
     void presence(const peer_session&, bool connected, const peer_session* about_session, const endpoint& about,
                   std::vector<std::byte>& blob, std::error_code& ec) const;
 
+    /// A blob another relay of the federation published (docs/FEDERATION.md): a member's blob
+    /// (`presence` false) that `origin` sent there, or that relay's presence about `origin`.
+    /// Checked as a member's own would be (messages from the roster, welcome pages and commits
+    /// through this relay's sequencer, so that every relay follows one commit chain); presence
+    /// updates the remote set. Returns how to deliver it: data (to every member), ordered (a
+    /// commit: to every member) or join (presence: to each member). Errors: classify()'s, and
+    /// identity_mismatch (presence about someone else), overloaded (the remote set is full).
+    crypto::message_kind classify_federated(bool presence, std::span<const std::byte> blob,
+                                            const crypto::fingerprint& origin, std::error_code& ec) const;
+
 private:
     // A GROUP_BATCH's messages, handed out one at a time.
     struct inbox {
@@ -336,6 +347,7 @@ private:
     std::unique_ptr<inbox> inbox_ = std::make_unique<inbox>();
     std::unique_ptr<sequencer<Suite>> sequencer_;
     std::shared_ptr<detail::live_set> live_;
+    std::unique_ptr<detail::remote_set> remote_ = std::make_unique<detail::remote_set>();
     std::vector<crypto::fingerprint> relay_roster_; // options::roster, sorted (relay_admission)
 };
 
@@ -349,4 +361,5 @@ static_assert(crypto::client_cipher<cipher> && crypto::relay_cipher<cipher>,
 
 } // namespace tlvcast::profile::group
 
+#include <tlvcast/profile/group/impl/cipher_federation.hpp>
 #include <tlvcast/profile/group/impl/cipher_relay.hpp>

@@ -28,7 +28,10 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
     case wire::tlv_type::group_leave: return k::leave;
     case wire::tlv_type::group_sync: return k::request;
     case wire::tlv_type::group_commit: {
-        const auto present = [this](const crypto::fingerprint& fp) { return live_->contains(fp); };
+        // Members live at other relays of a federation count too: none may found a second group.
+        const auto present = [this](const crypto::fingerprint& fp) {
+            return live_->contains(fp) || remote_->contains(fp);
+        };
         if (!settings().relay_admission) {
             sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
             return k::ordered;

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: BSL-1.0
+// tlvcast-relay's federation options (--federate, --federation-creds, --federation-group) and the
+// names its federation counters carry in the stats. docs/FEDERATION.md, docs/CLI.md.
+#pragma once
+
+#include "common/cli.hpp"
+#include "common/profile.hpp"
+
+#include <tlvcast/federation/counters.hpp>
+#include <tlvcast/federation/envelope.hpp>
+
+#include <array>
+#include <cstddef>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if TLVCAST_HAS_NATS
+#include "common/json.hpp"
+
+#include <tlvcast/federation/bridge.hpp>
+#include <tlvcast/federation/nats_link.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#endif
+
+namespace tlvcast::examples {
+
+#if TLVCAST_HAS_NATS
+inline constexpr bool have_nats = true;
+#else
+inline constexpr bool have_nats = false;
+#endif
+
+struct federation_settings {
+    std::vector<std::string> servers; ///< --federate: empty, no federation
+    std::string credentials_file;     ///< --federation-creds
+    std::string group = "default";    ///< --federation-group: the subject's last token
+    bool jetstream = false;           ///< --federation-jetstream: through a stream, stored before delivered
+    int replicas = 3;                 ///< --federation-replicas: the stream's
+    bool enabled() const noexcept { return !servers.empty(); }
+};
+
+/// The stats names of the federation counters: federation_<name>.
+inline constexpr std::array<std::string_view, federation::federation_counters::size> federation_stat_names{
+    "federation_published", "federation_publish_errors", "federation_queue_full", "federation_received",
+    "federation_inbound_full", "federation_delivered", "federation_malformed", "federation_own",
+    "federation_refused", "federation_disconnects", "federation_reconnects",
+};
+
+/// Reads a federation option into `f`; false when `name` is not one.
+inline bool read_federation_option(std::string_view name, arg_reader& args, federation_settings& f)
+{
+    if (name == "--federate") {
+        const std::string_view v = args.value();
+        f.servers.clear();
+        std::size_t start = 0;
+        for (;;) { // nats://HOST:PORT[,nats://HOST:PORT...]
+            const std::size_t comma = v.find(',', start);
+            const std::string_view url = v.substr(start, comma == std::string_view::npos ? v.npos : comma - start);
+            if (!(url.starts_with("nats://") || url.starts_with("tls://")) || url.size() <= 7 ||
+                url.find_first_of(" \t") != url.npos)
+                throw usage_error("option --federate: '" + std::string(url) +
+                                  "' is not nats://HOST:PORT (or tls://HOST:PORT); several: comma-separated");
+            f.servers.emplace_back(url);
+            if (comma == std::string_view::npos)
+                break;
+            start = comma + 1;
+        }
+        return true;
+    }
+    if (name == "--federation-creds") {
+        f.credentials_file = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-group") {
+        f.group = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-jetstream") {
+        args.no_value();
+        f.jetstream = true;
+        return true;
+    }
+    if (name == "--federation-replicas") {
+        f.replicas = static_cast<int>(args.integer(1, 5));
+        return true;
+    }
+    return false;
+}
+
+/// The checks once every option is read.
+inline void check_federation(const federation_settings& f, profile p, bool group_given)
+{
+    if (!f.enabled()) {
+        if (!f.credentials_file.empty() || group_given || f.jetstream)
+            throw usage_error("options --federation-creds, --federation-group and --federation-jetstream need "
+                              "--federate");
+        return;
+    }
+    if (p != profile::group)
+        throw usage_error("option --federate needs the group profile (--profile group): only its blobs travel "
+                          "opaquely between relays");
+    if (!have_nats)
+        throw usage_error("option --federate: this build has no NATS federation (configure with libnats-dev "
+                          "installed, TLVCAST_WITH_NATS=ON)");
+    bool ok = !f.group.empty() && f.group.size() <= 64;
+    for (const char c : f.group)
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+    if (!ok)
+        throw usage_error("option --federation-group: '" + f.group + "' is not 1..64 of A-Z a-z 0-9 _ -");
+}
+
+/// A fresh relay id for this process (std::random_device: the OS's randomness).
+inline federation::relay_id new_relay_id()
+{
+    std::random_device rd;
+    federation::relay_id id{};
+    for (std::size_t i = 0; i < id.size(); i += 4) {
+        const auto w = rd();
+        for (std::size_t j = 0; j < 4; ++j)
+            id[i + j] = static_cast<std::byte>(w >> (8 * j));
+    }
+    return id;
+}
+
+#if TLVCAST_HAS_NATS
+/// A relay's federation (--federate): the NATS link, the bridge between it and the running relay,
+/// and the connection's changes printed on the io thread (the `federation` event). Construct it once
+/// the relay started; it must be destroyed before the relay, once io.run() returned.
+template <class Relay>
+class relay_federation {
+public:
+    relay_federation(asio::io_context& io, Relay& relay, const federation_settings& f, const federation::relay_id& id,
+                     bool json, bool quiet)
+        : link_(options(f)), bridge_(relay, link_, id)
+    {
+        bridge_.start();
+        link_.set_on_state([&io, json, quiet](bool up, const std::string& server) {
+            asio::post(io, [up, server, json, quiet] {
+                if (json)
+                    print_line(json_object::event("federation")
+                                   .str("state", up ? "connected" : "disconnected")
+                                   .str("server", server)
+                                   .text());
+                else if (!quiet)
+                    print_line(std::string("federation: ") + (up ? "connected to " : "lost ") + server);
+            });
+        });
+    }
+
+    const federation::federation_counters& counters() noexcept { return link_.counters(); }
+    const std::string& subject() const noexcept { return link_.subject(); }
+
+private:
+    static federation::nats_options options(const federation_settings& f)
+    {
+        federation::nats_options o;
+        o.servers = f.servers;
+        o.credentials_file = f.credentials_file;
+        o.group = f.group;
+        o.jetstream = f.jetstream;
+        o.stream.replicas = f.replicas;
+        return o;
+    }
+
+    federation::nats_link link_; // before the bridge: destroyed after it
+    federation::bridge<Relay, federation::nats_link> bridge_;
+};
+#endif
+
+} // namespace tlvcast::examples

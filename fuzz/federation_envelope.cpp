@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: BSL-1.0
+// libFuzzer harness: arbitrary bytes as a NATS message through federation::read_envelope (what a
+// federated relay parses of anyone who can publish on its subject).
+//
+// Beyond "no crash, no sanitizer report": an envelope that parses re-encodes to exactly the input
+// bytes, its blob is a view into them, and every refusal matches an independent model of the format.
+#include <tlvcast/federation/envelope.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+namespace fed = tlvcast::federation;
+using tlvcast::errc;
+
+void expect(bool ok, const char* what)
+{
+    if (!ok) {
+        std::fprintf(stderr, "fuzz_federation_envelope: invariant broken: %s\n", what);
+        std::abort();
+    }
+}
+
+// The format, written from docs/FEDERATION.md's table rather than from the parser.
+errc model(std::span<const std::byte> in, std::size_t max_blob)
+{
+    if (in.size() < 52)
+        return errc::truncated_header;
+    if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 52)
+        return errc::malformed;
+    const auto kind = std::to_integer<unsigned>(in[3]);
+    if (std::to_integer<unsigned>(in[2]) != 1 || (kind != 1 && kind != 2))
+        return errc::unexpected_type;
+    if (in.size() - 52 > max_blob)
+        return errc::message_too_large;
+    return errc{};
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);
+    // A small limit too, so that the size check is reached by short inputs.
+    for (const std::size_t max_blob : {fed::default_max_blob, std::size_t{64}}) {
+        std::error_code ec;
+        const fed::envelope_view v = fed::read_envelope(in, ec, max_blob);
+        const errc want = model(in, max_blob);
+        expect(ec ? ec == want : want == errc{}, "the error differs from the model");
+        if (ec)
+            continue;
+        expect(v.blob.data() == in.data() + fed::envelope_header && v.blob.size() == in.size() - fed::envelope_header,
+               "the blob is not a view of the input's tail");
+        std::vector<std::byte> out;
+        fed::write_envelope(v.kind, v.relay, v.origin, v.blob, out, ec, max_blob);
+        expect(!ec && std::equal(out.begin(), out.end(), in.begin(), in.end()), "no exact round trip");
+    }
+    return 0;
+}

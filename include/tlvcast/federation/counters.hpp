@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: BSL-1.0
+// What a relay's federation counts: publications, receptions and every drop, by cause.
+#pragma once
+
+#include <tlvcast/core/events.hpp>
+
+#include <array>
+#include <string_view>
+
+namespace tlvcast::federation {
+
+enum class federation_counter {
+    published,      ///< envelopes handed to NATS
+    publish_errors, ///< envelopes NATS refused (disconnected beyond its reconnect buffer, say)
+    queue_full,     ///< envelopes dropped because the outbound queue was full (back-pressure)
+    received,       ///< envelopes received from NATS
+    inbound_full,   ///< envelopes dropped because the inbound queue was full
+    delivered,      ///< envelopes delivered to this relay's members
+    malformed,      ///< envelopes that did not parse
+    own,            ///< this relay's own envelopes come back (a loop NATS's no-echo should prevent)
+    refused,        ///< envelopes the group profile refused (an outsider's message, a commit out of order)
+    disconnects,    ///< times the NATS connection was lost
+    reconnects,     ///< times it came back
+};
+inline constexpr std::array<std::string_view, 11> federation_counter_names{
+    "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
+    "malformed", "own", "refused", "disconnects", "reconnects",
+};
+using federation_counters = core::counters<federation_counter, federation_counter_names>;
+
+} // namespace tlvcast::federation

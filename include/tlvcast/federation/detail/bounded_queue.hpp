@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSL-1.0
+// A bounded FIFO of byte strings between two threads: the relay's strand and the NATS client's.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace tlvcast::federation::detail {
+
+/// Bounded in entries and in bytes; a push never waits (false when full: the caller counts the
+/// drop), so the UDP path never blocks on the federation. pop() waits, bounded by a timeout.
+/// Thread-safe.
+class bounded_queue {
+public:
+    bounded_queue(std::size_t max_entries, std::size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
+
+    /// Copies `bytes` in. False when full or closed (nothing queued).
+    bool try_push(std::span<const std::byte> bytes)
+    {
+        const std::lock_guard lock(mutex_);
+        if (closed_ || entries_.size() >= max_entries_ || bytes_ + bytes.size() > max_bytes_)
+            return false;
+        if (!spare_.empty()) { // reuse a buffer: no allocation per message once warm
+            entries_.push_back(std::move(spare_.back()));
+            spare_.pop_back();
+            entries_.back().assign(bytes.begin(), bytes.end());
+        } else {
+            entries_.emplace_back(bytes.begin(), bytes.end());
+        }
+        bytes_ += bytes.size();
+        ready_.notify_one();
+        return true;
+    }
+
+    /// Takes the oldest entry into `out` (swapped: give back a buffer worth reusing). Waits at most
+    /// `wait` for one; false when none came or the queue is closed and empty.
+    bool pop(std::vector<std::byte>& out, std::chrono::milliseconds wait = std::chrono::milliseconds(0))
+    {
+        std::unique_lock lock(mutex_);
+        if (entries_.empty() && wait.count() > 0)
+            ready_.wait_for(lock, wait, [this] { return closed_ || !entries_.empty(); });
+        if (entries_.empty())
+            return false;
+        bytes_ -= entries_.front().size();
+        out.swap(entries_.front()); // the caller's old buffer comes back here: kept for a later push
+        if (spare_.size() < max_spare && entries_.front().capacity() <= max_spare_bytes)
+            spare_.push_back(std::move(entries_.front()));
+        entries_.pop_front();
+        return true;
+    }
+
+    /// Wakes a waiting pop(); later pushes fail.
+    void close()
+    {
+        const std::lock_guard lock(mutex_);
+        closed_ = true;
+        ready_.notify_all();
+    }
+
+    bool closed() const
+    {
+        const std::lock_guard lock(mutex_);
+        return closed_;
+    }
+
+    std::size_t size() const
+    {
+        const std::lock_guard lock(mutex_);
+        return entries_.size();
+    }
+
+private:
+    static constexpr std::size_t max_spare = 64, max_spare_bytes = 64 * 1024;
+    std::size_t max_entries_, max_bytes_;
+    mutable std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<std::vector<std::byte>> entries_;
+    std::vector<std::vector<std::byte>> spare_;
+    std::size_t bytes_ = 0;
+    bool closed_ = false;
+};
+
+} // namespace tlvcast::federation::detail

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: BSL-1.0
+// The NATS link's JetStream consumer (nats_options::jetstream): every stream sequence from the
+// link's start delivered once and in order, across consumers re-created after a node died.
+#pragma once
+
+#include <tlvcast/federation/detail/nats_stream.hpp>
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace tlvcast::federation::detail {
+
+/// An ordered consumer of the group's stream. set_up() and tend() run on the link's publisher
+/// thread; take() on libnats's delivery threads, under the link's reception lock (an old and a new
+/// consumer may deliver at once).
+class stream_consumer {
+public:
+    stream_consumer(jsCtx* js, std::string stream, std::string subject, natsMsgHandler cb, void* closure)
+        : js_(js), stream_(std::move(stream)), subject_(std::move(subject)), cb_(cb), closure_(closure)
+    {
+    }
+    stream_consumer(const stream_consumer&) = delete;
+    stream_consumer& operator=(const stream_consumer&) = delete;
+    ~stream_consumer() { drop(); }
+
+    /// Until the stream exists (made when missing) and the consumer is subscribed, from what the
+    /// stream holds now on. False when `closed()` came first (the cluster may still elect its leader).
+    template <class Closed>
+    bool set_up(const stream_limits& limits, Closed closed)
+    {
+        since_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+        while (!closed()) {
+            if (ensure_stream(js_, stream_, subject_, limits)) {
+                // From the stream's last sequence (since_ when it does not say): the watch then
+                // compares with sequences this consumer can deliver.
+                last_seq_ = watched_seq_ = stream_last_seq(js_, stream_);
+                if (resubscribe())
+                    return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        return false;
+    }
+
+    /// Between publications: once a second, a consumer that delivered nothing while the stream grew
+    /// past what it delivered is re-created (it lived on a node that died: seen to stall for good
+    /// without this); so is one after `again` (a reconnection), retried until it works.
+    void tend(std::atomic<bool>& again)
+    {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_watch_) {
+            next_watch_ = now + std::chrono::seconds(1);
+            const std::uint64_t delivered = last_seq_.load();
+            if (stream_last_seq(js_, stream_) > delivered && delivered == watched_seq_)
+                again = true;
+            watched_seq_ = delivered;
+        }
+        if (again.exchange(false) && !resubscribe()) {
+            again = true; // the stream may have no leader yet: again in a moment
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    }
+
+    /// Whether `msg` is a sequence not delivered yet (then it counts as delivered).
+    bool take(natsMsg* msg)
+    {
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
+            return true; // not a stream message: nothing to order it by
+        const std::uint64_t seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+        if (seq <= last_seq_)
+            return false;
+        last_seq_ = seq;
+        return true;
+    }
+
+private:
+    void drop()
+    {
+        if (sub_) {
+            natsSubscription_Unsubscribe(sub_);
+            natsSubscription_Destroy(std::exchange(sub_, nullptr));
+        }
+    }
+
+    // A new ordered consumer from the sequence after the last one delivered (since_ before any).
+    bool resubscribe()
+    {
+        drop();
+        const std::uint64_t last = last_seq_.load();
+        return subscribe_ordered(&sub_, js_, subject_, cb_, closure_, last == 0 ? 0 : last + 1, since_) == NATS_OK;
+    }
+
+    jsCtx* js_;
+    std::string stream_, subject_;
+    natsMsgHandler cb_;
+    void* closure_;
+    natsSubscription* sub_ = nullptr;
+    std::int64_t since_ = 0;                             // when the link started (ns since 1970)
+    std::atomic<std::uint64_t> last_seq_{0};             // the last stream sequence delivered
+    std::chrono::steady_clock::time_point next_watch_{}; // publisher thread only
+    std::uint64_t watched_seq_ = 0;                      // last_seq_ at the previous watch
+};
+
+/// The deduplication id's prefix for an envelope: the relay id it carries (bytes 4..19), in hex.
+inline std::string msg_id_prefix(std::span<const std::byte> envelope)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string id;
+    for (std::size_t i = 4; i < 20 && i < envelope.size(); ++i) {
+        id += digits[std::to_integer<unsigned>(envelope[i]) >> 4];
+        id += digits[std::to_integer<unsigned>(envelope[i]) & 15];
+    }
+    return id + "-";
+}
+
+} // namespace tlvcast::federation::detail

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: BSL-1.0
+// The NATS Link (libnats, TLVCAST_HAS_NATS): one connection to a NATS cluster, one subject per
+// federated group, a publisher thread behind a bounded queue so that the relay's strand never
+// waits for NATS. docs/FEDERATION.md.
+#pragma once
+
+#include <tlvcast/federation/concepts.hpp>
+#include <tlvcast/federation/detail/bounded_queue.hpp>
+#include <tlvcast/federation/detail/nats_stream.hpp>
+#include <tlvcast/federation/detail/stream_consumer.hpp>
+#include <tlvcast/federation/envelope.hpp>
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace tlvcast::federation {
+
+/// The NATS link's settings; every limit a named default.
+struct nats_options {
+    std::vector<std::string> servers;   ///< nats://HOST:PORT (or tls://): any node of the cluster
+    std::string credentials_file;       ///< a NATS .creds file (user JWT and seed); empty: none
+    std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group>
+    std::string client_name = "tlvcast-relay";
+    static constexpr std::size_t default_max_queued = 4096;             ///< envelopes each way
+    static constexpr std::size_t default_max_queued_bytes = 64u << 20;  ///< bytes each way
+    std::size_t max_outbound = default_max_queued, max_outbound_bytes = default_max_queued_bytes;
+    std::size_t max_inbound = default_max_queued, max_inbound_bytes = default_max_queued_bytes;
+    std::chrono::milliseconds reconnect_wait{250}; ///< between attempts, forever (a relay outlives NATS outages)
+    int reconnect_buffer = 8 << 20; ///< bytes libnats keeps for the server while reconnecting
+    /// Carry the group through a JetStream stream (TLVCAST_<group>, `stream` limits) instead of
+    /// plain subjects: every publication is stored (R3 by default) before it counts as published,
+    /// and an ordered consumer delivers what was stored since this link started, in order, across
+    /// the death of a node. docs/FEDERATION.md, "JetStream".
+    bool jetstream = false;
+    detail::stream_limits stream;
+    /// How long an envelope is retried before it counts as a publish error (a stream leader's
+    /// election after a node died takes seconds; meanwhile the others wait in the bounded queue).
+    static constexpr std::chrono::milliseconds default_publish_retry{30'000};
+    std::chrono::milliseconds publish_retry = default_publish_retry;
+};
+
+/// Whether `name` may be a group's subject token: 1..64 of [A-Za-z0-9_-] (no NATS wildcard or dot).
+inline bool valid_group_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 64)
+        return false;
+    for (const char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+/// The Link over libnats. The constructor connects in the background (a cluster that is not up
+/// yet is retried forever, and publications wait in the bounded queue meanwhile); it throws
+/// std::invalid_argument or std::runtime_error for set-up errors (no server, a bad group name, a
+/// credentials file libnats refuses). Receptions arrive on libnats's thread, publications leave
+/// from this link's own: both meet the relay through bounded queues only.
+class nats_link {
+public:
+    explicit nats_link(nats_options o)
+        : opt_(std::move(o)), subject_("tlvcast.g." + opt_.group), outbound_(opt_.max_outbound, opt_.max_outbound_bytes),
+          inbound_(opt_.max_inbound, opt_.max_inbound_bytes)
+    {
+        if (opt_.servers.empty())
+            throw std::invalid_argument("federation: no NATS server given");
+        if (!valid_group_name(opt_.group))
+            throw std::invalid_argument("federation: group name must be 1..64 of A-Z a-z 0-9 _ -");
+        // libnats reads the file only when it connects, in the background: a bad path fails here.
+        if (!opt_.credentials_file.empty() && !std::ifstream(opt_.credentials_file))
+            throw std::runtime_error("federation: cannot read the NATS credentials file " + opt_.credentials_file);
+        natsOptions* no = nullptr;
+        check(natsOptions_Create(&no), "options");
+        std::vector<const char*> urls;
+        for (const auto& s : opt_.servers)
+            urls.push_back(s.c_str());
+        natsStatus s = natsOptions_SetServers(no, urls.data(), static_cast<int>(urls.size()));
+        if (s == NATS_OK)
+            s = natsOptions_SetName(no, opt_.client_name.c_str());
+        if (s == NATS_OK) // no loops: this connection never receives its own publications
+            s = natsOptions_SetNoEcho(no, true);
+        if (s == NATS_OK)
+            s = natsOptions_SetMaxReconnect(no, -1);
+        if (s == NATS_OK)
+            s = natsOptions_SetReconnectWait(no, opt_.reconnect_wait.count());
+        if (s == NATS_OK)
+            s = natsOptions_SetReconnectBufSize(no, opt_.reconnect_buffer);
+        if (s == NATS_OK)
+            s = natsOptions_SetDisconnectedCB(no, &nats_link::on_disconnected, this);
+        if (s == NATS_OK)
+            s = natsOptions_SetReconnectedCB(no, &nats_link::on_reconnected, this);
+        if (s == NATS_OK) // with a callback: Connect returns at once and keeps trying in the background
+            s = natsOptions_SetRetryOnFailedConnect(no, true, &nats_link::on_connected, this);
+        if (s == NATS_OK && !opt_.credentials_file.empty())
+            s = natsOptions_SetUserCredentialsFromFiles(no, opt_.credentials_file.c_str(), nullptr);
+        if (s == NATS_OK) {
+            s = natsConnection_Connect(&nc_, no);
+            if (s == NATS_OK)
+                note_state(nc_, true);
+            if (s == NATS_NOT_YET_CONNECTED)
+                s = NATS_OK;
+        }
+        if (s == NATS_OK && opt_.jetstream) { // the stream and its consumer: on the publisher thread
+            s = natsConnection_JetStream(&js_, nc_, nullptr);
+            if (s == NATS_OK)
+                stream_.emplace(js_, "TLVCAST_" + opt_.group, subject_, &nats_link::on_message, this);
+        }
+        else if (s == NATS_OK)
+            s = subscribe_core();
+        natsOptions_Destroy(no);
+        if (s != NATS_OK) {
+            release();
+            check(s, "connect");
+        }
+        publisher_ = std::thread([this] { run_publisher(); });
+    }
+    nats_link(const nats_link&) = delete;
+    nats_link& operator=(const nats_link&) = delete;
+    ~nats_link()
+    {
+        set_notify({});
+        set_on_state({});
+        outbound_.close();
+        if (publisher_.joinable())
+            publisher_.join();
+        release();
+    }
+
+    /// Queues an envelope for the publisher thread; false (counted queue_full) when the queue is full.
+    bool publish(std::span<const std::byte> bytes)
+    {
+        if (outbound_.try_push(bytes))
+            return true;
+        counters_.add(federation_counter::queue_full);
+        return false;
+    }
+    bool poll(std::vector<std::byte>& out) { return inbound_.pop(out); }
+    void set_notify(std::function<void()> f)
+    {
+        const std::lock_guard lock(notify_mutex_);
+        notify_ = std::move(f);
+    }
+    federation_counters& counters() noexcept { return counters_; }
+    const std::string& subject() const noexcept { return subject_; }
+
+    /// Connection changes for people: f(up, server) on libnats's thread (up: connected or
+    /// reconnected to `server`; down: lost). Called at once when already connected.
+    void set_on_state(std::function<void(bool up, const std::string& server)> f)
+    {
+        const std::lock_guard lock(notify_mutex_);
+        on_state_ = std::move(f);
+        if (on_state_ && connected_)
+            on_state_(true, server_);
+    }
+    /// Whether the connection is up now (any thread).
+    bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
+
+private:
+    static void check(natsStatus s, const char* what)
+    {
+        if (s != NATS_OK)
+            throw std::runtime_error(std::string("federation: NATS ") + what + ": " + natsStatus_GetText(s));
+    }
+    natsStatus subscribe_core()
+    {
+        natsStatus s = natsConnection_Subscribe(&sub_, nc_, subject_.c_str(), &nats_link::on_message, this);
+        if (s == NATS_OK) // libnats's own buffer for this subscription: bounded too (it drops beyond)
+            s = natsSubscription_SetPendingLimits(sub_, static_cast<int>(opt_.max_inbound),
+                                                  static_cast<int>(opt_.max_inbound_bytes));
+        return s;
+    }
+
+    void release()
+    {
+        if (sub_)
+            natsSubscription_Destroy(std::exchange(sub_, nullptr));
+        stream_.reset(); // its consumer first
+        if (js_)
+            jsCtx_Destroy(std::exchange(js_, nullptr));
+        if (nc_) {
+            natsConnection_Close(nc_); // no callback of ours runs after this returns
+            natsConnection_Destroy(std::exchange(nc_, nullptr));
+        }
+    }
+
+    void run_publisher()
+    {
+        std::vector<std::byte> buf;
+        if (stream_ && !stream_->set_up(opt_.stream, [this] { return outbound_.closed(); }))
+            return;
+        std::uint64_t n = 0;
+        for (;;) {
+            if (stream_)
+                stream_->tend(resubscribe_);
+            if (!outbound_.pop(buf, std::chrono::milliseconds(200))) {
+                if (outbound_.closed())
+                    return; // closed and drained
+                continue;
+            }
+            bool ok = false;
+            if (js_) {
+                // The id deduplicates a retry whose first try was stored: this process's envelopes
+                // carry its relay id (bytes 4..19), and n counts them.
+                const std::string id = detail::msg_id_prefix(buf) + std::to_string(++n);
+                ok = detail::publish_stored(js_, subject_, buf.data(), buf.size(), id, opt_.publish_retry,
+                                            std::chrono::milliseconds(100), [this] { return outbound_.closed(); });
+            } else {
+                ok = natsConnection_Publish(nc_, subject_.c_str(), buf.data(), static_cast<int>(buf.size())) == NATS_OK;
+            }
+            counters_.add(ok ? federation_counter::published : federation_counter::publish_errors);
+        }
+    }
+
+    static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* self_ptr)
+    {
+        auto& self = *static_cast<nats_link*>(self_ptr);
+        const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
+        const auto n = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
+        std::unique_lock seq_lock(self.seq_mutex_, std::defer_lock);
+        if (self.stream_) {
+            // Stream order, once: a re-created consumer may overlap the old one.
+            seq_lock.lock();
+            if (!self.stream_->take(msg)) {
+                natsMsg_Destroy(msg);
+                return;
+            }
+        }
+        self.counters_.add(federation_counter::received);
+        const bool queued = self.inbound_.try_push(std::span<const std::byte>(data, n));
+        natsMsg_Destroy(msg);
+        if (seq_lock.owns_lock()) // the next reception may be delivered from here on
+            seq_lock.unlock();
+        if (!queued) {
+            self.counters_.add(federation_counter::inbound_full);
+            return;
+        }
+        const std::lock_guard lock(self.notify_mutex_);
+        if (self.notify_)
+            self.notify_();
+    }
+    void note_state(natsConnection* nc, bool up)
+    {
+        char url[256] = {};
+        if (up && natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+            url[0] = 0;
+        const std::lock_guard lock(notify_mutex_);
+        connected_ = up;
+        if (up)
+            server_ = url;
+        if (on_state_)
+            on_state_(up, server_);
+    }
+    static void on_connected(natsConnection* nc, void* self) { static_cast<nats_link*>(self)->note_state(nc, true); }
+    static void on_disconnected(natsConnection* nc, void* self_ptr)
+    {
+        auto& self = *static_cast<nats_link*>(self_ptr);
+        self.counters_.add(federation_counter::disconnects);
+        self.note_state(nc, false);
+    }
+    static void on_reconnected(natsConnection* nc, void* self_ptr)
+    {
+        auto& self = *static_cast<nats_link*>(self_ptr);
+        self.counters_.add(federation_counter::reconnects);
+        self.resubscribe_ = true; // JetStream: the consumer may have been on the node that died
+        self.note_state(nc, true);
+    }
+
+    nats_options opt_;
+    std::string subject_;
+    detail::bounded_queue outbound_, inbound_;
+    natsConnection* nc_ = nullptr;
+    natsSubscription* sub_ = nullptr;
+    jsCtx* js_ = nullptr;                            // with opt_.jetstream
+    std::optional<detail::stream_consumer> stream_;  // with opt_.jetstream
+    std::mutex seq_mutex_;                           // orders receptions of an old and a new consumer
+    std::atomic<bool> resubscribe_{false};           // JetStream: after a reconnection
+    std::thread publisher_;
+    std::mutex notify_mutex_;
+    std::function<void()> notify_;
+    std::function<void(bool, const std::string&)> on_state_;
+    std::string server_; // the one connected to last (under notify_mutex_)
+    std::atomic<bool> connected_{false};
+    federation_counters counters_;
+};
+
+static_assert(federation_link<nats_link>, "nats_link must model federation::federation_link");
+
+} // namespace tlvcast::federation

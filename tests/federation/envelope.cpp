@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: BSL-1.0
+// Tests for include/tlvcast/federation/envelope.hpp: round trips, and every malformed shape refused.
+#include <tlvcast/federation/envelope.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <system_error>
+#include <vector>
+
+using namespace tlvcast;
+using namespace tlvcast::federation;
+
+namespace {
+
+relay_id some_relay()
+{
+    relay_id id{};
+    for (std::size_t i = 0; i < id.size(); ++i)
+        id[i] = std::byte(i + 1);
+    return id;
+}
+
+crypto::fingerprint some_origin()
+{
+    crypto::fingerprint fp{};
+    for (std::size_t i = 0; i < fp.size(); ++i)
+        fp[i] = std::byte(0xa0 + i);
+    return fp;
+}
+
+} // namespace
+
+TEST_CASE("envelope: what is written reads back as views into the buffer", "[federation][envelope]")
+{
+    const std::vector<std::byte> blob{std::byte{1}, std::byte{2}, std::byte{3}};
+    for (const auto kind : {envelope_kind::member_blob, envelope_kind::presence}) {
+        std::vector<std::byte> out;
+        std::error_code ec;
+        write_envelope(kind, some_relay(), some_origin(), blob, out, ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(out.size() == envelope_header + blob.size());
+        const envelope_view v = read_envelope(out, ec);
+        REQUIRE_FALSE(ec);
+        CHECK(v.kind == kind);
+        CHECK(v.relay == some_relay());
+        CHECK(v.origin == some_origin());
+        CHECK(v.blob.data() == out.data() + envelope_header); // no copy
+        CHECK(std::vector<std::byte>(v.blob.begin(), v.blob.end()) == blob);
+    }
+}
+
+TEST_CASE("envelope: malformed input gets an error code, never a crash", "[federation][envelope]")
+{
+    const std::vector<std::byte> blob(100, std::byte{7});
+    std::vector<std::byte> good;
+    std::error_code ec;
+    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), blob, good, ec);
+    REQUIRE_FALSE(ec);
+
+    // Every truncation of the header.
+    for (std::size_t n = 0; n < envelope_header; ++n) {
+        read_envelope(std::span(good).first(n), ec);
+        CHECK(ec == errc::truncated_header);
+    }
+    // A header and nothing after it.
+    read_envelope(std::span(good).first(envelope_header), ec);
+    CHECK(ec == errc::malformed);
+    auto bad = good;
+    bad[0] = std::byte{'X'};
+    read_envelope(bad, ec);
+    CHECK(ec == errc::malformed);
+    bad = good;
+    bad[2] = std::byte{2}; // a version this relay does not know
+    read_envelope(bad, ec);
+    CHECK(ec == errc::unexpected_type);
+    for (const auto kind : {0, 3, 255}) {
+        bad = good;
+        bad[3] = std::byte(kind);
+        read_envelope(bad, ec);
+        CHECK(ec == errc::unexpected_type);
+    }
+    // Over the limit: refused when read and when written.
+    read_envelope(good, ec, blob.size() - 1);
+    CHECK(ec == errc::message_too_large);
+    read_envelope(good, ec, blob.size());
+    CHECK_FALSE(ec);
+    std::vector<std::byte> out{std::byte{9}};
+    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), blob, out, ec, blob.size() - 1);
+    CHECK(ec == errc::message_too_large);
+    CHECK(out.empty());
+    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), {}, out, ec);
+    CHECK(ec == errc::malformed);
+}
