@@ -434,3 +434,43 @@ TEST_CASE("federation review: nothing received from the federation goes back to 
     g.run(std::chrono::milliseconds(10)); // the relay's own timers, nothing more
     CHECK(g.published[1].empty());        // no re-publication: no loop, no amplification
 }
+
+// ==== fed_fork ====
+// Finding (high, open): with relay admission off (the default, and the only mode tlvcast-relay
+// offers: it takes no roster), a NATS publisher cuts any site that has no live roster member of its
+// own (its members not added yet, or all away) off the group for good. A federated departure needs
+// no proof (fed_departure), so it empties that relay's remote set of the group's members; the
+// founding rule then finds the group "dead" there, and the attacker's own founding commit (origin =
+// itself, which present() always counts) becomes that relay's group. Every later commit of the real
+// group is wrong_epoch there: a member that joins at that site is added by the real committer, but
+// its relay refuses the commit, and it never reaches the group. A local outsider needs a session at
+// that relay and a moment when no member is live (review.cpp, dead_founding); here it needs neither,
+// and it reaches every relay at once. A relay that starts late (epoch 0) takes the outsider's
+// founding without even the departures. Needs the planned JetStream ordering (one chain for all
+// relays) or relays that authenticate each other: tagged [!shouldfail].
+
+TEST_CASE("federation review: forged departures and an outsider's founding split a site off the group",
+          "[profile][group][federation][review][dos][!shouldfail]")
+{
+    fed g({site_spec{open_group(), {1, 2}, open_group()}, site_spec{open_group(), {11}, open_group()}});
+    for (std::size_t i = 0; i < 2; ++i) {
+        g.nets[0]->start(i);
+        g.run(std::chrono::milliseconds(300));
+    }
+    g.run(std::chrono::milliseconds(500));
+    REQUIRE(g.member(0, 0).current()->roster.size() == 2);
+    // Site 1's relay follows the chain and counts 1 and 2 as live remotely; it has no member yet.
+    outsider o(66);
+    const held founding = o.first(false, wire::tlv_type::group_commit);
+    CHECK_FALSE(g.deliver(1, founding)); // held: the group is live (remotely)
+    g.deliver(1, departure(fp_of(1)));
+    g.deliver(1, departure(fp_of(2)));
+    CHECK_FALSE(g.deliver(1, founding)); // FAILS: site 1's relay now follows the outsider's group
+    g.nets[1]->start(0);                 // 11 comes and is announced to the committer at site 0
+    g.run(std::chrono::seconds(3));
+    CHECK(g.member(0, 0).current()->roster.size() == 3); // the committer added 11
+    REQUIRE(g.member(1, 0).in_group()); // in a group of its own (it founded at its relay, "dead" again)
+    CHECK(g.member(1, 0).current()->gid == g.member(0, 0).current()->gid); // FAILS: two groups
+    CHECK(g.member(1, 0).current()->roster.size() == 3);                    // FAILS
+    CHECK(g.refused_federated == 0); // FAILS: the relays refuse each other's commits
+}
