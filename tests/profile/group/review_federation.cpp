@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -473,4 +474,60 @@ TEST_CASE("federation review: forged departures and an outsider's founding split
     CHECK(g.member(1, 0).current()->gid == g.member(0, 0).current()->gid); // FAILS: two groups
     CHECK(g.member(1, 0).current()->roster.size() == 3);                    // FAILS
     CHECK(g.refused_federated == 0); // FAILS: the relays refuse each other's commits
+}
+
+TEST_CASE("federation review: mutated federated blobs never crash a relay, and a refused one sends nothing",
+          "[profile][group][federation][review]")
+{
+    fed g({site_spec{open_group(), {1, 2}, open_group()}, site_spec{open_group(), {11}, open_group()}});
+    std::vector<held> log;
+    for (std::size_t s = 0; s < 2; ++s)
+        g.nets[s]->relay().set_federation([&, s](const core::federated_blob& b) {
+            log.push_back({b.presence, {b.blob.begin(), b.blob.end()}, b.origin});
+            g.published[s].push_back(log.back());
+        });
+    for (std::size_t s = 0; s < 2; ++s)
+        for (std::size_t i = 0; i < g.nets[s]->clients(); ++i) {
+            g.nets[s]->start(i);
+            g.run(std::chrono::milliseconds(300));
+        }
+    const std::string text = "seed";
+    std::error_code ec;
+    g.nets[0]->send(0, std::as_bytes(std::span(text)), ec);
+    g.run(std::chrono::milliseconds(300));
+    REQUIRE(g.member(1, 0).current()->roster.size() == 3);
+    REQUIRE(log.size() >= 6);
+    const auto epoch = g.member(1, 0).current()->epoch;
+    std::mt19937 rng(20261201);
+    const crypto::fingerprint origins[] = {fp_of(1), fp_of(2), fp_of(11), fp_of(66), {}};
+    std::size_t accepted = 0;
+    for (int n = 0; n < 20'000; ++n) {
+        held h = log[rng() % log.size()];
+        switch (rng() % 5) {
+        case 0: h.blob[rng() % h.blob.size()] ^= std::byte(1u << (rng() % 8)); break; // a bit
+        case 1: h.blob.resize(rng() % h.blob.size()); break;                          // cut
+        case 2: h.blob.push_back(std::byte(rng())); break;                            // trailing
+        case 3: // the TLV length
+            if (h.blob.size() >= 4)
+                h.blob[2 + rng() % 2] = std::byte(rng());
+            break;
+        default: h.presence = !h.presence; break;
+        }
+        if (rng() % 3 == 0)
+            h.origin = origins[rng() % std::size(origins)];
+        const bool ok = g.deliver(rng() % 2, h);
+        if (!ok)
+            CHECK(g.last_out == 0);
+        accepted += ok ? 1 : 0;
+        if (n % 1000 == 0)
+            g.run(std::chrono::milliseconds(20));
+    }
+    g.run(std::chrono::milliseconds(500));
+    CHECK(accepted > 0); // the harness reaches the accepting paths
+    for (std::size_t s = 0; s < 2; ++s)
+        for (std::size_t i = 0; i < g.nets[s]->clients(); ++i) {
+            INFO("site " << s << " member " << i);
+            CHECK(g.member(s, i).current()->epoch == epoch);
+            CHECK(g.member(s, i).current()->roster.size() == 3);
+        }
 }
