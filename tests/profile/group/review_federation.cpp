@@ -531,3 +531,33 @@ TEST_CASE("federation review: mutated federated blobs never crash a relay, and a
             CHECK(g.member(s, i).current()->roster.size() == 3);
         }
 }
+
+// ==== fed_open_ghost ====
+// Finding (medium, documentation, open): under admission::open the members trust the relay's
+// announcements (docs/SECURITY.md: the relay can add anyone). Federated, every relay forwards a
+// presence any NATS publisher made, so anyone holding the federation's credentials has that power
+// over every site: announce an identity it controls, have it added by the committer, and (with
+// subscribe rights on the subject, which every relay needs) read the group from then on.
+// docs/FEDERATION.md says "a federated relay can read no more than a local one"; true, but anyone
+// with NATS credentials is now "a relay". Roster or admin admission stops it (pinned above).
+// Tagged [!shouldfail]: the fix is policy (refuse open admission with --federate, or say so).
+
+TEST_CASE("federation review: under open admission a NATS publisher's ghost is not added",
+          "[profile][group][federation][review][confidentiality][!shouldfail]")
+{
+    fed g({site_spec{open_group(), {1}, open_group()}, site_spec{open_group(), {11}, open_group()}});
+    for (std::size_t s = 0; s < 2; ++s) {
+        g.nets[s]->start(0);
+        g.run(std::chrono::milliseconds(400));
+    }
+    g.run(std::chrono::seconds(1));
+    REQUIRE(g.member(0, 0).current()->roster.size() == 2);
+    const held ghost = ghost_presence(77);
+    g.publish(ghost);
+    g.run(std::chrono::seconds(1));
+    const auto& roster = g.member(0, 0).current()->roster;
+    const bool added = std::any_of(roster.begin(), roster.end(), [&](const group::member_entry& e) {
+        return crypto::fingerprint_of<suite>(e.identity) == ghost.origin;
+    });
+    CHECK_FALSE(added); // FAILS: the ghost is on the roster; the next epoch secret is sealed to it
+}
