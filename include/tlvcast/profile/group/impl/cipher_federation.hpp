@@ -43,7 +43,11 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
                 ec = errc::authentication_failed;
                 return k::data;
             }
-            remote_->joined(origin, ec);
+            // The remote set only feeds the founding rule. Full (anyone with NATS credentials can
+            // fill it with identities it made), this joiner goes uncounted, but its presence still
+            // reaches the members: refusing it would hide a real joiner from every committer here.
+            std::error_code full;
+            remote_->joined(origin, full);
         } else {
             remote_->left(origin);
         }
@@ -62,7 +66,18 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
         const auto present = [&](const crypto::fingerprint& fp) {
             return fp == origin || live_->contains(fp) || remote_->contains(fp);
         };
-        sequencer_->accept_commit(t.value, origin, present, ec);
+        if (!settings().relay_admission) {
+            sequencer_->accept_commit(t.value, origin, present, ec);
+            return k::ordered;
+        }
+        // The relay's own admission applies to a founder or an addition wherever it committed:
+        // otherwise a NATS publisher founds (or adds) what a local client could not.
+        const auto admit = [this](const key_package_view& kp, std::optional<bytes> cert) -> std::error_code {
+            if (admissible<Suite>(hop_.party(), settings(), relay_roster_, kp.entry.identity, cert))
+                return {};
+            return errc::admission_refused;
+        };
+        sequencer_->accept_commit(t.value, origin, present, ec, admit);
         return k::ordered;
     }
     default: ec = errc::unexpected_type; return k::data; // joins, leaves, syncs stay at their relay
