@@ -208,3 +208,18 @@ TEST_CASE("federation auth: key files: raw or hex, exact size, no symlink, permi
     CHECK(status.too_open);
     CHECK_THROWS_AS(read_federation_key_file(open, {.strict_permissions = true}), std::system_error);
 }
+
+#if defined(TLVCAST_HAS_CRYPTOPP) && defined(TLVCAST_HAS_OPENSSL)
+TEST_CASE("federation auth: both backends seal the same tag, and each verifies the other's", "[federation][auth]")
+{
+    const auto key = key_of(3);
+    auto a = sealed(key, rid(4), 12);
+    auto b = a;
+    envelope_auth<crypto::cryptopp_suite>(key).seal(a);
+    envelope_auth<crypto::openssl_suite>(key).seal(b);
+    CHECK(a == b);
+    std::error_code ec;
+    CHECK(envelope_auth<crypto::openssl_suite>(key).verify(read_envelope(a, ec)));
+    CHECK_FALSE(envelope_auth<crypto::openssl_suite>(key_of(4)).verify(read_envelope(a, ec)));
+}
+#endif
