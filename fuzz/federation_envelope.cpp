@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
-// libFuzzer harness: arbitrary bytes as a NATS message through federation::read_envelope (what a
-// federated relay parses of anyone who can publish on its subject).
+// libFuzzer harness: arbitrary bytes as a NATS message through federation::read_envelope and the
+// envelope MAC check (what a federated relay parses of anyone who can publish on its subject).
 //
 // Beyond "no crash, no sanitizer report": an envelope that parses re-encodes to exactly the input
-// bytes, its blob is a view into them, and every refusal matches an independent model of the format.
+// bytes, its blob is a view into them, every refusal matches an independent model of the format, and
+// the tag verifies exactly when it is the one the key computes over the rest.
+#include <tlvcast/federation/auth.hpp>
 #include <tlvcast/federation/envelope.hpp>
 
 #include <algorithm>
@@ -31,14 +33,15 @@ void expect(bool ok, const char* what)
 // The format, written from docs/FEDERATION.md's table rather than from the parser.
 errc model(std::span<const std::byte> in, std::size_t max_blob)
 {
-    if (in.size() < 52)
+    // magic 2, version 1, kind 1, relay 16, counter 8, origin 32 | blob | tag 32.
+    if (in.size() < 92)
         return errc::truncated_header;
-    if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 52)
+    if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 92)
         return errc::malformed;
     const auto kind = std::to_integer<unsigned>(in[3]);
-    if (std::to_integer<unsigned>(in[2]) != 1 || (kind != 1 && kind != 2))
+    if (std::to_integer<unsigned>(in[2]) != 2 || (kind != 1 && kind != 2))
         return errc::unexpected_type;
-    if (in.size() - 52 > max_blob)
+    if (in.size() - 92 > max_blob)
         return errc::message_too_large;
     return errc{};
 }
@@ -56,11 +59,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         expect(ec ? ec == want : want == errc{}, "the error differs from the model");
         if (ec)
             continue;
-        expect(v.blob.data() == in.data() + fed::envelope_header && v.blob.size() == in.size() - fed::envelope_header,
-               "the blob is not a view of the input's tail");
+        expect(v.blob.data() == in.data() + fed::envelope_header && v.blob.size() == in.size() - fed::envelope_overhead,
+               "the blob is not a view of the input between header and tag");
         std::vector<std::byte> out;
-        fed::write_envelope(v.kind, v.relay, v.origin, v.blob, out, ec, max_blob);
-        expect(!ec && std::equal(out.begin(), out.end(), in.begin(), in.end()), "no exact round trip");
+        fed::write_envelope(v.kind, v.relay, v.counter, v.origin, v.blob, out, ec, max_blob);
+        expect(!ec && out.size() == in.size() &&
+                   std::equal(out.begin(), out.end() - fed::envelope_tag, in.begin(), in.end() - fed::envelope_tag),
+               "no exact round trip");
+        static const fed::envelope_auth<> auth{fed::federation_key{}};
+        auth.seal(out);
+        const bool same_tag = std::equal(out.end() - fed::envelope_tag, out.end(), in.end() - fed::envelope_tag);
+        expect(auth.verify(v) == same_tag, "the tag check disagrees with the recomputed tag");
     }
     return 0;
 }

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: BSL-1.0
-// tlvcast-relay's federation options (--federate, --federation-creds, --federation-group) and the
+// tlvcast-relay's federation options (--federate, --federation-key, --federation-creds,
+// --federation-group) and the
 // names its federation counters carry in the stats. docs/FEDERATION.md, docs/CLI.md.
 #pragma once
 
 #include "common/cli.hpp"
 #include "common/profile.hpp"
 
+#include <tlvcast/federation/auth.hpp>
 #include <tlvcast/federation/counters.hpp>
 #include <tlvcast/federation/envelope.hpp>
 
 #include <array>
+#include <iostream>
 #include <cstddef>
 #include <random>
 #include <string>
@@ -37,6 +40,8 @@ inline constexpr bool have_nats = false;
 struct federation_settings {
     std::vector<std::string> servers; ///< --federate: empty, no federation
     std::string credentials_file;     ///< --federation-creds
+    std::string key_file;             ///< --federation-key: the key the federation's relays share
+    bool insecure = false;            ///< --federation-insecure: no key (anyone who can publish is a relay)
     std::string group = "default";    ///< --federation-group: the subject's last token
     bool jetstream = false;           ///< --federation-jetstream: through a stream, stored before delivered
     int replicas = 3;                 ///< --federation-replicas: the stream's
@@ -46,7 +51,8 @@ struct federation_settings {
 /// The stats names of the federation counters: federation_<name>.
 inline constexpr std::array<std::string_view, federation::federation_counters::size> federation_stat_names{
     "federation_published", "federation_publish_errors", "federation_queue_full", "federation_received",
-    "federation_inbound_full", "federation_delivered", "federation_malformed", "federation_own",
+    "federation_inbound_full", "federation_delivered", "federation_malformed", "federation_unauthenticated",
+    "federation_replayed", "federation_own",
     "federation_refused", "federation_disconnects", "federation_reconnects",
 };
 
@@ -69,6 +75,15 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
                 break;
             start = comma + 1;
         }
+        return true;
+    }
+    if (name == "--federation-key") {
+        f.key_file = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-insecure") {
+        args.no_value();
+        f.insecure = true;
         return true;
     }
     if (name == "--federation-creds") {
@@ -95,9 +110,9 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
 inline void check_federation(const federation_settings& f, profile p, bool group_given)
 {
     if (!f.enabled()) {
-        if (!f.credentials_file.empty() || group_given || f.jetstream)
-            throw usage_error("options --federation-creds, --federation-group and --federation-jetstream need "
-                              "--federate");
+        if (!f.credentials_file.empty() || group_given || f.jetstream || !f.key_file.empty() || f.insecure)
+            throw usage_error("options --federation-creds, --federation-group, --federation-jetstream, "
+                              "--federation-key and --federation-insecure need --federate");
         return;
     }
     if (p != profile::group)
@@ -106,6 +121,11 @@ inline void check_federation(const federation_settings& f, profile p, bool group
     if (!have_nats)
         throw usage_error("option --federate: this build has no NATS federation (configure with libnats-dev "
                           "installed, TLVCAST_WITH_NATS=ON)");
+    if (f.key_file.empty() == !f.insecure)
+        throw usage_error(f.insecure ? "options --federation-key and --federation-insecure: one at a time"
+                                     : "option --federate needs --federation-key FILE (32 random bytes, raw or hex, "
+                                       "the same at every relay of the federation), or --federation-insecure to let "
+                                       "anyone who can publish on the NATS subject act as a relay");
     bool ok = !f.group.empty() && f.group.size() <= 64;
     for (const char c : f.group)
         ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
@@ -126,6 +146,24 @@ inline federation::relay_id new_relay_id()
     return id;
 }
 
+/// The federation key for `f`: read from --federation-key (a file group or others may access is
+/// refused under --strict-perms, else warned about on stderr), or, under --federation-insecure, the
+/// all-zero key everyone knows, with a warning. Throws std::system_error; the key is never printed.
+inline federation::federation_key load_federation_key(const federation_settings& f, bool strict_permissions,
+                                                      std::string_view program)
+{
+    if (f.insecure) {
+        std::cerr << program << ": warning: --federation-insecure: federation envelopes are sealed under a "
+                                "well-known key; anyone who can publish on the NATS subject acts as a relay\n";
+        return {};
+    }
+    crypto::key_file_status status;
+    auto key = federation::read_federation_key_file(f.key_file, {.strict_permissions = strict_permissions}, &status);
+    if (status.too_open)
+        std::cerr << program << ": warning: " << crypto::key_file_warning(f.key_file, status) << "\n";
+    return key;
+}
+
 #if TLVCAST_HAS_NATS
 /// A relay's federation (--federate): the NATS link, the bridge between it and the running relay,
 /// and the connection's changes printed on the io thread (the `federation` event). Construct it once
@@ -134,8 +172,8 @@ template <class Relay>
 class relay_federation {
 public:
     relay_federation(asio::io_context& io, Relay& relay, const federation_settings& f, const federation::relay_id& id,
-                     bool json, bool quiet)
-        : link_(options(f)), bridge_(relay, link_, id)
+                     const federation::federation_key& key, bool json, bool quiet)
+        : link_(options(f)), bridge_(relay, link_, id, key)
     {
         bridge_.start();
         link_.set_on_state([&io, json, quiet](bool up, const std::string& server) {

@@ -76,6 +76,8 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"federation_inbound_full", "Envelopes from NATS dropped because the queue to the relay was full."},
         {"federation_delivered", "Envelopes from NATS delivered to this relay's members."},
         {"federation_malformed", "Envelopes from NATS that did not parse."},
+        {"federation_unauthenticated", "Envelopes from NATS whose tag is not the federation key's (dropped)."},
+        {"federation_replayed", "Envelopes from NATS whose relay counter did not grow: replays (dropped)."},
         {"federation_own", "This relay's own envelopes that came back from NATS (dropped)."},
         {"federation_refused", "Envelopes from NATS the group profile refused."},
         {"federation_disconnects", "Times the NATS connection was lost."},

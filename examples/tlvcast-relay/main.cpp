@@ -231,6 +231,10 @@ int run(const settings& s)
 {
     const tlvcast::duration keepalive = s.keepalive;
     const tlvcast::duration timeout = s.timeout.value_or(3 * keepalive);
+    // Read before anything starts: a bad key file stops the relay here, with the file's name only.
+    const tlvcast::federation::federation_key federation_key =
+        s.federation.enabled() ? ex::load_federation_key(s.federation, s.strict_permissions, "tlvcast-relay")
+                               : tlvcast::federation::federation_key{};
 
     // From here on SIGUSR1 and SIGHUP report the stats (once started) instead of killing the relay.
     asio::io_context io(1);
@@ -285,7 +289,7 @@ int run(const settings& s)
     std::optional<ex::relay_federation<relay_type<Cipher>>> federation;
     if constexpr (ex::is_group<Cipher>) {
         if (s.federation.enabled()) {
-            federation.emplace(io, relay, s.federation, relay_id, s.json, s.quiet);
+            federation.emplace(io, relay, s.federation, relay_id, federation_key, s.json, s.quiet);
             federation_subject = federation->subject();
             federated = &federation->counters();
         }

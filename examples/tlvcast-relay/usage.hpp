@@ -41,6 +41,13 @@ Options:
                      the relay serves its LAN meanwhile. Needs a build with libnats
   --federation-group NAME  the federated group's name, the same at every site: NATS subject
                      tlvcast.g.NAME (1..64 of A-Z a-z 0-9 _ -; default: default)
+  --federation-key FILE  the key the federation's relays share (32 random bytes, raw or 64 hex
+                     digits; e.g. head -c32 /dev/urandom > FILE; chmod 600): every envelope carries
+                     its HMAC-SHA256 and a counter, so only its holders publish and replays are dropped.
+                     --federate needs it (a symlink or oversized file refused, a group- or
+                     world-readable one warned about, refused under --strict-perms)
+  --federation-insecure  federate without a key: anyone who can publish on the subject acts as a
+                     relay (warned about; for trials only)
   --federation-creds FILE  NATS credentials (a .creds file: user JWT and seed)
   --federation-jetstream  carry the group through a JetStream stream (TLVCAST_NAME, kept 10 min,
                      at most 256 MiB): each blob is stored before it counts as published, and each

@@ -9,7 +9,8 @@ is killed while lines stream: the relay reconnects to another node. Twice: on pl
 (nothing duplicated or reordered, each site's own lines all there, every line once again after the
 reconnection; what crossed in the window may be lost, at most once, and is counted) and through a
 JetStream stream (--federation-jetstream, the servers with -js: every line once, in order). On plain
-subjects, hostile publications on the group's subject by a raw NATS client are counted exactly and
+subjects, hostile publications on the group's subject by a raw NATS client without the federation
+key (--federation-key) are refused as unauthenticated, counted exactly, and
 change nothing. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import datetime
@@ -109,12 +110,23 @@ def wait_cluster(nodes, jetstream):
         time.sleep(0.1)
 
 
+def federation_key(d):
+    """The key every relay of the federation shares: 32 random bytes as hex, in a 0600 file."""
+    path = os.path.join(d, "federation.key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32).hex().encode() + b"\n")
+        os.close(fd)
+    return path
+
+
 def start_relay(site, d, jetstream):
     net, group, data = SITES[site]
     servers = ",".join(f"nats://{net}.1:{p}" for p in CLIENT_PORTS)
     r = in_ns(site, "tlvcast-relay", "relay-" + site,
               [args.relay, "--json", "--profile", "group", *RELAY, "--identity", os.path.join(d, site + ".relay.id"),
                "--group", group, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP,
+               "--federation-key", federation_key(d),
                *(["--federation-jetstream"] if jetstream else [])],
               stdin=False)
     ev = r.wait_for(is_event("ready"), "ready")
@@ -170,12 +182,12 @@ def exchange(members, lines, what):
 
 def federation_stats(relay, jetstream, injected):
     """The relay's federation counters at its exit; `injected`: what the hostile publisher's envelopes
-    must have added (malformed, refused, own)."""
+    must have added (malformed, unauthenticated, refused, own)."""
     stats = harness.stop_relay(relay)
     fed = {k[len("federation_"):]: v for k, v in stats.items() if k.startswith("federation_")}
     for bad in ("queue_full", "inbound_full", "publish_errors"):
         check(fed.get(bad) == 0, f"{relay.name}: federation_{bad} {fed.get(bad)} ({fed})")
-    for name in ("malformed", "refused"):
+    for name in ("malformed", "unauthenticated", "replayed", "refused"):
         check(fed.get(name) == injected.get(name, 0), f"{relay.name}: federation_{name} {fed.get(name)} ({fed})")
     # A stream delivers a relay's own envelopes back (no-echo is for plain subjects): dropped, counted.
     own = injected.get("own", 0)
@@ -207,21 +219,23 @@ while b"PONG" not in got:
 
 
 def publish_hostile(nodes, relay_a):
-    """Publishes on the group's subject as anyone with NATS access could: a short message, a bad
-    magic, a well-formed envelope claiming relay-a's id with a junk blob, and one with a stranger's
-    id and a junk blob. What each relay must count: (malformed, refused, own)."""
+    """Publishes on the group's subject as anyone with NATS access but no federation key could: a
+    short message, a bad magic, a well-formed envelope claiming relay-a's id with a junk blob and a
+    guessed tag, and one with a stranger's id. Both relays refuse the last two as unauthenticated
+    before looking at the id or the blob (so relay-a counts no `own`, neither counts `refused`)."""
     node = next(i for i, n in enumerate(nodes) if n.proc.poll() is None)
     ident = relay_a.select(is_event("ready"))[0]["relay_id"]
     junk = "00300004" + "deadbeef"  # a TLV of the seed profile's type 0x30: no group blob
-    header = "5446" + "0101"
-    payloads = ["0102", "5858" + "0101" + "00" * 48 + "aa", header + ident + "11" * 32 + junk,
-                header + "ee" * 16 + "22" * 32 + junk]
+    header = "5446" + "0201"  # version 2, a member blob
+    counter, tag = "00" * 7 + "01", "77" * 32
+    payloads = ["0102", "5858" + "0201" + "00" * 88 + "aa", header + ident + counter + "11" * 32 + junk + tag,
+                header + "ee" * 16 + counter + "22" * 32 + junk + tag]
     r = subprocess.run(["ip", "netns", "exec", NS["bb"], sys.executable, "-c", RAW_PUBLISHER,
                         str(CLIENT_PORTS[node]), "tlvcast.g." + SUBJECT_GROUP, *payloads], capture_output=True,
                        timeout=20)
     check(r.returncode == 0, f"the raw NATS publisher: {r.stderr!r}")
     time.sleep(0.5)  # delivered through the cluster and counted
-    return {"a": {"malformed": 2, "refused": 1, "own": 1}, "b": {"malformed": 2, "refused": 2}}
+    return {"a": {"malformed": 2, "unauthenticated": 2}, "b": {"malformed": 2, "unauthenticated": 2}}
 
 
 def latency(sender, receivers, n=50):

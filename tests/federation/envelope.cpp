@@ -37,13 +37,16 @@ TEST_CASE("envelope: what is written reads back as views into the buffer", "[fed
     for (const auto kind : {envelope_kind::member_blob, envelope_kind::presence}) {
         std::vector<std::byte> out;
         std::error_code ec;
-        write_envelope(kind, some_relay(), some_origin(), blob, out, ec);
+        write_envelope(kind, some_relay(), 7, some_origin(), blob, out, ec);
         REQUIRE_FALSE(ec);
-        REQUIRE(out.size() == envelope_header + blob.size());
+        REQUIRE(out.size() == envelope_overhead + blob.size());
         const envelope_view v = read_envelope(out, ec);
         REQUIRE_FALSE(ec);
         CHECK(v.kind == kind);
         CHECK(v.relay == some_relay());
+        CHECK(v.counter == 7);
+        CHECK(v.authenticated.size() == out.size() - envelope_tag);
+        CHECK(v.tag.data() == out.data() + out.size() - envelope_tag);
         CHECK(v.origin == some_origin());
         CHECK(v.blob.data() == out.data() + envelope_header); // no copy
         CHECK(std::vector<std::byte>(v.blob.begin(), v.blob.end()) == blob);
@@ -55,23 +58,23 @@ TEST_CASE("envelope: malformed input gets an error code, never a crash", "[feder
     const std::vector<std::byte> blob(100, std::byte{7});
     std::vector<std::byte> good;
     std::error_code ec;
-    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), blob, good, ec);
+    write_envelope(envelope_kind::member_blob, some_relay(), 7, some_origin(), blob, good, ec);
     REQUIRE_FALSE(ec);
 
-    // Every truncation of the header.
-    for (std::size_t n = 0; n < envelope_header; ++n) {
+    // Every truncation of the header and tag.
+    for (std::size_t n = 0; n < envelope_overhead; ++n) {
         read_envelope(std::span(good).first(n), ec);
         CHECK(ec == errc::truncated_header);
     }
-    // A header and nothing after it.
-    read_envelope(std::span(good).first(envelope_header), ec);
+    // A header and a tag and nothing between.
+    read_envelope(std::span(good).first(envelope_overhead), ec);
     CHECK(ec == errc::malformed);
     auto bad = good;
     bad[0] = std::byte{'X'};
     read_envelope(bad, ec);
     CHECK(ec == errc::malformed);
     bad = good;
-    bad[2] = std::byte{2}; // a version this relay does not know
+    bad[2] = std::byte{1}; // version 1: unauthenticated, refused
     read_envelope(bad, ec);
     CHECK(ec == errc::unexpected_type);
     for (const auto kind : {0, 3, 255}) {
@@ -86,9 +89,9 @@ TEST_CASE("envelope: malformed input gets an error code, never a crash", "[feder
     read_envelope(good, ec, blob.size());
     CHECK_FALSE(ec);
     std::vector<std::byte> out{std::byte{9}};
-    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), blob, out, ec, blob.size() - 1);
+    write_envelope(envelope_kind::member_blob, some_relay(), 7, some_origin(), blob, out, ec, blob.size() - 1);
     CHECK(ec == errc::message_too_large);
     CHECK(out.empty());
-    write_envelope(envelope_kind::member_blob, some_relay(), some_origin(), {}, out, ec);
+    write_envelope(envelope_kind::member_blob, some_relay(), 7, some_origin(), {}, out, ec);
     CHECK(ec == errc::malformed);
 }

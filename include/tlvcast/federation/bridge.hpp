@@ -5,6 +5,7 @@
 #pragma once
 
 #include <tlvcast/core/relay.hpp>
+#include <tlvcast/federation/auth.hpp>
 #include <tlvcast/federation/concepts.hpp>
 #include <tlvcast/federation/envelope.hpp>
 
@@ -18,13 +19,17 @@ namespace tlvcast::federation {
 /// passes of at most `max_per_pass` envelopes (then the strand serves the UDP path again), so a
 /// flood from NATS delays members' datagrams by one pass at most. Call start() once the relay
 /// runs; destroy the bridge before the link and after the relay's io_context stopped running.
-template <class Relay, federation_link Link>
+/// Every envelope published is sealed under `key` with a growing counter; every one received must
+/// carry the key's tag (else counted unauthenticated) and a counter above the last of its relay
+/// (else counted replayed) before anything in it is looked at further.
+template <class Relay, federation_link Link, class Suite = crypto::default_suite>
 class bridge {
 public:
     static constexpr std::size_t max_per_pass = 256;
 
-    bridge(Relay& relay, Link& link, const relay_id& id, std::size_t max_blob = default_max_blob)
-        : relay_(relay), link_(link), id_(id), max_blob_(max_blob)
+    bridge(Relay& relay, Link& link, const relay_id& id, const federation_key& key,
+           std::size_t max_blob = default_max_blob)
+        : relay_(relay), link_(link), id_(id), auth_(key), max_blob_(max_blob)
     {
     }
     bridge(const bridge&) = delete;
@@ -48,12 +53,14 @@ private:
     void publish(const core::federated_blob& b)
     {
         std::error_code ec;
-        write_envelope(b.presence ? envelope_kind::presence : envelope_kind::member_blob, id_, b.origin, b.blob,
-                       scratch_, ec, max_blob_);
-        if (ec)
+        write_envelope(b.presence ? envelope_kind::presence : envelope_kind::member_blob, id_, ++counter_, b.origin,
+                       b.blob, scratch_, ec, max_blob_);
+        if (ec) {
             link_.counters().add(federation_counter::publish_errors);
-        else
-            link_.publish(scratch_);
+            return;
+        }
+        auth_.seal(scratch_);
+        link_.publish(scratch_);
     }
 
     // Any thread: one drain pass waiting on the strand at a time.
@@ -79,8 +86,16 @@ private:
                 c.add(federation_counter::malformed);
                 continue;
             }
+            if (!auth_.verify(v)) {
+                c.add(federation_counter::unauthenticated);
+                continue;
+            }
             if (v.relay == id_) { // our own, back through some route: never delivered twice
                 c.add(federation_counter::own);
+                continue;
+            }
+            if (!replay_.accept(v.relay, v.counter)) {
+                c.add(federation_counter::replayed);
                 continue;
             }
             const bool ok = engine.handle_federated({v.kind == envelope_kind::presence, v.blob, v.origin}, now, out,
@@ -93,6 +108,9 @@ private:
     Relay& relay_;
     Link& link_;
     relay_id id_;
+    envelope_auth<Suite> auth_;
+    replay_guard replay_;
+    std::uint64_t counter_ = 0;
     std::size_t max_blob_;
     std::vector<std::byte> scratch_, buf_;
     std::atomic<bool> posted_{false};

@@ -17,14 +17,16 @@ enum class federation_counter {
     inbound_full,   ///< envelopes dropped because the inbound queue was full
     delivered,      ///< envelopes delivered to this relay's members
     malformed,      ///< envelopes that did not parse
+    unauthenticated, ///< envelopes whose tag is not the federation key's (a NATS publisher without it, a byte changed)
+    replayed,       ///< authenticated envelopes whose relay counter did not grow (a replay), or from one relay too many
     own,            ///< this relay's own envelopes come back (a loop NATS's no-echo should prevent)
     refused,        ///< envelopes the group profile refused (an outsider's message, a commit out of order)
     disconnects,    ///< times the NATS connection was lost
     reconnects,     ///< times it came back
 };
-inline constexpr std::array<std::string_view, 11> federation_counter_names{
+inline constexpr std::array<std::string_view, 13> federation_counter_names{
     "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
-    "malformed", "own", "refused", "disconnects", "reconnects",
+    "malformed", "unauthenticated", "replayed", "own", "refused", "disconnects", "reconnects",
 };
 using federation_counters = core::counters<federation_counter, federation_counter_names>;
 

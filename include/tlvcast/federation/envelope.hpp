@@ -28,23 +28,31 @@ enum class envelope_kind : std::uint8_t {
 };
 
 inline constexpr std::array<std::byte, 2> envelope_magic{std::byte{'T'}, std::byte{'F'}};
-inline constexpr std::uint8_t envelope_version = 1;
-/// magic(2) version(1) kind(1) relay(16) origin fingerprint(32).
-inline constexpr std::size_t envelope_header = 2 + 1 + 1 + 16 + 32;
+/// Version 2 added the counter and the tag (federation/auth.hpp); a version-1 envelope is refused.
+inline constexpr std::uint8_t envelope_version = 2;
+/// magic(2) version(1) kind(1) relay(16) counter(8, big-endian) origin fingerprint(32).
+inline constexpr std::size_t envelope_header = 2 + 1 + 1 + 16 + 8 + 32;
+/// HMAC-SHA256 under the federation key over everything before it (federation/auth.hpp).
+inline constexpr std::size_t envelope_tag = 32;
+inline constexpr std::size_t envelope_overhead = envelope_header + envelope_tag;
 /// The largest blob an envelope may carry: a relay reassembles no larger message (core's
 /// default_max_message is 48,450 bytes), with room to spare; NATS's own max_payload is 1 MiB.
 inline constexpr std::size_t default_max_blob = 64 * 1024;
-static_assert(envelope_header + default_max_blob < 1024 * 1024, "an envelope must fit NATS's default max_payload");
+static_assert(envelope_overhead + default_max_blob < 1024 * 1024, "an envelope must fit NATS's default max_payload");
 
 /// A parsed envelope: views into the caller's buffer.
 struct envelope_view {
     envelope_kind kind = envelope_kind::member_blob;
     relay_id relay{};
+    std::uint64_t counter = 0;    ///< the publishing relay's sequence number (replays are refused)
     crypto::fingerprint origin{}; ///< the member the blob is from, or the presence is about
     std::span<const std::byte> blob;
+    std::span<const std::byte> authenticated; ///< everything the tag covers
+    std::span<const std::byte> tag;           ///< envelope_tag bytes; not checked by read_envelope
 };
 
-/// Parses `in`. Errors: truncated_header (shorter than the header), malformed (bad magic or an
+/// Parses `in` (it does not check the tag: federation::envelope_auth does). Errors:
+/// truncated_header (shorter than header and tag), malformed (bad magic or an
 /// empty blob), unexpected_type (a version or kind this relay does not know), message_too_large
 /// (a blob over `max_blob`). Never throws, never allocates.
 inline envelope_view read_envelope(std::span<const std::byte> in, std::error_code& ec,
@@ -52,11 +60,11 @@ inline envelope_view read_envelope(std::span<const std::byte> in, std::error_cod
 {
     envelope_view v;
     ec = {};
-    if (in.size() < envelope_header) {
+    if (in.size() < envelope_overhead) {
         ec = errc::truncated_header;
         return v;
     }
-    if (!std::equal(envelope_magic.begin(), envelope_magic.end(), in.begin()) || in.size() == envelope_header) {
+    if (!std::equal(envelope_magic.begin(), envelope_magic.end(), in.begin()) || in.size() == envelope_overhead) {
         ec = errc::malformed;
         return v;
     }
@@ -66,20 +74,26 @@ inline envelope_view read_envelope(std::span<const std::byte> in, std::error_cod
         ec = errc::unexpected_type;
         return v;
     }
-    if (in.size() - envelope_header > max_blob) {
+    if (in.size() - envelope_overhead > max_blob) {
         ec = errc::message_too_large;
         return v;
     }
     v.kind = envelope_kind(kind);
     std::copy_n(in.begin() + 4, v.relay.size(), v.relay.begin());
-    std::copy_n(in.begin() + 20, v.origin.size(), v.origin.begin());
-    v.blob = in.subspan(envelope_header);
+    for (std::size_t i = 0; i < 8; ++i)
+        v.counter = (v.counter << 8) | std::to_integer<std::uint64_t>(in[20 + i]);
+    std::copy_n(in.begin() + 28, v.origin.size(), v.origin.begin());
+    v.blob = in.subspan(envelope_header, in.size() - envelope_overhead);
+    v.authenticated = in.first(in.size() - envelope_tag);
+    v.tag = in.last(envelope_tag);
     return v;
 }
 
-/// Writes an envelope around `blob` into `out` (replacing its contents). Errors: malformed (an
-/// empty blob), message_too_large (over `max_blob`); `out` is then empty.
-inline void write_envelope(envelope_kind kind, const relay_id& relay, const crypto::fingerprint& origin,
+/// Writes an envelope around `blob` into `out` (replacing its contents), its tag zero: seal it with
+/// federation::envelope_auth before publishing. Errors: malformed (an empty blob),
+/// message_too_large (over `max_blob`); `out` is then empty.
+inline void write_envelope(envelope_kind kind, const relay_id& relay, std::uint64_t counter,
+                           const crypto::fingerprint& origin,
                            std::span<const std::byte> blob, std::vector<std::byte>& out, std::error_code& ec,
                            std::size_t max_blob = default_max_blob)
 {
@@ -93,13 +107,16 @@ inline void write_envelope(envelope_kind kind, const relay_id& relay, const cryp
         ec = errc::message_too_large;
         return;
     }
-    out.reserve(envelope_header + blob.size());
+    out.reserve(envelope_overhead + blob.size());
     out.insert(out.end(), envelope_magic.begin(), envelope_magic.end());
     out.push_back(std::byte{envelope_version});
     out.push_back(std::byte{static_cast<std::uint8_t>(kind)});
     out.insert(out.end(), relay.begin(), relay.end());
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.push_back(std::byte{static_cast<std::uint8_t>(counter >> shift)});
     out.insert(out.end(), origin.begin(), origin.end());
     out.insert(out.end(), blob.begin(), blob.end());
+    out.resize(out.size() + envelope_tag);
 }
 
 } // namespace tlvcast::federation

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
-// Adversarial review of federation (docs/FEDERATION.md): an attacker holding NATS publish rights (a
-// malicious relay, or anyone with the federation's credentials) hands relays arbitrary envelopes, i.e.
-// arbitrary (presence, blob, origin) triples reach relay_engine::handle_federated. Each finding is a
+// Adversarial review of federation (docs/FEDERATION.md): an attacker that gets arbitrary (presence,
+// blob, origin) triples to relay_engine::handle_federated. Since envelopes are authenticated
+// (federation/auth.hpp: HMAC-SHA256 under the federation key, a per-relay counter), that attacker is
+// a relay of the federation, i.e. a holder of the federation key: anyone with NATS publish rights
+// alone is refused at the bridge before the engine sees anything, and a recorded envelope played
+// again is refused too (tests/federation/auth.cpp shows both, counted). The [!shouldfail] findings
+// below are what an authenticated relay can still do; they stay open. Each finding is a
 // test: fixed in the library, or tagged [!shouldfail] with the finding named; then the pins of what
 // held. Harness: the two-site simulation of federation.cpp (each relay's sink feeds the others'
 // handle_federated), generalised to per-site relay options and member identities.
@@ -235,10 +239,11 @@ TEST_CASE("federation review: relay admission applies to federated founding comm
 // moved on elsewhere): its site is cut off from the group until its members re-join, and the joiner
 // there is never added. Re-sent after each commit, it stalls every addition at every relay.
 // Not a one-line fix (pages carry no signature; the staging must not trust the federated origin,
-// e.g. stage federated pages per publisher and take any set that covers the roster, bounded):
-// tagged [!shouldfail].
+// e.g. stage federated pages per publisher and take any set that covers the roster, bounded).
+// Since envelope authentication only a key-holding relay can do it (a NATS publisher's page is
+// refused as unauthenticated): tagged [!shouldfail] as a relay's power.
 
-TEST_CASE("federation review: a forged welcome page in the committer's name stalls an addition at a remote site",
+TEST_CASE("federation review: a federation relay's welcome page in the committer's name stalls an addition elsewhere",
           "[profile][group][federation][review][dos][!shouldfail]")
 {
     fed g({site_spec{open_group(), {1}, open_group()}, site_spec{open_group(), {11}, open_group()}});
@@ -268,10 +273,12 @@ TEST_CASE("federation review: a forged welcome page in the committer's name stal
 // Federation hands that power to every NATS credential, at every site, for every member of the
 // group, including members of sites whose relays are honest. docs/FEDERATION.md says a publisher's
 // presence claims affect "only who founds a group and what members see as presence": it understates
-// this. Not fixable without authenticating relays (a relay id is self-chosen; the victim's join
-// presence is public and can be replayed first): tagged [!shouldfail].
+// this. Envelope authentication now takes it from NATS credentials (unauthenticated) and from
+// replays of recorded presence (the relay counter); a key-holding relay can still claim any
+// member's departure, since presence is the relay's word and the key is shared by all relays
+// (per-member signed departures would be needed): tagged [!shouldfail] as a relay's power.
 
-TEST_CASE("federation review: a forged departure from the federation removes a present member",
+TEST_CASE("federation review: a federation relay's forged departure removes a present member",
           "[profile][group][federation][review][dos][!shouldfail]")
 {
     fed g({site_spec{open_group(), {1, 2}, open_group()}, site_spec{open_group(), {11}, open_group()}});
@@ -322,9 +329,10 @@ TEST_CASE("federation review: a full remote set does not hide a real joiner from
 // names any roster member as origin and the relay forwards its blob to every member. Members still
 // refuse it (signature, wrong group), so nothing is forged; it is the CPU-cost amplification the
 // local rule exists to stop, and relay_event::message names the claimed origin. The relay cannot
-// check the blob's sender without keys: tagged [!shouldfail].
+// check the blob's sender without keys. Since envelope authentication only a key-holding relay can
+// name the origin (NATS publishers are refused): tagged [!shouldfail] as a relay's power.
 
-TEST_CASE("federation review: an outsider's message under a member's name is not forwarded",
+TEST_CASE("federation review: an outsider's message a federation relay sends under a member's name is not forwarded",
           "[profile][group][federation][review][dos][!shouldfail]")
 {
     fed g({site_spec{open_group(), {1}, open_group()}, site_spec{open_group(), {11}, open_group()}});
@@ -448,9 +456,11 @@ TEST_CASE("federation review: nothing received from the federation goes back to 
 // that relay and a moment when no member is live (review.cpp, dead_founding); here it needs neither,
 // and it reaches every relay at once. A relay that starts late (epoch 0) takes the outsider's
 // founding without even the departures. Needs the planned JetStream ordering (one chain for all
-// relays) or relays that authenticate each other: tagged [!shouldfail].
+// relays) or relays that authenticate each other. Envelope authentication leaves this to the
+// federation's own relays (a NATS publisher is refused); relay admission (--roster/--admin-key)
+// stops the founding: tagged [!shouldfail] as a relay's power.
 
-TEST_CASE("federation review: forged departures and an outsider's founding split a site off the group",
+TEST_CASE("federation review: a federation relay's forged departures and founding split a site off the group",
           "[profile][group][federation][review][dos][!shouldfail]")
 {
     fed g({site_spec{open_group(), {1, 2}, open_group()}, site_spec{open_group(), {11}, open_group()}});
@@ -540,9 +550,10 @@ TEST_CASE("federation review: mutated federated blobs never crash a relay, and a
 // subscribe rights on the subject, which every relay needs) read the group from then on.
 // docs/FEDERATION.md says "a federated relay can read no more than a local one"; true, but anyone
 // with NATS credentials is now "a relay". Roster or admin admission stops it (pinned above).
-// Tagged [!shouldfail]: the fix is policy (refuse open admission with --federate, or say so).
+// Envelope authentication narrows "anyone with NATS credentials" to "any key-holding relay", which is
+// what open admission already trusts of a local relay. Tagged [!shouldfail] as a relay's power.
 
-TEST_CASE("federation review: under open admission a NATS publisher's ghost is not added",
+TEST_CASE("federation review: under open admission a federation relay's ghost is not added",
           "[profile][group][federation][review][confidentiality][!shouldfail]")
 {
     fed g({site_spec{open_group(), {1}, open_group()}, site_spec{open_group(), {11}, open_group()}});
