@@ -351,3 +351,33 @@ TEST_CASE("review auth: finding: relay ids are never forgotten; after 1,024 peer
     CHECK(b.relay.engine.handed.size() == replay_guard::default_max_relays + 1);
     CHECK(b.count(federation_counter::replayed) == 0);
 }
+
+#if TLVCAST_HAS_NATS
+#include <tlvcast/federation/nats_link.hpp>
+
+TEST_CASE("review auth: a JetStream message id cannot be predicted without the key",
+          "[federation][auth][nats][review]")
+{
+    // Finding (fixed, medium): the link's JetStream message id was the envelope's relay id in hex and
+    // the link's publication count, both known to anyone reading the subject. A NATS publisher
+    // without the key could store junk under a relay's next ids first; within the stream's 2-minute
+    // duplicate window the stream then acknowledged that relay's real envelopes as duplicates and
+    // dropped them, while the relay counted them `published`: a silent, targeted mute. The id is now
+    // the envelope's tag (HMAC under the federation key) and the count.
+    const auto key = test_key(1);
+    const auto first = envelope(&key, id_of(1), 1);
+    const auto next = envelope(&key, id_of(1), 2);
+    // What an eavesdropper knows: the relay id (bytes 4..19 of any envelope) and the count.
+    std::string relay_hex;
+    for (std::size_t i = 4; i < 20; ++i)
+        relay_hex += crypto::to_hex(std::span<const std::byte>(first).subspan(i, 1));
+    CHECK(federation::detail::msg_id(next, 2).find(relay_hex) == std::string::npos);
+    // Envelopes alike in every public byte have different ids under different keys...
+    const auto other = test_key(2);
+    CHECK(federation::detail::msg_id(next, 2) != federation::detail::msg_id(envelope(&other, id_of(1), 2), 2));
+    // ... each envelope its own, and a retry (same bytes, same count) the same one.
+    CHECK(federation::detail::msg_id(first, 1) != federation::detail::msg_id(next, 2));
+    CHECK(federation::detail::msg_id(next, 2) == federation::detail::msg_id(std::vector<std::byte>(next), 2));
+    CHECK(federation::detail::msg_id(next, 2) != federation::detail::msg_id(next, 3));
+}
+#endif
