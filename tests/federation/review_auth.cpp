@@ -19,7 +19,14 @@
 #include <system_error>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace tlvcast;
@@ -379,5 +386,120 @@ TEST_CASE("review auth: a JetStream message id cannot be predicted without the k
     CHECK(federation::detail::msg_id(first, 1) != federation::detail::msg_id(next, 2));
     CHECK(federation::detail::msg_id(next, 2) == federation::detail::msg_id(std::vector<std::byte>(next), 2));
     CHECK(federation::detail::msg_id(next, 2) != federation::detail::msg_id(next, 3));
+}
+
+namespace review_auth {
+
+// A nats-server with JetStream on a free loopback port, for one test.
+struct nats_server {
+    pid_t pid = -1;
+    int port = 0;
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("tlvcast-review-auth-js-" + std::to_string(::getpid()));
+    nats_server()
+    {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        port = ntohs(a.sin_port);
+        ::close(s);
+        std::filesystem::create_directories(dir);
+        const std::string p = std::to_string(port), d = dir.string();
+        pid = ::fork();
+        if (pid == 0) {
+            ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p.c_str(), "-js", "-sd", d.c_str(), "-l", (d + "/log").c_str(),
+                     static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        REQUIRE(pid > 0);
+        for (int i = 0; i < 100; ++i) { // until it listens
+            const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+            const bool up = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            ::close(c);
+            if (up)
+                return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL("nats-server did not start");
+    }
+    ~nats_server()
+    {
+        if (pid > 0) {
+            ::kill(pid, SIGTERM);
+            ::waitpid(pid, nullptr, 0);
+        }
+        std::filesystem::remove_all(dir);
+    }
+    std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
+};
+
+} // namespace review_auth
+
+TEST_CASE("review auth: a NATS publisher without the key cannot mute a relay through JetStream deduplication",
+          "[federation][auth][nats][review]")
+{
+    nats_server server;
+    nats_options o;
+    o.servers = {server.url()};
+    o.group = "review";
+    o.jetstream = true;
+    o.stream.replicas = 1;
+    nats_link receiver(o);
+    o.client_name = "tlvcast-relay-a";
+    nats_link a(o);
+    const auto key = test_key(1);
+    const envelope_auth<> auth(key);
+    std::vector<std::vector<std::byte>> got; // receiver's authenticated envelopes
+    std::size_t junk = 0;
+    auto drain_until = [&](std::size_t want) {
+        for (int i = 0; i < 400 && got.size() < want; ++i) {
+            std::vector<std::byte> e;
+            while (receiver.poll(e)) {
+                std::error_code ec;
+                const auto v = read_envelope(e, ec);
+                if (!ec && auth.verify(v))
+                    got.push_back(e);
+                else
+                    ++junk;
+            }
+            if (got.size() < want)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    };
+    // Relay a's first envelope, seen by everyone on the subject: its relay id is public.
+    a.publish(envelope(&key, id_of(1), 1));
+    drain_until(1);
+    REQUIRE(got.size() == 1);
+    // The attacker: plain publish rights, no key. It stores junk under the ids a's next envelopes
+    // would get under a public-only scheme (relay id in hex, "-", the link's count 2, 3, ...).
+    std::string relay_hex;
+    for (std::size_t i = 4; i < 20; ++i)
+        relay_hex += crypto::to_hex(std::span<const std::byte>(got[0]).subspan(i, 1));
+    natsConnection* nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
+    jsCtx* js = nullptr;
+    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+    for (int n = 2; n < 22; ++n) {
+        const std::string id = relay_hex + "-" + std::to_string(n);
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = id.c_str();
+        jsPubAck* ack = nullptr;
+        const char junk_bytes[] = "junk";
+        CHECK(js_Publish(&ack, js, "tlvcast.g.review", junk_bytes, 4, &po, nullptr) == NATS_OK);
+        jsPubAck_Destroy(ack);
+    }
+    // a's next five envelopes all arrive.
+    for (std::uint64_t c = 2; c <= 6; ++c)
+        a.publish(envelope(&key, id_of(1), c));
+    drain_until(6);
+    CHECK(got.size() == 6);
+    CHECK(junk == 20);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
 }
 #endif
