@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -442,6 +443,19 @@ struct nats_server {
 TEST_CASE("review auth: a NATS publisher without the key cannot mute a relay through JetStream deduplication",
           "[federation][auth][nats][review]")
 {
+    bool have_server = false; // nats-server on PATH (the e2e tests' requirement too)
+    if (const char* path = std::getenv("PATH")) {
+        std::string dirs = path;
+        for (std::size_t b = 0; b <= dirs.size() && !have_server;) {
+            const std::size_t e = std::min(dirs.find(':', b), dirs.size());
+            have_server = ::access((dirs.substr(b, e - b) + "/nats-server").c_str(), X_OK) == 0;
+            b = e + 1;
+        }
+    }
+    if (!have_server) {
+        WARN("no nats-server on PATH: the JetStream attack is not run");
+        return;
+    }
     nats_server server;
     nats_options o;
     o.servers = {server.url()};
