@@ -27,10 +27,11 @@ inline constexpr std::size_t federation_key_size = 32;
 using federation_key = crypto::secret_bytes<federation_key_size>;
 
 /// Reads a federation key file: exactly 32 raw bytes, or 64 hex digits (surrounding whitespace
-/// ignored). Read as the project's other private-key files are (crypto::read_private_key_file: a
-/// symbolic link, a non-regular or oversized file refused; group- or world-accessible reported in
-/// `status`, refused under strict permissions). Throws std::system_error (errc::bad_key for a
-/// wrong size or bad hex). The key never appears in an exception's text.
+/// ignored), not all zeros (the --federation-insecure key). Read as the project's other private-key
+/// files are (crypto::read_private_key_file: a symbolic link, a non-regular or oversized file
+/// refused; group- or world-accessible reported in `status`, refused under strict permissions).
+/// Throws std::system_error (errc::bad_key for a wrong size, bad hex or the all-zero key). The key
+/// never appears in an exception's text.
 inline federation_key read_federation_key_file(const std::filesystem::path& path,
                                                const crypto::key_file_options& options = {},
                                                crypto::key_file_status* status = nullptr)
@@ -66,12 +67,21 @@ inline federation_key read_federation_key_file(const std::filesystem::path& path
             }
         }
     }
+    // All zeros is the key --federation-insecure seals under, known to everyone: refused here, so
+    // that a relay given "a key" never silently runs as an insecure one.
+    std::uint8_t any = 0;
+    for (const std::byte b : bytes)
+        any = std::uint8_t(any | std::to_integer<std::uint8_t>(b));
     federation_key key{std::span<const std::byte, federation_key_size>(bytes)};
     crypto::detail::secure_wipe(bytes.data(), bytes.size());
     if (!ok)
         throw std::system_error(make_error_code(errc::bad_key),
                                 "federation key file '" + path.string() +
                                     "': expected 32 raw bytes or 64 hex digits");
+    if (any == 0)
+        throw std::system_error(make_error_code(errc::bad_key),
+                                "federation key file '" + path.string() +
+                                    "': the all-zero key is the well-known --federation-insecure one");
     return key;
 }
 

@@ -212,9 +212,9 @@ private:
             }
             bool ok = false;
             if (js_) {
-                // The id deduplicates a retry whose first try was stored: this process's envelopes
-                // carry its relay id (bytes 4..19), and n counts them.
-                const std::string id = detail::msg_id_prefix(buf) + std::to_string(++n);
+                // The id deduplicates a retry whose first try was stored: the envelope's tag (which
+                // no one without the federation key can predict) and n, which counts them.
+                const std::string id = detail::msg_id(buf, ++n);
                 ok = detail::publish_stored(js_, subject_, buf.data(), buf.size(), id, opt_.publish_retry,
                                             std::chrono::milliseconds(100), [this] { return outbound_.closed(); });
             } else {

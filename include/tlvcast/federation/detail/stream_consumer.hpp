@@ -112,16 +112,22 @@ private:
     std::uint64_t watched_seq_ = 0;                      // last_seq_ at the previous watch
 };
 
-/// The deduplication id's prefix for an envelope: the relay id it carries (bytes 4..19), in hex.
-inline std::string msg_id_prefix(std::span<const std::byte> envelope)
+/// The JetStream deduplication id of the `n`th envelope a link publishes: its last 32 bytes (the
+/// envelope's HMAC tag under the federation key) in hex, and n. A retry of the same envelope has the
+/// same id; a NATS publisher without the key cannot predict it. (It was the relay id, public in every
+/// envelope, and n: anyone who could publish on the subject could store junk under a relay's next
+/// ids first, and the stream then dropped that relay's real envelopes as duplicates while the relay
+/// counted them published. tests/federation/review_auth.cpp.)
+inline std::string msg_id(std::span<const std::byte> envelope, std::uint64_t n)
 {
     static constexpr char digits[] = "0123456789abcdef";
     std::string id;
-    for (std::size_t i = 4; i < 20 && i < envelope.size(); ++i) {
-        id += digits[std::to_integer<unsigned>(envelope[i]) >> 4];
-        id += digits[std::to_integer<unsigned>(envelope[i]) & 15];
+    const std::size_t tag = envelope.size() < 32 ? envelope.size() : 32;
+    for (const std::byte b : envelope.last(tag)) {
+        id += digits[std::to_integer<unsigned>(b) >> 4];
+        id += digits[std::to_integer<unsigned>(b) & 15];
     }
-    return id + "-";
+    return id + "-" + std::to_string(n);
 }
 
 } // namespace tlvcast::federation::detail
