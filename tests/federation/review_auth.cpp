@@ -68,7 +68,7 @@ std::vector<std::byte> envelope(const federation_key* key, const relay_id& relay
 struct engine_stub {
     std::function<void(const core::federated_blob&)> sink;
     std::vector<std::vector<std::byte>> handed;
-    void set_federation(std::function<void(const core::federated_blob&)> f) { sink = std::move(f); }
+    void set_federation(std::function<void(const core::federated_blob&)> f, bool = false) { sink = std::move(f); }
     bool handle_federated(const core::federated_blob& b, time_point, datagram_batch&, std::vector<core::relay_event>&)
     {
         handed.emplace_back(b.blob.begin(), b.blob.end());

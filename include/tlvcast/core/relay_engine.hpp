@@ -42,10 +42,14 @@ struct relay_options {
 /// What a federated relay hands to its federation (docs/FEDERATION.md): a blob one of its members
 /// sent and the relay accepted and forwarded (`presence` false), or a presence blob the relay made
 /// about one of its members; `origin` is that member's identity. The view lives for the call only.
+/// `ordered` (a federation that orders commits, set_federation): to the sink, a commit this relay
+/// checked but did not apply, for the federation to order; to handle_federated, a blob that came
+/// through that order (the only way a commit is then applied).
 struct federated_blob {
     bool presence = false;
     std::span<const std::byte> blob;
     crypto::fingerprint origin{};
+    bool ordered = false;
 };
 
 /// The relay's protocol engine over a Cipher (relay side) and a Fragmenter. Like quinn-proto's
@@ -179,7 +183,15 @@ public:
     /// Federation (opaque forwarding only): `sink` gets every blob this relay accepted from its
     /// members and forwarded, and every presence blob it made, on the engine's thread; it must not
     /// block (it queues). Empty: no federation. Never called for what handle_federated() delivered.
-    void set_federation(std::function<void(const federated_blob&)> sink) { federate_ = std::move(sink); }
+    /// `ordered_commits`: the federation orders commits (a Cipher with set_external_order): a
+    /// member's commit is checked, handed to the sink as `ordered` and forwarded to nobody; it is
+    /// applied and forwarded when handle_federated() gets it back in the federation's order.
+    void set_federation(std::function<void(const federated_blob&)> sink, bool ordered_commits = false)
+    {
+        federate_ = std::move(sink);
+        if constexpr (requires { cipher_.set_external_order(true); })
+            cipher_.set_external_order(ordered_commits && federate_);
+    }
 
     /// A blob another relay published: checked by the Cipher's classify_federated(), then
     /// delivered to every member as if a local member had sent it (presence to each member). False

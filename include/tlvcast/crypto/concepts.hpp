@@ -23,8 +23,11 @@ namespace tlvcast::crypto {
 /// Opaque forwarding also knows two more (from relay_cipher::classify):
 /// - ordered: forwarded to every member, the sender included: the relay's order of such blobs is
 ///   the group's, and the echo tells the sender where its blob fell (a group profile's commits);
-/// - request: for the relay itself, answered to the sender only (relay_cipher::answer).
-enum class message_kind { data, join, leave, ordered, request };
+/// - request: for the relay itself, answered to the sender only (relay_cipher::answer);
+/// - proposed: a commit the relay checked but did not apply, because a federation orders commits
+///   (docs/FEDERATION.md, "One order for membership"): forwarded to nobody, handed to the federation,
+///   applied when it comes back in the federation's order.
+enum class message_kind { data, join, leave, ordered, request, proposed };
 
 /// How a relay forwards a message, chosen by the Cipher at compile time:
 /// - reseal: the relay opens the blob and seals it again for every recipient (seed, secure);

@@ -7,6 +7,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
@@ -29,6 +30,35 @@ concept federation_link = requires(L& l, std::span<const std::byte> bytes, std::
     { l.poll(out) } -> std::same_as<bool>;
     l.set_notify(std::move(notify));
     { l.counters() } -> std::same_as<federation_counters&>;
+};
+
+/// Where a reception came from, for a link that orders commits.
+struct reception {
+    std::uint64_t seq = 0; ///< its position in the federation's order (a stream sequence); 0: none
+    bool ordered = false;  ///< it came through the order of commits (JetStream: subject tlvcast.c.<group>)
+};
+
+namespace detail {
+// A reception as a bounded_queue tag: the sequence, and whether it was ordered in the low bit.
+constexpr std::uint64_t tag_of(const reception& r) noexcept { return r.seq << 1 | (r.ordered ? 1 : 0); }
+constexpr reception reception_of(std::uint64_t tag) noexcept { return {tag >> 1, (tag & 1) != 0}; }
+} // namespace detail
+
+/// A federation_link that can also order the group's commits (docs/FEDERATION.md, "One order for
+/// membership"): one sequence of commits that every relay, the publisher's included, receives in
+/// the same order, where a commit is stored only if nothing was stored after what its publisher saw.
+/// - `orders_commits() -> bool`: whether it does now (the NATS link: in JetStream mode only);
+/// - `publish_ordered(bytes, expected) -> bool`: queues a commit for the order, to be stored only
+///   if the last ordered reception is still the one at sequence `expected` (0: none yet); else it is
+///   dropped and counted as a conflict. Never blocks; thread-safe;
+/// - `poll(out, r) -> bool`: poll() with the reception's position (`r`), ordered receptions
+///   included, the link's own publications on the order too.
+template <class L>
+concept ordering_link = federation_link<L> && requires(L& l, std::span<const std::byte> bytes,
+                                                       std::vector<std::byte>& out, reception& r) {
+    { l.orders_commits() } -> std::same_as<bool>;
+    { l.publish_ordered(bytes, std::uint64_t{}) } -> std::same_as<bool>;
+    { l.poll(out, r) } -> std::same_as<bool>;
 };
 
 } // namespace tlvcast::federation

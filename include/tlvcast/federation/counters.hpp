@@ -23,10 +23,12 @@ enum class federation_counter {
     refused,        ///< envelopes the group profile refused (an outsider's message, a commit out of order)
     disconnects,    ///< times the NATS connection was lost
     reconnects,     ///< times it came back
+    conflicts,      ///< commits the federation's order refused: another relay's commit came first (JetStream)
 };
-inline constexpr std::array<std::string_view, 13> federation_counter_names{
+inline constexpr std::array<std::string_view, 14> federation_counter_names{
     "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
     "malformed", "unauthenticated", "replayed", "own", "refused", "disconnects", "reconnects",
+    "conflicts",
 };
 using federation_counters = core::counters<federation_counter, federation_counter_names>;
 

@@ -6,7 +6,9 @@
 #include <tlvcast/federation/detail/bounded_queue.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -18,14 +20,26 @@ class memory_link;
 
 /// Where memory_links meet: a publication reaches every other link of the hub (not its own
 /// publisher, like NATS's no-echo), in order. Thread-safe.
+/// A hub made with `ordered` models a JetStream stream instead: every publication gets the next
+/// sequence and reaches every link, its publisher's included (a stream consumer sees everything
+/// stored), and the links order commits (ordering_link): an ordered publication is stored only
+/// when the last ordered one stored is the one its publisher expected.
 class memory_hub {
 public:
-    void publish(const memory_link* from, std::span<const std::byte> bytes);
+    explicit memory_hub(bool ordered = false) : ordered_(ordered) {}
+
+    bool ordered() const noexcept { return ordered_; }
+    /// Stores one publication (an ordered one only at `expected`, as ordering_link says): false
+    /// when it conflicts.
+    bool publish(const memory_link* from, std::span<const std::byte> bytes, bool ordered = false,
+                 std::uint64_t expected = 0);
 
 private:
     friend class memory_link;
     std::mutex mutex_;
     std::vector<memory_link*> links_;
+    bool ordered_;
+    std::uint64_t seq_ = 0, last_ordered_ = 0; // the stream's last sequence, its last ordered one
 };
 
 /// A Link over a memory_hub, bounded like the NATS link (inbound entries and bytes). Publishing
@@ -56,6 +70,23 @@ public:
         return true;
     }
     bool poll(std::vector<std::byte>& out) { return inbound_.pop(out); }
+
+    /// ordering_link: with an ordered hub only.
+    bool orders_commits() const noexcept { return hub_.ordered(); }
+    bool publish_ordered(std::span<const std::byte> bytes, std::uint64_t expected)
+    {
+        const bool stored = hub_.publish(this, bytes, true, expected);
+        counters_.add(stored ? federation_counter::published : federation_counter::conflicts);
+        return stored;
+    }
+    bool poll(std::vector<std::byte>& out, reception& r)
+    {
+        std::uint64_t tag = 0;
+        if (!inbound_.pop(out, std::chrono::milliseconds(0), &tag))
+            return false;
+        r = detail::reception_of(tag);
+        return true;
+    }
     void set_notify(std::function<void()> f)
     {
         const std::lock_guard lock(notify_mutex_);
@@ -65,10 +96,10 @@ public:
 
 private:
     friend class memory_hub;
-    void receive(std::span<const std::byte> bytes)
+    void receive(std::span<const std::byte> bytes, reception r)
     {
         counters_.add(federation_counter::received);
-        if (!inbound_.try_push(bytes)) {
+        if (!inbound_.try_push(bytes, detail::tag_of(r))) {
             counters_.add(federation_counter::inbound_full);
             return;
         }
@@ -84,14 +115,26 @@ private:
     federation_counters counters_;
 };
 
-inline void memory_hub::publish(const memory_link* from, std::span<const std::byte> bytes)
+inline bool memory_hub::publish(const memory_link* from, std::span<const std::byte> bytes, bool ordered,
+                                std::uint64_t expected)
 {
     const std::lock_guard lock(mutex_);
+    if (!ordered_) {
+        for (memory_link* l : links_)
+            if (l != from)
+                l->receive(bytes, {});
+        return !ordered;
+    }
+    if (ordered && expected != last_ordered_)
+        return false; // another commit was stored after the one its publisher saw
+    const reception r{++seq_, ordered};
+    if (ordered)
+        last_ordered_ = r.seq;
     for (memory_link* l : links_)
-        if (l != from)
-            l->receive(bytes);
+        l->receive(bytes, r);
+    return true;
 }
 
-static_assert(federation_link<memory_link>, "memory_link must model federation::federation_link");
+static_assert(ordering_link<memory_link>, "memory_link must model federation::ordering_link");
 
 } // namespace tlvcast::federation

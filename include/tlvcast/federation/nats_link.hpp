@@ -33,7 +33,7 @@ namespace tlvcast::federation {
 struct nats_options {
     std::vector<std::string> servers;   ///< nats://HOST:PORT (or tls://): any node of the cluster
     std::string credentials_file;       ///< a NATS .creds file (user JWT and seed); empty: none
-    std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group>
+    std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group> (commits: tlvcast.c.<group>)
     std::string client_name = "tlvcast-relay";
     static constexpr std::size_t default_max_queued = 4096;             ///< envelopes each way
     static constexpr std::size_t default_max_queued_bytes = 64u << 20;  ///< bytes each way
@@ -44,7 +44,9 @@ struct nats_options {
     /// Carry the group through a JetStream stream (TLVCAST_<group>, `stream` limits) instead of
     /// plain subjects: every publication is stored (R3 by default) before it counts as published,
     /// and an ordered consumer delivers what was stored since this link started, in order, across
-    /// the death of a node. docs/FEDERATION.md, "JetStream".
+    /// the death of a node. Commits then go through the stream's order (ordering_link): subject
+    /// tlvcast.c.<group>, stored only after the last commit the relay saw. docs/FEDERATION.md,
+    /// "JetStream" and "One order for membership".
     bool jetstream = false;
     detail::stream_limits stream;
     /// How long an envelope is retried before it counts as a publish error (a stream leader's
@@ -72,7 +74,8 @@ inline bool valid_group_name(std::string_view name) noexcept
 class nats_link {
 public:
     explicit nats_link(nats_options o)
-        : opt_(std::move(o)), subject_("tlvcast.g." + opt_.group), outbound_(opt_.max_outbound, opt_.max_outbound_bytes),
+        : opt_(std::move(o)), subject_("tlvcast.g." + opt_.group), commit_subject_("tlvcast.c." + opt_.group),
+          outbound_(opt_.max_outbound, opt_.max_outbound_bytes),
           inbound_(opt_.max_inbound, opt_.max_inbound_bytes)
     {
         if (opt_.servers.empty())
@@ -116,7 +119,7 @@ public:
         if (s == NATS_OK && opt_.jetstream) { // the stream and its consumer: on the publisher thread
             s = natsConnection_JetStream(&js_, nc_, nullptr);
             if (s == NATS_OK)
-                stream_.emplace(js_, "TLVCAST_" + opt_.group, subject_, &nats_link::on_message, this);
+                stream_.emplace(js_, "TLVCAST_" + opt_.group, "tlvcast.*." + opt_.group, &nats_link::on_message, this);
         }
         else if (s == NATS_OK)
             s = subscribe_core();
@@ -148,6 +151,26 @@ public:
         return false;
     }
     bool poll(std::vector<std::byte>& out) { return inbound_.pop(out); }
+
+    /// ordering_link: in JetStream mode, commits go through the stream's commit subject.
+    bool orders_commits() const noexcept { return opt_.jetstream; }
+    /// Queues a commit for the stream, stored only while the commit subject's last message is at
+    /// stream sequence `expected` (else counted as a conflict); false (queue_full) when full.
+    bool publish_ordered(std::span<const std::byte> bytes, std::uint64_t expected)
+    {
+        if (opt_.jetstream && outbound_.try_push(bytes, detail::tag_of({expected, true})))
+            return true;
+        counters_.add(opt_.jetstream ? federation_counter::queue_full : federation_counter::publish_errors);
+        return false;
+    }
+    bool poll(std::vector<std::byte>& out, reception& r)
+    {
+        std::uint64_t tag = 0;
+        if (!inbound_.pop(out, std::chrono::milliseconds(0), &tag))
+            return false;
+        r = detail::reception_of(tag);
+        return true;
+    }
     void set_notify(std::function<void()> f)
     {
         const std::lock_guard lock(notify_mutex_);
@@ -209,7 +232,8 @@ private:
         for (;;) {
             if (stream_)
                 stream_->tend(resubscribe_);
-            if (!outbound_.pop(buf, std::chrono::milliseconds(200))) {
+            std::uint64_t tag = 0;
+            if (!outbound_.pop(buf, std::chrono::milliseconds(200), &tag)) {
                 if (outbound_.closed())
                     return; // closed and drained
                 continue;
@@ -219,8 +243,16 @@ private:
                 // The id deduplicates a retry whose first try was stored: the envelope's tag (which
                 // no one without the federation key can predict) and n, which counts them.
                 const std::string id = detail::msg_id(buf, ++n);
-                ok = detail::publish_stored(js_, subject_, buf.data(), buf.size(), id, opt_.publish_retry,
-                                            std::chrono::milliseconds(100), [this] { return outbound_.closed(); });
+                const reception r = detail::reception_of(tag);
+                const auto result = detail::publish_stored(
+                    js_, r.ordered ? commit_subject_ : subject_, buf.data(), buf.size(), id, opt_.publish_retry,
+                    std::chrono::milliseconds(100), [this] { return outbound_.closed(); },
+                    r.ordered ? std::optional<std::uint64_t>(r.seq) : std::nullopt);
+                if (result == detail::publish_result::conflict) {
+                    counters_.add(federation_counter::conflicts);
+                    continue;
+                }
+                ok = result == detail::publish_result::stored;
             } else {
                 ok = natsConnection_Publish(nc_, subject_.c_str(), buf.data(), static_cast<int>(buf.size())) == NATS_OK;
             }
@@ -234,16 +266,20 @@ private:
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
         const auto n = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
         std::unique_lock seq_lock(self.seq_mutex_, std::defer_lock);
+        reception r;
         if (self.stream_) {
             // Stream order, once: a re-created consumer may overlap the old one.
             seq_lock.lock();
-            if (!self.stream_->take(msg)) {
+            r.seq = self.stream_->take(msg);
+            if (r.seq == 0) {
                 natsMsg_Destroy(msg);
                 return;
             }
+            const char* subject = natsMsg_GetSubject(msg);
+            r.ordered = subject && self.commit_subject_ == subject;
         }
         self.counters_.add(federation_counter::received);
-        const bool queued = self.inbound_.try_push(std::span<const std::byte>(data, n));
+        const bool queued = self.inbound_.try_push(std::span<const std::byte>(data, n), detail::tag_of(r));
         natsMsg_Destroy(msg);
         if (seq_lock.owns_lock()) // the next reception may be delivered from here on
             seq_lock.unlock();
@@ -283,7 +319,7 @@ private:
     }
 
     nats_options opt_;
-    std::string subject_;
+    std::string subject_, commit_subject_;
     detail::bounded_queue outbound_, inbound_;
     natsConnection* nc_ = nullptr;
     natsSubscription* sub_ = nullptr;
@@ -300,6 +336,6 @@ private:
     federation_counters counters_;
 };
 
-static_assert(federation_link<nats_link>, "nats_link must model federation::federation_link");
+static_assert(ordering_link<nats_link>, "nats_link must model federation::ordering_link");
 
 } // namespace tlvcast::federation

@@ -32,6 +32,11 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
         }
         if (kind == crypto::message_kind::join || kind == crypto::message_kind::leave)
             return on_control(from, p.session, kind, now, out, events);
+        if (kind == crypto::message_kind::proposed) { // the federation orders it: applied when it comes back
+            if (const auto who = cipher_.identity(*p.session); who && federate_)
+                federate_({false, message_, *who, true});
+            return;
+        }
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
         forward_opaque(from, p.session.get(), now, out, kind == crypto::message_kind::ordered);
         if (federate_) // what the relay accepted goes to the other sites too, unchanged

@@ -12,11 +12,11 @@ bool relay_engine<Cipher, Fragmenter>::handle_federated(const federated_blob& in
                                                         std::vector<relay_event>& events)
 {
     if constexpr (opaque && requires(std::error_code& ec) {
-                      cipher_.classify_federated(in.presence, in.blob, in.origin, ec);
+                      cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered);
                   }) {
         const std::size_t before = out.size();
         std::error_code ec;
-        const crypto::message_kind kind = cipher_.classify_federated(in.presence, in.blob, in.origin, ec);
+        const crypto::message_kind kind = cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered);
         if (ec) {
             counters_.add(relay_counter::refused);
             return false;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <span>
@@ -19,18 +20,19 @@ class bounded_queue {
 public:
     bounded_queue(std::size_t max_entries, std::size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
-    /// Copies `bytes` in. False when full or closed (nothing queued).
-    bool try_push(std::span<const std::byte> bytes)
+    /// Copies `bytes` in, with `tag` (what the owner needs to know of it besides its bytes: its
+    /// position in the federation's order, say). False when full or closed (nothing queued).
+    bool try_push(std::span<const std::byte> bytes, std::uint64_t tag = 0)
     {
         const std::lock_guard lock(mutex_);
         if (closed_ || entries_.size() >= max_entries_ || bytes_ + bytes.size() > max_bytes_)
             return false;
         if (!spare_.empty()) { // reuse a buffer: no allocation per message once warm
-            entries_.push_back(std::move(spare_.back()));
+            entries_.push_back({std::move(spare_.back()), tag});
             spare_.pop_back();
-            entries_.back().assign(bytes.begin(), bytes.end());
+            entries_.back().bytes.assign(bytes.begin(), bytes.end());
         } else {
-            entries_.emplace_back(bytes.begin(), bytes.end());
+            entries_.push_back({std::vector<std::byte>(bytes.begin(), bytes.end()), tag});
         }
         bytes_ += bytes.size();
         ready_.notify_one();
@@ -38,18 +40,23 @@ public:
     }
 
     /// Takes the oldest entry into `out` (swapped: give back a buffer worth reusing). Waits at most
-    /// `wait` for one; false when none came or the queue is closed and empty.
-    bool pop(std::vector<std::byte>& out, std::chrono::milliseconds wait = std::chrono::milliseconds(0))
+    /// `wait` for one; false when none came or the queue is closed and empty. `tag`, when given,
+    /// gets the entry's tag.
+    bool pop(std::vector<std::byte>& out, std::chrono::milliseconds wait = std::chrono::milliseconds(0),
+             std::uint64_t* tag = nullptr)
     {
         std::unique_lock lock(mutex_);
         if (entries_.empty() && wait.count() > 0)
             ready_.wait_for(lock, wait, [this] { return closed_ || !entries_.empty(); });
         if (entries_.empty())
             return false;
-        bytes_ -= entries_.front().size();
-        out.swap(entries_.front()); // the caller's old buffer comes back here: kept for a later push
-        if (spare_.size() < max_spare && entries_.front().capacity() <= max_spare_bytes)
-            spare_.push_back(std::move(entries_.front()));
+        auto& e = entries_.front();
+        bytes_ -= e.bytes.size();
+        if (tag)
+            *tag = e.tag;
+        out.swap(e.bytes); // the caller's old buffer comes back here: kept for a later push
+        if (spare_.size() < max_spare && e.bytes.capacity() <= max_spare_bytes)
+            spare_.push_back(std::move(e.bytes));
         entries_.pop_front();
         return true;
     }
@@ -79,7 +86,11 @@ private:
     std::size_t max_entries_, max_bytes_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<std::vector<std::byte>> entries_;
+    struct entry {
+        std::vector<std::byte> bytes;
+        std::uint64_t tag = 0;
+    };
+    std::deque<entry> entries_;
     std::vector<std::vector<std::byte>> spare_;
     std::size_t bytes_ = 0;
     bool closed_ = false;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,20 +42,31 @@ inline bool ensure_stream(jsCtx* js, const std::string& name, const std::string&
     cfg.Duplicates = l.duplicates.count();
     jsStreamInfo* si = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
-    const natsStatus s = js_AddStream(&si, js, &cfg, nullptr, &err);
+    natsStatus s = js_AddStream(&si, js, &cfg, nullptr, &err);
     jsStreamInfo_Destroy(si);
-    return s == NATS_OK || err == JSStreamNameExistErr; // another relay made it first
+    if (s == NATS_OK)
+        return true;
+    if (err != JSStreamNameExistErr)
+        return false;
+    // Another relay made it first; one of an older tlvcast had the group subject only, and gets
+    // the commit subject too (an update with the same settings changes nothing).
+    si = nullptr;
+    s = js_UpdateStream(&si, js, &cfg, nullptr, &err);
+    jsStreamInfo_Destroy(si);
+    return true; // a refused update (other settings) shows as publish errors on the commit subject
 }
 
 /// An ordered push consumer of `subject`: from stream sequence `from_seq` when it is not 0, else from
 /// `since` (UTC, ns since 1970); every message stored from then on, in stream order, none twice.
 /// libnats re-creates it when its heartbeats stop; the link also does after a reconnection (libnats
 /// alone was seen to stall when the node it was on died), and drops what it already delivered.
-inline natsStatus subscribe_ordered(natsSubscription** sub, jsCtx* js, const std::string& subject,
-                                    natsMsgHandler cb, void* closure, std::uint64_t from_seq, std::int64_t since)
+inline natsStatus subscribe_ordered(natsSubscription** sub, jsCtx* js, const std::string& stream,
+                                    const std::string& subject, natsMsgHandler cb, void* closure,
+                                    std::uint64_t from_seq, std::int64_t since)
 {
     jsSubOptions so;
     jsSubOptions_Init(&so);
+    so.Stream = stream.c_str(); // bound by name: `subject` is a wildcard over the stream's subjects
     so.Ordered = true;
     if (from_seq != 0) {
         so.Config.DeliverPolicy = js_DeliverByStartSequence;
@@ -80,30 +92,46 @@ inline std::uint64_t stream_last_seq(jsCtx* js, const std::string& name)
     return last;
 }
 
+enum class publish_result { stored, conflict, failed };
+
 /// Publishes until the stream acknowledges (tries `pause` apart for at most `retry_for`: a stream
 /// whose leader died needs seconds to elect another): a retry after a lost acknowledgement is
-/// deduplicated by `msg_id`. True when stored.
+/// deduplicated by `msg_id` (the stream answers a duplicate as stored, before any other check).
+/// With `expected`, stored only if the subject's last message in the stream is at that sequence
+/// (0: it has none), Nats-Expected-Last-Subject-Sequence: else `conflict`, not retried. libnats's
+/// jsPubOptions::ExpectLastSubjectSeq cannot say 0, hence the header here.
 template <class Closed>
-bool publish_stored(jsCtx* js, const std::string& subject, const void* data, std::size_t size, const std::string& msg_id,
-                    std::chrono::milliseconds retry_for, std::chrono::milliseconds pause, Closed closed)
+publish_result publish_stored(jsCtx* js, const std::string& subject, const void* data, std::size_t size,
+                              const std::string& msg_id, std::chrono::milliseconds retry_for,
+                              std::chrono::milliseconds pause, Closed closed,
+                              std::optional<std::uint64_t> expected = std::nullopt)
 {
     const auto deadline = std::chrono::steady_clock::now() + retry_for;
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id.c_str();
     po.MaxWait = 1000;
+    const std::string expect = expected ? std::to_string(*expected) : std::string();
     while (!closed()) {
+        natsMsg* msg = nullptr;
+        natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, static_cast<const char*>(data), static_cast<int>(size));
+        if (s == NATS_OK && expected)
+            s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", expect.c_str());
         jsPubAck* ack = nullptr;
         jsErrCode err = static_cast<jsErrCode>(0);
-        const natsStatus s = js_Publish(&ack, js, subject.c_str(), data, static_cast<int>(size), &po, &err);
-        jsPubAck_Destroy(ack);
         if (s == NATS_OK)
-            return true;
+            s = js_PublishMsg(&ack, js, msg, &po, &err);
+        jsPubAck_Destroy(ack);
+        natsMsg_Destroy(msg);
+        if (s == NATS_OK)
+            return publish_result::stored;
+        if (err == JSStreamWrongLastSequenceErr)
+            return publish_result::conflict;
         if (std::chrono::steady_clock::now() >= deadline)
-            return false;
+            return publish_result::failed;
         std::this_thread::sleep_for(pause);
     }
-    return false;
+    return publish_result::failed;
 }
 
 } // namespace tlvcast::federation::detail

@@ -70,18 +70,19 @@ public:
         }
     }
 
-    /// Whether `msg` is a sequence not delivered yet (then it counts as delivered).
-    bool take(natsMsg* msg)
+    /// The stream sequence of `msg` when it was not delivered yet (it then counts as delivered),
+    /// else 0 (a repeat, or not a stream message: nothing to order it by).
+    std::uint64_t take(natsMsg* msg)
     {
         jsMsgMetaData* meta = nullptr;
         if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
-            return true; // not a stream message: nothing to order it by
+            return 0;
         const std::uint64_t seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         if (seq <= last_seq_)
-            return false;
+            return 0;
         last_seq_ = seq;
-        return true;
+        return seq;
     }
 
 private:
@@ -98,7 +99,7 @@ private:
     {
         drop();
         const std::uint64_t last = last_seq_.load();
-        return subscribe_ordered(&sub_, js_, subject_, cb_, closure_, last == 0 ? 0 : last + 1, since_) == NATS_OK;
+        return subscribe_ordered(&sub_, js_, stream_, subject_, cb_, closure_, last == 0 ? 0 : last + 1, since_) == NATS_OK;
     }
 
     jsCtx* js_;

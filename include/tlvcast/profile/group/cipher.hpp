@@ -317,8 +317,20 @@ public:
     /// updates the remote set. Returns how to deliver it: data (to every member), ordered (a
     /// commit: to every member) or join (presence: to each member). Errors: classify()'s, and
     /// identity_mismatch (presence about someone else), overloaded (the remote set is full).
+    /// `ordered`: the blob came through the federation's order of commits (set_external_order).
+    /// Under an external order a commit is taken only from there (anything else there is refused,
+    /// unexpected_type), and then applied as this relay's own would be.
     crypto::message_kind classify_federated(bool presence, std::span<const std::byte> blob,
-                                            const crypto::fingerprint& origin, std::error_code& ec) const;
+                                            const crypto::fingerprint& origin, std::error_code& ec,
+                                            bool ordered = false) const;
+
+    /// Commits are ordered by a federation (a JetStream stream: docs/FEDERATION.md, "One order for
+    /// membership") rather than by this relay: classify() checks a member's commit without applying
+    /// it and returns message_kind::proposed; the commit is applied when classify_federated() gets it
+    /// back in the federation's order, as every other relay of the federation applies it. Set once,
+    /// before the relay serves (relay_engine::set_federation does).
+    void set_external_order(bool on) noexcept { external_order_ = on; }
+    bool external_order() const noexcept { return external_order_; }
 
 private:
     // A GROUP_BATCH's messages, handed out one at a time.
@@ -349,6 +361,7 @@ private:
     std::shared_ptr<detail::live_set> live_;
     std::unique_ptr<detail::remote_set> remote_ = std::make_unique<detail::remote_set>();
     std::vector<crypto::fingerprint> relay_roster_; // options::roster, sorted (relay_admission)
+    bool external_order_ = false;                   // set_external_order
 };
 
 /// The group profile with AES-256-GCM on the default backend.

@@ -47,6 +47,28 @@ public:
                        const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
                        const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
+        return take_commit(value, sender, present, ec, admit, true);
+    }
+
+    /// accept_commit()'s checks without applying the commit (same result and errors; nothing
+    /// changes, staged welcome pages included): a federation that orders commits applies it later,
+    /// when it comes back in the federation's order (docs/FEDERATION.md). O(roster), as accepting is.
+    bool check_commit(bytes value, const crypto::fingerprint& sender,
+                      const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
+                      const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
+        const
+    {
+        // take_commit(..., false) writes nothing: one body for both keeps the checks identical.
+        return const_cast<sequencer*>(this)->take_commit(value, sender, present, ec, admit, false);
+    }
+
+private:
+    // accept_commit() when `apply`, else check_commit(), which must then change nothing.
+    bool take_commit(bytes value, const crypto::fingerprint& sender,
+                     const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
+                     const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit,
+                     bool apply)
+    {
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
             return false;
@@ -87,7 +109,6 @@ public:
                 }
             }
             roster = self;
-            history_log_.clear();
         } else {
             roster = next_roster<Suite>(roster_, c, max_members_, verify,
                                         [](const public_key& k) { return init_key_usable<Suite>(k); },
@@ -107,8 +128,13 @@ public:
                 ec = errc::not_ready;
                 return false;
             }
-            pages = std::move(it->pages);
+            if (apply)
+                pages = std::move(it->pages);
         }
+        if (!apply)
+            return true;
+        if (founding)
+            history_log_.clear();
         staged_.clear();
         roster_ = std::move(*roster);
         previous_fingerprints_.clear();
@@ -128,6 +154,7 @@ public:
         return true;
     }
 
+public:
     /// Whether `fp` is an identity of the current roster.
     bool is_member(const crypto::fingerprint& fp) const
     {

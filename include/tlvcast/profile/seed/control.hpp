@@ -41,7 +41,8 @@ inline std::span<const std::byte> control_plaintext(crypto::message_kind kind, s
     case crypto::message_kind::leave: return wire::as_bytes(disconnect_text);
     case crypto::message_kind::data: break;
     case crypto::message_kind::ordered:
-    case crypto::message_kind::request: ec = errc::unexpected_type; return {}; // opaque profiles only
+    case crypto::message_kind::request:
+    case crypto::message_kind::proposed: ec = errc::unexpected_type; return {}; // opaque profiles only
     }
     if (control_of(message))
         ec = errc::reserved_text;

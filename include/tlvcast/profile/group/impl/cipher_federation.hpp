@@ -11,13 +11,20 @@ namespace tlvcast::profile::group {
 template <class Suite, class Aead, class Random>
 crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool presence, std::span<const std::byte> blob,
                                                                            const crypto::fingerprint& origin,
-                                                                           std::error_code& ec) const
+                                                                           std::error_code& ec, bool ordered) const
 {
     using k = crypto::message_kind;
     wire::tlv_reader r(blob);
     wire::tlv t;
     if (!r.next(t, ec) || !r.done()) { // the type table bounds every value's length
         ec = errc::malformed;
+        return k::data;
+    }
+    // Under an external order, commits come only through it and nothing else does: a commit beside
+    // it would let one relay's members skip the order, and the order's sequence is commits only.
+    const bool commit = !presence && t.type() == wire::tlv_type::group_commit;
+    if (ordered ? !(external_order_ && commit) : (external_order_ && commit)) {
+        ec = errc::unexpected_type;
         return k::data;
     }
     if (presence) {

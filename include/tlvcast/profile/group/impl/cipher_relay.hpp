@@ -32,16 +32,18 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
         const auto present = [this](const crypto::fingerprint& fp) {
             return live_->contains(fp) || remote_->contains(fp);
         };
-        if (!settings().relay_admission) {
-            sequencer_->accept_commit(t.value, p.hop.identity, present, ec);
-            return k::ordered;
-        }
         const auto admit = [this](const key_package_view& kp, std::optional<bytes> cert) -> std::error_code {
             if (admissible<Suite>(hop_.party(), settings(), relay_roster_, kp.entry.identity, cert))
                 return {};
             return errc::admission_refused;
         };
-        sequencer_->accept_commit(t.value, p.hop.identity, present, ec, admit);
+        using admit_fn = std::function<std::error_code(const key_package_view&, std::optional<bytes>)>;
+        const admit_fn admission = settings().relay_admission ? admit_fn(admit) : admit_fn{};
+        if (external_order_) { // the same checks, applied only in the federation's order
+            sequencer_->check_commit(t.value, p.hop.identity, present, ec, admission);
+            return k::proposed;
+        }
+        sequencer_->accept_commit(t.value, p.hop.identity, present, ec, admission);
         return k::ordered;
     }
     case wire::tlv_type::group_join: {

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: BSL-1.0
+// One order for membership (docs/FEDERATION.md): two sites, each a relay engine with its members on a
+// simulated network, each bridged (federation/bridge.hpp) to a memory_link on an ordered hub, which
+// models a JetStream stream with expected-last-sequence publication. Commits made at both sites at
+// once end in one epoch order at every member; the loser is counted as a conflict and gets in on
+// the next epoch. Without the order (a plain hub) the same race splits the sites: the test's race is real.
+#include "secure/sim_helpers.hpp"
+
+#include <tlvcast/federation/bridge.hpp>
+#include <tlvcast/federation/memory_link.hpp>
+#include <tlvcast/profile/group.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace tlvcast;
+namespace group = tlvcast::profile::group;
+namespace tf = tlvcast::federation;
+
+namespace {
+namespace fed_order { // a name of its own: this file shares a unity translation unit (tests/profile/CMakeLists.txt)
+
+using net_t = test::secure_net<group::cipher>;
+using engine_t = net_t::relay_engine;
+
+group::options open_group()
+{
+    group::options o;
+    o.policy = group::admission::open;
+    return o;
+}
+
+// basic_relay's post_to_engine over a simulated site: posted work waits for run_posted(), which runs
+// it on the site's engine at the site's time and puts what it sends on the site's wire.
+struct sim_relay {
+    net_t* net = nullptr;
+    std::deque<std::function<void(engine_t&, time_point, datagram_batch&, std::vector<core::relay_event>&)>> posted;
+
+    template <class F>
+    void post_to_engine(F f)
+    {
+        posted.emplace_back(std::move(f));
+    }
+    void run_posted()
+    {
+        auto work = std::move(posted);
+        posted.clear();
+        for (auto& f : work) {
+            datagram_batch out;
+            std::vector<core::relay_event> events;
+            f(net->relay(), net->now(), out, events);
+            for (std::size_t i = 0; i < out.size(); ++i)
+                net->inject(net->relay_address, out[i].to, out[i].bytes);
+        }
+    }
+};
+
+tf::federation_key shared_key()
+{
+    std::array<std::byte, tf::federation_key_size> b{};
+    b.fill(std::byte{0x42});
+    return tf::federation_key{std::span<const std::byte, tf::federation_key_size>(b)};
+}
+
+struct site {
+    std::unique_ptr<net_t> net;
+    sim_relay relay;
+    tf::memory_link link;
+    tf::bridge<sim_relay, tf::memory_link> bridge;
+
+    site(tf::memory_hub& hub, std::uint8_t n, std::size_t members)
+        : net(std::make_unique<net_t>(group::cipher(test::identity(std::uint8_t(200 + n)), open_group()))),
+          relay{net.get(), {}}, link(hub), bridge(relay, link, rid(n), shared_key())
+    {
+        for (std::size_t m = 0; m < members; ++m)
+            net->add_client(group::cipher(test::identity(std::uint8_t(1 + 10 * n + m)), open_group()));
+        bridge.start();
+        relay.run_posted(); // the engine's sink before any member
+    }
+    static tf::relay_id rid(std::uint8_t n)
+    {
+        tf::relay_id id{};
+        id.fill(std::byte(n + 1));
+        return id;
+    }
+    const auto& member(std::size_t i) { return net->client(i).cipher().group(); }
+    std::uint64_t count(tf::federation_counter c) { return link.counters().get(c); }
+};
+
+struct federation {
+    tf::memory_hub hub;
+    std::vector<std::unique_ptr<site>> sites;
+
+    federation(bool ordered, std::size_t members_each) : hub(ordered)
+    {
+        for (std::uint8_t s = 0; s < 2; ++s)
+            sites.push_back(std::make_unique<site>(hub, s, members_each));
+    }
+    // Every site in 1 ms steps, in lockstep; then what each bridge was handed, on its strand.
+    void run(duration d)
+    {
+        for (duration t{}; t < d; t += std::chrono::milliseconds(1)) {
+            for (auto& s : sites)
+                s->net->run_for(std::chrono::milliseconds(1));
+            for (auto& s : sites)
+                s->relay.run_posted();
+        }
+    }
+    // Members 0..n of each site joined one after another: one group of all.
+    void form(std::size_t n)
+    {
+        for (auto& s : sites)
+            for (std::size_t i = 0; i < n; ++i) {
+                s->net->start(i);
+                run(std::chrono::milliseconds(300));
+            }
+        run(std::chrono::seconds(2));
+    }
+    // Every started member holds the same epoch, the same commit (and so the same chain) and
+    // `members` entries.
+    void require_one_group(std::size_t started_each, std::size_t members)
+    {
+        const auto& first = *sites[0]->member(0).current();
+        for (std::size_t s = 0; s < sites.size(); ++s)
+            for (std::size_t i = 0; i < started_each; ++i) {
+                INFO("site " << s << " member " << i);
+                const auto& m = sites[s]->member(i);
+                REQUIRE(m.in_group());
+                CHECK(m.current()->epoch == first.epoch);
+                CHECK(m.current()->hash == first.hash);
+                CHECK(m.current()->roster.size() == members);
+            }
+    }
+    std::uint64_t total(tf::federation_counter c)
+    {
+        std::uint64_t n = 0;
+        for (auto& s : sites)
+            n += s->count(c);
+        return n;
+    }
+};
+
+} // namespace fed_order
+} // namespace
+
+TEST_CASE("federation order: commits made at two sites at once end in one epoch order, the loser on the next epoch",
+          "[profile][group][federation][order]")
+{
+    fed_order::federation f(true, 3);
+    f.form(2);
+    f.require_one_group(2, 4);
+    REQUIRE(f.sites[0]->net->relay().cipher().external_order());
+
+    // Updates at both sites in the same millisecond, five times: both are applied, one after the other.
+    int raced = 0;
+    for (int round = 0; round < 5; ++round) {
+        INFO("round " << round);
+        const auto epoch = f.sites[0]->member(0).current()->epoch;
+        const auto conflicts = f.total(tf::federation_counter::conflicts);
+        for (auto& s : f.sites)
+            s->net->client(1).cipher().update(s->net->now());
+        f.run(std::chrono::seconds(3));
+        f.require_one_group(2, 4);
+        CHECK(f.sites[0]->member(0).current()->epoch == epoch + 2); // neither update was lost
+        UNSCOPED_INFO("round " << round << ": conflicts " << f.total(tf::federation_counter::conflicts));
+        raced += f.total(tf::federation_counter::conflicts) > conflicts ? 1 : 0;
+    }
+    // Most rounds race for one epoch (the two commits reach their relays in the same millisecond);
+    // each one that did was counted once.
+    CHECK(raced >= 3);
+    CHECK(f.total(tf::federation_counter::conflicts) >= raced);
+    // A member joins at each site at once: both are added, by commits in one order.
+    for (auto& s : f.sites)
+        s->net->start(2);
+    f.run(std::chrono::seconds(4));
+    f.require_one_group(3, 6);
+    // No relay refused anything another published: every stored commit continued every relay's chain.
+    CHECK(f.total(tf::federation_counter::refused) == 0);
+    CHECK(f.total(tf::federation_counter::unauthenticated) == 0);
+
+    // Messages still cross once.
+    const std::string text = "after the races";
+    std::error_code ec;
+    f.sites[1]->net->send(0, std::as_bytes(std::span(text)), ec);
+    REQUIRE_FALSE(ec);
+    std::vector<std::size_t> got(6, 0);
+    for (int ms = 0; ms < 500; ++ms) {
+        f.run(std::chrono::milliseconds(1));
+        for (std::size_t s = 0; s < 2; ++s)
+            for (std::size_t i = 0; i < 3; ++i)
+                for (const auto& e : f.sites[s]->net->events(i))
+                    if (e.what == core::client_event::kind::message && e.text == text)
+                        ++got[s * 3 + i];
+    }
+    CHECK(got == std::vector<std::size_t>{1, 1, 1, 0, 1, 1});
+}
+
+TEST_CASE("federation order: without it (a plain hub) the same race splits the sites",
+          "[profile][group][federation][order]")
+{
+    fed_order::federation f(false, 2);
+    f.form(2);
+    f.require_one_group(2, 4);
+    REQUIRE_FALSE(f.sites[0]->net->relay().cipher().external_order());
+    for (auto& s : f.sites)
+        s->net->client(1).cipher().update(s->net->now());
+    f.run(std::chrono::seconds(3));
+    // Each relay applied its own member's commit and refused the other's.
+    CHECK(f.total(tf::federation_counter::refused) >= 2);
+    CHECK(f.sites[0]->member(0).current()->hash != f.sites[1]->member(0).current()->hash);
+}
+
+TEST_CASE("federation order: commits only through the order, only commits there; junk on it stops nothing",
+          "[profile][group][federation][order]")
+{
+    fed_order::federation f(true, 2);
+    // A stranger on the hub (a NATS publisher without the federation key), there from the start.
+    tf::memory_link stranger(f.hub);
+    f.form(2);
+    f.require_one_group(2, 4);
+    auto& a = *f.sites[0];
+
+    // It stores junk in the order, right after the last commit stored, as a racing publisher would.
+    const std::vector<std::byte> junk(200, std::byte{0x5a});
+    std::uint64_t last = 0;
+    {
+        std::vector<std::byte> buf;
+        tf::reception r;
+        while (stranger.poll(buf, r))
+            if (r.ordered)
+                last = r.seq;
+        REQUIRE(last > 0);
+        REQUIRE(stranger.publish_ordered(junk, last));
+    }
+    f.run(std::chrono::milliseconds(50));
+    CHECK(f.total(tf::federation_counter::malformed) + f.total(tf::federation_counter::unauthenticated) == 2);
+    // Commits carry on past it.
+    const auto epoch = a.member(0).current()->epoch;
+    a.net->client(0).cipher().update(a.net->now());
+    f.run(std::chrono::seconds(2));
+    f.require_one_group(2, 4);
+    CHECK(a.member(0).current()->epoch == epoch + 1);
+    CHECK(f.total(tf::federation_counter::conflicts) == 0);
+
+    // An authenticated commit beside the order (a relay that does not order, or a key holder) is
+    // refused, and so is anything else inside the order; the engine sends nothing for either.
+    auto& b = *f.sites[1];
+    std::vector<std::byte> commit_blob;
+    std::vector<std::byte> message_blob;
+    const std::string text = "x";
+    std::error_code ec;
+    std::vector<core::federated_blob> caught;
+    std::vector<std::vector<std::byte>> bytes;
+    a.net->relay().set_federation([&](const core::federated_blob& h) {
+        bytes.emplace_back(h.blob.begin(), h.blob.end());
+        caught.push_back({h.presence, {}, h.origin, h.ordered});
+    }, true);
+    a.net->send(0, std::as_bytes(std::span(text)), ec);
+    a.net->client(1).cipher().update(a.net->now());
+    a.net->run_for(std::chrono::milliseconds(20));
+    for (std::size_t i = 0; i < caught.size(); ++i)
+        (caught[i].ordered ? commit_blob : message_blob) = bytes[i];
+    REQUIRE(!commit_blob.empty());
+    REQUIRE(!message_blob.empty());
+    const auto origin = [&](bool ordered) {
+        for (const auto& c : caught)
+            if (c.ordered == ordered)
+                return c.origin;
+        return crypto::fingerprint{};
+    };
+    const auto refused = [&](const std::vector<std::byte>& blob, const crypto::fingerprint& who, bool ordered) {
+        datagram_batch out;
+        std::vector<core::relay_event> events;
+        const auto before = b.net->relay().counters().get(core::relay_counter::refused);
+        CHECK_FALSE(b.net->relay().handle_federated({false, blob, who, ordered}, b.net->now(), out, events));
+        CHECK(out.size() == 0);
+        CHECK(b.net->relay().counters().get(core::relay_counter::refused) == before + 1);
+    };
+    refused(commit_blob, origin(true), false);  // a commit beside the order
+    refused(message_blob, origin(false), true); // a message inside it
+    // The same commit through the order is applied at b (it was only checked at a).
+    datagram_batch out;
+    std::vector<core::relay_event> events;
+    CHECK(b.net->relay().handle_federated({false, commit_blob, origin(true), true}, b.net->now(), out, events));
+    CHECK(out.size() > 0);
+}
