@@ -137,15 +137,65 @@ def start_relay(site, d, jetstream):
     return r
 
 
-def start_member(site, name, relay, d, delivery):
+def spawn_member(site, name, relay, d, delivery):
     _, group, data = SITES[site]
     extra = ["--data-group", data] if delivery == "multicast" else []
-    c = in_ns(site, "tlvcast-chat", name,
-              [args.chat, "--json", "--profile", "group", *FAST, "--relay-fingerprint", relay.fingerprint,
-               "--identity", os.path.join(d, name + ".id"), "--admission", "open", "--group", group,
-               "--delivery", delivery, *extra])
+    return in_ns(site, "tlvcast-chat", name,
+                 [args.chat, "--json", "--profile", "group", *FAST, "--relay-fingerprint", relay.fingerprint,
+                  "--identity", os.path.join(d, name + ".id"), "--admission", "open", "--group", group,
+                  "--delivery", delivery, *extra])
+
+
+def registered(c):
     c.fingerprint = c.wait_for(is_event("registered"), "registered").get("self")
     return c
+
+
+def start_member(site, name, relay, d, delivery):
+    return registered(spawn_member(site, name, relay, d, delivery))
+
+
+def roster(c):
+    """The roster as member c's events built it: itself, plus additions, minus removals, in order."""
+    fps = {c.fingerprint}
+    for e in c.select(lambda e: e.get("event") in ("member_added", "member_removed")):
+        (fps.add if e["event"] == "member_added" else fps.discard)(e["fingerprint"])
+    return fps
+
+
+def wait_one_roster(members, n):
+    """Every member reaches the same epoch of n members (wait_epoch) and the same roster."""
+    epoch = wait_epoch(members, n)
+    deadline = time.monotonic() + harness.WAIT
+    while True:  # the epoch event comes after the additions and removals it reports
+        rosters = {c.name: roster(c) for c in members}
+        if all(r == rosters[members[0].name] and len(r) == n for r in rosters.values()):
+            return epoch
+        check(time.monotonic() < deadline, f"the rosters disagree at epoch {epoch}: "
+              f"{ {k: sorted(f[:8] for f in v) for k, v in rosters.items()} }")
+        time.sleep(0.05)
+
+
+def concurrent_commits(relays, d, members, rounds=2):
+    """Members join at both sites at the same moment, `rounds` times, then those leave at both
+    sites at once: each time members of both sites commit for the same epoch (the additions, the
+    removals). With JetStream one commit per epoch is stored and the others conflict and are made
+    again on the new epoch: every member ends at one epoch with one roster. Returns the newcomers
+    (gone) and the epochs."""
+    everyone, newcomers, epochs = list(members), [], []
+    for k in range(rounds):
+        pair = [spawn_member(s, f"{s}{2 + k}", relays[s], d, "unicast") for s in SITES]
+        for c in pair:
+            registered(c)
+        everyone += pair
+        newcomers += pair
+        epochs.append(wait_one_roster(everyone, len(everyone)))
+    for c in newcomers:  # all at once
+        c.close_stdin()
+    for c in newcomers:
+        check(c.wait_exit() == 0, f"{c.name}: exit status")
+    epochs.append(wait_one_roster(members, len(members)))
+    return newcomers, epochs
 
 
 def wait_epoch(members, n):
@@ -303,6 +353,16 @@ def two_sites(jetstream):
         lat = latency(a0, [a1, b0, b1])
         print(f"  latency from a0, p50/p99 ms: same site {lat['a1']}, other site {lat['b0']} (unicast), "
               f"{lat['b1']} (multicast)", flush=True)
+
+        if jetstream:  # one order for membership: commits of both sites race for each epoch
+            start = time.monotonic()
+            gone, epochs = concurrent_commits(relays, d, members)
+            conflicts = {s: stats_now(r)[1].get("federation_conflicts") for s, r in relays.items()}
+            print(f"  2 x (a joiner at each site at once), then both pairs leave at once: one epoch and one roster "
+                  f"at every member each time (epochs {epochs}), conflicts {conflicts}, "
+                  f"in {time.monotonic() - start:.1f} s", flush=True)
+            again = {c.name: [f"{c.name} after the concurrent commits"] for c in members}
+            exchange(members, again, "lines after the concurrent commits")
 
         # A NATS node dies while lines stream from both sites. Core NATS is at most once: what was
         # routed through the dead node to relay-a may be lost until relay-a has reconnected to another

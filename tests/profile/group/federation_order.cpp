@@ -157,7 +157,7 @@ TEST_CASE("federation order: commits made at two sites at once end in one epoch 
     REQUIRE(f.sites[0]->net->relay().cipher().external_order());
 
     // Updates at both sites in the same millisecond, five times: both are applied, one after the other.
-    int raced = 0;
+    std::uint64_t raced = 0;
     for (int round = 0; round < 5; ++round) {
         INFO("round " << round);
         const auto epoch = f.sites[0]->member(0).current()->epoch;
