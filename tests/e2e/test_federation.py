@@ -163,9 +163,9 @@ def roster(c):
     return fps
 
 
-def wait_one_roster(members, n):
+def wait_one_roster(members, n, after=0):
     """Every member reaches the same epoch of n members (wait_epoch) and the same roster."""
-    epoch = wait_epoch(members, n)
+    epoch = wait_epoch(members, n, after)
     deadline = time.monotonic() + harness.WAIT
     while True:  # the epoch event comes after the additions and removals it reports
         rosters = {c.name: roster(c) for c in members}
@@ -176,12 +176,29 @@ def wait_one_roster(members, n):
         time.sleep(0.05)
 
 
-def concurrent_commits(relays, d, members, rounds=2):
+def founding_race(relays, d, rounds=3):
+    """A first member at each site at the same moment, while no group lives: both found a group
+    (epoch 1) at once, i.e. two sites commit for the same epoch. Through the stream one founding is
+    stored, the other conflicts; its member is added to the winner's group: both end at one epoch
+    with one roster of 2. Then both leave (the group is dead again) and the race is run again,
+    `rounds` times. Returns the epochs reached."""
+    epochs = []
+    for k in range(rounds):
+        pair = [spawn_member(s, f"f{s}{k}", relays[s], d, "unicast") for s in SITES]
+        for c in pair:
+            registered(c)
+        epochs.append(wait_one_roster(pair, 2))
+        for c in pair:
+            c.close_stdin()
+        for c in pair:
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        time.sleep(0.3)  # the departures reach the other relay: the group is dead there too
+    return epochs
+
+
+def concurrent_joins(relays, d, members, epoch, rounds=2):
     """Members join at both sites at the same moment, `rounds` times, then those leave at both
-    sites at once: each time members of both sites commit for the same epoch (the additions, the
-    removals). With JetStream one commit per epoch is stored and the others conflict and are made
-    again on the new epoch: every member ends at one epoch with one roster. Returns the newcomers
-    (gone) and the epochs."""
+    sites at once: every member ends at one epoch with one roster each time. Returns the epochs."""
     everyone, newcomers, epochs = list(members), [], []
     for k in range(rounds):
         pair = [spawn_member(s, f"{s}{2 + k}", relays[s], d, "unicast") for s in SITES]
@@ -189,19 +206,21 @@ def concurrent_commits(relays, d, members, rounds=2):
             registered(c)
         everyone += pair
         newcomers += pair
-        epochs.append(wait_one_roster(everyone, len(everyone)))
+        epoch = wait_one_roster(everyone, len(everyone), epoch)
+        epochs.append(epoch)
     for c in newcomers:  # all at once
         c.close_stdin()
     for c in newcomers:
         check(c.wait_exit() == 0, f"{c.name}: exit status")
-    epochs.append(wait_one_roster(members, len(members)))
-    return newcomers, epochs
+    epochs.append(wait_one_roster(members, len(members), epoch))
+    return epochs
 
 
-def wait_epoch(members, n):
-    """Every member reaches an epoch of n members; the epochs must agree (one group, one chain)."""
-    epochs = {c.name: c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == n,
-                                 f"an epoch of {n} members")["n"] for c in members}
+def wait_epoch(members, n, after=0):
+    """Every member reaches an epoch of n members (numbered above `after`); the epochs must agree
+    (one group, one chain)."""
+    epochs = {c.name: c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == n and e["n"] > after,
+                                 f"an epoch of {n} members after {after}")["n"] for c in members}
     check(len(set(epochs.values())) == 1, f"the sites disagree on the epoch of {n} members: {epochs}")
     return next(iter(epochs.values()))
 
@@ -335,6 +354,14 @@ def two_sites(jetstream):
         wait_cluster(nodes, jetstream)
         relays = {s: start_relay(s, d, jetstream) for s in SITES}
         time.sleep(0.5)  # both relays' subscriptions reach every node of the cluster
+        if jetstream:  # one order for membership: two sites found a group at the same moment
+            start = time.monotonic()
+            epochs = founding_race(relays, d)
+            conflicts = {s: stats_now(r)[1].get("federation_conflicts") for s, r in relays.items()}
+            print(f"  3 x (a member at each site founds a group at once): one epoch and one roster at both "
+                  f"each time (epochs {epochs}), conflicts {conflicts}, in {time.monotonic() - start:.1f} s",
+                  flush=True)
+            check(sum(conflicts.values()) >= 1, f"no founding raced: {conflicts}")
         start = time.monotonic()
         a0 = start_member("a", "a0", relays["a"], d, "unicast")
         a1 = start_member("a", "a1", relays["a"], d, "multicast")
@@ -354,13 +381,11 @@ def two_sites(jetstream):
         print(f"  latency from a0, p50/p99 ms: same site {lat['a1']}, other site {lat['b0']} (unicast), "
               f"{lat['b1']} (multicast)", flush=True)
 
-        if jetstream:  # one order for membership: commits of both sites race for each epoch
+        if jetstream:  # joiners and leavers at both sites at once
             start = time.monotonic()
-            gone, epochs = concurrent_commits(relays, d, members)
-            conflicts = {s: stats_now(r)[1].get("federation_conflicts") for s, r in relays.items()}
+            epochs = concurrent_joins(relays, d, members, epoch)
             print(f"  2 x (a joiner at each site at once), then both pairs leave at once: one epoch and one roster "
-                  f"at every member each time (epochs {epochs}), conflicts {conflicts}, "
-                  f"in {time.monotonic() - start:.1f} s", flush=True)
+                  f"at every member each time (epochs {epochs}), in {time.monotonic() - start:.1f} s", flush=True)
             again = {c.name: [f"{c.name} after the concurrent commits"] for c in members}
             exchange(members, again, "lines after the concurrent commits")
 
