@@ -11,7 +11,10 @@ reconnection; what crossed in the window may be lost, at most once, and is count
 JetStream stream (--federation-jetstream, the servers with -js: every line once, in order). On plain
 subjects, hostile publications on the group's subject by a raw NATS client without the federation
 key (--federation-key) are refused as unauthenticated, counted exactly, and
-change nothing. The relays' federation counters show what happened.
+change nothing. Through JetStream, commits also race (one order for membership): a member at each
+site founds a group at once, three times, the first while site b's veth is cut for 3 s (its founding
+then conflicts, counted); joiners and leavers at both sites at once; every member ends at one epoch
+and one roster each time. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import datetime
 import os
