@@ -334,7 +334,7 @@ private:
     // the relay's ACKs open it, then the same lines go again. Never sleeps, never drops a line.
     void flush_outbox()
     {
-        if (sending_ || closing_ || outbox_.empty())
+        if (sending_ || awaiting_window_ || closing_ || outbox_.empty())
             return;
         sending_ = true;
         std::size_t n = 1;
@@ -342,7 +342,9 @@ private:
             return [this, count](std::error_code ec) {
                 sending_ = false;
                 if (ec == tlvcast::errc::would_block && !closing_) {
+                    awaiting_window_ = true; // one wait at a time: new lines queue behind it
                     client_.async_wait_writable([this](std::error_code wec) {
+                        awaiting_window_ = false;
                         if (wec && wec != tlvcast::errc::shut_down)
                             out_.send_failed(wec.message());
                         if (!wec)
@@ -410,7 +412,7 @@ private:
             });
             return;
         }
-        if (!outbox_.empty() || sending_) { // lines still wait for the window: finish after them
+        if (!outbox_.empty() || sending_ || awaiting_window_) { // lines still wait for the window: finish after them
             awaiting_outbox_ = true;
             return;
         }
@@ -461,6 +463,7 @@ private:
     std::deque<std::string> waiting_;
     std::deque<std::string> outbox_; ///< lines accepted, in order, waiting for their send or the window
     bool sending_ = false;           ///< a send of outbox_'s front is under way
+    bool awaiting_window_ = false;   ///< an async_wait_writable is under way
     bool awaiting_outbox_ = false;   ///< the input ended while the outbox was not empty
     int exit_code_ = 0;
 };
