@@ -81,13 +81,31 @@ using repairing_fragmenter = fragment::nack_fragmenter;
 template <class Cipher>
 using fragmenter_for = std::conditional_t<Cipher::has_record_layer, repairing_fragmenter, fragment::seed_fragmenter>;
 
+/// --slow-receiver (the relay's): hold or drop (docs/DESIGN.md "Flow and congestion control").
+inline fragment::slow_receiver_policy read_slow_receiver(arg_reader& args)
+{
+    const std::string_view v = args.value();
+    if (v == "hold")
+        return fragment::slow_receiver_policy::hold;
+    if (v == "drop")
+        return fragment::slow_receiver_policy::drop;
+    throw usage_error("option --slow-receiver: '" + std::string(v) + "' is not hold or drop");
+}
+
+inline const char* slow_receiver_name(fragment::slow_receiver_policy p)
+{
+    return p == fragment::slow_receiver_policy::drop ? "drop" : p == fragment::slow_receiver_policy::hold ? "hold" : "block";
+}
+
 /// Fragments sized to the cipher's records (less REPAIR_DATA's header when repairing, and 4 bytes
 /// more with FEC: a REPAIR_PARITY is that much longer than the datagrams it covers).
 template <class Cipher>
-fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r)
+fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r,
+                                       fragment::slow_receiver_policy slow = fragment::slow_receiver_policy::block)
 {
     if constexpr (Cipher::has_record_layer) {
         fragment::repair_limits lim;
+        lim.slow_receiver = slow; // a client blocks at its window; a relay holds or drops
         lim.repair = r != reliability::none;
         lim.fec_k = r == reliability::nack_fec ? lim.fec_k : 0; // 0: no FEC
         const std::size_t header = (lim.repair ? wire::tlv_header_size + wire::repair_header_size : 0) +
@@ -97,7 +115,7 @@ fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r)
         return repairing_fragmenter(
             fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
     } else {
-        (void)c, (void)r;
+        (void)c, (void)r, (void)slow;
         return fragment::seed_fragmenter{};
     }
 }
@@ -117,6 +135,13 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"repair_unrecoverable", s.unrecoverable},
             {"repair_cache_evictions", s.cache_evictions},
             {"repair_held_dropped", s.held_dropped},
+            {"flow_window_full", s.window_full},
+            {"flow_window_decreases", s.window_decreases},
+            {"flow_slow_holds", s.slow_holds},
+            {"flow_acks_withheld", s.acks_withheld},
+            {"flow_slow_dropped", s.slow_dropped},
+            {"flow_slow_released_bytes", s.slow_released_bytes},
+            {"flow_uncached_sent", s.uncached_sent},
             {"fec_parity_sent", s.parity_sent},
             {"fec_parity_repairs_sent", s.parity_repairs_sent},
             {"fec_parity_received", s.parity_received},

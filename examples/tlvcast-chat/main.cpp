@@ -294,6 +294,10 @@ private:
         std::vector<std::string> lines;
         {
             const std::lock_guard lock(input_mutex_);
+            // Lines wait in pending_ (and the reader with them) while the outbox is full: the
+            // window to the relay is the back-pressure, nothing grows without bound.
+            if (outbox_.size() >= max_pending)
+                return; // flush_outbox() drains again once it made room
             lines.swap(pending_);
         }
         input_room_.notify_one();
@@ -304,13 +308,9 @@ private:
     {
         if (closing_)
             return;
-        const auto done = [this](std::error_code ec) {
-            if (ec)
-                out_.send_failed(ec.message());
-        };
         if constexpr (!group) {
-            for (const auto& line : lines)
-                client_.async_send(std::string_view(line), done);
+            outbox_.insert(outbox_.end(), lines.begin(), lines.end());
+            flush_outbox();
             return;
         } else {
             if (!in_group_) {
@@ -324,23 +324,58 @@ private:
                 }
                 return;
             }
+            outbox_.insert(outbox_.end(), lines.begin(), lines.end());
+            flush_outbox();
+        }
+    }
+
+    // Sends the outbox in order, one send (a line, or a group member's batch) at a time: each waits
+    // for the previous one's result, and a full window (would_block) waits on the executor until
+    // the relay's ACKs open it, then the same lines go again. Never sleeps, never drops a line.
+    void flush_outbox()
+    {
+        if (sending_ || awaiting_window_ || closing_ || outbox_.empty())
+            return;
+        sending_ = true;
+        std::size_t n = 1;
+        const auto done = [this](std::size_t count) {
+            return [this, count](std::error_code ec) {
+                sending_ = false;
+                if (ec == tlvcast::errc::would_block && !closing_) {
+                    awaiting_window_ = true; // one wait at a time: new lines queue behind it
+                    client_.async_wait_writable([this](std::error_code wec) {
+                        awaiting_window_ = false;
+                        if (wec && wec != tlvcast::errc::shut_down)
+                            out_.send_failed(wec.message());
+                        if (!wec)
+                            flush_outbox();
+                    });
+                    return;
+                }
+                if (ec)
+                    out_.send_failed(ec.message());
+                outbox_.erase(outbox_.begin(),
+                              outbox_.begin() + static_cast<std::ptrdiff_t>(std::min(count, outbox_.size())));
+                drain_input(); // room again for the reader's lines (this also sends the next)
+                flush_outbox();
+                if (outbox_.empty() && !sending_ && input_done_ && awaiting_outbox_) {
+                    awaiting_outbox_ = false;
+                    finish_input();
+                }
+            };
+        };
+        if constexpr (group) {
             // A batch is refused whole if one line is too long: such a line goes alone, and fails alone.
             std::vector<std::vector<std::byte>> batch;
-            const auto flush = [&] {
-                if (!batch.empty())
-                    client_.async_send_batch(std::move(batch), done);
-                batch.clear();
-            };
-            for (const auto& line : lines) {
-                const auto bytes = tlvcast::wire::as_bytes(line);
-                if (line.size() > max_message_) {
-                    flush();
-                    client_.async_send(bytes, done);
-                } else {
-                    batch.emplace_back(bytes.begin(), bytes.end());
-                }
+            for (n = 0; n < outbox_.size() && n < max_batch && outbox_[n].size() <= max_message_; ++n) {
+                const auto bytes = tlvcast::wire::as_bytes(outbox_[n]);
+                batch.emplace_back(bytes.begin(), bytes.end());
             }
-            flush();
+            if (n == 0)
+                return client_.async_send(tlvcast::wire::as_bytes(outbox_.front()), done(1));
+            client_.async_send_batch(std::move(batch), done(n));
+        } else {
+            client_.async_send(std::string_view(outbox_.front()), done(1));
         }
     }
 
@@ -377,6 +412,10 @@ private:
             });
             return;
         }
+        if (!outbox_.empty() || sending_ || awaiting_window_) { // lines still wait for the window: finish after them
+            awaiting_outbox_ = true;
+            return;
+        }
         // Keep listening a little: replies to our last lines may still be on their way.
         linger_.expires_after(s_.linger);
         linger_.async_wait([this](std::error_code) { close(); });
@@ -389,6 +428,10 @@ private:
         closing_ = true;
         for (; !waiting_.empty(); waiting_.pop_front()) // a signal came before the group did
             out_.send_failed("not in the group when the chat closed");
+        // Lines that waited for the window (a send under way reports its own result).
+        for (std::size_t i = sending_ ? 1 : 0; i < outbox_.size(); ++i)
+            out_.send_failed("not sent: the chat closed while the send window was full");
+        outbox_.resize(sending_ && !outbox_.empty() ? 1 : 0);
         linger_.cancel();
         signals_.cancel();
         client_.async_close([this](std::error_code) { work_.reset(); });
@@ -398,6 +441,7 @@ private:
     static constexpr bool multicast = std::is_same_v<Transport, multicast_transport>;
     static constexpr std::size_t max_waiting = 1024;
     static constexpr std::size_t max_pending = 1024; ///< lines read ahead of the io thread
+    static constexpr std::size_t max_batch = 64;     ///< a group member's lines per send_batch
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
@@ -417,6 +461,10 @@ private:
     bool in_group_ = false;       // group profile: an epoch event came, and no removal since
     bool awaiting_group_ = false; // the input ended while lines wait for the group
     std::deque<std::string> waiting_;
+    std::deque<std::string> outbox_; ///< lines accepted, in order, waiting for their send or the window
+    bool sending_ = false;           ///< a send of outbox_'s front is under way
+    bool awaiting_window_ = false;   ///< an async_wait_writable is under way
+    bool awaiting_outbox_ = false;   ///< the input ended while the outbox was not empty
     int exit_code_ = 0;
 };
 

@@ -47,6 +47,10 @@ struct settings : tlvcast::examples::common_settings {
     std::string metrics_file;
     std::optional<ex::reliability> reliability_given;
     ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
+    /// --slow-receiver: hold by default (a briefly slow client loses nothing; a dead one is dropped
+    /// after slow_hold, 1 s).
+    tlvcast::fragment::slow_receiver_policy slow_receiver = tlvcast::fragment::slow_receiver_policy::hold;
+    bool slow_receiver_given = false;
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
     ex::federation_settings federation;       ///< --federate and its options (docs/FEDERATION.md)
     bool federation_group_given = false;
@@ -90,12 +94,17 @@ settings parse(int argc, char** argv)
             s.threads = static_cast<unsigned>(args.integer(0, 256));
         else if (name == "--reliability")
             s.reliability_given = ex::read_reliability(args);
-        else
+        else if (name == "--slow-receiver") {
+            s.slow_receiver = ex::read_slow_receiver(args);
+            s.slow_receiver_given = true;
+        } else
             args.unknown();
     }
     ex::check_common(s);
     ex::check_federation(s.federation, s.profile, s.federation_group_given);
     s.reliability = ex::check_reliability(s.reliability_given, s.profile);
+    if (s.slow_receiver_given && s.reliability == ex::reliability::none)
+        throw ex::usage_error("option --slow-receiver needs --reliability nack or nack+fec");
     if (s.quiet && s.verbose)
         throw ex::usage_error("options --quiet and --verbose: one at a time");
     if (!s.roster_file.empty() && !s.admin_key_file.empty())
@@ -140,12 +149,15 @@ std::string event_line(const tlvcast::core::relay_event& e, bool json)
                        : e.what == k::connected    ? "connected"
                        : e.what == k::disconnected ? "disconnected"
                        : e.what == k::timeout      ? "timeout"
+                       : e.what == k::slow_receiver ? "slow_receiver"
                                                    : "message";
     if (json) {
         auto o = ex::json_object::event(what);
         o.str("peer", e.peer.to_string());
-        if (e.what == k::message)
+        if (e.what == k::message || e.what == k::slow_receiver)
             o.num("bytes", e.bytes);
+        if (e.what == k::slow_receiver)
+            o.str("policy", e.held ? "hold" : "drop");
         if (e.identity)
             o.str("sender", ex::hex(*e.identity));
         return o.text();
@@ -157,6 +169,9 @@ std::string event_line(const tlvcast::core::relay_event& e, bool json)
     case k::connected: return peer + " connected";
     case k::disconnected: return peer + " disconnected";
     case k::timeout: return peer + " timed out";
+    case k::slow_receiver:
+        return peer + " dropped from reliability (slow receiver, " + (e.held ? "hold" : "drop") + "): " +
+               std::to_string(e.bytes) + " unacknowledged bytes released";
     case k::message: break;
     }
     return "message from " + peer + ", " + std::to_string(e.bytes) + " bytes, relayed";
@@ -260,7 +275,7 @@ int run(const settings& s)
     // Secure deliveries leave whole in one record when they fit, else in record-sized fragments
     // (repaired with --reliability nack); the seed relay's SENDER_INFO always leaves whole (the
     // fragmenter knows it from the type table).
-    auto frag = ex::make_fragmenter(cipher, s.reliability);
+    auto frag = ex::make_fragmenter(cipher, s.reliability, s.slow_receiver);
     relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              tlvcast::core::relay_options{timeout, s.max_clients},
                              tlvcast::core::relay_driver_options{s.threads, 4096});
@@ -303,6 +318,7 @@ int run(const settings& s)
             .str("profile", ex::profile_name(s.profile))
             .str("backend", ex::backend_name(s.backend))
             .str("reliability", ex::reliability_name(s.reliability))
+            .str("slow_receiver", ex::slow_receiver_name(s.slow_receiver))
             .str("group", s.udp.group.to_string())
             .num("port", s.udp.port);
         if (!data_group.empty())

@@ -67,6 +67,12 @@ Options:
   --max-clients N    registrations beyond this are refused (default 4096)
   --threads N        worker threads for the public-key work (default 0: one per core)
   --reliability R    )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
+  --slow-receiver P  hold or drop (default hold): what the relay does when a client's unacknowledged
+                     backlog reaches its window. hold: the relay withholds its ACKs to the senders
+                     (their windows close) for at most 1 s, then drops the client; drop: a client
+                     more than 2 MiB behind is dropped at once. A dropped client's backlog is
+                     released (a slow_receiver event); what it missed it learns as unrecoverable
+                     gaps, and it is reliable again once it caught up. Needs --reliability nack
   --stats-interval S print the stats every S seconds (default: only on SIGUSR1 or SIGHUP, and at exit)
   --metrics-file PATH  write the counters in Prometheus's text format to PATH, for node_exporter's
                      textfile collector (Debian's: /var/lib/prometheus/node-exporter/*.prom): at
@@ -99,9 +105,9 @@ SHA-256 of its Ed25519 public key (secure), or of its RSA public key's DER Subje
 with --json.
 
 JSON events (schema version 1, docs/CLI.md): every line has "v" (1), "ts" (RFC 3339 UTC, with
-microseconds) and "event". ready ("relay_fingerprint", "profile", "backend", "reliability",
+microseconds) and "event". ready ("relay_fingerprint", "profile", "backend", "reliability", "slow_receiver",
 "group", "port"; group profile: "data_group"), registered, connected, disconnected, timeout (each with
-"peer":"ip:port" or "[ipv6]:port"), message ("peer", "bytes"; with --verbose only), stats
+"peer":"ip:port" or "[ipv6]:port"), slow_receiver ("peer", "bytes", "policy"), message ("peer", "bytes"; with --verbose only), stats
 ("reason": signal, interval or exit; "clients"; every relay counter by name), warning ("warning";
 another relay: "relay") and error ("error": a failure at start, exit status 1). In the secure and
 group profiles the client events also carry "sender": the client's verified identity

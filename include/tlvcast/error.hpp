@@ -55,6 +55,7 @@ enum class errc {
     too_many_peers,           ///< the relay's client table is full
     reserved_text,            ///< the seed profile reserves the texts CONNECT and DISCONNECT
     overloaded,               ///< work dropped because a bounded queue was full
+    would_block,              ///< the send window is full: nothing was sent, try again when it opens
 };
 
 namespace detail {
@@ -105,6 +106,7 @@ public:
         case errc::too_many_peers: return "too many peers";
         case errc::reserved_text: return "CONNECT and DISCONNECT are reserved control texts";
         case errc::overloaded: return "overloaded: bounded queue full";
+        case errc::would_block: return "send window full: wait until the relay acknowledges";
         }
         return "unknown tlvcast error";
     }

@@ -21,7 +21,7 @@ constexpr errc all_errc[] = {
     errc::identity_mismatch, errc::handshake_failed, errc::key_exhausted, errc::insecure_key_file, errc::fragment_limit,
     errc::reassembly_message_too_large, errc::reassembly_sender_busy, errc::reassembly_full,
     errc::fragment_mismatch, errc::duplicate_fragment, errc::reassembly_timeout, errc::not_registered,
-    errc::no_relay, errc::not_ready, errc::shut_down, errc::too_many_peers, errc::reserved_text, errc::overloaded,
+    errc::no_relay, errc::not_ready, errc::shut_down, errc::too_many_peers, errc::reserved_text, errc::overloaded, errc::would_block,
 };
 } // namespace
 

@@ -191,6 +191,11 @@ outcome run(const scenario& sc)
             if (sc.timing)
                 sent_at[t] = net->now();
             net->send(i, std::as_bytes(std::span(t)), ec);
+            // A full window (flow control) is back-pressure: wait for the relay's ACKs, boundedly.
+            for (int waited = 0; ec == errc::would_block && waited < 30'000; ++waited) {
+                net->run_for(1ms);
+                net->send(i, std::as_bytes(std::span(t)), ec);
+            }
             REQUIRE_FALSE(ec);
         }
         // Timing: events every virtual millisecond, so that a delivery time is exact to 1 ms.

@@ -29,6 +29,12 @@ struct client_driver_options {
     std::size_t receive_burst = 16;
     /// Full bursts read in a row at most, before going back to the reactor (timers wait meanwhile).
     std::size_t receive_rounds = 8;
+    /// async_close() first waits, at most this long, until the relay acknowledged what was sent
+    /// (client_engine::unacknowledged() is 0), so that a program that sends and exits does not
+    /// lose its tail; 0: close at once.
+    duration close_linger = std::chrono::seconds(3);
+    /// async_wait_writable() operations waiting at most; beyond, they complete with overloaded.
+    std::size_t max_writable_waiters = 64;
 };
 
 /// A client of one relay. Transport, Cipher and Fragmenter are policies (see their concepts).
@@ -48,7 +54,8 @@ public:
                  client_driver_options driver = {})
         : transport_(std::move(transport)), strand_(asio::make_strand(transport_.get_executor())),
           timer_(strand_), engine_(std::move(cipher), std::move(fragmenter), std::move(options)),
-          sender_(transport_, strand_), receive_rounds_(std::max<std::size_t>(driver.receive_rounds, 1))
+          sender_(transport_, strand_), receive_rounds_(std::max<std::size_t>(driver.receive_rounds, 1)),
+          close_linger_(driver.close_linger), max_writable_waiters_(driver.max_writable_waiters), linger_(strand_)
     {
         if constexpr (transport::try_receiving_many<Transport>) {
             const std::size_t n = std::max<std::size_t>(driver.receive_burst, 1) - 1;
@@ -87,7 +94,9 @@ public:
     }
 
     /// Sends one message (its bytes are copied before this returns). Completes once its datagrams
-    /// were handed to the transport. Errors: not_ready, message_too_large, reserved_text, shut_down.
+    /// were handed to the transport. Errors: not_ready, message_too_large, reserved_text, shut_down,
+    /// would_block (the window to the relay is full: nothing was sent or queued; wait with
+    /// async_wait_writable() and send again).
     template <class Token>
     auto async_send(std::span<const std::byte> message, Token&& token)
     {
@@ -128,6 +137,27 @@ public:
             token, std::move(messages));
     }
 
+    /// Completes when a send would pass the flow control (client_engine::writable()): at once when
+    /// it does, else once the relay's ACKs opened the window. Errors: shut_down (closed meanwhile),
+    /// overloaded (more than max_writable_waiters wait). Signature: void(std::error_code).
+    template <class Token>
+    auto async_wait_writable(Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler) {
+                asio::dispatch(strand_, [this, h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    if (closed_)
+                        return h(make_error_code(errc::shut_down));
+                    if (engine_.writable())
+                        return h(std::error_code{});
+                    if (writable_waiters_.size() >= max_writable_waiters_)
+                        return h(make_error_code(errc::overloaded));
+                    writable_waiters_.push_back(std::move(h));
+                });
+            },
+            token);
+    }
+
     /// Waits for the next event (message, presence, registration...). Signature:
     /// void(std::error_code, client_event); errc::shut_down after close.
     template <class Token>
@@ -143,8 +173,9 @@ public:
             token);
     }
 
-    /// Announces departure (the profile's leave message) when registered, stops the timer and
-    /// closes the transport; pending operations complete with errc::shut_down.
+    /// Waits (at most close_linger) until the relay acknowledged everything sent, or the repair
+    /// layer gave it up; then announces departure (the profile's leave message) when registered,
+    /// stops the timer and closes the transport; pending operations complete with errc::shut_down.
     /// Signature: void(std::error_code).
     template <class Token>
     auto async_close(Token&& token)
@@ -152,18 +183,18 @@ public:
         return asio::async_initiate<Token, void(std::error_code)>(
             [this](auto handler) {
                 asio::dispatch(strand_, [this, h = wrap<std::error_code>(std::move(handler))]() mutable {
-                    if (!closed_) {
-                        engine_.close(clock::now(), out_);
-                        flush();
-                        closed_ = true;
-                        timer_.cancel();
-                        sender_.cancel();
-                        transport_.close();
-                        if (register_handler_)
-                            register_handler_(make_error_code(errc::shut_down));
-                        deliver();
-                    }
-                    h(std::error_code{});
+                    close_handlers_.push_back(std::move(h));
+                    if (closed_)
+                        return finish_close();
+                    if (lingering_)
+                        return;
+                    if (engine_.unacknowledged() == 0 || close_linger_ <= duration::zero() ||
+                        engine_.current_state() != engine_type::state::established)
+                        return finish_close();
+                    // Bounded: the ACKs (checked in pump) or the linger timer, whichever first.
+                    lingering_ = true;
+                    linger_.expires_after(close_linger_);
+                    linger_.async_wait([this](std::error_code) { finish_close(); });
                 });
             },
             token);
@@ -174,6 +205,29 @@ public:
     const Transport& transport() const noexcept { return transport_; }
 
 private:
+    void finish_close()
+    {
+        if (!closed_) {
+            lingering_ = false;
+            linger_.cancel();
+            engine_.close(clock::now(), out_);
+            flush();
+            closed_ = true;
+            timer_.cancel();
+            sender_.cancel();
+            transport_.close();
+            if (register_handler_)
+                register_handler_(make_error_code(errc::shut_down));
+            for (auto& w : writable_waiters_)
+                w(make_error_code(errc::shut_down));
+            writable_waiters_.clear();
+            deliver();
+        }
+        for (auto& h : close_handlers_)
+            h(std::error_code{});
+        close_handlers_.clear();
+    }
+
     // Stores a handler so that it later runs on its own associated executor, never inline. No
     // separate work guard is kept: the client's own pending receive keeps its io_context running
     // until close, and a guard copy outliving the handler would destroy a use_future promise on
@@ -241,6 +295,14 @@ private:
             events_.push_back(std::move(ev));
         }
         deliver();
+        if (!writable_waiters_.empty() && engine_.writable()) {
+            auto waiters = std::move(writable_waiters_);
+            writable_waiters_.clear();
+            for (auto& w : waiters)
+                w(std::error_code{});
+        }
+        if (lingering_ && engine_.unacknowledged() == 0)
+            return finish_close();
         arm_timer();
     }
 
@@ -317,6 +379,11 @@ private:
     detail::unique_function<void(std::error_code)> register_handler_;
     std::deque<detail::unique_function<void(std::error_code, client_event)>> receivers_;
     std::deque<client_event> events_;
+    duration close_linger_;
+    std::size_t max_writable_waiters_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> linger_;
+    bool lingering_ = false;
+    std::vector<detail::unique_function<void(std::error_code)>> writable_waiters_, close_handlers_;
 };
 
 } // namespace tlvcast::core

@@ -110,7 +110,9 @@ public:
     time_point next_timer() const;
 
     /// Seals, fragments and protects one message to the relay. Errors: not_ready (not registered),
-    /// shut_down, message_too_large, and the cipher's (e.g. reserved_text).
+    /// shut_down, message_too_large, would_block (the stream to the relay has its window of
+    /// unacknowledged bytes: nothing sealed or sent; retry once writable()), and the cipher's (e.g.
+    /// reserved_text).
     void send(std::span<const std::byte> message, time_point now, datagram_batch& out, std::error_code& ec)
     {
         const count_out counting{counters_, out};
@@ -123,6 +125,8 @@ public:
             ec = errc::message_too_large;
             return;
         }
+        if (!check_window(ec))
+            return;
         send_message(crypto::message_kind::data, message, now, out, ec);
         if (!ec)
             counters_.add(client_counter::messages_sent);
@@ -132,7 +136,8 @@ public:
     /// as fit in one blob under one signature (the group profile: a recipient verifies once per
     /// batch); any other sends them one by one. Nothing is sent unless every message is acceptable:
     /// within max_message and within the Cipher's own max_message() when it has one.
-    /// Errors: send()'s; after a failure part way (the cipher's), the messages before it are sent.
+    /// Errors: send()'s (would_block: none sent); after a failure part way (the cipher's), the
+    /// messages before it are sent.
     void send_batch(std::span<const std::span<const std::byte>> messages, time_point now, datagram_batch& out,
                     std::error_code& ec)
     {
@@ -152,6 +157,10 @@ public:
                 ec = errc::message_too_large;
                 return;
             }
+        // The window is checked once, for the whole batch: all of it is sent or none (a caller
+        // then knows what to send again); in flight stays under window + one batch.
+        if (!check_window(ec))
+            return;
         for (std::size_t i = 0; i < messages.size() && !ec;) {
             std::size_t n = 1;
             if constexpr (requires { cipher_.seal_batch(session_, messages, blob_, ec); }) {
@@ -195,6 +204,27 @@ public:
         state_ = state::closed;
     }
 
+    /// Whether send() would pass the flow control now: the stream to the relay is under its
+    /// window (always true with a Fragmenter without flow control). No side effect.
+    bool writable() const noexcept
+    {
+        if constexpr (requires { fragmenter_.unacknowledged(opt_.relay); })
+            return fragmenter_.unacknowledged(opt_.relay) == 0 ||
+                   fragmenter_.unacknowledged(opt_.relay) < fragmenter_.window(opt_.relay);
+        else
+            return true;
+    }
+
+    /// Bytes sent to the relay that it has not acknowledged yet (0 without flow control): what a
+    /// close would lose. It falls to 0 as ACKs arrive, or as the repair cache gives them up.
+    std::size_t unacknowledged() const noexcept
+    {
+        if constexpr (requires { fragmenter_.unacknowledged(opt_.relay); })
+            return fragmenter_.unacknowledged(opt_.relay);
+        else
+            return 0;
+    }
+
     /// Pops the oldest unread event; false when there is none.
     bool poll_event(client_event& ev)
     {
@@ -225,6 +255,19 @@ private:
         std::size_t before = out.size();
         ~count_out() { c.add(client_counter::datagrams_out, out.size() - before); }
     };
+
+    // Flow control: false and would_block when the window to the relay is full (counted).
+    bool check_window(std::error_code& ec)
+    {
+        if constexpr (requires { fragmenter_.writable(opt_.relay); }) {
+            if (!fragmenter_.writable(opt_.relay)) {
+                counters_.add(client_counter::window_full);
+                ec = errc::would_block;
+                return false;
+            }
+        }
+        return true;
+    }
 
     static bool is_record(const wire::tlv& t) noexcept
     {

@@ -53,11 +53,14 @@ struct client_event {
 
 /// Something the relay did.
 struct relay_event {
-    enum class kind { registered, connected, disconnected, timeout, message };
+    /// slow_receiver: `peer` was dropped from reliability by the relay's slow-receiver policy;
+    /// `bytes` unacknowledged to it were released; `held`: after a hold of slow_hold that did not help.
+    enum class kind { registered, connected, disconnected, timeout, message, slow_receiver };
     kind what = kind::message;
     endpoint peer;
-    std::size_t bytes = 0; ///< message: plaintext size
+    std::size_t bytes = 0; ///< message: plaintext size; slow_receiver: bytes released
     std::optional<crypto::fingerprint> identity;
+    bool held = false;
 };
 
 /// A fixed set of named counters, updated atomically (relaxed) from any thread.
@@ -93,11 +96,13 @@ enum class client_counter {
     datagrams_in, datagrams_out, messages_sent, messages_received, presence_received,
     malformed, unknown_type, unexpected_type, undecryptable, duplicates, from_stranger, reassembly_dropped,
     registration_attempts, re_registrations, events_dropped, send_retries, send_errors, relays_refused,
+    window_full, ///< sends refused with would_block: the window to the relay was full
 };
-inline constexpr std::array<std::string_view, 18> client_counter_names{
+inline constexpr std::array<std::string_view, 19> client_counter_names{
     "datagrams_in", "datagrams_out", "messages_sent", "messages_received", "presence_received",
     "malformed", "unknown_type", "unexpected_type", "undecryptable", "duplicates", "from_stranger", "reassembly_dropped",
     "registration_attempts", "re_registrations", "events_dropped", "send_retries", "send_errors", "relays_refused",
+    "window_full",
 };
 using client_counters = counters<client_counter, client_counter_names>;
 
@@ -107,12 +112,13 @@ enum class relay_counter {
     handshake_errors, reassembly_dropped, clients_full, send_errors, overloaded, source_full, send_backlogged,
     refused, ///< opaque forwarding: blobs the Cipher's classify() refused (a commit out of order, say)
     unrecoverable, ///< gaps in a client's stream that the repair layer gave up (a repairing Fragmenter)
+    slow_receivers, ///< clients dropped from reliability by the slow-receiver policy (relay_event slow_receiver)
 };
-inline constexpr std::array<std::string_view, 23> relay_counter_names{
+inline constexpr std::array<std::string_view, 24> relay_counter_names{
     "datagrams_in", "datagrams_out", "bytes_in", "bytes_out", "registrations", "messages_in", "messages_relayed",
     "presence_sent", "timeouts", "malformed", "unknown_type", "unexpected_type", "unregistered", "undecryptable",
     "handshake_errors", "reassembly_dropped", "clients_full", "send_errors", "overloaded", "source_full",
-    "send_backlogged", "refused", "unrecoverable",
+    "send_backlogged", "refused", "unrecoverable", "slow_receivers",
 };
 using relay_counters = counters<relay_counter, relay_counter_names>;
 

@@ -6,6 +6,7 @@
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 #include <tlvcast/fragment/concepts.hpp>
+#include <tlvcast/fragment/congestion.hpp>
 #include <tlvcast/fragment/detail/repair_rx.hpp>
 #include <tlvcast/fragment/detail/repair_tx.hpp>
 #include <tlvcast/fragment/detail/slot_ring.hpp>
@@ -56,9 +57,16 @@ namespace tlvcast::fragment {
 /// has parity rebuilds the datagrams without a NACK; a rebuilt datagram takes exactly the path of
 /// a received REPAIR_DATA.
 ///
+/// Flow and congestion control (docs/DESIGN.md "Flow and congestion control"): an acknowledged
+/// (unicast) stream has a window, the Congestion policy's (aimd_congestion: halved per loss event,
+/// a NACK; grown by ACKs), between limits().min_window and send_window. What happens at the window
+/// is limits().slow_receiver: a client's stream is not writable() (its engine refuses the send);
+/// a relay holds its own ACKs to its senders (hold) or drops the destination from reliability
+/// (drop; pop_slow()).
+///
 /// Not thread-safe: the engine that owns it serialises calls.
-template <class Inner = seed_fragmenter, class Parity = fec::no_parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
+template <class Inner = seed_fragmenter, class Parity = fec::no_parity, class Congestion = aimd_congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
 class basic_nack_fragmenter {
 public:
     using limits_type = repair_limits;
@@ -102,11 +110,24 @@ public:
             if (s.next == detail::rx_stream::max_seq) { // a new stream rather than a seq that wraps
                 by_id_.erase(s.id);
                 total_cache_ -= s.cache_bytes;
+                unhold(s);
                 s = detail::tx_stream{};
                 s.to = to;
                 s.id = fresh_id(to);
                 s.used = now;
                 by_id_[s.id] = to;
+                congestion_.start(s.flow, lim_);
+            }
+            if (s.shed) { // dropped from reliability: sent, numbered, not kept (its NACKs get GONE)
+                uncached_.clear();
+                wire::append_repair_data(uncached_, s.id, s.next, scratch_[i].bytes, ec);
+                if (ec)
+                    return;
+                out.push(to, uncached_);
+                s.acked = ++s.next; // nothing of it will be repaired: not in flight
+                ++stats_.data_sent;
+                ++stats_.uncached_sent;
+                continue;
             }
             detail::tx_stream::cached& c = s.cache.push_back();
             c.seq = s.next;
@@ -118,6 +139,8 @@ public:
                 return;
             }
             out.push(to, c.datagram);
+            if (!group_stream(s.id))
+                s.in_flight += c.datagram.size();
             s.cache_bytes += c.datagram.size();
             total_cache_ += c.datagram.size();
             ++s.next;
@@ -130,6 +153,8 @@ public:
         stats_.cache_evictions += s.evict(now, lim_, evicted);
         total_cache_ -= evicted;
         bound_total_cache();
+        if (!group_stream(s.id) && !s.shed)
+            check_slow(s, now);
         s.tail_due = now + lim_.tail_interval;
         s.tails_sent = 0;
         ++stats_.messages_split;
@@ -158,7 +183,7 @@ public:
         switch (t.type()) {
         case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
-        case wire::tlv_type::repair_ack: on_ack(from, t.value, ec); break;
+        case wire::tlv_type::repair_ack: on_ack(from, t.value, now, ec); break;
         case wire::tlv_type::repair_parity:
             if (fec_on())
                 on_parity(from, t.value, now, ec);
@@ -187,6 +212,47 @@ public:
         ready_.pop_front();
         return true;
     }
+
+    /// Whether a message to `to` may be split now: false while its acknowledged stream has its
+    /// window or more unacknowledged (counted in window_full). Streams to groups, streams not yet
+    /// opened and a fragmenter without repair are always writable. A relay's split() never waits.
+    bool writable(const endpoint& to) noexcept
+    {
+        if (!lim_.repair)
+            return true;
+        const auto it = tx_.find(to);
+        if (it == tx_.end() || group_stream(it->second.id) || it->second.in_flight < window_of(it->second))
+            return true;
+        ++stats_.window_full;
+        return false;
+    }
+
+    /// Bytes sent to `to` and not yet acknowledged (0 for a group, or no stream).
+    std::size_t unacknowledged(const endpoint& to) const noexcept
+    {
+        const auto it = tx_.find(to);
+        return it == tx_.end() ? 0 : it->second.in_flight;
+    }
+
+    /// The current window of the stream to `to` (the Congestion policy's; 0 for no stream or a group).
+    std::size_t window(const endpoint& to) const noexcept
+    {
+        const auto it = tx_.find(to);
+        return it == tx_.end() || group_stream(it->second.id) ? 0 : window_of(it->second);
+    }
+
+    /// The next destination dropped from reliability (slow_receiver hold or drop).
+    bool pop_slow(slow_notice& n)
+    {
+        if (slow_.empty())
+            return false;
+        n = slow_.front();
+        slow_.pop_front();
+        return true;
+    }
+
+    /// Destinations over their window under the hold policy (ACKs are withheld while any is).
+    std::size_t holding() const noexcept { return holding_; }
 
     /// The next gap given up.
     bool pop_notice(repair_notice& n)
@@ -246,7 +312,14 @@ private:
     detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
     void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                  std::error_code& ec);
-    void on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec);
+    void on_ack(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
+    // Flow control (impl/nack_flow.hpp).
+    std::size_t window_of(const detail::tx_stream& s) const noexcept { return congestion_.window(s.flow, lim_); }
+    void check_slow(detail::tx_stream& s, time_point now);
+    void shed(detail::tx_stream& s, bool held);
+    void unhold(detail::tx_stream& s) noexcept;
+    void flow_timer(detail::tx_stream& s, time_point now);
+    bool acks_held() const noexcept { return holding_ > 0; }
     void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
 
     // FEC (impl/nack_fec.hpp; a Parity codec only).
@@ -299,6 +372,10 @@ private:
     repair_limits lim_;
     std::mt19937_64 rng_;
     [[no_unique_address]] Parity parity_;
+    [[no_unique_address]] Congestion congestion_;
+    std::deque<slow_notice> slow_;               ///< drained by the engine after every call
+    std::vector<std::byte> uncached_;            ///< a REPAIR_DATA to a dropped destination
+    std::size_t holding_ = 0;                    ///< streams over their window (hold)
     std::vector<std::byte> symbols_;             ///< a block's symbols, encoded or decoded (FEC)
     std::vector<const std::byte*> symbol_ptrs_;
     std::vector<fec::symbol> decode_;
@@ -333,4 +410,5 @@ static_assert(control_fragmenter<nack_fragmenter> && queuing_fragmenter<nack_fra
 
 #include <tlvcast/fragment/impl/nack_receive.hpp>
 #include <tlvcast/fragment/impl/nack_send.hpp>
+#include <tlvcast/fragment/impl/nack_flow.hpp>
 #include <tlvcast/fragment/impl/nack_fec.hpp>

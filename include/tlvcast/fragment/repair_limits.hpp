@@ -12,6 +12,22 @@
 
 namespace tlvcast::fragment {
 
+/// What a sender does when an acknowledged stream's unacknowledged bytes reach its window
+/// (docs/DESIGN.md "Flow and congestion control"; the relay's --slow-receiver).
+enum class slow_receiver_policy {
+    /// A client: the stream is not writable (the engine's send reports errc::would_block) until
+    /// ACKs open the window. Nothing is queued.
+    block,
+    /// A relay: while a destination is over its window, the relay withholds its own ACKs to the
+    /// senders it hears (their windows close: back-pressure), for at most slow_hold; a destination
+    /// still over its window then is dropped from reliability as with `drop`.
+    hold,
+    /// A relay: a destination whose unacknowledged bytes exceed slow_receiver_bytes is dropped from
+    /// reliability at once: its cache is released, it is reported (pop_slow()), and until it
+    /// acknowledges the stream's end again what is sent to it is not cached (its NACKs get GONE).
+    drop,
+};
+
 /// Limits of a repairing fragmenter (fragment::basic_nack_fragmenter). Sender side: a stream per
 /// destination, whose datagrams are kept for repair. Receiver side: a stream per (source, stream
 /// id), with the datagrams that arrived ahead of a gap. Every byte either side holds is bounded
@@ -74,6 +90,21 @@ struct repair_limits {
     duration tail_interval = std::chrono::milliseconds(10);
     duration max_tail_interval = std::chrono::seconds(1);
     unsigned tails = 6;
+    /// Flow and congestion control of acknowledged (unicast) streams; a group's are not windowed.
+    /// Sender: unacknowledged bytes per stream at most (the window is also the Congestion
+    /// policy's, between min_window and this). A message is admitted while the stream is under its
+    /// window, so in flight stays below window + one message.
+    std::size_t send_window = std::size_t{1} * 1024 * 1024;
+    /// Sender: the Congestion policy's floor and first window, and its additive step.
+    std::size_t min_window = std::size_t{16} * 1024;
+    std::size_t initial_window = std::size_t{64} * 1024;
+    std::size_t segment_bytes = 1200;
+    /// Sender: what a full window does (block for a client; hold or drop for a relay).
+    slow_receiver_policy slow_receiver = slow_receiver_policy::block;
+    /// Relay, hold: the longest a destination over its window withholds the relay's ACKs.
+    duration slow_hold = std::chrono::seconds(1);
+    /// Relay, drop: unacknowledged bytes beyond which a destination is dropped from reliability.
+    std::size_t slow_receiver_bytes = std::size_t{2} * 1024 * 1024;
     /// Both: a stream silent and idle this long is forgotten.
     duration idle = std::chrono::seconds(60);
 
@@ -110,6 +141,14 @@ struct repair_notice {
     std::uint64_t first = 0, last = 0;
 };
 
+/// A destination dropped from reliability (slow_receiver_policy::hold after slow_hold, or drop):
+/// `bytes` unacknowledged were released from its cache; its NACKs for them get REPAIR_GONE.
+struct slow_notice {
+    endpoint peer;
+    std::size_t bytes = 0;
+    bool held = false; ///< true: dropped after a hold that did not help (policy hold)
+};
+
 /// Counters of a repairing fragmenter.
 struct nack_fragmenter_stats {
     std::uint64_t messages_split = 0;      ///< split() calls that succeeded
@@ -142,6 +181,13 @@ struct nack_fragmenter_stats {
     std::uint64_t parity_dropped = 0;      ///< REPAIR_PARITY refused: malformed, unknown stream, bounds, size mismatch
     std::uint64_t fec_recovered = 0;       ///< datagrams rebuilt from parity (then checked as received ones)
     std::uint64_t fec_decode_failed = 0;   ///< decodes that failed or rebuilt a symbol that is not a datagram
+    std::uint64_t window_full = 0;         ///< writable() refusals: a stream at its window (back-pressure)
+    std::uint64_t window_decreases = 0;    ///< loss events that shrank a window (Congestion policy)
+    std::uint64_t slow_holds = 0;          ///< destinations that went over their window under hold
+    std::uint64_t acks_withheld = 0;       ///< ACKs postponed while holding (hold)
+    std::uint64_t slow_dropped = 0;        ///< destinations dropped from reliability (slow_notice)
+    std::uint64_t slow_released_bytes = 0; ///< cache bytes those drops released
+    std::uint64_t uncached_sent = 0;       ///< datagrams sent uncached to a dropped destination
     reassembly_stats reassembly;           ///< the inner reassembler's
 };
 

@@ -81,6 +81,11 @@ result run(profile::group::delivery mode, double loss, std::uint64_t seed, std::
             const std::string t = text_of(i, k, sizes[(k + i) % sizes.size()]);
             std::error_code ec;
             net.send(i, std::as_bytes(std::span(t)), ec);
+            // A full window (flow control) is back-pressure: wait for the relay's ACKs, boundedly.
+            for (int waited = 0; ec == errc::would_block && waited < 30'000; ++waited) {
+                net.run_for(std::chrono::milliseconds(1));
+                net.send(i, std::as_bytes(std::span(t)), ec);
+            }
             REQUIRE_FALSE(ec);
         }
         net.run_for(std::chrono::milliseconds(30));

@@ -184,6 +184,15 @@ void relay_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram
         fragment::repair_notice n;
         while (fragmenter_.pop_notice(n))
             counters_.add(relay_counter::unrecoverable);
+        if constexpr (requires(fragment::slow_notice& sn) { fragmenter_.pop_slow(sn); }) {
+            fragment::slow_notice sn;
+            while (fragmenter_.pop_slow(sn)) {
+                counters_.add(relay_counter::slow_receivers);
+                relay_event e{relay_event::kind::slow_receiver, sn.peer, sn.bytes, std::nullopt};
+                e.held = sn.held;
+                events.push_back(std::move(e));
+            }
+        }
     } else {
         (void)now, (void)out, (void)events;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
+#include <tlvcast/fragment/congestion.hpp>
 #include <tlvcast/fragment/fec/detail/stream_state.hpp>
 #include <tlvcast/fragment/detail/slot_ring.hpp>
 #include <tlvcast/fragment/repair_limits.hpp>
@@ -39,6 +40,11 @@ struct tx_stream {
     double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
     time_point tokens_at = time_point::min();
     fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
+    // Flow control (unicast streams): bytes of cached datagrams at or above `acked`.
+    std::size_t in_flight = 0;
+    flow_state flow;            ///< the Congestion policy's
+    time_point over_since = time_point::min(); ///< over its window under the hold policy, since
+    bool shed = false;          ///< dropped from reliability: sent uncached until it ACKs the end
 
     /// Refills the repair budget for the time since the last refill, up to the burst.
     void refill(time_point now, const repair_limits& lim) noexcept
@@ -68,8 +74,22 @@ struct tx_stream {
     std::size_t pop_oldest()
     {
         const std::size_t bytes = cache.front().datagram.size();
+        if (cache.front().seq >= acked)
+            in_flight -= bytes; // evicted unacknowledged: the receiver will get GONE for it
         cache_bytes -= bytes;
         cache.pop_front();
+        return bytes;
+    }
+
+    /// Raises the cumulative ACK to `value` (acked < value <= next); returns the bytes it newly
+    /// covers among the cached datagrams (those no longer in flight).
+    std::size_t ack_to(std::uint32_t value) noexcept
+    {
+        std::size_t bytes = 0;
+        for (std::uint32_t q = std::max(acked, base()); q < value; ++q)
+            bytes += cache[q - base()].datagram.size();
+        acked = value;
+        in_flight -= bytes;
         return bytes;
     }
 

@@ -8,9 +8,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::close_block(detail::tx_stream& s, time_point now, datagram_batch& out)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::close_block(detail::tx_stream& s, time_point now, datagram_batch& out)
 {
     (void)now;
     const std::uint32_t first = s.fec.block_first, count = s.next - first;
@@ -28,9 +28,9 @@ void basic_nack_fragmenter<Inner, Parity>::close_block(detail::tx_stream& s, tim
     stats_.parity_sent += s.fec.blocks.back().next_index;
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::send_parity(detail::tx_stream& s, fec::detail::tx_block& b, unsigned n,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::send_parity(detail::tx_stream& s, fec::detail::tx_block& b, unsigned n,
                                                        datagram_batch& out)
 {
     constexpr std::size_t header = wire::tlv_header_size + wire::repair_header_size;
@@ -70,9 +70,9 @@ void basic_nack_fragmenter<Inner, Parity>::send_parity(detail::tx_stream& s, fec
     b.next_index += n;
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-std::size_t basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_stream& s, time_point now,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+std::size_t basic_nack_fragmenter<Inner, Parity, Congestion>::answer_with_parity(detail::tx_stream& s, time_point now,
                                                                      datagram_batch& out)
 {
     std::size_t total = 0; // parity sent, within repairs_per_nack like retransmissions
@@ -125,9 +125,9 @@ std::size_t basic_nack_fragmenter<Inner, Parity>::answer_with_parity(detail::tx_
     return total;
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::keep_recent(detail::rx_stream& s, std::uint32_t seq,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::keep_recent(detail::rx_stream& s, std::uint32_t seq,
                                                        std::vector<std::byte>&& datagram)
 {
     const std::size_t room = total_fec_ < lim_.fec_total_bytes ? lim_.fec_total_bytes - total_fec_ : 0;
@@ -135,9 +135,9 @@ void basic_nack_fragmenter<Inner, Parity>::keep_recent(detail::rx_stream& s, std
                                           s.fec.keep(seq, std::move(datagram), lim_, room));
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_parity(const endpoint& from, std::span<const std::byte> value,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_parity(const endpoint& from, std::span<const std::byte> value,
                                                      time_point now, std::error_code& ec)
 {
     const wire::repair_parity p = wire::decode_repair_parity(value, ec);

@@ -9,9 +9,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-typename basic_nack_fragmenter<Inner, Parity>::rx_key basic_nack_fragmenter<Inner, Parity>::key_of(const endpoint& from,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+typename basic_nack_fragmenter<Inner, Parity, Congestion>::rx_key basic_nack_fragmenter<Inner, Parity, Congestion>::key_of(const endpoint& from,
                                                                                   std::uint32_t id) const noexcept
 {
     // A group's stream has one key, whether its TLVs came bare or inside the source's records: the
@@ -19,9 +19,9 @@ typename basic_nack_fragmenter<Inner, Parity>::rx_key basic_nack_fragmenter<Inne
     return {group_stream(id) ? from.without_port() : from, id};
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-detail::rx_stream* basic_nack_fragmenter<Inner, Parity>::rx_for(const rx_key& key, time_point now, bool create)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+detail::rx_stream* basic_nack_fragmenter<Inner, Parity, Congestion>::rx_for(const rx_key& key, time_point now, bool create)
 {
     if (auto it = rx_.find(key); it != rx_.end()) {
         it->second.heard = now;
@@ -56,9 +56,9 @@ detail::rx_stream* basic_nack_fragmenter<Inner, Parity>::rx_for(const rx_key& ke
     return &s;
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::span<const std::byte> value, time_point now,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_data(const endpoint& from, std::span<const std::byte> value, time_point now,
                                           std::error_code& ec)
 {
     const wire::repair_data d = wire::decode_repair_data(value, ec);
@@ -100,9 +100,9 @@ void basic_nack_fragmenter<Inner, Parity>::on_data(const endpoint& from, std::sp
     wake(std::min(s.nack_due, s.ack_due));
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::deliver(const endpoint& source, std::uint32_t seq,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& source, std::uint32_t seq,
                                           std::span<const std::byte> datagram, time_point now)
 {
     std::error_code ec;
@@ -134,9 +134,9 @@ void basic_nack_fragmenter<Inner, Parity>::deliver(const endpoint& source, std::
     message_.clear();
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
 {
     while (!s.held.empty() && s.held.begin()->first == s.next) {
         auto node = s.held.extract(s.held.begin());
@@ -150,9 +150,9 @@ void basic_nack_fragmenter<Inner, Parity>::drain(const endpoint& source, detail:
     }
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end,
                                           time_point now)
 {
     if (end <= s.next)
@@ -171,9 +171,9 @@ void basic_nack_fragmenter<Inner, Parity>::give_up(const endpoint& source, detai
     drain(source, s, now);
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_mark(const endpoint& from, const wire::tlv& t, time_point now,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& from, const wire::tlv& t, time_point now,
                                           std::error_code& ec)
 {
     const wire::repair_mark m = wire::decode_repair_mark(t.type(), t.value, ec);
@@ -213,9 +213,9 @@ void basic_nack_fragmenter<Inner, Parity>::on_mark(const endpoint& from, const w
     wake(std::min(s.nack_due, s.ack_due));
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out)
 {
     s.missing(ranges_, wire::repair_max_ranges);
     if (ranges_.empty())
@@ -241,9 +241,9 @@ void basic_nack_fragmenter<Inner, Parity>::nack(const rx_key& key, detail::rx_st
     s.nack_due = now + std::min(wait, lim_.max_nack_interval);
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::rx_timer(const rx_key& key, detail::rx_stream& s, time_point now,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::rx_timer(const rx_key& key, detail::rx_stream& s, time_point now,
                                            datagram_batch& out)
 {
     if (s.nack_due <= now) {
@@ -253,7 +253,11 @@ void basic_nack_fragmenter<Inner, Parity>::rx_timer(const rx_key& key, detail::r
             nack(key, s, now, out);
         s.update_gap(now, gap_backoff(key.second));
     }
-    if (s.ack_due <= now) {
+    if (s.ack_due <= now && acks_held()) {
+        // A destination is over its window (hold): the senders' windows close until it catches
+        // up, or is dropped at slow_hold (flow_timer wakes us then).
+        ++stats_.acks_withheld;
+    } else if (s.ack_due <= now) {
         const std::size_t mark = out.mark();
         wire::append_repair_ack(out.bytes(), key.second, s.next);
         out.commit(key.first, mark);

@@ -8,9 +8,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::try_recover(const endpoint& from, std::uint32_t id, detail::rx_stream& s,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::try_recover(const endpoint& from, std::uint32_t id, detail::rx_stream& s,
                                                        time_point now)
 {
     if (recovering_)

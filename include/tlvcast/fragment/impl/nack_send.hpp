@@ -8,9 +8,9 @@
 
 namespace tlvcast::fragment {
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-detail::tx_stream& basic_nack_fragmenter<Inner, Parity>::tx_for(const endpoint& to, time_point now)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+detail::tx_stream& basic_nack_fragmenter<Inner, Parity, Congestion>::tx_for(const endpoint& to, time_point now)
 {
     if (auto it = tx_.find(to); it != tx_.end()) {
         it->second.used = now;
@@ -31,21 +31,23 @@ detail::tx_stream& basic_nack_fragmenter<Inner, Parity>::tx_for(const endpoint& 
     s.to = to;
     s.id = id;
     s.used = now;
+    congestion_.start(s.flow, lim_);
     return s;
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::erase_tx(typename std::unordered_map<endpoint, detail::tx_stream>::iterator it)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::erase_tx(typename std::unordered_map<endpoint, detail::tx_stream>::iterator it)
 {
     total_cache_ -= it->second.cache_bytes;
+    unhold(it->second);
     by_id_.erase(it->second.id);
     tx_.erase(it);
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::bound_total_cache()
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::bound_total_cache()
 {
     // Over the total: the oldest datagram of any stream goes (a walk over the streams, only then).
     while (total_cache_ > lim_.total_cache_bytes) {
@@ -60,9 +62,9 @@ void basic_nack_fragmenter<Inner, Parity>::bound_total_cache()
     }
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-detail::tx_stream* basic_nack_fragmenter<Inner, Parity>::tx_by_id(std::uint32_t id, const endpoint& from)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+detail::tx_stream* basic_nack_fragmenter<Inner, Parity, Congestion>::tx_by_id(std::uint32_t id, const endpoint& from)
 {
     // Only a source with a port (authenticated by the engine's records) makes us act, and for a
     // unicast stream only its own destination.
@@ -72,9 +74,10 @@ detail::tx_stream* basic_nack_fragmenter<Inner, Parity>::tx_by_id(std::uint32_t 
     return &tx_.at(known->second);
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::span<const std::byte> value, std::error_code& ec)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_ack(const endpoint& from, std::span<const std::byte> value, time_point now,
+                                                              std::error_code& ec)
 {
     const wire::repair_mark m = wire::decode_repair_mark(wire::tlv_type::repair_ack, value, ec);
     if (ec)
@@ -86,8 +89,15 @@ void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::spa
         return;
     }
     ++stats_.acks_received;
+    if (s->shed && m.value == s->next)
+        s->shed = false; // it caught up with everything, gaps skipped: reliable again
     if (m.value > s->acked && m.value <= s->next) {
-        s->acked = m.value;
+        congestion_.on_ack(s->flow, s->ack_to(m.value), lim_);
+        if (s->over_since != time_point::min() && s->in_flight < window_of(*s)) {
+            unhold(*s); // back under its window: the senders may be acknowledged again
+            if (!acks_held())
+                wake(now);
+        }
         std::size_t bytes = 0;
         stats_.acked_datagrams += s->release_acked(bytes, fec_on() ? s->fec.block_first : 0xffffffffu);
         total_cache_ -= bytes;
@@ -96,9 +106,9 @@ void basic_nack_fragmenter<Inner, Parity>::on_ack(const endpoint& from, std::spa
         s->tail_due = no_timer; // everything delivered: nothing to tell
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
                                           datagram_batch& out, std::error_code& ec)
 {
     const std::uint32_t id = wire::decode_repair_nack(value, ranges_, ec);
@@ -127,6 +137,8 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
     }
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
+    if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
+        ++stats_.window_decreases;
     s.refill(now, lim_);
     std::size_t parity = 0;
     if (fec_on() && lim_.fec_repair)
@@ -176,9 +188,9 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
     }
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out)
 {
     std::size_t bytes = 0;
     stats_.cache_evictions += s.evict(now, lim_, bytes);
@@ -201,9 +213,9 @@ void basic_nack_fragmenter<Inner, Parity>::tx_timer(detail::tx_stream& s, time_p
     }
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::on_timer(time_point now, datagram_batch& out)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::on_timer(time_point now, datagram_batch& out)
 {
     next_ = no_timer;
     // Each stream's timers first, then whether it is idle (its timers may have just made it so).
@@ -215,7 +227,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_timer(time_point now, datagram_bat
             release_fec(s);
             it = rx_.erase(it);
         } else {
-            wake(std::min(s.nack_due, s.ack_due));
+            wake(acks_held() ? s.nack_due : std::min(s.nack_due, s.ack_due)); // held: flow_timer wakes
             if (!s.has_gap()) // a stream with a gap waits for gap_timeout, not for idle
                 wake(s.heard + lim_.idle);
             ++it;
@@ -224,6 +236,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_timer(time_point now, datagram_bat
     for (auto it = tx_.begin(); it != tx_.end();) {
         auto& s = it->second;
         tx_timer(s, now, out);
+        flow_timer(s, now);
         if (s.cache.empty() && s.tail_due == no_timer && now - s.used >= lim_.idle) {
             const auto gone = it++;
             erase_tx(gone);
@@ -237,9 +250,9 @@ void basic_nack_fragmenter<Inner, Parity>::on_timer(time_point now, datagram_bat
     inner_.on_timer(now, out);
 }
 
-template <class Inner, class Parity>
-    requires fragmenter<Inner> && fec::parity_policy<Parity>
-void basic_nack_fragmenter<Inner, Parity>::forget(const endpoint& peer)
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::forget(const endpoint& peer)
 {
     if (auto it = tx_.find(peer); it != tx_.end())
         erase_tx(it);

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: BSL-1.0
+// basic_nack_fragmenter's flow control: the window of an acknowledged stream, its Congestion
+// policy fed by NACKs and ACKs, and the slow-receiver policies hold and drop (a relay's).
+#include <tlvcast/fragment/nack_fragmenter.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+using namespace tlvcast;
+using fragment::nack_fragmenter;
+using fragment::repair_limits;
+using fragment::slow_receiver_policy;
+using std::chrono::milliseconds;
+
+namespace {
+
+const endpoint flow_client(0x0a000001, 5000);
+const endpoint flow_relay(0x0a000009, 5007);
+const endpoint flow_slow(0x0a000002, 6000);
+
+repair_limits flow_limits(slow_receiver_policy p = slow_receiver_policy::block)
+{
+    repair_limits lim;
+    lim.send_window = 16 * 1024;
+    lim.min_window = 4 * 1024;
+    lim.initial_window = 16 * 1024;
+    lim.slow_receiver = p;
+    lim.slow_receiver_bytes = 32 * 1024;
+    lim.slow_hold = milliseconds(500);
+    return lim;
+}
+
+// Named peers exchanging datagrams instantly, in order; a peer can be cut (its datagrams both
+// ways are lost).
+struct flow_net {
+    std::map<endpoint, nack_fragmenter> peers;
+    std::map<endpoint, std::vector<std::vector<std::byte>>> got;
+    std::map<endpoint, bool> cut;
+    time_point now{};
+    std::uint64_t acks_to_client = 0;
+
+    nack_fragmenter& add(const endpoint& ep, const repair_limits& lim, std::uint64_t seed)
+    {
+        return peers.emplace(ep, nack_fragmenter(fragment::seed_fragmenter(seed, {}, 1000), lim, seed)).first->second;
+    }
+
+    void post(const endpoint& from, datagram_batch& out)
+    {
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const auto e = out[i];
+            if (cut[from] || cut[e.to] || !peers.contains(e.to))
+                continue;
+            std::error_code ec;
+            const wire::tlv t = wire::read_outer(e.bytes, ec);
+            REQUIRE_FALSE(ec);
+            acks_to_client += e.to == flow_client && t.type() == wire::tlv_type::repair_ack;
+            datagram_batch reply;
+            std::vector<std::byte> m;
+            peers.at(e.to).handle_control(from, t, now, reply, m, ec);
+            post(e.to, reply);
+            endpoint src;
+            while (peers.at(e.to).pop_message(src, m))
+                got[e.to].push_back(m);
+        }
+        out.clear();
+    }
+
+    void send(const endpoint& from, const endpoint& to, std::size_t size, std::error_code& ec)
+    {
+        datagram_batch out;
+        const std::vector<std::byte> m(size, std::byte{0x5a});
+        peers.at(from).split(m, to, now, out, ec);
+        post(from, out);
+    }
+
+    // Advances the clock by `d`, running every timer due on the way.
+    void advance(duration d)
+    {
+        const time_point end = now + d;
+        for (int guard = 0; guard < 100'000; ++guard) {
+            time_point t = end;
+            for (auto& [ep, f] : peers)
+                t = std::min(t, f.next_timer());
+            now = std::max(now, t);
+            for (auto& [ep, f] : peers)
+                if (f.next_timer() <= now) {
+                    datagram_batch out;
+                    f.on_timer(now, out);
+                    post(ep, out);
+                }
+            if (now >= end)
+                return;
+        }
+        FAIL("timers did not settle");
+    }
+};
+
+} // namespace
+
+TEST_CASE("flow: a sender stops at its window and the receiver's ACKs open it", "[fragment][flow]")
+{
+    flow_net net;
+    auto& client = net.add(flow_client, flow_limits(), 1);
+    net.add(flow_relay, flow_limits(), 2);
+    client.single_receiver(flow_relay);
+    net.cut[flow_relay] = true; // nothing comes back yet: no ACK
+    std::size_t sent = 0;
+    std::error_code ec;
+    while (client.writable(flow_relay) && sent < 1000) {
+        net.send(flow_client, flow_relay, 1500, ec);
+        REQUIRE_FALSE(ec);
+        ++sent;
+        // Never more than the window and one message.
+        REQUIRE(client.unacknowledged(flow_relay) < client.window(flow_relay) + 1600);
+    }
+    CHECK(sent < 20); // 16 KiB of 1.5 KB messages
+    CHECK(client.unacknowledged(flow_relay) >= client.window(flow_relay));
+    CHECK(client.stats().window_full == 1);
+    net.advance(milliseconds(100));
+    CHECK_FALSE(client.writable(flow_relay)); // still nothing acknowledged
+    // The relay comes back: tails, NACKs, repairs, ACKs; the window opens.
+    net.cut[flow_relay] = false;
+    net.advance(std::chrono::seconds(3));
+    CHECK(client.unacknowledged(flow_relay) == 0);
+    CHECK(client.writable(flow_relay));
+    CHECK(net.got[flow_relay].size() == sent);
+}
+
+TEST_CASE("flow: a NACK halves the window (aimd), ACKs grow it back", "[fragment][flow]")
+{
+    flow_net net;
+    repair_limits lim = flow_limits();
+    lim.send_window = 64 * 1024;
+    lim.initial_window = 64 * 1024;
+    auto& client = net.add(flow_client, lim, 3);
+    auto& relay = net.add(flow_relay, lim, 4);
+    client.single_receiver(flow_relay);
+    std::error_code ec;
+    net.send(flow_client, flow_relay, 1000, ec);
+    const std::size_t w0 = client.window(flow_relay);
+    CHECK(w0 == 64 * 1024);
+    // Lose one datagram to the relay: its NACK is a loss event.
+    net.cut[flow_relay] = true;
+    net.send(flow_client, flow_relay, 1000, ec);
+    net.cut[flow_relay] = false;
+    net.send(flow_client, flow_relay, 1000, ec);
+    net.advance(milliseconds(200));
+    CHECK(relay.stats().nacks_sent >= 1);
+    CHECK(client.stats().window_decreases == 1);
+    // Halved, then the ACKs of the repair added a little (congestion avoidance).
+    const std::size_t w1 = client.window(flow_relay);
+    CHECK(w1 >= w0 / 2);
+    CHECK(w1 < w0 / 2 + 2 * lim.segment_bytes);
+    CHECK(net.got[flow_relay].size() == 3);
+    // Acknowledged traffic grows it again (additive increase).
+    for (int i = 0; i < 200; ++i) {
+        net.send(flow_client, flow_relay, 1000, ec);
+        net.advance(milliseconds(10));
+    }
+    CHECK(client.window(flow_relay) > w1 + 4 * lim.segment_bytes); // about one segment per window acknowledged
+}
+
+TEST_CASE("flow: drop sheds a receiver past slow_receiver_bytes, releases its cache and reports it",
+          "[fragment][flow]")
+{
+    flow_net net;
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::drop), 5);
+    net.add(flow_slow, flow_limits(), 6);
+    net.cut[flow_slow] = true;
+    std::error_code ec;
+    for (int i = 0; i < 30; ++i) {
+        net.send(flow_relay, flow_slow, 1500, ec); // a relay never waits: split always sends
+        REQUIRE_FALSE(ec);
+    }
+    fragment::slow_notice n;
+    REQUIRE(relay.pop_slow(n));
+    CHECK(n.peer == flow_slow);
+    CHECK(n.bytes > flow_limits().slow_receiver_bytes);
+    CHECK_FALSE(n.held);
+    CHECK_FALSE(relay.pop_slow(n)); // once: a dropped receiver is not dropped again
+    CHECK(relay.stats().slow_dropped == 1);
+    CHECK(relay.stats().uncached_sent > 0);
+    // Its cache is gone and stays empty while it is dropped: memory does not grow with what it missed.
+    CHECK(relay.buffered_bytes() == 0);
+    CHECK(relay.unacknowledged(flow_slow) == 0);
+    // It comes back: what it missed is GONE (unrecoverable), and it is reliable again once caught up.
+    net.cut[flow_slow] = false;
+    net.send(flow_relay, flow_slow, 1500, ec);
+    net.advance(std::chrono::seconds(2));
+    auto& slow = net.peers.at(flow_slow);
+    fragment::repair_notice gone;
+    CHECK(slow.pop_notice(gone));
+    CHECK(slow.stats().unrecoverable >= 1);
+    const auto uncached = relay.stats().uncached_sent;
+    net.send(flow_relay, flow_slow, 1500, ec);
+    CHECK(relay.stats().uncached_sent == uncached); // cached again
+    net.advance(std::chrono::seconds(1));
+    CHECK(relay.unacknowledged(flow_slow) == 0);
+}
+
+TEST_CASE("flow: hold withholds the relay's ACKs to its senders while a receiver is over its window, "
+          "then drops it at slow_hold",
+          "[fragment][flow]")
+{
+    flow_net net;
+    auto& client = net.add(flow_client, flow_limits(), 7);
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::hold), 8);
+    net.add(flow_slow, flow_limits(), 9);
+    client.single_receiver(flow_relay);
+    std::error_code ec;
+    // The relay forwards what the client sends to a receiver that stopped answering.
+    net.cut[flow_slow] = true;
+    std::size_t forwarded = 0;
+    const auto forward = [&] {
+        for (; forwarded < net.got[flow_relay].size(); ++forwarded)
+            net.send(flow_relay, flow_slow, net.got[flow_relay][forwarded].size(), ec);
+    };
+    for (int i = 0; i < 40 && client.writable(flow_relay); ++i) {
+        net.send(flow_client, flow_relay, 1000, ec);
+        forward();
+        net.advance(milliseconds(2));
+    }
+    CHECK(relay.holding() == 1);
+    CHECK(relay.stats().slow_holds == 1);
+    const auto acks = net.acks_to_client;
+    net.advance(milliseconds(100));
+    CHECK(net.acks_to_client == acks); // withheld: the client's window stays closed
+    CHECK(relay.stats().acks_withheld > 0);
+    CHECK_FALSE(client.writable(flow_relay));
+    // At slow_hold the receiver is dropped; the relay acknowledges again and the client goes on.
+    net.advance(milliseconds(500));
+    fragment::slow_notice n;
+    REQUIRE(relay.pop_slow(n));
+    CHECK(n.peer == flow_slow);
+    CHECK(n.held);
+    CHECK(relay.holding() == 0);
+    CHECK(net.acks_to_client > acks);
+    CHECK(client.writable(flow_relay));
+    CHECK(relay.unacknowledged(flow_slow) == 0);
+}
+
+TEST_CASE("flow: hold ends without a drop when the receiver catches up", "[fragment][flow]")
+{
+    flow_net net;
+    net.add(flow_client, flow_limits(), 10);
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::hold), 11);
+    net.add(flow_slow, flow_limits(), 12);
+    std::error_code ec;
+    net.cut[flow_slow] = true;
+    for (int i = 0; i < 20; ++i)
+        net.send(flow_relay, flow_slow, 1000, ec);
+    CHECK(relay.holding() == 1);
+    net.advance(milliseconds(100));
+    net.cut[flow_slow] = false; // back before slow_hold: tails, NACKs, repairs, ACKs
+    net.advance(milliseconds(300));
+    CHECK(relay.holding() == 0);
+    fragment::slow_notice n;
+    CHECK_FALSE(relay.pop_slow(n));
+    CHECK(relay.stats().slow_dropped == 0);
+    CHECK(net.got[flow_slow].size() == 20);
+}
