@@ -128,8 +128,12 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
     s.refill(now, lim_);
+    // A shared unicast stream's repair reaches the asker alone: it serves no other receiver
+    // (no holdoff, no parity that was meant for several).
+    const bool shared = s.to == unicast_fanout;
+    const endpoint& repair_to = shared ? from : s.to;
     std::size_t parity = 0;
-    if (fec_on() && lim_.fec_repair)
+    if (fec_on() && lim_.fec_repair && !shared)
         parity = answer_with_parity(s, now, out);
     std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
@@ -149,7 +153,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
             if (fec && s.fec.find(seq) && s.fec.find(seq)->handled == now)
                 continue; // answered with parity just now
             auto* c = s.find(seq);
-            if (now < c->repaired + lim_.repair_holdoff) {
+            if (!shared && now < c->repaired + lim_.repair_holdoff) {
                 ++stats_.repairs_suppressed;
                 continue;
             }
@@ -160,7 +164,7 @@ void basic_nack_fragmenter<Inner, Parity>::on_nack(const endpoint& from, std::sp
             }
             s.repair_tokens -= static_cast<double>(c->datagram.size());
             c->repaired = now;
-            out.push(s.to, c->datagram);
+            out.push(repair_to, c->datagram);
             ++stats_.repairs_sent;
             stats_.retransmitted_bytes += c->datagram.size();
         }
