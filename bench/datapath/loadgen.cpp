@@ -300,7 +300,7 @@ private:
     }
 
     // Group: a forwarded blob compared with the plan (true), or left to the member's engine (false:
-    // a sampled blob, or what is not a record on the unicast socket). `bare`: from the data group.
+    // a sampled blob). `bare`: from the data group.
     bool compare_forwarded(peer& p, std::span<const std::byte> d, bool bare)
     {
         if (plan_.size() == 0 || (p.samples ? rule_.full(p.check.next) : p.check.next < first_opened))
@@ -308,12 +308,12 @@ private:
         std::span<const std::byte> blob = d;
         std::error_code ec;
         if (!bare) {
-            if (!p.eng->unprotect(d, inner_, ec)) {
-                if (ec == tlvcast::errc::unexpected_type)
-                    return false;
+            // Unicast: bare (the relay's default shared stream) or inside the hop record
+            // (tlvcast-relay --seal-unicast).
+            if (p.eng->unprotect(d, inner_, ec))
+                blob = inner_;
+            else if (ec != tlvcast::errc::unexpected_type)
                 throw std::runtime_error("a receiver could not open its hop record: " + ec.message());
-            }
-            blob = inner_;
         }
         const tlvcast::wire::tlv t = tlvcast::wire::read_outer(blob, ec);
         if (ec || (t.type() != tlvcast::wire::tlv_type::group_message && t.type() != tlvcast::wire::tlv_type::group_batch))

@@ -54,6 +54,7 @@ struct settings : tlvcast::examples::common_settings {
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
     ex::federation_settings federation;       ///< --federate and its options (docs/FEDERATION.md)
     bool federation_group_given = false;
+    bool seal_unicast = false; ///< group: each unicast member's copy in its own records
 };
 
 settings parse(int argc, char** argv)
@@ -97,6 +98,9 @@ settings parse(int argc, char** argv)
         else if (name == "--slow-receiver") {
             s.slow_receiver = ex::read_slow_receiver(args);
             s.slow_receiver_given = true;
+        } else if (name == "--seal-unicast") {
+            args.no_value();
+            s.seal_unicast = true;
         } else
             args.unknown();
     }
@@ -109,10 +113,21 @@ settings parse(int argc, char** argv)
         throw ex::usage_error("options --quiet and --verbose: one at a time");
     if (!s.roster_file.empty() && !s.admin_key_file.empty())
         throw ex::usage_error("options --roster and --admin-key: one admission policy at a time");
+    if (s.seal_unicast && s.profile != ex::profile::group)
+        throw ex::usage_error("option --seal-unicast is for the group profile (the secure relay seals every copy)");
     if (s.delivery)
         throw ex::usage_error("option --delivery is each member's choice (tlvcast-chat --delivery): the relay "
                               "serves unicast and multicast members at once, the multicast ones on --data-group");
     return s;
+}
+
+tlvcast::core::relay_options relay_options(const settings& s, tlvcast::duration timeout)
+{
+    tlvcast::core::relay_options o;
+    o.client_timeout = timeout;
+    o.max_clients = s.max_clients;
+    o.seal_unicast = s.seal_unicast;
+    return o;
 }
 
 // This relay's long-term key: loaded from its file, created there, or fresh for this run.
@@ -277,7 +292,7 @@ int run(const settings& s)
     // fragmenter knows it from the type table).
     auto frag = ex::make_fragmenter(cipher, s.reliability, s.slow_receiver);
     relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
-                             tlvcast::core::relay_options{timeout, s.max_clients},
+                             relay_options(s, timeout),
                              tlvcast::core::relay_driver_options{s.threads, 4096});
     running = &relay;
     stats.start(); // a metrics file that cannot be written stops the relay here (exit status 1)

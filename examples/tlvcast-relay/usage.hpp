@@ -34,6 +34,11 @@ Options:
                      brackets: [ff15::2]:5008. Default 224.1.1.2:5008 for an IPv4 --group,
                      [ff15::2]:5008 for an IPv6 one. The members must listen on the same one (their
                      --data-group). Sent with the --iface and --ttl of --group.
+  --seal-unicast      group: each unicast member's copy of a forwarded blob inside its
+                     own records (a stream per member: the blob's headers, sender index and epoch,
+                     hidden from the network path; one seal per member and datagram). Default: one
+                     stream for all unicast members, the same bytes to each, bare (no crypto and no
+                     copy per member; the content is end-to-end sealed and signed either way)
   --federate nats://HOST:PORT[,nats://HOST:PORT...]  group: federate this relay's group with
                      the relays of other sites over a NATS cluster (any of its nodes; tls:// too):
                      publish every blob the members send (unchanged: the relay cannot read it) and

@@ -37,6 +37,10 @@ struct relay_options {
     /// hands them back to complete().
     bool defer_jobs = false;
     std::size_t max_jobs = 4096; ///< jobs waiting or running; beyond, messages are dropped (overloaded)
+    /// Opaque forwarding with a repairing Fragmenter: false sends unicast peers one shared stream,
+    /// the same bytes to each, bare (no crypto or copy per recipient); true seals a stream of its
+    /// own into each one's records (hides the blobs' headers from the path, one seal per recipient).
+    bool seal_unicast = false;
 };
 
 /// What a federated relay hands to its federation (docs/FEDERATION.md): a blob one of its members
@@ -319,10 +323,15 @@ private:
     // `sender` null: from the federation (no local sender, nobody left out).
     void forward_opaque(const endpoint& from, const session_type* sender, time_point now, datagram_batch& out,
                         bool to_sender = false);
-    // A split per unicast recipient, inside its records, and one for the delivery group, bare
-    // (as forward_opaque's): each destination is a stream its receivers can have repaired.
+    // One split for the unicast peers (a shared stream, bare; or one per peer inside its records
+    // with seal_unicast) and one for the delivery group, bare: streams their receivers can have repaired.
     void forward_per_destination(const endpoint& from, const session_type* sender, time_point now,
                                  datagram_batch& out, bool to_sender);
+    static constexpr bool shared_unicast = requires { Fragmenter::unicast_fanout; };
+    // The message to the shared stream, each datagram to every unicast peer; returns the recipients.
+    std::size_t shared_split(const endpoint& from, time_point now, datagram_batch& out, bool to_sender);
+    // `bytes` once, then a view of them to every unicast peer but `skip`; returns how many.
+    std::size_t fan_out(std::span<const std::byte> bytes, const endpoint* skip, datagram_batch& out);
     // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
     // Who forwarded blobs go to, for a Cipher with delivery groups: rebuilt only after the peers or

@@ -73,6 +73,12 @@ public:
     using stats_type = nack_fragmenter_stats;
     /// A relay splits a forwarded message once per destination (streams are per destination).
     static constexpr bool per_destination = true;
+    /// The destination of one stream shared by unicast receivers: a relay splits a forwarded
+    /// message to it once and sends each datagram, bare, to each of them (one ciphertext for all,
+    /// cached once). Its receivers treat it as a group's stream (no ACKs, group back-off); NACKs
+    /// are answered to the asker alone, since no other receiver would hear the repair. Nothing
+    /// can be sent to 224.0.0.0:0: the caller copies datagrams addressed here to its receivers.
+    static constexpr endpoint unicast_fanout{0xe0000000u, 0};
 
     /// `inner` cuts messages (its fragment size must leave 12 bytes of a datagram for the
     /// REPAIR_DATA header); `seed` draws stream ids and back-offs (reproducible in simulations).

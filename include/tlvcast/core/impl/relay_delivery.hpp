@@ -157,6 +157,15 @@ void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::ent
 {
     std::error_code ec;
     const auto it = peers_.find(d.to);
+    if constexpr (opaque && shared_unicast) {
+        // The unicast peers' shared stream (a tail, parity): bare to each, as its datagrams.
+        if (d.to == Fragmenter::unicast_fanout) {
+            if (fanout_.stale)
+                rebuild_fanout();
+            fan_out(d.bytes, nullptr, out);
+            return;
+        }
+    }
     if constexpr (opaque) {
         // To the delivery group (a repair, a tail): bare, as the forwarded datagrams it repairs.
         if (it == peers_.end() && d.to.is_multicast()) {
@@ -213,8 +222,13 @@ void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& f
     if constexpr (requires { cipher_.delivery_group(*sender); }) {
         if (fanout_.stale)
             rebuild_fanout();
-        for (const endpoint& ep : fanout_.unicast)
-            to_peer(ep);
+        if (shared_unicast && !opt_.seal_unicast) {
+            if (!fanout_.unicast.empty())
+                relayed += shared_split(from, now, out, to_sender);
+        } else {
+            for (const endpoint& ep : fanout_.unicast)
+                to_peer(ep);
+        }
         const std::size_t grouped =
             fanout_.grouped - (!to_sender && sender && cipher_.delivery_group(*sender) ? 1 : 0);
         if (grouped != 0) {
@@ -232,6 +246,55 @@ void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& f
             to_peer(ep);
     }
     counters_.add(relay_counter::messages_relayed, relayed);
+}
+
+template <class Cipher, class Fragmenter>
+std::size_t relay_engine<Cipher, Fragmenter>::shared_split(const endpoint& from, time_point now, datagram_batch& out,
+                                                           bool to_sender)
+{
+    if constexpr (shared_unicast) {
+        std::error_code ec;
+        split_.clear();
+        fragmenter_.split(message_, Fragmenter::unicast_fanout, now, split_, ec);
+        if (ec) {
+            counters_.add(relay_counter::send_errors);
+            protect_split(out); // control the split appended, if any, still leaves
+            return 0;
+        }
+        // With repair the sender gets its own message too, as from a multicast group: a stream
+        // that skipped its seqs would look lossy to it.
+        const bool echo = to_sender || fragmenter_.limits().repair;
+        const endpoint* skip = echo ? nullptr : &from;
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < split_.size(); ++i) {
+            const auto d = split_[i];
+            if (d.to == Fragmenter::unicast_fanout)
+                n = fan_out(d.bytes, skip, out);
+            else
+                protect_to_peer(d, out);
+        }
+        const bool sender_here = std::find(fanout_.unicast.begin(), fanout_.unicast.end(), from) != fanout_.unicast.end();
+        return n - (echo && !to_sender && sender_here && n != 0 ? 1 : 0); // recipients, not echoes
+    } else {
+        (void)from, (void)now, (void)out, (void)to_sender;
+        return 0;
+    }
+}
+
+template <class Cipher, class Fragmenter>
+std::size_t relay_engine<Cipher, Fragmenter>::fan_out(std::span<const std::byte> bytes, const endpoint* skip,
+                                                      datagram_batch& out)
+{
+    std::size_t first = out.size(), n = 0;
+    for (const endpoint& ep : fanout_.unicast) {
+        if (skip && ep == *skip)
+            continue;
+        if (n++ == 0)
+            out.push(ep, bytes);
+        else
+            out.repeat(first, ep);
+    }
+    return n;
 }
 
 template <class Cipher, class Fragmenter>

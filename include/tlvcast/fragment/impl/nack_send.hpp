@@ -140,8 +140,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
         ++stats_.window_decreases;
     s.refill(now, lim_);
+    // A shared unicast stream's repair reaches the asker alone: it serves no other receiver
+    // (no holdoff, no parity that was meant for several).
+    const bool shared = s.to == unicast_fanout;
+    const endpoint& repair_to = shared ? from : s.to;
     std::size_t parity = 0;
-    if (fec_on() && lim_.fec_repair)
+    if (fec_on() && lim_.fec_repair && !shared)
         parity = answer_with_parity(s, now, out);
     std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
@@ -161,7 +165,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
             if (fec && s.fec.find(seq) && s.fec.find(seq)->handled == now)
                 continue; // answered with parity just now
             auto* c = s.find(seq);
-            if (now < c->repaired + lim_.repair_holdoff) {
+            if (!shared && now < c->repaired + lim_.repair_holdoff) {
                 ++stats_.repairs_suppressed;
                 continue;
             }
@@ -172,7 +176,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
             }
             s.repair_tokens -= static_cast<double>(c->datagram.size());
             c->repaired = now;
-            out.push(s.to, c->datagram);
+            out.push(repair_to, c->datagram);
             ++stats_.repairs_sent;
             stats_.retransmitted_bytes += c->datagram.size();
         }
