@@ -341,3 +341,46 @@ TEST_CASE("review_fanout: a registered client that never joined: what it gets of
         }
     }
 }
+
+// WEAKNESS (new with the shared stream; docs/SECURITY.md says only members and on-path observers
+// see its id): a client whose identity is not on the roster still registers, has no delivery group,
+// and so is on the relay's unicast fan-out list: it receives the shared stream's bare datagrams,
+// learns the id and next seq, and (able to send from the relay's address) uses up the next seq of
+// every unicast member; the repair layer reports nothing. With --seal-unicast it only has a stream of
+// its own. Fan-out to peers that have joined only, or an authenticated stream, would close it.
+TEST_CASE("review_fanout: a registered non-member cannot cost the members a message",
+          "[review_fanout][!shouldfail]")
+{
+    review_fanout_group g(3, 0, 1); // client 3: identity not on the roster
+    g.say(0, "before");
+    g.net.run_for(std::chrono::milliseconds(300));
+    // What the stranger itself received: the id and the next seq, from its own bare datagrams.
+    std::uint32_t id = 0, next = 0;
+    bool got = false;
+    for (const auto& d : g.net.sent)
+        if (d.from == g.net.relay_address && d.to == g.net.client_address(3) &&
+            review_fanout_type(d) == wire::tlv_type::repair_data) {
+            std::error_code ec;
+            const auto r = wire::decode_repair_data(wire::read_outer(d.bytes, ec).value, ec);
+            if (!ec)
+                id = r.stream, next = std::max(next, r.seq + 1), got = true;
+        }
+    REQUIRE(got);
+    for (std::size_t i = 0; i < 3; ++i)
+        (void)g.collect(i);
+    std::vector<std::byte> blob(4 + 200, std::byte{0x41});
+    blob[0] = std::byte{0}, blob[1] = std::byte{30}, blob[2] = std::byte{0}, blob[3] = std::byte{200};
+    std::vector<std::byte> d;
+    std::error_code ec;
+    wire::append_repair_data(d, id, next, blob, ec);
+    REQUIRE_FALSE(ec);
+    for (std::size_t i = 0; i < 3; ++i)
+        g.net.inject(g.net.relay_address, g.net.client_address(i), d);
+    g.net.run_for(std::chrono::milliseconds(20));
+    g.say(0, "lost?");
+    g.net.run_for(std::chrono::seconds(2));
+    for (std::size_t i : {1u, 2u}) {
+        INFO("member " << i);
+        CHECK(g.collect(i).messages == std::vector<std::string>{"lost?"});
+    }
+}
