@@ -331,7 +331,9 @@ private:
     // The message to the shared stream, each datagram to every unicast peer; returns the recipients.
     std::size_t shared_split(const endpoint& from, time_point now, datagram_batch& out, bool to_sender);
     // `bytes` once, then a view of them to every unicast peer but `skip`; returns how many.
-    std::size_t fan_out(std::span<const std::byte> bytes, const endpoint* skip, datagram_batch& out);
+    // `sender` given: sets *to_sender when it was among them.
+    std::size_t fan_out(std::span<const std::byte> bytes, const endpoint* skip, datagram_batch& out,
+                        const endpoint* sender = nullptr, bool* to_sender = nullptr);
     // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
     // Who forwarded blobs go to, for a Cipher with delivery groups: rebuilt only after the peers or

@@ -266,15 +266,15 @@ std::size_t relay_engine<Cipher, Fragmenter>::shared_split(const endpoint& from,
         const bool echo = to_sender || fragmenter_.limits().repair;
         const endpoint* skip = echo ? nullptr : &from;
         std::size_t n = 0;
+        bool echoed = false; // the sender was among them (counted as a recipient only with to_sender)
         for (std::size_t i = 0; i < split_.size(); ++i) {
             const auto d = split_[i];
             if (d.to == Fragmenter::unicast_fanout)
-                n = fan_out(d.bytes, skip, out);
+                n = fan_out(d.bytes, skip, out, &from, &echoed);
             else
                 protect_to_peer(d, out);
         }
-        const bool sender_here = std::find(fanout_.unicast.begin(), fanout_.unicast.end(), from) != fanout_.unicast.end();
-        return n - (echo && !to_sender && sender_here && n != 0 ? 1 : 0); // recipients, not echoes
+        return n - (echoed && !to_sender ? 1 : 0); // recipients, not echoes
     } else {
         (void)from, (void)now, (void)out, (void)to_sender;
         return 0;
@@ -283,12 +283,14 @@ std::size_t relay_engine<Cipher, Fragmenter>::shared_split(const endpoint& from,
 
 template <class Cipher, class Fragmenter>
 std::size_t relay_engine<Cipher, Fragmenter>::fan_out(std::span<const std::byte> bytes, const endpoint* skip,
-                                                      datagram_batch& out)
+                                                      datagram_batch& out, const endpoint* sender, bool* to_sender)
 {
     std::size_t first = out.size(), n = 0;
     for (const endpoint& ep : fanout_.unicast) {
         if (skip && ep == *skip)
             continue;
+        if (sender && ep == *sender)
+            *to_sender = true;
         if (n++ == 0)
             out.push(ep, bytes);
         else
