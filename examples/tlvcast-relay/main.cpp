@@ -126,9 +126,7 @@ tlvcast::core::relay_options relay_options(const settings& s, tlvcast::duration 
     tlvcast::core::relay_options o;
     o.client_timeout = timeout;
     o.max_clients = s.max_clients;
-    // With JetStream-ordered commits, the shared bare stream left a joiner without its epoch in
-    // e2e_federation (not diagnosed yet): such relays keep a sealed stream per member for now.
-    o.seal_unicast = s.seal_unicast || s.federation.jetstream;
+    o.seal_unicast = s.seal_unicast;
     return o;
 }
 

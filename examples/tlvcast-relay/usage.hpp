@@ -39,7 +39,6 @@ Options:
                      hidden from the network path; one seal per member and datagram). Default: one
                      stream for all unicast members, the same bytes to each, bare (no crypto and no
                      copy per member; the content is end-to-end sealed and signed either way).
-                     On with --federation-jetstream, for now
   --federate nats://HOST:PORT[,nats://HOST:PORT...]  group: federate this relay's group with
                      the relays of other sites over a NATS cluster (any of its nodes; tls:// too):
                      publish every blob the members send (unchanged: the relay cannot read it) and
