@@ -48,7 +48,7 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<ex::reliability> reliability_given;
     ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     /// --slow-receiver: hold by default (a briefly slow client loses nothing; a dead one is dropped
-    /// after slow_hold, 1 s).
+    /// after slow_hold, 3 s).
     tlvcast::fragment::slow_receiver_policy slow_receiver = tlvcast::fragment::slow_receiver_policy::hold;
     bool slow_receiver_given = false;
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given

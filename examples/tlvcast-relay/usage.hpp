@@ -75,7 +75,7 @@ Options:
   --slow-receiver P  hold or drop (default hold): what the relay does when a client's unacknowledged
                      backlog reaches its window. hold: the relay withholds its ACKs to the senders
                      (their windows close) and drops the client once it acknowledged nothing
-                     for 1 s; drop: a client more than 2 MiB behind is dropped at once. A
+                     for 3 s; drop: a client more than 2 MiB behind is dropped at once. A
                      dropped client's backlog is released (a slow_receiver event); what it
                      missed it learns as unrecoverable gaps, and it is reliable again once it
                      caught up. Needs --reliability nack
