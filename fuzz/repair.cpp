@@ -5,7 +5,7 @@
 // Input: records of one op byte and up to 12 parameter bytes. Ops: A splits a message to B, to the
 // group or to a stranger; the network delivers, drops or duplicates a queued datagram either way
 // (a datagram to the group reaches B under A's address without a port, as the client engine hears
-// the relay's bare stream); forged TAIL/GONE/DATA/NACK with stream ids and seqs near the real ones
+// the relay's bare stream); forged TAIL/GONE/START/DATA/NACK with stream ids and seqs near the real ones
 // or at the top of the seq space; raw bytes as a repair TLV's value; the clock advances and both
 // timers run; forget().
 // Invariants after every step: streams within max_streams (both sides); one call sends at most
@@ -213,7 +213,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::uint32_t stream = !pool.empty() && r.u8() % 4 != 0 ? pool[r.u8() % pool.size()] : r.u32();
             std::vector<std::byte> bytes;
             std::error_code ec;
-            switch (r.u8() % 5) {
+            switch (r.u8() % 6) {
+            case 5: wire::append_repair_start(bytes, stream, seq_near(r, 0)); break;
             case 4: { // REPAIR_PARITY: any count and index the encoder allows, a symbol of any size
                 const auto count = static_cast<std::uint8_t>(1 + r.u8() % 8);
                 const auto index = static_cast<std::uint8_t>(r.u8() % 4);

@@ -437,61 +437,92 @@ TEST_CASE("nack_fragmenter: messages cut by gaps given up do not block the messa
     CHECK(l.receivers[0].stats().reassembly.sender_busy_drops == 0);
 }
 
-TEST_CASE("nack_fragmenter: a GONE before any datagram is where a receiver's part of a stream begins, not a loss",
+TEST_CASE("nack_fragmenter: REPAIR_START says where a receiver's part of a group stream begins, not a loss",
           "[fragment][repair]")
 {
     // A group stream with 10 datagrams sent before this receiver was added to it (a member that
-    // joined a relay's shared stream mid-way), then one more.
+    // joined a relay's shared stream mid-way), then more; message 10 is seq 10.
     auto sender = make(1);
     time_point now = time_point{} + std::chrono::seconds(1);
-    datagram_batch early, next;
+    std::vector<std::vector<std::byte>> data;
     std::error_code ec;
-    for (std::uint32_t i = 0; i < 10; ++i)
-        sender.split(message_of(i, 100), group_ep, now, early, ec);
-    sender.split(message_of(10, 100), group_ep, now, next, ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(next.size() == 1);
-    const wire::tlv data = wire::read_outer(next[0].bytes, ec);
-    const std::uint32_t stream = wire::decode_repair_data(data.value, ec).stream;
-    REQUIRE_FALSE(ec);
-    REQUIRE(wire::decode_repair_data(data.value, ec).seq == 10);
-
-    // What the receiver asks for and reports in the next 2 s after `told` (a mark in the source's
-    // record: a port, authenticated), then the datagram of message 10 heard bare.
-    const auto hear = [&](const std::vector<std::byte>* told, std::vector<std::uint32_t>& got) {
-        auto r = make(2);
+    for (std::uint32_t i = 0; i < 14; ++i) {
         datagram_batch out;
+        sender.split(message_of(i, 100), group_ep, now, out, ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(out.size() == 1);
+        data.emplace_back(out[0].bytes.begin(), out[0].bytes.end());
+    }
+    const std::uint32_t stream = wire::decode_repair_data(wire::read_outer(data[0], ec).value, ec).stream;
+    REQUIRE_FALSE(ec);
+    std::vector<std::byte> start, spoof;
+    wire::append_repair_start(start, stream, 10);
+    wire::append_repair_data(spoof, stream, 0x80000000u,
+                             wire::decode_repair_data(wire::read_outer(data[10], ec).value, ec).datagram, ec);
+
+    // What a receiver gets and asks for in 2 s after hearing `script`: (bytes, in its records?).
+    struct result {
+        std::vector<std::uint32_t> got;
+        std::uint64_t nacks = 0, notices = 0;
+    };
+    const auto hear = [&](const std::vector<std::pair<const std::vector<std::byte>*, bool>>& script) {
+        auto r = make(2);
+        result res;
         std::vector<std::byte> m;
-        if (told) {
-            const wire::tlv t = wire::read_outer(*told, ec);
-            r.handle_control(sender_ep, t, now, out, m, ec);
-            CHECK_FALSE(ec);
-            CHECK(out.size() == 0);
-        }
-        r.handle_control(sender_ep.without_port(), data, now, out, m, ec);
-        for (time_point t = now; t < now + std::chrono::seconds(2); t += milliseconds(5))
-            if (r.next_timer() <= t)
-                r.on_timer(t, out);
         endpoint from;
+        for (const auto& [bytes, in_record] : script) {
+            datagram_batch out;
+            r.handle_control(in_record ? sender_ep : sender_ep.without_port(), wire::read_outer(*bytes, ec), now, out, m,
+                             ec);
+        }
+        for (time_point t = now; t < now + std::chrono::seconds(2); t += milliseconds(5))
+            if (r.next_timer() <= t) {
+                datagram_batch out;
+                r.on_timer(t, out);
+            }
         while (r.pop_message(from, m))
-            got.push_back(index_of(m));
+            res.got.push_back(index_of(m));
         fragment::repair_notice n;
         while (r.pop_notice(n))
-            FAIL("a notice for " << n.first << ".." << n.last);
-        return r.stats().nacks_sent;
+            ++res.notices;
+        res.nacks = r.stats().nacks_sent;
+        return res;
     };
-    std::vector<std::uint32_t> got;
-    std::vector<std::byte> gone;
-    wire::append_repair_gone(gone, stream, 0, 10);
-    CHECK(hear(&gone, got) == 0); // told: nothing asked for, message 10 at once
-    CHECK(got == std::vector<std::uint32_t>{10});
-    got.clear();
-    CHECK(hear(nullptr, got) > 0); // not told: seq 10 is near the start, so 0..9 are asked for
-    CHECK(got.empty());            // and 10 waits behind them
-    // A bare GONE (no port: unauthenticated) starts nothing.
-    auto r = make(3);
+    const std::vector<std::uint32_t> from_10{10, 11, 12, 13};
+    // Told first: nothing asked for, 10.. at once.
+    auto r = hear({{&start, true}, {&data[10], false}, {&data[11], false}, {&data[12], false}, {&data[13], false}});
+    CHECK(r.got == from_10);
+    CHECK(r.nacks == 0);
+    CHECK(r.notices == 0);
+    // Not told: seq 10 is near the start, so 0..9 are asked for and 10.. wait behind them.
+    r = hear({{&data[10], false}, {&data[11], false}});
+    CHECK(r.nacks > 0);
+    CHECK(r.got.empty());
+    // Told after a datagram overtook the mark: the guess from 0 is corrected, no loss reported.
+    r = hear({{&data[11], false}, {&start, true}, {&data[10], false}, {&data[12], false}, {&data[13], false}});
+    CHECK(r.got == from_10);
+    CHECK(r.notices == 0);
+    // A datagram spoofed far ahead before the mark does not leave the receiver deaf: the mark moves
+    // the stream back (the spoof, a copy of 10's fragment, and the real 10 complete one message).
+    r = hear({{&spoof, false}, {&start, true}, {&data[10], false}, {&data[11], false}, {&data[12], false},
+              {&data[13], false}});
+    CHECK(r.got == from_10);
+    // Taken once: a second mark (a replayed or later one) does not skip what is missing.
+    std::vector<std::byte> later;
+    wire::append_repair_start(later, stream, 12);
+    r = hear({{&start, true}, {&later, true}, {&data[11], false}, {&data[12], false}});
+    CHECK(r.got.empty()); // 10 missing: 11 and 12 wait for it
+    CHECK(r.nacks > 0);
+    // Refused bare (spoofable), and for a stream of one receiver.
+    auto bare = make(3);
     datagram_batch out;
     std::vector<std::byte> m;
-    r.handle_control(sender_ep.without_port(), wire::read_outer(gone, ec), now, out, m, ec);
+    bare.handle_control(sender_ep.without_port(), wire::read_outer(start, ec), now, out, m, ec);
     CHECK(ec == errc::unexpected_type);
+    std::vector<std::byte> unicast;
+    wire::append_repair_start(unicast, 0x00000007u, 10);
+    bare.handle_control(sender_ep, wire::read_outer(unicast, ec), now, out, m, ec);
+    CHECK(ec == errc::unexpected_type);
+    CHECK(bare.stats().refused == 2);
+    CHECK(bare.rx_streams() == 0);
 }

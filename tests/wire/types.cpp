@@ -59,6 +59,7 @@ constexpr expected_row seed_rows[] = {
     {36, "REPAIR_GONE", 12, 12, origin::client | origin::relay},
     {37, "REPAIR_ACK", 8, 8, origin::client | origin::relay},
     {38, "REPAIR_PARITY", 16, 0xffff, origin::client | origin::relay},
+    {39, "REPAIR_START", 8, 8, origin::relay}, // relay to a joining member, in its records
 };
 } // namespace
 
@@ -123,7 +124,7 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(39) == nullptr);
+    CHECK(find_type(40) == nullptr);
     CHECK(type_name(8) == "UNKNOWN");
 }
 

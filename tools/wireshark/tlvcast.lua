@@ -19,6 +19,7 @@ local types = {
     [30] = {"GROUP_MESSAGE", 110, 65535}, [31] = {"GROUP_SYNC", 8, 8}, [32] = {"GROUP_BATCH", 112, 65535},
     [33] = {"REPAIR_DATA", 12, 65535}, [34] = {"REPAIR_NACK", 10, 388}, [35] = {"REPAIR_TAIL", 8, 8},
     [36] = {"REPAIR_GONE", 12, 12}, [37] = {"REPAIR_ACK", 8, 8}, [38] = {"REPAIR_PARITY", 16, 65535},
+    [39] = {"REPAIR_START", 8, 8},
 }
 local names = {}
 for t, row in pairs(types) do names[t] = row[1] end
@@ -336,6 +337,7 @@ value[35] = function(tvb, off, len, tree)
     return string.format("next %d", tvb(off + 4, 4):uint())
 end
 value[37] = value[35]
+value[39] = value[35]
 value[36] = function(tvb, off, len, tree)
     tree:add(f["repair.stream"], tvb(off, 4))
     tree:add(f["repair.first"], tvb(off + 4, 4))

@@ -97,7 +97,8 @@ public:
     {
         return type == wire::tlv_type::repair_data || type == wire::tlv_type::repair_nack ||
                type == wire::tlv_type::repair_tail || type == wire::tlv_type::repair_gone ||
-               type == wire::tlv_type::repair_ack || (fec && type == wire::tlv_type::repair_parity);
+               type == wire::tlv_type::repair_ack || type == wire::tlv_type::repair_start ||
+               (fec && type == wire::tlv_type::repair_parity);
     }
 
     /// Appends `message`'s datagrams to `to`, each in a REPAIR_DATA of `to`'s stream, and caches
@@ -233,16 +234,16 @@ public:
         return false;
     }
 
-    /// Where a receiver added now to the stream to `to` begins (a relay's member that joins its
-    /// shared unicast stream or its data group mid-way): appends the REPAIR_GONE of everything sent
-    /// before, for that receiver's records (it then asks for none of it: nack_receive.hpp, on_mark).
-    /// False when the stream has sent nothing yet, or without repair.
+    /// Where a receiver added now to the group stream to `to` begins (a relay's member that joins
+    /// its shared unicast stream or its data group mid-way): appends the REPAIR_START for that
+    /// receiver's records (it then asks for nothing before: nack_receive.hpp, on_mark). False when
+    /// the stream has sent nothing yet (the receiver starts at 0 anyway), or without repair.
     bool append_start(const endpoint& to, std::vector<std::byte>& out) const
     {
         const auto it = tx_.find(to);
-        if (!lim_.repair || it == tx_.end() || it->second.next == 0)
+        if (!lim_.repair || it == tx_.end() || it->second.next == 0 || !group_stream(it->second.id))
             return false;
-        wire::append_repair_gone(out, it->second.id, 0, it->second.next);
+        wire::append_repair_start(out, it->second.id, it->second.next);
         return true;
     }
 

@@ -134,13 +134,14 @@ inline void append_repair_nack(std::vector<std::byte>& out, std::uint32_t stream
     }
 }
 
-/// Decodes REPAIR_TAIL or REPAIR_ACK (8 bytes: stream, next) or REPAIR_GONE (12 bytes: stream,
-/// first, count >= 1). Error: malformed (wrong length for `type`, or a GONE of count 0).
+/// Decodes REPAIR_TAIL, REPAIR_ACK or REPAIR_START (8 bytes: stream, next) or REPAIR_GONE (12 bytes:
+/// stream, first, count >= 1). Error: malformed (wrong length for `type`, or a GONE of count 0).
 inline repair_mark decode_repair_mark(tlv_type type, std::span<const std::byte> value, std::error_code& ec) noexcept
 {
     ec = {};
     repair_mark m;
-    const bool pair = type == tlv_type::repair_tail || type == tlv_type::repair_ack;
+    const bool pair =
+        type == tlv_type::repair_tail || type == tlv_type::repair_ack || type == tlv_type::repair_start;
     const std::size_t want = pair ? repair_header_size : repair_header_size + 4;
     if (value.size() != want || (!pair && type != tlv_type::repair_gone)) {
         ec = errc::malformed;
@@ -175,6 +176,10 @@ inline void append_repair_tail(std::vector<std::byte>& out, std::uint32_t stream
 inline void append_repair_ack(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t next)
 {
     append_repair_pair(out, tlv_type::repair_ack, stream, next);
+}
+inline void append_repair_start(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t next)
+{
+    append_repair_pair(out, tlv_type::repair_start, stream, next);
 }
 
 inline void append_repair_gone(std::vector<std::byte>& out, std::uint32_t stream, std::uint32_t first,

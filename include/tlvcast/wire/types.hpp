@@ -49,6 +49,7 @@ enum class tlv_type : std::uint16_t {
     repair_gone = 36,         ///< repairing fragmenter: stream(4) first(4) count(4): cannot be repaired
     repair_ack = 37,          ///< repairing fragmenter: stream(4) next(4): every seq below next was delivered
     repair_parity = 38,       ///< repairing fragmenter, FEC: stream(4) first(4) count(1) index(1) symbol
+    repair_start = 39,        ///< repairing fragmenter, relay to a joiner: stream(4) next(4): its part begins at next
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -160,6 +161,7 @@ inline constexpr std::array type_table{
     type_info{tlv_type::repair_ack, "REPAIR_ACK", repair_header_size, repair_header_size, origin::client | origin::relay},
     type_info{tlv_type::repair_parity, "REPAIR_PARITY", repair_parity_header_size + repair_parity_min_symbol, 0xffff,
               origin::client | origin::relay},
+    type_info{tlv_type::repair_start, "REPAIR_START", repair_header_size, repair_header_size, origin::relay},
 };
 
 namespace detail {
@@ -241,6 +243,7 @@ inline constexpr std::array all_types{
     tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
     tlv_type::repair_data,        tlv_type::repair_nack,        tlv_type::repair_tail,
     tlv_type::repair_gone,        tlv_type::repair_ack,         tlv_type::repair_parity,
+    tlv_type::repair_start,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -273,7 +276,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(39) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(40) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");

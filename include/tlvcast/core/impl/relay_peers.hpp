@@ -177,7 +177,7 @@ template <class Cipher, class Fragmenter>
 void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, session_type& session, datagram_batch& out)
 {
     // A member that joins a stream of many mid-way (the shared unicast stream, a data group) learns
-    // in its records where its part begins: it would otherwise read a young stream from seq 0 and
+    // in its records where its part begins (REPAIR_START): it would otherwise read a young stream from seq 0 and
     // be repaired what was sent before it joined (stale commits of a group that since died, say).
     if constexpr (opaque && requires(std::vector<std::byte>& v) {
                       cipher_.delivery_group(session);

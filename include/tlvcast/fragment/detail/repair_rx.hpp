@@ -22,6 +22,7 @@ namespace tlvcast::fragment::detail {
 /// wraps (a sender opens a new stream before its seq would).
 struct rx_stream {
     bool started = false;
+    bool anchored = false;         ///< a REPAIR_START fixed where this receiver's part begins
     std::uint32_t next = 0;
     std::uint32_t high = 0;
     std::map<std::uint32_t, std::vector<std::byte>> held;
@@ -47,13 +48,29 @@ struct rx_stream {
         high = next;
     }
 
-    /// First contact by the source's own word (an authenticated GONE): nothing below `seq` is for
-    /// this receiver. A start, not a loss: a relay tells a member that joined its shared stream
-    /// mid-way where its part begins, so that what was sent before it joined is never asked for.
-    void start_at(std::uint32_t seq) noexcept
+    /// The source's own word (an authenticated REPAIR_START) on where this receiver's part of a
+    /// group stream begins: a start, not a loss. It overrides a start guessed from what was heard
+    /// bare before it (backfill from 0, or a spoofed seq far ahead); held datagrams outside
+    /// [seq, seq + window) go. Taken once: later ones change nothing. Returns the bytes dropped.
+    std::size_t anchor_at(std::uint32_t seq, const repair_limits& lim)
     {
-        started = true;
+        if (anchored)
+            return 0;
+        anchored = started = true;
+        std::size_t bytes = drop_below(seq);
         next = high = seq;
+        const std::uint64_t end = std::uint64_t{seq} + lim.window;
+        for (auto it = held.begin(); it != held.end();) {
+            if (it->first >= end) {
+                bytes += it->second.size();
+                held_bytes -= it->second.size();
+                it = held.erase(it);
+            } else {
+                high = std::max(high, it->first + 1);
+                ++it;
+            }
+        }
+        return bytes;
     }
 
     /// Raises `high` to `seq_end`, at most `window` past `next` (a hostile or far-ahead value

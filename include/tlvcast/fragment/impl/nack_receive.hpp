@@ -184,6 +184,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
     // so that a spoofed mark can neither open a stream nor skip one.
     const bool authenticated = from.port != 0;
     const bool tail = t.type() == wire::tlv_type::repair_tail;
+    const bool start = t.type() == wire::tlv_type::repair_start;
+    if (start && (!authenticated || !group_stream(m.stream) || m.value == detail::rx_stream::max_seq)) {
+        ++stats_.refused; // only the source's word, only for a group's stream
+        ec = errc::unexpected_type;
+        return;
+    }
     const rx_key key = key_of(from, m.stream);
     detail::rx_stream* found = rx_for(key, now, authenticated);
     if (!found || (!authenticated && (!tail || !found->started))) {
@@ -204,12 +210,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
         s.heard_up_to(m.value, lim_);
         if (!group_stream(m.stream) && !s.has_gap())
             s.ack_due = now; // the source keeps telling until it hears this
-    } else if (!s.started) {
-        // Before any datagram (only authenticated marks get here): where this receiver's part of
-        // the stream begins; nothing was lost.
-        s.start_at(static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, detail::rx_stream::max_seq)));
-    } else if (m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
+    } else if (start) {
+        // Where this receiver's part of a group stream begins (a relay's member that joined it
+        // mid-way): nothing before is asked for or lost.
+        total_held_ -= s.anchor_at(m.value, lim_);
+        drain(key.first, s, now);
+    } else if (s.started && m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
         // The source no longer has next..: that much of the gap is lost.
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(key.first, s, static_cast<std::uint32_t>(end), now);
