@@ -339,8 +339,10 @@ private:
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
     // Who forwarded blobs go to, for a Cipher with delivery groups (detail::fanout_plan).
     void rebuild_fanout();
-    // Unicast peers share one bare stream (a repairing Fragmenter, without seal_unicast).
+    // Unicast members share one bare stream (a repairing Fragmenter, without seal_unicast).
     bool shares_stream() const noexcept { return shared_unicast && !opt_.seal_unicast; }
+    // A member of the group as the Cipher knows it (every peer, for a Cipher that does not say).
+    bool is_member(const session_type& s) const;
     // A reseal Cipher's non-data kinds: join and leave; the rest need opaque forwarding.
     void on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender, crypto::message_kind kind,
                            time_point now, datagram_batch& out, std::vector<relay_event>& events);
@@ -370,7 +372,7 @@ private:
     [[no_unique_address]] Fragmenter fragmenter_;
     relay_options opt_;
     std::unordered_map<endpoint, peer> peers_;
-    detail::fanout_plan fanout_; // peers_ as forward_opaque sends to them (stale after any change to peers_)
+    detail::fanout_plan fanout_; // peers_ as forward_opaque sends to them (stale after a change to peers_ or the group)
     std::unordered_map<endpoint, std::size_t> per_source_;
     time_point next_sweep_ = no_timer;
     std::deque<std::unique_ptr<job_type>> ready_;

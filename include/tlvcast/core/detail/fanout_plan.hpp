@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Who an opaque relay forwards a blob to: the peers by delivery mode.
+// Who an opaque relay forwards a blob to: the peers by delivery mode and membership.
 #pragma once
 
 #include <tlvcast/endpoint.hpp>
@@ -11,12 +11,15 @@
 namespace tlvcast::core::detail {
 
 /// The recipients of forwarded blobs for a Cipher with delivery groups, rebuilt only after the
-/// peers or their delivery modes changed (`stale`), so that a blob to a multicast group costs the
-/// same at any N.
+/// peers, their delivery modes or the group's membership changed (`stale`), so that a blob to a
+/// multicast group costs the same at any N.
 struct fanout_plan {
     bool stale = true;
-    /// Peers with their own copy: one stream each, or the shared stream of unicast peers.
+    /// Peers with their own copy: one stream each, or the shared stream of unicast members.
     std::vector<endpoint> unicast;
+    /// Registered peers outside the group (Cipher::is_member) while unicast members share a
+    /// stream: each gets a stream of its own, inside its records, never the shared one.
+    std::vector<endpoint> outsiders;
     std::optional<endpoint> group; ///< the delivery group, when some peer takes blobs there
     std::size_t grouped = 0;       ///< peers served by one datagram to `group`
 };

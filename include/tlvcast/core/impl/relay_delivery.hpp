@@ -38,6 +38,8 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
                 federate_({false, message_, *who, true});
             return;
         }
+        if (kind == crypto::message_kind::ordered)
+            fanout_.stale = true; // a commit changes who is a member: it reaches the new roster
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
         forward_opaque(from, p.session.get(), now, out, kind == crypto::message_kind::ordered);
         if (federate_) // what the relay accepted goes to the other sites too, unchanged

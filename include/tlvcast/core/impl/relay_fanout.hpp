@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-// relay_engine's fan-out of an opaque blob to its recipients: who they are (by delivery mode), and
-// the unicast peers' shared stream: one split, the same bytes to each.
+// relay_engine's fan-out of an opaque blob to its recipients: who they are (members by delivery
+// mode, outsiders), and the unicast members' shared stream: one split, the same bytes to each.
 // Included at the bottom of core/relay_engine.hpp, which declares these members.
 #pragma once
 
@@ -26,6 +26,8 @@ void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& f
         if (shares_stream()) {
             if (!fanout_.unicast.empty())
                 relayed += shared_split(from, now, out, to_sender);
+            for (const endpoint& ep : fanout_.outsiders) // never the shared stream: not its id either
+                to_peer(ep);
         } else {
             for (const endpoint& ep : fanout_.unicast)
                 to_peer(ep);
@@ -104,17 +106,31 @@ template <class Cipher, class Fragmenter>
 void relay_engine<Cipher, Fragmenter>::rebuild_fanout()
 {
     fanout_.unicast.clear();
+    fanout_.outsiders.clear();
     fanout_.group.reset();
     fanout_.grouped = 0;
     for (const auto& [ep, q] : peers_) {
         if (const auto g = cipher_.delivery_group(*q.session)) {
             fanout_.group = *g;
             ++fanout_.grouped;
+        } else if (shares_stream() && !is_member(*q.session)) {
+            // Whoever hears the shared stream knows its id and next seq, which is enough to spoil
+            // it for every member with one spoofed datagram: only the group's members hear it.
+            fanout_.outsiders.push_back(ep);
         } else {
             fanout_.unicast.push_back(ep);
         }
     }
     fanout_.stale = false;
+}
+
+template <class Cipher, class Fragmenter>
+bool relay_engine<Cipher, Fragmenter>::is_member(const session_type& s) const
+{
+    if constexpr (requires { cipher_.is_member(s); })
+        return cipher_.is_member(s);
+    else
+        return true;
 }
 
 } // namespace tlvcast::core
