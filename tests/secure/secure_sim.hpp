@@ -93,6 +93,16 @@ public:
         return clients_.size() - 1;
     }
 
+    /// Replaces client i's engine (its process restarted at the same address); start() it again.
+    void replace_client(std::size_t i, ClientCipher cipher, core::client_options opt = {})
+    {
+        opt.relay = group;
+        const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
+        clients_[i] = std::make_unique<client_engine>(
+            std::move(cipher), make_sim_fragmenter<Fragmenter>(100 + clients_.size() + i, payload, whole),
+            std::move(opt));
+    }
+
     relay_engine& relay() { return *relay_; }
     client_engine& client(std::size_t i) { return *clients_[i]; }
     std::size_t clients() const { return clients_.size(); }
