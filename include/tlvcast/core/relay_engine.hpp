@@ -343,6 +343,8 @@ private:
     bool shares_stream() const noexcept { return shared_unicast && !opt_.seal_unicast; }
     // A member of the group as the Cipher knows it (every peer, for a Cipher that does not say).
     bool is_member(const session_type& s) const;
+    // A NACK of the shared stream from a peer that does not receive it: answered here (true).
+    bool refuse_shared_nack(const endpoint& from, const peer& p, const wire::tlv& t, datagram_batch& out);
     // A reseal Cipher's non-data kinds: join and leave; the rest need opaque forwarding.
     void on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender, crypto::message_kind kind,
                            time_point now, datagram_batch& out, std::vector<relay_event>& events);

@@ -216,6 +216,14 @@ public:
             asker_only_.push_back(to);
     }
 
+    /// The id of the stream open to `to`, if any (a caller that copies it to several receivers can
+    /// tell their NACKs of it from others').
+    std::optional<std::uint32_t> stream_id(const endpoint& to) const
+    {
+        const auto it = tx_.find(to);
+        return it == tx_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second.id);
+    }
+
     /// The next message completed, in each stream's order, with the peer it came from.
     bool pop_message(endpoint& from, std::vector<std::byte>& message)
     {

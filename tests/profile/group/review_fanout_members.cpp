@@ -221,3 +221,40 @@ TEST_CASE("review_fanout: members restarted in place in the other delivery mode 
 {
     review_members_restart_in_place(true);
 }
+
+// Not reached by the first review: with the id out of its view, a registered non-member could still
+// find the shared stream by NACKing ids (an id the relay does not have is answered GONE; the shared
+// one was answered with repairs and a TAIL, which also tells the next seq): about 2^29 NACKs on
+// average. Now a NACK of the shared stream from a peer that does not receive it is answered as for
+// an unknown id.
+TEST_CASE("review_fanout: a non-member's NACK cannot tell the shared stream's id from an unknown one",
+          "[review_fanout]")
+{
+    review_fanout_group g(3, 0, 1); // client 3: identity not on the roster
+    g.say(0, std::string(3'000, 'q'));
+    g.net.run_for(std::chrono::milliseconds(300));
+    REQUIRE(g.seen);
+    const auto answers = [&](std::uint32_t id) {
+        const std::size_t mark = g.net.sent.size();
+        const auto repairs = g.net.relay().fragmenter_stats().repairs_sent;
+        g.nack(3, id, {{0, static_cast<std::uint16_t>(g.next_seq + 1)}});
+        g.net.run_for(std::chrono::milliseconds(5));
+        std::vector<std::size_t> sizes;
+        for (std::size_t k = mark; k < g.net.sent.size(); ++k)
+            if (g.net.sent[k].from == g.net.relay_address) {
+                CHECK(g.net.sent[k].to == g.net.client_address(3)); // nothing to the members
+                sizes.push_back(g.net.sent[k].bytes.size());
+            }
+        CHECK(g.net.relay().fragmenter_stats().repairs_sent == repairs);
+        return sizes;
+    };
+    const auto shared = answers(g.stream);
+    const auto unknown = answers(g.stream ^ 0x00123400u);
+    CHECK(shared.size() == 1); // one GONE, in its records
+    CHECK(shared == unknown);
+    // A member's NACK of it is still answered, with the datagrams.
+    const auto repairs = g.net.relay().fragmenter_stats().repairs_sent;
+    g.nack(1, g.stream, {{0, static_cast<std::uint16_t>(g.next_seq)}});
+    g.net.run_for(std::chrono::milliseconds(5));
+    CHECK(g.net.relay().fragmenter_stats().repairs_sent == repairs + g.next_seq);
+}

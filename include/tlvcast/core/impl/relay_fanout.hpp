@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSL-1.0
 // relay_engine's fan-out of an opaque blob to its recipients: who they are (members by delivery
-// mode, outsiders), and the unicast members' shared stream: one split, the same bytes to each.
+// mode, outsiders), and the unicast members' shared stream: one split, the same bytes to each,
+// NACKed by them alone.
 // Included at the bottom of core/relay_engine.hpp, which declares these members.
 #pragma once
 
 #include <tlvcast/core/relay_engine.hpp>
+#include <tlvcast/wire/detail/endian.hpp>
+#include <tlvcast/wire/repair.hpp>
 
 namespace tlvcast::core {
 
@@ -131,6 +134,32 @@ bool relay_engine<Cipher, Fragmenter>::is_member(const session_type& s) const
         return cipher_.is_member(s);
     else
         return true;
+}
+
+template <class Cipher, class Fragmenter>
+bool relay_engine<Cipher, Fragmenter>::refuse_shared_nack(const endpoint& from, const peer& p, const wire::tlv& t,
+                                                          datagram_batch& out)
+{
+    if constexpr (opaque && shared_unicast && requires { cipher_.delivery_group(*p.session); }) {
+        if (t.type() != wire::tlv_type::repair_nack || t.value.size() < 4 || !shares_stream())
+            return false;
+        const std::uint32_t id = wire::detail::load_u32(t.value.data());
+        const auto shared = fragmenter_.stream_id(Fragmenter::unicast_fanout);
+        if (!shared || *shared != id || (is_member(*p.session) && !cipher_.delivery_group(*p.session)))
+            return false;
+        // Answered exactly as a NACK of a stream the relay does not have (the Fragmenter's GONE of
+        // everything, inside the asker's records): NACKs cannot probe for the shared stream's id,
+        // nor learn its next seq from a TAIL.
+        split_.clear();
+        const std::size_t mark = split_.mark();
+        wire::append_repair_gone(split_.bytes(), id, 0, 0xffffffffu);
+        split_.commit(from, mark);
+        protect_split(out);
+        return true;
+    } else {
+        (void)from, (void)p, (void)t, (void)out;
+        return false;
+    }
 }
 
 } // namespace tlvcast::core

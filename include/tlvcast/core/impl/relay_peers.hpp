@@ -121,6 +121,10 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
     case detail::route::fragmenter_control:
         if (reassembled) // no repair inside a repaired message
             break;
+        if (refuse_shared_nack(from, p, t, out)) {
+            counters_.add(relay_counter::reassembly_dropped); // as the Fragmenter's refusal is
+            return;
+        }
         if constexpr (fragment::control_fragmenter<Fragmenter>) {
             split_.clear();
             complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
