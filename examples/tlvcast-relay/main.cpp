@@ -48,7 +48,7 @@ struct settings : tlvcast::examples::common_settings {
     std::optional<ex::reliability> reliability_given;
     ex::reliability reliability = ex::reliability::none; ///< after parse: the profile's default when not given
     /// --slow-receiver: hold by default (a briefly slow client loses nothing; a dead one is dropped
-    /// after slow_hold, 1 s).
+    /// after slow_hold, 3 s).
     tlvcast::fragment::slow_receiver_policy slow_receiver = tlvcast::fragment::slow_receiver_policy::hold;
     bool slow_receiver_given = false;
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
@@ -126,9 +126,7 @@ tlvcast::core::relay_options relay_options(const settings& s, tlvcast::duration 
     tlvcast::core::relay_options o;
     o.client_timeout = timeout;
     o.max_clients = s.max_clients;
-    // With JetStream-ordered commits, the shared bare stream left a joiner without its epoch in
-    // e2e_federation (not diagnosed yet): such relays keep a sealed stream per member for now.
-    o.seal_unicast = s.seal_unicast || s.federation.jetstream;
+    o.seal_unicast = s.seal_unicast;
     return o;
 }
 

@@ -39,7 +39,6 @@ Options:
                      hidden from the network path; one seal per member and datagram). Default: one
                      stream for all unicast members, the same bytes to each, bare (no crypto and no
                      copy per member; the content is end-to-end sealed and signed either way).
-                     On with --federation-jetstream, for now
   --federate nats://HOST:PORT[,nats://HOST:PORT...]  group: federate this relay's group with
                      the relays of other sites over a NATS cluster (any of its nodes; tls:// too):
                      publish every blob the members send (unchanged: the relay cannot read it) and
@@ -75,10 +74,11 @@ Options:
   --reliability R    )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
   --slow-receiver P  hold or drop (default hold): what the relay does when a client's unacknowledged
                      backlog reaches its window. hold: the relay withholds its ACKs to the senders
-                     (their windows close) for at most 1 s, then drops the client; drop: a client
-                     more than 2 MiB behind is dropped at once. A dropped client's backlog is
-                     released (a slow_receiver event); what it missed it learns as unrecoverable
-                     gaps, and it is reliable again once it caught up. Needs --reliability nack
+                     (their windows close) and drops the client once it acknowledged nothing
+                     for 3 s; drop: a client more than 2 MiB behind is dropped at once. A
+                     dropped client's backlog is released (a slow_receiver event); what it
+                     missed it learns as unrecoverable gaps, and it is reliable again once it
+                     caught up. Needs --reliability nack
   --stats-interval S print the stats every S seconds (default: only on SIGUSR1 or SIGHUP, and at exit)
   --metrics-file PATH  write the counters in Prometheus's text format to PATH, for node_exporter's
                      textfile collector (Debian's: /var/lib/prometheus/node-exporter/*.prom): at

@@ -275,7 +275,26 @@ def run_tests(tests, cleanup):
         else:
             failed += 1
             print(f"FAIL {t.__name__}: {type(error).__name__}: {error}", flush=True)
+            keep_outputs(t.__name__)
     return 1 if failed else 0
+
+
+def keep_outputs(test):
+    """With TLVCAST_E2E_KEEP=DIR, a failed test's programs leave their output there: DIR/TEST/NAME.out
+    (stdout lines as printed) and NAME.err, for the post-mortem that a one-line failure cannot give."""
+    keep = os.environ.get("TLVCAST_E2E_KEEP")
+    if not keep:
+        return
+    d = os.path.join(keep, test)
+    os.makedirs(d, exist_ok=True)
+    for p in started:
+        p._out.join(5)
+        p._err.join(5)
+        with open(os.path.join(d, f"{p.name}.out"), "wb") as f:
+            f.write(b"".join(p.raw))
+        with open(os.path.join(d, f"{p.name}.err"), "wb") as f:
+            f.write(p.stderr)
+    print(f"  outputs kept in {d}", flush=True)
 
 
 def sanitizer_reports():

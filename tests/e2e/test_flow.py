@@ -3,7 +3,7 @@
 private network namespace (run it through tests/netns.sh): a relay of the secure profile, one sender
 and two receivers. One receiver is cut (iptables DROP on its UDP port) while the sender sends 3 MB:
 - hold: the relay withholds its ACKs to the sender (its window closes, the chat waits), then after
-  1 s drops the cut receiver from reliability: a slow_receiver event (policy hold);
+  3 s without an ACK from it drops the cut receiver from reliability: a slow_receiver event (policy hold);
 - drop: the cut receiver, more than 2 MiB behind, is dropped at once (policy drop).
 Either way the other receiver gets every line once and in order, the sender reports no failure,
 and the cut receiver, back, gets the later lines in order (what it missed is gone; see the note in

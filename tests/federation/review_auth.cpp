@@ -7,6 +7,8 @@
 #include <tlvcast/federation/bridge.hpp>
 #include <tlvcast/federation/memory_link.hpp>
 
+#include "nats_server.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -389,74 +391,15 @@ TEST_CASE("review auth: a JetStream message id cannot be predicted without the k
     CHECK(federation::detail::msg_id(next, 2) != federation::detail::msg_id(next, 3));
 }
 
-namespace review_auth {
-
-// A nats-server with JetStream on a free loopback port, for one test.
-struct nats_server {
-    pid_t pid = -1;
-    int port = 0;
-    std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("tlvcast-review-auth-js-" + std::to_string(::getpid()));
-    nats_server()
-    {
-        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        port = ntohs(a.sin_port);
-        ::close(s);
-        std::filesystem::create_directories(dir);
-        const std::string p = std::to_string(port), d = dir.string();
-        pid = ::fork();
-        if (pid == 0) {
-            ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p.c_str(), "-js", "-sd", d.c_str(), "-l", (d + "/log").c_str(),
-                     static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        REQUIRE(pid > 0);
-        for (int i = 0; i < 100; ++i) { // until it listens
-            const int c = ::socket(AF_INET, SOCK_STREAM, 0);
-            const bool up = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            ::close(c);
-            if (up)
-                return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        FAIL("nats-server did not start");
-    }
-    ~nats_server()
-    {
-        if (pid > 0) {
-            ::kill(pid, SIGTERM);
-            ::waitpid(pid, nullptr, 0);
-        }
-        std::filesystem::remove_all(dir);
-    }
-    std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
-};
-
-} // namespace review_auth
 
 TEST_CASE("review auth: a NATS publisher without the key cannot mute a relay through JetStream deduplication",
           "[federation][auth][nats][review]")
 {
-    bool have_server = false; // nats-server on PATH (the e2e tests' requirement too)
-    if (const char* path = std::getenv("PATH")) {
-        std::string dirs = path;
-        for (std::size_t b = 0; b <= dirs.size() && !have_server;) {
-            const std::size_t e = std::min(dirs.find(':', b), dirs.size());
-            have_server = ::access((dirs.substr(b, e - b) + "/nats-server").c_str(), X_OK) == 0;
-            b = e + 1;
-        }
-    }
-    if (!have_server) {
+    if (!test::have_nats_server()) {
         WARN("no nats-server on PATH: the JetStream attack is not run");
         return;
     }
-    nats_server server;
+    test::nats_server server;
     nats_options o;
     o.servers = {server.url()};
     o.group = "review";

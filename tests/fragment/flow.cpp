@@ -2,6 +2,7 @@
 // basic_nack_fragmenter's flow control: the window of an acknowledged stream, its Congestion
 // policy fed by NACKs and ACKs, and the slow-receiver policies hold and drop (a relay's).
 #include <tlvcast/fragment/nack_fragmenter.hpp>
+#include <tlvcast/wire/repair.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -262,4 +263,53 @@ TEST_CASE("flow: hold ends without a drop when the receiver catches up", "[fragm
     CHECK_FALSE(relay.pop_slow(n));
     CHECK(relay.stats().slow_dropped == 0);
     CHECK(net.got[flow_slow].size() == 20);
+}
+
+TEST_CASE("flow: hold drops a receiver that stalls, not one that is slow but acknowledging", "[fragment][flow]")
+{
+    flow_net net;
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::hold), 13);
+    net.add(flow_slow, flow_limits(), 14);
+    net.cut[flow_slow] = true; // its own ACKs are the test's, below
+    std::uint32_t id = 0;
+    const auto send = [&] {
+        datagram_batch out;
+        std::error_code ec;
+        relay.split(std::vector<std::byte>(1000, std::byte{0x5a}), flow_slow, net.now, out, ec);
+        REQUIRE_FALSE(ec);
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const wire::tlv t = wire::read_outer(out[i].bytes, ec);
+            if (!ec && t.type() == wire::tlv_type::repair_data)
+                id = wire::decode_repair_data(t.value, ec).stream;
+        }
+    };
+    const auto ack = [&](std::uint32_t next) {
+        std::vector<std::byte> b;
+        wire::append_repair_ack(b, id, next);
+        std::error_code ec;
+        datagram_batch out;
+        std::vector<std::byte> m;
+        relay.handle_control(flow_slow, wire::read_outer(b, ec), net.now, out, m, ec);
+        CHECK_FALSE(ec);
+    };
+    for (int i = 0; i < 20; ++i)
+        send();
+    REQUIRE(relay.holding() == 1);
+    // Six times slow_hold over its window, acknowledging one more datagram every 300 ms while the
+    // relay sends one more: a lossy or briefly loaded receiver, held, never dropped.
+    fragment::slow_notice n;
+    for (std::uint32_t k = 1; k <= 10; ++k) {
+        net.advance(milliseconds(300));
+        ack(k);
+        send();
+        CHECK(relay.holding() == 1);
+        CHECK_FALSE(relay.pop_slow(n));
+    }
+    CHECK(relay.stats().slow_dropped == 0);
+    // Then nothing for slow_hold: it is dropped.
+    net.advance(milliseconds(600));
+    REQUIRE(relay.pop_slow(n));
+    CHECK(n.peer == flow_slow);
+    CHECK(n.held);
+    CHECK(relay.holding() == 0);
 }

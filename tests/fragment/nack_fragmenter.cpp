@@ -436,3 +436,62 @@ TEST_CASE("nack_fragmenter: messages cut by gaps given up do not block the messa
     CHECK_FALSE(l.notices.empty()); // every loss said
     CHECK(l.receivers[0].stats().reassembly.sender_busy_drops == 0);
 }
+
+TEST_CASE("nack_fragmenter: a GONE before any datagram is where a receiver's part of a stream begins, not a loss",
+          "[fragment][repair]")
+{
+    // A group stream with 10 datagrams sent before this receiver was added to it (a member that
+    // joined a relay's shared stream mid-way), then one more.
+    auto sender = make(1);
+    time_point now = time_point{} + std::chrono::seconds(1);
+    datagram_batch early, next;
+    std::error_code ec;
+    for (std::uint32_t i = 0; i < 10; ++i)
+        sender.split(message_of(i, 100), group_ep, now, early, ec);
+    sender.split(message_of(10, 100), group_ep, now, next, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(next.size() == 1);
+    const wire::tlv data = wire::read_outer(next[0].bytes, ec);
+    const std::uint32_t stream = wire::decode_repair_data(data.value, ec).stream;
+    REQUIRE_FALSE(ec);
+    REQUIRE(wire::decode_repair_data(data.value, ec).seq == 10);
+
+    // What the receiver asks for and reports in the next 2 s after `told` (a mark in the source's
+    // record: a port, authenticated), then the datagram of message 10 heard bare.
+    const auto hear = [&](const std::vector<std::byte>* told, std::vector<std::uint32_t>& got) {
+        auto r = make(2);
+        datagram_batch out;
+        std::vector<std::byte> m;
+        if (told) {
+            const wire::tlv t = wire::read_outer(*told, ec);
+            r.handle_control(sender_ep, t, now, out, m, ec);
+            CHECK_FALSE(ec);
+            CHECK(out.size() == 0);
+        }
+        r.handle_control(sender_ep.without_port(), data, now, out, m, ec);
+        for (time_point t = now; t < now + std::chrono::seconds(2); t += milliseconds(5))
+            if (r.next_timer() <= t)
+                r.on_timer(t, out);
+        endpoint from;
+        while (r.pop_message(from, m))
+            got.push_back(index_of(m));
+        fragment::repair_notice n;
+        while (r.pop_notice(n))
+            FAIL("a notice for " << n.first << ".." << n.last);
+        return r.stats().nacks_sent;
+    };
+    std::vector<std::uint32_t> got;
+    std::vector<std::byte> gone;
+    wire::append_repair_gone(gone, stream, 0, 10);
+    CHECK(hear(&gone, got) == 0); // told: nothing asked for, message 10 at once
+    CHECK(got == std::vector<std::uint32_t>{10});
+    got.clear();
+    CHECK(hear(nullptr, got) > 0); // not told: seq 10 is near the start, so 0..9 are asked for
+    CHECK(got.empty());            // and 10 waits behind them
+    // A bare GONE (no port: unauthenticated) starts nothing.
+    auto r = make(3);
+    datagram_batch out;
+    std::vector<std::byte> m;
+    r.handle_control(sender_ep.without_port(), wire::read_outer(gone, ec), now, out, m, ec);
+    CHECK(ec == errc::unexpected_type);
+}

@@ -287,6 +287,7 @@ private:
     void on_control(const endpoint& from, std::shared_ptr<session_type> session, crypto::message_kind kind,
                     time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
+    void tell_start(const endpoint& member, session_type& session, datagram_batch& out);
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
                   datagram_batch& out);
 

@@ -249,6 +249,19 @@ public:
         return false;
     }
 
+    /// Where a receiver added now to the stream to `to` begins (a relay's member that joins its
+    /// shared unicast stream or its data group mid-way): appends the REPAIR_GONE of everything sent
+    /// before, for that receiver's records (it then asks for none of it: nack_receive.hpp, on_mark).
+    /// False when the stream has sent nothing yet, or without repair.
+    bool append_start(const endpoint& to, std::vector<std::byte>& out) const
+    {
+        const auto it = tx_.find(to);
+        if (!lim_.repair || it == tx_.end() || it->second.next == 0)
+            return false;
+        wire::append_repair_gone(out, it->second.id, 0, it->second.next);
+        return true;
+    }
+
     /// Bytes sent to `to` and not yet acknowledged (0 for a group, or no stream).
     std::size_t unacknowledged(const endpoint& to) const noexcept
     {

@@ -89,7 +89,7 @@ TEST_CASE("review reg (seed): replayed REGISTER_PUBLIC_KEY + CONNECT copies anno
 // SERVER_PUBLIC_KEY with another key, unsolicited, from the relay's address (the seed wire cannot
 // tell a forgery; sent to the group it reaches every member) makes each established client re-send
 // its CONNECT (client_registration.hpp on_established -> send_join), and send_join now arms
-// join_repeat: 1 + 4 copies of every fragment instead of one. Alternating two forged keys repeats
+// join_repeat: 1 + tries copies of every fragment instead of one. Alternating two forged keys repeats
 // it without limit. The CONNECT is encrypted to the forged key, so the real relay cannot even use it.
 TEST_CASE("review reg (seed): one forged SERVER_PUBLIC_KEY draws no more than one CONNECT from a client",
           "[seed][loss][review]")

@@ -162,6 +162,7 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
             return;
         it->second.connected = true;
         events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
+        tell_start(from, *session, out);
         announce(from, session.get(), true, now, out);
     } else {
         if (it == peers_.end())
@@ -173,6 +174,30 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
         events.push_back({relay_event::kind::disconnected, from, 0, cipher_.identity(*session)});
         if (was_connected)
             announce(from, session.get(), false, now, out);
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, session_type& session, datagram_batch& out)
+{
+    // A member that joins a stream of many mid-way (the shared unicast stream, a data group) learns
+    // in its records where its part begins: it would otherwise read a young stream from seq 0 and
+    // be repaired what was sent before it joined (stale commits of a group that since died, say).
+    if constexpr (opaque && requires(std::vector<std::byte>& v) {
+                      cipher_.delivery_group(session);
+                      fragmenter_.append_start(member, v);
+                  }) {
+        std::optional<endpoint> stream = cipher_.delivery_group(session);
+        if constexpr (shared_unicast)
+            if (!stream && !opt_.seal_unicast)
+                stream = Fragmenter::unicast_fanout;
+        std::vector<std::byte> mark;
+        std::error_code ec;
+        if (stream && fragmenter_.append_start(*stream, mark) &&
+            !detail::protect_one(cipher_, session, member, mark, record_, out, ec))
+            counters_.add(relay_counter::send_errors);
+    } else {
+        (void)member, (void)session, (void)out;
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -23,26 +24,30 @@ namespace tlvcast::federation::detail {
 /// consumer may deliver at once).
 class stream_consumer {
 public:
+    /// The link starts now: what any relay publishes from here on is delivered, even when it is
+    /// stored before set_up() runs on the publisher thread.
     stream_consumer(jsCtx* js, std::string stream, std::string subject, natsMsgHandler cb, void* closure)
-        : js_(js), stream_(std::move(stream)), subject_(std::move(subject)), cb_(cb), closure_(closure)
+        : js_(js), stream_(std::move(stream)), subject_(std::move(subject)), cb_(cb), closure_(closure),
+          since_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count())
     {
     }
     stream_consumer(const stream_consumer&) = delete;
     stream_consumer& operator=(const stream_consumer&) = delete;
     ~stream_consumer() { drop(); }
 
-    /// Until the stream exists (made when missing) and the consumer is subscribed, from what the
-    /// stream holds now on. False when `closed()` came first (the cluster may still elect its leader).
+    /// Until the stream exists (made when missing) and the consumer is subscribed, by time from the
+    /// link's start (JetStream compares it with the stamps of its own clock: a skew between this
+    /// host and the stream's leader moves the start by as much). False when `closed()` came
+    /// first (the cluster may still elect its leader).
     template <class Closed>
     bool set_up(const stream_limits& limits, Closed closed)
     {
-        since_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
         while (!closed()) {
             if (ensure_stream(js_, stream_, subject_, limits)) {
-                // From the stream's last sequence (since_ when it does not say): the watch then
-                // compares with sequences this consumer can deliver.
-                last_seq_ = watched_seq_ = stream_last_seq(js_, stream_);
+                // Nothing counts as delivered yet (what was stored since the start still comes);
+                // the watch waits for the stream to grow past what it holds now.
+                floor_ = stream_last_seq(js_, stream_);
                 if (resubscribe())
                     return true;
             }
@@ -60,7 +65,7 @@ public:
         if (now >= next_watch_) {
             next_watch_ = now + std::chrono::seconds(1);
             const std::uint64_t delivered = last_seq_.load();
-            if (stream_last_seq(js_, stream_) > delivered && delivered == watched_seq_)
+            if (stream_last_seq(js_, stream_) > std::max(delivered, floor_) && delivered == watched_seq_)
                 again = true;
             watched_seq_ = delivered;
         }
@@ -107,7 +112,8 @@ private:
     natsMsgHandler cb_;
     void* closure_;
     natsSubscription* sub_ = nullptr;
-    std::int64_t since_ = 0;                             // when the link started (ns since 1970)
+    std::int64_t since_;                                 // when the link started (ns since 1970)
+    std::uint64_t floor_ = 0;                            // the stream's last sequence at set_up
     std::atomic<std::uint64_t> last_seq_{0};             // the last stream sequence delivered
     std::chrono::steady_clock::time_point next_watch_{}; // publisher thread only
     std::uint64_t watched_seq_ = 0;                      // last_seq_ at the previous watch

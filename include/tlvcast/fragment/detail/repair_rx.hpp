@@ -47,6 +47,15 @@ struct rx_stream {
         high = next;
     }
 
+    /// First contact by the source's own word (an authenticated GONE): nothing below `seq` is for
+    /// this receiver. A start, not a loss: a relay tells a member that joined its shared stream
+    /// mid-way where its part begins, so that what was sent before it joined is never asked for.
+    void start_at(std::uint32_t seq) noexcept
+    {
+        started = true;
+        next = high = seq;
+    }
+
     /// Raises `high` to `seq_end`, at most `window` past `next` (a hostile or far-ahead value
     /// cannot make the gap unbounded).
     void heard_up_to(std::uint64_t seq_end, const repair_limits& lim) noexcept

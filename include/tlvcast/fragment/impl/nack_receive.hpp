@@ -204,7 +204,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
         s.heard_up_to(m.value, lim_);
         if (!group_stream(m.stream) && !s.has_gap())
             s.ack_due = now; // the source keeps telling until it hears this
-    } else if (s.started && m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
+    } else if (!s.started) {
+        // Before any datagram (only authenticated marks get here): where this receiver's part of
+        // the stream begins; nothing was lost.
+        s.start_at(static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, detail::rx_stream::max_seq)));
+    } else if (m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
         // The source no longer has next..: that much of the gap is lost.
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(key.first, s, static_cast<std::uint32_t>(end), now);

@@ -105,6 +105,10 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_ack(const endpoint& fr
             unhold(*s); // back under its window: the senders may be acknowledged again
             if (!acks_held())
                 wake(now);
+        } else if (s->over_since != time_point::min()) {
+            // Progress: slow_hold bounds a stall, not a lossy path's recovery (at 20% loss its
+            // window sits at the floor and one large message keeps it over for a while).
+            s->over_since = now;
         }
         std::size_t bytes = 0;
         stats_.acked_datagrams += s->release_acked(bytes, fec_on() ? s->fec.block_first : 0xffffffffu);

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSL-1.0
+// A nats-server with JetStream on a free loopback port, started and stopped by one test (the
+// federation tests that need a real server; the e2e tests run clusters of their own).
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace test {
+
+/// nats-server is on PATH (the e2e tests' requirement too); tests that need it say so and return.
+inline bool have_nats_server()
+{
+    const char* path = std::getenv("PATH");
+    if (!path)
+        return false;
+    const std::string dirs = path;
+    for (std::size_t b = 0; b <= dirs.size();) {
+        const std::size_t e = std::min(dirs.find(':', b), dirs.size());
+        if (::access((dirs.substr(b, e - b) + "/nats-server").c_str(), X_OK) == 0)
+            return true;
+        b = e + 1;
+    }
+    return false;
+}
+
+struct nats_server {
+    pid_t pid = -1;
+    int port = 0;
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("tlvcast-test-js-" + std::to_string(::getpid()));
+    nats_server()
+    {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        port = ntohs(a.sin_port);
+        ::close(s);
+        std::filesystem::create_directories(dir);
+        const std::string p = std::to_string(port), d = dir.string();
+        pid = ::fork();
+        if (pid == 0) {
+            ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p.c_str(), "-js", "-sd", d.c_str(), "-l",
+                     (d + "/log").c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        REQUIRE(pid > 0);
+        for (int i = 0; i < 100; ++i) { // until it listens (5 s at most)
+            const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+            const bool up = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            ::close(c);
+            if (up)
+                return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL("nats-server did not start");
+    }
+    nats_server(const nats_server&) = delete;
+    nats_server& operator=(const nats_server&) = delete;
+    ~nats_server()
+    {
+        if (pid > 0) {
+            ::kill(pid, SIGTERM);
+            ::waitpid(pid, nullptr, 0);
+        }
+        std::filesystem::remove_all(dir);
+    }
+    std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
+};
+
+} // namespace test
