@@ -287,7 +287,7 @@ private:
     void on_control(const endpoint& from, std::shared_ptr<session_type> session, crypto::message_kind kind,
                     time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
-    void tell_start(const endpoint& member, session_type& session, datagram_batch& out);
+    void tell_start(const endpoint& member, session_type& session, const endpoint& stream, datagram_batch& out);
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
                   datagram_batch& out);
 
@@ -339,7 +339,8 @@ private:
     // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
     // Who forwarded blobs go to, for a Cipher with delivery groups (detail::fanout_plan).
-    void rebuild_fanout();
+    // `out`: where the peers that newly hear the shared stream are told where their part begins.
+    void rebuild_fanout(datagram_batch& out);
     // Unicast members share one bare stream (a repairing Fragmenter, without seal_unicast).
     bool shares_stream() const noexcept { return shared_unicast && !opt_.seal_unicast; }
     // A member of the group as the Cipher knows it (every peer, for a Cipher that does not say).

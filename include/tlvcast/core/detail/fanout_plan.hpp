@@ -20,6 +20,7 @@ struct fanout_plan {
     /// Registered peers outside the group (Cipher::is_member) while unicast members share a
     /// stream: each gets a stream of its own, inside its records, never the shared one.
     std::vector<endpoint> outsiders;
+    std::vector<endpoint> before;  ///< `unicast` of the plan before (who newly hears the shared stream)
     std::optional<endpoint> group; ///< the delivery group, when some peer takes blobs there
     std::size_t grouped = 0;       ///< peers served by one datagram to `group`
 };

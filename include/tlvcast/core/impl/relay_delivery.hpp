@@ -164,7 +164,7 @@ void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::ent
         // The unicast peers' shared stream (a tail, parity): bare to each, as its datagrams.
         if (d.to == Fragmenter::unicast_fanout) {
             if (fanout_.stale)
-                rebuild_fanout();
+                rebuild_fanout(out);
             fan_out(d.bytes, nullptr, out);
             return;
         }
@@ -256,7 +256,7 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, cons
         // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
         // there between them; the rest get their own.
         if (fanout_.stale)
-            rebuild_fanout();
+            rebuild_fanout(out);
         for (const endpoint& ep : fanout_.unicast)
             if (ep != from || to_sender) {
                 ++relayed;

@@ -25,7 +25,7 @@ void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& f
     };
     if constexpr (requires { cipher_.delivery_group(*sender); }) {
         if (fanout_.stale)
-            rebuild_fanout();
+            rebuild_fanout(out);
         if (shares_stream()) {
             if (!fanout_.unicast.empty())
                 relayed += shared_split(from, now, out, to_sender);
@@ -106,8 +106,9 @@ std::size_t relay_engine<Cipher, Fragmenter>::fan_out(std::span<const std::byte>
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::rebuild_fanout()
+void relay_engine<Cipher, Fragmenter>::rebuild_fanout(datagram_batch& out)
 {
+    fanout_.before.swap(fanout_.unicast);
     fanout_.unicast.clear();
     fanout_.outsiders.clear();
     fanout_.group.reset();
@@ -125,6 +126,18 @@ void relay_engine<Cipher, Fragmenter>::rebuild_fanout()
         }
     }
     fanout_.stale = false;
+    if constexpr (shared_unicast) {
+        if (!shares_stream())
+            return;
+        // Who hears the shared stream from now on (a joiner once a commit added it, a member at a
+        // new address) starts where it stands, as told in its records (tell_start).
+        std::sort(fanout_.before.begin(), fanout_.before.end());
+        for (const endpoint& ep : fanout_.unicast)
+            if (!std::binary_search(fanout_.before.begin(), fanout_.before.end(), ep))
+                tell_start(ep, *peers_.at(ep).session, Fragmenter::unicast_fanout, out);
+    } else {
+        (void)out;
+    }
 }
 
 template <class Cipher, class Fragmenter>
