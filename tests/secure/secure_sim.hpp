@@ -33,12 +33,14 @@ struct wire_datagram {
 
 /// A Fragmenter for the simulation: the seed fragmenter with the Cipher's sizes, or a repairing
 /// one (fragment::per_destination) around it, whose inner fragments leave room for REPAIR_DATA.
+/// `lim`: a repairing one's limits.
 template <class Fragmenter>
-Fragmenter make_sim_fragmenter(std::uint64_t seed, std::size_t payload, std::size_t whole)
+Fragmenter make_sim_fragmenter(std::uint64_t seed, std::size_t payload, std::size_t whole,
+                               const fragment::repair_limits& lim = {})
 {
     if constexpr (fragment::per_destination<Fragmenter>) {
         constexpr std::size_t header = wire::tlv_header_size + wire::repair_header_size;
-        return Fragmenter(fragment::seed_fragmenter(seed, {}, payload - header, whole - header), {}, seed * 31 + 7);
+        return Fragmenter(fragment::seed_fragmenter(seed, {}, payload - header, whole - header), lim, seed * 31 + 7);
     } else {
         return Fragmenter(seed, {}, payload, whole);
     }
@@ -67,7 +69,9 @@ public:
     /// that count what the relay alone allocates.
     std::function<void(bool)> around_relay;
 
-    explicit secure_net(RelayCipher relay_cipher, core::relay_options ropt = {}) : ropt_(ropt)
+    /// `rlim`: the relay's repair limits (a repairing Fragmenter only).
+    explicit secure_net(RelayCipher relay_cipher, core::relay_options ropt = {}, fragment::repair_limits rlim = {})
+        : ropt_(ropt), rlim_(rlim)
     {
         restart_relay(std::move(relay_cipher));
     }
@@ -76,7 +80,7 @@ public:
     void restart_relay(RelayCipher cipher)
     {
         const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
-        relay_ = std::make_unique<relay_engine>(std::move(cipher), make_sim_fragmenter<Fragmenter>(7, payload, whole),
+        relay_ = std::make_unique<relay_engine>(std::move(cipher), make_sim_fragmenter<Fragmenter>(7, payload, whole, rlim_),
                                                 ropt_);
     }
 
@@ -87,6 +91,16 @@ public:
         clients_.push_back(std::make_unique<client_engine>(
             std::move(cipher), make_sim_fragmenter<Fragmenter>(100 + clients_.size(), payload, whole), std::move(opt)));
         return clients_.size() - 1;
+    }
+
+    /// Replaces client i's engine (its process restarted at the same address); start() it again.
+    void replace_client(std::size_t i, ClientCipher cipher, core::client_options opt = {})
+    {
+        opt.relay = group;
+        const std::size_t payload = cipher.fragment_payload(), whole = cipher.max_whole();
+        clients_[i] = std::make_unique<client_engine>(
+            std::move(cipher), make_sim_fragmenter<Fragmenter>(100 + clients_.size() + i, payload, whole),
+            std::move(opt));
     }
 
     relay_engine& relay() { return *relay_; }
@@ -210,6 +224,7 @@ private:
     }
 
     core::relay_options ropt_;
+    fragment::repair_limits rlim_;
     time_point now_{};
     std::unique_ptr<relay_engine> relay_;
     std::vector<std::unique_ptr<client_engine>> clients_;

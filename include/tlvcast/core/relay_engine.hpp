@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tlvcast/core/detail/delivery_job.hpp>
+#include <tlvcast/core/detail/fanout_plan.hpp>
 #include <tlvcast/core/detail/pipeline.hpp>
 #include <tlvcast/core/events.hpp>
 #include <tlvcast/crypto/concepts.hpp>
@@ -286,7 +287,7 @@ private:
     void on_control(const endpoint& from, std::shared_ptr<session_type> session, crypto::message_kind kind,
                     time_point now, datagram_batch& out, std::vector<relay_event>& events);
 
-    void tell_start(const endpoint& member, session_type& session, datagram_batch& out);
+    void tell_start(const endpoint& member, session_type& session, const endpoint& stream, datagram_batch& out);
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
                   datagram_batch& out);
 
@@ -337,15 +338,15 @@ private:
                         const endpoint* sender = nullptr, bool* to_sender = nullptr);
     // Messages a queuing Fragmenter completed (a repair can release several) and the gaps it gave up.
     void drain_fragmenter(time_point now, datagram_batch& out, std::vector<relay_event>& events);
-    // Who forwarded blobs go to, for a Cipher with delivery groups: rebuilt only after the peers or
-    // their delivery modes changed, so that a blob to a multicast group costs the same at any N.
-    struct fanout_plan {
-        bool stale = true;
-        std::vector<endpoint> unicast;  ///< peers with their own copy
-        std::optional<endpoint> group;  ///< the delivery group, when some peer takes blobs there
-        std::size_t grouped = 0;        ///< peers served by one datagram to `group`
-    };
-    void rebuild_fanout();
+    // Who forwarded blobs go to, for a Cipher with delivery groups (detail::fanout_plan).
+    // `out`: where the peers that newly hear the shared stream are told where their part begins.
+    void rebuild_fanout(datagram_batch& out);
+    // Unicast members share one bare stream (a repairing Fragmenter, without seal_unicast).
+    bool shares_stream() const noexcept { return shared_unicast && !opt_.seal_unicast; }
+    // A member of the group as the Cipher knows it (every peer, for a Cipher that does not say).
+    bool is_member(const session_type& s) const;
+    // A NACK of the shared stream from a peer that does not receive it: answered here (true).
+    bool refuse_shared_nack(const endpoint& from, const peer& p, const wire::tlv& t, datagram_batch& out);
     // A reseal Cipher's non-data kinds: join and leave; the rest need opaque forwarding.
     void on_reseal_control(const endpoint& from, const std::shared_ptr<session_type>& sender, crypto::message_kind kind,
                            time_point now, datagram_batch& out, std::vector<relay_event>& events);
@@ -375,7 +376,7 @@ private:
     [[no_unique_address]] Fragmenter fragmenter_;
     relay_options opt_;
     std::unordered_map<endpoint, peer> peers_;
-    fanout_plan fanout_; // peers_ as forward_opaque sends to them (stale after any change to peers_)
+    detail::fanout_plan fanout_; // peers_ as forward_opaque sends to them (stale after a change to peers_ or the group)
     std::unordered_map<endpoint, std::size_t> per_source_;
     time_point next_sweep_ = no_timer;
     std::deque<std::unique_ptr<job_type>> ready_;
@@ -393,4 +394,5 @@ private:
 
 #include <tlvcast/core/impl/relay_peers.hpp>
 #include <tlvcast/core/impl/relay_delivery.hpp>
+#include <tlvcast/core/impl/relay_fanout.hpp>
 #include <tlvcast/core/impl/relay_federation.hpp>

@@ -18,6 +18,7 @@
 #include <tlvcast/wire/repair_parity.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -75,9 +76,10 @@ public:
     static constexpr bool per_destination = true;
     /// The destination of one stream shared by unicast receivers: a relay splits a forwarded
     /// message to it once and sends each datagram, bare, to each of them (one ciphertext for all,
-    /// cached once). Its receivers treat it as a group's stream (no ACKs, group back-off); NACKs
-    /// are answered to the asker alone, since no other receiver would hear the repair. Nothing
-    /// can be sent to 224.0.0.0:0: the caller copies datagrams addressed here to its receivers.
+    /// cached once). Its receivers treat it as a group's stream (no ACKs, group back-off). It is
+    /// asker_only from construction: NACKs are answered to the asker alone, since no other
+    /// receiver would hear the repair. Nothing can be sent to 224.0.0.0:0: the caller copies
+    /// datagrams addressed here to its receivers.
     static constexpr endpoint unicast_fanout{0xe0000000u, 0};
 
     /// `inner` cuts messages (its fragment size must leave 12 bytes of a datagram for the
@@ -118,12 +120,7 @@ public:
                 by_id_.erase(s.id);
                 total_cache_ -= s.cache_bytes;
                 unhold(s);
-                s = detail::tx_stream{};
-                s.to = to;
-                s.id = fresh_id(to);
-                s.used = now;
-                by_id_[s.id] = to;
-                congestion_.start(s.flow, lim_);
+                open_stream(s, to, now);
             }
             if (s.shed) { // dropped from reliability: sent, numbered, not kept (its NACKs get GONE)
                 uncached_.clear();
@@ -208,6 +205,25 @@ public:
     /// client sends to its relay through the relay's group): its stream is acknowledged and its
     /// NACKs are not delayed as a group's are. Call before the first split() to `to`.
     void single_receiver(const endpoint& to) { single_receiver_ = to; }
+
+    /// Declares `to` a destination whose datagrams the caller copies to several receivers that
+    /// each NACK for themselves (unicast_fanout is one from construction): its stream's repairs,
+    /// and a REPAIR_TAIL, answer a NACK to the asker alone (the returned datagrams are addressed
+    /// to it), paid from a repair budget per asker (limits().askers_per_stream of them); a NACK
+    /// never re-arms the tails sent to `to`. Takes effect when `to`'s stream next opens.
+    void asker_only(const endpoint& to)
+    {
+        if (std::find(asker_only_.begin(), asker_only_.end(), to) == asker_only_.end())
+            asker_only_.push_back(to);
+    }
+
+    /// The id of the stream open to `to`, if any (a caller that copies it to several receivers can
+    /// tell their NACKs of it from others').
+    std::optional<std::uint32_t> stream_id(const endpoint& to) const
+    {
+        const auto it = tx_.find(to);
+        return it == tx_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second.id);
+    }
 
     /// The next message completed, in each stream's order, with the peer it came from.
     bool pop_message(endpoint& from, std::vector<std::byte>& message)
@@ -327,6 +343,7 @@ private:
 
     // Sending (impl/nack_send.hpp).
     detail::tx_stream& tx_for(const endpoint& to, time_point now);
+    void open_stream(detail::tx_stream& s, const endpoint& to, time_point now); // a new id, seq 0
     void erase_tx(typename tx_map::iterator it);
     void bound_total_cache();
     detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
@@ -417,6 +434,7 @@ private:
     time_point next_ = no_timer;
     std::size_t total_cache_ = 0, total_held_ = 0; ///< over all streams (total_cache_bytes, total_held_bytes)
     std::optional<endpoint> single_receiver_;
+    std::vector<endpoint> asker_only_{unicast_fanout}; ///< destinations of asker_only streams
     stats_type stats_;
 };
 

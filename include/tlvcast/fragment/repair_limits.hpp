@@ -84,6 +84,11 @@ struct repair_limits {
     /// member's NACKs cannot make the relay flood a group with its whole cache).
     std::size_t repair_bytes_per_second = std::size_t{16} * 1024 * 1024;
     std::size_t repair_burst_bytes = std::size_t{2} * 1024 * 1024;
+    /// Sender: of a stream whose repairs go to each asker alone (basic_nack_fragmenter::
+    /// asker_only), askers with a budget of their own (the same rate and burst): one receiver's
+    /// NACKs cannot spend another's repairs. Only budgets not yet refilled count; beyond this,
+    /// askers share the stream's. The relay's max_clients by default.
+    std::size_t askers_per_stream = 4096;
     /// Sender: REPAIR_TAIL (what was sent) follows the last datagram after this, then doubling
     /// up to max_tail_interval, so that a receiver that lost the end of a burst learns it: to a
     /// unicast destination until it acknowledged everything (or the cache aged out), to a

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-// relay_engine's delivery paths: reseal inline or as a job, opaque forward, one blob to one recipient.
+// relay_engine's delivery paths: reseal inline or as a job, opaque forward, one blob to one recipient
+// (the fan-out to a Cipher's delivery groups and members: impl/relay_fanout.hpp).
 // Included at the bottom of core/relay_engine.hpp, which declares these members.
 #pragma once
 
@@ -37,6 +38,8 @@ void relay_engine<Cipher, Fragmenter>::on_message(const endpoint& from, peer& p,
                 federate_({false, message_, *who, true});
             return;
         }
+        if (kind == crypto::message_kind::ordered)
+            fanout_.stale = true; // a commit changes who is a member: it reaches the new roster
         events.push_back({relay_event::kind::message, from, message_.size(), cipher_.identity(*p.session)});
         forward_opaque(from, p.session.get(), now, out, kind == crypto::message_kind::ordered);
         if (federate_) // what the relay accepted goes to the other sites too, unchanged
@@ -161,7 +164,7 @@ void relay_engine<Cipher, Fragmenter>::protect_to_peer(const datagram_batch::ent
         // The unicast peers' shared stream (a tail, parity): bare to each, as its datagrams.
         if (d.to == Fragmenter::unicast_fanout) {
             if (fanout_.stale)
-                rebuild_fanout();
+                rebuild_fanout(out);
             fan_out(d.bytes, nullptr, out);
             return;
         }
@@ -205,98 +208,6 @@ void relay_engine<Cipher, Fragmenter>::drain_fragmenter(time_point now, datagram
     } else {
         (void)now, (void)out, (void)events;
     }
-}
-
-template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::forward_per_destination(const endpoint& from, const session_type* sender,
-                                                               time_point now, datagram_batch& out, bool to_sender)
-{
-    std::uint64_t relayed = 0;
-    const auto to_peer = [&](const endpoint& ep) {
-        if (ep == from && !to_sender)
-            return;
-        const auto it = peers_.find(ep);
-        if (it != peers_.end() && send_blob(ep, *it->second.session, message_, now, out))
-            ++relayed;
-    };
-    if constexpr (requires { cipher_.delivery_group(*sender); }) {
-        if (fanout_.stale)
-            rebuild_fanout();
-        if (shared_unicast && !opt_.seal_unicast) {
-            if (!fanout_.unicast.empty())
-                relayed += shared_split(from, now, out, to_sender);
-        } else {
-            for (const endpoint& ep : fanout_.unicast)
-                to_peer(ep);
-        }
-        const std::size_t grouped =
-            fanout_.grouped - (!to_sender && sender && cipher_.delivery_group(*sender) ? 1 : 0);
-        if (grouped != 0) {
-            std::error_code ec;
-            split_.clear();
-            fragmenter_.split(message_, *fanout_.group, now, split_, ec);
-            if (ec)
-                counters_.add(relay_counter::send_errors);
-            else
-                relayed += grouped;
-            protect_split(out); // to the group: bare
-        }
-    } else {
-        for (const auto& [ep, q] : peers_)
-            to_peer(ep);
-    }
-    counters_.add(relay_counter::messages_relayed, relayed);
-}
-
-template <class Cipher, class Fragmenter>
-std::size_t relay_engine<Cipher, Fragmenter>::shared_split(const endpoint& from, time_point now, datagram_batch& out,
-                                                           bool to_sender)
-{
-    if constexpr (shared_unicast) {
-        std::error_code ec;
-        split_.clear();
-        fragmenter_.split(message_, Fragmenter::unicast_fanout, now, split_, ec);
-        if (ec) {
-            counters_.add(relay_counter::send_errors);
-            protect_split(out); // control the split appended, if any, still leaves
-            return 0;
-        }
-        // With repair the sender gets its own message too, as from a multicast group: a stream
-        // that skipped its seqs would look lossy to it.
-        const bool echo = to_sender || fragmenter_.limits().repair;
-        const endpoint* skip = echo ? nullptr : &from;
-        std::size_t n = 0;
-        bool echoed = false; // the sender was among them (counted as a recipient only with to_sender)
-        for (std::size_t i = 0; i < split_.size(); ++i) {
-            const auto d = split_[i];
-            if (d.to == Fragmenter::unicast_fanout)
-                n = fan_out(d.bytes, skip, out, &from, &echoed);
-            else
-                protect_to_peer(d, out);
-        }
-        return n - (echoed && !to_sender ? 1 : 0); // recipients, not echoes
-    } else {
-        (void)from, (void)now, (void)out, (void)to_sender;
-        return 0;
-    }
-}
-
-template <class Cipher, class Fragmenter>
-std::size_t relay_engine<Cipher, Fragmenter>::fan_out(std::span<const std::byte> bytes, const endpoint* skip,
-                                                      datagram_batch& out, const endpoint* sender, bool* to_sender)
-{
-    std::size_t first = out.size(), n = 0;
-    for (const endpoint& ep : fanout_.unicast) {
-        if (skip && ep == *skip)
-            continue;
-        if (sender && ep == *sender)
-            *to_sender = true;
-        if (n++ == 0)
-            out.push(ep, bytes);
-        else
-            out.repeat(first, ep);
-    }
-    return n;
 }
 
 template <class Cipher, class Fragmenter>
@@ -345,7 +256,7 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, cons
         // Peers that take forwarded blobs from a multicast group (the Cipher says which) get one copy
         // there between them; the rest get their own.
         if (fanout_.stale)
-            rebuild_fanout();
+            rebuild_fanout(out);
         for (const endpoint& ep : fanout_.unicast)
             if (ep != from || to_sender) {
                 ++relayed;
@@ -368,23 +279,6 @@ void relay_engine<Cipher, Fragmenter>::forward_opaque(const endpoint& from, cons
     if (first_recipient) // nobody to forward to
         out.truncate(first, byte_mark);
     protect_split(out);
-}
-
-template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::rebuild_fanout()
-{
-    fanout_.unicast.clear();
-    fanout_.group.reset();
-    fanout_.grouped = 0;
-    for (const auto& [ep, q] : peers_) {
-        if (const auto g = cipher_.delivery_group(*q.session)) {
-            fanout_.group = *g;
-            ++fanout_.grouped;
-        } else {
-            fanout_.unicast.push_back(ep);
-        }
-    }
-    fanout_.stale = false;
 }
 
 template <class Cipher, class Fragmenter>

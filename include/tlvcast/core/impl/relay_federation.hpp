@@ -30,6 +30,8 @@ bool relay_engine<Cipher, Fragmenter>::handle_federated(const federated_blob& in
             counters_.add(relay_counter::messages_in);
             events.push_back({relay_event::kind::message, endpoint{}, in.blob.size(), in.origin});
             message_.assign(in.blob.begin(), in.blob.end());
+            if (kind == crypto::message_kind::ordered)
+                fanout_.stale = true; // a commit changes who is a member: it reaches the new roster
             forward_opaque(endpoint{}, nullptr, now, out); // no local sender: every member gets it
         }
         count_out(out, before);

@@ -121,6 +121,10 @@ void relay_engine<Cipher, Fragmenter>::dispatch(const endpoint& from, peer& p, c
     case detail::route::fragmenter_control:
         if (reassembled) // no repair inside a repaired message
             break;
+        if (refuse_shared_nack(from, p, t, out)) {
+            counters_.add(relay_counter::reassembly_dropped); // as the Fragmenter's refusal is
+            return;
+        }
         if constexpr (fragment::control_fragmenter<Fragmenter>) {
             split_.clear();
             complete = fragmenter_.handle_control(from, t, now, split_, message_, ec);
@@ -158,7 +162,9 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
             return;
         it->second.connected = true;
         events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
-        tell_start(from, *session, out);
+        if constexpr (requires { cipher_.delivery_group(*session); })
+            if (const auto g = cipher_.delivery_group(*session)) // the shared stream: rebuild_fanout
+                tell_start(from, *session, *g, out);
         announce(from, session.get(), true, now, out);
     } else {
         if (it == peers_.end())
@@ -174,26 +180,20 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, session_type& session, datagram_batch& out)
+void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, session_type& session, const endpoint& stream,
+                                                  datagram_batch& out)
 {
     // A member that joins a stream of many mid-way (the shared unicast stream, a data group) learns
-    // in its records where its part begins (REPAIR_START): it would otherwise read a young stream from seq 0 and
-    // be repaired what was sent before it joined (stale commits of a group that since died, say).
-    if constexpr (opaque && requires(std::vector<std::byte>& v) {
-                      cipher_.delivery_group(session);
-                      fragmenter_.append_start(member, v);
-                  }) {
-        std::optional<endpoint> stream = cipher_.delivery_group(session);
-        if constexpr (shared_unicast)
-            if (!stream && !opt_.seal_unicast)
-                stream = Fragmenter::unicast_fanout;
+    // in its records where its part begins (REPAIR_START): it would otherwise read a young stream
+    // from seq 0 and be repaired what was sent before it joined (stale commits of a dead group, say).
+    if constexpr (opaque && requires(std::vector<std::byte>& v) { fragmenter_.append_start(member, v); }) {
         std::vector<std::byte> mark;
         std::error_code ec;
-        if (stream && fragmenter_.append_start(*stream, mark) &&
+        if (fragmenter_.append_start(stream, mark) &&
             !detail::protect_one(cipher_, session, member, mark, record_, out, ec))
             counters_.add(relay_counter::send_errors);
     } else {
-        (void)member, (void)session, (void)out;
+        (void)member, (void)session, (void)stream, (void)out;
     }
 }
 

@@ -13,9 +13,39 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace tlvcast::fragment::detail {
+
+/// A token bucket of retransmitted bytes (repair_bytes_per_second, burst repair_burst_bytes).
+struct repair_budget {
+    double tokens = 0;
+    time_point at = time_point::min(); ///< last refill (min: never used, so full)
+
+    /// Refills for the time since the last refill, up to the burst.
+    void refill(time_point now, const repair_limits& lim) noexcept
+    {
+        const double burst = static_cast<double>(lim.repair_burst_bytes);
+        if (at == time_point::min()) {
+            tokens = burst;
+        } else {
+            const double seconds = std::chrono::duration<double>(now - at).count();
+            tokens = std::min(burst, tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
+        }
+        at = now;
+    }
+
+    /// Whether it would be full at `now`: then it is the same as a fresh one (and may be dropped).
+    bool full(time_point now, const repair_limits& lim) const noexcept
+    {
+        if (at == time_point::min())
+            return true;
+        const double seconds = std::chrono::duration<double>(now - at).count();
+        return tokens + seconds * static_cast<double>(lim.repair_bytes_per_second) >=
+               static_cast<double>(lim.repair_burst_bytes);
+    }
+};
 
 /// One stream to one destination (a peer, or a multicast group whose receivers all NACK it).
 /// `cache` holds the REPAIR_DATA datagrams of seqs [cache.front().seq, next), oldest first,
@@ -37,8 +67,14 @@ struct tx_stream {
     unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)
     std::uint32_t acked = 0;    ///< every seq below was delivered (unicast destinations' ACKs)
     time_point used{};
-    double repair_tokens = 0;   ///< bytes this stream may still retransmit (repair_bytes_per_second)
-    time_point tokens_at = time_point::min();
+    repair_budget budget;       ///< bytes this stream may still retransmit (repair_bytes_per_second)
+    /// Repairs go to each asker alone (a destination the caller copies to several receivers that
+    /// each NACK for themselves): no hold-off, no parity, and a NACK never re-arms the tails that
+    /// go to every receiver. Set when the stream opens (basic_nack_fragmenter::asker_only).
+    bool asker_only = false;
+    /// Of an asker_only stream: a budget per asker, so that one receiver's NACKs cannot spend what
+    /// another's repairs need (only budgets not full are kept; askers beyond max_askers share `budget`).
+    std::unordered_map<endpoint, repair_budget> askers;
     fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
     // Flow control (unicast streams): bytes of cached datagrams at or above `acked`.
     std::size_t in_flight = 0;
@@ -46,17 +82,26 @@ struct tx_stream {
     time_point over_since = time_point::min(); ///< over its window under the hold policy, since
     bool shed = false;          ///< dropped from reliability: sent uncached until it ACKs the end
 
-    /// Refills the repair budget for the time since the last refill, up to the burst.
-    void refill(time_point now, const repair_limits& lim) noexcept
+    /// The budget that pays for repairs to `asker`, refilled: its own on an asker_only stream
+    /// (while fewer than `max_askers` budgets are kept), else the stream's.
+    repair_budget& budget_for(const endpoint& asker, time_point now, const repair_limits& lim,
+                              std::size_t max_askers)
     {
-        const double burst = static_cast<double>(lim.repair_burst_bytes);
-        if (tokens_at == time_point::min()) {
-            repair_tokens = burst;
-        } else {
-            const double seconds = std::chrono::duration<double>(now - tokens_at).count();
-            repair_tokens = std::min(burst, repair_tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
+        repair_budget* b = &budget;
+        if (asker_only) {
+            if (const auto it = askers.find(asker); it != askers.end())
+                b = &it->second;
+            else if (askers.size() < max_askers || (prune_askers(now, lim), askers.size() < max_askers))
+                b = &askers[asker];
         }
-        tokens_at = now;
+        b->refill(now, lim);
+        return *b;
+    }
+
+    /// Forgets the askers' budgets that refilled: a full budget is the same as none.
+    void prune_askers(time_point now, const repair_limits& lim)
+    {
+        std::erase_if(askers, [&](const auto& a) { return a.second.full(now, lim); });
     }
 
     /// The seq of the oldest datagram still cached (== next when none is).

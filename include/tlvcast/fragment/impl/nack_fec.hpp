@@ -106,7 +106,7 @@ std::size_t basic_nack_fragmenter<Inner, Parity, Congestion>::answer_with_parity
         for (std::uint32_t i = 0; i < b.count; ++i)
             longest = std::max(longest, s.find(b.first + i)->datagram.size());
         const double cost = static_cast<double>(n) * static_cast<double>(longest + 4);
-        if (s.repair_tokens < cost) {
+        if (s.budget.tokens < cost) {
             ++stats_.repairs_rate_limited;
             continue;
         }
@@ -114,7 +114,7 @@ std::size_t basic_nack_fragmenter<Inner, Parity, Congestion>::answer_with_parity
         const unsigned sent = static_cast<unsigned>(b.next_index - before);
         if (sent == 0)
             continue; // out of indices: the datagrams themselves
-        s.repair_tokens -= cost;
+        s.budget.tokens -= cost;
         stats_.parity_repairs_sent += sent;
         ++b.answers;
         b.answered = (recent ? b.answered : 0) + sent;

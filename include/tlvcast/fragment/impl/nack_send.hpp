@@ -24,15 +24,23 @@ detail::tx_stream& basic_nack_fragmenter<Inner, Parity, Congestion>::tx_for(cons
         erase_tx(oldest);
         ++stats_.streams_evicted;
     }
-    const std::uint32_t id = fresh_id(to);
-    by_id_[id] = to;
     auto& s = tx_[to];
+    open_stream(s, to, now);
+    return s;
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::open_stream(detail::tx_stream& s, const endpoint& to,
+                                                                   time_point now)
+{
     s = detail::tx_stream{};
     s.to = to;
-    s.id = id;
+    s.id = fresh_id(to);
     s.used = now;
+    s.asker_only = std::find(asker_only_.begin(), asker_only_.end(), to) != asker_only_.end();
+    by_id_[s.id] = to;
     congestion_.start(s.flow, lim_);
-    return s;
 }
 
 template <class Inner, class Parity, class Congestion>
@@ -143,13 +151,13 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     detail::tx_stream& s = *found;
     if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
         ++stats_.window_decreases;
-    s.refill(now, lim_);
-    // A shared unicast stream's repair reaches the asker alone: it serves no other receiver
-    // (no holdoff, no parity that was meant for several).
-    const bool shared = s.to == unicast_fanout;
-    const endpoint& repair_to = shared ? from : s.to;
+    // An asker_only stream's repair reaches the asker alone: it serves no other receiver (no
+    // holdoff, no parity that was meant for several), and is paid from the asker's own budget.
+    const bool alone = s.asker_only;
+    const endpoint& repair_to = alone ? from : s.to;
+    detail::repair_budget& tokens = s.budget_for(from, now, lim_, lim_.askers_per_stream);
     std::size_t parity = 0;
-    if (fec_on() && lim_.fec_repair && !shared)
+    if (fec_on() && lim_.fec_repair && !alone)
         parity = answer_with_parity(s, now, out);
     std::size_t budget = lim_.repairs_per_nack - parity; // seqs looked at, repaired or not
     bool beyond = false, limited = false;
@@ -169,16 +177,16 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
             if (fec && s.fec.find(seq) && s.fec.find(seq)->handled == now)
                 continue; // answered with parity just now
             auto* c = s.find(seq);
-            if (!shared && now < c->repaired + lim_.repair_holdoff) {
+            if (!alone && now < c->repaired + lim_.repair_holdoff) {
                 ++stats_.repairs_suppressed;
                 continue;
             }
-            if (s.repair_tokens < static_cast<double>(c->datagram.size())) {
+            if (tokens.tokens < static_cast<double>(c->datagram.size())) {
                 limited = true;
                 budget = 1; // the loop ends: asked again later, when the budget refilled
                 continue;
             }
-            s.repair_tokens -= static_cast<double>(c->datagram.size());
+            tokens.tokens -= static_cast<double>(c->datagram.size());
             c->repaired = now;
             out.push(repair_to, c->datagram);
             ++stats_.repairs_sent;
@@ -186,10 +194,13 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
         }
     }
     stats_.repairs_rate_limited += limited;
-    if (beyond) // asked for what was never sent (a spoofed tail said so): where the stream ends
+    // Asked for what was never sent (a spoofed tail said so), or from an asker_only stream (whose
+    // tails go to every receiver: one receiver's NACKs must not draw them): where the stream ends,
+    // to the asker alone, once per NACK.
+    if (beyond || alone)
         reply(wire::tlv_type::repair_tail, s.id, 0, s.next);
     // The asker may have lost the tail too: tell it again where the stream ends.
-    if (s.tail_due == no_timer) {
+    if (s.tail_due == no_timer && !alone) {
         s.tails_sent = lim_.tails > 0 ? lim_.tails - 1 : 0; // one more tail, even to a group
         s.tail_due = now + lim_.tail_interval;
         wake(s.tail_due);
@@ -203,6 +214,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::tx_timer(detail::tx_strea
     std::size_t bytes = 0;
     stats_.cache_evictions += s.evict(now, lim_, bytes);
     total_cache_ -= bytes;
+    s.prune_askers(now, lim_);
     if (s.tail_due <= now) {
         if (fec_on() && s.fec.block_first < s.next)
             close_block(s, now, out); // the burst ended: its last block, short, closes now

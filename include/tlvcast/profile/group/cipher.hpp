@@ -288,6 +288,13 @@ public:
         return std::nullopt;
     }
 
+    /// Whether `p` is a member of the group as this relay ordered it: its identity is on the
+    /// roster of the last commit, or of the one before (a member removed by the last commit still
+    /// hears that commit and what its last epoch has in flight). Only members hear the relay's
+    /// shared unicast stream (relay_engine); a registered session that is not on the roster
+    /// (joined or not) gets its forwarded blobs inside its own records.
+    bool is_member(const peer_session& p) const { return sequencer_->may_send(p.hop.identity); }
+
     /// A member's blob, without opening it: messages (from an identity of the current or previous
     /// roster) and welcome pages are forwarded; a commit is
     /// ordered when it continues the epoch chain (sequencer); a join must carry the key package
