@@ -20,9 +20,11 @@ TEST_CASE("review: a member that acknowledges one datagram per slow_hold keeps e
     // restarts it. One datagram acknowledged just before each slow_hold keeps the destination held,
     // so the relay withholds its ACKs to all its senders: the group goes at one datagram per
     // slow_hold (3 s by default), for as long as the member likes. docs/SECURITY.md still says
-    // "for at most slow_hold, 1 s". A bound (a cap on one hold however it progresses, say 10 x
-    // slow_hold) would end it; the shed member can come back by acknowledging the end, so the
-    // cap bounds each round, not the member's share of the group's pace.
+    // "for at most slow_hold, 1 s". Two bounds would end it: a cap on one hold however it
+    // progresses (say 10 x slow_hold; the shed member comes back by acknowledging the end, so
+    // that bounds each round only), or progress counted only when a min_window's worth of bytes
+    // was acknowledged within slow_hold (the group's pace then stays above min_window per
+    // slow_hold). Either must keep e2e_repair's lossy receivers, the reason for 251d47c.
     fragment::repair_limits lim;
     lim.send_window = 16 * 1024;
     lim.min_window = 4 * 1024;
