@@ -28,7 +28,8 @@ enum class mark { kept, lost, late };
 enum class attack { none, replay, member_gone };
 
 struct outcome {
-    std::size_t nacks = 0, repairs = 0, unrecoverable = 0, after = 0, after_member2 = 0, duplicates = 0, relay_streams = 0;
+    std::size_t nacks = 0, repairs = 0, unrecoverable = 0, after = 0, after_member2 = 0, duplicates = 0, relay_streams = 0,
+                history = 0; // messages of before the join that reached the newcomer's application
     bool mark_seen = false;
 };
 
@@ -115,6 +116,7 @@ outcome run(mark m, attack a = attack::none)
 
     for (const auto& e : net.events(3)) {
         o.after += e.what == core::client_event::kind::message && e.text == text;
+        o.history += e.what == core::client_event::kind::message && e.text.starts_with("before");
         o.unrecoverable += e.what == core::client_event::kind::unrecoverable;
     }
     for (const auto& e : net.events(2)) {
@@ -154,6 +156,7 @@ TEST_CASE("review_late_join: the start mark lost: the newcomer is repaired what 
     const auto o = review_late_join::run(review_late_join::mark::lost);
     REQUIRE(o.mark_seen);
     CHECK(o.after == 1);
+    CHECK(o.history == 0); // holds: what is repaired is sealed under epochs before the newcomer's
     CHECK(o.nacks == 0);   // fails
     CHECK(o.repairs == 0); // fails
 }
