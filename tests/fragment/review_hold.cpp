@@ -24,7 +24,8 @@ TEST_CASE("review: a member that acknowledges one datagram per slow_hold keeps e
     // progresses (say 10 x slow_hold; the shed member comes back by acknowledging the end, so
     // that bounds each round only), or progress counted only when a min_window's worth of bytes
     // was acknowledged within slow_hold (the group's pace then stays above min_window per
-    // slow_hold). Either must keep e2e_repair's lossy receivers, the reason for 251d47c.
+    // slow_hold; flow.cpp's "slow but acknowledging" receiver, 1 KB per 300 ms, would then be
+    // dropped). Either must keep e2e_repair's lossy receivers, the reason for 251d47c.
     fragment::repair_limits lim;
     lim.send_window = 16 * 1024;
     lim.min_window = 4 * 1024;
