@@ -28,8 +28,8 @@ enum class mark { kept, lost, late };
 enum class attack { none, replay, member_gone };
 
 struct outcome {
-    std::size_t nacks = 0, repairs = 0, unrecoverable = 0, after = 0, after_member2 = 0, duplicates = 0, relay_streams = 0,
-                history = 0; // messages of before the join that reached the newcomer's application
+    std::size_t nacks = 0, repairs = 0, unrecoverable = 0, after = 0, after_member2 = 0, duplicates = 0;
+    std::size_t relay_streams = 0, history = 0; // messages of before the join that reached the newcomer's application
     bool mark_seen = false;
 };
 
