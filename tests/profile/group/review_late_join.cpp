@@ -29,7 +29,8 @@ enum class attack { none, replay, member_gone };
 
 struct outcome {
     std::size_t nacks = 0, repairs = 0, unrecoverable = 0, after = 0, after_member2 = 0, duplicates = 0;
-    std::size_t relay_streams = 0, history = 0; // messages of before the join that reached the newcomer's application
+    std::size_t relay_streams = 0; // streams the relay opened for member 1's marks
+    std::size_t history = 0;       // messages of before the join that reached the newcomer's application
     bool mark_seen = false;
 };
 
