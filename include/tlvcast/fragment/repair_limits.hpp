@@ -20,8 +20,8 @@ enum class slow_receiver_policy {
     block,
     /// A relay: while a destination is over its window, the relay withholds its own ACKs to the
     /// senders it hears (their windows close: back-pressure: they go at its pace); a destination
-    /// that stays over its window and acknowledges nothing new for slow_hold is dropped from
-    /// reliability as with `drop`.
+    /// that stays over its window and acknowledges nothing new for slow_hold, or is still over it
+    /// after slow_hold_max, is dropped from reliability as with `drop`.
     hold,
     /// A relay: a destination whose unacknowledged bytes exceed slow_receiver_bytes is dropped from
     /// reliability at once: its cache is released, it is reported (pop_slow()), and until it
@@ -112,6 +112,9 @@ struct repair_limits {
     /// 3 s: at 20% loss a NACK round fails 36% of the time and the NACK back-off reaches 320 ms, so a
     /// gap outlives 1 s (about 5 rounds) once in ~200 and 3 s (about 11 rounds) once in ~10^5.
     duration slow_hold = std::chrono::seconds(3);
+    /// Relay, hold: the longest one hold lasts, progress or not (a member that acknowledges a
+    /// datagram per slow_hold would otherwise set the whole group's pace for as long as it likes).
+    duration slow_hold_max = std::chrono::seconds(30);
     /// Relay, drop: unacknowledged bytes beyond which a destination is dropped from reliability.
     std::size_t slow_receiver_bytes = std::size_t{2} * 1024 * 1024;
     /// Both: a stream silent and idle this long is forgotten.

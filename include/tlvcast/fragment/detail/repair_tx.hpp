@@ -79,6 +79,7 @@ struct tx_stream {
     // Flow control (unicast streams): bytes of cached datagrams at or above `acked`.
     std::size_t in_flight = 0;
     flow_state flow;            ///< the Congestion policy's
+    time_point held_since = time_point::min(); ///< this hold began (slow_hold_max), whatever its progress
     time_point over_since = time_point::min(); ///< over its window under the hold policy, since
     bool shed = false;          ///< dropped from reliability: sent uncached until it ACKs the end
 

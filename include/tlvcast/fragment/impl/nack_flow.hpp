@@ -19,7 +19,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::check_slow(detail::tx_str
         break;
     case slow_receiver_policy::hold:
         if (s.over_since == time_point::min() && s.in_flight >= window_of(s)) {
-            s.over_since = now;
+            s.over_since = s.held_since = now;
             ++holding_;
             ++stats_.slow_holds;
             wake(now + lim_.slow_hold);
@@ -34,7 +34,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::unhold(detail::tx_stream&
 {
     if (s.over_since == time_point::min())
         return;
-    s.over_since = time_point::min();
+    s.over_since = s.held_since = time_point::min();
     --holding_;
 }
 
@@ -67,10 +67,10 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::flow_timer(detail::tx_str
         return;
     if (s.in_flight < window_of(s)) { // evictions by age brought it under
         unhold(s);
-    } else if (now - s.over_since >= lim_.slow_hold) {
-        shed(s, true); // holding the senders did not help: it is dropped, they go on
+    } else if (now - s.over_since >= lim_.slow_hold || now - s.held_since >= lim_.slow_hold_max) {
+        shed(s, true); // holding the senders did not help (or took too long): it is dropped, they go on
     } else {
-        wake(s.over_since + lim_.slow_hold);
+        wake(std::min(s.over_since + lim_.slow_hold, s.held_since + lim_.slow_hold_max));
         return;
     }
     if (!acks_held())
