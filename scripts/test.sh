@@ -74,13 +74,15 @@ for only in "openssl:-DTLVCAST_WITH_CRYPTOPP=OFF" "cryptopp:-DTLVCAST_WITH_OPENS
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${backend_flags[@]}" -DCMAKE_CXX_COMPILER=g++ "${only#*:}" \
     -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_EXAMPLES=OFF -DTLVCAST_BUILD_FUZZERS=OFF -DTLVCAST_PROFILE_TESTS=backend >/dev/null
   cmake --build "$dir" -j "$jobs" --target tlvcast_backend_tests
-  ctest --test-dir "$dir" -j "$jobs" -L backend --timeout 900
+  in_background "only-${only%%:*}" ctest --test-dir "$dir" -j "$jobs" -L backend --timeout 900
 done
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${sanitizer_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
   -DTLVCAST_SANITIZE=address,undefined -DTLVCAST_BUILD_FUZZERS=ON -DTLVCAST_FUZZ_SECONDS=5 -DTLVCAST_BUILD_BENCH=OFF >/dev/null
 cmake --build build/asan -j "$jobs"
 finish release
+finish only-openssl
+finish only-cryptopp
 in_background asan ctest --test-dir build/asan -j "$jobs" --timeout 900
 
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tsan_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
