@@ -59,29 +59,47 @@ outcome run(mark m, attack a = attack::none)
     (void)net.events(3);
 
     outcome o;
-    int records = 0;
     bool data_seen = false;
-    std::vector<std::byte> held, copy;
+    std::vector<test::wire_datagram> pending; // small records to the newcomer, held for a moment
+    std::vector<std::byte> copy;
     std::uint32_t shared = 0;
     const endpoint newcomer = net.client_address(3);
+    // The mark is the last record the relay sends the newcomer in the same batch as the shared
+    // stream's first datagram (rebuild_fanout tells it, then fans out). Small records are held until
+    // the next batch shows whether that was it; the others go on 1 ms late, the mark as `m` says.
     net.tap = [&](test::wire_datagram& d) {
-        if (d.from != net.relay_address || d.to != newcomer)
+        if (!data_seen && !pending.empty() && pending.front().at < d.at) {
+            for (const auto& r : pending) // an earlier batch: not the mark
+                net.inject(r.from, r.to, r.bytes);
+            pending.clear();
+        }
+        if (d.from != net.relay_address || d.to != newcomer || data_seen)
             return true;
         std::error_code ec;
         const wire::tlv t = wire::read_outer(d.bytes, ec);
-        if (!ec && t.type() == wire::tlv_type::repair_data) {
-            if (!data_seen && !held.empty())
-                net.inject(net.relay_address, newcomer, held); // behind this datagram
-            data_seen = true;
-            shared = wire::decode_repair_data(t.value, ec).stream;
+        const bool registered = net.client(3).current_state() == net_t::client_engine::state::established;
+        if (!ec && registered && t.type() == profile::group::cipher::record_type && d.bytes.size() < 64) {
+            pending.push_back(d);
+            return false;
         }
-        if (ec || t.type() != profile::group::cipher::record_type || ++records != 2)
+        if (ec || t.type() != wire::tlv_type::repair_data)
             return true;
-        o.mark_seen = d.bytes.size() < 64; // a mark, not a blob
-        copy = d.bytes;
-        if (m == mark::late)
-            held = d.bytes;
-        return m == mark::kept;
+        data_seen = true;
+        shared = wire::decode_repair_data(t.value, ec).stream;
+        o.mark_seen = !pending.empty();
+        if (o.mark_seen) {
+            copy = pending.back().bytes;
+            pending.pop_back();
+        }
+        for (const auto& r : pending)
+            net.inject(r.from, r.to, r.bytes);
+        pending.clear();
+        if (m == mark::kept && o.mark_seen)
+            net.inject(net.relay_address, newcomer, copy);
+        net.inject(net.relay_address, newcomer, d.bytes);
+        if (m == mark::late && o.mark_seen)
+            net.inject(net.relay_address, newcomer, copy); // behind the stream's first datagram
+        return false;
     };
     net.start(3);
     net.run_for(std::chrono::seconds(1));
