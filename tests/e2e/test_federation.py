@@ -200,8 +200,11 @@ def founding_race(relays, d, rounds=3):
             time.sleep(3)
             ip("-n", NS["bb"], "link", "set", "to-b", "up")
         epochs.append(wait_one_roster(pair, 2))
-        if k == 0:
-            conflicts = stats_now(relays["b"])[1].get("federation_conflicts")
+        if k == 0:  # relay-b's proposal may still be on its way to the stream when both see one roster
+            deadline = time.monotonic() + harness.WAIT
+            while (conflicts := stats_now(relays["b"])[1].get("federation_conflicts")) < 1 and \
+                    time.monotonic() < deadline:
+                time.sleep(0.5)
             check(conflicts >= 1, f"relay-b's founding, made while its veth was cut, did not conflict: {conflicts}")
         for c in pair:
             c.close_stdin()
