@@ -85,8 +85,8 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
         }
         // Another relay publishes while this link's publisher thread has not set the consumer up yet
         // (a loaded machine): it was skipped for good when set_up counted the stream's last sequence
-        // as delivered. (10 ms after the start: one stored within the same millisecond as the start
-        // was missed about once in 15 runs, not understood; docs/FEDERATION.md.)
+        // as delivered. (Still missed in about 1 of 10-15 runs on a loaded machine, 10 ms after
+        // the start too: open, docs/FEDERATION.md.)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         publish(js, "tlvcast.g.t", "early");
         REQUIRE(consumer.set_up(limits, [] { return false; }));
