@@ -23,27 +23,27 @@ struct repair_budget {
     double tokens = 0;
     time_point at = time_point::min(); ///< last refill (min: never used, so full)
 
+    /// The tokens it would hold at `now`, up to the burst (a fresh one is full).
+    double level(time_point now, const repair_limits& lim) const noexcept
+    {
+        const double burst = static_cast<double>(lim.repair_burst_bytes);
+        if (at == time_point::min())
+            return burst;
+        const double seconds = std::chrono::duration<double>(now - at).count();
+        return std::min(burst, tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
+    }
+
     /// Refills for the time since the last refill, up to the burst.
     void refill(time_point now, const repair_limits& lim) noexcept
     {
-        const double burst = static_cast<double>(lim.repair_burst_bytes);
-        if (at == time_point::min()) {
-            tokens = burst;
-        } else {
-            const double seconds = std::chrono::duration<double>(now - at).count();
-            tokens = std::min(burst, tokens + seconds * static_cast<double>(lim.repair_bytes_per_second));
-        }
+        tokens = level(now, lim);
         at = now;
     }
 
     /// Whether it would be full at `now`: then it is the same as a fresh one (and may be dropped).
     bool full(time_point now, const repair_limits& lim) const noexcept
     {
-        if (at == time_point::min())
-            return true;
-        const double seconds = std::chrono::duration<double>(now - at).count();
-        return tokens + seconds * static_cast<double>(lim.repair_bytes_per_second) >=
-               static_cast<double>(lim.repair_burst_bytes);
+        return level(now, lim) >= static_cast<double>(lim.repair_burst_bytes);
     }
 };
 
