@@ -41,18 +41,7 @@ outcome run(profile::group::delivery mode, bool seal)
     net.data_group = opt.data_group;
     if (mode == profile::group::delivery::multicast)
         net.data_listeners = {0, 1, 2, 3};
-    for (std::size_t i = 0; i < 3; ++i) {
-        net.start(i);
-        net.run_for(std::chrono::milliseconds(200));
-    }
-    for (int k = 0; k < 30; ++k) {
-        const std::string text = "before " + std::to_string(k);
-        std::error_code ec;
-        net.send(static_cast<std::size_t>(k % 3), std::as_bytes(std::span(text)), ec);
-        REQUIRE_FALSE(ec);
-        net.run_for(std::chrono::milliseconds(5));
-    }
-    net.run_for(std::chrono::milliseconds(500));
+    start_and_chat(net, 3, 30);
     (void)net.events(3);
     net.start(3);
     net.run_for(std::chrono::seconds(1));

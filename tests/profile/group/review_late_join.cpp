@@ -44,18 +44,7 @@ outcome run(mark m, attack a = attack::none)
     net_t net(profile::group::cipher(test::identity(200), engine_roster(members)));
     for (std::uint8_t i = 1; i <= members; ++i)
         net.add_client(profile::group::cipher(test::identity(i), opt));
-    for (std::size_t i = 0; i < 3; ++i) {
-        net.start(i);
-        net.run_for(std::chrono::milliseconds(200));
-    }
-    for (int k = 0; k < 30; ++k) {
-        const std::string text = "before " + std::to_string(k);
-        std::error_code ec;
-        net.send(static_cast<std::size_t>(k % 3), std::as_bytes(std::span(text)), ec);
-        REQUIRE_FALSE(ec);
-        net.run_for(std::chrono::milliseconds(5));
-    }
-    net.run_for(std::chrono::milliseconds(500));
+    start_and_chat(net, 3, 30);
     (void)net.events(3);
 
     outcome o;
