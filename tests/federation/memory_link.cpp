@@ -94,3 +94,50 @@ TEST_CASE("memory_link: a full inbound queue drops and counts", "[federation][li
     CHECK(out == bytes(10, 1));
     CHECK_FALSE(b.poll(out));
 }
+
+TEST_CASE("memory_link: an ordered hub stores a commit only at its expectation; a racy one stores it, "
+          "marked stale at every reader", "[federation][link][order]")
+{
+    for (const bool racy : {false, true}) {
+        INFO("racy " << racy);
+        memory_hub hub(true, racy);
+        memory_link a(hub), b(hub);
+        CHECK(a.publish_ordered(bytes(3, 1), 0)); // seq 1
+        CHECK(a.publish(bytes(3, 2)));            // seq 2: not ordered, moves no expectation
+        // b had not seen seq 1: it expects none. A correct store refuses it; a racy one keeps it.
+        CHECK(b.publish_ordered(bytes(3, 3), 0) == racy);
+        CHECK(b.publish_ordered(bytes(3, 4), racy ? 3 : 1)); // after the last ordered one: stored
+        CHECK(b.counters().get(federation_counter::conflicts) == (racy ? 0u : 1u)); // a racy store says "stored"
+        for (memory_link* l : {&a, &b}) {
+            std::vector<std::byte> out;
+            std::vector<reception> got;
+            reception r;
+            while (l->poll(out, r))
+                got.push_back(r);
+            REQUIRE(got.size() == (racy ? 4u : 3u));
+            CHECK((got[0].ordered && !got[0].stale && got[0].seq == 1));
+            CHECK((!got[1].ordered && !got[1].stale));
+            if (racy)
+                CHECK((got[2].ordered && got[2].stale && got[2].seq == 3)); // expected 0, after seq 1
+            CHECK((got.back().ordered && !got.back().stale)); // expected the stale one: it is the last
+        }
+    }
+}
+
+TEST_CASE("order_guard: stale only below an ordered sequence seen before; a reader that missed one keeps, "
+          "never drops, what others keep", "[federation][link][order]")
+{
+    detail::order_guard g;
+    CHECK_FALSE(g.stale(0, 5));            // the first seen: nothing to judge it by
+    CHECK_FALSE(g.stale(5, 9));            // expected the last: fine
+    CHECK(g.stale(5, 10));                 // expected 5, but 9 came before: stale
+    CHECK_FALSE(g.stale(10, 11));          // a stale one still moved the last (the store counts it)
+    CHECK_FALSE(g.stale(std::nullopt, 12)); // no expectation said (junk): not judged, counted
+    CHECK(g.stale(11, 13));
+    CHECK_FALSE(g.stale(20, 21));          // a later expectation than seen: this reader missed one
+    // The tag carries all three.
+    for (const reception r : {reception{7, true, true}, reception{7, true, false}, reception{(1ull << 62) - 1, false, false}}) {
+        const reception back = detail::reception_of(detail::tag_of(r));
+        CHECK((back.seq == r.seq && back.ordered == r.ordered && back.stale == r.stale));
+    }
+}

@@ -146,6 +146,14 @@ private:
             c.add(federation_counter::replayed);
             return verdict::dropped;
         }
+        // Stored though it conflicts (reception::stale): dropped here as at every relay, and the
+        // expectation moves past it, since the order's last sequence did.
+        if (r.stale) {
+            c.add(federation_counter::late_conflicts);
+            if (v.relay == id_)
+                c.add(federation_counter::conflicts);
+            return verdict::dropped;
+        }
         const bool ok = engine.handle_federated({v.kind == envelope_kind::presence, v.blob, v.origin, r.ordered}, now,
                                                 out, events);
         c.add(ok ? federation_counter::delivered : federation_counter::refused);

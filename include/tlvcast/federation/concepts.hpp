@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,12 +37,40 @@ concept federation_link = requires(L& l, std::span<const std::byte> bytes, std::
 struct reception {
     std::uint64_t seq = 0; ///< its position in the federation's order (a stream sequence); 0: none
     bool ordered = false;  ///< it came through the order of commits (JetStream: subject tlvcast.c.<group>)
+    /// An ordered reception that was stored although another commit was stored after the one its
+    /// publisher expected: the order's own check missed the conflict (detail::order_guard).
+    bool stale = false;
 };
 
 namespace detail {
-// A reception as a bounded_queue tag: the sequence, and whether it was ordered in the low bit.
-constexpr std::uint64_t tag_of(const reception& r) noexcept { return r.seq << 1 | (r.ordered ? 1 : 0); }
-constexpr reception reception_of(std::uint64_t tag) noexcept { return {tag >> 1, (tag & 1) != 0}; }
+// A reception as a bounded_queue tag: the sequence (below 2^62), then stale and ordered in the low bits.
+constexpr std::uint64_t tag_of(const reception& r) noexcept
+{
+    return r.seq << 2 | (r.stale ? 2 : 0) | (r.ordered ? 1 : 0);
+}
+constexpr reception reception_of(std::uint64_t tag) noexcept { return {tag >> 2, (tag & 1) != 0, (tag & 2) != 0}; }
+
+/// The order's check once more, where it is read: a commit stored with an expectation below the
+/// sequence of an ordered message stored before it conflicts, and was stored only because the
+/// store's own check raced (nats-server 2.9's clustered streams can store two publications that
+/// expected the same last sequence: nats-io/nats-server#4320). Every reader of the order sees the
+/// same messages in the same order and so drops the same ones. Fed every ordered message, junk
+/// included (the store counts it too). A reader that missed a message judges a later one against an
+/// older sequence: it may keep what others drop, never drop what others keep.
+class order_guard {
+public:
+    /// Whether the ordered message at `seq`, stored with `expected` (none: not said), is stale.
+    bool stale(std::optional<std::uint64_t> expected, std::uint64_t seq) noexcept
+    {
+        const bool late = expected && *expected < last_;
+        if (seq > last_)
+            last_ = seq;
+        return late;
+    }
+
+private:
+    std::uint64_t last_ = 0; // the last ordered message's sequence
+};
 } // namespace detail
 
 /// A federation_link that can also order the group's commits (docs/FEDERATION.md, "One order for

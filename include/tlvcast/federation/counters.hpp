@@ -24,11 +24,12 @@ enum class federation_counter {
     disconnects,    ///< times the NATS connection was lost
     reconnects,     ///< times it came back
     conflicts,      ///< commits the federation's order refused: another relay's commit came first (JetStream)
+    late_conflicts, ///< commits the order stored though they conflict (its check raced), dropped at every relay alike
 };
-inline constexpr std::array<std::string_view, 14> federation_counter_names{
+inline constexpr std::array<std::string_view, 15> federation_counter_names{
     "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
     "malformed", "unauthenticated", "replayed", "own", "refused", "disconnects", "reconnects",
-    "conflicts",
+    "conflicts", "late_conflicts",
 };
 using federation_counters = core::counters<federation_counter, federation_counter_names>;
 

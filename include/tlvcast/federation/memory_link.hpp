@@ -23,10 +23,12 @@ class memory_link;
 /// A hub made with `ordered` models a JetStream stream instead: every publication gets the next
 /// sequence and reaches every link, its publisher's included (a stream consumer sees everything
 /// stored), and the links order commits (ordering_link): an ordered publication is stored only
-/// when the last ordered one stored is the one its publisher expected.
+/// when the last ordered one stored is the one its publisher expected. A `racy` ordered hub
+/// stores a conflicting one too, as nats-server 2.9's clustered streams may (nats-io/nats-server#4320):
+/// the links' readers must catch it (detail::order_guard).
 class memory_hub {
 public:
-    explicit memory_hub(bool ordered = false) : ordered_(ordered) {}
+    explicit memory_hub(bool ordered = false, bool racy = false) : ordered_(ordered), racy_(racy) {}
 
     bool ordered() const noexcept { return ordered_; }
     /// Stores one publication (an ordered one only at `expected`, as ordering_link says): false
@@ -38,7 +40,7 @@ private:
     friend class memory_link;
     std::mutex mutex_;
     std::vector<memory_link*> links_;
-    bool ordered_;
+    bool ordered_, racy_;
     std::uint64_t seq_ = 0, last_ordered_ = 0; // the stream's last sequence, its last ordered one
 };
 
@@ -96,9 +98,11 @@ public:
 
 private:
     friend class memory_hub;
-    void receive(std::span<const std::byte> bytes, reception r)
+    void receive(std::span<const std::byte> bytes, reception r, std::uint64_t expected = 0)
     {
         counters_.add(federation_counter::received);
+        if (r.ordered)
+            r.stale = guard_.stale(expected, r.seq);
         if (!inbound_.try_push(bytes, detail::tag_of(r))) {
             counters_.add(federation_counter::inbound_full);
             return;
@@ -112,6 +116,7 @@ private:
     detail::bounded_queue inbound_;
     std::mutex notify_mutex_;
     std::function<void()> notify_;
+    detail::order_guard guard_; // under the hub's lock: receptions come in the hub's order
     federation_counters counters_;
 };
 
@@ -125,14 +130,15 @@ inline bool memory_hub::publish(const memory_link* from, std::span<const std::by
                 l->receive(bytes, {});
         return !ordered;
     }
-    if (ordered && expected != last_ordered_)
-        return false; // another commit was stored after the one its publisher saw
+    const bool conflict = ordered && expected != last_ordered_; // another commit was stored after the one its publisher saw
+    if (conflict && !racy_)
+        return false;
     const reception r{++seq_, ordered};
     if (ordered)
         last_ordered_ = r.seq;
     for (memory_link* l : links_)
-        l->receive(bytes, r);
-    return true;
+        l->receive(bytes, r, expected);
+    return true; // a racy store acknowledges what it should have refused
 }
 
 static_assert(ordering_link<memory_link>, "memory_link must model federation::ordering_link");

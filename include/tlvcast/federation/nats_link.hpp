@@ -277,6 +277,8 @@ private:
             }
             const char* subject = natsMsg_GetSubject(msg);
             r.ordered = subject && self.commit_subject_ == subject;
+            if (r.ordered) // the expectation it was stored with, checked again (order_guard)
+                r.stale = self.order_guard_.stale(detail::stored_expectation(msg), r.seq);
         }
         self.counters_.add(federation_counter::received);
         const bool queued = self.inbound_.try_push(std::span<const std::byte>(data, n), detail::tag_of(r));
@@ -326,6 +328,7 @@ private:
     jsCtx* js_ = nullptr;                            // with opt_.jetstream
     std::optional<detail::stream_consumer> stream_;  // with opt_.jetstream
     std::mutex seq_mutex_;                           // orders receptions of an old and a new consumer
+    detail::order_guard order_guard_;                // under seq_mutex_
     std::atomic<bool> resubscribe_{false};           // JetStream: after a reconnection
     std::thread publisher_;
     std::mutex notify_mutex_;

@@ -96,7 +96,7 @@ struct federation {
     tf::memory_hub hub;
     std::vector<std::unique_ptr<site>> sites;
 
-    federation(bool ordered, std::size_t members_each) : hub(ordered)
+    federation(bool ordered, std::size_t members_each, bool racy = false) : hub(ordered, racy)
     {
         for (std::uint8_t s = 0; s < 2; ++s)
             sites.push_back(std::make_unique<site>(hub, s, members_each));
@@ -198,6 +198,35 @@ TEST_CASE("federation order: commits made at two sites at once end in one epoch 
                         ++got[s * 3 + i];
     }
     CHECK(got == std::vector<std::size_t>{1, 1, 1, 0, 1, 1});
+}
+
+TEST_CASE("federation order: a store whose check races (nats-server 2.9) keeps both commits of a race; "
+          "every relay drops the second alike and the order goes on", "[profile][group][federation][order]")
+{
+    fed_order::federation f(true, 3, true);
+    f.form(2);
+    f.require_one_group(2, 4);
+    // The racy store keeps the loser of each race: with the expectation stuck before it (a commit
+    // every relay refused), every later commit would conflict and the group would stop changing.
+    for (int round = 0; round < 5; ++round) {
+        INFO("round " << round);
+        const auto epoch = f.sites[0]->member(0).current()->epoch;
+        for (auto& s : f.sites)
+            s->net->client(1).cipher().update(s->net->now());
+        f.run(std::chrono::seconds(3));
+        f.require_one_group(2, 4);
+        CHECK(f.sites[0]->member(0).current()->epoch == epoch + 2);
+    }
+    // Each stored loser reached both relays and was dropped by both, counted as a conflict by its own.
+    const auto late = f.total(tf::federation_counter::late_conflicts);
+    CHECK(late >= 6); // most of the 5 rounds race (the test above), each seen at 2 relays
+    CHECK(late % 2 == 0);
+    CHECK(f.total(tf::federation_counter::conflicts) == late / 2);
+    CHECK(f.total(tf::federation_counter::refused) == 0); // never reached an engine
+    for (auto& s : f.sites)
+        s->net->start(2);
+    f.run(std::chrono::seconds(4));
+    f.require_one_group(3, 6);
 }
 
 TEST_CASE("federation order: without it (a plain hub) the same race splits the sites",

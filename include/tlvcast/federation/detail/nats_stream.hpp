@@ -5,11 +5,13 @@
 
 #include <nats/nats.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace tlvcast::federation::detail {
@@ -92,6 +94,24 @@ inline std::uint64_t stream_last_seq(jsCtx* js, const std::string& name)
     return last;
 }
 
+/// The header that says where a commit expects the commit subject to end.
+inline constexpr const char* expected_header = "Nats-Expected-Last-Subject-Sequence";
+
+/// The expectation a stored message was published with (JetStream keeps the headers); none when it
+/// has none, or not a number.
+inline std::optional<std::uint64_t> stored_expectation(natsMsg* msg)
+{
+    const char* v = nullptr;
+    if (natsMsgHeader_Get(msg, expected_header, &v) != NATS_OK || !v)
+        return std::nullopt;
+    const std::string_view text(v);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+        return std::nullopt;
+    return n;
+}
+
 enum class publish_result { stored, conflict, failed };
 
 /// Publishes until the stream acknowledges (tries `pause` apart for at most `retry_for`: a stream
@@ -116,7 +136,7 @@ publish_result publish_stored(jsCtx* js, const std::string& subject, const void*
         natsMsg* msg = nullptr;
         natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, static_cast<const char*>(data), static_cast<int>(size));
         if (s == NATS_OK && expected)
-            s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", expect.c_str());
+            s = natsMsgHeader_Set(msg, expected_header, expect.c_str());
         jsPubAck* ack = nullptr;
         jsErrCode err = static_cast<jsErrCode>(0);
         if (s == NATS_OK)
