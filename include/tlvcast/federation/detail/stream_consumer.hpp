@@ -24,13 +24,28 @@ namespace tlvcast::federation::detail {
 /// consumer may deliver at once).
 class stream_consumer {
 public:
-    /// The link starts now: what any relay publishes from here on is delivered, even when it is
-    /// stored before set_up() runs on the publisher thread.
-    stream_consumer(jsCtx* js, std::string stream, std::string subject, natsMsgHandler cb, void* closure)
+    /// The link starts at `since` (UTC, ns since 1970; now by default): what any relay publishes from
+    /// then on is delivered, even when it is stored before set_up() runs on the publisher thread.
+    stream_consumer(jsCtx* js, std::string stream, std::string subject, natsMsgHandler cb, void* closure,
+                    std::int64_t since = now_utc())
         : js_(js), stream_(std::move(stream)), subject_(std::move(subject)), cb_(cb), closure_(closure),
-          since_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count())
+          since_(encodable_start(since))
     {
+    }
+    static std::int64_t now_utc()
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+    /// `t` or a little earlier, such that libnats sends it as it is. libnats 3.4 writes a start time's
+    /// fraction of a second without its leading zeros (12.045 s goes out as 12.45 s), which started
+    /// the consumer up to 0.9 s late, past what was stored meanwhile, in 1 run of 10. A fraction
+    /// below 0.1 s is dropped (starting up to 0.1 s early delivers a little more, never less).
+    static constexpr std::int64_t encodable_start(std::int64_t t) noexcept
+    {
+        constexpr std::int64_t second = 1'000'000'000, tenth = second / 10;
+        const std::int64_t fraction = t % second;
+        return fraction < tenth ? t - fraction : t;
     }
     stream_consumer(const stream_consumer&) = delete;
     stream_consumer& operator=(const stream_consumer&) = delete;
