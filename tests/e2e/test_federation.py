@@ -343,6 +343,19 @@ def latency(sender, receivers, n=50):
     return out
 
 
+def leader_changes(nodes, n=6):
+    """The last `n` lines of each NATS node's log about leaders (for a failure's message: CI keeps
+    nothing else)."""
+    out = {}
+    for node in nodes:
+        try:
+            with open(node.log) as f:
+                out[node.name] = [line.strip()[-160:] for line in f if "leader" in line.lower()][-n:]
+        except OSError as e:
+            out[node.name] = str(e)
+    return out
+
+
 def stats_now(relay):
     """The relay's federation counters and events, asked for with SIGUSR1 (for a failure's message)."""
     n = len(relay.select(is_event("stats")))
@@ -450,7 +463,8 @@ def two_sites(jetstream):
                             r.wait_count(lambda e, s=s: e.get("event") == "message" and
                                          e.get("text") in stream[s.name], 40, f"{s.name}'s stream through JetStream")
             except Failure as e:
-                raise Failure(f"{e}; the relays now: {[stats_now(r) for r in relays.values()]}")
+                raise Failure(f"{e}; the relays now: {[stats_now(r) for r in relays.values()]}; "
+                              f"the nodes' last leader changes: {leader_changes(nodes)}")
             lost = 0
             for r in members:
                 for s in members:
