@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <fstream>
 #include <functional>
@@ -128,6 +129,8 @@ public:
             release();
             check(s, "connect");
         }
+        if (stream_)
+            tender_ = std::thread([this] { run_tender(); });
         publisher_ = std::thread([this] { run_publisher(); });
     }
     nats_link(const nats_link&) = delete;
@@ -137,8 +140,14 @@ public:
         set_notify({});
         set_on_state({});
         outbound_.close();
+        {
+            const std::lock_guard lock(ready_mutex_); // no waiter between its check and its wait
+        }
+        ready_.notify_all();
         if (publisher_.joinable())
             publisher_.join();
+        if (tender_.joinable())
+            tender_.join();
         release();
     }
 
@@ -223,15 +232,37 @@ private:
             natsConnection_Destroy(std::exchange(nc_, nullptr));
     }
 
+    // JetStream: the stream and its consumer, on their own thread. Each JetStream request may wait
+    // seconds while a stream's leader is elected; on the publisher's thread, a consumer re-created
+    // between publications let a relay publish one envelope per failed attempt.
+    void run_tender()
+    {
+        const auto closed = [this] { return outbound_.closed(); };
+        if (!stream_->set_up(opt_.stream, closed))
+            return;
+        {
+            const std::lock_guard lock(ready_mutex_);
+            stream_ready_ = true;
+        }
+        ready_.notify_all();
+        while (!closed()) {
+            stream_->tend(resubscribe_);
+            std::unique_lock lock(ready_mutex_);
+            ready_.wait_for(lock, std::chrono::milliseconds(200), closed);
+        }
+    }
+
     void run_publisher()
     {
         std::vector<std::byte> buf;
-        if (stream_ && !stream_->set_up(opt_.stream, [this] { return outbound_.closed(); }))
-            return;
+        if (stream_) { // publications wait in the queue until the stream is there
+            std::unique_lock lock(ready_mutex_);
+            ready_.wait(lock, [this] { return stream_ready_ || outbound_.closed(); });
+            if (!stream_ready_)
+                return;
+        }
         std::uint64_t n = 0;
         for (;;) {
-            if (stream_)
-                stream_->tend(resubscribe_);
             std::uint64_t tag = 0;
             if (!outbound_.pop(buf, std::chrono::milliseconds(200), &tag)) {
                 if (outbound_.closed())
@@ -330,7 +361,10 @@ private:
     std::mutex seq_mutex_;                           // orders receptions of an old and a new consumer
     detail::order_guard order_guard_;                // under seq_mutex_
     std::atomic<bool> resubscribe_{false};           // JetStream: after a reconnection
-    std::thread publisher_;
+    std::thread publisher_, tender_; // tender_: JetStream's stream and consumer
+    std::mutex ready_mutex_;
+    std::condition_variable ready_; // the stream is set up; or the link closes
+    bool stream_ready_ = false;     // under ready_mutex_
     std::mutex notify_mutex_;
     std::function<void()> notify_;
     std::function<void(bool, const std::string&)> on_state_;
