@@ -4,8 +4,9 @@
 #  1. the release build (g++): unit, interop and end-to-end tests, and the consumer test (the library
 #     installed and used with find_package, pkg-config and FetchContent: tests/consumer/run.sh) (no
 #     benchmark programs: no test runs them; docs/BENCHMARKS.md builds them in a Release tree of their own);
-#  2. the single-backend builds (g++, Release at -O0): OpenSSL only and Crypto++ only, the unit tests that
-#     depend on the backends (of tests/profile, only the files about the backend: TLVCAST_PROFILE_TESTS);
+#  2. the single-backend builds (g++, Release at -O0): OpenSSL only and Crypto++ only, the unit tests whose
+#     subject is the backends (label "backend": tests/CMakeLists.txt; of tests/profile, only the files
+#     about the backend: TLVCAST_PROFILE_TESTS);
 #  3. the sanitizer build (clang, AddressSanitizer + UBSan, -O0 but the fuzzers at -O1): the same tests,
 #     plus every fuzzer smoke-run (5 s each here; long runs: docs/FUZZING.md and scripts/soak.sh);
 #  4. the ThreadSanitizer build (clang): the tests labelled "tsan".
@@ -88,7 +89,7 @@ in_background asan ctest --test-dir build/asan -j "$jobs" --timeout 900
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tsan_flags[@]}" -DCMAKE_CXX_COMPILER=clang++ \
   -DTLVCAST_SANITIZE=thread -DTLVCAST_BUILD_BENCH=OFF -DTLVCAST_BUILD_FUZZERS=OFF >/dev/null
 # Only what the threaded tests need: the thread-heavy test programs and the two programs of the e2e tests.
-cmake --build build/tsan -j "$jobs" --target test_core test_crypto test_transport tlvcast-relay tlvcast-chat
+cmake --build build/tsan -j "$jobs" --target test_core test_crypto test_federation test_transport tlvcast-relay tlvcast-chat
 finish asan
 # In the foreground, with nothing compiling beside it: under TSan, e2e_hostile's relay needs the CPU to
 # keep up with the attack (it lost its clients with a single-backend build running beside it).
