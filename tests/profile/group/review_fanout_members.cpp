@@ -169,14 +169,12 @@ TEST_CASE("review_fanout: members that restart elsewhere in the other delivery m
         CHECK((d.to != old1 && d.to != old3));
 }
 
-// FINDING (not fixed; not the fan-out's): a process restarted in place (the same identity at the
-// same address) is taken for a re-key of the old session. The group relay carries the old session's
-// GROUP_JOIN over (its key package and delivery mode: profile::group::basic_cipher::relay_handshake)
-// and refuses the new process's as replayed, and the peer entry stays `connected`, so nobody is told
-// of the new key package: the new process never gets back into the group, whatever its mode, for
-// as long as it keeps the session alive. Restarting at another address works (the test above).
-// Fixing it needs the relay to tell a restart from a re-key (a newer key package in a GROUP_JOIN
-// replacing the carried one, and announced), which touches the restart rules of review_restart.cpp.
+// FINDING (fixed 2026-12-02): a process restarted in place (the same identity at the same address)
+// was taken for a re-key of the old session. The group relay carried the old session's GROUP_JOIN
+// over (its key package and delivery mode: profile::group::basic_cipher::relay_handshake) and
+// refused the new process's as replayed, and the peer entry stayed `connected`, so nobody was told
+// of the new key package: the new process never got back into the group. Now one GROUP_JOIN with a
+// newer key package replaces the carried one and is announced (cipher_relay.hpp, take_rejoin).
 namespace {
 
 void review_members_restart_in_place(bool other_mode)
@@ -211,13 +209,13 @@ void review_members_restart_in_place(bool other_mode)
 
 } // namespace
 
-TEST_CASE("review_fanout: members restarted in place are back in the group", "[review_fanout][!shouldfail]")
+TEST_CASE("review_fanout: members restarted in place are back in the group", "[review_fanout]")
 {
     review_members_restart_in_place(false);
 }
 
 TEST_CASE("review_fanout: members restarted in place in the other delivery mode are back in the group",
-          "[review_fanout][!shouldfail]")
+          "[review_fanout]")
 {
     review_members_restart_in_place(true);
 }

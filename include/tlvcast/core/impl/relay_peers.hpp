@@ -158,8 +158,20 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
     if (it != peers_.end() && it->second.session != session)
         it = peers_.end();
     if (kind == crypto::message_kind::join) {
-        if (it == peers_.end() || it->second.connected)
+        if (it == peers_.end())
             return;
+        if (it->second.connected) {
+            // A process restarted in place joined again with a newer key package (the Cipher
+            // replaced the join its session carried over the re-key): the members must hear of it.
+            if constexpr (requires { cipher_.take_rejoin(*session); })
+                if (cipher_.take_rejoin(*session)) {
+                    if constexpr (requires { cipher_.delivery_group(*session); })
+                        if (const auto g = cipher_.delivery_group(*session))
+                            tell_start(from, *session, *g, out);
+                    announce(from, session.get(), true, now, out);
+                }
+            return;
+        }
         it->second.connected = true;
         events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
         if constexpr (requires { cipher_.delivery_group(*session); })

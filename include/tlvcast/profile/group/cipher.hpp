@@ -56,6 +56,11 @@ public:
         mutable std::vector<std::byte> join;
         mutable std::shared_ptr<detail::live_set::token> live;
         mutable unsigned join_failures = 0; ///< GROUP_JOINs whose key package did not verify
+        /// `join` came over from the session this one re-keyed: the same identity at the same address,
+        /// which may be a process restarted in place. One GROUP_JOIN with a newer key package may
+        /// replace it (then `rejoined` until the engine announced it: take_rejoin()).
+        mutable bool join_carried = false;
+        mutable bool rejoined = false;
         mutable std::uint64_t sync_epoch = 0; ///< the relay's epoch when sync_answers began counting
         mutable unsigned sync_answers = 0;
     };
@@ -255,6 +260,7 @@ public:
             if (current && current->hop.identity == registered->hop.identity) { // a re-key keeps the membership
                 registered->join = current->join;
                 registered->live = current->live;
+                registered->join_carried = !current->join.empty();
             }
         }
         return mine;
@@ -278,6 +284,10 @@ public:
         hop_.protect_append(p.hop, inner, dst, ec);
     }
     std::optional<crypto::fingerprint> identity(const peer_session& p) const noexcept { return p.hop.identity; }
+
+    /// Once after a GROUP_JOIN replaced the one carried over a re-key (a process restarted in place):
+    /// the engine announces the session again, so that the members update its key package.
+    bool take_rejoin(const peer_session& p) const noexcept { return std::exchange(p.rejoined, false); }
 
     /// Where forwarded blobs reach `p`: the data group when it joined asking for multicast (one
     /// datagram there serves every such member), else nullopt (its own unicast copy).

@@ -48,11 +48,15 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
     }
     case wire::tlv_type::group_join: {
         // A session joins once: the same join again (a member that waits repeats it) costs
-        // nothing, another one is refused, and failed verifications are capped per session.
+        // nothing, another one is refused, and failed verifications are capped per session. Except
+        // once over a join carried across a re-key: a process restarted in place (same identity,
+        // same address) re-keys the old session and joins with its new key package, which must be
+        // newer than the carried one (an old one replayed must not roll the member's key back).
         if (!p.join.empty()) {
-            if (!std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
+            if (!p.join_carried && !std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
                 ec = errc::replayed;
-            return k::join;
+            if (!p.join_carried || std::equal(p.join.begin(), p.join.end(), t.value.begin(), t.value.end()))
+                return k::join;
         }
         if (p.join_failures >= max_join_failures) {
             ec = errc::rate_limited;
@@ -69,6 +73,17 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
             ++p.join_failures;
             ec = errc::authentication_failed;
             return k::join;
+        }
+        if (p.join_carried) {
+            std::error_code old_ec;
+            const join_view old = read_join(p.join, old_ec);
+            if (old_ec || j.kp.entry.seq <= old.kp.entry.seq) {
+                ec = errc::replayed;
+                return k::join;
+            }
+            p.join_carried = false; // once: another join after this one is refused as before
+            p.rejoined = true;
+            p.live.reset(); // the old process's key package is not live any more
         }
         p.join.assign(t.value.begin(), t.value.end());
         if (!p.live)
