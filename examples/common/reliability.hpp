@@ -131,6 +131,7 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"repair_suppressed", s.repairs_suppressed},
             {"repair_retransmitted_bytes", s.retransmitted_bytes},
             {"repair_gone_sent", s.gone_sent},
+            {"repair_starts_resent", s.starts_resent},
             {"repair_duplicates", s.duplicates},
             {"repair_unrecoverable", s.unrecoverable},
             {"repair_cache_evictions", s.cache_evictions},

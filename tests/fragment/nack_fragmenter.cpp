@@ -526,3 +526,75 @@ TEST_CASE("nack_fragmenter: REPAIR_START says where a receiver's part of a group
     CHECK(bare.stats().refused == 2);
     CHECK(bare.rx_streams() == 0);
 }
+
+TEST_CASE("nack_fragmenter: a NACK below where a receiver was told it begins is answered with its "
+          "REPAIR_START again, nothing below it repaired", "[fragment][repair]")
+{
+    // The receiver's REPAIR_START went out in one record and may have been lost: it then NACKs the
+    // stream's history, which was never its (a relay's shared stream joined mid-way).
+    auto sender = make(1);
+    const time_point now = time_point{} + std::chrono::seconds(1);
+    const endpoint late(0x0a000200, 6000), early(0x0a000201, 6000);
+    std::error_code ec;
+    const auto send = [&](std::uint32_t i) {
+        datagram_batch out;
+        sender.split(message_of(i, 100), group_ep, now, out, ec);
+        REQUIRE_FALSE(ec);
+    };
+    for (std::uint32_t i = 0; i < 10; ++i)
+        send(i);
+    std::vector<std::byte> mark;
+    REQUIRE(sender.append_start(group_ep, late, mark)); // `late` joins now: its part begins at 10
+    std::uint32_t stream = 0;
+    {
+        const auto start = wire::decode_repair_mark(wire::tlv_type::repair_start, wire::read_outer(mark, ec).value, ec);
+        REQUIRE_FALSE(ec);
+        stream = start.stream;
+        CHECK(start.value == 10);
+    }
+    for (std::uint32_t i = 10; i < 14; ++i)
+        send(i);
+    // What one NACK of `from` for `ranges` draws: (types of what goes to it, repairs sent).
+    const auto ask = [&](const endpoint& from, std::vector<wire::repair_range> ranges) {
+        std::vector<std::byte> nack;
+        wire::append_repair_nack(nack, stream, ranges, ec);
+        REQUIRE_FALSE(ec);
+        datagram_batch out;
+        std::vector<std::byte> m;
+        const auto repairs = sender.stats().repairs_sent;
+        sender.handle_control(from, wire::read_outer(nack, ec), now, out, m, ec);
+        std::vector<wire::tlv_type> types;
+        std::uint32_t said_start = 0;
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            const auto t = wire::read_outer(out[k].bytes, ec);
+            types.push_back(t.type());
+            if (t.type() == wire::tlv_type::repair_start) {
+                CHECK(out[k].to == from); // to the asker, in its records
+                said_start = wire::decode_repair_mark(t.type(), t.value, ec).value;
+            }
+        }
+        return std::tuple(types, sender.stats().repairs_sent - repairs, said_start);
+    };
+    // All below its start: the mark again, no repair.
+    auto [types, repaired, said] = ask(late, {{0, 10}});
+    CHECK(repaired == 0);
+    CHECK(said == 10);
+    CHECK(sender.stats().starts_resent == 1);
+    // Across its start: the mark again, and only what is its own.
+    std::tie(types, repaired, said) = ask(late, {{5, 7}});
+    CHECK(repaired == 2); // 10, 11
+    CHECK(said == 10);
+    // At or above its start: repaired as always, no mark (other seqs: repair_holdoff).
+    std::tie(types, repaired, said) = ask(late, {{12, 2}});
+    CHECK(repaired == 2);
+    CHECK(said == 0);
+    // A receiver never told a start (there from the beginning) gets the history.
+    std::tie(types, repaired, said) = ask(early, {{0, 4}});
+    CHECK(repaired == 4);
+    CHECK(said == 0);
+    // Once its address is forgotten (another process may take it), the start goes with it.
+    sender.forget(late);
+    std::tie(types, repaired, said) = ask(late, {{0, 2}});
+    CHECK(said == 0);
+    CHECK(sender.stats().starts_resent == 2);
+}

@@ -250,16 +250,20 @@ public:
         return false;
     }
 
-    /// Where a receiver added now to the group stream to `to` begins (a relay's member that joins
+    /// Where `receiver`, added now to the group stream to `to`, begins (a relay's member that joins
     /// its shared unicast stream or its data group mid-way): appends the REPAIR_START for that
-    /// receiver's records (it then asks for nothing before: nack_receive.hpp, on_mark). False when
-    /// the stream has sent nothing yet (the receiver starts at 0 anyway), or without repair.
-    bool append_start(const endpoint& to, std::vector<std::byte>& out) const
+    /// receiver's records (it then asks for nothing before: nack_receive.hpp, on_mark), and keeps
+    /// it: a NACK of `receiver` below it is answered with it again. False when the stream has sent
+    /// nothing yet (the receiver starts at 0 anyway), or without repair.
+    bool append_start(const endpoint& to, const endpoint& receiver, std::vector<std::byte>& out)
     {
         const auto it = tx_.find(to);
         if (!lim_.repair || it == tx_.end() || it->second.next == 0 || !group_stream(it->second.id))
             return false;
-        wire::append_repair_start(out, it->second.id, it->second.next);
+        detail::tx_stream& s = it->second;
+        if (s.starts.size() < lim_.askers_per_stream || s.starts.contains(receiver))
+            s.starts[receiver] = s.next;
+        wire::append_repair_start(out, s.id, s.next);
         return true;
     }
 

@@ -198,10 +198,10 @@ void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, sessio
     // A member that joins a stream of many mid-way (the shared unicast stream, a data group) learns
     // in its records where its part begins (REPAIR_START): it would otherwise read a young stream
     // from seq 0 and be repaired what was sent before it joined (stale commits of a dead group, say).
-    if constexpr (opaque && requires(std::vector<std::byte>& v) { fragmenter_.append_start(member, v); }) {
+    if constexpr (opaque && requires(std::vector<std::byte>& v) { fragmenter_.append_start(stream, member, v); }) {
         std::vector<std::byte> mark;
         std::error_code ec;
-        if (fragmenter_.append_start(stream, mark) &&
+        if (fragmenter_.append_start(stream, member, mark) &&
             !detail::protect_one(cipher_, session, member, mark, record_, out, ec))
             counters_.add(relay_counter::send_errors);
     } else {

@@ -75,6 +75,10 @@ struct tx_stream {
     /// Of an asker_only stream: a budget per asker, so that one receiver's NACKs cannot spend what
     /// another's repairs need (only budgets not full are kept; askers beyond max_askers share `budget`).
     std::unordered_map<endpoint, repair_budget> askers;
+    /// Of a group stream: where each receiver added mid-way begins (append_start), at most
+    /// max_askers of them. A NACK below is answered with its REPAIR_START again, never repaired:
+    /// the first one, in a record, may have been lost.
+    std::unordered_map<endpoint, std::uint32_t> starts;
     fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
     // Flow control (unicast streams): bytes of cached datagrams at or above `acked`.
     std::size_t in_flight = 0;

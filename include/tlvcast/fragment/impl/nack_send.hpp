@@ -149,6 +149,25 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     }
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
+    // A receiver added mid-way asks for what was sent before it: it lost its REPAIR_START. It gets
+    // that again, to itself under its records, and none of what it asked for below it.
+    if (const auto st = s.starts.find(from); st != s.starts.end()) {
+        bool below = false;
+        for (auto& r : ranges_) {
+            if (r.first >= st->second)
+                continue;
+            below = true;
+            const std::uint64_t end = std::uint64_t{r.first} + r.count;
+            r.count = end > st->second ? static_cast<std::uint16_t>(end - st->second) : std::uint16_t{0};
+            r.first = st->second;
+        }
+        if (below) {
+            const std::size_t mark = out.mark();
+            wire::append_repair_start(out.bytes(), s.id, st->second);
+            out.commit(from, mark);
+            ++stats_.starts_resent;
+        }
+    }
     if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
         ++stats_.window_decreases;
     // An asker_only stream's repair reaches the asker alone: it serves no other receiver (no
@@ -276,6 +295,8 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::forget(const endpoint& pe
 {
     if (auto it = tx_.find(peer); it != tx_.end())
         erase_tx(it);
+    for (auto& [to, s] : tx_) // where it began in group streams: another process may take the address
+        s.starts.erase(peer);
     // Its streams, and the group streams heard under its address without a port.
     const auto erase_from = [&](const endpoint& key, bool groups_only) {
         for (auto it = rx_.lower_bound(rx_key{key, 0}); it != rx_.end() && it->first.first == key;) {
