@@ -69,11 +69,7 @@ TEST_CASE("nats_link (JetStream): two links read one order; a commit is stored o
         return;
     }
     test::nats_server server;
-    nats_options o;
-    o.servers = {server.url()};
-    o.group = "js";
-    o.jetstream = true;
-    o.stream.replicas = 1;
+    nats_options o = test::jetstream_options(server, "js");
     nats_link a(o), b(o);
     const auto env = [](int v) { return std::vector<std::byte>(40, std::byte(v)); };
     // Published before either link set its stream up: they wait in the queue, then come in order.

@@ -3,6 +3,10 @@
 // federation tests that need a real server; the e2e tests run clusters of their own).
 #pragma once
 
+#if TLVCAST_HAS_NATS
+#include <tlvcast/federation/nats_link.hpp>
+#endif
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -84,5 +88,18 @@ struct nats_server {
     }
     std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
 };
+
+#if TLVCAST_HAS_NATS
+/// A NATS link's settings for `group` through JetStream on `s` (one server: a stream of one replica).
+inline tlvcast::federation::nats_options jetstream_options(const nats_server& s, std::string group)
+{
+    tlvcast::federation::nats_options o;
+    o.servers = {s.url()};
+    o.group = std::move(group);
+    o.jetstream = true;
+    o.stream.replicas = 1;
+    return o;
+}
+#endif
 
 } // namespace test

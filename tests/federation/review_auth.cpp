@@ -400,11 +400,7 @@ TEST_CASE("review auth: a NATS publisher without the key cannot mute a relay thr
         return;
     }
     test::nats_server server;
-    nats_options o;
-    o.servers = {server.url()};
-    o.group = "review";
-    o.jetstream = true;
-    o.stream.replicas = 1;
+    nats_options o = test::jetstream_options(server, "review");
     nats_link receiver(o);
     o.client_name = "tlvcast-relay-a";
     nats_link a(o);

@@ -56,6 +56,30 @@ void publish(jsCtx* js, const std::string& subject, const std::string& body)
     jsPubAck_Destroy(ack);
 }
 
+// A server, a JetStream context on it, and the group stream `TLVCAST_<g>` (R1) of subjects tlvcast.*.<g>.
+struct jetstream {
+    test::nats_server server;
+    natsConnection* nc = nullptr;
+    jsCtx* js = nullptr;
+    stream_limits limits;
+    std::string stream, subject;
+
+    explicit jetstream(const std::string& g) : stream("TLVCAST_" + g), subject("tlvcast.*." + g)
+    {
+        REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
+        REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+        limits.replicas = 1;
+        REQUIRE(ensure_stream(js, stream, subject, limits));
+    }
+    jetstream(const jetstream&) = delete;
+    jetstream& operator=(const jetstream&) = delete;
+    ~jetstream()
+    {
+        jsCtx_Destroy(js);
+        natsConnection_Destroy(nc);
+    }
+};
+
 } // namespace
 
 TEST_CASE("stream_consumer: delivers what was stored after the link started, even before its set-up ran",
@@ -65,20 +89,13 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
         WARN("no nats-server on PATH: not run");
         return;
     }
-    test::nats_server server;
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    stream_limits limits;
-    limits.replicas = 1;
-    const std::string stream = "TLVCAST_t", subject = "tlvcast.*.t";
-    REQUIRE(ensure_stream(js, stream, subject, limits));
+    jetstream j("t");
+    jsCtx* js = j.js;
 
     publish(js, "tlvcast.g.t", "before"); // stored before the link started: not for it
     delivered got;
     {
-        stream_consumer consumer(js, stream, subject, &delivered::on_message, &got);
+        stream_consumer consumer(js, j.stream, j.subject, &delivered::on_message, &got);
         {
             const std::lock_guard lock(got.m);
             got.consumer = &consumer;
@@ -88,7 +105,7 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
         // as delivered.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         publish(js, "tlvcast.g.t", "early");
-        REQUIRE(consumer.set_up(limits, [] { return false; }));
+        REQUIRE(consumer.set_up(j.limits, [] { return false; }));
         publish(js, "tlvcast.c.t", "late");
         const auto bodies = got.wait_for(2);
         CHECK(bodies == std::vector<std::string>{"early", "late"});
@@ -98,8 +115,6 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
         const std::lock_guard lock(got.m);
         got.consumer = nullptr; // the subscription goes with the consumer; late callbacks take nothing
     }
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
 }
 
 TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent late (libnats drops the "
@@ -115,15 +130,8 @@ TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent
         WARN("no nats-server on PATH: not run");
         return;
     }
-    test::nats_server server;
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    stream_limits limits;
-    limits.replicas = 1;
-    const std::string stream = "TLVCAST_u", subject = "tlvcast.*.u";
-    REQUIRE(ensure_stream(js, stream, subject, limits));
+    jetstream j("u");
+    jsCtx* js = j.js;
     publish(js, "tlvcast.g.u", "before");
     // A start at 0.03 s past a second, and a message 0.05 to 0.35 s past it: libnats alone sent the
     // start as 0.3 s past it, after the message. (The second is the next one: "before" stays before.)
@@ -132,21 +140,19 @@ TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent
     std::this_thread::sleep_for(std::chrono::nanoseconds(second + 50'000'000 - now));
     delivered got;
     {
-        stream_consumer consumer(js, stream, subject, &delivered::on_message, &got, second + 30'000'000);
+        stream_consumer consumer(js, j.stream, j.subject, &delivered::on_message, &got, second + 30'000'000);
         {
             const std::lock_guard lock(got.m);
             got.consumer = &consumer;
         }
         publish(js, "tlvcast.g.u", "in the hundredths");
         const bool in_time = stream_consumer::now_utc() < second + 300'000'000;
-        REQUIRE(consumer.set_up(limits, [] { return false; }));
+        REQUIRE(consumer.set_up(j.limits, [] { return false; }));
         const auto bodies = got.wait_for(1);
         if (in_time) // else the machine was too slow for this check to mean anything
             CHECK(bodies == std::vector<std::string>{"in the hundredths"});
         const std::lock_guard lock(got.m);
         got.consumer = nullptr;
     }
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
 }
 #endif
