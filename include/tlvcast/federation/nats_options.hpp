@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: BSL-1.0
+// The NATS link's settings (federation/nats_link.hpp, which includes this) and the group names it
+// takes. docs/FEDERATION.md.
+#pragma once
+
+#include <tlvcast/federation/detail/nats_stream.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlvcast::federation {
+
+/// The NATS link's settings; every limit a named default.
+struct nats_options {
+    std::vector<std::string> servers;   ///< nats://HOST:PORT (or tls://): any node of the cluster
+    std::string credentials_file;       ///< a NATS .creds file (user JWT and seed); empty: none
+    std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group> (commits: tlvcast.c.<group>)
+    std::string client_name = "tlvcast-relay";
+    static constexpr std::size_t default_max_queued = 4096;             ///< envelopes each way
+    static constexpr std::size_t default_max_queued_bytes = 64u << 20;  ///< bytes each way
+    std::size_t max_outbound = default_max_queued, max_outbound_bytes = default_max_queued_bytes;
+    std::size_t max_inbound = default_max_queued, max_inbound_bytes = default_max_queued_bytes;
+    std::chrono::milliseconds reconnect_wait{250}; ///< between attempts, forever (a relay outlives NATS outages)
+    int reconnect_buffer = 8 << 20; ///< bytes libnats keeps for the server while reconnecting
+    /// Carry the group through a JetStream stream (TLVCAST_<group>, `stream` limits) instead of
+    /// plain subjects: every publication is stored (R3 by default) before it counts as published,
+    /// and an ordered consumer delivers what was stored since this link started, in order, across
+    /// the death of a node. Commits then go through the stream's order (ordering_link): subject
+    /// tlvcast.c.<group>, stored only after the last commit the relay saw. docs/FEDERATION.md,
+    /// "JetStream" and "One order for membership".
+    bool jetstream = false;
+    detail::stream_limits stream;
+    /// How long an envelope is retried before it counts as a publish error (a stream leader's
+    /// election after a node died takes seconds; meanwhile the others wait in the bounded queue).
+    static constexpr std::chrono::milliseconds default_publish_retry{30'000};
+    std::chrono::milliseconds publish_retry = default_publish_retry;
+};
+
+/// Whether `name` may be a group's subject token: 1..64 of [A-Za-z0-9_-] (no NATS wildcard or dot).
+inline bool valid_group_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 64)
+        return false;
+    for (const char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+} // namespace tlvcast::federation
