@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Adversarial review of the order of commits over a real nats-server (loopback only): the header
 // the relays re-check (detail::stored_expectation), what a publisher without the key can store in
-// the group's stream with raw NATS protocol, and the consumer's start time (encodable_start).
+// the group's stream with raw NATS protocol, and what the stream's limits do to the order.
 #if TLVCAST_HAS_NATS
 #include <tlvcast/federation/nats_link.hpp>
 
@@ -75,9 +75,10 @@ struct expectations {
     }
 };
 
-nats_options options(const test::nats_server& server, const char* name)
+nats_options options(const test::nats_server& server, const char* name, const detail::stream_limits& limits = {})
 {
     nats_options o;
+    o.stream = limits;
     o.servers = {server.url()};
     o.group = "order";
     o.client_name = name;
@@ -104,6 +105,23 @@ std::vector<std::pair<std::string, reception>> receive(nats_link& l, std::size_t
 std::vector<std::byte> bytes_of(const std::string& s)
 {
     return {reinterpret_cast<const std::byte*>(s.data()), reinterpret_cast<const std::byte*>(s.data() + s.size())};
+}
+
+// Whether a commit expecting the last one a relay read is stored after `meanwhile` ran: it is
+// what every relay's bridge expects when nothing newer came on the commit subject.
+bool commit_after(const detail::stream_limits& limits, const std::function<void(const test::nats_server&)>& meanwhile)
+{
+    test::nats_server server;
+    nats_link a(options(server, "relay-a", limits)), b(options(server, "relay-b", limits));
+    REQUIRE(b.publish_ordered(bytes_of("commit-1"), 0));
+    const auto first = receive(a, 1);
+    REQUIRE(first.size() == 1);
+    meanwhile(server);
+    REQUIRE(b.publish_ordered(bytes_of("commit-2"), first[0].second.seq));
+    for (int i = 0; i < 100 && b.counters().get(federation_counter::published) < 2 &&
+                    b.counters().get(federation_counter::conflicts) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return b.counters().get(federation_counter::conflicts) == 0;
 }
 
 // Whether a relay's link still receives the group after a raw message with `headers` and `body`
@@ -216,6 +234,54 @@ TEST_CASE("review order: finding: a stored message that looks like a JetStream h
         return;
     }
     CHECK(delivers_after("NATS/1.0 100 Idle Heartbeat\r\n\r\n", ""));
+}
+
+TEST_CASE("review order: a commit expecting the last one read is stored (what the two findings below break)",
+          "[federation][order][nats][review]")
+{
+    if (!test::have_nats_server()) {
+        WARN("no nats-server on PATH: not run");
+        return;
+    }
+    detail::stream_limits limits;
+    limits.replicas = 1;
+    CHECK(commit_after(limits, [](const test::nats_server&) {}));
+}
+
+// Open: the stream's limits remove its oldest messages, the commit subject's last included, and
+// nats-server then checks an expectation against none (0); every relay still expects the commit
+// it read last, nothing newer ever comes on the commit subject, and every commit conflicts. A
+// commit sent with 0 would be stored, and then dropped as stale by every relay's order_guard.
+// The group's commits stop after max_age (10 min) without one, or once anyone who may publish on
+// the group subject stored max_bytes (256 MiB) after the last commit.
+TEST_CASE("review order: finding: once the last commit aged out of the stream every commit conflicts",
+          "[federation][order][nats][review][!shouldfail]")
+{
+    if (!test::have_nats_server()) {
+        WARN("no nats-server on PATH: not run");
+        return;
+    }
+    detail::stream_limits limits;
+    limits.replicas = 1;
+    limits.max_age = std::chrono::seconds(1);
+    limits.duplicates = std::chrono::milliseconds(500); // the server wants it within max_age
+    CHECK(commit_after(limits, [](const test::nats_server&) { std::this_thread::sleep_for(std::chrono::seconds(3)); }));
+}
+
+TEST_CASE("review order: finding: junk on the group subject that pushes the last commit out of the stream "
+          "makes every commit conflict", "[federation][order][nats][review][!shouldfail]")
+{
+    if (!test::have_nats_server()) {
+        WARN("no nats-server on PATH: not run");
+        return;
+    }
+    detail::stream_limits limits;
+    limits.replicas = 1;
+    limits.max_bytes = 16 * 1024;
+    CHECK(commit_after(limits, [](const test::nats_server& server) {
+        for (int i = 0; i < 40; ++i) // 40 KiB: over max_bytes
+            raw_publish(server.port, "tlvcast.g.order", header_block("X-Junk: 1\r\n"), std::string(1024, 'j'));
+    }));
 }
 
 TEST_CASE("review order: a stored message with no body and no status line stops no consumer",
