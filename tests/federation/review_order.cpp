@@ -169,6 +169,29 @@ TEST_CASE("review order: a relay's refused commit stored again after the relay p
     CHECK(b.engine().applied == a.engine().applied);
 }
 
+TEST_CASE("review order: a race loser's commit stored again after its relay published more is a replay "
+          "everywhere: that relay commits next", "[federation][order][review]")
+{
+    memory_hub hub(true);
+    memory_link attacker(hub);
+    site a(hub, 1), b(hub, 2);
+    a.engine().commit(); // seq 1
+    b.engine().commit(); // the loser
+    a.relay.run();
+    b.relay.run();
+    b.engine().message(); // counter 2, stored
+    attacker.publish_ordered(b.link.offered.at(0), 1);
+    a.relay.run();
+    b.relay.run();
+    CHECK(a.count(federation_counter::replayed) == 1);
+    CHECK(b.count(federation_counter::replayed) == 1); // was: refused there, so b kept expecting seq 1
+    b.engine().commit();                               // expected the re-stored one: stored
+    a.relay.run();
+    b.relay.run();
+    CHECK(a.engine().epoch == 2);
+    CHECK(b.engine().applied == a.engine().applied);
+}
+
 // Open: the expectation a reader judges by is the stored NATS header, which the attacker writes.
 // A loser's commit stored again (no header, or the current last) passes the tag, the replay guard
 // (its relay published nothing since) and the order_guard; every relay refuses it (it does not
