@@ -10,6 +10,9 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
+#include <random>
 #include <vector>
 
 using namespace tlvcast;
@@ -141,6 +144,44 @@ TEST_CASE("review order: junk stored with a stale expectation is dropped as junk
         CHECK(s->count(federation_counter::late_conflicts) == 0); // junk is junk, not a late commit
         CHECK(s->count(federation_counter::malformed) == 1);
     }
+}
+
+TEST_CASE("review order: readers that joined at different times: a later one never drops what an earlier keeps, "
+          "the first drops exactly what conflicts", "[federation][order][review]")
+{
+    memory_hub hub(true, true);
+    std::vector<std::unique_ptr<memory_link>> readers;
+    readers.push_back(std::make_unique<memory_link>(hub)); // the first, also the publisher
+    std::mt19937 rng(4320);
+    std::uint64_t seq = 0, last_ordered = 0;
+    std::map<std::uint64_t, bool> conflicts; // ordered seq -> its expectation is below the last ordered one
+    for (int step = 0; step < 400; ++step) {
+        if (rng() % 20 == 0 && readers.size() < 8)
+            readers.push_back(std::make_unique<memory_link>(hub));
+        ++seq;
+        if (rng() % 3 == 0) {
+            readers[0]->publish(junk(4));
+            continue;
+        }
+        const unsigned pick = rng() % 4; // the last ordered one (most often), an older one, none
+        const std::uint64_t expected = pick < 2 ? last_ordered : pick == 2 && last_ordered ? rng() % last_ordered : 0;
+        readers[0]->publish_ordered(junk(4), expected);
+        conflicts[seq] = expected < last_ordered;
+        last_ordered = seq;
+    }
+    std::vector<std::map<std::uint64_t, bool>> stale(readers.size()); // per reader: ordered seq -> stale
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        std::vector<std::byte> out;
+        reception r;
+        while (readers[i]->poll(out, r))
+            if (r.ordered)
+                stale[i][r.seq] = r.stale;
+    }
+    CHECK(stale[0] == conflicts);
+    for (std::size_t j = 1; j < readers.size(); ++j)
+        for (const auto& [s, dropped] : stale[j])
+            if (dropped)
+                CHECK(stale[0].at(s)); // every reader that drops it: the first drops it too
 }
 
 TEST_CASE("review order: a relay's refused commit stored again after the relay published more is a replay "
