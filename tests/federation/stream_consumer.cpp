@@ -76,6 +76,8 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
     REQUIRE(ensure_stream(js, stream, subject, limits));
 
     publish(js, "tlvcast.g.t", "before"); // stored before the link started: not for it
+    // More than the 0.1 s a link may start early (encodable_start): else "before" came 1 run in 10.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     delivered got;
     {
         stream_consumer consumer(js, stream, subject, &delivered::on_message, &got);
