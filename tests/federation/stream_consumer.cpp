@@ -93,6 +93,8 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
     jsCtx* js = j.js;
 
     publish(js, "tlvcast.g.t", "before"); // stored before the link started: not for it
+    // More than the 0.1 s a link may start early (encodable_start): else "before" came 1 run in 10.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     delivered got;
     {
         stream_consumer consumer(js, j.stream, j.subject, &delivered::on_message, &got);

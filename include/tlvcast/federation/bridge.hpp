@@ -139,6 +139,10 @@ private:
         // Our own, back through some route: never delivered twice. Except a commit of the order:
         // it was checked, not applied, and is applied now, here as everywhere.
         if (v.relay == id_ && !r.ordered) {
+            // Counted by the replay guard as every other relay counts it (a stream delivers our own
+            // back): a copy of an older commit of ours stored again later is then a replay here too,
+            // not a commit applied here only.
+            replay_.accept(v.relay, v.counter);
             c.add(federation_counter::own);
             return verdict::dropped;
         }
