@@ -203,12 +203,13 @@ TEST_CASE("review_rejoin: one announcement per re-key at most", "[review_rejoin]
     CHECK(rejoin_count(g, relay_counter::presence_sent) == presence + 3);
 }
 
-// FINDING: before d541d9c a joined session's other GROUP_JOIN was refused before any verification,
-// and bad signatures were capped per session (max_join_failures). A carried join lets every
-// different GROUP_JOIN through to the Ed25519 verification, and a validly signed one that is not
-// newer (a member signs as many as it likes) counts nowhere: one record, one verification, unbounded.
+// FINDING (fixed): before d541d9c a joined session's other GROUP_JOIN was refused before any
+// verification, and bad signatures were capped per session (max_join_failures). A carried join let
+// every different GROUP_JOIN through to the Ed25519 verification, and a validly signed one that is
+// not newer (a member signs as many as it likes) counted nowhere: one record, one verification,
+// unbounded. Now the seq is compared before the signature is checked.
 TEST_CASE("review_rejoin: joins that cannot replace the carried one cost no verification",
-          "[review_rejoin][!shouldfail]")
+          "[review_rejoin]")
 {
     review_fanout_group g(3, 1);
     rejoin_restart(g, 1, 1000, uni);
