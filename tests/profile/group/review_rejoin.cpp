@@ -267,12 +267,12 @@ TEST_CASE("review_rejoin: the replaced join's key is the live one", "[review_rej
 // The fan-out follows a replacement that switches the delivery mode, both ways: the data group's
 // and the shared unicast stream's recipients change, and nobody (the switcher, the unicast members
 // on the shared stream, the multicast one) sees a gap or loses a message.
-// FINDING: a restart in place that stays unicast (seq 3000 here) is told nothing: the relay tells
-// a joiner where its part of a shared stream begins (REPAIR_START) when its join picks the data
-// group or when the fan-out plan first lists it, and this endpoint was listed all along. The new
-// process reads the shared unicast stream from its start and is repaired what the relay sent
-// before it joined (19 datagrams here, up to the repair cache).
-TEST_CASE("review_rejoin: mode switches in place keep the fan-out in step", "[review_rejoin][!shouldfail]")
+// FINDING (fixed): a restart in place that stays unicast (seq 3000 here) was told nothing: the relay
+// told a joiner where its part of a shared stream begins (REPAIR_START) when its join picked the
+// data group or when the fan-out plan first listed it, and this endpoint was listed all along. The
+// new process read the shared unicast stream from its start and was repaired what the relay sent
+// before it joined (19 datagrams here, up to the repair cache). Now a rejoin is told that too.
+TEST_CASE("review_rejoin: mode switches in place keep the fan-out in step", "[review_rejoin]")
 {
     review_fanout_group g(3, 1);
     g.say(0, std::string(20'000, 'x'));
