@@ -163,11 +163,20 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
         if (it->second.connected) {
             // A process restarted in place joined again with a newer key package (the Cipher
             // replaced the join its session carried over the re-key): the members must hear of it.
+            // A new process knows none of its streams: it is told where its part begins, of the
+            // data group, or of the shared unicast stream when the plan lists it already (else
+            // rebuild_fanout tells it, as any newcomer to the plan).
             if constexpr (requires { cipher_.take_rejoin(*session); })
                 if (cipher_.take_rejoin(*session)) {
-                    if constexpr (requires { cipher_.delivery_group(*session); })
-                        if (const auto g = cipher_.delivery_group(*session))
+                    if constexpr (requires { cipher_.delivery_group(*session); }) {
+                        if (const auto g = cipher_.delivery_group(*session)) {
                             tell_start(from, *session, *g, out);
+                        } else if constexpr (shared_unicast) {
+                            const auto& u = fanout_.unicast;
+                            if (shares_stream() && std::find(u.begin(), u.end(), from) != u.end())
+                                tell_start(from, *session, Fragmenter::unicast_fanout, out);
+                        }
+                    }
                     announce(from, session.get(), true, now, out);
                 }
             return;

@@ -69,18 +69,20 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
             ec = errc::identity_mismatch;
             return k::join;
         }
-        if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
-            ++p.join_failures;
-            ec = errc::authentication_failed;
-            return k::join;
-        }
-        if (p.join_carried) {
+        if (p.join_carried) { // before the signature: the member signs as many old ones as it likes
             std::error_code old_ec;
             const join_view old = read_join(p.join, old_ec);
             if (old_ec || j.kp.entry.seq <= old.kp.entry.seq) {
                 ec = errc::replayed;
                 return k::join;
             }
+        }
+        if (!profile::group::detail::key_package_valid(hop_.party(), j.kp)) {
+            ++p.join_failures;
+            ec = errc::authentication_failed;
+            return k::join;
+        }
+        if (p.join_carried) {
             p.join_carried = false; // once: another join after this one is refused as before
             p.rejoined = true;
             p.live.reset(); // the old process's key package is not live any more
