@@ -294,3 +294,22 @@ TEST_CASE("review: a member removed and added back is still repaired what it los
     CHECK(rx.got.back() == 32);
     CHECK(rx.notices == 0);
 }
+
+// What 99c82a4 is for stays: a newcomer whose mark was lost reads the young stream from 0, and its
+// NACK from 0 gets the mark again, never the history.
+TEST_CASE("review: a newcomer that lost its mark is told it again and gets only its own part",
+          "[fragment][repair][review]")
+{
+    relay r(nack_fragmenter::unicast_fanout);
+    r.send(10);
+    member_rx rx;
+    std::vector<std::byte> mark;
+    r.add(member, mark); // lost
+    r.send(3);
+    for (std::uint32_t s = 10; s < 13; ++s)
+        rx.hear(r, relay_ep.without_port(), r.sent[s], member);
+    rx.run(r, milliseconds(2000), member);
+    CHECK(rx.got == std::vector<std::uint32_t>{10, 11, 12});
+    CHECK(rx.notices == 0);
+    CHECK(r.f.stats().starts_resent >= 1);
+}
