@@ -91,7 +91,7 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"repair_suppressed", "Repairs asked for again too soon: not re-sent."},
         {"repair_retransmitted_bytes", "Bytes of the datagrams retransmitted."},
         {"repair_gone_sent", "Answers that a datagram asked for is no longer cached."},
-        {"repair_starts_resent", "NACKs below where a member's part of a shared stream begins, answered with that start again."},
+        {"repair_starts_resent", "NACKs from seq 0 below where a member's part of a shared stream begins, answered with that start again."},
         {"repair_duplicates", "Repaired datagrams already delivered or held."},
         {"repair_unrecoverable", "Gaps given up on."},
         {"repair_cache_evictions", "Datagrams evicted from a sender's repair cache."},

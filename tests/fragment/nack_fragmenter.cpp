@@ -581,9 +581,14 @@ TEST_CASE("nack_fragmenter: a NACK below where a receiver was told it begins is 
     CHECK(said == 10);
     CHECK(sender.stats().starts_resent == 1);
     // Across its start: the mark again, and only what is its own.
-    std::tie(types, repaired, said) = ask(late, {{5, 7}});
+    std::tie(types, repaired, said) = ask(late, {{0, 12}});
     CHECK(repaired == 2); // 10, 11
     CHECK(said == 10);
+    // Not from 0: it took a mark (this one or an earlier one, at an address since changed) and
+    // asks for what it lost as a member: repaired as always.
+    std::tie(types, repaired, said) = ask(late, {{5, 3}});
+    CHECK(repaired == 3);
+    CHECK(said == 0);
     // At or above its start: repaired as always, no mark (other seqs: repair_holdoff).
     std::tie(types, repaired, said) = ask(late, {{12, 2}});
     CHECK(repaired == 2);

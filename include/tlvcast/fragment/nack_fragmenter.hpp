@@ -253,7 +253,7 @@ public:
     /// Where `receiver`, added now to the group stream to `to`, begins (a relay's member that joins
     /// its shared unicast stream or its data group mid-way): appends the REPAIR_START for that
     /// receiver's records (it then asks for nothing before: nack_receive.hpp, on_mark), and keeps
-    /// it: a NACK of `receiver` below it is answered with it again. False when the stream has sent
+    /// it: a NACK of `receiver` from seq 0 is answered with it again. False when the stream has sent
     /// nothing yet (the receiver starts at 0 anyway), or without repair.
     bool append_start(const endpoint& to, const endpoint& receiver, std::vector<std::byte>& out)
     {

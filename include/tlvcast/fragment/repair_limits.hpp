@@ -175,7 +175,7 @@ struct nack_fragmenter_stats {
     std::uint64_t repairs_rate_limited = 0; ///< NACKs cut short by repair_bytes_per_second
     std::uint64_t retransmitted_bytes = 0; ///< bytes of the datagrams retransmitted
     std::uint64_t gone_sent = 0;           ///< REPAIR_GONEs sent (asked for what the cache dropped)
-    std::uint64_t starts_resent = 0;       ///< NACKs below a receiver's start answered with its REPAIR_START again
+    std::uint64_t starts_resent = 0;       ///< NACKs from 0 below a receiver's start answered with its REPAIR_START again
     std::uint64_t tails_sent = 0;          ///< REPAIR_TAILs sent
     std::uint64_t acks_sent = 0;           ///< REPAIR_ACKs sent
     std::uint64_t acks_received = 0;       ///< REPAIR_ACKs from a unicast stream's destination

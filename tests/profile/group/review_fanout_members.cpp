@@ -250,9 +250,10 @@ TEST_CASE("review_fanout: a non-member's NACK cannot tell the shared stream's id
     const auto unknown = answers(g.stream ^ 0x00123400u);
     CHECK(shared.size() == 1); // one GONE, in its records
     CHECK(shared == unknown);
-    // A member's NACK of it is still answered, with the datagrams.
+    // A member's NACK of it is still answered, with the datagrams (the founder's: one added later
+    // is repaired nothing below where it began, 99c82a4).
     const auto repairs = g.net.relay().fragmenter_stats().repairs_sent;
-    g.nack(1, g.stream, {{0, static_cast<std::uint16_t>(g.next_seq)}});
+    g.nack(0, g.stream, {{0, static_cast<std::uint16_t>(g.next_seq)}});
     g.net.run_for(std::chrono::milliseconds(5));
     CHECK(g.net.relay().fragmenter_stats().repairs_sent == repairs + g.next_seq);
 }

@@ -76,8 +76,8 @@ struct tx_stream {
     /// another's repairs need (only budgets not full are kept; askers beyond max_askers share `budget`).
     std::unordered_map<endpoint, repair_budget> askers;
     /// Of a group stream: where each receiver added mid-way begins (append_start), at most
-    /// max_askers of them. A NACK below is answered with its REPAIR_START again, never repaired:
-    /// the first one, in a record, may have been lost.
+    /// max_askers of them. Its NACK from seq 0 (it reads the stream from 0: it never took the first
+    /// one, in a record) is answered with its REPAIR_START again, nothing below it repaired.
     std::unordered_map<endpoint, std::uint32_t> starts;
     fec::detail::tx_state fec;  ///< FEC blocks (a Parity codec only)
     // Flow control (unicast streams): bytes of cached datagrams at or above `acked`.

@@ -149,9 +149,13 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     }
     ++stats_.nacks_received;
     detail::tx_stream& s = *found;
-    // A receiver added mid-way asks for what was sent before it: it lost its REPAIR_START. It gets
-    // that again, to itself under its records, and none of what it asked for below it.
-    if (const auto st = s.starts.find(from); st != s.starts.end()) {
+    // A receiver added mid-way that reads the stream from 0 lost its REPAIR_START (one that took
+    // it, or heard the stream before, never asks for 0): it gets that again, to itself under its
+    // records, and none of what it asked for below it. Any other NACK below its start names what
+    // it lost as a member (at an address since changed, or before it left and was added back).
+    const auto st = s.starts.find(from);
+    const bool from_zero = std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.first == 0; });
+    if (st != s.starts.end() && from_zero) {
         bool below = false;
         for (auto& r : ranges_) {
             if (r.first >= st->second)
