@@ -70,6 +70,8 @@ public:
             s = natsOptions_SetDisconnectedCB(no, &nats_link::on_disconnected, this);
         if (s == NATS_OK)
             s = natsOptions_SetReconnectedCB(no, &nats_link::on_reconnected, this);
+        if (s == NATS_OK) // the last callback libnats makes: release() waits for it
+            s = natsOptions_SetClosedCB(no, &nats_link::on_closed, this);
         if (s == NATS_OK) // with a callback: Connect returns at once and keeps trying in the background
             s = natsOptions_SetRetryOnFailedConnect(no, true, &nats_link::on_connected, this);
         if (s == NATS_OK && !opt_.credentials_file.empty())
@@ -181,12 +183,18 @@ private:
 
     void release()
     {
-        // The connection closes first: no callback of ours (messages, the JetStream consumer's
-        // re-creation, state changes) runs after natsConnection_Close returns, so what they use can
-        // then go. Destroying the subscriptions first let a libnats thread still deliver into them
-        // (an ASan report at a relay's SIGTERM in the JetStream e2e run).
-        if (nc_)
+        // The connection closes first, and its last callback has run before anything goes: no
+        // callback of ours (messages, the JetStream consumer's re-creation, state changes) may run
+        // on what is freed. Destroying the subscriptions first let a libnats thread still deliver
+        // into them (an ASan report at a relay's SIGTERM in the JetStream e2e run).
+        if (nc_) {
             natsConnection_Close(nc_);
+            // libnats runs connection callbacks on a thread of its own, later: a disconnection
+            // noted after this object was gone wrote into freed memory (TSan, a link destroyed
+            // while connected). The closed callback comes last; bounded, should it never come.
+            std::unique_lock lock(closed_mutex_);
+            closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+        }
         if (sub_)
             natsSubscription_Destroy(std::exchange(sub_, nullptr));
         stream_.reset(); // its consumer first
@@ -307,6 +315,13 @@ private:
         self.counters_.add(federation_counter::disconnects);
         self.note_state(nc, false);
     }
+    static void on_closed(natsConnection*, void* self_ptr)
+    {
+        auto& self = *static_cast<nats_link*>(self_ptr);
+        const std::lock_guard lock(self.closed_mutex_);
+        self.closed_ = true;
+        self.closed_cv_.notify_all();
+    }
     static void on_reconnected(natsConnection* nc, void* self_ptr)
     {
         auto& self = *static_cast<nats_link*>(self_ptr);
@@ -334,6 +349,9 @@ private:
     std::function<void(bool, const std::string&)> on_state_;
     std::string server_; // the one connected to last (under notify_mutex_)
     std::atomic<bool> connected_{false};
+    std::mutex closed_mutex_;
+    std::condition_variable closed_cv_;
+    bool closed_ = false; // libnats made its last callback (under closed_mutex_)
     federation_counters counters_;
 };
 
