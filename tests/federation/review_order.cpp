@@ -5,6 +5,8 @@
 #include <tlvcast/federation/bridge.hpp>
 #include <tlvcast/federation/memory_link.hpp>
 
+#include "test_keys.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -20,20 +22,8 @@ using namespace tlvcast::federation;
 
 namespace review_order {
 
-federation_key key_of(std::uint8_t seed)
-{
-    std::array<std::byte, federation_key_size> b{};
-    for (std::size_t i = 0; i < b.size(); ++i)
-        b[i] = std::byte(seed + i);
-    return federation_key{std::span<const std::byte, federation_key_size>(b)};
-}
-
-relay_id rid(std::uint8_t n)
-{
-    relay_id id{};
-    id.fill(std::byte(n));
-    return id;
-}
+using test::key_of;
+using test::rid;
 
 // An engine with a chain: an ordered blob {e, ...} is applied only at epoch e - 1 (else refused,
 // as the sequencer refuses a commit that does not continue its chain).

@@ -154,8 +154,8 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     // records, and none of what it asked for below it. Any other NACK below its start names what
     // it lost as a member (at an address since changed, or before it left and was added back).
     const auto st = s.starts.find(from);
-    const bool from_zero = std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.first == 0; });
-    if (st != s.starts.end() && from_zero) {
+    if (st != s.starts.end() &&
+        std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.first == 0; })) {
         bool below = false;
         for (auto& r : ranges_) {
             if (r.first >= st->second)
