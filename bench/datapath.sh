@@ -12,7 +12,8 @@
 #                        group, its members on unicast delivery, several messages per blob;
 #                        "group-single": the same, one message per blob; "group-mc", "group-mc-single":
 #                        the same on multicast delivery (the relay sends each blob once to the data
-#                        group 224.1.1.2:5008, which every receiver joined))
+#                        group 224.1.1.2:5008, which every receiver joined); "secure-batch": the
+#                        secure relay, its sender packing messages with send_batch (SECURE_BATCH))
 #                        The relays run with --reliability none: the forwarder repairs nothing either,
 #                        and the load generator's clients use the plain fragmenter.
 #   --messages M         timed messages per run (default 200000; warm-up 20000 before them)
@@ -128,6 +129,7 @@ run_one() {
     group-single) kind=group extra="--delivery unicast --no-batch" ;;
     group-mc) kind=group extra="--delivery multicast" ;;
     group-mc-single) kind=group extra="--delivery multicast --no-batch" ;;
+    secure-batch) kind=secure extra="--batch" ;;
   esac
   echo -n "$server: "
   "${prio[@]}" taskset -c 1 "$build/bench/datapath/bench_loadgen" --server "$kind" --receivers "$n" --port "$port" \

@@ -9,6 +9,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <memory>
+#include <utility>
 #include <stdexcept>
 #include <string>
 
@@ -29,47 +31,70 @@ crypto::ed25519_keypair identity_of(std::size_t n)
     return crypto::ed25519_from_seed<suite>(seed);
 }
 
-void BM_group_relay(benchmark::State& state)
+using net_type = test::secure_net<cipher>;
+
+// A group of recipients + 1 members, formed through the simulated relay.
+std::unique_ptr<net_type> formed_group(std::size_t recipients, bool multicast)
 {
-    const auto recipients = static_cast<std::size_t>(state.range(0));
-    const bool multicast = state.range(1) != 0;
-    const std::size_t size = 256;
     group::options opt;
     opt.policy = group::admission::open;
     opt.mode = multicast ? group::delivery::multicast : group::delivery::unicast;
-    test::secure_net<cipher> net(cipher(identity_of(999), opt, crypto::seeded_random<suite>(1)));
-    net.data_group = opt.data_group;
+    auto net = std::make_unique<net_type>(cipher(identity_of(999), opt, crypto::seeded_random<suite>(1)));
+    net->data_group = opt.data_group;
     for (std::size_t i = 0; i <= recipients; ++i) {
-        net.add_client(cipher(identity_of(i), opt, crypto::seeded_random<suite>(10 + i)));
+        net->add_client(cipher(identity_of(i), opt, crypto::seeded_random<suite>(10 + i)));
         if (multicast)
-            net.data_listeners.push_back(i);
+            net->data_listeners.push_back(i);
     }
     for (std::size_t i = 0; i <= recipients; ++i) {
-        net.start(i);
-        net.run_for(std::chrono::milliseconds(50));
+        net->start(i);
+        net->run_for(std::chrono::milliseconds(50));
     }
-    net.run_for(std::chrono::seconds(2));
+    net->run_for(std::chrono::seconds(2));
     for (std::size_t i = 0; i <= recipients; ++i)
-        if (!net.client(i).cipher().group().in_group() ||
-            net.client(i).cipher().group().current()->roster.size() != recipients + 1)
+        if (!net->client(i).cipher().group().in_group() ||
+            net->client(i).cipher().group().current()->roster.size() != recipients + 1)
             throw std::runtime_error("bench_group_relay: the group did not form");
+    return net;
+}
 
-    // Records of sender 0 for the relay, made ahead (sealing and signing is the sender's cost).
+// Sender 0's records for the relay, made ahead (sealing and signing is the sender's cost): about
+// 2048 messages of `size` bytes, one per record, or as many per record as one GROUP_BATCH datagram
+// holds (send_batch, as core::basic_batcher sends them). Returns the records and messages per record.
+std::pair<std::vector<std::vector<std::byte>>, std::size_t> records_of(net_type& net, std::size_t size, bool batched)
+{
     const std::string text(size, 'x');
+    const std::span<const std::byte> one = std::as_bytes(std::span(text));
+    std::size_t per_record = 1;
+    if (batched) { // how many one datagram holds: probed once on a scratch blob
+        const std::vector<std::span<const std::byte>> many(256, one);
+        std::vector<std::byte> blob;
+        std::error_code ec;
+        per_record = net.client(0).cipher().seal_batch(net.client(0).session(), many, blob, ec);
+        if (ec || per_record < 2)
+            throw std::runtime_error("bench_group_relay: no batch");
+    }
+    const std::vector<std::span<const std::byte>> views(per_record, one);
     std::vector<std::vector<std::byte>> records;
-    const auto refill = [&] {
-        records.clear();
-        datagram_batch out;
-        for (int k = 0; k < 2048; ++k) {
-            out.clear();
-            std::error_code ec;
-            net.client(0).send(std::as_bytes(std::span(text)), net.now(), out, ec);
-            if (ec || out.size() != 1)
-                throw std::runtime_error("bench_group_relay: a message is not one record");
-            records.emplace_back(out[0].bytes.begin(), out[0].bytes.end());
-        }
-    };
-    refill();
+    datagram_batch out;
+    for (std::size_t made = 0; made < 2048; made += per_record) {
+        out.clear();
+        std::error_code ec;
+        if (batched)
+            net.client(0).send_batch(views, net.now(), out, ec);
+        else
+            net.client(0).send(one, net.now(), out, ec);
+        if (ec || out.size() != 1)
+            throw std::runtime_error("bench_group_relay: a send is not one record");
+        records.emplace_back(out[0].bytes.begin(), out[0].bytes.end());
+    }
+    return {std::move(records), per_record};
+}
+
+// The relay engine handling sender 0's records; items are messages.
+void run_relay(benchmark::State& state, net_type& net, std::size_t size, bool batched)
+{
+    auto [records, per_record] = records_of(net, size, batched);
     std::size_t next = 0, datagrams = 0;
     datagram_batch out;
     std::vector<core::relay_event> events;
@@ -77,7 +102,7 @@ void BM_group_relay(benchmark::State& state)
     for (auto _ : state) {
         if (next == records.size()) {
             state.PauseTiming();
-            refill();
+            records = records_of(net, size, batched).first;
             next = 0;
             state.ResumeTiming();
         }
@@ -86,8 +111,16 @@ void BM_group_relay(benchmark::State& state)
         net.relay().handle(from, records[next++], net.now(), out, events);
         datagrams += out.size();
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-    state.counters["datagrams_per_msg"] = static_cast<double>(datagrams) / static_cast<double>(state.iterations());
+    const auto messages = static_cast<double>(state.iterations() * per_record);
+    state.SetItemsProcessed(static_cast<std::int64_t>(messages));
+    state.counters["datagrams_per_msg"] = static_cast<double>(datagrams) / messages;
+    state.counters["msgs_per_record"] = static_cast<double>(per_record);
+}
+
+void BM_group_relay(benchmark::State& state)
+{
+    const auto net = formed_group(static_cast<std::size_t>(state.range(0)), state.range(1) != 0);
+    run_relay(state, *net, 256, false);
 }
 BENCHMARK(BM_group_relay)
     ->ArgNames({"recipients", "multicast"})
@@ -99,3 +132,12 @@ BENCHMARK(BM_group_relay)
     ->Args({30, 1});
 
 } // namespace
+
+// Issue 9's batching target: 40-byte messages through the relay, packed by send_batch (as
+// core::basic_batcher sends them) into GROUP_BATCH records of one datagram each.
+void BM_group_relay_batched(benchmark::State& state)
+{
+    const auto net = formed_group(static_cast<std::size_t>(state.range(0)), state.range(1) != 0);
+    run_relay(state, *net, 40, true);
+}
+BENCHMARK(BM_group_relay_batched)->ArgNames({"recipients", "multicast"})->Args({1, 0})->Args({10, 0})->Args({10, 1});

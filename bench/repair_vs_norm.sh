@@ -12,6 +12,8 @@
 #   tlvcast      tlvcast-relay --reliability nack (secure profile, AES-256-GCM records) and
 #                bench_repair_peer clients; the sender paces at --rate-small/--rate-large msgs/s
 #   tlvcast-unpaced  the same, every message handed to the client at once (no flow control yet)
+#   tlvcast-fec  as tlvcast with --reliability nack+fec (Reed-Solomon parity, 2 per block of 16;
+#                bench_repair_peer --fec; needs libcm256cc, which scripts/setup.sh installs)
 #   group        as tlvcast, in the group profile (tlvcast-relay --profile group: end-to-end
 #                encryption and signatures, open admission, unicast delivery), paced
 #   norm         bench_norm_peer: sender -> receivers directly over multicast (no relay), a fixed
@@ -141,20 +143,21 @@ run_cell() {
   rm -rf "$dir"; mkdir -p "$dir"
   set_loss 0
   case $system in
-    tlvcast | tlvcast-unpaced | group)
-      local srate=$rate profile=secure
+    tlvcast | tlvcast-unpaced | group | tlvcast-fec)
+      local srate=$rate profile=secure reliability=nack fec=
       [ "$system" = tlvcast-unpaced ] && srate=0
       [ "$system" = group ] && profile=group
-      "$relay" --profile "$profile" --port "$port" --reliability nack --keepalive 3600 --timeout 86400 \
+      [ "$system" = tlvcast-fec ] && reliability=nack+fec fec=--fec
+      "$relay" --profile "$profile" --port "$port" --reliability "$reliability" --keepalive 3600 --timeout 86400 \
         >"$dir/relay.out" 2>&1 &
       rlpid=$!; pids+=("$rlpid")
       wait_for "$dir/relay.out" "ready|fingerprint" 10 || { echo "relay did not start"; cat "$dir/relay.out"; }
       for i in 1 2 3; do
-        "$tpeer" --profile "$profile" --receive "$count" --size "$size" --port "$port" --seconds "$seconds" \
+        "$tpeer" --profile "$profile" $fec --receive "$count" --size "$size" --port "$port" --seconds "$seconds" \
           >"$dir/r$i.out" 2>&1 &
         rpids+=($!); pids+=($!)
       done
-      "$tpeer" --profile "$profile" --send "$count" --size "$size" --rate "$srate" --port "$port" \
+      "$tpeer" --profile "$profile" $fec --send "$count" --size "$size" --rate "$srate" --port "$port" \
         --seconds "$seconds" --go "$dir/go" >"$dir/sender.out" 2>&1 &
       spid=$!; pids+=("$spid")
       # Registered (group: every member in one epoch of 4) before the loss starts.
@@ -202,11 +205,14 @@ run_cell() {
     # Repair overhead: bytes retransmitted (sender and relay, UDP payload) / UDP payload bytes dropped.
     cat "$dir/sender.out" "$dir/relay.out" | awk -v d="$dropped" -v sys="$system" -v size="$size" -v loss="$loss" '
       { for (i = 1; i <= NF; ++i) { split($i, kv, "=")
-          if (kv[1] == "retransmitted_bytes" || kv[1] == "repair_retransmitted_bytes") r += kv[2] } }
+          if (kv[1] == "retransmitted_bytes" || kv[1] == "repair_retransmitted_bytes") r += kv[2]
+          if (kv[1] == "retransmissions" || kv[1] == "repair_retransmissions") rd += kv[2]
+          if (kv[1] ~ /^(fec_)?parity_(repairs_)?sent$/) pd += kv[2] } }
       END { split(d, x, " "); lost = x[2] - 28 * x[1]
             printf "OVERHEAD system=%s size=%s loss=%s dropped_datagrams=%d dropped_payload_bytes=%d " \
-                   "retransmitted_bytes=%d retransmitted_per_lost_byte=%.2f\n", sys, size, loss, x[1], lost, r,
-                   (lost > 0 ? r / lost : 0) }'
+                   "retransmitted_bytes=%d retransmitted_per_lost_byte=%.2f retransmitted_datagrams=%d " \
+                   "parity_datagrams=%d repair_datagrams_per_lost=%.2f\n", sys, size, loss, x[1], lost, r,
+                   (lost > 0 ? r / lost : 0), rd, pd, (x[1] > 0 ? (rd + pd) / x[1] : 0) }'
   fi
   grep -h -E 'receiver:' "$dir"/r*.out | sed 's/^/  /'
   grep -h -v -E '^ready|sender:|receiver:' "$dir"/r*.out "$dir/sender.out" 2>/dev/null | head -5 | sed 's/^/  other: /'

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -33,15 +34,18 @@ void expect(bool ok, const char* what)
 // The format, written from docs/FEDERATION.md's table rather than from the parser.
 errc model(std::span<const std::byte> in, std::size_t max_blob)
 {
-    // magic 2, version 1, kind 1, relay 16, counter 8, origin 32 | blob | tag 32.
-    if (in.size() < 92)
+    // magic 2, version 3, kind 1, relay 16, counter 8, after 8, origin 32 | blob | tag 32.
+    if (in.size() < 100)
         return errc::truncated_header;
-    if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 92)
+    if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 100)
         return errc::malformed;
     const auto kind = std::to_integer<unsigned>(in[3]);
-    if (std::to_integer<unsigned>(in[2]) != 2 || (kind != 1 && kind != 2))
+    if (std::to_integer<unsigned>(in[2]) != 3 || kind < 1 || kind > 3)
         return errc::unexpected_type;
-    if (in.size() - 92 > max_blob)
+    const bool after_set = std::any_of(in.begin() + 28, in.begin() + 36, [](std::byte b) { return b != std::byte{0}; });
+    if (after_set && kind != 3) // only a commit for the order says where it goes
+        return errc::malformed;
+    if (in.size() - 100 > max_blob)
         return errc::message_too_large;
     return errc{};
 }
@@ -59,10 +63,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         expect(ec ? ec == want : want == errc{}, "the error differs from the model");
         if (ec)
             continue;
+        expect(fed::ordered_after(in) == (v.kind == fed::envelope_kind::ordered ? std::optional(v.after) : std::nullopt),
+               "ordered_after disagrees with the parser");
         expect(v.blob.data() == in.data() + fed::envelope_header && v.blob.size() == in.size() - fed::envelope_overhead,
                "the blob is not a view of the input between header and tag");
         std::vector<std::byte> out;
-        fed::write_envelope(v.kind, v.relay, v.counter, v.origin, v.blob, out, ec, max_blob);
+        fed::write_envelope(v.kind, v.relay, v.counter, v.after, v.origin, v.blob, out, ec, max_blob);
         expect(!ec && out.size() == in.size() &&
                    std::equal(out.begin(), out.end() - fed::envelope_tag, in.begin(), in.end() - fed::envelope_tag),
                "no exact round trip");

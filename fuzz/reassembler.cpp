@@ -11,6 +11,8 @@
 // again; every fragment is counted once.
 #include <tlvcast/fragment/reassembler.hpp>
 
+#include "fuzz_check.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,14 +27,6 @@ namespace {
 
 using namespace tlvcast;
 using namespace std::chrono_literals;
-
-#define FUZZ_CHECK(cond)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);    \
-            std::abort();                                                                         \
-        }                                                                                         \
-    } while (0)
 
 fragment::limits small_limits()
 {

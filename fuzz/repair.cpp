@@ -23,6 +23,8 @@
 #include <tlvcast/fragment/fec/cm256_codec.hpp>
 #endif
 
+#include "fuzz_check.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -37,14 +39,6 @@ namespace {
 
 using namespace tlvcast;
 using namespace std::chrono_literals;
-
-#define FUZZ_CHECK(cond)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);    \
-            std::abort();                                                                         \
-        }                                                                                         \
-    } while (0)
 
 #if defined(TLVCAST_HAS_FEC)
 using fragmenter = fragment::basic_nack_fragmenter<fragment::seed_fragmenter, fragment::fec::cm256_codec>;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSL-1.0
-# Long runs that do not belong in the test command (docs/FUZZING.md, "Long runs"):
+# Long runs that do not belong in the test command (docs/TESTING.md, "Long runs"):
 #   scripts/soak.sh sim [SEEDS]      the group profile's deterministic simulation over SEEDS seeds (default 10000)
 #   scripts/soak.sh repair [SEEDS]   the repair simulation (tests/core/repair.cpp) over SEEDS seeds (default 10000)
 #   scripts/soak.sh fuzz NAME [SEC]  one fuzzer (fuzz/NAME.cpp) for SEC seconds (default 3600), new inputs kept

@@ -7,7 +7,8 @@
 // waits with recvmmsg until EAGAIN. Every message is checked at every receiver: its sequence
 // number (in order, none missing) and all its bytes. --server secure: the sender and receivers are
 // real tlvcast secure-profile clients (client_engine: handshake, records, AES-GCM) and a message is
-// checked once the receiver's engine opened it; --server group: group-profile members (open
+// checked once the receiver's engine opened it (with --batch the sender packs what the window lets
+// through with send_batch: SECURE_BATCH records); --server group: group-profile members (open
 // admission; --delivery unicast or multicast): the sender seals and signs every blob ahead
 // (batched, or one message per blob with --no-batch) and hop-protects each in the loop; receivers
 // compare every forwarded blob byte for byte with what was sealed; --open-receivers (default 1)
@@ -76,6 +77,7 @@ struct settings {
     bool secure = true; // secure or group: real clients
     bool group = false;
     bool batch = true; // group: several messages per blob (--no-batch: one message per blob)
+    bool secure_batch = false; // secure: the sender packs what the window allows with send_batch (--batch)
     bool multicast = false; // group: members take forwarded blobs from the data group (--delivery multicast)
     std::size_t open_every = 64; // group: every how many blobs a sampling receiver opens with its whole engine
     std::size_t open_receivers = 1; // group: receivers that sample (the others open the warm-up's first blobs)
@@ -202,6 +204,8 @@ public:
             if (low >= end)
                 return;
             auto& sender = *peers_[0];
+            if (s_.secure_batch && sent_ < end && sent_ - low < s_.window)
+                send_batch(sender, std::min<std::uint64_t>(end, low + s_.window));
             while (sent_ < end && sent_ - low < s_.window) {
                 fill(payload_, sent_++);
                 if (s_.secure) {
@@ -275,7 +279,27 @@ public:
     std::size_t blobs() const { return plan_.size(); }
 
 private:
-    static constexpr std::size_t max_per_blob = 16; // messages offered to seal_batch (it packs what fits)
+    static constexpr std::size_t max_per_blob = 64; // messages offered to seal_batch (it packs what fits: 25 of 40 bytes)
+
+    // Secure --batch: messages [sent_, stop) through send_batch, as core::basic_batcher hands them
+    // over: SECURE_BATCH records of one datagram each (what does not share one goes alone).
+    template <class Peer>
+    void send_batch(Peer& sender, std::uint64_t stop)
+    {
+        batch_texts_.resize(std::max<std::size_t>(batch_texts_.size(), static_cast<std::size_t>(stop - sent_)),
+                            std::vector<std::byte>(s_.size));
+        batch_views_.clear();
+        for (std::uint64_t m = sent_; m < stop; ++m) {
+            auto& t = batch_texts_[static_cast<std::size_t>(m - sent_)];
+            fill(t, m);
+            batch_views_.push_back(t);
+        }
+        std::error_code ec;
+        sender.eng->send_batch(batch_views_, tlvcast::clock::now(), sender.out, ec);
+        if (ec)
+            throw std::runtime_error("the sender's engine refused a batch: " + ec.message());
+        sent_ = stop;
+    }
 
     // Group: the sealed blobs leave through the window; the sender only hop-protects each one.
     void run_sealed(std::size_t count)
@@ -447,6 +471,8 @@ private:
     endpoint dest_;
     std::vector<std::unique_ptr<peer>> peers_; // [0] sends, the others receive
     std::vector<std::byte> payload_, expect_;
+    std::vector<std::vector<std::byte>> batch_texts_; // secure --batch: the messages of one send_batch
+    std::vector<std::span<const std::byte>> batch_views_;
     tlvcast::bench::sealed_plan plan_; // group: every blob the sender sends, sealed ahead
     tlvcast::bench::sample_rule rule_; // group: which blobs receivers open with their engine
     std::vector<std::byte> inner_;     // group, unicast: a forwarded record's inner blob
@@ -485,6 +511,7 @@ settings parse(int argc, char** argv)
         else if (a == "--seconds") s.seconds = std::stod(value());
         else if (a == "--spin") s.spin = true;
         else if (a == "--no-batch") s.batch = false;
+        else if (a == "--batch") s.secure_batch = true;
         else if (a == "--delivery") {
             const std::string v = value();
             if (v != "unicast" && v != "multicast")
@@ -532,7 +559,7 @@ int measure(const settings& s, asio::io_context& io)
     std::printf("server=%s receivers=%zu size=%zu window=%zu messages=%zu msgs_per_s=%.0f server_cpu_us_per_msg=%.2f "
                 "server_busy=%.0f%% loadgen_busy=%.0f%% bound=%s machine: busy=%.0f%% softirq=%.0f%% steal=%.0f%% idle=%.0f%% "
                 "others=%.2f cores\n",
-                s.group ? "group" : s.secure ? "secure" : "plain", s.receivers, s.size, s.window, s.messages,
+                s.group ? "group" : s.secure ? (s.secure_batch ? "secure-batch" : "secure") : "plain", s.receivers, s.size, s.window, s.messages,
                 static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
                 lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
                 machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));

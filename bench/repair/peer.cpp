@@ -11,6 +11,8 @@
 //   --receive N --size S         register, print "ready", count messages until N distinct ones
 //                                arrived or --seconds passed
 //   --profile group [--members M]  group profile: "ready" once in an epoch of M members (default 4)
+//   --fec                        the repairing Fragmenter with Reed-Solomon parity, as tlvcast-relay
+//                                --reliability nack+fec (a build with libcm256cc: TLVCAST_HAS_FEC)
 // Message i: its number (8 bytes, little-endian), then bytes that depend on it; a receiver checks
 // every byte, counts distinct intact messages, duplicates and order violations (a message numbered
 // below one delivered before it), and the unrecoverable events. Times are CLOCK_MONOTONIC in ns,
@@ -18,6 +20,9 @@
 // bounded by --seconds (default 60).
 #include <tlvcast/core/client.hpp>
 #include <tlvcast/fragment/nack_fragmenter.hpp>
+#if TLVCAST_HAS_FEC
+#include <tlvcast/fragment/fec/cm256_codec.hpp>
+#endif
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/profile/group.hpp>
 #include <tlvcast/profile/secure.hpp>
@@ -53,7 +58,7 @@ using group_cipher = tlvcast::profile::group::cryptopp_cipher;
 #endif
 
 struct settings {
-    bool send = false, group = false;
+    bool send = false, group = false, fec = false;
     std::size_t members = 4; // group: the sender and the receivers, all in one epoch before the data
     std::size_t count = 0, size = 100;
     double rate = 0; // messages/s; 0: unpaced
@@ -74,21 +79,40 @@ void fill(std::vector<std::byte>& p, std::uint64_t seq)
         p[i] = static_cast<std::byte>(seq * 131 + i);
 }
 
-// As make_fragmenter (examples/common/reliability.hpp) for --reliability nack: fragments sized to
-// the cipher's records, less REPAIR_DATA's header.
-template <class Cipher>
-fragment::nack_fragmenter make_fragmenter(const Cipher& c)
+#if TLVCAST_HAS_FEC
+using fec_fragmenter = fragment::basic_nack_fragmenter<fragment::seed_fragmenter, fragment::fec::cm256_codec>;
+#endif
+
+// As make_fragmenter (examples/common/reliability.hpp) for --reliability nack and nack+fec: fragments
+// sized to the cipher's records, less REPAIR_DATA's header (and, with FEC, what a REPAIR_PARITY adds).
+template <class Frag, class Cipher>
+Frag make_fragmenter(const Cipher& c)
 {
+    constexpr bool fec = Frag::fec;
     fragment::repair_limits lim;
     lim.repair = true;
-    const std::size_t header = tlvcast::wire::tlv_header_size + tlvcast::wire::repair_header_size;
-    return fragment::nack_fragmenter(
-        fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
+    lim.fec_k = fec ? lim.fec_k : 0;
+    const std::size_t header = tlvcast::wire::tlv_header_size + tlvcast::wire::repair_header_size +
+                               (fec ? tlvcast::wire::repair_parity_header_size + 2 - tlvcast::wire::repair_header_size : 0);
+    return Frag(fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
 }
 
-template <class Cipher>
+// The first 16 bytes of a fingerprint in hex, as tlvcast-relay's log names a client.
+template <class Bytes>
+std::string hex16(const Bytes& b)
+{
+    std::string s;
+    char x[3];
+    for (std::size_t i = 0; i < 16 && i < b.size(); ++i) {
+        std::snprintf(x, sizeof x, "%02x", static_cast<unsigned>(static_cast<unsigned char>(b[i])));
+        s += x;
+    }
+    return s;
+}
+
+template <class Cipher, class Frag = fragment::nack_fragmenter>
 class peer {
-    using client = core::basic_client<udp, Cipher, fragment::nack_fragmenter>;
+    using client = core::basic_client<udp, Cipher, Frag>;
     static constexpr bool group = std::is_same_v<Cipher, group_cipher>;
 
 public:
@@ -133,11 +157,11 @@ private:
             return Cipher(Cipher::generate());
         }
     }
-    static fragment::nack_fragmenter make_fragmenter_for()
+    static Frag make_fragmenter_for()
     {
         // The fragment sizes depend only on the profile, not on the key: a throw-away cipher tells them.
         const Cipher c = make();
-        return make_fragmenter(c);
+        return make_fragmenter<Frag>(c);
     }
     static core::client_options options(std::uint16_t port)
     {
@@ -173,7 +197,9 @@ private:
         tick();
     }
 
-    // The sender: every message due by now (all of them when unpaced), then again in 1 ms.
+    // The sender: every message due by now (all of them when unpaced), one at a time, then again in
+    // 1 ms. A full window (would_block: nothing was sent) is waited for and the same message sent
+    // again, as an application must: the sender is held by the flow control, nothing is dropped.
     void tick()
     {
         std::size_t due = s_.count;
@@ -181,13 +207,24 @@ private:
             const double t = std::chrono::duration<double>(steady::now() - t0_).count();
             due = std::min(s_.count, static_cast<std::size_t>(t * s_.rate) + 1);
         }
-        for (; sent_ < due; ++sent_) {
+        if (sent_ < due) {
             fill(payload_, sent_);
             client_.async_send(std::span<const std::byte>(payload_), [this](std::error_code ec) {
-                if (ec)
-                    ++send_errors_;
+                if (ec == tlvcast::errc::would_block) {
+                    client_.async_wait_writable([this](std::error_code wec) {
+                        if (!wec)
+                            tick();
+                        else
+                            ++send_errors_;
+                    });
+                    return;
+                }
+                send_errors_ += ec ? 1 : 0;
+                ++sent_;
                 last_ns_ = now_ns();
+                asio::post(io_, [this] { tick(); }); // not recursive: async_send may complete inline
             });
+            return;
         }
         if (sent_ < s_.count) {
             timer_.expires_after(std::chrono::milliseconds(1));
@@ -203,6 +240,12 @@ private:
         client_.async_receive([this](std::error_code ec, core::client_event ev) {
             if (ec)
                 return;
+            if (trace_ && ev.what != core::client_event::kind::message)
+                std::fprintf(stderr, "trace t_ms=%lld event=%d epoch=%llu members=%zu from=%llu to=%llu error=%s who=%s\n",
+                             static_cast<long long>((now_ns() - trace_t0_) / 1'000'000), static_cast<int>(ev.what),
+                             static_cast<unsigned long long>(ev.epoch), ev.members,
+                             static_cast<unsigned long long>(ev.from), static_cast<unsigned long long>(ev.to),
+                             ev.error.message().c_str(), ev.identity ? hex16(*ev.identity).c_str() : "-");
             if (ev.what == core::client_event::kind::message && !s_.send)
                 on_message(std::as_bytes(std::span(ev.text)));
             else if (ev.what == core::client_event::kind::unrecoverable)
@@ -266,11 +309,14 @@ private:
         const auto st = client_.engine().fragmenter().stats();
         if (s_.send)
             std::printf("tlvcast sender: sent=%zu send_errors=%zu first_send_ns=%lld last_send_ns=%lld end=%s "
-                        "data_sent=%llu nacks_received=%llu retransmissions=%llu retransmitted_bytes=%llu\n",
+                        "data_sent=%llu nacks_received=%llu retransmissions=%llu retransmitted_bytes=%llu "
+                        "parity_sent=%llu parity_repairs_sent=%llu\n",
                         sent_, send_errors_, static_cast<long long>(first_ns_), static_cast<long long>(last_ns_), why,
                         static_cast<unsigned long long>(st.data_sent), static_cast<unsigned long long>(st.nacks_received),
                         static_cast<unsigned long long>(st.repairs_sent),
-                        static_cast<unsigned long long>(st.retransmitted_bytes));
+                        static_cast<unsigned long long>(st.retransmitted_bytes),
+                        static_cast<unsigned long long>(st.parity_sent),
+                        static_cast<unsigned long long>(st.parity_repairs_sent));
         else
             std::printf("tlvcast receiver: expected=%zu distinct=%zu delivered=%zu duplicates=%zu out_of_order=%zu "
                         "damaged=%zu unrecoverable=%zu first_ns=%lld last_ns=%lld end=%s nacks_sent=%llu "
@@ -279,6 +325,27 @@ private:
                         static_cast<long long>(first_ns_), static_cast<long long>(last_ns_), why,
                         static_cast<unsigned long long>(st.nacks_sent), static_cast<unsigned long long>(st.duplicates));
         std::fflush(stdout);
+        if constexpr (group)
+            if (trace_) { // who this member is (the relay's log names it so) and where it got to
+                const auto& m = client_.engine().cipher().group();
+                const auto& c = m.counts();
+                std::fprintf(stderr,
+                             "trace finish me=%s in_group=%d epoch=%llu members=%zu commits_sent=%llu "
+                             "commits_applied=%llu commits_rejected=%llu sync_requests=%llu admission_refused=%llu "
+                             "send_retries=%llu send_errors=%llu\n",
+                             hex16(client_.engine().cipher().identity_fingerprint()).c_str(), m.in_group() ? 1 : 0,
+                             static_cast<unsigned long long>(m.current() ? m.current()->epoch : 0),
+                             m.current() ? m.current()->roster.size() : std::size_t{0},
+                             static_cast<unsigned long long>(c.commits_sent),
+                             static_cast<unsigned long long>(c.commits_applied),
+                             static_cast<unsigned long long>(c.commits_rejected),
+                             static_cast<unsigned long long>(c.sync_requests),
+                             static_cast<unsigned long long>(c.admission_refused),
+                             static_cast<unsigned long long>(
+                                 client_.engine().counters().get(core::client_counter::send_retries)),
+                             static_cast<unsigned long long>(
+                                 client_.engine().counters().get(core::client_counter::send_errors)));
+            }
         // No leave message: the relay's stats are read after every peer is done.
         io_.stop();
     }
@@ -296,6 +363,10 @@ private:
     std::uint64_t highest_ = 0;
     std::int64_t first_ns_ = 0, last_ns_ = 0;
     bool done_ = false, in_epoch_ = false;
+    // TLVCAST_BENCH_TRACE=1: every event but a message to stderr, to see where a run stalled (with
+    // the identity it names), and at the end, in the group profile, who this member is and its counts.
+    const bool trace_ = std::getenv("TLVCAST_BENCH_TRACE") != nullptr;
+    const std::int64_t trace_t0_ = now_ns();
 };
 
 settings parse(int argc, char** argv)
@@ -324,6 +395,7 @@ settings parse(int argc, char** argv)
                 throw std::invalid_argument("--profile is secure or group");
             s.group = v == "group";
         } else if (a == "--members") s.members = std::stoul(value());
+        else if (a == "--fec") s.fec = true;
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of bench/repair/peer.cpp)");
     }
@@ -339,7 +411,17 @@ int main(int argc, char** argv)
     try {
         const settings s = parse(argc, argv);
         asio::io_context io;
-        if (s.group) {
+        if (s.fec) {
+#if TLVCAST_HAS_FEC
+            if (s.group)
+                throw std::invalid_argument("--fec: the secure profile only here");
+            peer<secure_cipher, fec_fragmenter> p(s, io);
+            p.start();
+            io.run();
+#else
+            throw std::invalid_argument("--fec: built without libcm256cc (TLVCAST_HAS_FEC)");
+#endif
+        } else if (s.group) {
             peer<group_cipher> p(s, io);
             p.start();
             io.run();

@@ -54,7 +54,9 @@ inline constexpr std::array<std::string_view, federation::federation_counters::s
     "federation_inbound_full", "federation_delivered", "federation_malformed", "federation_unauthenticated",
     "federation_replayed", "federation_own",
     "federation_refused", "federation_disconnects", "federation_reconnects", "federation_conflicts",
-    "federation_late_conflicts",
+    "federation_late_conflicts", "federation_misplaced",
+    "federation_inbound_waits", "federation_missed", "federation_connect_retries",
+    "federation_order_full",
 };
 
 /// Reads a federation option into `f`; false when `name` is not one.

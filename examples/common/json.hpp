@@ -2,6 +2,8 @@
 // A tiny JSON-lines writer for the example programs: one flat object per line, strings escaped.
 #pragma once
 
+#include "common/stdout_writer.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -137,10 +139,15 @@ private:
     std::string s_;
 };
 
-/// Writes one line to stdout and flushes it, so that a reader sees each event at once.
-/// Thread-safe: lines from several threads never interleave.
+/// Writes one line to stdout and flushes it, so that a reader sees each event at once; through
+/// the stdout_writer's thread while one exists. Thread-safe: lines from several threads never
+/// interleave.
 inline void print_line(std::string_view line)
 {
+    if (auto* w = stdout_writer::active()) {
+        w->push(line);
+        return;
+    }
     static std::mutex mu;
     const std::lock_guard lock(mu);
     std::fwrite(line.data(), 1, line.size(), stdout);

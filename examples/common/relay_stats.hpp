@@ -99,6 +99,7 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"flow_window_full", "Sends refused because a stream had its window of unacknowledged bytes."},
         {"flow_window_decreases", "Loss events (NACKs) that halved a stream's congestion window."},
         {"flow_slow_holds", "Clients that went over their window under --slow-receiver hold."},
+        {"flow_group_holds", "Holds of the senders while a group's stream cache was full of datagrams younger than group_hold_age (hold)."},
         {"flow_acks_withheld", "ACK rounds withheld from senders while a client was over its window (hold)."},
         {"flow_slow_dropped", "Clients dropped from reliability by the slow-receiver policy."},
         {"flow_slow_released_bytes", "Unacknowledged bytes released by those drops."},

@@ -139,6 +139,7 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"flow_window_full", s.window_full},
             {"flow_window_decreases", s.window_decreases},
             {"flow_slow_holds", s.slow_holds},
+            {"flow_group_holds", s.group_holds},
             {"flow_acks_withheld", s.acks_withheld},
             {"flow_slow_dropped", s.slow_dropped},
             {"flow_slow_released_bytes", s.slow_released_bytes},

@@ -133,7 +133,10 @@ public:
             print_counters();
         if (reader_.joinable()) {
             if (!input_done_) {
-                // A signal ended the session while the reader blocks on stdin: leave without waiting.
+                // A signal ended the session while the reader blocks on stdin: leave without waiting
+                // for it, once the lines printed so far are out.
+                if (auto* w = ex::stdout_writer::active())
+                    w->drain();
                 std::fflush(stdout);
                 std::_Exit(exit_code_);
             }
@@ -270,7 +273,8 @@ private:
     }
 
     // On its own thread: blocking reads. Lines that arrive while the io thread is busy leave together
-    // (a group member signs them once per datagram, send_batch); at most max_pending wait here.
+    // (send_batch: a group member signs them once per datagram, a secure client seals them in one
+    // SECURE_BATCH record); at most max_pending wait here.
     void read_input()
     {
         std::string line;
@@ -329,7 +333,7 @@ private:
         }
     }
 
-    // Sends the outbox in order, one send (a line, or a group member's batch) at a time: each waits
+    // Sends the outbox in order, one send (a line, or a batch of lines) at a time: each waits
     // for the previous one's result, and a full window (would_block) waits on the executor until
     // the relay's ACKs open it, then the same lines go again. Never sleeps, never drops a line.
     void flush_outbox()
@@ -364,7 +368,7 @@ private:
                 }
             };
         };
-        if constexpr (group) {
+        if constexpr (batches) {
             // A batch is refused whole if one line is too long: such a line goes alone, and fails alone.
             std::vector<std::vector<std::byte>> batch;
             for (n = 0; n < outbox_.size() && n < max_batch && outbox_[n].size() <= max_message_; ++n) {
@@ -372,11 +376,23 @@ private:
                 batch.emplace_back(bytes.begin(), bytes.end());
             }
             if (n == 0)
-                return client_.async_send(tlvcast::wire::as_bytes(outbox_.front()), done(1));
+                return send_one(done(1));
             client_.async_send_batch(std::move(batch), done(n));
         } else {
-            client_.async_send(std::string_view(outbox_.front()), done(1));
+            send_one(done(1));
         }
+    }
+
+    // The outbox's first line alone. A line over one message's limit is a large message (in parts,
+    // up to 16 MiB) where the profile has them: the outbox keeps it alive and unchanged until done.
+    template <class Done>
+    void send_one(Done done)
+    {
+        using engine_type = typename decltype(client_)::engine_type;
+        if constexpr (engine_type::large_messages)
+            if (outbox_.front().size() > max_message_)
+                return client_.async_send_large(tlvcast::wire::as_bytes(outbox_.front()), std::move(done));
+        client_.async_send(tlvcast::wire::as_bytes(outbox_.front()), std::move(done));
     }
 
     // Group profile: this member is in the group at this epoch; the lines that waited leave in order.
@@ -441,7 +457,9 @@ private:
     static constexpr bool multicast = std::is_same_v<Transport, multicast_transport>;
     static constexpr std::size_t max_waiting = 1024;
     static constexpr std::size_t max_pending = 1024; ///< lines read ahead of the io thread
-    static constexpr std::size_t max_batch = 64;     ///< a group member's lines per send_batch
+    static constexpr std::size_t max_batch = 64;     ///< lines per send_batch
+    /// The secure and group profiles pack lines into shared datagrams; the seed profile's wire has no batch.
+    static constexpr bool batches = ex::is_secure<Cipher>;
 
     const settings& s_;
     tlvcast::crypto::fingerprint self_;
@@ -523,6 +541,9 @@ int main(int argc, char** argv)
                                        multicast ? std::optional(ex::data_group_endpoint(s)) : std::nullopt);
             s.group_options.key_package_seq = ex::next_key_package_seq(s.identity_file);
         }
+        // Events are printed by a thread of their own: a slow reader of stdout must not hold the
+        // client's io thread (its ACKs and keep-alives), or the relay takes it for a slow receiver.
+        const ex::stdout_writer writer;
         return ex::with_cipher(s.profile, s.backend, [&](auto c) {
             using cipher_type = typename decltype(c)::type;
             if constexpr (ex::is_group<cipher_type>) {

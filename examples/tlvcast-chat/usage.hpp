@@ -10,8 +10,10 @@
 
 namespace tlvcast::examples {
 
-// The line limit that --help states: the client's message limit, which every profile carries.
+// The line limits that --help states: a large message's, and the client's message limit, which
+// every profile carries (the seed profile has no large messages).
 static_assert(core::default_max_message == 48'450, "update the line limit in tlvcast-chat's --help");
+static_assert(core::default_max_large_message == 16'777'216, "update the line limit in tlvcast-chat's --help");
 static_assert(tlvcast::profile::group::max_message_size >= core::default_max_message,
               "a group member's line limit is the group message's: update tlvcast-chat's --help");
 
@@ -19,7 +21,8 @@ inline constexpr const char* chat_usage = R"(Usage: tlvcast-chat [options] < lin
 
 A chat client: registers with the relay through the multicast group, sends each line of standard
 input as one message (an empty line is an empty message), and prints what the others say. A line
-is at most 48450 bytes without its newline; a longer one is not sent (send_failed). At the end of
+is at most 16777216 bytes without its newline (48450 in the seed profile); one over 48450 bytes
+leaves as a large message, in parts; a longer one is not sent (send_failed). At the end of
 input it keeps listening for --linger seconds, sends DISCONNECT and exits 0. With --listen it reads
 no input and receives until SIGINT or SIGTERM. SIGINT or SIGTERM leave the same way at once. It
 exits 1 when no relay answers, or when only refused relays answer: identity other than

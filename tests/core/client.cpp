@@ -3,7 +3,8 @@
 #include <tlvcast/core/client.hpp>
 #include <tlvcast/core/relay.hpp>
 
-#include "core/sim.hpp"
+#include "core/client_fixture.hpp"
+#include "core/future_code.hpp"
 
 #include <tlvcast/transport/memory.hpp>
 
@@ -14,69 +15,9 @@
 
 using namespace tlvcast;
 using namespace std::chrono_literals;
+using test::code_of;
 
-namespace {
-// use_future turns void(error_code) into future<void> that throws: get the code back.
-std::error_code code_of(std::future<void> f)
-{
-    try {
-        f.get();
-    } catch (const std::system_error& e) {
-        return e.code();
-    }
-    return {};
-}
-
-using mem_client = core::basic_client<transport::memory_transport, seed::rsa_oaep, fragment::seed_fragmenter>;
-using mem_relay = core::basic_relay<transport::memory_transport, seed::rsa_oaep, fragment::seed_fragmenter>;
-
-struct fixture {
-    asio::io_context io;
-    transport::memory_hub hub;
-    std::unique_ptr<mem_relay> relay;
-    std::vector<std::unique_ptr<mem_client>> clients;
-    std::thread runner;
-    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-
-    explicit fixture(std::size_t n, core::client_options copt = {})
-    {
-        transport::memory_transport rt(hub, io, {test::relay_address});
-        rt.join(test::group);
-        relay = std::make_unique<mem_relay>(std::move(rt), seed::rsa_oaep(test::shared_key(0)),
-                                            fragment::seed_fragmenter{}, core::relay_options{},
-                                            core::relay_driver_options{2, 4096});
-        relay->start();
-        copt.relay = test::group;
-        for (std::size_t i = 0; i < n; ++i)
-            clients.push_back(std::make_unique<mem_client>(transport::memory_transport(hub, io),
-                                                           seed::rsa_oaep(test::shared_key(i + 1)),
-                                                           fragment::seed_fragmenter{}, copt));
-        runner = std::thread([this] { io.run(); });
-    }
-    ~fixture()
-    {
-        for (auto& c : clients)
-            code_of(c->async_close(asio::use_future));
-        relay->async_stop(asio::use_future).get();
-        work.reset();
-        io.stop();
-        runner.join();
-    }
-    // Next event of client i that is not presence/registration, waiting at most 10 s.
-    core::client_event next_message(std::size_t i)
-    {
-        for (int k = 0; k < 50; ++k) {
-            auto f = clients[i]->async_receive(asio::use_future);
-            REQUIRE(f.wait_for(10s) == std::future_status::ready);
-            auto ev = f.get();
-            if (ev.what == core::client_event::kind::message)
-                return ev;
-        }
-        FAIL("no message event");
-        return {};
-    }
-};
-} // namespace
+using test::fixture;
 
 TEST_CASE("client: register and exchange with use_future", "[client]")
 {
@@ -133,7 +74,7 @@ TEST_CASE("client: no relay gives errc::no_relay after the retries", "[client]")
     opt.relay = test::group;
     opt.register_timeout = 50ms;
     opt.register_attempts = 3;
-    mem_client c(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)), {}, opt);
+    test::mem_client c(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)), {}, opt);
     std::error_code result;
     c.async_register([&](std::error_code ec) { result = ec; });
     io.run_for(2s);
@@ -158,14 +99,14 @@ TEST_CASE("client: datagrams that wait are taken in bursts, not one receive each
     transport::memory_hub hub;
     transport::memory_transport rt(hub, io, {test::relay_address});
     rt.join(test::group);
-    mem_relay relay(std::move(rt), seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter{},
+    test::mem_relay relay(std::move(rt), seed::rsa_oaep(test::shared_key(0)), fragment::seed_fragmenter{},
                     core::relay_options{}, core::relay_driver_options{1, 64});
     relay.start();
     core::client_options copt;
     copt.relay = test::group;
     core::client_driver_options dopt;
     dopt.receive_burst = 16;
-    mem_client client(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)),
+    test::mem_client client(transport::memory_transport(hub, io), seed::rsa_oaep(test::shared_key(1)),
                       fragment::seed_fragmenter{}, copt, dopt);
     bool registered = false;
     client.async_register([&](std::error_code ec) { registered = !ec; });

@@ -91,10 +91,26 @@ public:
         clients_[i]->send(message, now_, out_, ec);
         flush(client_address(i), sim_call::send);
     }
+    /// client_engine::send_large (the next parts of a large message, while the window lets them).
+    std::size_t send_large(std::size_t i, std::span<const std::byte> message, std::error_code& ec)
+    {
+        const std::size_t n = clients_[i]->send_large(message, now_, out_, ec);
+        flush(client_address(i), sim_call::send);
+        return n;
+    }
     void close(std::size_t i)
     {
         clients_[i]->close(now_, out_);
         flush(client_address(i), sim_call::close);
+    }
+    /// A process restarted in place: client i's engine is replaced by `engine` (unread events of
+    /// the old one are lost: poll them first) and started. Its address and its fault queue stay,
+    /// so what the old process sent and the network still holds arrives as it would.
+    void rejoin(std::size_t i, std::unique_ptr<ClientEngine> engine)
+    {
+        clients_[i] = std::move(engine);
+        clients_[i]->start(now_, out_);
+        flush(client_address(i), sim_call::start);
     }
     /// Puts a datagram on the wire as if `from` had sent it (spoofing included), without faults.
     void inject(const endpoint& from, const endpoint& to, std::span<const std::byte> bytes)

@@ -218,6 +218,40 @@ def stop_relay(relay):
     return stats
 
 
+def set_loss(p):
+    """Drops received UDP datagrams with probability p (0: none) in this namespace (iptables INPUT,
+    statistic module). False when iptables is not usable."""
+    subprocess.run(["iptables", "-F", "INPUT"], capture_output=True, timeout=10)
+    if p == 0:
+        return True
+    r = subprocess.run(["iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic", "--mode", "random",
+                        "--probability", str(p), "-j", "DROP"], capture_output=True, timeout=10)
+    return r.returncode == 0
+
+
+def dropped():
+    """Datagrams the INPUT rule of set_loss dropped so far (iptables' packet counter)."""
+    r = subprocess.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"], capture_output=True, text=True, timeout=10)
+    rows = [line.split() for line in r.stdout.splitlines() if "DROP" in line]
+    return int(rows[0][0]) if rows else 0
+
+
+def lossy_group(relay_path, chat_path, profile, loss, relay_opts=(), member_opts=()):
+    """A relay and 4 chats (a group profile's in one epoch of 4), then set_loss(loss): returns
+    (relay, sender, receivers)."""
+    relay = track(start_relay(relay_path, *RELAY, *relay_opts, profile=profile))
+    opts = [*FAST, "--relay-fingerprint", relay.fingerprint, *member_opts]
+    if profile == "group":
+        opts += ["--admission", "open"]
+    members = [track(start_chat(chat_path, f"m{i}", *opts, profile=profile)) for i in range(4)]
+    if profile == "group":
+        for m in members:
+            m.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 4, "an epoch of 4 members")
+    if not set_loss(loss):
+        raise Failure("iptables cannot drop at random here (no statistic module?)")
+    return relay, members[0], members[1:]
+
+
 def check_json_output(argv, stdout):
     """For a program run to its end (subprocess.run) with --json: every line of its stdout follows
     the schema."""

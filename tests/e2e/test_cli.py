@@ -170,12 +170,15 @@ def test_listen_and_line_limit():
     track(listener)
     listener.wait_for(is_event("registered"), "registered")
     talker = track(start_chat(args.chat, "talker", *FAST, *pin, profile=SECURE))
-    talker.send_line("x" * limit)
+    # The limit is a large message's (16 MiB): a line just over one message's 48450 bytes leaves in
+    # parts; one over the limit is refused before anything is sent.
+    check(limit == 16 * 1024 * 1024, f"chat --help: line limit {limit}")
     talker.send_line("y" * (limit + 1))
     failed = talker.wait_for(is_event("send_failed"), "send_failed for the line over the limit")
     check("too large" in failed["error"], f"send_failed {failed}")
-    got = listener.wait_for(is_event("message"), "the line at the limit")
-    check(got["text"] == "x" * limit and got["sender"] == talker.fingerprint, f"listener got {len(got['text'])} bytes")
+    talker.send_line("x" * 48_451)
+    got = listener.wait_for(is_event("message"), "the line over one message, as a large message")
+    check(got["text"] == "x" * 48_451 and got["sender"] == talker.fingerprint, f"listener got {len(got['text'])} bytes")
     talker.close_stdin()
     check(talker.wait_exit() == 0, "talker: exit status")
     time.sleep(1.5)  # 5 x the --linger of FAST

@@ -12,9 +12,11 @@ JetStream stream (--federation-jetstream, the servers with -js: every line once,
 subjects, hostile publications on the group's subject by a raw NATS client without the federation
 key (--federation-key) are refused as unauthenticated, counted exactly, and
 change nothing. Through JetStream, commits also race (one order for membership): a member at each
-site founds a group at once, three times, the first while site b's veth is cut for 3 s (its founding
-then conflicts, counted); joiners and leavers at both sites at once; every member ends at one epoch
-and one roster each time. The relays' federation counters show what happened.
+site founds a group at once, three times, the first while site b's veth is cut for 3 s, relay-b
+started during the cut (NATS unreachable at its start: it serves its LAN, its founding waits, then
+conflicts, counted); joiners and leavers at both sites at once; every member ends at one epoch
+and one roster each time. Scale-out: a second relay on site a's LAN (its own groups and port) with
+a member of its own, in the same group, lines across all three relays. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import datetime
 import os
@@ -123,12 +125,16 @@ def federation_key(d):
     return path
 
 
-def start_relay(site, d, jetstream):
+def start_relay(site, d, jetstream, connected=True, name=None, lan=None):
+    """Site `site`'s relay (`name` another one on the same LAN, on `lan` = (group, port, data): one
+    host here, so its own port as well)."""
     net, group, data = SITES[site]
+    group, port, data = lan or (group, "5007", data)
+    name = name or site
     servers = ",".join(f"nats://{net}.1:{p}" for p in CLIENT_PORTS)
-    r = in_ns(site, "tlvcast-relay", "relay-" + site,
-              [args.relay, "--json", "--profile", "group", *RELAY, "--identity", os.path.join(d, site + ".relay.id"),
-               "--group", group, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP,
+    r = in_ns(site, "tlvcast-relay", "relay-" + name,
+              [args.relay, "--json", "--profile", "group", *RELAY, "--identity", os.path.join(d, name + ".relay.id"),
+               "--group", group, "--port", port, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP,
                "--federation-key", federation_key(d),
                *(["--federation-jetstream"] if jetstream else [])],
               stdin=False)
@@ -136,16 +142,18 @@ def start_relay(site, d, jetstream):
     check(ev.get("federation") == "tlvcast.g." + SUBJECT_GROUP, f"ready: {ev}")
     r.fingerprint = ev["relay_fingerprint"]
     r.site = site
-    r.wait_for(is_event("federation", state="connected"), "the connection to NATS")
+    r.lan = (group, port, data)
+    if connected:
+        r.wait_for(is_event("federation", state="connected"), "the connection to NATS")
     return r
 
 
 def spawn_member(site, name, relay, d, delivery):
-    _, group, data = SITES[site]
+    group, port, data = relay.lan
     extra = ["--data-group", data] if delivery == "multicast" else []
     return in_ns(site, "tlvcast-chat", name,
                  [args.chat, "--json", "--profile", "group", *FAST, "--relay-fingerprint", relay.fingerprint,
-                  "--identity", os.path.join(d, name + ".id"), "--admission", "open", "--group", group,
+                  "--identity", os.path.join(d, name + ".id"), "--admission", "open", "--group", group, "--port", port,
                   "--delivery", delivery, *extra])
 
 
@@ -188,17 +196,22 @@ def founding_race(relays, d, rounds=3):
     epochs = []
     for k in range(rounds):
         if k == 0:
-            # The first time, site b's veth is cut for 3 s while both found: site b keeps serving
-            # its LAN (its member registers and proposes) and its proposal waits for NATS; once the
-            # link is back the stream refuses it (site a's founding came first): a conflict, always.
+            # The first time, relay-b starts while its site's veth is cut, and stays cut for 3 s
+            # while both found: NATS is unreachable at relay-b's start. It serves its LAN anyway
+            # (its member registers and proposes), its proposal waits for NATS; once the link is
+            # back the stream refuses it (site a's founding came first): a conflict, always.
             ip("-n", NS["bb"], "link", "set", "to-b", "down")
+            relays["b"] = start_relay("b", d, True, connected=False)
         pair = [spawn_member(s, f"f{s}{k}", relays[s], d, "unicast") for s in SITES]
         for c in pair:
             registered(c)
         if k == 0:
             pair[0].wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 1, "site a's founding")
             time.sleep(3)
+            check(not relays["b"].select(is_event("federation", state="connected")),
+                  "relay-b connected to NATS through a cut veth")
             ip("-n", NS["bb"], "link", "set", "to-b", "up")
+            relays["b"].wait_for(is_event("federation", state="connected"), "relay-b's first connection to NATS")
         epochs.append(wait_one_roster(pair, 2))
         if k == 0:  # relay-b's proposal may still be on its way to the stream when both see one roster
             deadline = time.monotonic() + harness.WAIT
@@ -313,10 +326,10 @@ def publish_hostile(nodes, relay_a):
     node = next(i for i, n in enumerate(nodes) if n.proc.poll() is None)
     ident = relay_a.select(is_event("ready"))[0]["relay_id"]
     junk = "00300004" + "deadbeef"  # a TLV of the seed profile's type 0x30: no group blob
-    header = "5446" + "0201"  # version 2, a member blob
-    counter, tag = "00" * 7 + "01", "77" * 32
-    payloads = ["0102", "5858" + "0201" + "00" * 88 + "aa", header + ident + counter + "11" * 32 + junk + tag,
-                header + "ee" * 16 + counter + "22" * 32 + junk + tag]
+    header = "5446" + "0301"  # version 3, a member blob
+    counter, after, tag = "00" * 7 + "01", "00" * 8, "77" * 32
+    payloads = ["0102", "5858" + "0301" + "00" * 96 + "aa", header + ident + counter + after + "11" * 32 + junk + tag,
+                header + "ee" * 16 + counter + after + "22" * 32 + junk + tag]
     r = subprocess.run(["ip", "netns", "exec", NS["bb"], sys.executable, "-c", RAW_PUBLISHER,
                         str(CLIENT_PORTS[node]), "tlvcast.g." + SUBJECT_GROUP, *payloads], capture_output=True,
                        timeout=20)
@@ -383,8 +396,13 @@ def two_sites(jetstream):
             raise SystemExit(77)
         nodes = [start_nats(i, d, jetstream) for i in range(3)]
         wait_cluster(nodes, jetstream)
-        relays = {s: start_relay(s, d, jetstream) for s in SITES}
-        time.sleep(0.5)  # both relays' subscriptions reach every node of the cluster
+        # With JetStream relay-b starts later, while NATS is unreachable (founding_race).
+        relays = {s: start_relay(s, d, jetstream) for s in SITES if s == "a" or not jetstream}
+        # Scale-out (JetStream): a second relay on site a's LAN, its own groups and port, the same
+        # federation; it follows the group from the start (a relay that starts late cannot yet).
+        relay_a2 = start_relay("a", d, True, name="a2", lan=("224.1.1.3", "5017", "224.1.1.4:5018")) \
+            if jetstream else None
+        time.sleep(0.5)  # the relays' subscriptions reach every node of the cluster
         if jetstream:  # one order for membership: two sites found a group at the same moment
             start = time.monotonic()
             epochs = founding_race(relays, d)
@@ -414,6 +432,7 @@ def two_sites(jetstream):
         if jetstream:  # joiners and leavers at both sites at once
             start = time.monotonic()
             epochs = concurrent_joins(relays, d, members, epoch)
+            epoch = epochs[-1]
             print(f"  2 x (a joiner at each site at once), then both pairs leave at once: one epoch and one roster "
                   f"at every member each time (epochs {epochs}), in {time.monotonic() - start:.1f} s", flush=True)
             again = {c.name: [f"{c.name} after the concurrent commits"] for c in members}
@@ -478,6 +497,17 @@ def two_sites(jetstream):
         took = exchange(members, after, "lines after the reconnection")
         print(f"  after the reconnection: every line once at every member, in {took:.2f} s", flush=True)
 
+        if jetstream:  # scale-out: a member of site a's second relay
+            start = time.monotonic()
+            c0 = start_member("a", "c0", relay_a2, d, "unicast")
+            wait_one_roster([*members, c0], 5, epoch)
+            both = {c.name: [f"{c.name} with two relays on site a"] for c in [a0, b0, c0]}
+            exchange([a0, b0, c0], both, "lines with two relays on site a")
+            c0.close_stdin()
+            check(c0.wait_exit() == 0, "c0: exit status")
+            print(f"  a second relay on site a's LAN (its own groups) with one member: one group of 5 at the 3 "
+                  f"relays, lines across all of them, in {time.monotonic() - start:.1f} s", flush=True)
+
         # Hostile publications on the subject (plain subjects: the stream would deliver them alike).
         injected = {} if jetstream else publish_hostile(nodes, relays["a"])
         if not jetstream:
@@ -488,8 +518,12 @@ def two_sites(jetstream):
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
         feds = {s: federation_stats(r, jetstream, injected.get(s, {})) for s, r in relays.items()}
+        if relay_a2:
+            federation_stats(relay_a2, jetstream, {})
         check(feds["a"]["disconnects"] >= 1 and feds["a"]["reconnects"] >= 1,
               f"relay-a's counters miss the node it lost: {feds['a']}")
+        if jetstream:  # nothing fills the commit stream here
+            check(feds["b"]["order_full"] == 0, f"relay-b: federation_order_full ({feds['b']})")
         schema_clean([*members, *relays.values()])
 
 

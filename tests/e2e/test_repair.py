@@ -16,20 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import FAST, RELAY, check, cleanup, start_chat, start_relay, stop_relay, track  # noqa: E402
+from harness import check, cleanup, dropped, set_loss, stop_relay  # noqa: E402
 
 args = None
 LINES = 40
-
-
-def set_loss(p):
-    """Drops received datagrams with probability p (0: none). False when iptables is not usable."""
-    subprocess.run(["iptables", "-F", "INPUT"], capture_output=True, timeout=10)
-    if p == 0:
-        return True
-    r = subprocess.run(["iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic", "--mode", "random",
-                        "--probability", str(p), "-j", "DROP"], capture_output=True, timeout=10)
-    return r.returncode == 0
 
 
 def lines():
@@ -41,26 +31,10 @@ def lines():
     return out
 
 
-def dropped():
-    """Datagrams the INPUT rule dropped so far (iptables' packet counter)."""
-    r = subprocess.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"], capture_output=True, text=True, timeout=10)
-    rows = [l.split() for l in r.stdout.splitlines() if "DROP" in l]
-    return int(rows[0][0]) if rows else 0
-
-
 def exchange(profile, loss, reliability="nack", *member_opts):
     """Relay + sender + 3 receivers; returns (lines each receiver got, the relay's stats)."""
-    relay = track(start_relay(args.relay, *RELAY, "--reliability", reliability, profile=profile))
-    opts = [*FAST, "--reliability", reliability, "--relay-fingerprint", relay.fingerprint, *member_opts]
-    if profile == "group":
-        opts += ["--admission", "open"]
-    members = [track(start_chat(args.chat, f"m{i}", *opts, profile=profile)) for i in range(4)]
-    if profile == "group":
-        for m in members:
-            m.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 4, "an epoch of 4 members")
-    sender, receivers = members[0], members[1:]
-    if not set_loss(loss):
-        raise harness.Failure("iptables cannot drop at random here (no statistic module?)")
+    relay, sender, receivers = harness.lossy_group(args.relay, args.chat, profile, loss, ("--reliability", reliability),
+                                                   ("--reliability", reliability, *member_opts))
     sent = lines()
     start = time.monotonic()
     for text in sent:

@@ -139,6 +139,37 @@ def test_pinned_messages_with_verified_senders():
         no_invalid_lines(relay, *chats)
 
 
+def test_burst_of_lines_shares_datagrams():
+    """Lines written faster than the chat sends leave together (send_batch: SECURE_BATCH records);
+    every one arrives once, in order, with its sender, and the relay counts messages, not records."""
+    with tempfile.TemporaryDirectory() as d:
+        relay = track(start_relay(args.relay, *RELAY, "--identity", os.path.join(d, "relay.id"), profile=SECURE))
+        a, b = pinned_chat("a", relay), pinned_chat("b", relay)
+        a.wait_for(is_event("connected", peer=b.local), "b connected")
+        lines = [f"burst {i:04d} " + payload(i % 40 + 1, "a") for i in range(400)]
+        a.proc.stdin.write("".join(line + "\n" for line in lines).encode())  # one write: they pile up
+        a.proc.stdin.flush()
+        got = b.wait_count(is_event("message", peer=a.local), len(lines), "the burst")
+        check([e["text"] for e in got] == lines, f"b: {len(got)} lines, out of order or altered")
+        check(all(e.get("sender") == a.fingerprint for e in got), "b: a sender other than a")
+        time.sleep(0.3)  # a duplicate would arrive now
+        check(len(b.select(is_event("message"))) == len(lines), "b: duplicates")
+        for c in (a, b):
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        stats = stop_relay(relay)
+        # Messages: the lines, and each chat's CONNECT and DISCONNECT.
+        check(stats["messages_in"] == len(lines) + 4 and stats["messages_relayed"] == len(lines), f"stats: {stats}")
+        for k in ("malformed", "undecryptable"):
+            check(stats[k] == 0, f"{k}: {stats}")
+        # How many share a datagram depends on how far the reader got ahead of the sends (30 datagrams
+        # in all on an idle machine); one each would be 400 and more.
+        check(stats["datagrams_in"] < len(lines), f"no line shared a datagram: {stats}")
+        print(f"  400 lines reached the relay in {stats['datagrams_in']} datagrams (handshakes, ACKs included)",
+              flush=True)
+        no_invalid_lines(relay, a, b)
+
+
 def test_rogue_relay_is_refused():
     with tempfile.TemporaryDirectory() as d:
         good_id, rogue_id = os.path.join(d, "good.id"), os.path.join(d, "rogue.id")
@@ -257,7 +288,8 @@ def test_restart_with_same_identity():
 
 
 def main():
-    tests = [test_usage_errors, test_pinned_messages_with_verified_senders, test_rogue_relay_is_refused,
+    tests = [test_usage_errors, test_pinned_messages_with_verified_senders, test_burst_of_lines_shares_datagrams,
+             test_rogue_relay_is_refused,
              test_trust_on_first_use, test_cross_backend, test_restart_with_same_identity]
     return harness.main("e2e_secure", tests, cleanup, sys.modules[__name__])
 

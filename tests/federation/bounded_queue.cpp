@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -63,4 +64,41 @@ TEST_CASE("bounded_queue: a consumer thread gets everything a producer pushed, i
     REQUIRE(got.size() == static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i)
         REQUIRE(got[static_cast<std::size_t>(i)] == i);
+}
+
+TEST_CASE("bounded_queue: push waits for room, bounded; close wakes it; an entry over the byte bound never waits",
+          "[federation][queue]")
+{
+    bounded_queue q(2, 100);
+    REQUIRE(q.try_push(bytes(10, 1)));
+    REQUIRE(q.try_push(bytes(10, 2)));
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(q.push(bytes(10, 3), 0, std::chrono::milliseconds(20))); // full: waits, then refuses
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(15));
+    t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(q.push(bytes(101, 4), 0, std::chrono::seconds(10))); // can never fit: at once
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    std::thread consumer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        std::vector<std::byte> out;
+        q.pop(out);
+    });
+    CHECK(q.push(bytes(10, 5), 7, std::chrono::seconds(10))); // room once the consumer took one
+    consumer.join();
+    std::vector<std::byte> out;
+    std::uint64_t tag = 0;
+    REQUIRE(q.pop(out, std::chrono::milliseconds(0), &tag));
+    CHECK(out == bytes(10, 2));
+    REQUIRE(q.pop(out, std::chrono::milliseconds(0), &tag));
+    CHECK((out == bytes(10, 5) && tag == 7));
+    REQUIRE(q.try_push(bytes(10, 6)));
+    REQUIRE(q.try_push(bytes(10, 7)));
+    std::thread closer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        q.close();
+    });
+    t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(q.push(bytes(10, 8), 0, std::chrono::seconds(10))); // closed: gives up
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    closer.join();
 }

@@ -11,14 +11,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +50,8 @@ struct nats_server {
     int port = 0;
     std::filesystem::path dir =
         std::filesystem::temp_directory_path() / ("tlvcast-test-js-" + std::to_string(::getpid()));
-    nats_server()
+    /// A free loopback port (nothing listens on it once this returns).
+    static int free_port()
     {
         const int s = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -55,12 +60,32 @@ struct nats_server {
         socklen_t len = sizeof a;
         REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
         REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        port = ntohs(a.sin_port);
         ::close(s);
+        return ntohs(a.sin_port);
+    }
+    /// On `on_port` (a free_port() chosen before), else on a free port.
+    explicit nats_server(int on_port = 0) : port(on_port != 0 ? on_port : free_port())
+    {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
         std::filesystem::create_directories(dir);
         const std::string p = std::to_string(port), d = dir.string();
+        const pid_t parent = ::getpid();
         pid = ::fork();
         if (pid == 0) {
+            // It dies with the test, and holds none of its output pipes: a test that crashed left the
+            // server running and ctest waiting on the pipe until its timeout (CI: 600 s, "Timeout").
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent)
+                ::_exit(127);
+            const int null = ::open("/dev/null", O_RDWR);
+            if (null >= 0) {
+                ::dup2(null, STDIN_FILENO);
+                ::dup2(null, STDOUT_FILENO);
+                ::dup2(null, STDERR_FILENO);
+            }
             ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p.c_str(), "-js", "-sd", d.c_str(), "-l",
                      (d + "/log").c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
@@ -102,4 +127,34 @@ inline tlvcast::federation::nats_options jetstream_options(const nats_server& s,
 }
 #endif
 
+/// Stops `pid` (SIGSTOP) and returns once the kernel shows it stopped: kill() returns before the
+/// signal is delivered, and a loaded host let a server answer a connection in between (the test
+/// that needed it unanswered then failed).
+inline bool stop_process(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(5))
+{
+    if (::kill(pid, SIGSTOP) != 0)
+        return false;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        // pid (comm) STATE ...: comm may hold spaces, the state follows its last ')'
+        const auto close = line.rfind(')');
+        if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'T')
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+}
+
 } // namespace test
+
+/// Skips the calling test case, with a warning, where no nats-server is installed.
+#define TLVCAST_NEEDS_NATS_SERVER()                                                                                   \
+    do {                                                                                                              \
+        if (!::test::have_nats_server()) {                                                                            \
+            WARN("no nats-server on PATH: not run");                                                                  \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)

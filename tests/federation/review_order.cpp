@@ -2,10 +2,7 @@
 // Adversarial review of the federation's order of commits (bridge.hpp, concepts.hpp order_guard,
 // memory_link.hpp's racy hub): what a NATS publisher without the federation key can do to it.
 // Relays are bridges over an ordered memory_hub whose strands run only when the test says.
-#include <tlvcast/federation/bridge.hpp>
-#include <tlvcast/federation/memory_link.hpp>
-
-#include "test_keys.hpp"
+#include "order_sites.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,98 +16,6 @@
 
 using namespace tlvcast;
 using namespace tlvcast::federation;
-
-namespace review_order {
-
-using test::key_of;
-using test::rid;
-
-// An engine with a chain: an ordered blob {e, ...} is applied only at epoch e - 1 (else refused,
-// as the sequencer refuses a commit that does not continue its chain).
-struct chain_engine {
-    std::function<void(const core::federated_blob&)> sink;
-    unsigned epoch = 0;
-    std::vector<std::vector<std::byte>> applied;
-    void set_federation(std::function<void(const core::federated_blob&)> f, bool = false) { sink = std::move(f); }
-    bool handle_federated(const core::federated_blob& b, time_point, datagram_batch&, std::vector<core::relay_event>&)
-    {
-        if (!b.ordered)
-            return true;
-        if (std::to_integer<unsigned>(b.blob[0]) != epoch + 1)
-            return false;
-        ++epoch;
-        applied.emplace_back(b.blob.begin(), b.blob.end());
-        return true;
-    }
-    // A member's commit on the next epoch, checked and handed to the federation's order.
-    void commit(std::uint8_t tag = 0)
-    {
-        const std::vector<std::byte> blob{std::byte(epoch + 1), std::byte(tag)};
-        sink({false, blob, crypto::fingerprint{}, true});
-    }
-    void message() { sink({false, std::vector<std::byte>(8, std::byte{7}), crypto::fingerprint{}, false}); }
-};
-
-// A relay whose strand runs what was posted only in run(): a strand busy with its UDP path.
-struct slow_relay {
-    chain_engine engine;
-    datagram_batch out;
-    std::vector<core::relay_event> events;
-    std::deque<std::function<void()>> posted;
-    template <class F>
-    void post_to_engine(F f)
-    {
-        posted.emplace_back([this, f] { f(engine, time_point{}, out, events); });
-    }
-    void run()
-    {
-        for (int i = 0; i < 10'000 && !posted.empty(); ++i) {
-            auto f = std::move(posted.front());
-            posted.pop_front();
-            f();
-        }
-    }
-};
-
-// A memory_link that also shows an observer every commit it offers the order, stored or refused:
-// a NATS publisher subscribed to tlvcast.c.<group> sees every publication on it.
-struct tapped_link {
-    memory_link& link;
-    std::vector<std::vector<std::byte>> offered;
-    bool publish(std::span<const std::byte> b) { return link.publish(b); }
-    bool poll(std::vector<std::byte>& out) { return link.poll(out); }
-    bool poll(std::vector<std::byte>& out, reception& r) { return link.poll(out, r); }
-    void set_notify(std::function<void()> f) { link.set_notify(std::move(f)); }
-    federation_counters& counters() { return link.counters(); }
-    bool orders_commits() const { return link.orders_commits(); }
-    bool publish_ordered(std::span<const std::byte> b, std::uint64_t expected)
-    {
-        offered.emplace_back(b.begin(), b.end());
-        return link.publish_ordered(b, expected);
-    }
-};
-static_assert(ordering_link<tapped_link>);
-
-// One relay: its link on the hub (tapped), its slow strand, its bridge.
-struct site {
-    memory_link inner;
-    tapped_link link{inner, {}};
-    slow_relay relay;
-    bridge<slow_relay, tapped_link> br;
-    site(memory_hub& hub, std::uint8_t id, std::size_t max_entries = memory_link::default_max_entries)
-        : inner(hub, max_entries), br(relay, link, rid(id), key_of(1))
-    {
-        br.start();
-        relay.run();
-    }
-    chain_engine& engine() { return relay.engine; }
-    std::uint64_t count(federation_counter c) { return inner.counters().get(c); }
-};
-
-std::vector<std::byte> junk(std::size_t n = 80) { return std::vector<std::byte>(n, std::byte{0x4a}); }
-
-} // namespace review_order
-
 using namespace review_order;
 
 TEST_CASE("review order: junk stored with a stale expectation is dropped as junk; the expectation moves past it",
@@ -155,7 +60,7 @@ TEST_CASE("review order: readers that joined at different times: a later one nev
         }
         const unsigned pick = rng() % 4; // the last ordered one (most often), an older one, none
         const std::uint64_t expected = pick < 2 ? last_ordered : pick == 2 && last_ordered ? rng() % last_ordered : 0;
-        readers[0]->publish_ordered(junk(4), expected);
+        readers[0]->publish_ordered(commit_after(expected), expected);
         conflicts[seq] = expected < last_ordered;
         last_ordered = seq;
     }
@@ -174,8 +79,12 @@ TEST_CASE("review order: readers that joined at different times: a later one nev
                 CHECK(stale[0].at(s)); // every reader that drops it: the first drops it too
 }
 
-TEST_CASE("review order: a relay's refused commit stored again after the relay published more is a replay "
-          "at that relay too (it was applied there only)", "[federation][order][review]")
+// Since the bridge keeps one replay guard per route (a relay's commits and messages come through two
+// streams over NATS), a message with a higher counter no longer makes the copy a replay: the copy is
+// stale at every relay instead (its position, under the tag, is below the commit stored since), and
+// dropped alike everywhere.
+TEST_CASE("review order: a relay's refused commit stored again after the relay published more is dropped at "
+          "that relay too (it was applied there only)", "[federation][order][review]")
 {
     memory_hub hub(true);
     memory_link attacker(hub);
@@ -191,7 +100,8 @@ TEST_CASE("review order: a relay's refused commit stored again after the relay p
     attacker.publish_ordered(b.link.offered.at(0), 1); // b's commit (counter 1), stored where it continues the chain
     a.relay.run();
     b.relay.run();
-    CHECK(a.count(federation_counter::replayed) == 1);
+    CHECK(a.count(federation_counter::late_conflicts) == 1);
+    CHECK(b.count(federation_counter::late_conflicts) == 1);
     CHECK(b.engine().epoch == a.engine().epoch); // was: b applied it, a dropped it as a replay
     a.engine().commit();                         // the group goes on, one chain at both
     a.relay.run();
@@ -200,7 +110,7 @@ TEST_CASE("review order: a relay's refused commit stored again after the relay p
     CHECK(b.engine().applied == a.engine().applied);
 }
 
-TEST_CASE("review order: a race loser's commit stored again after its relay published more is a replay "
+TEST_CASE("review order: a race loser's commit stored again after its relay published more is dropped "
           "everywhere: that relay commits next", "[federation][order][review]")
 {
     memory_hub hub(true);
@@ -214,8 +124,8 @@ TEST_CASE("review order: a race loser's commit stored again after its relay publ
     attacker.publish_ordered(b.link.offered.at(0), 1);
     a.relay.run();
     b.relay.run();
-    CHECK(a.count(federation_counter::replayed) == 1);
-    CHECK(b.count(federation_counter::replayed) == 1); // was: refused there, so b kept expecting seq 1
+    CHECK(a.count(federation_counter::late_conflicts) == 1); // stale: one replay guard per route (above)
+    CHECK(b.count(federation_counter::late_conflicts) == 1); // was: refused there, so b kept expecting seq 1
     b.engine().commit();                               // expected the re-stored one: stored
     a.relay.run();
     b.relay.run();
@@ -223,13 +133,13 @@ TEST_CASE("review order: a race loser's commit stored again after its relay publ
     CHECK(b.engine().applied == a.engine().applied);
 }
 
-// Open: the expectation a reader judges by is the stored NATS header, which the attacker writes.
-// A loser's commit stored again (no header, or the current last) passes the tag, the replay guard
-// (its relay published nothing since) and the order_guard; every relay refuses it (it does not
-// continue the chain), so none moves its expectation past it and every later commit conflicts.
-// Fix: bind the expectation into the authenticated envelope (a commit's tag over it too).
-TEST_CASE("review order: finding: a race loser's commit stored again by a publisher without the key freezes "
-          "every later commit", "[federation][order][review][!shouldfail]")
+// Was open: the expectation a reader judged by was the stored NATS header, which the attacker writes.
+// A loser's commit stored again (no header, or the current last) passed the tag, the replay guard
+// (its relay published nothing since) and the order_guard; every relay refused it (it does not
+// continue the chain), so none moved its expectation past it and every later commit conflicted.
+// Fixed: the position a commit continues is in the envelope, under its tag (envelope_kind::ordered).
+TEST_CASE("review order: a race loser's commit stored again by a publisher without the key is stale at every "
+          "relay; later commits go on", "[federation][order][review]")
 {
     memory_hub hub(true);
     memory_link attacker(hub);
@@ -251,16 +161,80 @@ TEST_CASE("review order: finding: a race loser's commit stored again by a publis
         a.relay.run();
         b.relay.run();
     }
+    for (site* s : {&a, &b})
+        CHECK(s->count(federation_counter::late_conflicts) == 1);
     CHECK(a.engine().epoch > 1);
     CHECK(b.engine().epoch == a.engine().epoch);
 }
 
-// Open: a reader's inbound queue drops what it cannot hold, commits included, and neither link
-// fetches a dropped stream message again (docs/FEDERATION.md says JetStream fixes this: the stream
-// keeps it, but nats_link::on_message drops it just the same). Junk on the group subject fills a
-// slow relay's queue; the commit every other relay applies never reaches it.
-TEST_CASE("review order: finding: junk that fills a slow relay's inbound queue drops a commit there only",
-          "[federation][order][review][!shouldfail]")
+TEST_CASE("review order: a commit moved off the order is dropped, not applied unordered", "[federation][order][review]")
+{
+    memory_hub hub(true);
+    memory_link attacker(hub);
+    site a(hub, 1), b(hub, 2);
+    a.engine().commit(); // seq 1
+    b.engine().commit(); // the loser: refused by the order, seen by the attacker
+    a.relay.run();
+    b.relay.run();
+    REQUIRE(b.engine().epoch == 1);
+    attacker.publish(b.link.offered.at(0)); // its commit off the order, where it would not be checked
+    a.relay.run();
+    b.relay.run();
+    for (site* s : {&a, &b})
+        CHECK(s->engine().epoch == 1);
+    CHECK(a.count(federation_counter::misplaced) == 1);
+    a.engine().commit(); // the group goes on
+    a.relay.run();
+    b.relay.run();
+    CHECK(a.engine().epoch == 2);
+    CHECK(b.engine().applied == a.engine().applied);
+}
+
+// The order's store dropped its oldest messages (max_age, max_bytes), commits too, until commits got
+// a store of their own that removes none; an operator can still delete one. Once the last commit
+// left it, the store expects none, while every relay still continues the commit it read last. A
+// relay whose commit conflicts asks the store what it holds and offers the commit once more.
+TEST_CASE("review order: the last commit gone from the store: the next commit is stored and applied everywhere",
+          "[federation][order][review]")
+{
+    memory_hub hub(true);
+    site a(hub, 1), b(hub, 2);
+    a.engine().commit(); // seq 1
+    a.relay.run();
+    b.relay.run();
+    hub.expire(1); // the age limit removes no commit
+    REQUIRE(hub.last_ordered_stored() == 1);
+    REQUIRE(hub.remove(1)); // an operator's delete does
+    REQUIRE(hub.last_ordered_stored() == 0);
+    b.engine().commit(); // continues 1; the store expects 0
+    a.relay.run();
+    b.relay.run();
+    CHECK(b.count(federation_counter::conflicts) == 0);
+    for (site* s : {&a, &b}) {
+        CHECK(s->engine().epoch == 2);
+        CHECK(s->count(federation_counter::late_conflicts) == 0);
+    }
+    // A copy of the first commit stored now (it expects none, as the store does): stale everywhere.
+    memory_link attacker(hub);
+    REQUIRE(hub.remove(2));
+    attacker.publish_ordered(a.link.offered.at(0), 0);
+    a.relay.run();
+    b.relay.run();
+    for (site* s : {&a, &b})
+        CHECK(s->engine().epoch == 2);
+    a.engine().commit();
+    a.relay.run();
+    b.relay.run();
+    CHECK(a.engine().epoch == 3);
+    CHECK(b.engine().applied == a.engine().applied);
+}
+
+// Was open: a reader's inbound queue dropped what it could not hold, commits included, and neither
+// link fetched a dropped stream message again. Junk on the group subject filled a slow relay's queue;
+// the commit every other relay applied never reached it. Now a reader of a stream waits for room
+// (nats_link: libnats's delivery is held back; memory_link: refetched from the hub's store).
+TEST_CASE("review order: junk that fills a slow relay's inbound queue delays a commit there, drops nothing",
+          "[federation][order][review]")
 {
     memory_hub hub(true);
     memory_link attacker(hub);
@@ -269,10 +243,19 @@ TEST_CASE("review order: finding: junk that fills a slow relay's inbound queue d
         attacker.publish(junk()); // bounded: as many as b holds
     a.relay.run();                // a keeps up; b's strand is busy
     a.engine().commit();
+    a.engine().message();
     a.relay.run();
     b.relay.run();
-    CHECK(b.count(federation_counter::inbound_full) == 1);
+    CHECK(b.count(federation_counter::inbound_full) == 0);
+    CHECK(b.count(federation_counter::inbound_waits) == 1);
+    CHECK(b.count(federation_counter::received) == 6);
+    CHECK(b.count(federation_counter::malformed) == 4);
     CHECK(b.engine().epoch == a.engine().epoch);
+    CHECK(b.engine().epoch == 1);
+    a.engine().commit(); // and the order goes on from there
+    a.relay.run();
+    b.relay.run();
+    CHECK(b.engine().applied == a.engine().applied);
 }
 
 // Open (documented in order_guard): a reader that started after the first of a racy store's two

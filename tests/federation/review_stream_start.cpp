@@ -26,10 +26,7 @@ TEST_CASE("review stream start: the server holds exactly the start encodable_sta
         CHECK(t - e < tenth);
         CHECK(e % s == (f < tenth ? 0 : f));
     }
-    if (!test::have_nats_server()) {
-        WARN("no nats-server on PATH: not run");
-        return;
-    }
+    TLVCAST_NEEDS_NATS_SERVER();
     test::nats_server server;
     natsConnection* nc = nullptr;
     REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);

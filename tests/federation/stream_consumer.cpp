@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSL-1.0
 // Tests for include/tlvcast/federation/detail/stream_consumer.hpp against a real nats-server with
-// JetStream (loopback only): where a link's consumer starts.
+// JetStream (loopback only): where a link's consumer starts, and how it fills a gap.
 #if TLVCAST_HAS_NATS
 #include <tlvcast/federation/detail/stream_consumer.hpp>
 
 #include "nats_server.hpp"
+#include "raw_nats.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -29,7 +31,8 @@ struct delivered {
         auto& self = *static_cast<delivered*>(closure);
         {
             const std::lock_guard lock(self.m);
-            if (self.consumer && self.consumer->take(msg) != 0)
+            std::uint64_t missed = 0;
+            if (self.consumer && self.consumer->take(msg, missed) != 0)
                 self.bodies.emplace_back(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
         }
         natsMsg_Destroy(msg);
@@ -85,10 +88,7 @@ struct jetstream {
 TEST_CASE("stream_consumer: delivers what was stored after the link started, even before its set-up ran",
           "[federation][nats]")
 {
-    if (!test::have_nats_server()) {
-        WARN("no nats-server on PATH: not run");
-        return;
-    }
+    TLVCAST_NEEDS_NATS_SERVER();
     jetstream j("t");
     jsCtx* js = j.js;
 
@@ -97,7 +97,7 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     delivered got;
     {
-        stream_consumer consumer(js, j.stream, j.subject, &delivered::on_message, &got);
+        stream_consumer consumer(j.nc, js, j.stream, j.subject, &delivered::on_message, &got);
         {
             const std::lock_guard lock(got.m);
             got.consumer = &consumer;
@@ -118,6 +118,26 @@ TEST_CASE("stream_consumer: delivers what was stored after the link started, eve
     }
 }
 
+// A set-up that runs late (a loaded machine) counted what was stored since the link's start as there
+// before it (reached()), though the consumer delivers it: a commit then overtook the messages stored
+// before it (nats_link.cpp's "a commit comes after every message", failed once under TSan).
+TEST_CASE("stream_consumer: what was stored after the link started is not reached before it is delivered",
+          "[federation][nats]")
+{
+    TLVCAST_NEEDS_NATS_SERVER();
+    jetstream j("w");
+    publish(j.js, "tlvcast.g.w", "before"); // seq 1: there before the link
+    std::this_thread::sleep_for(std::chrono::milliseconds(150)); // past encodable_start's 0.1 s
+    delivered got; // takes nothing: no consumer set
+    stream_consumer consumer(j.nc, j.js, j.stream, j.subject, &delivered::on_message, &got);
+    publish(j.js, "tlvcast.g.w", "after 1"); // seq 2 and 3: stored after the start, before the set-up
+    publish(j.js, "tlvcast.g.w", "after 2");
+    REQUIRE(consumer.set_up(j.limits, [] { return false; }));
+    CHECK(consumer.reached(1));
+    CHECK_FALSE(consumer.reached(2));
+    CHECK(consumer.position() == 1);
+}
+
 TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent late (libnats drops the "
           "fraction's leading zeros)", "[federation][nats]")
 {
@@ -127,10 +147,7 @@ TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent
     CHECK(stream_consumer::encodable_start(7 * s + 100'000'000) == 7 * s + 100'000'000);
     CHECK(stream_consumer::encodable_start(7 * s + 123'456'789) == 7 * s + 123'456'789);
     CHECK(stream_consumer::encodable_start(7 * s) == 7 * s);
-    if (!test::have_nats_server()) {
-        WARN("no nats-server on PATH: not run");
-        return;
-    }
+    TLVCAST_NEEDS_NATS_SERVER();
     jetstream j("u");
     jsCtx* js = j.js;
     publish(js, "tlvcast.g.u", "before");
@@ -141,7 +158,7 @@ TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent
     std::this_thread::sleep_for(std::chrono::nanoseconds(second + 50'000'000 - now));
     delivered got;
     {
-        stream_consumer consumer(js, j.stream, j.subject, &delivered::on_message, &got, second + 30'000'000);
+        stream_consumer consumer(j.nc, js, j.stream, j.subject, &delivered::on_message, &got, second + 30'000'000);
         {
             const std::lock_guard lock(got.m);
             got.consumer = &consumer;
@@ -155,5 +172,118 @@ TEST_CASE("stream_consumer: a start a few hundredths past the second is not sent
         const std::lock_guard lock(got.m);
         got.consumer = nullptr;
     }
+}
+TEST_CASE("stream_consumer: take() delivers each sequence once and counts the ones it never saw", "[federation][nats]")
+{
+    stream_consumer c(nullptr, nullptr, "S", "tlvcast.*.x", nullptr, nullptr);
+    const auto take = [&](std::uint64_t seq, std::uint64_t expect_missed) {
+        std::uint64_t missed = 99;
+        const std::uint64_t got = c.take(seq, missed);
+        CHECK(missed == expect_missed);
+        return got;
+    };
+    CHECK(take(1, 0) == 1);
+    CHECK(take(2, 0) == 2);
+    CHECK(take(2, 0) == 0); // a repeat (an old and a new consumer overlap)
+    CHECK(take(6, 3) == 6); // 3, 4, 5 left the stream before this consumer read them
+    CHECK(take(7, 0) == 7);
+    std::uint64_t missed = 99;
+    CHECK(c.skip(8, missed)); // a message no consumer delivers, skipped in its place
+    CHECK(missed == 0);
+    CHECK(take(9, 0) == 9);
+    CHECK(c.skip(12, missed)); // the first one the stream still holds: 10 and 11 are gone
+    CHECK(missed == 2);
+    CHECK_FALSE(c.skip(12, missed)); // delivered meanwhile: not skipped twice
+    CHECK(take(13, 0) == 13);
+}
+
+namespace {
+
+// Delivers as nats_link does (check_gap(), then take()), and loses the first delivery of `lose`
+// as libnats's buffer would.
+struct gap_filling {
+    std::mutex m;
+    stream_consumer* consumer = nullptr;
+    std::string lose;
+    std::vector<std::string> bodies; // "" for a sequence handed on empty
+    int held = 0;
+
+    static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
+    {
+        auto& self = *static_cast<gap_filling*>(closure);
+        const std::string body(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+        jsMsgMetaData* meta = nullptr; // no Catch assertion here: libnats's thread (Catch is not thread-safe)
+        const std::uint64_t seq = natsMsg_GetMetaData(&meta, msg) == NATS_OK ? meta->Sequence.Stream : 0;
+        jsMsgMetaData_Destroy(meta);
+        natsMsg_Destroy(msg);
+        const std::lock_guard lock(self.m);
+        if (!self.consumer || seq == 0) // not a stream message: "bodies" shows it by what is missing
+            return;
+        if (!self.lose.empty() && body == self.lose) {
+            self.lose.clear();
+            return;
+        }
+        std::vector<std::uint64_t> skipped;
+        const auto answer = self.consumer->check_gap(seq, skipped);
+        std::uint64_t missed = 0;
+        for (const std::uint64_t s : skipped)
+            if (self.consumer->skip(s, missed))
+                self.bodies.emplace_back();
+        if (answer == stream_consumer::gap_answer::held)
+            ++self.held;
+        if (answer == stream_consumer::gap_answer::in_order && self.consumer->take(seq, missed) != 0)
+            self.bodies.push_back(body);
+    }
+    std::vector<std::string> tend_until(std::size_t n, std::atomic<bool>& again, int tries = 100) // 50 ms each
+    {
+        for (int i = 0; i < tries; ++i) {
+            consumer->tend(again, [](std::uint64_t, const std::string&) { return true; });
+            {
+                const std::lock_guard lock(m);
+                if (bodies.size() >= n)
+                    break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        const std::lock_guard lock(m);
+        return bodies;
+    }
+};
+
+} // namespace
+
+// Ordered mode re-created the consumer at every gap, for ever at a stored heartbeat look-alike
+// (review_order2_nats.cpp): the consumer fills gaps itself now.
+TEST_CASE("stream_consumer: a message the consumer lost is delivered again by a new consumer, in order; a "
+          "heartbeat look-alike in a gap is handed on empty, with no new consumer",
+          "[federation][nats]")
+{
+    TLVCAST_NEEDS_NATS_SERVER();
+    jetstream j("v");
+    gap_filling got;
+    std::atomic<bool> again{false};
+    stream_consumer consumer(j.nc, j.js, j.stream, j.subject, &gap_filling::on_message, &got);
+    {
+        const std::lock_guard lock(got.m);
+        got.consumer = &consumer;
+        got.lose = "lost";
+    }
+    REQUIRE(consumer.set_up(j.limits, [] { return false; }));
+    publish(j.js, "tlvcast.g.v", "first");
+    publish(j.js, "tlvcast.g.v", "lost");
+    publish(j.js, "tlvcast.g.v", "after");
+    CHECK(got.tend_until(3, again) == std::vector<std::string>{"first", "lost", "after"});
+    {
+        const std::lock_guard lock(got.m);
+        CHECK(got.held >= 1); // "after" waited for the new consumer
+        CHECK(got.lose.empty());
+    }
+    test::raw_publish(j.server.port, "tlvcast.g.v", "NATS/1.0 100 Idle Heartbeat\r\n\r\n", "");
+    publish(j.js, "tlvcast.g.v", "behind");
+    const int held_before = got.held;
+    CHECK(got.tend_until(5, again) == std::vector<std::string>{"first", "lost", "after", "", "behind"});
+    const std::lock_guard lock(got.m);
+    CHECK(got.held == held_before);
+    got.consumer = nullptr;
 }
 #endif

@@ -313,3 +313,117 @@ TEST_CASE("flow: hold drops a receiver that stalls, not one that is slow but ack
     CHECK(n.held);
     CHECK(relay.holding() == 0);
 }
+
+// A receiver cut before it heard anything of the stream, and shed, first hears it past `backfill`:
+// it starts there and asks for nothing before. What was sent to it meanwhile, released by the shed
+// and sent uncached after it, is said to be lost (the relay's REPAIR_GONE with its next ACKs), once.
+TEST_CASE("flow: a shed receiver that first hears the stream past backfill reports what it missed, once",
+          "[fragment][flow]")
+{
+    flow_net net;
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::drop), 5);
+    auto& slow = net.add(flow_slow, flow_limits(), 6);
+    net.cut[flow_slow] = true;
+    std::error_code ec;
+    for (int i = 0; i < 200; ++i) { // 2 datagrams each: 400, beyond backfill (256)
+        net.send(flow_relay, flow_slow, 1500, ec);
+        REQUIRE_FALSE(ec);
+    }
+    fragment::slow_notice n;
+    REQUIRE(relay.pop_slow(n));
+    const auto sent = relay.stats().data_sent;
+    REQUIRE(sent >= 400);
+    net.cut[flow_slow] = false;
+    for (int i = 0; i < 3; ++i)
+        net.send(flow_relay, flow_slow, 1500, ec);
+    net.advance(milliseconds(200));
+    CHECK(net.got[flow_slow].size() == 3); // what it heard
+    fragment::repair_notice gone;
+    REQUIRE(slow.pop_notice(gone));
+    CHECK(gone.peer == flow_relay);
+    CHECK(gone.first == 0);
+    CHECK(gone.last == sent - 1); // everything before its first datagram
+    CHECK(slow.stats().unrecoverable_datagrams == sent);
+    // Reliable again; the next ACKs carry the reminder again, reported no more.
+    for (int i = 0; i < 3; ++i) { // within the reminders' window (gone_window, 1 s)
+        net.send(flow_relay, flow_slow, 1500, ec);
+        net.advance(milliseconds(100));
+    }
+    CHECK(net.got[flow_slow].size() == 6);
+    CHECK(relay.stats().gone_sent >= 2);
+    CHECK_FALSE(slow.pop_notice(gone)); // once, however many reminders came
+}
+
+// The reminders concern only a receiver that started past what was released: one that read the
+// stream from its start and caught up reports nothing twice, and a REPAIR_GONE "of everything" (a
+// stream its source does not have) below a late start is not taken for a loss.
+TEST_CASE("flow: the shed's reminders report nothing to a receiver that read the stream from its start",
+          "[fragment][flow]")
+{
+    flow_net net;
+    auto& relay = net.add(flow_relay, flow_limits(slow_receiver_policy::drop), 5);
+    auto& slow = net.add(flow_slow, flow_limits(), 6);
+    std::error_code ec;
+    net.send(flow_relay, flow_slow, 1500, ec); // heard: it reads from 0
+    net.advance(milliseconds(50));
+    net.cut[flow_slow] = true;
+    for (int i = 0; i < 30; ++i)
+        net.send(flow_relay, flow_slow, 1500, ec);
+    fragment::slow_notice n;
+    REQUIRE(relay.pop_slow(n));
+    net.cut[flow_slow] = false;
+    net.send(flow_relay, flow_slow, 1500, ec);
+    net.advance(std::chrono::seconds(2));
+    std::uint64_t lost = 0;
+    fragment::repair_notice gone;
+    while (slow.pop_notice(gone))
+        lost += gone.last - gone.first + 1;
+    CHECK(lost == 60); // the 30 messages of 2 datagrams it missed, said once (NACK, GONE)
+    CHECK(net.got[flow_slow].size() == 2);
+
+    // A GONE of everything, authenticated, below a late start: not a loss.
+    auto& late = net.add(endpoint(0x0a000003, 6000), flow_limits(), 7);
+    std::vector<std::byte> d;
+    const std::vector<std::byte> keepalive{std::byte{0}, std::byte{9}, std::byte{0}, std::byte{0}};
+    wire::append_repair_data(d, 77, 1000, keepalive, ec);
+    datagram_batch out;
+    std::vector<std::byte> m;
+    late.handle_control(flow_relay, wire::read_outer(d, ec), net.now, out, m, ec);
+    d.clear();
+    wire::append_repair_gone(d, 77, 0, 0xffffffffu);
+    late.handle_control(flow_relay, wire::read_outer(d, ec), net.now, out, m, ec);
+    CHECK_FALSE(late.pop_notice(gone));
+}
+
+// A group's stream has no ACKs, hence no window: under hold, a cache nearly full of datagrams
+// younger than group_hold_age holds the relay's ACKs to its senders instead (a fast sender pushed
+// out what members were still repairing: GONE within milliseconds), until its oldest datagram
+// is that old; then the ACKs flow again, and a full cache of old datagrams holds nothing.
+TEST_CASE("flow: hold holds the senders while a group's stream cache is full of young datagrams",
+          "[fragment][flow]")
+{
+    flow_net net;
+    repair_limits lim = flow_limits(slow_receiver_policy::hold);
+    lim.cache_bytes = 64 * 1024; // send_window 16 KiB: held from 48 KiB cached
+    auto& relay = net.add(flow_relay, lim, 5);
+    const endpoint group(0xe0010102, 5008);
+    std::error_code ec;
+    for (int i = 0; i < 20; ++i) { // 30 KB: under the mark
+        net.send(flow_relay, group, 1500, ec);
+        REQUIRE_FALSE(ec);
+    }
+    CHECK(relay.holding() == 0);
+    for (int i = 0; i < 20; ++i) // 60 KB in 20 ms: young
+        net.send(flow_relay, group, 1500, ec);
+    CHECK(relay.holding() == 1);
+    CHECK(relay.stats().group_holds == 1);
+    net.advance(lim.group_hold_age / 2);
+    CHECK(relay.holding() == 1); // still young
+    net.advance(lim.group_hold_age);
+    CHECK(relay.holding() == 0); // the oldest reached group_hold_age: the senders go on
+    for (int i = 0; i < 20; ++i) // full, but of old datagrams and these: the oldest is old enough
+        net.send(flow_relay, group, 1500, ec);
+    CHECK(relay.holding() == 0);
+    CHECK(relay.stats().group_holds == 1);
+    CHECK(relay.buffered_bytes() <= lim.cache_bytes); // memory still bounded by cache_bytes
+}

@@ -196,3 +196,50 @@ TEST_CASE("handshake loss: copied flights draw bounded answers, no state and no 
     CHECK(net.client(0).current_state() == cstate::established);
     CHECK(net.client(0).counters().get(core::client_counter::re_registrations) == 0);
 }
+
+TEST_CASE("handshake loss: a probe due while a re-handshake waits for its ACCEPT does not throw away the keys "
+          "the relay seals under",
+          "[secure][loss]")
+{
+    // Client 1 probes every second (the e2e tests' --probe 1). Its probe at 1 s completes at the
+    // relay, which seals under the new session at once; every ACCEPT toward it is lost for 1.2 s, past
+    // its next probe, whose first hellos are lost too. That probe started a new handshake and dropped
+    // the pending session with it: until the new one reached the relay, every record the relay sent
+    // under the old one was undecryptable, and under a window the relay then
+    // dropped the member as slow (e2e_large under ASan, one run in about twenty).
+    net_type net(sec(identity(100)));
+    net.add_client(sec(identity(1)));
+    core::client_options probing;
+    probing.probe_interval = 1s;
+    net.add_client(sec(identity(2)), probing);
+    net.start_all();
+    net.run_for(100ms);
+    REQUIRE(net.client(1).current_state() == cstate::established);
+    (void)net.events(1);
+    bool drop_accepts = false, drop_hellos = false;
+    std::size_t accepts_dropped = 0;
+    net.tap = [&](test::wire_datagram& d) {
+        if (drop_accepts && d.to == net.client_address(1) && is_flight(d, flight::accept, net.relay_address)) {
+            ++accepts_dropped;
+            return false;
+        }
+        return !(drop_hellos && d.from == net.client_address(1) && is_flight(d, flight::hello, net.relay_address));
+    };
+    std::size_t sent = 0, received = 0;
+    for (int tick = 0; tick < 200; ++tick) { // 4 s, a message every 20 ms
+        drop_accepts = tick >= 40 && tick < 100; // 0.9-2.1 s after the registration
+        drop_hellos = tick >= 95 && tick < 115;  // and a new handshake's hellos at 2.0-2.4 s
+        std::error_code ec;
+        net.send(0, wire::as_bytes("tick " + std::to_string(tick)), ec);
+        sent += ec ? 0 : 1;
+        net.run_for(20ms);
+        received += count_events(net.events(1), core::client_event::kind::message);
+    }
+    net.run_for(300ms);
+    received += count_events(net.events(1), core::client_event::kind::message);
+    CHECK(accepts_dropped >= 3); // the probe's ACCEPT and its repeats up to the next probe
+    CHECK(sent == 200);
+    CHECK(received == sent);
+    CHECK(net.client(1).counters().get(core::client_counter::undecryptable) == 0);
+    CHECK(net.client(1).current_state() == cstate::established);
+}

@@ -123,9 +123,22 @@ public:
         clients_[i]->send(message, now_, out_, ec);
         flush(client_address(i));
     }
+    /// client_engine::send_large (the next parts of a large message, while the window lets them).
+    std::size_t send_large(std::size_t i, std::span<const std::byte> message, std::error_code& ec)
+    {
+        const std::size_t n = clients_[i]->send_large(message, now_, out_, ec);
+        flush(client_address(i));
+        return n;
+    }
     void send_batch(std::size_t i, std::span<const std::span<const std::byte>> messages, std::error_code& ec)
     {
         clients_[i]->send_batch(messages, now_, out_, ec);
+        flush(client_address(i));
+    }
+    /// client_engine::send_sealed: a blob the test wrote, sent through client i's pipeline as its own.
+    void send_sealed(std::size_t i, std::span<const std::byte> blob, std::error_code& ec)
+    {
+        clients_[i]->send_sealed(blob, now_, out_, ec);
         flush(client_address(i));
     }
     /// Puts a datagram on the wire as if `from` had sent it (spoofing included).

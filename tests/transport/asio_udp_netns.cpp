@@ -23,7 +23,7 @@ using tlvcast::transport::test::run_until;
 
 namespace {
 
-constexpr std::uint32_t localhost = 0x7f000001;
+constexpr std::uint32_t loopback_ip = 0x7f000001;
 constexpr std::uint16_t test_port = 47007;
 
 asio_udp::options test_options()
@@ -33,8 +33,10 @@ asio_udp::options test_options()
     return o;
 }
 
-struct collector {
-    explicit collector(asio_udp& t) : t_(t) { start(); }
+/// Receives datagrams in a loop, recording their payloads and sources (named apart from asio_udp.cpp's
+/// collector: the two files share a unity translation unit).
+struct payload_collector {
+    explicit payload_collector(asio_udp& t) : t_(t) { start(); }
     void start()
     {
         t_.async_receive(buf, from, [this](std::error_code ec, std::size_t n) {
@@ -65,7 +67,7 @@ TEST_CASE("asio_udp netns: clients send to the group, the relay replies unicast"
     auto c2 = asio_udp::open_client(io, opt);
     CHECK(relay.local_endpoint() == endpoint{0, test_port});
 
-    collector r(relay), r1(c1), r2(c2);
+    payload_collector r(relay), r1(c1), r2(c2);
     std::error_code ec;
     const endpoint group = opt.group_endpoint();
     CHECK(group == endpoint{0xe0010101, test_port});
@@ -76,8 +78,8 @@ TEST_CASE("asio_udp netns: clients send to the group, the relay replies unicast"
     REQUIRE(run_until(io, [&] { return r.payloads.size() == 2; }));
     CHECK(r.payloads[0] == bytes_of("from c1"));
     CHECK(r.payloads[1] == bytes_of("from c2"));
-    CHECK(r.sources[0] == endpoint{localhost, c1.local_endpoint().port});
-    CHECK(r.sources[1] == endpoint{localhost, c2.local_endpoint().port});
+    CHECK(r.sources[0] == endpoint{loopback_ip, c1.local_endpoint().port});
+    CHECK(r.sources[1] == endpoint{loopback_ip, c2.local_endpoint().port});
     // Clients did not join: their own multicast does not come back to them.
     CHECK(r1.payloads.empty());
     CHECK(r2.payloads.empty());
@@ -89,8 +91,8 @@ TEST_CASE("asio_udp netns: clients send to the group, the relay replies unicast"
     REQUIRE(run_until(io, [&] { return r1.payloads.size() == 1 && r2.payloads.size() == 1; }));
     CHECK(r1.payloads[0] == bytes_of("to c1"));
     CHECK(r2.payloads[0] == bytes_of("to c2"));
-    CHECK(r1.sources[0] == endpoint{localhost, test_port});
-    CHECK(r2.sources[0] == endpoint{localhost, test_port});
+    CHECK(r1.sources[0] == endpoint{loopback_ip, test_port});
+    CHECK(r2.sources[0] == endpoint{loopback_ip, test_port});
 }
 
 TEST_CASE("asio_udp netns: batches with sendmmsg to the group and back to every client", "[.][netns]")
@@ -101,7 +103,7 @@ TEST_CASE("asio_udp netns: batches with sendmmsg to the group and back to every 
     auto relay = asio_udp::bind_group(io, opt);
     auto c1 = asio_udp::open_client(io, opt);
     auto c2 = asio_udp::open_client(io, opt);
-    collector r(relay), r1(c1), r2(c2);
+    payload_collector r(relay), r1(c1), r2(c2);
 
     datagram_batch batch;
     for (int i = 0; i < 32; ++i)
@@ -117,7 +119,7 @@ TEST_CASE("asio_udp netns: batches with sendmmsg to the group and back to every 
     datagram_batch fan;
     for (int i = 0; i < 40; ++i)
         for (const auto* c : {&c1, &c2})
-            fan.push({localhost, c->local_endpoint().port}, std::vector<std::byte>(100, std::byte(i)));
+            fan.push({loopback_ip, c->local_endpoint().port}, std::vector<std::byte>(100, std::byte(i)));
     CHECK(relay.send(fan, ec) == 80);
     CHECK_FALSE(ec);
     REQUIRE(run_until(io, [&] { return r1.payloads.size() == 40 && r2.payloads.size() == 40; }));
@@ -159,14 +161,14 @@ TEST_CASE("asio_udp netns: TTL, loopback and group options are applied", "[.][ne
     in_addr iface{};
     len = sizeof iface;
     REQUIRE(::getsockopt(c.socket().native_handle(), IPPROTO_IP, IP_MULTICAST_IF, &iface, &len) == 0);
-    CHECK(ntohl(iface.s_addr) == localhost);
+    CHECK(ntohl(iface.s_addr) == loopback_ip);
 
     // A second relay on the same port (SO_REUSEADDR) joined to another group does not get the first
     // group's traffic (IP_MULTICAST_ALL off).
     auto other_opt = test_options();
     other_opt.group = asio::ip::make_address_v4("224.1.1.2");
     auto other = asio_udp::bind_group(io, other_opt);
-    collector r(relay), ro(other);
+    payload_collector r(relay), ro(other);
     auto sender = asio_udp::open_client(io, test_options());
     std::error_code ec;
     sender.send(test_options().group_endpoint(), bytes_of("one"), ec);

@@ -60,6 +60,13 @@ constexpr expected_row seed_rows[] = {
     {37, "REPAIR_ACK", 8, 8, origin::client | origin::relay},
     {38, "REPAIR_PARITY", 16, 0xffff, origin::client | origin::relay},
     {39, "REPAIR_START", 8, 8, origin::relay}, // relay to a joining member, in its records
+    // Large messages' parts (docs/PROTOCOL.md, "Large messages"): blobs, never outermost.
+    {40, "SECURE_PART", 12, 0xffff, origin::nested},
+    {41, "SECURE_DELIVER_PART", 63, 0xffff, origin::nested},
+    {42, "GROUP_PART", 122, 0xffff, origin::nested},
+    // Secure batches (docs/PROTOCOL.md, "Batches: SECURE_BATCH"): count and one empty entry at least.
+    {43, "SECURE_BATCH", 4, 0xffff, origin::nested},
+    {44, "SECURE_DELIVER_BATCH", 55, 0xffff, origin::nested},
 };
 } // namespace
 
@@ -124,7 +131,8 @@ TEST_CASE("types: unassigned 2 and 8 stay unknown", "[wire][types]")
     CHECK(find_type(2) == nullptr);
     CHECK(find_type(8) == nullptr);
     CHECK(find_type(0) == nullptr);
-    CHECK(find_type(40) == nullptr);
+    CHECK(find_type(45) == nullptr);
+    CHECK(find_type(43) == find_type(tlv_type::secure_batch));
     CHECK(type_name(8) == "UNKNOWN");
 }
 

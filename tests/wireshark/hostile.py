@@ -11,13 +11,31 @@ BOUNDS = {1: (8, 65535), 3: (256, 512), 4: (64, 2048), 5: (64, 2048), 6: (256, 6
           17: (36, 65535), 18: (51, 65535), 19: (52, 52), 20: (1, 1), 21: (0, 65535), 22: (0, 0), 23: (0, 0),
           24: (0, 0), 25: (133, 197), 26: (0, 0), 27: (52, 249), 28: (226, 65535), 29: (28, 65535),
           30: (110, 65535), 31: (8, 8), 32: (112, 65535), 33: (12, 65535), 34: (10, 388), 35: (8, 8), 36: (12, 12),
-          37: (8, 8), 38: (16, 65535), 39: (8, 8)}
+          37: (8, 8), 38: (16, 65535), 39: (8, 8), 40: (12, 65535), 41: (63, 65535), 42: (122, 65535),
+          43: (4, 65535), 44: (55, 65535)}
 PEM = (b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtlvcast+example+only\n"
        b"-----END PUBLIC KEY-----\n")
 
 
 def tlv(t, value, length=None):
     return struct.pack("!HH", t, len(value) if length is None else length) + value
+
+
+def part(msg_id, total, offset, data=b""):
+    """A large message's part (docs/PROTOCOL.md "Large messages"): msg_id, total, offset, bytes."""
+    return struct.pack("!III", msg_id, total, offset) + data
+
+
+def batch(messages, count=None, extra=b""):
+    """A secure batch's value (docs/PROTOCOL.md "Batches: SECURE_BATCH"): count, length-prefixed messages."""
+    return (struct.pack("!H", len(messages) if count is None else count)
+            + b"".join(struct.pack("!H", len(m)) + m for m in messages) + extra)
+
+
+# SECURE_DELIVER_PART's sender (192.168.1.7:40001, v4-mapped) and identity fingerprint: 51 bytes.
+DELIVER_SENDER = (bytes([4]) + bytes(10) + b"\xff\xff" + bytes([192, 168, 1, 7]) + struct.pack("!H", 40001)
+                  + b"\x5a" * 32)
+LIMIT = 16 * 1024 * 1024  # core::large_limits' default max_message_bytes
 
 
 def vectors(doc_path):
@@ -40,13 +58,14 @@ def documented(doc_path):
     need = ["SECURE_SERVER_HELLO datagram", "SECURE_CLIENT_AUTH datagram", "SECURE_RECORD(seq 0, SECURE_ACCEPT(1)) datagram",
             "commit_1", "commit_2", "welcome_2_blob", "message_a_0_blob", "message_b_0_blob", "batch_b_1_blob",
             "message_a_1_blob", "REPAIR_DATA datagram", "REPAIR_NACK datagram", "REPAIR_TAIL datagram",
-            "REPAIR_PARITY datagram"]
+            "REPAIR_PARITY datagram", "SECURE_BATCH blob", "SECURE_DELIVER_BATCH blob"]
     missing = [n for n in need if n not in v]
     if missing:
         raise AssertionError(f"docs/PROTOCOL.md no longer has the test vectors {missing}")
     rng = random.Random(1)
     blob = b"\x00\x03\x01\x00" + rng.randbytes(252) + rng.randbytes(4)  # an ENCRYPTED_BLOCK of 256: 260 bytes
     group = {"tlvcast.group.epoch": ["2"]}
+    group_part = tlv(42, rng.randbytes(16) + struct.pack("!QHI", 2, 1, 3) + rng.randbytes(12 + 40 + 64 + 16))
     cases = [
         (tlv(1, bytes.fromhex("184134dc00000002") + blob[:256]),
          {"tlvcast.name": ["FRAGMENT"], "tlvcast.fragment.msg_id": ["0x184134dc"], "tlvcast.fragment.seq": ["0"],
@@ -86,6 +105,40 @@ def documented(doc_path):
         # A forwarded blob as one FRAGMENT (as on the data group when it does not fit a datagram).
         (tlv(1, bytes.fromhex("0102030400000001") + v["message_a_1_blob"]),
          {"tlvcast.name": ["FRAGMENT", "GROUP_MESSAGE"], "tlvcast.group.generation": ["1"]}),
+        # Large messages' parts (types 40-42): SECURE_PART and SECURE_DELIVER_PART are record
+        # plaintext (shown when met in clear, as SECURE_DELIVER), GROUP_PART's header is in clear
+        # and its part header encrypted with its bytes.
+        (tlv(40, part(0x0a0b0c0d, 70000, 61440, b"p" * 8560)),
+         {"tlvcast.name": ["SECURE_PART"], "tlvcast.part.msg_id": ["0x0a0b0c0d"], "tlvcast.part.total": ["70000"],
+          "tlvcast.part.offset": ["61440"], "tlvcast.part.bytes": [(b"p" * 8560).hex()]}),
+        (tlv(40, part(7, 0, 0)), {"tlvcast.name": ["SECURE_PART"], "tlvcast.part.msg_id": ["0x00000007"],
+                                  "tlvcast.part.total": ["0"], "tlvcast.part.offset": ["0"], "tlvcast.part.bytes": []}),
+        (tlv(40, part(8, LIMIT, LIMIT - 3, b"end")),  # exactly the limit: taken
+         {"tlvcast.part.total": [str(LIMIT)], "tlvcast.part.offset": [str(LIMIT - 3)],
+          "tlvcast.part.bytes": ["656e64"]}),
+        (tlv(41, DELIVER_SENDER + part(0xfffffffe, 100, 0, b"q" * 100)),
+         {"tlvcast.name": ["SECURE_DELIVER_PART"], "tlvcast.ipv4": ["192.168.1.7"], "tlvcast.port": ["40001"],
+          "tlvcast.part.msg_id": ["0xfffffffe"], "tlvcast.part.total": ["100"], "tlvcast.part.offset": ["0"]}),
+        # In a record's plaintext as the relay sends it: SECURE_DELIVER_PART in a REPAIR_DATA.
+        (tlv(33, struct.pack("!II", 5, 9) + tlv(41, DELIVER_SENDER + part(3, 10, 4, b"abcdef"))),
+         {"tlvcast.name": ["REPAIR_DATA", "SECURE_DELIVER_PART"], "tlvcast.part.total": ["10"],
+          "tlvcast.part.offset": ["4"], "tlvcast.part.bytes": ["616263646566"]}),
+        (group_part, {"tlvcast.name": ["GROUP_PART"], **group, "tlvcast.group.sender": ["1"],
+                      "tlvcast.group.generation": ["3"], "tlvcast.part.msg_id": []}),
+        # A blob in two FRAGMENTs of a repairing stream (bare REPAIR_DATA, as on the data group):
+        # put together in the second frame.
+        (tlv(33, struct.pack("!II", 0x80000002, 0) + tlv(1, struct.pack("!IHH", 0x5eed, 0, 2) + group_part[:80])),
+         {"tlvcast.name": ["REPAIR_DATA", "FRAGMENT"], "tlvcast.fragment.seq": ["0"]}),
+        (tlv(33, struct.pack("!II", 0x80000002, 1) + tlv(1, struct.pack("!IHH", 0x5eed, 1, 2) + group_part[80:])),
+         {"tlvcast.name": ["REPAIR_DATA", "FRAGMENT", "GROUP_PART"], "tlvcast.fragment.seq": ["1"],
+          "tlvcast.group.generation": ["3"]}),
+        # Secure batches (types 43-44): record plaintext, shown when met in clear.
+        (v["SECURE_BATCH blob"], {"tlvcast.name": ["SECURE_BATCH"], "tlvcast.batch.count": ["3"],
+                                  "tlvcast.batch.length": ["2", "0", "3"], "tlvcast.message": ["6869", "746c76"]}),
+        (v["SECURE_DELIVER_BATCH blob"],
+         {"tlvcast.name": ["SECURE_DELIVER_BATCH"], "tlvcast.ipv4": ["10.0.0.1"], "tlvcast.port": ["40000"],
+          "tlvcast.batch.count": ["3"], "tlvcast.batch.length": ["2", "0", "3"]}),
+        (tlv(43, batch([b""] * 256)), {"tlvcast.name": ["SECURE_BATCH"], "tlvcast.batch.count": ["256"]}),
     ]
     return [c[0] for c in cases], [c[1] for c in cases]
 
@@ -125,6 +178,19 @@ def datagrams(seed=2026):
     bad(tlv(25, bytes(150)), "GROUP_JOIN of 150 bytes")
     bad(tlv(29, bytes(28 + 67)), "GROUP_WELCOME: 67 bytes of entries")
     bad(tlv(29, bytes(28)), "GROUP_WELCOME: no entries")
+    bad(tlv(40, part(1, 10, 5, b"x" * 6)), "SECURE_PART: offset 5 + 6 bytes beyond total 10")
+    bad(tlv(40, part(1, 10, 11)), "SECURE_PART: offset 11 beyond total 10, no bytes")
+    bad(tlv(40, part(1, 0xffffffff, 0xfffffffc, b"x" * 8)), "SECURE_PART: offset + bytes beyond 2^32")
+    bad(tlv(40, bytes(11)), "SECURE_PART: 11 bytes, shorter than its header")
+    bad(tlv(41, DELIVER_SENDER + part(2, 3, 0, b"four")), "SECURE_DELIVER_PART: 4 bytes beyond total 3")
+    bad(tlv(41, DELIVER_SENDER + bytes(11)), "SECURE_DELIVER_PART: an 11-byte part")
+    bad(tlv(33, struct.pack("!II", 5, 9) + tlv(40, part(1, 1, 1, b"x"))), "SECURE_PART in REPAIR_DATA: beyond")
+    bad(tlv(43, batch([b""] * 257)), "SECURE_BATCH: 257 messages")
+    bad(tlv(43, batch([], extra=b"\x00\x00")), "SECURE_BATCH: count 0")
+    bad(tlv(43, batch([b"a", b"b"], count=3)), "SECURE_BATCH: count 3, two messages")
+    bad(tlv(43, batch([b"ab"], extra=b"\x00")), "SECURE_BATCH: a byte after the last message")
+    bad(tlv(43, batch([b"abcdef"])[:-2]), "SECURE_BATCH: a message past the end")
+    bad(tlv(44, DELIVER_SENDER + batch([b"a"], count=2)), "SECURE_DELIVER_BATCH: a length cut short")
     commit = bytearray(rng.randbytes(226))
     commit[89:91] = b"\x00\x05"  # five removals that the length does not hold
     bad(tlv(28, bytes(commit)), "GROUP_COMMIT: counts beyond its length")
@@ -143,3 +209,11 @@ def datagrams(seed=2026):
         out.append(d)
         out.append(struct.pack("!H", rng.choice(list(BOUNDS))) + d)
     return out, malformed
+
+
+def beyond_limits():
+    """[(datagram, why)]: valid on the wire, beyond a default limit of the receivers: each must get
+    expert info "beyond the default limit", and none "malformed"."""
+    return [(tlv(40, part(1, LIMIT + 1, 0, b"x" * 100)), "SECURE_PART: total 16 MiB + 1"),
+            (tlv(40, part(1, 0xffffffff, 0xffffff00, b"x" * 255)), "SECURE_PART: total 4 GiB - 1, its last bytes"),
+            (tlv(41, DELIVER_SENDER + part(9, 1 << 30, 1 << 29)), "SECURE_DELIVER_PART: total 1 GiB")]

@@ -34,7 +34,9 @@ FIELDS = ["frame.number", "frame.time_epoch", "udp.dstport", "tlvcast.name", "tl
           "tlvcast.secure.version", "tlvcast.secure.session_id", "tlvcast.secure.seq", "tlvcast.group.epoch",
           "tlvcast.group.sender", "tlvcast.group.generation", "tlvcast.group.first", "tlvcast.group.total",
           "tlvcast.repair.stream", "tlvcast.repair.seq", "tlvcast.repair.first", "tlvcast.repair.count",
-          "tlvcast.repair.next", "tlvcast.repair.block_count", "tlvcast.repair.index", "_ws.expert.message"]
+          "tlvcast.repair.next", "tlvcast.repair.block_count", "tlvcast.repair.index", "tlvcast.part.msg_id",
+          "tlvcast.part.total", "tlvcast.part.offset", "tlvcast.part.bytes", "tlvcast.batch.count",
+          "tlvcast.batch.length", "tlvcast.message", "_ws.expert.message"]
 
 
 def tshark_read(path, *extra):
@@ -74,13 +76,16 @@ def test_vectors_and_hostile_datagrams():
         path = os.path.join(d, "crafted.pcap")
         good, expect = hostile.documented(os.path.join(ROOT, "docs", "PROTOCOL.md"))
         bad, malformed = hostile.datagrams()
-        pcap.write(path, good + bad)
+        limited = hostile.beyond_limits()
+        pcap.write(path, good + bad + [d for d, _ in limited])
         start = time.monotonic()
         rows = frames(path)
-        check(len(rows) == len(good) + len(bad), f"{len(rows)} frames for {len(good) + len(bad)} datagrams")
+        count = len(good) + len(bad) + len(limited)
+        check(len(rows) == count, f"{len(rows)} frames for {count} datagrams")
         for i, fields in enumerate(expect, 1):
-            for field, want in fields.items():
-                check(rows[i][field][:len(want)] == want, f"vector frame {i}: {field} {rows[i][field]}, expected {want}")
+            for field, want in fields.items():  # leading values; [] for none at all
+                got = rows[i][field]
+                check(got[:len(want)] == want if want else not got, f"vector frame {i}: {field} {got}, expected {want}")
             check(not rows[i]["_ws.expert.message"], f"vector frame {i}: {rows[i]['_ws.expert.message']}")
         for i, what in malformed.items():
             messages = rows[len(good) + i + 1]["_ws.expert.message"]
@@ -90,12 +95,16 @@ def test_vectors_and_hostile_datagrams():
                 continue  # an empty datagram: UDP hands nothing to a dissector
             check(rows[len(good) + i + 1]["tlvcast.name"] or rows[len(good) + i + 1]["_ws.expert.message"],
                   f"hostile datagram {i} not dissected: {bad[i].hex()}")
+        for i, (_, what) in enumerate(limited, len(good) + len(bad) + 1):
+            messages = rows[i]["_ws.expert.message"]
+            check(any(m.startswith("beyond the default limit") for m in messages)
+                  and not any(m.startswith("malformed") for m in messages), f"datagram {what}: {messages}")
         tshark_read(path, "-V")  # the whole tree too: every field formatted, still no Lua error
         # The ports are preferences: moved elsewhere, nothing on 5007 is tlvcast any more.
         moved = tshark_read(path, "-o", "tlvcast.control_port:6000", "-o", "tlvcast.data_port:6001", "-Y", "tlvcast")
         check(moved.strip() == "", f"with the ports moved, still dissected: {moved[:300]}")
-        print(f"  {len(good)} documented and {len(bad)} hostile datagrams in {time.monotonic() - start:.1f} s",
-              flush=True)
+        print(f"  {len(good)} documented, {len(bad)} hostile and {len(limited)} beyond-limit datagrams in "
+              f"{time.monotonic() - start:.1f} s", flush=True)
 
 
 class Capture:
@@ -156,8 +165,9 @@ def secure_exchange(d):
 
 
 def group_exchange(d):
-    """Two roster members on multicast delivery: the relay forwards commits, welcome pages and
-    messages in clear on the data group (port 5008), where the dissector reads their headers."""
+    """Two roster members on multicast delivery: the relay forwards commits, welcome pages,
+    messages and a large message's parts in clear on the data group (port 5008), where the
+    dissector reads their headers (a part's blob in FRAGMENTs, put together)."""
     ids = {n: os.path.join(d, n + ".id") for n in ("m0", "m1")}
     fps = {}
     for n, path in ids.items():
@@ -175,10 +185,14 @@ def group_exchange(d):
     m0, m1 = members
     m0.send_line("one line alone")
     m1.wait_for(is_event("message", text="one line alone"), "m0's line")
-    # Lines that reach the chat together leave in GROUP_BATCHes (one signature each): ten in one
-    # write, so that the chat's input thread has queued several by the time its io thread sends.
-    m0.proc.stdin.write(b"".join(b"line %d\n" % i for i in range(10)))
+    # A line over one message's limit leaves as a large message (GROUP_PARTs on the data group); the
+    # ten lines written with it wait in the chat's outbox while its parts go, and then leave together
+    # in a GROUP_BATCH (one signature). Written separately, they raced the chat's sending: on an idle
+    # machine each left alone, and no GROUP_BATCH was seen.
+    large = "".join(chr(0x41 + i % 26) for i in range(70000))
+    m0.proc.stdin.write(large.encode() + b"\n" + b"".join(b"line %d\n" % i for i in range(10)))
     m0.proc.stdin.flush()
+    m1.wait_for(is_event("message", text=large), "m0's large line")
     m1.wait_for(is_event("message", text="line 9"), "m0's tenth line")
     for c in members:
         c.close_stdin()
@@ -195,7 +209,7 @@ EXPECTED = {
                ["tlvcast.secure.version", "tlvcast.secure.session_id", "tlvcast.secure.seq"]),
     # The group's multicast stream: bare REPAIR_DATA around its blobs (--reliability nack), and tails.
     "group": (["SECURE_HELLO", "SECURE_RECORD", "GROUP_COMMIT", "GROUP_WELCOME", "GROUP_MESSAGE", "GROUP_BATCH",
-               "REPAIR_DATA", "REPAIR_TAIL"],
+               "GROUP_PART", "REPAIR_DATA", "REPAIR_TAIL"],
               ["tlvcast.group.epoch", "tlvcast.group.generation", "tlvcast.group.sender", "tlvcast.group.first",
                "tlvcast.repair.stream", "tlvcast.repair.seq"]),
 }
@@ -231,7 +245,7 @@ def test_live_capture():
                 check(any(r[field] for r in mine), f"{profile}: no {field} in its {len(mine)} frames")
             if profile == "group":
                 on_data = {n for r in mine if r["udp.dstport"] == ["5008"] for n in r["tlvcast.name"]}
-                check({"GROUP_COMMIT", "GROUP_WELCOME", "GROUP_MESSAGE"} <= on_data,
+                check({"GROUP_COMMIT", "GROUP_WELCOME", "GROUP_MESSAGE", "GROUP_PART"} <= on_data,
                       f"group: on the data group only {sorted(on_data)}")
             print(f"  {profile}: {len(mine)} datagrams, types {sorted(names)}", flush=True)
         tshark_read(path, "-V")

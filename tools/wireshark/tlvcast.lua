@@ -19,7 +19,8 @@ local types = {
     [30] = {"GROUP_MESSAGE", 110, 65535}, [31] = {"GROUP_SYNC", 8, 8}, [32] = {"GROUP_BATCH", 112, 65535},
     [33] = {"REPAIR_DATA", 12, 65535}, [34] = {"REPAIR_NACK", 10, 388}, [35] = {"REPAIR_TAIL", 8, 8},
     [36] = {"REPAIR_GONE", 12, 12}, [37] = {"REPAIR_ACK", 8, 8}, [38] = {"REPAIR_PARITY", 16, 65535},
-    [39] = {"REPAIR_START", 8, 8},
+    [39] = {"REPAIR_START", 8, 8}, [40] = {"SECURE_PART", 12, 65535}, [41] = {"SECURE_DELIVER_PART", 63, 65535},
+    [42] = {"GROUP_PART", 122, 65535}, [43] = {"SECURE_BATCH", 4, 65535}, [44] = {"SECURE_DELIVER_BATCH", 55, 65535},
 }
 local names = {}
 for t, row in pairs(types) do names[t] = row[1] end
@@ -79,10 +80,18 @@ field("uint32", "repair.next", "Next", base.DEC)
 field("uint8", "repair.block_count", "Block datagrams", base.DEC)
 field("uint8", "repair.index", "Parity index", base.DEC)
 field("bytes", "repair.symbol", "Parity symbol")
+field("uint32", "part.msg_id", "Large message id", base.HEX)
+field("uint32", "part.total", "Large message size", base.DEC)
+field("uint32", "part.offset", "Offset", base.DEC)
+field("bytes", "part.bytes", "Part bytes")
+field("uint16", "batch.count", "Messages in the batch", base.DEC)
+field("uint16", "batch.length", "Message length", base.DEC)
 
 local e_malformed = ProtoExpert.new("tlvcast.malformed", "malformed", expert.group.MALFORMED, expert.severity.ERROR)
 local e_unknown = ProtoExpert.new("tlvcast.unknown", "unknown type", expert.group.UNDECODED, expert.severity.WARN)
-p.experts = {e_malformed, e_unknown}
+-- Valid on the wire, but beyond what a receiver with the default limits takes (it drops it, counted).
+local e_limit = ProtoExpert.new("tlvcast.limit", "beyond a default limit", expert.group.PROTOCOL, expert.severity.WARN)
+p.experts = {e_malformed, e_unknown, e_limit}
 
 local function malformed(tree, fmt, ...)
     tree:add_proto_expert_info(e_malformed, "malformed: " .. string.format(fmt, ...))
@@ -177,6 +186,9 @@ local value = {}
 local pending, done, in_progress = {}, {}, 0
 function p.init() pending, done, in_progress = {}, {}, 0 end
 local pinfo_now -- the packet being dissected (set by p.dissector)
+-- Fragments are put together at the datagram's top, and inside a bare REPAIR_DATA (a repairing
+-- stream's datagram, as on the group profile's data group): one FRAGMENT per frame either way.
+local in_stream = false
 
 local function reassemble(tvb, off, len, msg_id, seq, total)
     local key = string.format("%s:%d/%08x", tostring(pinfo_now.src), pinfo_now.src_port, msg_id)
@@ -208,8 +220,9 @@ value[1] = function(tvb, off, len, tree, depth)
         end
     else
         if len > 8 then tree:add(f["fragment.payload"], tvb(off + 8, len - 8)) end
-        if depth == 0 and not pinfo_now.visited then reassemble(tvb, off + 8, len - 8, msg_id, seq, total) end
-        local blob = depth == 0 and done[pinfo_now.number]
+        local top = depth == 0 or (depth == 1 and in_stream)
+        if top and not pinfo_now.visited then reassemble(tvb, off + 8, len - 8, msg_id, seq, total) end
+        local blob = top and done[pinfo_now.number]
         if blob and blob:len() > 0 then
             local whole = blob:tvb("Reassembled blob")
             dissect_blob(whole, 0, whole:len(), tree:add(whole(), string.format("Reassembled blob (%d fragments, %d bytes)",
@@ -263,7 +276,55 @@ value[17] = function(tvb, off, len, tree)
     sealed(tvb, off + 16, len - 16, tree) -- the inner TLV, encrypted
     return "seq " .. tostring(tvb(off + 8, 8):uint64())
 end
--- Types 18-27 and 31 travel inside records, never in clear on the wire; shown when met anyway.
+-- A large message's part (docs/PROTOCOL.md "Large messages"): msg_id(4) total(4) offset(4) bytes,
+-- offset + bytes <= total; a total above core::large_limits' default max_message_bytes (16 MiB) is
+-- dropped by a receiver, not malformed (the wire allows 4 GiB).
+local max_large_message = 16 * 1024 * 1024
+local function part(tvb, off, len, tree)
+    if len < 12 then return malformed(tree, "a part of %d bytes: its header needs 12", len) end
+    tree:add(f["part.msg_id"], tvb(off, 4))
+    tree:add(f["part.total"], tvb(off + 4, 4))
+    tree:add(f["part.offset"], tvb(off + 8, 4))
+    if len > 12 then tree:add(f["part.bytes"], tvb(off + 12, len - 12)) end
+    local msg_id, total, offset, n = tvb(off, 4):uint(), tvb(off + 4, 4):uint(), tvb(off + 8, 4):uint(), len - 12
+    if offset + n > total then
+        malformed(tree, "part at offset %d with %d bytes beyond the message's %d", offset, n, total)
+    end
+    if total > max_large_message then
+        tree:add_proto_expert_info(e_limit, string.format("beyond the default limit: a message of %d bytes "
+            .. "(receivers drop those above %d, core::large_limits::max_message_bytes)", total, max_large_message))
+    end
+    return string.format("msg_id %08x bytes %d..%d of %d", msg_id, offset, offset + n, total)
+end
+
+-- A secure batch (docs/PROTOCOL.md "Batches: SECURE_BATCH"): count (1..256), then exactly count
+-- entries of length (2) and message, nothing after; anything else is what the receivers refuse.
+local max_batch_messages = 256
+local function batch(tvb, off, len, tree)
+    if len < 2 then return malformed(tree, "a batch of %d bytes: no count", len) end
+    tree:add(f["batch.count"], tvb(off, 2))
+    local count = tvb(off, 2):uint()
+    if count == 0 then return malformed(tree, "an empty batch (count 0)") end
+    if count > max_batch_messages then
+        return malformed(tree, "a batch of %d messages (at most %d)", count, max_batch_messages)
+    end
+    local pos, stop = off + 2, off + len
+    for i = 1, count do
+        if stop - pos < 2 then return malformed(tree, "message %d of %d: its length is cut short", i, count) end
+        local n = tvb(pos, 2):uint()
+        if n > stop - pos - 2 then
+            return malformed(tree, "message %d of %d: %d bytes, %d left", i, count, n, stop - pos - 2)
+        end
+        local entry = tree:add(tvb(pos, 2 + n), string.format("Message %d (%d bytes)", i, n))
+        entry:add(f["batch.length"], tvb(pos, 2))
+        if n > 0 then entry:add(f["message"], tvb(pos + 2, n)) end
+        pos = pos + 2 + n
+    end
+    if pos ~= stop then return malformed(tree, "%d bytes after the batch's %d messages", stop - pos, count) end
+    return string.format("%d messages", count)
+end
+
+-- Types 18-27, 31, 40, 41, 43 and 44 travel inside records, never in clear on the wire; shown when met anyway.
 value[18] = function(tvb, off, len, tree)
     address(tvb, off, tree)
     tree:add(f["fingerprint"], tvb(off + 19, 32))
@@ -276,6 +337,18 @@ value[19] = function(tvb, off, len, tree)
 end
 value[20] = function(tvb, off, len, tree) tree:add(f["secure.flags"], tvb(off, 1)) end
 value[21] = function(tvb, off, len, tree) if len > 0 then tree:add(f["message"], tvb(off, len)) end end
+value[40] = part
+value[41] = function(tvb, off, len, tree) -- SECURE_DELIVER's sender and identity, then a part
+    address(tvb, off, tree)
+    tree:add(f["fingerprint"], tvb(off + 19, 32))
+    return part(tvb, off + 51, len - 51, tree)
+end
+value[43] = batch
+value[44] = function(tvb, off, len, tree) -- SECURE_DELIVER's sender and identity, then a batch
+    address(tvb, off, tree)
+    tree:add(f["fingerprint"], tvb(off + 19, 32))
+    return batch(tvb, off + 51, len - 51, tree)
+end
 value[25] = function(tvb, off, len, tree) -- also GROUP_PRESENCE's join value, whose length is not checked yet
     if len ~= 133 and len ~= 197 then return malformed(tree, "GROUP_JOIN of %d bytes (133 or 197)", len) end
     tree:add(f["group.mode"], tvb(off, 1))
@@ -314,12 +387,15 @@ value[30] = function(tvb, off, len, tree)
     return info
 end
 value[32] = value[30]
+value[42] = value[30] -- GROUP_PART: the part's header is inside the ciphertext, with its bytes
 value[31] = function(tvb, off, len, tree) tree:add(f["group.epoch"], tvb(off, 8)) end
 -- The repairing fragmenter (docs/PROTOCOL.md "Repair"): a stream's datagram, NACK ranges, marks.
 value[33] = function(tvb, off, len, tree, depth)
     tree:add(f["repair.stream"], tvb(off, 4))
     tree:add(f["repair.seq"], tvb(off + 4, 4))
+    in_stream = depth == 0
     local _, inner = dissect_tlv(tvb, off + 8, len - 8, tree, depth + 1)
+    in_stream = false
     return string.format("seq %d: %s", tvb(off + 4, 4):uint(), inner or "malformed")
 end
 value[34] = function(tvb, off, len, tree)
@@ -405,7 +481,7 @@ end
 
 function p.dissector(tvb, pinfo, tree)
     pinfo.cols.protocol = "TLVCAST"
-    pinfo_now = pinfo
+    pinfo_now, in_stream = pinfo, false
     local root = tree:add(p, tvb())
     local size, info = dissect_tlv(tvb, 0, tvb:len(), root, 0)
     pinfo.cols.info = info or "malformed"

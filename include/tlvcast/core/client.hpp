@@ -127,14 +127,48 @@ public:
             [this](auto handler, std::vector<std::vector<std::byte>> batch) {
                 asio::dispatch(strand_, [this, batch = std::move(batch),
                                          h = wrap<std::error_code>(std::move(handler))]() mutable {
-                    std::vector<std::span<const std::byte>> views(batch.begin(), batch.end());
-                    std::error_code ec;
-                    engine_.send_batch(views, clock::now(), out_, ec);
-                    pump();
-                    h(ec);
+                    const std::vector<std::span<const std::byte>> views(batch.begin(), batch.end());
+                    send_batch_now(views, std::move(h));
                 });
             },
             token, std::move(messages));
+    }
+
+    /// async_send_batch() without copying: the caller keeps every byte `messages` views (and the
+    /// views) alive and unchanged until completion, as for asio::async_write (basic_batcher does).
+    template <class Token>
+    auto async_send_batch(std::span<const std::span<const std::byte>> messages, Token&& token)
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this, messages](auto handler) {
+                asio::dispatch(strand_, [this, messages, h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    send_batch_now(messages, std::move(h));
+                });
+            },
+            token);
+    }
+
+    /// Sends one large message (client_engine::send_large: up to 16 MiB by default, in parts),
+    /// without copying it: the caller keeps `message` alive and unchanged until completion, as for
+    /// asio::async_write. A full window is waited for (async_wait_writable), never an error.
+    /// Completes once every part was handed to the transport. One at a time: errc::overloaded while
+    /// another is under way. Errors: send_large's but would_block, shut_down (closed meanwhile:
+    /// receivers drop what they got of it). Profiles with large messages only. Signature:
+    /// void(std::error_code).
+    template <class Token>
+    auto async_send_large(std::span<const std::byte> message, Token&& token)
+        requires engine_type::large_messages
+    {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [this, message](auto handler) {
+                asio::dispatch(strand_, [this, message, h = wrap<std::error_code>(std::move(handler))]() mutable {
+                    if (sending_large_)
+                        return h(make_error_code(errc::overloaded));
+                    sending_large_ = true;
+                    send_large_step(message, std::move(h));
+                });
+            },
+            token);
     }
 
     /// Completes when a send would pass the flow control (client_engine::writable()): at once when
@@ -205,6 +239,42 @@ public:
     const Transport& transport() const noexcept { return transport_; }
 
 private:
+    // On the strand: both async_send_batch()s.
+    void send_batch_now(std::span<const std::span<const std::byte>> messages,
+                        detail::unique_function<void(std::error_code)> h)
+    {
+        std::error_code ec;
+        engine_.send_batch(messages, clock::now(), out_, ec);
+        pump();
+        h(ec);
+    }
+
+    // One round of a large message: the parts the window lets through; then a wait for the window
+    // (a writable waiter that posts the next round), or the end.
+    void send_large_step(std::span<const std::byte> message, detail::unique_function<void(std::error_code)> h)
+    {
+        std::error_code ec = closed_ ? make_error_code(errc::shut_down) : std::error_code{};
+        if (!ec)
+            engine_.send_large(message, clock::now(), out_, ec);
+        pump();
+        if (ec == errc::would_block && !closed_) {
+            writable_waiters_.push_back([this, message, h = std::move(h)](std::error_code wec) mutable {
+                if (wec)
+                    return end_large(std::move(h), wec);
+                asio::post(strand_, [this, message, h = std::move(h)]() mutable { send_large_step(message, std::move(h)); });
+            });
+            return;
+        }
+        end_large(std::move(h), ec == errc::would_block ? make_error_code(errc::shut_down) : ec);
+    }
+    void end_large(detail::unique_function<void(std::error_code)> h, std::error_code ec)
+    {
+        if (ec)
+            engine_.cancel_large();
+        sending_large_ = false;
+        h(ec);
+    }
+
     void finish_close()
     {
         if (!closed_) {
@@ -383,6 +453,7 @@ private:
     std::size_t max_writable_waiters_;
     asio::basic_waitable_timer<clock, asio::wait_traits<clock>, asio::strand<executor_type>> linger_;
     bool lingering_ = false;
+    bool sending_large_ = false; ///< an async_send_large is under way
     std::vector<detail::unique_function<void(std::error_code)>> writable_waiters_, close_handlers_;
 };
 

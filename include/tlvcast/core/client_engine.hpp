@@ -4,6 +4,7 @@
 
 #include <tlvcast/core/detail/pipeline.hpp>
 #include <tlvcast/core/events.hpp>
+#include <tlvcast/core/large_message.hpp>
 #include <tlvcast/crypto/concepts.hpp>
 #include <tlvcast/crypto/retransmit.hpp>
 #include <tlvcast/datagram.hpp>
@@ -37,6 +38,7 @@ struct client_options {
     duration probe_interval = 15s;          ///< re-handshake period (detects a restarted relay, renews keys)
     duration relay_timeout = 45s;           ///< no answer for this long: relay_lost
     std::size_t max_message = default_max_message; ///< largest message send() accepts
+    large_limits large{};                   ///< large messages (send_large(), and their reassembly)
     std::size_t max_events = 4096;          ///< unread events kept; older ones are dropped and counted
     crypto::relay_trust trust{};            ///< which relay identities are accepted (profiles with identities)
 };
@@ -71,12 +73,22 @@ class client_engine {
 public:
     enum class state { idle, registering, established, failed, closed };
 
+    /// Whether this profile carries large messages (send_large()): its Cipher seals parts.
+    static constexpr bool large_messages = requires(const Cipher& c, const typename Cipher::client_session& s,
+                                                    std::span<const std::byte> b, std::vector<std::byte>& blob,
+                                                    std::error_code& ec) { c.seal_part(s, b, b, blob, ec); };
+
     client_engine(Cipher cipher, Fragmenter fragmenter, client_options options = {})
-        : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(std::move(options))
+        : cipher_(std::move(cipher)), fragmenter_(std::move(fragmenter)), opt_(std::move(options)),
+          large_rx_(opt_.large)
     {
         // The relay alone listens where this client sends, even on a multicast address.
         if constexpr (requires { fragmenter_.single_receiver(opt_.relay); })
             fragmenter_.single_receiver(opt_.relay);
+        // A group member on unicast delivery hears no other member's NACKs or repairs: nothing to
+        // wait for before its own.
+        if constexpr (requires { fragmenter_.unicast_delivery(cipher_.unicast_delivery()); })
+            fragmenter_.unicast_delivery(cipher_.unicast_delivery());
     }
 
     /// Starts registration: appends the profile's handshake datagrams to `out`. A Cipher that
@@ -113,69 +125,54 @@ public:
     /// shut_down, message_too_large, would_block (the stream to the relay has its window of
     /// unacknowledged bytes: nothing sealed or sent; retry once writable()), and the cipher's (e.g.
     /// reserved_text).
-    void send(std::span<const std::byte> message, time_point now, datagram_batch& out, std::error_code& ec)
+    void send(std::span<const std::byte> message, time_point now, datagram_batch& out, std::error_code& ec);
+
+    /// Sends the next parts of a large message (docs/PROTOCOL.md "Large messages"), up to
+    /// options().large.max_message_bytes, without copying it first: each part (large.part_bytes)
+    /// is sealed straight from `message`. The first call starts the message; each later call with
+    /// the same message goes on where the last stopped, while the window to the relay lets parts
+    /// through. Returns the bytes of `message` sent so far: message.size() when it all left (the
+    /// next call starts a new message). Back-pressure, not failure: ec = would_block when the
+    /// window stopped it (what left stays sent; call again once writable()). Receivers get it as
+    /// one message event. Errors: not_ready, shut_down, message_too_large (over
+    /// large.max_message_bytes), would_block, the Cipher's; unexpected_type for a message of
+    /// another size while one is under way (cancel_large() first). Only for a Cipher with
+    /// seal_part() (the secure and group profiles; the seed profile's wire has no parts).
+    std::size_t send_large(std::span<const std::byte> message, time_point now, datagram_batch& out,
+                           std::error_code& ec)
+        requires large_messages
     {
-        const count_out counting{counters_, out};
-        ec = {};
-        if (state_ != state::established) {
-            ec = state_ == state::closed ? errc::shut_down : errc::not_ready;
-            return;
-        }
-        if (message.size() > opt_.max_message) {
-            ec = errc::message_too_large;
-            return;
-        }
-        if (!check_window(ec))
-            return;
-        send_message(crypto::message_kind::data, message, now, out, ec);
-        if (!ec)
-            counters_.add(client_counter::messages_sent);
+        return send_parts(message, now, out, ec);
+    }
+
+    /// Gives up the large message under way (receivers drop what they have of it when the next one
+    /// starts, or after their timeout). No effect when none is.
+    void cancel_large() noexcept { large_tx_ = {}; }
+
+    /// Bytes of the large message under way already sent (0 when none is).
+    std::size_t large_progress() const noexcept { return large_tx_.offset; }
+
+    /// The largest message send_batch() takes: options().max_message, or the Cipher's own
+    /// max_message() when that is smaller.
+    std::size_t message_limit() const noexcept
+    {
+        std::size_t limit = opt_.max_message;
+        if constexpr (requires { cipher_.max_message(); })
+            limit = std::min<std::size_t>(limit, cipher_.max_message());
+        return limit;
     }
 
     /// Sends several messages. A Cipher with seal_batch(session, messages, blob, ec) packs as many
     /// as fit in one blob under one signature (the group profile: a recipient verifies once per
-    /// batch); any other sends them one by one. Nothing is sent unless every message is acceptable:
-    /// within max_message and within the Cipher's own max_message() when it has one.
+    /// batch); one with seal_batch(session, messages, budget, blob, ec) packs as many as fit in one
+    /// datagram of this engine's Fragmenter (`budget`: detail::one_datagram_blob, the secure
+    /// profile's SECURE_BATCH); any other sends them one by one. Nothing is sent unless every
+    /// message is acceptable: within max_message and within the Cipher's own max_message() when it
+    /// has one.
     /// Errors: send()'s (would_block: none sent); after a failure part way (the cipher's), the
     /// messages before it are sent.
     void send_batch(std::span<const std::span<const std::byte>> messages, time_point now, datagram_batch& out,
-                    std::error_code& ec)
-    {
-        const count_out counting{counters_, out};
-        ec = {};
-        if (state_ != state::established) {
-            ec = state_ == state::closed ? errc::shut_down : errc::not_ready;
-            return;
-        }
-        // A Cipher that carries less than max_message would refuse such a message part way, after
-        // the batches before it left: the caller could not tell which.
-        std::size_t limit = opt_.max_message;
-        if constexpr (requires { cipher_.max_message(); })
-            limit = std::min<std::size_t>(limit, cipher_.max_message());
-        for (const auto m : messages)
-            if (m.size() > limit) {
-                ec = errc::message_too_large;
-                return;
-            }
-        // The window is checked once, for the whole batch: all of it is sent or none (a caller
-        // then knows what to send again); in flight stays under window + one batch.
-        if (!check_window(ec))
-            return;
-        for (std::size_t i = 0; i < messages.size() && !ec;) {
-            std::size_t n = 1;
-            if constexpr (requires { cipher_.seal_batch(session_, messages, blob_, ec); }) {
-                n = cipher_.seal_batch(session_, messages.subspan(i), blob_, ec);
-                if (!ec)
-                    send_blob(blob_, now, out, ec);
-            } else {
-                send_message(crypto::message_kind::data, messages[i], now, out, ec);
-            }
-            if (!ec) {
-                counters_.add(client_counter::messages_sent, n);
-                i += n;
-            }
-        }
-    }
+                    std::error_code& ec);
 
     /// Sends a data blob sealed earlier by this engine's Cipher (cipher().seal(session(), ...) or
     /// seal_batch): the rest of send()'s pipeline (split, protect), for a sender that seals and
@@ -246,8 +243,19 @@ public:
     const Cipher& cipher() const noexcept { return cipher_; }
     const typename Cipher::client_session& session() const noexcept { return session_; }
     const Fragmenter& fragmenter() const noexcept { return fragmenter_; }
+    /// The reassembly of large messages from other senders (its gauges and counters).
+    const large_reassembler& large_reassembly() const noexcept { return large_rx_; }
 
 private:
+    // Whether the Cipher has a handshake under way (a Cipher that cannot say has none).
+    bool handshake_under_way() const noexcept
+    {
+        if constexpr (requires { cipher_.handshaking(session_); })
+            return cipher_.handshaking(session_);
+        else
+            return false;
+    }
+
     // Counts the datagrams a public entry point appended, whatever path appended them.
     struct count_out {
         client_counters& c;
@@ -315,6 +323,16 @@ private:
     void drain_fragmenter(time_point now, datagram_batch& out);
 
     void on_message(const crypto::received& r, time_point now);
+    // send_large's work (impl/client_large.hpp; defined unconstrained: a constrained out-of-line
+    // member definition is one that clang 14 cannot match to its declaration).
+    std::size_t send_parts(std::span<const std::byte> message, time_point now, datagram_batch& out,
+                           std::error_code& ec);
+    // One part of a large message (r.part): to large_rx_, a message event when it completes.
+    void on_part(const crypto::received& r, time_point now);
+    // large_rx_'s timeouts and a departed peer's partial message, counted in large_dropped.
+    void large_timer(time_point now);
+    void large_forget(const endpoint& peer);
+    void count_large(std::uint64_t dropped_before);
 
     void count_cipher_error(const std::error_code& ec);
 
@@ -369,6 +387,15 @@ private:
     datagram_batch split_;
     datagram_batch join_flight_; // the last join's datagrams (Cipher::join_repeat)
     crypto::retransmit_timer join_timer_;
+    // Large messages: the one being sent (its id, size and what left), and reassembly.
+    struct large_send {
+        bool active = false;
+        std::uint32_t id = 0;
+        std::size_t size = 0, offset = 0;
+    } large_tx_;
+    std::uint32_t large_ids_ = 0;
+    large_reassembler large_rx_;
+    std::string large_done_;
 };
 
 } // namespace tlvcast::core
@@ -376,3 +403,5 @@ private:
 #include <tlvcast/core/impl/client_inbound.hpp>
 #include <tlvcast/core/impl/client_registration.hpp>
 #include <tlvcast/core/impl/client_timers.hpp>
+#include <tlvcast/core/impl/client_large.hpp>
+#include <tlvcast/core/impl/client_outbound.hpp>

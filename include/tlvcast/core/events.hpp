@@ -97,12 +97,13 @@ enum class client_counter {
     malformed, unknown_type, unexpected_type, undecryptable, duplicates, from_stranger, reassembly_dropped,
     registration_attempts, re_registrations, events_dropped, send_retries, send_errors, relays_refused,
     window_full, ///< sends refused with would_block: the window to the relay was full
+    large_dropped, ///< parts of large messages dropped, and large messages dropped unfinished (large_stats says why)
 };
-inline constexpr std::array<std::string_view, 19> client_counter_names{
+inline constexpr std::array<std::string_view, 20> client_counter_names{
     "datagrams_in", "datagrams_out", "messages_sent", "messages_received", "presence_received",
     "malformed", "unknown_type", "unexpected_type", "undecryptable", "duplicates", "from_stranger", "reassembly_dropped",
     "registration_attempts", "re_registrations", "events_dropped", "send_retries", "send_errors", "relays_refused",
-    "window_full",
+    "window_full", "large_dropped",
 };
 using client_counters = counters<client_counter, client_counter_names>;
 

@@ -220,7 +220,12 @@ private:
         std::shared_ptr<session_type> session;
         time_point last_seen;
         bool connected = false;
+        // Order of events at this relay (peer_order_): this session's last handshake, and when its
+        // join was last announced. A newcomer heard the joins announced after it registered
+        // (introduce).
+        std::uint64_t registered = 0, announced = 0;
     };
+    std::uint64_t peer_order_ = 0;
 
     duration sweep_period() const
     {
@@ -290,6 +295,9 @@ private:
     void tell_start(const endpoint& member, session_type& session, const endpoint& stream, datagram_batch& out);
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
                   datagram_batch& out);
+    // To a peer that just joined: the peers that joined before it and are not members yet.
+    void introduce(const endpoint& to, session_type& session, std::uint64_t registered, time_point now,
+                   datagram_batch& out);
 
     // ---- delivery (impl/relay_delivery.hpp) ----
 
@@ -385,6 +393,7 @@ private:
     relay_counters counters_;
     // Reused buffers: no allocation per datagram once they have grown.
     std::vector<std::byte> record_, message_, blob_, plaintext_;
+    std::vector<std::size_t> sizes_; // the messages of the blob being delivered (several for a batch)
     std::vector<std::vector<std::byte>> replies_; // answers to a request blob (relay_cipher::answer)
     datagram_batch split_, moved_;
     std::function<void(const federated_blob&)> federate_;

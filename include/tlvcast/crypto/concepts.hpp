@@ -27,7 +27,18 @@ namespace tlvcast::crypto {
 /// - proposed: a commit the relay checked but did not apply, because a federation orders commits
 ///   (docs/FEDERATION.md, "One order for membership"): forwarded to nobody, handed to the federation,
 ///   applied when it comes back in the federation's order.
-enum class message_kind { data, join, leave, ordered, request, proposed };
+/// And one more that a profile with large messages opens (reseal) or forwards like data:
+/// - part: one part of a large message (docs/PROTOCOL.md "Large messages"): the relay forwards it
+///   to everyone data goes to, sealed by seal_relayed_part() where it reseals.
+/// - batch: several data messages of one sender in one blob (the secure profile's SECURE_BATCH):
+///   the relay reseals them as one blob per recipient with seal_relayed_batch().
+enum class message_kind { data, join, leave, ordered, request, proposed, part, batch };
+
+/// Whether the relay forwards a message of this kind to the recipients of data.
+constexpr bool forwarded_as_data(message_kind k) noexcept
+{
+    return k == message_kind::data || k == message_kind::part || k == message_kind::batch;
+}
 
 /// How a relay forwards a message, chosen by the Cipher at compile time:
 /// - reseal: the relay opens the blob and seals it again for every recipient (seed, secure);
@@ -65,6 +76,7 @@ struct received {
     std::size_t members = 0;             ///< epoch, member_added, member_removed: the group's size
     bool verified = false;               ///< member_added: listed in the roster file
     std::uint64_t from = 0, to = 0;      ///< gap: the missing range
+    bool part = false;                   ///< message: the text is one part of a large message (header first)
 };
 
 /// The client side of a profile. The engine drives it; nothing here does I/O or reads a clock.

@@ -63,25 +63,33 @@ private:
     // On the strand: one envelope for the link, which queues it without waiting.
     void publish(const core::federated_blob& b)
     {
+        // A commit for the order carries, under the tag, the position it continues: the state the
+        // engine checked it against is the one the ordered receptions up to expected_ made.
+        const bool ordered = b.ordered && ordering_link<Link>;
+        if (ordered && !in_step()) {
+            // Its state is not the order's (it started after the order's beginning and applied no
+            // commit from it since, or it refused one): whatever it checked this commit against,
+            // the others would not apply it. Refused as a conflict, as the order would (the
+            // expectation alone cannot tell: junk moves it on: review_order2.cpp).
+            link_.counters().add(federation_counter::conflicts);
+            return;
+        }
         std::error_code ec;
-        write_envelope(b.presence ? envelope_kind::presence : envelope_kind::member_blob, id_, ++counter_, b.origin,
-                       b.blob, scratch_, ec, max_blob_);
-        if (ec) {
+        write_envelope(ordered ? envelope_kind::ordered : b.presence ? envelope_kind::presence : envelope_kind::member_blob,
+                       id_, ++counter_, ordered ? expected_ : 0, b.origin, b.blob, scratch_, ec, max_blob_);
+        if (ec || (b.ordered && !ordered)) { // no order to put a commit in
             link_.counters().add(federation_counter::publish_errors);
             return;
         }
         auth_.seal(scratch_);
-        if (!b.ordered) {
+        if (!ordered) {
             link_.publish(scratch_);
             return;
         }
-        // A commit the engine checked against the state that the ordered receptions up to
-        // expected_ made: stored only if nothing was ordered since (else it conflicts, and its
-        // member commits again once the winner reached it).
+        // Stored only if nothing was ordered since (else it conflicts, and its member commits again
+        // once the winner reached it).
         if constexpr (ordering_link<Link>)
             link_.publish_ordered(scratch_, expected_);
-        else
-            link_.counters().add(federation_counter::publish_errors); // no order to put it in
     }
 
     // Any thread: one drain pass waiting on the strand at a time.
@@ -106,10 +114,30 @@ private:
             // What every relay drops alike (junk, a bad tag, a replay) moves the expectation on:
             // otherwise one junk message on the order would stop every commit (a NATS publisher
             // without the federation key can store it there).
-            if (deliver(engine, r, now, out, events) != verdict::refused && r.ordered)
+            if (r.gap) // it missed what the order stored: its state may lack a commit (catch-up: FEDERATION.md)
+                step_ = step::out;
+            const verdict v = deliver(engine, r, now, out, events);
+            if (v != verdict::refused && r.ordered)
                 expected_ = r.seq;
+            if (r.ordered && v != verdict::dropped) // a commit applied puts it in step, a refused one out
+                step_ = v == verdict::delivered ? step::in : step::out;
         }
         schedule(); // more than one pass's worth: the rest after the UDP path had its turn
+    }
+
+    // In step with the order: it applied the last commit it took from it, or it has taken none and
+    // the order was empty when its link started reading it.
+    bool in_step()
+    {
+        if constexpr (ordering_link<Link>) {
+            if (step_ != step::unknown)
+                return step_ == step::in;
+            // Not known yet (the stream not set up): a commit expecting nothing is stored only if
+            // the order is empty, which is being in step; once anything was received, not in step.
+            return link_.order_was_empty().value_or(expected_ == 0);
+        } else {
+            return false;
+        }
     }
 
     bool poll(reception& r)
@@ -136,6 +164,14 @@ private:
             c.add(federation_counter::unauthenticated);
             return verdict::dropped;
         }
+        // A commit off the order, or anything else on it: moved there by someone else (a relay
+        // writes each kind to its own subject). Dropped here as at every relay, before the replay
+        // guard sees its counter: a refused commit copied off the order before its second offer
+        // would make that offer a replay everywhere (tests/federation/review_order2.cpp).
+        if ((v.kind == envelope_kind::ordered) != r.ordered) {
+            c.add(federation_counter::misplaced);
+            return verdict::dropped;
+        }
         // Our own, back through some route: never delivered twice. Except a commit of the order:
         // it was checked, not applied, and is applied now, here as everywhere.
         if (v.relay == id_ && !r.ordered) {
@@ -146,7 +182,11 @@ private:
             c.add(federation_counter::own);
             return verdict::dropped;
         }
-        if (!replay_.accept(v.relay, v.counter)) {
+        // One guard per route: a relay's counters grow within each (one publisher's order on one
+        // subject, in one stream), not across them: its commits come through their own stream, and
+        // a message it published after a commit may come first (a shared guard then dropped the
+        // commit as a replay: e2e_federation). An envelope on the other route is misplaced, above.
+        if (!(r.ordered ? replay_ordered_ : replay_).accept(v.relay, v.counter)) {
             c.add(federation_counter::replayed);
             return verdict::dropped;
         }
@@ -168,9 +208,11 @@ private:
     Link& link_;
     relay_id id_;
     envelope_auth<Suite> auth_;
-    replay_guard replay_;
+    replay_guard replay_, replay_ordered_; // the group subject's, the order's
     std::uint64_t counter_ = 0;
     std::uint64_t expected_ = 0; // the last ordered reception this relay did not refuse (strand only)
+    enum class step { unknown, in, out };
+    step step_ = step::unknown; // strand only: see in_step()
     std::size_t max_blob_;
     std::vector<std::byte> scratch_, buf_;
     std::atomic<bool> posted_{false};

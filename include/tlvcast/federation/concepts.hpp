@@ -40,52 +40,88 @@ struct reception {
     /// An ordered reception that was stored although another commit was stored after the one its
     /// publisher expected: the order's own check missed the conflict (detail::order_guard).
     bool stale = false;
+    /// Stream sequences right before this one that the reader never received: they left the store
+    /// (its size or age limit) before it read them (counted: federation_counter::missed). What they
+    /// held, a commit perhaps, is unknown: the relay is not in step with the order from here on
+    /// (bridge.hpp), and its order_guard took the last of them for a commit.
+    bool gap = false;
 };
 
 namespace detail {
-// A reception as a bounded_queue tag: the sequence (below 2^62), then stale and ordered in the low bits.
+// A reception as a bounded_queue tag: the sequence (below 2^61), then gap, stale and ordered in the low bits.
 constexpr std::uint64_t tag_of(const reception& r) noexcept
 {
-    return r.seq << 2 | (r.stale ? 2 : 0) | (r.ordered ? 1 : 0);
+    return r.seq << 3 | (r.gap ? 4 : 0) | (r.stale ? 2 : 0) | (r.ordered ? 1 : 0);
 }
-constexpr reception reception_of(std::uint64_t tag) noexcept { return {tag >> 2, (tag & 1) != 0, (tag & 2) != 0}; }
+constexpr reception reception_of(std::uint64_t tag) noexcept
+{
+    return {tag >> 3, (tag & 1) != 0, (tag & 2) != 0, (tag & 4) != 0};
+}
 
-/// The order's check once more, where it is read: a commit stored with an expectation below the
-/// sequence of an ordered message stored before it conflicts, and was stored only because the
-/// store's own check raced (nats-server 2.9's clustered streams can store two publications that
-/// expected the same last sequence: nats-io/nats-server#4320). Every reader of the order sees the
-/// same messages in the same order and so drops the same ones. Fed every ordered message, junk
-/// included (the store counts it too). A reader that missed a message judges a later one against an
-/// older sequence: it may keep what others drop, never drop what others keep.
+/// The order's check once more, where it is read: a commit whose relay continued a position below
+/// the sequence of an ordered message stored before it conflicts, and was stored only because the
+/// store's own check missed it (nats-server 2.9's clustered streams can store two publications that
+/// expected the same last sequence: nats-io/nats-server#4320; and anyone may store a copy of an old
+/// commit). A commit's position (`after`) is its relay's word under the federation key
+/// (envelope_kind::ordered), not the store's header, which any publisher writes. Every reader of the
+/// order sees the same messages in the same order and so drops the same ones. Fed every ordered
+/// message, junk included (the store counts it too). A reader that missed messages (they left the
+/// store before it read them) tells missed(): the last of them is taken for a commit, so that it
+/// never keeps what others drop (its own commit, stored after the store lost the one before it,
+/// would fork it); it may drop what they keep (after a gap of group messages only, the next commit),
+/// and is then out of step until catch-up: a stream's limits remove the oldest first, so nothing
+/// left in the store says what the gap held (review_order3.cpp). A commit that continues a position
+/// past every ordered message a reader saw (it started after them) is left to the engine's chain
+/// check: refusing it here kept late relays out of step for one junk message (review_order4.cpp).
 class order_guard {
 public:
-    /// Whether the ordered message at `seq`, stored with `expected` (none: not said), is stale.
-    bool stale(std::optional<std::uint64_t> expected, std::uint64_t seq) noexcept
+    /// Sequences up to `last_missed` were stored and never received.
+    void missed(std::uint64_t last_missed) noexcept { stale(std::nullopt, last_missed); }
+
+    /// Whether the ordered message at `seq` that continues `after` (none: not a commit) is stale.
+    /// Judging the last-judged sequence again gives the same answer (a link that fetches it again).
+    bool stale(std::optional<std::uint64_t> after, std::uint64_t seq) noexcept
     {
-        const bool late = expected && *expected < last_;
-        if (seq > last_)
+        if (seq > last_) {
+            before_ = last_;
             last_ = seq;
-        return late;
+        }
+        return after && *after < (seq == last_ ? before_ : last_);
     }
 
 private:
-    std::uint64_t last_ = 0; // the last ordered message's sequence
+    std::uint64_t last_ = 0, before_ = 0; // the last ordered message's sequence, the one before it
 };
+
+/// What a commit the store refused as a conflict may still be: when the store's last commit is
+/// below the one the relay continues (0: none), that commit left the store (its age or size limit)
+/// and nothing newer came: the same commit is offered again, expecting what the store has.
+constexpr std::optional<std::uint64_t> expectation_after_conflict(std::uint64_t expected, std::uint64_t stored_last) noexcept
+{
+    if (stored_last < expected)
+        return stored_last;
+    return std::nullopt;
+}
 } // namespace detail
 
 /// A federation_link that can also order the group's commits (docs/FEDERATION.md, "One order for
 /// membership"): one sequence of commits that every relay, the publisher's included, receives in
 /// the same order, where a commit is stored only if nothing was stored after what its publisher saw.
 /// - `orders_commits() -> bool`: whether it does now (the NATS link: in JetStream mode only);
-/// - `publish_ordered(bytes, expected) -> bool`: queues a commit for the order, to be stored only
-///   if the last ordered reception is still the one at sequence `expected` (0: none yet); else it is
-///   dropped and counted as a conflict. Never blocks; thread-safe;
+/// - `publish_ordered(bytes, expected) -> bool`: queues a commit for the order (an envelope of kind
+///   ordered whose `after` is `expected`), to be stored only if the last ordered reception is still
+///   the one at sequence `expected` (0: none yet), or when that one left the store (its limits) with
+///   nothing ordered after it; else it is dropped and counted as a conflict. Never blocks; thread-safe;
 /// - `poll(out, r) -> bool`: poll() with the reception's position (`r`), ordered receptions
-///   included, the link's own publications on the order too.
+///   included, the link's own publications on the order too;
+/// - `order_was_empty() -> std::optional<bool>`: whether the order held no commit when the link
+///   started reading it (none: not known yet). A relay whose first reception is not the order's
+///   beginning is not in step with it until it applied a commit from it (bridge.hpp).
 template <class L>
 concept ordering_link = federation_link<L> && requires(L& l, std::span<const std::byte> bytes,
                                                        std::vector<std::byte>& out, reception& r) {
     { l.orders_commits() } -> std::same_as<bool>;
+    { l.order_was_empty() } -> std::same_as<std::optional<bool>>;
     { l.publish_ordered(bytes, std::uint64_t{}) } -> std::same_as<bool>;
     { l.poll(out, r) } -> std::same_as<bool>;
 };

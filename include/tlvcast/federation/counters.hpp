@@ -25,11 +25,16 @@ enum class federation_counter {
     reconnects,     ///< times it came back
     conflicts,      ///< commits the federation's order refused: another relay's commit came first (JetStream)
     late_conflicts, ///< commits the order stored though they conflict (its check raced), dropped at every relay alike
+    misplaced,      ///< authenticated envelopes on the wrong subject: a commit for the order outside it, or another kind in it
+    inbound_waits,  ///< receptions from a stream that waited for room in the inbound queue (nothing dropped: the stream keeps them)
+    missed,         ///< stream sequences a reader never received: its limits removed them before it read them
+    connect_retries, ///< failed attempts at the first connection (NATS down or not answering), each retried
+    order_full,     ///< commits the commit stream refused because it is full (it removes none: DiscardNew)
 };
-inline constexpr std::array<std::string_view, 15> federation_counter_names{
+inline constexpr std::array<std::string_view, 20> federation_counter_names{
     "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
     "malformed", "unauthenticated", "replayed", "own", "refused", "disconnects", "reconnects",
-    "conflicts", "late_conflicts",
+    "conflicts", "late_conflicts", "misplaced", "inbound_waits", "missed", "connect_retries", "order_full",
 };
 using federation_counters = core::counters<federation_counter, federation_counter_names>;
 

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -25,13 +26,18 @@ using relay_id = std::array<std::byte, 16>;
 enum class envelope_kind : std::uint8_t {
     member_blob = 1, ///< a blob a member sent and its relay accepted (message, batch, commit, welcome)
     presence = 2,    ///< a relay-made presence blob about one of its members (joined or gone)
+    /// A member's commit for the federation's order (ordering_link), with `after`: the order's last
+    /// position its relay had read when it checked the commit. Under the tag, so that what a reader
+    /// judges the commit's place by is the publishing relay's word, not a header anyone may write.
+    ordered = 3,
 };
 
 inline constexpr std::array<std::byte, 2> envelope_magic{std::byte{'T'}, std::byte{'F'}};
-/// Version 2 added the counter and the tag (federation/auth.hpp); a version-1 envelope is refused.
-inline constexpr std::uint8_t envelope_version = 2;
-/// magic(2) version(1) kind(1) relay(16) counter(8, big-endian) origin fingerprint(32).
-inline constexpr std::size_t envelope_header = 2 + 1 + 1 + 16 + 8 + 32;
+/// Version 2 added the counter and the tag (federation/auth.hpp), version 3 `after` and the ordered
+/// kind; an envelope of another version is refused.
+inline constexpr std::uint8_t envelope_version = 3;
+/// magic(2) version(1) kind(1) relay(16) counter(8, big-endian) after(8, big-endian) origin fingerprint(32).
+inline constexpr std::size_t envelope_header = 2 + 1 + 1 + 16 + 8 + 8 + 32;
 /// HMAC-SHA256 under the federation key over everything before it (federation/auth.hpp).
 inline constexpr std::size_t envelope_tag = 32;
 inline constexpr std::size_t envelope_overhead = envelope_header + envelope_tag;
@@ -45,16 +51,32 @@ struct envelope_view {
     envelope_kind kind = envelope_kind::member_blob;
     relay_id relay{};
     std::uint64_t counter = 0;    ///< the publishing relay's sequence number (replays are refused)
+    std::uint64_t after = 0;      ///< ordered: the order position the commit continues (0: none yet); else 0
     crypto::fingerprint origin{}; ///< the member the blob is from, or the presence is about
     std::span<const std::byte> blob;
     std::span<const std::byte> authenticated; ///< everything the tag covers
     std::span<const std::byte> tag;           ///< envelope_tag bytes; not checked by read_envelope
 };
 
+namespace detail {
+inline std::uint64_t read_u64(const std::byte* p) noexcept
+{
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+    return v;
+}
+inline void append_u64(std::vector<std::byte>& out, std::uint64_t v)
+{
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.push_back(std::byte{static_cast<std::uint8_t>(v >> shift)});
+}
+} // namespace detail
+
 /// Parses `in` (it does not check the tag: federation::envelope_auth does). Errors:
-/// truncated_header (shorter than header and tag), malformed (bad magic or an
-/// empty blob), unexpected_type (a version or kind this relay does not know), message_too_large
-/// (a blob over `max_blob`). Never throws, never allocates.
+/// truncated_header (shorter than header and tag), malformed (bad magic, an empty blob, `after`
+/// set on a kind other than ordered), unexpected_type (a version or kind this relay does not
+/// know), message_too_large (a blob over `max_blob`). Never throws, never allocates.
 inline envelope_view read_envelope(std::span<const std::byte> in, std::error_code& ec,
                                    std::size_t max_blob = default_max_blob) noexcept
 {
@@ -69,9 +91,15 @@ inline envelope_view read_envelope(std::span<const std::byte> in, std::error_cod
         return v;
     }
     const auto kind = std::to_integer<std::uint8_t>(in[3]);
-    if (std::to_integer<std::uint8_t>(in[2]) != envelope_version ||
-        (kind != std::uint8_t(envelope_kind::member_blob) && kind != std::uint8_t(envelope_kind::presence))) {
+    if (std::to_integer<std::uint8_t>(in[2]) != envelope_version || kind < std::uint8_t(envelope_kind::member_blob) ||
+        kind > std::uint8_t(envelope_kind::ordered)) {
         ec = errc::unexpected_type;
+        return v;
+    }
+    v.after = detail::read_u64(in.data() + 28);
+    if (v.after != 0 && kind != std::uint8_t(envelope_kind::ordered)) {
+        ec = errc::malformed;
+        v.after = 0;
         return v;
     }
     if (in.size() - envelope_overhead > max_blob) {
@@ -80,26 +108,38 @@ inline envelope_view read_envelope(std::span<const std::byte> in, std::error_cod
     }
     v.kind = envelope_kind(kind);
     std::copy_n(in.begin() + 4, v.relay.size(), v.relay.begin());
-    for (std::size_t i = 0; i < 8; ++i)
-        v.counter = (v.counter << 8) | std::to_integer<std::uint64_t>(in[20 + i]);
-    std::copy_n(in.begin() + 28, v.origin.size(), v.origin.begin());
+    v.counter = detail::read_u64(in.data() + 20);
+    std::copy_n(in.begin() + 36, v.origin.size(), v.origin.begin());
     v.blob = in.subspan(envelope_header, in.size() - envelope_overhead);
     v.authenticated = in.first(in.size() - envelope_tag);
     v.tag = in.last(envelope_tag);
     return v;
 }
 
+/// Where an ordered envelope says its commit goes (`after`), read without checking the tag; none
+/// for anything else (another kind, junk). What a link's order_guard judges a commit by: only an
+/// authentic envelope is delivered, so a forged value can only mark its own junk.
+inline std::optional<std::uint64_t> ordered_after(std::span<const std::byte> in) noexcept
+{
+    if (in.size() < envelope_overhead || !std::equal(envelope_magic.begin(), envelope_magic.end(), in.begin()) ||
+        std::to_integer<std::uint8_t>(in[2]) != envelope_version ||
+        std::to_integer<std::uint8_t>(in[3]) != std::uint8_t(envelope_kind::ordered))
+        return std::nullopt;
+    return detail::read_u64(in.data() + 28);
+}
+
 /// Writes an envelope around `blob` into `out` (replacing its contents), its tag zero: seal it with
-/// federation::envelope_auth before publishing. Errors: malformed (an empty blob),
-/// message_too_large (over `max_blob`); `out` is then empty.
-inline void write_envelope(envelope_kind kind, const relay_id& relay, std::uint64_t counter,
+/// federation::envelope_auth before publishing. `after` is for the ordered kind only. Errors:
+/// malformed (an empty blob, `after` on another kind), message_too_large (over `max_blob`); `out`
+/// is then empty.
+inline void write_envelope(envelope_kind kind, const relay_id& relay, std::uint64_t counter, std::uint64_t after,
                            const crypto::fingerprint& origin,
                            std::span<const std::byte> blob, std::vector<std::byte>& out, std::error_code& ec,
                            std::size_t max_blob = default_max_blob)
 {
     out.clear();
     ec = {};
-    if (blob.empty()) {
+    if (blob.empty() || (after != 0 && kind != envelope_kind::ordered)) {
         ec = errc::malformed;
         return;
     }
@@ -112,8 +152,8 @@ inline void write_envelope(envelope_kind kind, const relay_id& relay, std::uint6
     out.push_back(std::byte{envelope_version});
     out.push_back(std::byte{static_cast<std::uint8_t>(kind)});
     out.insert(out.end(), relay.begin(), relay.end());
-    for (int shift = 56; shift >= 0; shift -= 8)
-        out.push_back(std::byte{static_cast<std::uint8_t>(counter >> shift)});
+    detail::append_u64(out, counter);
+    detail::append_u64(out, after);
     out.insert(out.end(), origin.begin(), origin.end());
     out.insert(out.end(), blob.begin(), blob.end());
     out.resize(out.size() + envelope_tag);

@@ -24,7 +24,20 @@ struct nats_options {
     std::size_t max_outbound = default_max_queued, max_outbound_bytes = default_max_queued_bytes;
     std::size_t max_inbound = default_max_queued, max_inbound_bytes = default_max_queued_bytes;
     std::chrono::milliseconds reconnect_wait{250}; ///< between attempts, forever (a relay outlives NATS outages)
+    /// The first connection (NATS down or not answering at a relay's start) is tried forever too,
+    /// `reconnect_wait` apart at first, doubling up to this (each failure counted: connect_retries).
+    static constexpr std::chrono::milliseconds default_connect_backoff_max{4'000};
+    /// The first connection's tries are never closer than this, whatever reconnect_wait says.
+    static constexpr std::chrono::milliseconds min_connect_wait{100};
+    std::chrono::milliseconds connect_backoff_max = default_connect_backoff_max;
     int reconnect_buffer = 8 << 20; ///< bytes libnats keeps for the server while reconnecting
+    /// A node that stops answering without closing the connection (a cut link, a frozen host) is
+    /// noticed after `max_pings_out` unanswered pings, `ping_interval` apart: about 10 to 15 s here,
+    /// against libnats's 2 minutes at least, during which core NATS publications are lost.
+    static constexpr std::chrono::milliseconds default_ping_interval{5'000};
+    static constexpr int default_max_pings_out = 2;
+    std::chrono::milliseconds ping_interval = default_ping_interval;
+    int max_pings_out = default_max_pings_out;
     /// Carry the group through a JetStream stream (TLVCAST_<group>, `stream` limits) instead of
     /// plain subjects: every publication is stored (R3 by default) before it counts as published,
     /// and an ordered consumer delivers what was stored since this link started, in order, across
@@ -37,6 +50,11 @@ struct nats_options {
     /// election after a node died takes seconds; meanwhile the others wait in the bounded queue).
     static constexpr std::chrono::milliseconds default_publish_retry{30'000};
     std::chrono::milliseconds publish_retry = default_publish_retry;
+    /// JetStream: how long a reception waits for room in the inbound queue before it is dropped
+    /// (counted inbound_full). Waiting holds libnats's delivery back, and the stream keeps the rest:
+    /// a relay slowed by a flood of junk still gets every commit. A strand stopped this long is stuck.
+    static constexpr std::chrono::milliseconds default_inbound_wait{30'000};
+    std::chrono::milliseconds inbound_wait = default_inbound_wait;
 };
 
 /// Whether `name` may be a group's subject token: 1..64 of [A-Za-z0-9_-] (no NATS wildcard or dot).

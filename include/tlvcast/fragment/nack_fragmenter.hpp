@@ -14,6 +14,7 @@
 #include <tlvcast/fragment/repair_limits.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/time.hpp>
+#include <tlvcast/wire/fragment_header.hpp>
 #include <tlvcast/wire/repair.hpp>
 #include <tlvcast/wire/repair_parity.hpp>
 #include <tlvcast/wire/tlv.hpp>
@@ -93,6 +94,10 @@ public:
     {
         if (fec && (lim_.fec_k > 255 || lim_.fec_k + lim_.fec_r > 255))
             throw std::invalid_argument("repair_limits: fec_k + fec_r must be at most 255");
+        // A zero wait doubles to zero: a gap would be NACKed at every call until gap_timeout.
+        if (lim_.repair && !(lim_.min_nack_interval > duration{0} && lim_.min_nack_interval <= lim_.nack_interval &&
+              lim_.nack_interval <= lim_.max_nack_interval))
+            throw std::invalid_argument("repair_limits: 0 < min_nack_interval <= nack_interval <= max_nack_interval");
     }
 
     static constexpr bool handles(wire::tlv_type type) noexcept
@@ -159,6 +164,13 @@ public:
         bound_total_cache();
         if (!group_stream(s.id) && !s.shed)
             check_slow(s, now);
+        else if (group_stream(s.id) && lim_.slow_receiver == slow_receiver_policy::hold && group_full(s, now) &&
+                 s.over_since == time_point::min()) {
+            s.over_since = s.held_since = now;
+            ++holding_;
+            ++stats_.group_holds;
+            wake(std::min(s.cache.front().sent + lim_.group_hold_age, now + lim_.slow_hold_max));
+        }
         s.tail_due = now + lim_.tail_interval;
         s.tails_sent = 0;
         ++stats_.messages_split;
@@ -187,7 +199,7 @@ public:
         switch (t.type()) {
         case wire::tlv_type::repair_data: on_data(from, t.value, now, ec); break;
         case wire::tlv_type::repair_nack: on_nack(from, t.value, now, out, ec); break;
-        case wire::tlv_type::repair_ack: on_ack(from, t.value, now, ec); break;
+        case wire::tlv_type::repair_ack: on_ack(from, t.value, now, out, ec); break;
         case wire::tlv_type::repair_parity:
             if (fec_on())
                 on_parity(from, t.value, now, ec);
@@ -216,6 +228,13 @@ public:
         if (std::find(asker_only_.begin(), asker_only_.end(), to) == asker_only_.end())
             asker_only_.push_back(to);
     }
+
+    /// Declares that this receiver gets every group stream by unicast fan-out (its source sends
+    /// them to an asker_only() destination, as a group relay does for members that chose unicast
+    /// delivery): it hears no other receiver's NACK, and a repair comes to the asker alone, so there
+    /// is nothing to suppress. Its group streams' NACKs are then timed as a unicast stream's
+    /// (nack_backoff, the measured round trip); they are still not acknowledged (not windowed).
+    void unicast_delivery(bool on) noexcept { unicast_delivery_ = on; }
 
     /// The id of the stream open to `to`, if any (a caller that copies it to several receivers can
     /// tell their NACKs of it from others').
@@ -339,9 +358,13 @@ private:
     detail::rx_stream* rx_for(const rx_key& key, time_point now, bool create);
     void on_data(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
     void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
-    void deliver(const endpoint& source, std::uint32_t seq, std::span<const std::byte> datagram, time_point now);
+    void deliver(const endpoint& source, detail::rx_stream& s, std::uint32_t seq, std::span<const std::byte> datagram,
+                 time_point now);
     void drain(const endpoint& source, detail::rx_stream& s, time_point now);
     void give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end, time_point now);
+    // The message `s` was in the middle of can no longer complete: its fragments leave the inner
+    // reassembler now (with an Inner that forgets one message; else give_up forgets the source).
+    void cut_partial(const endpoint& source, detail::rx_stream& s);
     void nack(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
     void rx_timer(const rx_key& key, detail::rx_stream& s, time_point now, datagram_batch& out);
 
@@ -353,13 +376,25 @@ private:
     detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
     void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                  std::error_code& ec);
-    void on_ack(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
+    void on_ack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
+                std::error_code& ec);
+    /// REPAIR_GONEs of what a shed released, sent with that many of the destination's next ACKs,
+    /// within gone_window of the first: a receiver that forgot the stream later and hears it anew
+    /// past backfill must not take them for its own loss.
+    static constexpr unsigned gone_reminders = 8;
+    static constexpr duration gone_window = std::chrono::seconds(1);
     // Flow control (impl/nack_flow.hpp).
     std::size_t window_of(const detail::tx_stream& s) const noexcept { return congestion_.window(s.flow, lim_); }
     void check_slow(detail::tx_stream& s, time_point now);
     void shed(detail::tx_stream& s, bool held);
     void unhold(detail::tx_stream& s) noexcept;
     void flow_timer(detail::tx_stream& s, time_point now);
+    /// A group's stream whose cache is nearly full of datagrams younger than group_hold_age.
+    bool group_full(const detail::tx_stream& s, time_point now) const noexcept
+    {
+        return !s.cache.empty() && s.cache_bytes + lim_.send_window >= lim_.cache_bytes &&
+               now - s.cache.front().sent < lim_.group_hold_age;
+    }
     bool acks_held() const noexcept { return holding_ > 0; }
     void tx_timer(detail::tx_stream& s, time_point now, datagram_batch& out);
 
@@ -394,11 +429,13 @@ private:
     /// FEC at run time: a Parity codec and fec_k > 0 (0 turns it off both ways: no blocks, no
     /// datagrams kept to decode with, REPAIR_PARITY refused).
     bool fec_on() const noexcept { return fec && lim_.fec_k > 0; }
+    /// Whether a received stream's NACKs wait for other receivers' (a group's heard by multicast).
+    bool group_timing(std::uint32_t id) const noexcept { return group_stream(id) && !unicast_delivery_; }
     duration backoff(std::uint32_t id)
     {
         // At least one tick: a NACK is never due at the instant the gap opened (the timer then
         // always lies ahead of the call that armed it).
-        const auto span = (group_stream(id) ? lim_.group_nack_backoff : lim_.nack_backoff).count();
+        const auto span = (group_timing(id) ? lim_.group_nack_backoff : lim_.nack_backoff).count();
         return duration{1 + (span <= 1 ? 0 : static_cast<duration::rep>(rng_() % static_cast<std::uint64_t>(span)))};
     }
     void wake(time_point t) noexcept { next_ = std::min(next_, t); }
@@ -438,6 +475,7 @@ private:
     time_point next_ = no_timer;
     std::size_t total_cache_ = 0, total_held_ = 0; ///< over all streams (total_cache_bytes, total_held_bytes)
     std::optional<endpoint> single_receiver_;
+    bool unicast_delivery_ = false;              ///< group streams reach this receiver by unicast fan-out
     std::vector<endpoint> asker_only_{unicast_fanout}; ///< destinations of asker_only streams
     stats_type stats_;
 };

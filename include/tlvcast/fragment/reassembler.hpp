@@ -117,6 +117,10 @@ public:
     /// memory of completed msg_ids.
     void forget(const endpoint& peer);
 
+    /// Drops one incomplete message of `peer` (counted as forgotten), if there is one with this
+    /// msg_id; the peer's other messages and its memory of completed msg_ids stay.
+    void forget(const endpoint& peer, std::uint32_t msg_id);
+
     /// Whether a message from `from` with this msg_id is incomplete and buffered.
     bool in_flight(const endpoint& from, std::uint32_t msg_id) const noexcept;
 

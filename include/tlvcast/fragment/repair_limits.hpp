@@ -64,9 +64,13 @@ struct repair_limits {
     /// that of many receivers most hear the repair that the first NACK brought and hold their own
     /// (NORM's back-off, RFC 5740 section 5.3: a few round trips of the LAN).
     duration group_nack_backoff = std::chrono::milliseconds(40);
-    /// Receiver: a gap still open is NACKed again after this, doubling up to max_nack_interval
-    /// (back to this when the stream moved on since the last NACK).
+    /// Receiver: a gap still open is NACKed again after the repair round trip measured on its
+    /// stream (RFC 6298's srtt + 4 rttvar, not below min_nack_interval), or after nack_interval
+    /// until one was measured (and never later), doubling up to max_nack_interval (back to the
+    /// first wait when the stream moved on since the last NACK). A multicast stream waits
+    /// nack_interval: its source holds repairs for repair_holdoff and other receivers' NACKs.
     duration nack_interval = std::chrono::milliseconds(20);
+    duration min_nack_interval = std::chrono::milliseconds(2);
     duration max_nack_interval = std::chrono::milliseconds(320);
     /// Receiver: a gap still open this long after it opened, while its source answers neither
     /// with the datagrams nor with REPAIR_GONE, is unrecoverable (an event) and skipped. Longer
@@ -76,8 +80,11 @@ struct repair_limits {
     /// on, so that one ACK covers a burst; a tail with nothing missing is acknowledged at once.
     /// Multicast streams are never acknowledged (no ACK implosion): their tails are counted.
     duration ack_delay = std::chrono::milliseconds(5);
-    /// Sender: one datagram is retransmitted at most once per holdoff, however many NACKs ask.
+    /// Sender: one datagram of a group's stream is retransmitted at most once per holdoff, however
+    /// many NACKs ask; of a unicast stream (one receiver, pacing its NACKs by the round trip it
+    /// measured), once per unicast_repair_holdoff.
     duration repair_holdoff = std::chrono::milliseconds(10);
+    duration unicast_repair_holdoff = std::chrono::milliseconds(1);
     /// Sender: seqs looked at (and so datagrams retransmitted) for one NACK at most.
     std::size_t repairs_per_nack = 512;
     /// Sender: retransmitted bytes per stream and second, with a burst of repair_burst_bytes (a
@@ -102,19 +109,27 @@ struct repair_limits {
     /// window, so in flight stays below window + one message.
     std::size_t send_window = std::size_t{1} * 1024 * 1024;
     /// Sender: the Congestion policy's floor and first window, and its additive step.
-    std::size_t min_window = std::size_t{16} * 1024;
+    std::size_t min_window = std::size_t{64} * 1024;
     std::size_t initial_window = std::size_t{64} * 1024;
     std::size_t segment_bytes = 1200;
     /// Sender: what a full window does (block for a client; hold or drop for a relay).
     slow_receiver_policy slow_receiver = slow_receiver_policy::block;
     /// Relay, hold: the longest a destination over its window withholds the relay's ACKs without
-    /// acknowledging anything new.
+    /// acknowledging anything new. Meanwhile its tails come at least every slow_hold / 10 (never
+    /// less than tail_interval apart): its senders are held, so only a tail can draw its ACK.
     /// 3 s: at 20% loss a NACK round fails 36% of the time and the NACK back-off reaches 320 ms, so a
     /// gap outlives 1 s (about 5 rounds) once in ~200 and 3 s (about 11 rounds) once in ~10^5.
     duration slow_hold = std::chrono::seconds(3);
     /// Relay, hold: the longest one hold lasts, progress or not (a member that acknowledges a
     /// datagram per slow_hold would otherwise set the whole group's pace for as long as it likes).
     duration slow_hold_max = std::chrono::seconds(30);
+    /// Relay, hold: a group's stream (no ACKs, so no window) whose cache is within send_window of
+    /// cache_bytes while its oldest datagram is younger than this holds the relay's ACKs to its
+    /// senders, as a destination over its window does: a fast sender would otherwise push out
+    /// what a member is still repairing (GONE) within milliseconds. It bounds a group's rate to
+    /// about cache_bytes per group_hold_age (16 MB/s by default); a hold ends when the oldest
+    /// datagram reached this age, or after slow_hold_max.
+    duration group_hold_age = std::chrono::milliseconds(500);
     /// Relay, drop: unacknowledged bytes beyond which a destination is dropped from reliability.
     std::size_t slow_receiver_bytes = std::size_t{2} * 1024 * 1024;
     /// Both: a stream silent and idle this long is forgotten.
@@ -197,6 +212,7 @@ struct nack_fragmenter_stats {
     std::uint64_t window_full = 0;         ///< writable() refusals: a stream at its window (back-pressure)
     std::uint64_t window_decreases = 0;    ///< loss events that shrank a window (Congestion policy)
     std::uint64_t slow_holds = 0;          ///< destinations that went over their window under hold
+    std::uint64_t group_holds = 0;         ///< holds for a group's stream whose cache was full of young datagrams
     std::uint64_t acks_withheld = 0;       ///< ACKs postponed while holding (hold)
     std::uint64_t slow_dropped = 0;        ///< destinations dropped from reliability (slow_notice)
     std::uint64_t slow_released_bytes = 0; ///< cache bytes those drops released

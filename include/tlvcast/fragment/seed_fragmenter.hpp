@@ -154,6 +154,8 @@ public:
 
     /// Drops all reassembly state of `peer`.
     void forget(const endpoint& peer) { reassembler_.forget(peer); }
+    /// Drops one incomplete message of `peer`.
+    void forget(const endpoint& peer, std::uint32_t msg_id) { reassembler_.forget(peer, msg_id); }
 
     stats_type stats() const noexcept
     {

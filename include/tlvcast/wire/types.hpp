@@ -50,6 +50,11 @@ enum class tlv_type : std::uint16_t {
     repair_ack = 37,          ///< repairing fragmenter: stream(4) next(4): every seq below next was delivered
     repair_parity = 38,       ///< repairing fragmenter, FEC: stream(4) first(4) count(1) index(1) symbol
     repair_start = 39,        ///< repairing fragmenter, relay to a joiner: stream(4) next(4): its part begins at next
+    secure_part = 40,         ///< a client's message blob: one part of a large message: msg_id(4) total(4) offset(4) bytes
+    secure_deliver_part = 41, ///< inside a record: SECURE_DELIVER's sender and identity, then one part (as SECURE_PART)
+    group_part = 42,          ///< group profile, forwarded: GROUP_MESSAGE's format over one part of a large message
+    secure_batch = 43,        ///< a secure client's message blob: count(2) then count entries length(2) message
+    secure_deliver_batch = 44, ///< inside a record: SECURE_DELIVER's sender and identity, then SECURE_BATCH's value
 };
 
 /// Who may put a type on the wire, and where. A bit set.
@@ -112,6 +117,12 @@ inline constexpr std::uint16_t repair_header_size = 4 + 4, repair_range_size = 4
 /// smallest TLV (a data symbol is length(2) + one datagram, zero-padded).
 inline constexpr std::uint16_t repair_parity_header_size = 4 + 4 + 1 + 1, repair_parity_min_symbol = 2 + 4;
 inline constexpr std::uint16_t group_message_header = 16 + 8 + 2 + 4, group_message_min = group_message_header + 64 + 16;
+/// A large message's part (wire/large_part.hpp): msg_id(4) total(4) offset(4), then its bytes.
+inline constexpr std::uint16_t large_part_header_size = 4 + 4 + 4;
+/// A secure batch (profile/secure/batch.hpp): count(2), then entries of length(2) and a message;
+/// the smallest holds one empty entry.
+inline constexpr std::uint16_t secure_batch_count_size = 2, secure_batch_entry_overhead = 2;
+inline constexpr std::uint16_t secure_batch_min = secure_batch_count_size + secure_batch_entry_overhead;
 
 /// The registry, sorted by type. Parsing consults it through find_type().
 inline constexpr std::array type_table{
@@ -162,6 +173,13 @@ inline constexpr std::array type_table{
     type_info{tlv_type::repair_parity, "REPAIR_PARITY", repair_parity_header_size + repair_parity_min_symbol, 0xffff,
               origin::client | origin::relay},
     type_info{tlv_type::repair_start, "REPAIR_START", repair_header_size, repair_header_size, origin::relay},
+    type_info{tlv_type::secure_part, "SECURE_PART", large_part_header_size, 0xffff, origin::nested},
+    type_info{tlv_type::secure_deliver_part, "SECURE_DELIVER_PART", secure_deliver_fixed_size + large_part_header_size,
+              0xffff, origin::nested},
+    type_info{tlv_type::group_part, "GROUP_PART", group_message_min + large_part_header_size, 0xffff, origin::nested},
+    type_info{tlv_type::secure_batch, "SECURE_BATCH", secure_batch_min, 0xffff, origin::nested},
+    type_info{tlv_type::secure_deliver_batch, "SECURE_DELIVER_BATCH", secure_deliver_fixed_size + secure_batch_min,
+              0xffff, origin::nested},
 };
 
 namespace detail {
@@ -243,7 +261,8 @@ inline constexpr std::array all_types{
     tlv_type::group_message,      tlv_type::group_sync,         tlv_type::group_batch,
     tlv_type::repair_data,        tlv_type::repair_nack,        tlv_type::repair_tail,
     tlv_type::repair_gone,        tlv_type::repair_ack,         tlv_type::repair_parity,
-    tlv_type::repair_start,
+    tlv_type::repair_start,       tlv_type::secure_part,        tlv_type::secure_deliver_part,
+    tlv_type::group_part,         tlv_type::secure_batch,       tlv_type::secure_deliver_batch,
 };
 
 constexpr bool lookup_is_consistent() noexcept
@@ -276,7 +295,7 @@ static_assert(find_type(tlv_type::encrypted_block)->min_length <= 256 && find_ty
 static_assert(allows(find_type(tlv_type::relayed_message)->senders, origin::nested) &&
                   !allows(find_type(tlv_type::sender_info)->senders, origin::nested),
               "RELAYED_MESSAGE nests inside SENDER_INFO; SENDER_INFO itself never nests");
-static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(40) == nullptr && find_type(0xffff) == nullptr);
+static_assert(find_type(2) == nullptr && find_type(8) == nullptr && find_type(45) == nullptr && find_type(0xffff) == nullptr);
 // The secure profile's fixed shapes (docs/PROTOCOL.md, "Types").
 static_assert(find_type(tlv_type::secure_hello)->min_length == 50 && find_type(tlv_type::secure_hello)->max_length == 67,
               "SECURE_HELLO is 50 bytes, 67 with its cookie");
@@ -293,6 +312,10 @@ static_assert(allows(find_type(tlv_type::secure_record)->senders, origin::client
                   !allows(find_type(tlv_type::secure_deliver)->senders, origin::relay) &&
                   !allows(find_type(tlv_type::secure_key_update)->senders, origin::relay),
               "records travel both ways; what they carry is never accepted outside one");
+static_assert(find_type(tlv_type::secure_batch)->min_length == 4 && find_type(tlv_type::secure_deliver_batch)->min_length == 55 &&
+                  find_type(tlv_type::secure_batch)->senders == origin::nested &&
+                  find_type(tlv_type::secure_deliver_batch)->senders == origin::nested,
+              "a batch holds at least a count and one empty entry, and travels only inside records");
 
 /// The type's name, or "UNKNOWN".
 constexpr std::string_view type_name(std::uint16_t raw) noexcept

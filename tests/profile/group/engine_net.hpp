@@ -29,6 +29,19 @@ inline profile::group::options engine_roster(std::uint8_t members)
     return o;
 }
 
+/// Adds members test::identity(1..members) with `opt` (their roster, delivery mode); with multicast
+/// delivery they all listen on the data group.
+template <class Net>
+void add_members(Net& net, const profile::group::options& opt, std::uint8_t members)
+{
+    for (std::uint8_t i = 1; i <= members; ++i)
+        net.add_client(profile::group::cipher(test::identity(i), opt));
+    net.data_group = opt.data_group;
+    if (opt.mode == profile::group::delivery::multicast)
+        for (std::size_t i = 0; i < members; ++i)
+            net.data_listeners.push_back(i);
+}
+
 /// Members 0..n-1 started 200 ms apart, then `messages` "before K" lines among them, 5 ms apart, and
 /// 500 ms to settle: the stream a later joiner comes in on (late_join.cpp, review_late_join.cpp).
 template <class Net>

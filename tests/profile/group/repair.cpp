@@ -44,11 +44,7 @@ result run(profile::group::delivery mode, double loss, std::uint64_t seed, std::
     auto opt = engine_roster(members);
     opt.mode = mode;
     repair_net net(profile::group::cipher(test::identity(200), engine_roster(members)));
-    for (std::uint8_t i = 1; i <= members; ++i)
-        net.add_client(profile::group::cipher(test::identity(i), opt));
-    net.data_group = opt.data_group;
-    if (mode == profile::group::delivery::multicast)
-        net.data_listeners = {0, 1, 2, 3};
+    add_members(net, opt, members);
     std::mt19937_64 rng(seed);
     bool lossy = false;
     result r;

@@ -6,6 +6,7 @@
 #include <tlvcast/profile/seed/rsa_oaep.hpp>
 
 #include "core/sim.hpp"
+#include "profile/seed/registration_helpers.hpp"
 
 #include <tlvcast/wire/detail/endian.hpp>
 #include <tlvcast/wire/types.hpp>
@@ -22,23 +23,11 @@ using namespace std::chrono_literals;
 namespace {
 
 using cstate = test::seed_client_engine::state;
-
-wire::tlv_type type_of(std::span<const std::byte> b)
-{
-    return b.size() >= 2 ? static_cast<wire::tlv_type>(wire::detail::load_u16(b.data())) : wire::tlv_type{};
-}
+using test::seed_registration::relay_connects;
+using test::seed_registration::type_of;
 
 // The fragment number of a FRAGMENT datagram (its seq field).
 unsigned fragment_seq(std::span<const std::byte> b) { return wire::detail::load_u16(b.data() + 8); }
-
-// Whether the relay announced client `i`'s CONNECT (a `connected` relay event), and how often.
-std::size_t connects(test::sim_network& net, std::size_t i)
-{
-    const auto& evs = net.relay_events();
-    return static_cast<std::size_t>(std::count_if(evs.begin(), evs.end(), [&](const core::relay_event& e) {
-        return e.what == core::relay_event::kind::connected && e.peer == test::client_address(i);
-    }));
-}
 
 // What a test drops: the first `n` datagrams of one kind.
 enum class target { register_key, request_key, server_key, connect_first, connect_last };
@@ -88,7 +77,7 @@ TEST_CASE("seed registration: each registration datagram and each CONNECT fragme
             CHECK(net.client(0).current_state() == cstate::established);
             CHECK(net.client(0).counters().get(core::client_counter::registration_attempts) == 1);
             CHECK(net.relay().client_count() == 1);
-            CHECK(connects(net, 0) == 1); // the copies after the first that arrived change nothing
+            CHECK(relay_connects(net, 0) == 1); // the copies after the first that arrived change nothing
         }
     }
 }
@@ -111,8 +100,8 @@ TEST_CASE("seed registration: the CONNECT goes out 1 + tries times, byte for byt
     for (std::size_t i = 2; i < fragments.size(); ++i)
         CHECK(fragments[i] == fragments[i % 2]); // the same msg_id and ciphertext
     // One CONNECT per client at the relay, and one presence notice for the other client.
-    CHECK(connects(net, 0) == 1);
-    CHECK(connects(net, 1) == 1);
+    CHECK(relay_connects(net, 0) == 1);
+    CHECK(relay_connects(net, 1) == 1);
     CHECK(net.relay().counters().get(core::relay_counter::presence_sent) == 2);
     CHECK(net.relay().fragmenter_stats().reassembly.duplicates >= 2 * (copies - 1));
     // A key exchange once per client, not more: the other's presence proved ours registered.
@@ -133,7 +122,7 @@ TEST_CASE("seed registration: twenty clients at 20% random loss all register and
         net.run_for(15s); // three attempts of register_timeout
         std::size_t ok = 0;
         for (std::size_t i = 0; i < 20; ++i)
-            ok += net.client(i).current_state() == cstate::established && connects(net, i) == 1 ? 1 : 0;
+            ok += net.client(i).current_state() == cstate::established && relay_connects(net, i) == 1 ? 1 : 0;
         ++runs;
         all += ok == 20 ? 1 : 0;
         worst = std::min(worst, ok);

@@ -7,6 +7,7 @@
 #include <tlvcast/profile/seed/rsa_oaep.hpp>
 
 #include "core/sim.hpp"
+#include "profile/seed/registration_helpers.hpp"
 
 #include <tlvcast/wire/detail/endian.hpp>
 #include <tlvcast/wire/tlv.hpp>
@@ -23,19 +24,8 @@ using namespace std::chrono_literals;
 namespace {
 
 using cstate = test::seed_client_engine::state;
-
-wire::tlv_type type_of(std::span<const std::byte> b)
-{
-    return b.size() >= 2 ? static_cast<wire::tlv_type>(wire::detail::load_u16(b.data())) : wire::tlv_type{};
-}
-
-std::size_t relay_connects(test::sim_network& net, std::size_t i)
-{
-    const auto& evs = net.relay_events();
-    return static_cast<std::size_t>(std::count_if(evs.begin(), evs.end(), [&](const core::relay_event& e) {
-        return e.what == core::relay_event::kind::connected && e.peer == test::client_address(i);
-    }));
-}
+using test::seed_registration::relay_connects;
+using test::seed_registration::type_of;
 
 } // namespace
 

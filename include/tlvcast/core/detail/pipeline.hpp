@@ -7,6 +7,7 @@
 #include <tlvcast/fragment/concepts.hpp>
 #include <tlvcast/wire/tlv.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <span>
@@ -28,6 +29,20 @@ constexpr route route_of(wire::tlv_type type) noexcept
     if (type == wire::tlv_type::keepalive)
         return route::keepalive;
     return route::cipher;
+}
+
+/// The largest blob a Fragmenter sends in one datagram: its max_whole() (a blob that leaves whole)
+/// or its fragment_size() (a blob that is one FRAGMENT), whichever is larger; a wrapping
+/// Fragmenter (the repairing one) answers for its inner one. 0 when it does not say.
+template <class Fragmenter>
+std::size_t one_datagram_blob(const Fragmenter& f) noexcept
+{
+    if constexpr (requires { f.inner(); })
+        return one_datagram_blob(f.inner());
+    else if constexpr (requires { f.max_whole(); f.fragment_size(); })
+        return std::max<std::size_t>(f.max_whole(), f.fragment_size());
+    else
+        return 0;
 }
 
 /// Appends `inner` (one inner datagram) to `out` for `to`: inside a record of `session` when the

@@ -162,6 +162,8 @@ void client_engine<Cipher, Fragmenter>::to_cipher(const endpoint& from, const wi
         return;
     case k::peer_connected:
     case k::peer_disconnected:
+        if (r.what == k::peer_disconnected) // what it sent of a large message can no longer complete
+            large_forget(r.peer);
         last_heard_ = now;
         counters_.add(client_counter::presence_received);
         push_event({r.what == k::peer_connected ? client_event::kind::peer_connected
@@ -187,6 +189,8 @@ void client_engine<Cipher, Fragmenter>::count_cipher_error(const std::error_code
 template <class Cipher, class Fragmenter>
 void client_engine<Cipher, Fragmenter>::on_message(const crypto::received& r, time_point now)
 {
+    if (r.part)
+        return on_part(r, now);
     last_heard_ = now;
     counters_.add(client_counter::messages_received);
     push_event({client_event::kind::message, r.peer,

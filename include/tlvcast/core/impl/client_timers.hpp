@@ -26,7 +26,11 @@ void client_engine<Cipher, Fragmenter>::on_timer(time_point now, datagram_batch&
             next_keepalive_ = now + opt_.keepalive;
         }
         if (now >= next_probe_) {
-            cipher_.start_session(session_, opt_.relay, now, out);
+            // A handshake under way already probes (its flights are resent until answered). A new
+            // one would throw away keys whose SECURE_ACCEPT was lost while the relay seals under
+            // them: everything it sent until the new handshake reached it was undecryptable.
+            if (!handshake_under_way())
+                cipher_.start_session(session_, opt_.relay, now, out);
             next_probe_ = now + opt_.probe_interval;
         }
         if (!relay_lost_ && now - last_heard_ >= opt_.relay_timeout) {
@@ -34,6 +38,7 @@ void client_engine<Cipher, Fragmenter>::on_timer(time_point now, datagram_batch&
             push_event({client_event::kind::relay_lost, relay_source_.value_or(opt_.relay), {}, {}, {}});
         }
     }
+    large_timer(now);
     split_.clear();
     fragmenter_.on_timer(now, split_);
     to_relay(split_);
@@ -51,7 +56,7 @@ void client_engine<Cipher, Fragmenter>::on_timer(time_point now, datagram_batch&
 template <class Cipher, class Fragmenter>
 time_point client_engine<Cipher, Fragmenter>::next_timer() const
 {
-    time_point t = fragmenter_.next_timer();
+    time_point t = std::min(fragmenter_.next_timer(), large_rx_.next_timer());
     if (state_ == state::registering)
         t = std::min(t, deadline_);
     if (state_ == state::established) {

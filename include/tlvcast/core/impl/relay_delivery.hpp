@@ -79,22 +79,25 @@ void relay_engine<Cipher, Fragmenter>::deliver_inline(const endpoint& from, cons
 {
     std::error_code ec;
     const crypto::message_kind kind = cipher_.open(*sender, message_, plaintext_, ec);
-    if (ec) {
-        counters_.add(relay_counter::undecryptable);
+    if (ec) { // a blob that opened but does not parse (a bad batch, say) is malformed
+        counters_.add(ec == errc::malformed ? relay_counter::malformed : relay_counter::undecryptable);
         return;
     }
-    counters_.add(relay_counter::messages_in);
-    if (kind != crypto::message_kind::data)
+    detail::message_sizes(cipher_, kind, plaintext_, sizes_);
+    counters_.add(relay_counter::messages_in, sizes_.size());
+    if (!crypto::forwarded_as_data(kind))
         return on_reseal_control(from, sender, kind, now, out, events);
-    events.push_back({relay_event::kind::message, from, plaintext_.size(), cipher_.identity(*sender)});
+    const auto who = cipher_.identity(*sender);
+    for (const std::size_t size : sizes_) // a batch: one event per message, as if sent one by one
+        events.push_back({relay_event::kind::message, from, size, who});
     for (auto& [ep, q] : peers_) {
         if (ep == from)
             continue;
-        cipher_.seal_relayed(*q.session, *sender, from, plaintext_, blob_, ec);
+        detail::seal_relayed(cipher_, kind, *q.session, *sender, from, plaintext_, blob_, ec);
         if (ec)
             counters_.add(relay_counter::send_errors);
         else if (send_blob(ep, *q.session, blob_, now, out))
-            counters_.add(relay_counter::messages_relayed);
+            counters_.add(relay_counter::messages_relayed, sizes_.size());
     }
 }
 
@@ -103,13 +106,15 @@ void relay_engine<Cipher, Fragmenter>::finish_job(job_type& job, time_point now,
                                                   std::vector<relay_event>& events)
 {
     if (job.open_error) {
-        counters_.add(relay_counter::undecryptable);
+        counters_.add(job.open_error == errc::malformed ? relay_counter::malformed : relay_counter::undecryptable);
         return;
     }
-    counters_.add(relay_counter::messages_in);
-    if (job.kind != crypto::message_kind::data)
+    counters_.add(relay_counter::messages_in, job.sizes.size());
+    if (!crypto::forwarded_as_data(job.kind))
         return on_reseal_control(job.from, job.sender, job.kind, now, out, events);
-    events.push_back({relay_event::kind::message, job.from, job.plaintext_size, cipher_.identity(*job.sender)});
+    const auto who = cipher_.identity(*job.sender);
+    for (const std::size_t size : job.sizes)
+        events.push_back({relay_event::kind::message, job.from, size, who});
     for (std::size_t i = 0; i < job.recipients.size(); ++i) {
         const auto& r = job.recipients[i];
         if (job.failed[i]) {
@@ -117,7 +122,7 @@ void relay_engine<Cipher, Fragmenter>::finish_job(job_type& job, time_point now,
             continue;
         }
         if (send_blob(r.to, *r.session, job.sealed[i], now, out))
-            counters_.add(relay_counter::messages_relayed);
+            counters_.add(relay_counter::messages_relayed, job.sizes.size());
     }
 }
 

@@ -58,6 +58,9 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
         it->second.session = std::make_shared<session_type>(std::move(*registered));
         if (!same_client)
             fragmenter_.forget(from);
+        // Every handshake: a process restarted in place (the same identity) heard none of the
+        // announcements its previous run did (a re-key's redundant introductions are bounded).
+        it->second.registered = ++peer_order_;
         fanout_.stale = true;
         it->second.last_seen = now;
         if (replaced) {
@@ -178,15 +181,18 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
                         }
                     }
                     announce(from, session.get(), true, now, out);
+                    it->second.announced = ++peer_order_;
                 }
             return;
         }
         it->second.connected = true;
+        it->second.announced = ++peer_order_;
         events.push_back({relay_event::kind::connected, from, 0, cipher_.identity(*session)});
         if constexpr (requires { cipher_.delivery_group(*session); })
             if (const auto g = cipher_.delivery_group(*session)) // the shared stream: rebuild_fanout
                 tell_start(from, *session, *g, out);
         announce(from, session.get(), true, now, out);
+        introduce(from, *session, it->second.registered, now, out);
     } else {
         if (it == peers_.end())
             return;
@@ -215,6 +221,40 @@ void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, sessio
             counters_.add(relay_counter::send_errors);
     } else {
         (void)member, (void)session, (void)stream, (void)out;
+    }
+}
+
+template <class Cipher, class Fragmenter>
+void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_type& session, std::uint64_t registered,
+                                                 time_point now, datagram_batch& out)
+{
+    // A join is announced once, to the peers registered then. One that registers later may become
+    // the member that must add it (the founder, when the earlier joiner's founding commit lost the
+    // race to its own), and nothing else would tell it: the waiting joiner's repeated GROUP_JOIN is
+    // the same join, which the relay does not announce twice. Only for a Cipher that knows its
+    // members (the group profile); members are skipped: their joins are in the roster already.
+    // At most as many as the group has room for (a join drew one presence per parked session),
+    // and none the relay's own admission refuses.
+    if constexpr (requires { cipher_.introducible(session); cipher_.join_room(); }) {
+        std::size_t room = cipher_.join_room(); // the newcomer's own place among them
+        room = room > 0 ? room - 1 : 0;
+        for (auto& [ep, q] : peers_) {
+            if (room == 0)
+                break;
+            if (ep == to || !q.connected || q.announced > registered || !cipher_.introducible(*q.session))
+                continue; // (announced after `to` registered: it heard of it then)
+            --room;
+            std::error_code ec;
+            cipher_.presence(session, true, q.session.get(), ep, blob_, ec);
+            if (!ec && blob_.empty())
+                continue;
+            if (!ec && send_blob(to, session, blob_, now, out))
+                counters_.add(relay_counter::presence_sent);
+            else if (ec)
+                counters_.add(relay_counter::send_errors);
+        }
+    } else {
+        (void)to, (void)session, (void)registered, (void)now, (void)out;
     }
 }
 

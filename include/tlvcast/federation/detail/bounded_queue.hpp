@@ -13,8 +13,9 @@
 
 namespace tlvcast::federation::detail {
 
-/// Bounded in entries and in bytes; a push never waits (false when full: the caller counts the
-/// drop), so the UDP path never blocks on the federation. pop() waits, bounded by a timeout.
+/// Bounded in entries and in bytes; try_push never waits (false when full: the caller counts the
+/// drop), so the UDP path never blocks on the federation; push() may wait for room, bounded by a
+/// timeout (a stream's reader: what waits stays in the stream). pop() waits, bounded too.
 /// Thread-safe.
 class bounded_queue {
 public:
@@ -24,8 +25,17 @@ public:
     /// position in the federation's order, say). False when full or closed (nothing queued).
     bool try_push(std::span<const std::byte> bytes, std::uint64_t tag = 0)
     {
-        const std::lock_guard lock(mutex_);
-        if (closed_ || entries_.size() >= max_entries_ || bytes_ + bytes.size() > max_bytes_)
+        return push(bytes, tag, std::chrono::milliseconds(0));
+    }
+
+    /// try_push(), waiting at most `wait` for room (an entry larger than the byte bound never fits).
+    bool push(std::span<const std::byte> bytes, std::uint64_t tag, std::chrono::milliseconds wait)
+    {
+        std::unique_lock lock(mutex_);
+        const auto room = [&] { return entries_.size() < max_entries_ && bytes_ + bytes.size() <= max_bytes_; };
+        if (!closed_ && !room() && wait.count() > 0 && bytes.size() <= max_bytes_)
+            room_.wait_for(lock, wait, [&] { return closed_ || room(); });
+        if (closed_ || !room())
             return false;
         if (!spare_.empty()) { // reuse a buffer: no allocation per message once warm
             entries_.push_back({std::move(spare_.back()), tag});
@@ -58,15 +68,17 @@ public:
         if (spare_.size() < max_spare && e.bytes.capacity() <= max_spare_bytes)
             spare_.push_back(std::move(e.bytes));
         entries_.pop_front();
+        room_.notify_one();
         return true;
     }
 
-    /// Wakes a waiting pop(); later pushes fail.
+    /// Wakes a waiting pop() or push(); later pushes fail.
     void close()
     {
         const std::lock_guard lock(mutex_);
         closed_ = true;
         ready_.notify_all();
+        room_.notify_all();
     }
 
     bool closed() const
@@ -85,7 +97,7 @@ private:
     static constexpr std::size_t max_spare = 64, max_spare_bytes = 64 * 1024;
     std::size_t max_entries_, max_bytes_;
     mutable std::mutex mutex_;
-    std::condition_variable ready_;
+    std::condition_variable ready_, room_;
     struct entry {
         std::vector<std::byte> bytes;
         std::uint64_t tag = 0;

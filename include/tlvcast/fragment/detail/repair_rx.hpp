@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -23,21 +24,64 @@ namespace tlvcast::fragment::detail {
 struct rx_stream {
     bool started = false;
     bool anchored = false;         ///< a REPAIR_START fixed where this receiver's part begins
+    /// Where a stream first heard past `backfill` was read from (0: from the start). Its source's
+    /// authenticated REPAIR_GONE below it (what it released while this receiver did not hear it)
+    /// is this receiver's loss: reported once (`start_gone_reported`).
+    std::uint32_t late_start = 0;
+    bool start_gone_reported = false;
     std::uint32_t next = 0;
     std::uint32_t high = 0;
     std::map<std::uint32_t, std::vector<std::byte>> held;
     std::size_t held_bytes = 0;
     time_point nack_due = no_timer;
     unsigned tries = 0;            ///< NACKs since the stream last moved on (their interval doubles)
+    bool answered = false;         ///< a seq a NACK asked for arrived since the last NACK
     std::uint32_t nacked_next = 0; ///< `next` at the last NACK
     time_point gap_since = no_timer; ///< when the gap at `next` opened (gap_timeout)
     time_point ack_due = no_timer;
     std::uint32_t acked = 0;       ///< `next` at the last ACK sent
+    // The repair round trip (a gap's first NACK to the arrival of the first seq it asked for; never
+    // from a NACK sent again: Karn's rule), smoothed as RFC 6298 does a TCP RTO's.
+    duration srtt{0}, rttvar{0};
+    bool rtt_known = false;
+    time_point probe_at = no_timer;
+    std::uint32_t probe_seq = 0;
+    std::uint32_t asked_end = 0; ///< one past the highest seq a NACK asked for (Karn's rule per seq)
     std::uint64_t delivered = 0;   ///< datagrams delivered (a busy stream is the last to be evicted)
+    /// The msg_id of the message this stream is in the middle of (its last FRAGMENT delivered was
+    /// stored, not completing): what a gap given up here cuts, and nothing else of its source.
+    std::optional<std::uint32_t> partial;
     time_point heard{};
     fec::detail::rx_state fec;     ///< parity held and datagrams kept to decode (a Parity codec only)
 
     bool has_gap() const noexcept { return next < high; }
+
+    /// A datagram arrived: if it is the one the pending probe asked for, a round-trip sample.
+    void sample_rtt(std::uint32_t seq, time_point now) noexcept
+    {
+        if (probe_at == no_timer || seq != probe_seq)
+            return;
+        const duration r = now - probe_at;
+        probe_at = no_timer;
+        if (!rtt_known) {
+            srtt = r;
+            rttvar = r / 2;
+            rtt_known = true;
+            return;
+        }
+        const duration diff = srtt > r ? srtt - r : r - srtt;
+        rttvar = (3 * rttvar + diff) / 4;
+        srtt = (7 * srtt + r) / 8;
+    }
+
+    /// How long a NACK waits for its repair before it is sent again: the measured round trip's
+    /// RTO (srtt + 4 rttvar) within [min_nack_interval, nack_interval]; nack_interval until measured.
+    duration nack_wait(const repair_limits& lim) const noexcept
+    {
+        if (!rtt_known)
+            return lim.nack_interval;
+        return std::clamp(srtt + 4 * rttvar, lim.min_nack_interval, std::max(lim.min_nack_interval, lim.nack_interval));
+    }
 
     /// First contact at `seq`: from 0 when `seq` is near the start (the first datagrams were lost),
     /// else from `seq` (a receiver that joined late has nothing to ask for).
@@ -46,6 +90,7 @@ struct rx_stream {
         started = true;
         next = seq < lim.backfill ? 0 : seq;
         high = next;
+        late_start = next;
     }
 
     /// The source's own word (an authenticated REPAIR_START) on where this receiver's part of a
@@ -93,6 +138,7 @@ struct rx_stream {
             nack_due = no_timer;
             gap_since = no_timer;
             tries = 0;
+            probe_at = no_timer; // a gap closed otherwise (tail, GONE, parity): its seq sent later is no round trip
         } else if (nack_due == no_timer) {
             nack_due = now + backoff;
             gap_since = now;

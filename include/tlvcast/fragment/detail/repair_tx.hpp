@@ -86,6 +86,13 @@ struct tx_stream {
     time_point held_since = time_point::min(); ///< this hold began (slow_hold_max), whatever its progress
     time_point over_since = time_point::min(); ///< over its window under the hold policy, since
     bool shed = false;          ///< dropped from reliability: sent uncached until it ACKs the end
+    /// What a shed released unacknowledged and sent uncached after it, [gone_from, gone_to):
+    /// told (REPAIR_GONE) with the destination's next ACKs, `gone_reminders` times, since a
+    /// destination that first hears the stream past `backfill` starts there and would ask for
+    /// none of it (its loss, said).
+    std::uint32_t gone_from = 0, gone_to = 0;
+    unsigned gone_reminders = 0;
+    time_point gone_until = no_timer; ///< set by the first reminder (gone_window)
 
     /// The budget that pays for repairs to `asker`, refilled: its own on an asker_only stream
     /// (while fewer than `max_askers` budgets are kept), else the stream's.

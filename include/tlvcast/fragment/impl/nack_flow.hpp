@@ -45,6 +45,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::shed(detail::tx_stream& s
     // Everything unacknowledged goes, whatever FEC block it is in: the destination will be told
     // GONE for what it asks, and learns its loss as unrecoverable gaps.
     const std::size_t bytes = s.in_flight;
+    if (s.acked < s.next) {
+        s.gone_from = s.gone_reminders > 0 ? std::min(s.gone_from, s.acked) : s.acked;
+        s.gone_to = s.next;
+        s.gone_reminders = gone_reminders;
+        s.gone_until = no_timer;
+    }
     while (!s.cache.empty())
         total_cache_ -= s.pop_oldest();
     s.acked = s.next;
@@ -65,7 +71,13 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::flow_timer(detail::tx_str
 {
     if (s.over_since == time_point::min())
         return;
-    if (s.in_flight < window_of(s)) { // evictions by age brought it under
+    if (group_stream(s.id)) { // held while its cache is full of young datagrams; never shed
+        if (group_full(s, now) && now - s.held_since < lim_.slow_hold_max) {
+            wake(std::min(s.cache.front().sent + lim_.group_hold_age, s.held_since + lim_.slow_hold_max));
+            return;
+        }
+        unhold(s);
+    } else if (s.in_flight < window_of(s)) { // evictions by age brought it under
         unhold(s);
     } else if (now - s.over_since >= lim_.slow_hold || now - s.held_since >= lim_.slow_hold_max) {
         shed(s, true); // holding the senders did not help (or took too long): it is dropped, they go on

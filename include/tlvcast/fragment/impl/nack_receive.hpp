@@ -76,16 +76,19 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_data(const endpoint& f
         ec = errc::duplicate_fragment;
         return;
     }
+    s.sample_rtt(d.seq, now);
+    const bool repaired = d.seq < s.high; // known missing: its source's window likely waits on it
+    s.answered = s.answered || (repaired && d.seq < s.asked_end);
     s.heard_up_to(std::uint64_t{d.seq} + 1, lim_);
     if (d.seq == s.next) {
-        deliver(key.first, d.seq, d.datagram, now);
+        deliver(key.first, s, d.seq, d.datagram, now);
         if (fec_on())
             keep_recent(s, d.seq, std::vector<std::byte>(d.datagram.begin(), d.datagram.end()));
         ++s.next;
         ++s.delivered;
         drain(key.first, s, now);
-        if (!group_stream(d.stream) && s.ack_due == no_timer)
-            s.ack_due = now + lim_.ack_delay;
+        if (!group_stream(d.stream) && (s.ack_due == no_timer || repaired))
+            s.ack_due = repaired ? now : now + lim_.ack_delay;
     } else if (d.seq >= s.high || s.held_bytes + d.datagram.size() > lim_.held_bytes ||
                total_held_ + d.datagram.size() > lim_.total_held_bytes) {
         ++stats_.held_dropped; // beyond the window or the bytes: asked for again once the gap closes
@@ -102,15 +105,22 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_data(const endpoint& f
 
 template <class Inner, class Parity, class Congestion>
     requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
-void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& source, std::uint32_t seq,
-                                          std::span<const std::byte> datagram, time_point now)
+void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& source, detail::rx_stream& s,
+                                          std::uint32_t seq, std::span<const std::byte> datagram, time_point now)
 {
     std::error_code ec;
     wire::tlv_reader r(datagram);
     wire::tlv t;
     if (!r.next(t, ec))
         return; // decode_repair_data checked it is one TLV
-    if (t.type() != wire::tlv_type::fragment) { // a whole message
+    // A stream carries each message's datagrams one after the other: once it moved on to another
+    // message, the one it was in the middle of (cut by a gap given up) can never complete.
+    std::error_code dec;
+    const bool is_fragment = t.type() == wire::tlv_type::fragment;
+    const std::uint32_t msg_id = is_fragment ? wire::decode_fragment(t.value, dec).msg_id : 0;
+    if (s.partial && (!is_fragment || *s.partial != msg_id))
+        cut_partial(source, s);
+    if (!is_fragment) { // a whole message
         auto& slot = ready_.push_back();
         slot.from = source;
         if (slot.message.capacity() < datagram.size()) // rounded up: buffers rotate with the caller's
@@ -123,8 +133,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& s
         auto& slot = ready_.push_back();
         slot.from = source;
         slot.message.swap(message_); // message_ takes the slot's old buffer
+        s.partial.reset();
     }
-    else if (ec && ec != errc::duplicate_fragment) {
+    else if (!ec) {
+        s.partial = msg_id; // stored: the message goes on
+    }
+    else if (ec != errc::duplicate_fragment) {
         // In order and once, a fragment the reassembler refuses (its limits) loses its message:
         // said, not silent.
         notices_.push_back({source, seq, seq});
@@ -142,7 +156,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::drain(const endpoint& sou
         auto node = s.held.extract(s.held.begin());
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
-        deliver(source, node.key(), node.mapped(), now);
+        deliver(source, s, node.key(), node.mapped(), now);
         if (fec_on())
             keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
@@ -161,14 +175,28 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::give_up(const endpoint& s
     ++stats_.unrecoverable;
     stats_.unrecoverable_datagrams += end - s.next;
     // A message cut by the gap can never complete in an in-order stream: its fragments must not
-    // hold the reassembler's slots (and refuse every later message) until they time out.
-    inner_.forget(source);
+    // hold the reassembler's slots (and refuse every later message) until they time out. Only
+    // this stream's: the source's others go on (a process restarted at its address has a new one).
+    if constexpr (requires { inner_.forget(source, std::uint32_t{}); })
+        cut_partial(source, s);
+    else
+        inner_.forget(source);
     total_held_ -= s.drop_below(end);
     s.next = end;
     s.high = std::max(s.high, end);
     s.tries = 0;
     s.nack_due = no_timer;
     drain(source, s, now);
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::cut_partial(const endpoint& source, detail::rx_stream& s)
+{
+    if constexpr (requires { inner_.forget(source, std::uint32_t{}); })
+        if (s.partial)
+            inner_.forget(source, *s.partial);
+    s.partial.reset();
 }
 
 template <class Inner, class Parity, class Congestion>
@@ -220,6 +248,19 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());
         give_up(key.first, s, static_cast<std::uint32_t>(end), now);
     }
+    if (!tail && !start && authenticated && !group_stream(m.stream) && m.first < s.late_start &&
+        !s.start_gone_reported && m.value > 0 && m.value != 0xffffffffu) { // not "a stream I do not have"
+        // Sent to this receiver before it first heard the stream, and released by its source (a
+        // relay that dropped it from reliability): lost, said once.
+        // Within `window` below the start, as every notice is within a window (a hostile source's
+        // GONE cannot make one unbounded; what lies further below is not counted).
+        const std::uint64_t last = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.late_start) - 1;
+        const std::uint64_t first = std::max<std::uint64_t>(m.first, last + 1 > lim_.window ? last + 1 - lim_.window : 0);
+        notices_.push_back({key.first, first, last});
+        ++stats_.unrecoverable;
+        stats_.unrecoverable_datagrams += last - first + 1;
+        s.start_gone_reported = true;
+    }
     s.update_gap(now, gap_backoff(m.stream));
     wake(std::min(s.nack_due, s.ack_due));
 }
@@ -244,9 +285,25 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::nack(const rx_key& key, d
         s.nacked_next = s.next;
         s.tries = 0;
         s.gap_since = now;
+    } else if (s.answered) {
+        // The source answered part of the last NACK: it is alive and the path works, so the rest
+        // is asked again after the first wait, not a doubled one (TCP's RTO backoff also ends
+        // with an ACK of new data). Doubling is for a source that answers nothing: under 20% loss
+        // each way, a gap's head failed 3 rounds in a row often enough that the doubled waits
+        // (20, 40, 80, 160 ms on a group stream) made the tail of a burst 0.5-0.9 s long.
+        s.tries = 0;
     }
+    s.answered = false;
     ++s.tries;
-    duration wait = lim_.nack_interval;
+    const bool unicast = !group_timing(key.second);
+    // Karn's rule: only a NACK that asks for its first seq for the first time is timed (an answer
+    // to a seq asked again, by this gap's retry or an earlier gap's NACK, is ambiguous).
+    const std::uint32_t first = ranges_.front().first;
+    s.probe_at = unicast && s.tries == 1 && first >= s.asked_end ? now : no_timer;
+    s.probe_seq = first;
+    const std::uint64_t end = std::uint64_t{ranges_.back().first} + ranges_.back().count;
+    s.asked_end = static_cast<std::uint32_t>(std::max<std::uint64_t>(s.asked_end, std::min<std::uint64_t>(end, detail::rx_stream::max_seq)));
+    duration wait = unicast ? s.nack_wait(lim_) : lim_.nack_interval;
     for (unsigned i = 1; i < s.tries && wait < lim_.max_nack_interval; ++i)
         wait *= 2;
     s.nack_due = now + std::min(wait, lim_.max_nack_interval);

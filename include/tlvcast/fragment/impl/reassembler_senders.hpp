@@ -27,6 +27,16 @@ inline void reassembler::forget(const endpoint& peer)
     erase_sender(s);
 }
 
+inline void reassembler::forget(const endpoint& peer, std::uint32_t msg_id)
+{
+    const std::uint32_t s = find_sender(peer);
+    const std::uint32_t m = s == npos ? npos : find_message(s, msg_id);
+    if (m == npos)
+        return;
+    ++stats_.forgotten;
+    release_message(m);
+}
+
 inline void reassembler::settle_sender(std::uint32_t s)
 {
     sender_state& ss = senders_[s];

@@ -60,6 +60,9 @@ public:
         /// which may be a process restarted in place. One GROUP_JOIN with a newer key package may
         /// replace it (then `rejoined` until the engine announced it: take_rejoin()).
         mutable bool join_carried = false;
+        /// Its join is one the relay's own admission would not add (options::relay_admission):
+        /// not introduced to joiners (relay_engine::introduce).
+        mutable bool inadmissible = false;
         mutable bool rejoined = false;
         mutable std::uint64_t sync_epoch = 0; ///< the relay's epoch when sync_answers began counting
         mutable unsigned sync_answers = 0;
@@ -90,6 +93,8 @@ public:
     static crypto::ed25519_keypair generate() { return hop_type::generate(); }
     const crypto::fingerprint& identity_fingerprint() const noexcept { return hop_.identity_fingerprint(); }
     const options& settings() const noexcept { return member_->settings(); }
+    /// Whether the relay's streams reach this member by unicast fan-out (its repairs to it alone).
+    bool unicast_delivery() const noexcept { return settings().mode == delivery::unicast; }
     std::size_t fragment_payload() const noexcept { return hop_.fragment_payload(); }
     std::size_t max_whole() const noexcept { return hop_.max_whole(); }
     secure::pk_counts public_key_ops() const noexcept { return hop_.public_key_ops(); }
@@ -107,6 +112,7 @@ public:
         hop_.start_session(s, relay, now, out);
     }
     bool established(const client_session& s) const noexcept { return hop_.established(s); }
+    bool handshaking(const client_session& s) const noexcept { return hop_.handshaking(s); }
     void on_timer(client_session& s, time_point now, datagram_batch& out) const
     {
         hop_.on_timer(s, now, out);
@@ -134,8 +140,11 @@ public:
         // A relay with a repairing Fragmenter sends a unicast member its forwarded blobs inside
         // records (a stream of its own): opened end to end exactly as forwarded ones.
         case wire::tlv_type::group_message:
-        case wire::tlv_type::group_batch: return client_forwarded(s, t, now, text, ec);
+        case wire::tlv_type::group_batch:
+        case wire::tlv_type::group_part: return client_forwarded(s, t, now, text, ec);
         case wire::tlv_type::secure_deliver:
+        case wire::tlv_type::secure_deliver_part:
+        case wire::tlv_type::secure_deliver_batch:
         case wire::tlv_type::secure_presence: return {}; // the secure profile's, never this one's
         default: break;
         }
@@ -161,6 +170,15 @@ public:
             member_->write_join(blob, ec);
         else
             write_blob(wire::tlv_type::group_leave, {}, blob, ec);
+    }
+
+    /// The blob of one part of a large message: GROUP_PART (signed and sealed as GROUP_MESSAGE,
+    /// under its own label). Errors: seal()'s.
+    void seal_part(const client_session&, std::span<const std::byte> header, std::span<const std::byte> body,
+                   std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        ec = {};
+        member_->seal_part(header, body, blob, ec);
     }
 
     /// The largest data message seal() takes: one GROUP_MESSAGE's worth (client_engine::send_batch
@@ -204,6 +222,13 @@ public:
             if (const auto who = member_->open(t.value, text, ec)) {
                 r.what = crypto::received::kind::message;
                 r.identity = *who;
+            }
+            break;
+        case wire::tlv_type::group_part:
+            if (const auto who = member_->open_part(t.value, text, ec)) {
+                r.what = crypto::received::kind::message;
+                r.identity = *who;
+                r.part = true;
             }
             break;
         case wire::tlv_type::group_batch:
@@ -261,6 +286,7 @@ public:
                 registered->join = current->join;
                 registered->live = current->live;
                 registered->join_carried = !current->join.empty();
+                registered->inadmissible = current->inadmissible;
             }
         }
         return mine;
@@ -304,6 +330,18 @@ public:
     /// shared unicast stream (relay_engine); a registered session that is not on the roster
     /// (joined or not) gets its forwarded blobs inside its own records.
     bool is_member(const peer_session& p) const { return sequencer_->may_send(p.hop.identity); }
+
+    /// Whether a joiner should be told of `p` (relay_engine::introduce): it joined, is no member,
+    /// and the relay's own admission (if on) would add it.
+    bool introducible(const peer_session& p) const { return !p.join.empty() && !p.inadmissible && !is_member(p); }
+    /// How many more members the group may take (max_members less the roster): introductions to
+    /// one joiner stop there, since no commit could add more (a join would otherwise draw a
+    /// presence, and the joiner's public-key checks, for every parked session).
+    std::size_t join_room() const noexcept
+    {
+        const std::size_t n = sequencer_->roster().size();
+        return settings().max_members > n ? settings().max_members - n : 0;
+    }
 
     /// A member's blob, without opening it: messages (from an identity of the current or previous
     /// roster) and welcome pages are forwarded; a commit is

@@ -29,6 +29,7 @@ inline constexpr std::string_view key = "tlvcast group v1 key";
 inline constexpr std::string_view chain = "tlvcast group v1 chain";
 inline constexpr std::string_view message = "tlvcast group v1 message";
 inline constexpr std::string_view batch = "tlvcast group v1 batch";
+inline constexpr std::string_view part = "tlvcast group v1 part";
 } // namespace labels
 
 inline constexpr std::size_t group_id_size = 16;

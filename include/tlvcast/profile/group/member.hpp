@@ -126,6 +126,11 @@ public:
     /// fits. Returns how many it took (0 on error). Errors: seal()'s.
     std::size_t seal_batch(std::span<const bytes> messages, std::size_t budget, std::vector<std::byte>& blob,
                            std::error_code& ec);
+    /// GROUP_PART carrying one part of a large message (`header` then `body`), signed and sealed
+    /// as a GROUP_MESSAGE under its own label. Errors: seal()'s.
+    void seal_part(bytes header, bytes body, std::vector<std::byte>& blob, std::error_code& ec);
+    /// A GROUP_PART's value -> the sender's fingerprint and the part (header first). Errors: open()'s.
+    std::optional<crypto::fingerprint> open_part(bytes value, std::vector<std::byte>& text, std::error_code& ec);
     /// A GROUP_MESSAGE's value -> the sender's fingerprint and `text`. Errors: not_a_member,
     /// wrong_epoch (a future epoch also asks the relay for missed commits), malformed, replayed,
     /// decrypt_failed, authentication_failed (bad signature).

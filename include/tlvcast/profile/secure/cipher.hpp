@@ -12,7 +12,9 @@
 #include <tlvcast/crypto/suite.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/error.hpp>
+#include <tlvcast/profile/secure/batch.hpp>
 #include <tlvcast/profile/secure/client_handshake.hpp>
+#include <tlvcast/profile/secure/detail/batch_inbox.hpp>
 #include <tlvcast/profile/secure/detail/party.hpp>
 #include <tlvcast/profile/secure/key_schedule.hpp>
 #include <tlvcast/profile/secure/key_update.hpp>
@@ -97,6 +99,7 @@ public:
         limits_ = make_key_limits<Aead>(opt);
         relay_ = std::make_unique<relay_steps>(opt.handshake_limits);
         updates_ = std::make_unique<key_update_queue<Aead>>();
+        inbox_ = std::make_unique<detail::batch_inbox>();
         me_ = std::make_unique<detail::party<Suite, Random>>(std::move(identity), std::move(opt), std::move(rng));
     }
 
@@ -169,10 +172,14 @@ public:
     time_point next_timer(const client_session& s) const noexcept { return client_steps::next_timer(s, limits_); }
 
     bool established(const client_session& s) const noexcept { return s.current != nullptr; }
+    /// A handshake is under way: its flight is being sent again, or its keys wait for SECURE_ACCEPT
+    /// (the relay may already seal under them). A probe then has nothing to add.
+    bool handshaking(const client_session& s) const noexcept { return s.handshaking || s.pending != nullptr; }
 
     /// Handles one TLV from the relay: SECURE_COOKIE and SECURE_SERVER_HELLO outside records
-    /// (appending the client's answer to `out`), SECURE_ACCEPT, SECURE_PRESENCE and SECURE_DELIVER
-    /// from inside records, and SECURE_KEY_UPDATE (a re-handshake starts, appended to `out`).
+    /// (appending the client's answer to `out`), SECURE_ACCEPT, SECURE_PRESENCE, SECURE_DELIVER
+    /// and SECURE_DELIVER_BATCH (its first message; poll_message() the rest) from inside records,
+    /// and SECURE_KEY_UPDATE (a re-handshake starts, appended to `out`).
     /// Seed-profile types are ignored (they are unauthenticated here).
     /// A SERVER_HELLO whose identity `trust` refuses, or (on a re-handshake) that is not the current
     /// session's relay, gets no answer: kind::relay_refused, and the handshake stays open for the
@@ -189,6 +196,9 @@ public:
         case wire::tlv_type::secure_accept: return client_steps::on_accept(s, t.value);
         case wire::tlv_type::secure_presence: return messages::read_presence(t.value, ec);
         case wire::tlv_type::secure_deliver: return messages::read_deliver(t.value, text, ec);
+        case wire::tlv_type::secure_deliver_part: return messages::read_deliver_part(t.value, text, ec);
+        case wire::tlv_type::secure_deliver_batch: return inbox_->take(t.value, text, ec);
+        case wire::tlv_type::secure_batch: ec = errc::unexpected_type; return {}; // a client's blob, never the relay's
         case wire::tlv_type::secure_key_update: client_steps::on_key_update(*me_, s, now, out); return {};
         default: return {}; // seed types (5, 6, 10, 11, 12) and the rest: never trusted here
         }
@@ -200,6 +210,32 @@ public:
               std::vector<std::byte>& blob, std::error_code& ec) const
     {
         messages::seal(kind, message, blob, ec);
+    }
+
+    /// Several data messages in one blob: SECURE_BATCH with as many of `messages`, from the first,
+    /// as fit when the relay's SECURE_DELIVER_BATCH of them must stay within `budget` bytes (the
+    /// largest blob the Fragmenter sends in one datagram; 0 or more than max_whole(): max_whole()),
+    /// at most max_batch_messages. When fewer than two fit, the first goes alone as SECURE_MESSAGE
+    /// (a message too large for a batch is sent as usual). Returns how many it took (0 on error).
+    /// Errors: message_too_large.
+    std::size_t seal_batch(const client_session&, std::span<const std::span<const std::byte>> messages,
+                           std::size_t budget, std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        return messages::seal_batch(messages, budget == 0 ? max_whole() : std::min(budget, max_whole()), blob, ec);
+    }
+
+    /// The messages of the last SECURE_DELIVER_BATCH after the first (client_receive() returned
+    /// that one), in the sender's order, each with the batch's sender; false when none is left.
+    bool poll_message(client_session&, crypto::received& r, std::vector<std::byte>& text) const
+    {
+        return inbox_->next(r, text);
+    }
+
+    /// The blob of one part of a large message: SECURE_PART(header, bytes). Errors: message_too_large.
+    void seal_part(const client_session&, std::span<const std::byte> header, std::span<const std::byte> bytes,
+                   std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        messages::seal_part(header, bytes, blob, ec);
     }
 
     /// Seals one inner datagram (a FRAGMENT or KEEPALIVE TLV) as a whole SECURE_RECORD into `record`
@@ -271,7 +307,8 @@ public:
     }
 
     /// A client's blob (it came in authenticated records): SECURE_MESSAGE -> data and its
-    /// plaintext, SECURE_CONNECT -> join, SECURE_DISCONNECT -> leave. Errors: malformed. Thread-safe.
+    /// plaintext, SECURE_BATCH -> batch and its checked value, SECURE_PART -> part,
+    /// SECURE_CONNECT -> join, SECURE_DISCONNECT -> leave. Errors: malformed. Thread-safe.
     crypto::message_kind open(const peer_session&, std::span<const std::byte> blob, std::vector<std::byte>& plaintext,
                               std::error_code& ec) const
     {
@@ -294,6 +331,30 @@ public:
                       std::span<const std::byte> plaintext, std::vector<std::byte>& blob, std::error_code& ec) const
     {
         messages::deliver(sender, sender_session.identity, plaintext, blob, ec);
+    }
+
+    /// The blob SECURE_DELIVER_PART(sender, sender's identity, part) for a part open() returned
+    /// (message_kind::part). Errors: message_too_large. Thread-safe.
+    void seal_relayed_part(const peer_session&, const peer_session& sender_session, const endpoint& sender,
+                           std::span<const std::byte> part, std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        messages::deliver(sender, sender_session.identity, part, blob, ec, wire::tlv_type::secure_deliver_part);
+    }
+
+    /// The blob SECURE_DELIVER_BATCH(sender, sender's identity, batch) for a batch open() returned
+    /// (message_kind::batch: its value, already checked), one per recipient. Errors:
+    /// message_too_large. Thread-safe.
+    void seal_relayed_batch(const peer_session&, const peer_session& sender_session, const endpoint& sender,
+                            std::span<const std::byte> batch, std::vector<std::byte>& blob, std::error_code& ec) const
+    {
+        messages::deliver(sender, sender_session.identity, batch, blob, ec, wire::tlv_type::secure_deliver_batch);
+    }
+
+    /// The sizes of the messages of a batch open() returned, in order (the relay counts and reports
+    /// each). Thread-safe.
+    void batch_sizes(std::span<const std::byte> batch, std::vector<std::size_t>& sizes) const
+    {
+        secure::batch_sizes(batch, sizes);
     }
 
     /// The blob SECURE_PRESENCE(connected, about, about's identity). Thread-safe.
@@ -344,6 +405,7 @@ private:
     std::unique_ptr<key_update_queue<Aead>> updates_;
     std::unique_ptr<detail::party<Suite, Random>> me_;
     std::unique_ptr<relay_steps> relay_;
+    std::unique_ptr<detail::batch_inbox> inbox_; // client side: the batch being handed out
 };
 
 /// The secure profile with AES-256-GCM on the default backend (default_backend.hpp).

@@ -42,7 +42,9 @@ inline std::span<const std::byte> control_plaintext(crypto::message_kind kind, s
     case crypto::message_kind::data: break;
     case crypto::message_kind::ordered:
     case crypto::message_kind::request:
-    case crypto::message_kind::proposed: ec = errc::unexpected_type; return {}; // opaque profiles only
+    case crypto::message_kind::proposed:
+    case crypto::message_kind::part:
+    case crypto::message_kind::batch: ec = errc::unexpected_type; return {}; // opaque, large, batches: not this profile's
     }
     if (control_of(message))
         ec = errc::reserved_text;

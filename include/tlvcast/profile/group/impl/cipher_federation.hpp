@@ -63,6 +63,7 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
     switch (t.type()) {
     case wire::tlv_type::group_message:
     case wire::tlv_type::group_batch:
+    case wire::tlv_type::group_part:
         if (!sequencer_->may_send(origin))
             ec = errc::not_a_member;
         return k::data;

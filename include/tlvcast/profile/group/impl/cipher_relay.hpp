@@ -21,6 +21,7 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
     switch (t.type()) {
     case wire::tlv_type::group_message:
     case wire::tlv_type::group_batch:
+    case wire::tlv_type::group_part:
         if (!sequencer_->may_send(p.hop.identity))
             ec = errc::not_a_member; // not forwarded: an outsider's would only cost the members work
         return k::data;
@@ -88,6 +89,8 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify(const peer_sess
             p.live.reset(); // the old process's key package is not live any more
         }
         p.join.assign(t.value.begin(), t.value.end());
+        p.inadmissible = settings().relay_admission &&
+                         !admissible<Suite>(hop_.party(), settings(), relay_roster_, j.kp.entry.identity, j.cert);
         if (!p.live)
             p.live = std::make_shared<detail::live_set::token>(live_, p.hop.identity, j.kp.entry.seq, j.kp.entry.init);
         return k::join;

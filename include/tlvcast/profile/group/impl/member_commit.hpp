@@ -47,7 +47,13 @@ void member<Suite, Aead, Random>::on_presence(bytes value, time_point now, std::
     if (!p.joined) {
         std::erase_if(adds_, same(p.identity));
         std::erase_if(updates_, same(p.identity));
-        if (current_ && current_->index_of(p.identity) &&
+        // Also one that this member's commit in flight adds: it left before that commit came back,
+        // and would stay on the roster (review_introduce.cpp). install() forgets it if that commit fails.
+        const bool added_by_pending =
+            pending_ && std::any_of(pending_->roster.begin(), pending_->roster.end(), [&](const member_entry& e) {
+                return crypto::fingerprint_of<Suite>(e.identity) == p.identity;
+            });
+        if (((current_ && current_->index_of(p.identity)) || added_by_pending) &&
             std::find(removes_.begin(), removes_.end(), p.identity) == removes_.end())
             removes_.push_back(p.identity);
     } else {

@@ -39,6 +39,24 @@ void member<Suite, Aead, Random>::seal(bytes message, std::vector<std::byte>& bl
 }
 
 template <class Suite, class Aead, class Random>
+void member<Suite, Aead, Random>::seal_part(bytes header, bytes body, std::vector<std::byte>& blob,
+                                            std::error_code& ec)
+{
+    if (header.size() + body.size() > max_message_size) {
+        ec = errc::message_too_large;
+        return;
+    }
+    // Sealing copies the content anyway (signed, then encrypted in place): one buffer for both.
+    std::vector<std::byte> content;
+    content.reserve(header.size() + body.size());
+    detail::append(content, header);
+    detail::append(content, body);
+    seal_content(wire::tlv_type::group_part, labels::part, content, blob, ec);
+    if (!ec)
+        ++counts_.messages_sealed;
+}
+
+template <class Suite, class Aead, class Random>
 std::size_t member<Suite, Aead, Random>::seal_batch(std::span<const bytes> messages, std::size_t budget,
                                                     std::vector<std::byte>& blob, std::error_code& ec)
 {
@@ -106,6 +124,17 @@ std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open(bytes value
                                                                      std::error_code& ec)
 {
     auto who = open_content(value, labels::message, text, [](bytes) { return true; }, ec);
+    if (who)
+        ++counts_.messages_opened;
+    return who;
+}
+
+template <class Suite, class Aead, class Random>
+std::optional<crypto::fingerprint> member<Suite, Aead, Random>::open_part(bytes value, std::vector<std::byte>& text,
+                                                                          std::error_code& ec)
+{
+    auto who = open_content(value, labels::part, text,
+                            [](bytes c) { return c.size() >= wire::large_part_header_size; }, ec);
     if (who)
         ++counts_.messages_opened;
     return who;
