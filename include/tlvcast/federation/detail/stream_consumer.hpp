@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <span>
 #include <string>
@@ -290,19 +293,48 @@ private:
         return out;
     }
 
-    // The subscription and the consumer (delete_consumer(): a moment's wait at most).
-    static void drop(natsSubscription*& sub, jsCtx* js, const std::string& stream, std::string& name)
+    // Signalled by libnats once a closed subscription's handler has returned for the last time:
+    // unsubscribing does not wait for a delivery in progress, which read this consumer's members
+    // while its destructor freed them (TSan, CI).
+    struct handler_done {
+        std::mutex m;
+        std::condition_variable cv;
+        bool done = false;
+        static void signal(void* self)
+        {
+            auto& h = *static_cast<handler_done*>(self);
+            const std::lock_guard lock(h.m);
+            h.done = true;
+            h.cv.notify_all();
+        }
+    };
+    /// How long drop() waits for a closed subscription's last delivery to return.
+    static constexpr std::chrono::seconds handler_return_wait{5};
+
+    // The subscription (once its handler returned) and the consumer (delete_consumer(): a moment's
+    // wait at most).
+    static void drop(natsSubscription*& sub, std::unique_ptr<handler_done>& done, jsCtx* js,
+                     const std::string& stream, std::string& name)
     {
         if (sub) {
             natsSubscription_Unsubscribe(sub);
+            if (done) {
+                std::unique_lock lock(done->m);
+                if (!done->cv.wait_for(lock, handler_return_wait, [&] { return done->done; })) {
+                    // A handler stuck this long: its completion may still come, so its flag lives on.
+                    lock.unlock();
+                    (void)done.release();
+                }
+            }
             natsSubscription_Destroy(std::exchange(sub, nullptr));
         }
+        done.reset();
         if (!name.empty()) {
             delete_consumer(js, stream, name);
             name.clear();
         }
     }
-    void drop() { drop(sub_, js_, stream_, name_); }
+    void drop() { drop(sub_, sub_done_, js_, stream_, name_); }
 
     // A new consumer from the sequence after the last one delivered (since_ before any), read by a
     // plain subscription on an inbox of its own (subscribed first: nothing comes before it); the
@@ -311,6 +343,7 @@ private:
     bool resubscribe()
     {
         natsSubscription* old_sub = std::exchange(sub_, nullptr);
+        std::unique_ptr<handler_done> old_done = std::move(sub_done_);
         std::string old_name = std::exchange(name_, {});
         natsInbox* inbox = nullptr;
         natsStatus s = natsInbox_Create(&inbox);
@@ -319,12 +352,20 @@ private:
             name_ = name_base_ + "_" + std::to_string(++generation_);
             s = natsConnection_Subscribe(&sub_, nc_, inbox, &stream_consumer::on_delivery, this);
         }
+        if (s == NATS_OK) {
+            // Closed already (the connection closed): its handler may still be returning.
+            sub_done_ = std::make_unique<handler_done>();
+            if (natsSubscription_SetOnCompleteCB(sub_, &handler_done::signal, sub_done_.get()) != NATS_OK) {
+                sub_done_.reset();
+                s = NATS_CONNECTION_CLOSED;
+            }
+        }
         if (s == NATS_OK)
             s = add_push_consumer(js_, stream_, subject_, inbox, last == 0 ? 0 : last + 1, since_, name_);
         natsInbox_Destroy(inbox);
         if (s != NATS_OK)
             drop();
-        drop(old_sub, js_, stream_, old_name);
+        drop(old_sub, old_done, js_, stream_, old_name);
         return s == NATS_OK;
     }
 
@@ -385,6 +426,7 @@ private:
     natsMsgHandler cb_;
     void* closure_;
     natsSubscription* sub_ = nullptr;
+    std::unique_ptr<handler_done> sub_done_;             // sub_'s (tender thread)
     std::int64_t since_;                                 // when the link started (ns since 1970)
     stream_role role_;
     // The stream's last sequence at set_up. Atomic: another consumer's delivery thread asks the
