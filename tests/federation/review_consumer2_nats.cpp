@@ -33,7 +33,10 @@ std::vector<std::pair<std::string, std::string>> consumers_of(operator_client& o
     std::vector<std::pair<std::string, std::string>> out;
     jsConsumerInfoList* list = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_Consumers(&list, op.js, stream, nullptr, &err) == NATS_OK && list) {
+    natsStatus s = NATS_ERR;
+    for (int attempt = 0; attempt < 3 && s != NATS_OK; ++attempt) // unanswered under TSan's load, once
+        s = js_Consumers(&list, op.js, stream, nullptr, &err);
+    if (s == NATS_OK && list) {
         for (int i = 0; i < list->Count; ++i) {
             const jsConsumerInfo* ci = list->List[i];
             out.emplace_back(ci->Config && ci->Config->DeliverSubject ? ci->Config->DeliverSubject : "",

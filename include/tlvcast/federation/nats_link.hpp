@@ -181,7 +181,13 @@ private:
         }
         if (sub_)
             natsSubscription_Destroy(std::exchange(sub_, nullptr));
-        commits_.reset(); // the consumers first
+        // Both consumers' deliveries end before either is destroyed: a delivery of one reads
+        // whether the other is there (TSan: optional::reset() clears that before the destructor
+        // waits for the deliveries).
+        for (auto* c : {&commits_, &messages_})
+            if (*c)
+                (*c)->stop();
+        commits_.reset();
         messages_.reset();
         if (js_)
             jsCtx_Destroy(std::exchange(js_, nullptr));

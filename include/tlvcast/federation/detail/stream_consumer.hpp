@@ -66,6 +66,9 @@ public:
     stream_consumer(const stream_consumer&) = delete;
     stream_consumer& operator=(const stream_consumer&) = delete;
     ~stream_consumer() { drop(); }
+    /// No delivery is in progress or comes after this (the subscription's handler returned for the
+    /// last time, or 5 s passed); the consumer is deleted.
+    void stop() { drop(); }
 
     /// Until the stream exists (made when missing) and the consumer is subscribed, by time from the
     /// link's start (JetStream compares it with the stamps of its own clock: a skew between this
