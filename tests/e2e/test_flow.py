@@ -80,7 +80,7 @@ def run(policy):
     # shed released and what was sent to it uncached meanwhile.
     check(len(old) < LINES, f"{policy}: the cut receiver got every line: nothing was dropped")
     # (Seen about once in 10 runs, at 993d27c too: the relay's repair counters say where it went.)
-    repair = {k: v for k, v in stats.items() if any(w in k for w in ("gone", "ack", "nack", "slow", "tail"))}
+    repair = {k: v for k, v in stats.items() if any(w in k for w in ("gone", "ack", "nack", "slow", "tail", "timeout", "connect", "handshake"))}
     check(unrecoverable, f"{policy}: the cut receiver lost {LINES - len(old)} lines and reported no unrecoverable "
           f"gap; relay: {repair}; slow's events: {sorted({e.get('event') for e in slow.select(lambda e: True)})}")
     failed = sender.select(lambda e: e.get("event") == "send_failed")
