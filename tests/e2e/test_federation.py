@@ -15,7 +15,8 @@ change nothing. Through JetStream, commits also race (one order for membership):
 site founds a group at once, three times, the first while site b's veth is cut for 3 s, relay-b
 started during the cut (NATS unreachable at its start: it serves its LAN, its founding waits, then
 conflicts, counted); joiners and leavers at both sites at once; every member ends at one epoch
-and one roster each time. Scale-out: a second relay on site a's LAN (its own groups and port) with
+and one roster each time; site b's veth cut for 3 s while lines stream from both sites: every line
+once, in order, at every member once it is back. Scale-out: a second relay on site a's LAN (its own groups and port) with
 a member of its own, in the same group, lines across all three relays. The relays' federation counters show what happened.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import datetime
@@ -378,6 +379,44 @@ def stats_now(relay):
         relay.select(is_event("federation"))
 
 
+def veth_cut(relays, members, nodes, n=20, cut=3.0):
+    """Site b's veth goes down for `cut` seconds while every member sends `n` lines, 0.1 s apart:
+    each site goes on serving its LAN, and once the veth is back every line arrives once, in order,
+    at every member (what relay-b could not publish waited in its queue; what it could not read, the
+    stream still holds). Returns the seconds from the veth's return to the last line, and relay-b's
+    federation counters."""
+    lines = {c.name: [f"{c.name} cut {i:03d} " + "c" * 40 for i in range(n)] for c in members}
+    started = None
+    for i in range(n):
+        for c in members:
+            c.send_line(lines[c.name][i])
+        if i == 2:
+            ip("-n", NS["bb"], "link", "set", "to-b", "down")
+            started = time.monotonic()
+        time.sleep(0.1)
+    time.sleep(max(0.0, cut - (time.monotonic() - started)))
+    ip("-n", NS["bb"], "link", "set", "to-b", "up")
+    back = time.monotonic()
+    try:
+        for r in members:
+            for s in members:
+                if s is not r:
+                    got = r.wait_count(lambda e, s=s: e.get("event") == "message" and e.get("text") in lines[s.name],
+                                       n, f"{s.name}'s lines across the cut")
+                    check([e["text"] for e in got] == lines[s.name],
+                          f"{r.name}: {s.name}'s lines across the cut out of order or repeated")
+    except Failure as e:
+        raise Failure(f"{e}; the relays now: {[stats_now(r) for r in relays.values()]}; "
+                      f"the nodes' last leader changes: {leader_changes(nodes)}")
+    took = time.monotonic() - back
+    time.sleep(1.0)  # a second copy would show by now
+    for r in members:
+        for s in members:
+            got = r.select(lambda e, s=s: e.get("event") == "message" and e.get("text") in lines[s.name])
+            check(len(got) == (0 if s is r else n), f"{r.name} got {len(got)} of {s.name}'s lines across the cut")
+    return took, stats_now(relays["b"])[1]
+
+
 def schema_clean(programs):
     """Every line each program printed follows its schema (also those read before p.schema was set)."""
     for p in programs:
@@ -496,6 +535,13 @@ def two_sites(jetstream):
         after = {c.name: [f"{c.name} after the node's death " + "z" * 50] for c in members}
         took = exchange(members, after, "lines after the reconnection")
         print(f"  after the reconnection: every line once at every member, in {took:.2f} s", flush=True)
+
+        if jetstream:  # site b cut off for 3 s while lines stream: the stream catches both sides up
+            took, fed_b = veth_cut(relays, members, nodes)
+            print(f"  site b's veth cut for 3 s while 4 x 20 lines streamed: every line once, in order, at every "
+                  f"member {took:.1f} s after the cut ended; relay-b: disconnects {fed_b.get('federation_disconnects')}, "
+                  f"reconnects {fed_b.get('federation_reconnects')}, missed {fed_b.get('federation_missed')}",
+                  flush=True)
 
         if jetstream:  # scale-out: a member of site a's second relay
             start = time.monotonic()
