@@ -516,18 +516,15 @@ struct two_sites {
 } // namespace review_introduce
 } // namespace
 
-// FINDING (the race 85470b4 fixes, across a federation). The client at site 1 joins while no one is
-// registered at either site; its founding commit is lost. Its presence is published and reaches site
-// 0's relay, which hands it to the peers registered there: none. The client at site 0 registers later
-// and founds; introduce() tells it only of site 0's own non-members (peers_), not of the remote ones
-// the relay holds (the cipher's remote_set). Site 1's client waits for good, as in join_race.cpp
-// before the fix.
-// Proposed fix: introduce() also sends the newcomer the presences of the remote joiners the cipher
-// knows that are not on the roster (keep each remote presence blob in remote_set, bounded by it, and
-// replay them, under the same cap as the local ones); or have the federation re-publish a waiting
-// member's join when it repeats its GROUP_JOIN.
-TEST_CASE("review introduce: a joiner at another relay of the federation is not introduced",
-          "[profile][group][join][review][federation][!shouldfail]")
+// Fixed (was a finding: the race 85470b4 fixes, across a federation). The client at site 1 joins while
+// no one is registered at either site; its founding commit is lost. Its presence is published and
+// reaches site 0's relay, which hands it to the peers registered there: none. The client at site 0
+// registers later and founds; introduce() told it only of site 0's own non-members, so site 1's
+// client waited for good. Now the remote set keeps each remote joiner's last presence (bounded:
+// remote_set::default_max_presence_bytes; none the relay's own admission refuses) and introduce()
+// sends those of non-members to a newcomer too, under the same cap as the local ones.
+TEST_CASE("review introduce: a joiner at another relay of the federation is introduced to a later founder",
+          "[profile][group][join][review][federation]")
 {
     two_sites g;
     int records = 0;

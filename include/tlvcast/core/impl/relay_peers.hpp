@@ -253,6 +253,24 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
             else if (ec)
                 counters_.add(relay_counter::send_errors);
         }
+        // The joiners another relay of the federation announced, as their relay's presence: this
+        // newcomer may be the member that must add them (a remote joiner's founding commit lost
+        // the race to its own; tests/profile/group/review_introduce.cpp). Under the same cap.
+        if constexpr (requires { cipher_.remote_introductions([](const crypto::fingerprint&, std::span<const std::byte>) {
+                          return true;
+                      }); }) {
+            const auto self = cipher_.identity(session);
+            cipher_.remote_introductions([&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
+                if (room == 0)
+                    return false;
+                if (self && fp == *self)
+                    return true;
+                --room;
+                if (send_blob(to, session, presence, now, out))
+                    counters_.add(relay_counter::presence_sent);
+                return true;
+            });
+        }
     } else {
         (void)to, (void)session, (void)registered, (void)now, (void)out;
     }

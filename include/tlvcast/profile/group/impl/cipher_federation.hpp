@@ -50,11 +50,16 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
                 ec = errc::authentication_failed;
                 return k::data;
             }
-            // The remote set only feeds the founding rule. Full (anyone with NATS credentials can
-            // fill it with identities it made), this joiner goes uncounted, but its presence still
-            // reaches the members: refusing it would hide a real joiner from every committer here.
+            // The remote set feeds the founding rule, and keeps the presence for the members who
+            // register later (introductions()), unless this relay's own admission would refuse the
+            // joiner. Full (anyone with NATS credentials can fill it with identities it made), this
+            // joiner goes uncounted, but its presence still reaches the members: refusing it would
+            // hide a real joiner from every committer here.
+            const bool keep = !settings().relay_admission ||
+                              admissible<Suite>(hop_.party(), settings(), relay_roster_, pv.join->kp.entry.identity,
+                                                pv.join->cert);
             std::error_code full;
-            remote_->joined(origin, full);
+            remote_->joined(origin, full, keep ? blob : std::span<const std::byte>{});
         } else {
             remote_->left(origin);
         }
