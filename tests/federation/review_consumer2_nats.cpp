@@ -161,7 +161,7 @@ TEST_CASE("review consumer2: a forged $JS.ACK reply injected into the consumer's
     [[maybe_unused]] auto& [server, a, b, op] = p;
     // A consumer re-created during the set-up leaves its predecessor behind for a moment when the
     // deletion's 250-ms wait ran out (loaded CI: 3 listed).
-    REQUIRE(wait_until([&] { return consumers_of(op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10)));
+    REQUIRE(wait_until([&] { return consumers_of(p.op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10)));
     const auto consumers = consumers_of(op, "TLVCAST_order");
     REQUIRE(consumers.size() == 2);
     const std::uint64_t last = op.last_seq();
@@ -197,7 +197,7 @@ TEST_CASE("review consumer2: a forged far-ahead sequence does not make the relay
     [[maybe_unused]] auto& [server, a, b, op] = p;
     int recreated = 0;
     for (int round = 0; round < 2; ++round) {
-        REQUIRE(wait_until([&] { return consumers_of(op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10)));
+        REQUIRE(wait_until([&] { return consumers_of(p.op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10)));
         const auto before = consumers_of(op, "TLVCAST_order");
         REQUIRE(before.size() >= 2);
         const std::uint64_t last = op.last_seq();
@@ -228,7 +228,7 @@ TEST_CASE("review consumer2: a forged far-ahead sequence does not make the relay
     INFO("consumers re-created by 2 rounds of 2 forged messages: " << recreated << "; stream's consumers now "
                                                                     << consumers_of(op, "TLVCAST_order").size());
     CHECK(got_a == sent); // holds
-    CHECK(wait_until([&] { return consumers_of(op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10))); // holds: the old ones are deleted
+    CHECK(wait_until([&] { return consumers_of(p.op, "TLVCAST_order").size() == 2; }, std::chrono::seconds(10))); // holds: the old ones are deleted
     CHECK(recreated == 0);
 }
 

@@ -393,6 +393,7 @@ private:
     relay_counters counters_;
     // Reused buffers: no allocation per datagram once they have grown.
     std::vector<std::byte> record_, message_, blob_, plaintext_;
+    std::vector<crypto::fingerprint> introduced_; // introduce(): the identities its local pass told of
     std::vector<std::size_t> sizes_; // the messages of the blob being delivered (several for a batch)
     std::vector<std::vector<std::byte>> replies_; // answers to a request blob (relay_cipher::answer)
     datagram_batch split_, moved_;

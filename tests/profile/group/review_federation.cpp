@@ -178,11 +178,13 @@ held ghost_presence(std::uint32_t id)
     return {true, blob, fp};
 }
 
-held departure(const crypto::fingerprint& fp)
+// A departure of `fp`'s session at `about` (its relay's presences, which every relay and NATS
+// subscriber reads, name each session's address).
+held departure(const crypto::fingerprint& fp, const endpoint& about = endpoint{0x0a000001, 4000})
 {
     std::vector<std::byte> blob;
     std::error_code ec;
-    group::write_presence(false, endpoint{0x0a000001, 4000}, fp, {}, blob, ec);
+    group::write_presence(false, about, fp, {}, blob, ec);
     REQUIRE_FALSE(ec);
     return {true, blob, fp};
 }
@@ -291,7 +293,7 @@ TEST_CASE("federation review: a federation relay's forged departure removes a pr
     REQUIRE(g.member(1, 0).in_group());
     REQUIRE(g.member(1, 0).current()->roster.size() == 3);
     const auto epoch = g.member(1, 0).current()->epoch;
-    g.publish(departure(fp_of(2))); // member 2 is alive and well at site 0
+    g.publish(departure(fp_of(2), g.nets[0]->client_address(1))); // member 2 is alive and well at site 0
     g.run(std::chrono::milliseconds(500));
     CHECK(g.in_roster(0, 0, 2)); // FAILS: its committer removed it
     CHECK(g.member(0, 0).current()->epoch == epoch);
@@ -474,8 +476,8 @@ TEST_CASE("federation review: a federation relay's forged departures and foundin
     outsider o(66);
     const held founding = o.first(false, wire::tlv_type::group_commit);
     CHECK_FALSE(g.deliver(1, founding)); // held: the group is live (remotely)
-    g.deliver(1, departure(fp_of(1)));
-    g.deliver(1, departure(fp_of(2)));
+    g.deliver(1, departure(fp_of(1), g.nets[0]->client_address(0))); // the sessions' own addresses
+    g.deliver(1, departure(fp_of(2), g.nets[0]->client_address(1)));
     CHECK_FALSE(g.deliver(1, founding)); // FAILS: site 1's relay now follows the outsider's group
     g.nets[1]->start(0);                 // 11 comes and is announced to the committer at site 0
     g.run(std::chrono::seconds(3));

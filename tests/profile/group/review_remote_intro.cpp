@@ -162,11 +162,12 @@ namespace rri = rri_review;
 
 // ---- 1. memory ----
 
-// Holds: the byte accounting of the kept presences. A replacement subtracts the old presence before
-// adding the new one; an empty presence (refused by the relay's admission) keeps the old one and
-// its bytes; left() of one of two sessions keeps the presence, of the last one frees it; a presence
-// that would pass the byte bound is not kept (the identity is still counted) and frees the older
-// one; a full set keeps nothing new. No sequence brings presence_bytes() below 0 (it would wrap to
+// Holds: the byte accounting of the kept presences (per session since the fix below: identity and
+// the address its relay named). A session's newer presence replaces its older one (the old bytes
+// subtracted first); an older key package's presence changes nothing; an empty one (refused by the
+// relay's admission) keeps none; left() of one of two sessions keeps the other's, of the last one
+// frees it; a presence that would pass the byte bound is not kept (the session is still counted);
+// a full set keeps nothing new. No sequence brings presence_bytes() below 0 (it would wrap to
 // ~2^64) or above the bound. With real presences (GROUP_PRESENCE is at most 1 + 19 + 32 + 197 bytes
 // plus its TLV header) the 4096 identities hold about 1 MiB: the 4 MiB bound is never the binding
 // one.
@@ -180,36 +181,40 @@ TEST_CASE("review remote intro: the remote set's presence bytes stay exact and b
             f[static_cast<std::size_t>(i)] = static_cast<std::byte>(n >> (8 * i));
         return f;
     };
+    const auto at = [](std::uint16_t port) { return endpoint{0x7f000001u, port}; };
     const auto blob = [](std::size_t n) { return std::vector<std::byte>(n, std::byte{0x5a}); };
     std::error_code ec;
     remote_set s(3, 1000);
-    s.joined(fp(1), ec, blob(300));
+    s.joined(fp(1), at(1), ec, blob(300), 1);
     REQUIRE(s.presence_bytes() == 300);
-    s.joined(fp(1), ec, blob(200)); // replaced (a second session, or a re-join)
+    s.joined(fp(1), at(1), ec, blob(200), 2); // the same session re-joined: replaced
     CHECK(s.presence_bytes() == 200);
-    s.joined(fp(1), ec, {}); // refused by admission: the older one stays
+    s.joined(fp(1), at(1), ec, blob(250), 1); // an older key package: nothing changes
     CHECK(s.presence_bytes() == 200);
-    s.left(fp(1));
-    s.left(fp(1)); // 3 joins: one session still counted
+    s.joined(fp(1), at(2), ec, blob(100), 3); // a second session
+    CHECK(s.presence_bytes() == 300);
+    s.joined(fp(1), at(2), ec, {}, 3); // refused by admission: none kept for it
+    CHECK(s.presence_bytes() == 200);
+    s.left(fp(1), at(2));
     CHECK(s.contains(fp(1)));
     CHECK(s.presence_bytes() == 200);
-    s.left(fp(1));
+    s.left(fp(1), at(1));
     CHECK_FALSE(s.contains(fp(1)));
     CHECK(s.presence_bytes() == 0);
-    s.left(fp(1)); // never announced now: nothing changes, no underflow
+    s.left(fp(1), at(1)); // never announced now: nothing changes, no underflow
     CHECK(s.presence_bytes() == 0);
 
-    s.joined(fp(2), ec, blob(600));
-    s.joined(fp(3), ec, blob(500)); // 600 + 500 > 1000: counted, not kept
+    s.joined(fp(2), at(1), ec, blob(600));
+    s.joined(fp(3), at(1), ec, blob(500)); // 600 + 500 > 1000: counted, not kept
     CHECK(s.contains(fp(3)));
     CHECK(s.presence_bytes() == 600);
-    s.joined(fp(2), ec, blob(900)); // replacing: 900 fits once the 600 are freed
+    s.joined(fp(2), at(1), ec, blob(900)); // replacing: 900 fits once the 600 are freed
     CHECK(s.presence_bytes() == 900);
-    s.joined(fp(2), ec, blob(1001)); // too large: the old one is dropped, not kept beside
+    s.joined(fp(2), at(1), ec, blob(1001)); // too large: the old one is dropped, not kept beside
     CHECK(s.presence_bytes() == 0);
-    s.joined(fp(4), ec, blob(10));
+    s.joined(fp(4), at(1), ec, blob(10));
     CHECK(s.presence_bytes() == 10);
-    s.joined(fp(5), ec, blob(10)); // full (3 identities): refused, nothing kept
+    s.joined(fp(5), at(1), ec, blob(10)); // full (3 identities): refused, nothing kept
     CHECK(ec == make_error_code(errc::overloaded));
     CHECK_FALSE(s.contains(fp(5)));
     CHECK(s.presence_bytes() == 10);
@@ -227,7 +232,7 @@ TEST_CASE("review remote intro: the remote set's presence bytes stay exact and b
     const auto real_max = std::size_t{4} + wire::group_presence_fixed + wire::group_join_max;
     const auto big = blob(real_max);
     for (std::uint32_t i = 0; i < 5000; ++i)
-        full.joined(fp(i), ec, big);
+        full.joined(fp(i), at(1), ec, big);
     CHECK(full.size() == remote_set::default_max_identities);
     CHECK(full.presence_bytes() == remote_set::default_max_identities * real_max);
     CHECK(full.presence_bytes() <= remote_set::default_max_presence_bytes);
@@ -235,7 +240,7 @@ TEST_CASE("review remote intro: the remote set's presence bytes stay exact and b
 
 // ---- 2. stale presences ----
 
-// Finding (medium): a session announced twice is counted twice, so its one departure never frees
+// Fixed (remote_set keyed by session: identity and address). Was a finding (medium): a session announced twice is counted twice, so its one departure never frees
 // it, and its presence is introduced to every later newcomer for good. relay_engine::on_control
 // announces (and federates) the join again when a process restarts in place with a newer key
 // package (take_rejoin): the other relays' remote_set::joined() counts a second session for that
@@ -249,8 +254,8 @@ TEST_CASE("review remote intro: the remote set's presence bytes stay exact and b
 // 1). Proposed fix: key the remote set by session (identity and the presence's address), replacing
 // a session's presence on a re-announcement instead of counting it again; a departure removes that
 // session (and its presence).
-TEST_CASE("review remote intro: a remote session re-announced after a restart in place is introduced after it left",
-          "[profile][group][federation][review][remote_intro][!shouldfail]")
+TEST_CASE("review remote intro: a remote session re-announced after a restart in place is not introduced after it left",
+          "[profile][group][federation][review][remote_intro]")
 {
     rri::two_sites g;
     auto& b = *g.nets[1];
@@ -284,11 +289,11 @@ TEST_CASE("review remote intro: a remote session re-announced after a restart in
     g.run(2s);
     REQUIRE(a.client(0).cipher().group().in_group());
     INFO("presences sent at site A for its founder: " << rri::presences(a) - before);
-    CHECK(rri::presences(a) - before == 0);        // FAILS: 1 (the departed identity 11)
-    CHECK(rri::roster_entry(a, 0, 11) == nullptr); // FAILS: 11 added
+    CHECK(rri::presences(a) - before == 0);        // was: FAILED before the fix
+    CHECK(rri::roster_entry(a, 0, 11) == nullptr); // was: FAILED before the fix
 }
 
-// Finding (medium): the presence kept is the last one announced for the identity, whichever of its
+// Fixed (per-session presences; the live session's newest is introduced). Was a finding (medium): the presence kept is the last one announced for the identity, whichever of its
 // sessions announced it; the departure of that session leaves it in place while another session of
 // the identity lives. One identity may be live at two sites (or two addresses at one): session 1
 // (address X, key package seq 1) joins, then session 2 (address Y, seq 2); session 2 leaves. A
@@ -298,8 +303,8 @@ TEST_CASE("review remote intro: a remote session re-announced after a restart in
 // member). Measured: the founder's roster entry for the identity has seq 2 (the departed
 // session's). Proposed fix: keep the presence per session (identity and address); a departure drops
 // that session's presence, and introduce() sends the presence of a live session (the latest one).
-TEST_CASE("review remote intro: the presence of a departed session is introduced while another session lives",
-          "[profile][group][federation][review][remote_intro][!shouldfail]")
+TEST_CASE("review remote intro: the presence of a departed session is not introduced while another session lives",
+          "[profile][group][federation][review][remote_intro]")
 {
     rri::net_t a(profile::group::cipher(test::identity(200), rri::open_group()));
     a.add_client(profile::group::cipher(test::identity(1), rri::open_group()));
@@ -311,7 +316,7 @@ TEST_CASE("review remote intro: the presence of a departed session is introduced
     REQUIRE(a.client(0).cipher().group().in_group());
     const auto* e = rri::roster_entry(a, 0, 50);
     REQUIRE(e != nullptr); // introduced and added (open admission)
-    CHECK(e->seq == 1);    // FAILS: 2, the key package of the session that left
+    CHECK(e->seq == 1);    // was: FAILED before the fix
 }
 
 // Finding (low/medium, design): a remote joiner whose departure never arrives (its relay crashed or
@@ -473,7 +478,7 @@ TEST_CASE("review remote intro: a remote presence forwarded before the newcomer'
     CHECK(rri::roster_entry(a, 0, 50) != nullptr);
 }
 
-// Finding (low): one identity joined here (a non-member waiting) and at another site is introduced
+// Fixed (introduce() skips in its remote pass the identities its local pass told of). Was a finding (low): one identity joined here (a non-member waiting) and at another site is introduced
 // to the newcomer twice (the local session's presence, then the kept remote one): the remote pass
 // skips members and the newcomer itself, not identities the local pass introduced already. Each
 // copy takes a place under the cap (join_room() - 1). With room for two and the duplicate first in
@@ -485,7 +490,7 @@ TEST_CASE("review remote intro: a remote presence forwarded before the newcomer'
 // fix: in introduce(), skip in the remote pass identities the local pass introduced (or introduce
 // one presence per identity), and count the cap per identity.
 TEST_CASE("review remote intro: an identity joined here and elsewhere takes one place under the cap",
-          "[profile][group][federation][review][remote_intro][!shouldfail]")
+          "[profile][group][federation][review][remote_intro]")
 {
     constexpr std::size_t max_members = 3; // the founder's introductions: room for 2
     // dup: joined here and at site B; other: joined at site B only, after dup in fingerprint order
@@ -511,7 +516,7 @@ TEST_CASE("review remote intro: an identity joined here and elsewhere takes one 
     REQUIRE(a.client(1).cipher().group().in_group());
     INFO("presences sent for the founder's join: " << rri::presences(a) - before << " (1 is its announce to dup)");
     CHECK(rri::roster_entry(a, 1, dup) != nullptr);
-    CHECK(rri::roster_entry(a, 1, other) != nullptr); // FAILS: never introduced
+    CHECK(rri::roster_entry(a, 1, other) != nullptr); // was: FAILED before the fix
 }
 
 // Measured (accepted as for local joiners; review_introduce "each new registration of the same
@@ -561,7 +566,7 @@ TEST_CASE("review remote intro: each new registration draws the kept remote pres
     }
 }
 
-// Finding (low; a federation relay's power): the kept presence is the last one received, not the
+// Fixed (a session's older key package changes nothing). Was a finding (low; a federation relay's power): the kept presence is the last one received, not the
 // newest key package. A relay of the federation re-publishes an identity's older presence (key
 // package seq 1, recorded earlier) after its newer one (seq 5, same session): the remote set
 // replaces the newer by the older, and every later newcomer is introduced to the old key package
@@ -571,8 +576,8 @@ TEST_CASE("review remote intro: each new registration draws the kept remote pres
 // now it persists for every later newcomer. Proposed fix: in remote_set::joined(), keep a presence
 // only if its key package seq is not older than the kept one's for the same session (identity and
 // address).
-TEST_CASE("review remote intro: an older key package replayed over a newer one is introduced",
-          "[profile][group][federation][review][remote_intro][!shouldfail]")
+TEST_CASE("review remote intro: an older key package replayed over a newer one is not introduced",
+          "[profile][group][federation][review][remote_intro]")
 {
     rri::net_t a(profile::group::cipher(test::identity(200), rri::open_group()));
     a.add_client(profile::group::cipher(test::identity(1), rri::open_group()));
@@ -586,5 +591,5 @@ TEST_CASE("review remote intro: an older key package replayed over a newer one i
     REQUIRE(a.client(0).cipher().group().in_group());
     const auto* e = rri::roster_entry(a, 0, 50);
     REQUIRE(e != nullptr);
-    CHECK(e->seq == 5); // FAILS: 1
+    CHECK(e->seq == 5); // was: FAILED before the fix
 }

@@ -238,12 +238,15 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
     if constexpr (requires { cipher_.introducible(session); cipher_.join_room(); }) {
         std::size_t room = cipher_.join_room(); // the newcomer's own place among them
         room = room > 0 ? room - 1 : 0;
+        introduced_.clear();
         for (auto& [ep, q] : peers_) {
             if (room == 0)
                 break;
             if (ep == to || !q.connected || q.announced > registered || !cipher_.introducible(*q.session))
                 continue; // (announced after `to` registered: it heard of it then)
             --room;
+            if (const auto who = cipher_.identity(*q.session))
+                introduced_.push_back(*who);
             std::error_code ec;
             cipher_.presence(session, true, q.session.get(), ep, blob_, ec);
             if (!ec && blob_.empty())
@@ -259,11 +262,13 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
         if constexpr (requires { cipher_.remote_introductions([](const crypto::fingerprint&, std::span<const std::byte>) {
                           return true;
                       }); }) {
+            // Not itself, and not an identity the local ones introduced (one place under the cap
+            // per identity: tests/profile/group/review_remote_intro.cpp).
             const auto self = cipher_.identity(session);
             cipher_.remote_introductions([&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
                 if (room == 0)
                     return false;
-                if (self && fp == *self)
+                if ((self && fp == *self) || std::find(introduced_.begin(), introduced_.end(), fp) != introduced_.end())
                     return true;
                 --room;
                 if (send_blob(to, session, presence, now, out))

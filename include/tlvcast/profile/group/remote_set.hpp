@@ -5,6 +5,7 @@
 #pragma once
 
 #include <tlvcast/crypto/trust.hpp>
+#include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 
 #include <cstddef>
@@ -16,83 +17,114 @@
 
 namespace tlvcast::profile::group::detail {
 
-/// Counts, per identity, the joined sessions that other relays announced (one identity may be
-/// live at two sites), and keeps the last joined presence of each. Bounded: anyone with NATS
-/// credentials can announce identities, and each costs memory here. Single-threaded, like the
-/// relay engine that owns it.
+/// The joined sessions that other relays announced, per identity and the address its relay named
+/// (one identity may be live at two sites, or twice at one), with each session's presence. A
+/// session announced again (a process restarted in place re-joins with a newer key package) is the
+/// same session: its presence is replaced, never counted twice, so that its one departure ends it.
+/// Bounded: anyone with NATS credentials can announce identities, and each costs memory here.
+/// Single-threaded, like the relay engine that owns it.
 class remote_set {
 public:
     static constexpr std::size_t default_max_identities = 4096;
-    /// Sessions per identity that count: more announcements of one identity are ignored.
+    /// Sessions per identity: more announcements of one identity's new sessions are ignored.
     static constexpr std::uint32_t max_sessions_per_identity = 64;
-    /// Bytes of presences kept in all: past it an identity is counted, its presence not kept (it
+    /// Sessions in all (each costs its entry even when its presence is not kept).
+    static constexpr std::size_t default_max_sessions = 2 * default_max_identities;
+    /// Bytes of presences kept in all: past it a session is counted, its presence not kept (it
     /// reached the members registered then; later ones are not told of it).
     static constexpr std::size_t default_max_presence_bytes = std::size_t{4} << 20;
 
     explicit remote_set(std::size_t max_identities = default_max_identities,
-                        std::size_t max_presence_bytes = default_max_presence_bytes)
-        : max_(max_identities), max_bytes_(max_presence_bytes)
+                        std::size_t max_presence_bytes = default_max_presence_bytes,
+                        std::size_t max_sessions = default_max_sessions)
+        : max_(max_identities), max_bytes_(max_presence_bytes), max_sessions_(max_sessions)
     {
     }
 
-    /// `fp` joined at another relay, announced by `presence` (empty: none to keep; a newer one
-    /// replaces the older). Errors: overloaded (the set is full; nothing changes).
-    void joined(const crypto::fingerprint& fp, std::error_code& ec, std::span<const std::byte> presence = {})
+    /// `fp`'s session at `about` joined at another relay, announced by `presence` with a key
+    /// package of sequence `seq` (empty: none to keep). The same session announced again keeps the
+    /// presence of the newer key package (an older one replayed changes nothing). Errors:
+    /// overloaded (the set is full; nothing changes).
+    void joined(const crypto::fingerprint& fp, const endpoint& about, std::error_code& ec,
+                std::span<const std::byte> presence = {}, std::uint64_t seq = 0)
     {
         ec = {};
-        auto it = entries_.find(fp);
-        if (it == entries_.end()) {
-            if (entries_.size() >= max_) {
+        auto id = ids_.find(fp);
+        if (id == ids_.end() && ids_.size() >= max_) {
+            ec = errc::overloaded;
+            return;
+        }
+        if (id == ids_.end())
+            id = ids_.emplace(fp, std::map<endpoint, entry>{}).first;
+        auto& sessions = id->second;
+        auto it = sessions.find(about);
+        if (it == sessions.end()) {
+            if (sessions.size() >= max_sessions_per_identity || sessions_ >= max_sessions_) {
+                if (sessions.empty())
+                    ids_.erase(id);
                 ec = errc::overloaded;
                 return;
             }
-            it = entries_.emplace(fp, entry{}).first;
+            it = sessions.emplace(about, entry{}).first;
+            ++sessions_;
+        } else if (seq < it->second.seq) {
+            return; // an older key package than the one this session announced: a replay
         }
         entry& e = it->second;
-        if (e.sessions < max_sessions_per_identity)
-            ++e.sessions;
-        if (presence.empty())
-            return;
+        e.seq = seq;
         bytes_ -= e.presence.size();
         e.presence.clear();
-        if (bytes_ + presence.size() <= max_bytes_) {
+        if (!presence.empty() && bytes_ + presence.size() <= max_bytes_) {
             e.presence.assign(presence.begin(), presence.end());
             bytes_ += presence.size();
         }
     }
 
-    /// `fp` left another relay (or timed out there). One that was never announced changes nothing.
-    void left(const crypto::fingerprint& fp)
+    /// `fp`'s session at `about` left another relay (or timed out there). One never announced
+    /// changes nothing.
+    void left(const crypto::fingerprint& fp, const endpoint& about)
     {
-        const auto it = entries_.find(fp);
-        if (it != entries_.end() && --it->second.sessions == 0) {
-            bytes_ -= it->second.presence.size();
-            entries_.erase(it);
-        }
+        const auto id = ids_.find(fp);
+        if (id == ids_.end())
+            return;
+        const auto it = id->second.find(about);
+        if (it == id->second.end())
+            return;
+        bytes_ -= it->second.presence.size();
+        id->second.erase(it);
+        --sessions_;
+        if (id->second.empty())
+            ids_.erase(id);
     }
 
-    bool contains(const crypto::fingerprint& fp) const { return entries_.contains(fp); }
-    std::size_t size() const noexcept { return entries_.size(); }
+    bool contains(const crypto::fingerprint& fp) const { return ids_.contains(fp); }
+    std::size_t size() const noexcept { return ids_.size(); }
+    std::size_t sessions() const noexcept { return sessions_; }
     std::size_t presence_bytes() const noexcept { return bytes_; }
 
-    /// `f(fp, presence)` for each identity whose last presence is kept, in fingerprint order, until
-    /// it returns false.
+    /// `f(fp, presence)` for each identity with a kept presence (that of its live session with the
+    /// newest key package), in fingerprint order, until it returns false.
     template <class F>
     void for_each_presence(F f) const
     {
-        for (const auto& [fp, e] : entries_)
-            if (!e.presence.empty() && !f(fp, std::span<const std::byte>(e.presence)))
+        for (const auto& [fp, sessions] : ids_) {
+            const entry* best = nullptr;
+            for (const auto& [about, e] : sessions)
+                if (!e.presence.empty() && (!best || e.seq > best->seq))
+                    best = &e;
+            if (best && !f(fp, std::span<const std::byte>(best->presence)))
                 return;
+        }
     }
 
 private:
     struct entry {
-        std::uint32_t sessions = 0;
+        std::uint64_t seq = 0;
         std::vector<std::byte> presence;
     };
-    std::size_t max_, max_bytes_;
-    std::size_t bytes_ = 0;
-    std::map<crypto::fingerprint, entry> entries_;
+    std::size_t max_, max_bytes_, max_sessions_;
+    std::size_t bytes_ = 0, sessions_ = 0;
+    std::map<crypto::fingerprint, std::map<endpoint, entry>> ids_;
 };
 
 } // namespace tlvcast::profile::group::detail

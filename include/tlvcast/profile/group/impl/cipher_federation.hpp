@@ -59,9 +59,9 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
                               admissible<Suite>(hop_.party(), settings(), relay_roster_, pv.join->kp.entry.identity,
                                                 pv.join->cert);
             std::error_code full;
-            remote_->joined(origin, full, keep ? blob : std::span<const std::byte>{});
+            remote_->joined(origin, pv.about, full, keep ? blob : std::span<const std::byte>{}, pv.join->kp.entry.seq);
         } else {
-            remote_->left(origin);
+            remote_->left(origin, pv.about);
         }
         return k::join; // to each member, as the relay's own presence
     }
