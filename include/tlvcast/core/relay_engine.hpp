@@ -224,6 +224,9 @@ private:
         // join was last announced. A newcomer heard the joins announced after it registered
         // (introduce).
         std::uint64_t registered = 0, announced = 0;
+        // The Cipher's remote announcements taken at its last handshake (the federated ones it
+        // was forwarded since are not introduced again).
+        std::uint64_t remote_seen = 0;
     };
     std::uint64_t peer_order_ = 0;
 
@@ -296,8 +299,7 @@ private:
     void announce(const endpoint& about, const session_type* about_session, bool connected, time_point now,
                   datagram_batch& out);
     // To a peer that just joined: the peers that joined before it and are not members yet.
-    void introduce(const endpoint& to, session_type& session, std::uint64_t registered, time_point now,
-                   datagram_batch& out);
+    void introduce(const endpoint& to, session_type& session, const peer& p, time_point now, datagram_batch& out);
 
     // ---- delivery (impl/relay_delivery.hpp) ----
 

@@ -121,6 +121,24 @@ TEST_CASE("remote_set: identities, sessions per identity and sessions in all are
     CHECK(one.sessions() == remote_set::max_sessions_per_identity);
 }
 
+TEST_CASE("remote_set: identities announced after a stamp are skipped")
+{
+    remote_set r;
+    std::error_code ec;
+    r.joined(fp_of(1), at(1), ec, blob(3, 1));
+    r.joined(fp_of(2), at(1), ec, blob(3, 2));
+    const std::uint64_t registered = r.stamp();
+    r.joined(fp_of(3), at(1), ec, blob(3, 3));    // after: forwarded to whoever registered then
+    r.joined(fp_of(2), at(2), ec, blob(3, 4), 1); // a new session of 2 after: 2 was heard of again
+    std::vector<int> seen;
+    r.for_each_presence([&](const fingerprint& f, std::span<const std::byte>) {
+        seen.push_back(std::to_integer<int>(f[0]));
+        return true;
+    }, registered);
+    CHECK(seen == std::vector<int>{1});
+    CHECK(kept(r).size() == 3); // without a bound, all of them
+}
+
 TEST_CASE("remote_set: for_each_presence stops when asked")
 {
     remote_set r;

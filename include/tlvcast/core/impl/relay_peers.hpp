@@ -61,6 +61,8 @@ bool relay_engine<Cipher, Fragmenter>::try_handshake(const endpoint& from, const
         // Every handshake: a process restarted in place (the same identity) heard none of the
         // announcements its previous run did (a re-key's redundant introductions are bounded).
         it->second.registered = ++peer_order_;
+        if constexpr (requires { cipher_.remote_stamp(); })
+            it->second.remote_seen = cipher_.remote_stamp();
         fanout_.stale = true;
         it->second.last_seen = now;
         if (replaced) {
@@ -192,7 +194,7 @@ void relay_engine<Cipher, Fragmenter>::on_control(const endpoint& from, std::sha
             if (const auto g = cipher_.delivery_group(*session)) // the shared stream: rebuild_fanout
                 tell_start(from, *session, *g, out);
         announce(from, session.get(), true, now, out);
-        introduce(from, *session, it->second.registered, now, out);
+        introduce(from, *session, it->second, now, out);
     } else {
         if (it == peers_.end())
             return;
@@ -225,7 +227,7 @@ void relay_engine<Cipher, Fragmenter>::tell_start(const endpoint& member, sessio
 }
 
 template <class Cipher, class Fragmenter>
-void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_type& session, std::uint64_t registered,
+void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_type& session, const peer& p,
                                                  time_point now, datagram_batch& out)
 {
     // A join is announced once, to the peers registered then. One that registers later may become
@@ -242,7 +244,7 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
         for (auto& [ep, q] : peers_) {
             if (room == 0)
                 break;
-            if (ep == to || !q.connected || q.announced > registered || !cipher_.introducible(*q.session))
+            if (ep == to || !q.connected || q.announced > p.registered || !cipher_.introducible(*q.session))
                 continue; // (announced after `to` registered: it heard of it then)
             --room;
             if (const auto who = cipher_.identity(*q.session))
@@ -259,13 +261,15 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
         // The joiners another relay of the federation announced, as their relay's presence: this
         // newcomer may be the member that must add them (a remote joiner's founding commit lost
         // the race to its own; tests/profile/group/review_introduce.cpp). Under the same cap.
-        if constexpr (requires { cipher_.remote_introductions([](const crypto::fingerprint&, std::span<const std::byte>) {
-                          return true;
-                      }); }) {
+        if constexpr (requires {
+                          cipher_.remote_introductions(std::uint64_t{}, [](const crypto::fingerprint&, std::span<const std::byte>) {
+                              return true;
+                          });
+                      }) {
             // Not itself, and not an identity the local ones introduced (one place under the cap
             // per identity: tests/profile/group/review_remote_intro.cpp).
             const auto self = cipher_.identity(session);
-            cipher_.remote_introductions([&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
+            cipher_.remote_introductions(p.remote_seen, [&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
                 if (room == 0)
                     return false;
                 if ((self && fp == *self) || std::find(introduced_.begin(), introduced_.end(), fp) != introduced_.end())
@@ -277,7 +281,7 @@ void relay_engine<Cipher, Fragmenter>::introduce(const endpoint& to, session_typ
             });
         }
     } else {
-        (void)to, (void)session, (void)registered, (void)now, (void)out;
+        (void)to, (void)session, (void)p, (void)now, (void)out;
     }
 }
 

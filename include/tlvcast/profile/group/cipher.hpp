@@ -335,15 +335,21 @@ public:
     /// and the relay's own admission (if on) would add it.
     bool introducible(const peer_session& p) const { return !p.join.empty() && !p.inadmissible && !is_member(p); }
     /// `f(identity, presence)` for each joiner another relay of the federation announced whose
-    /// presence is kept (detail::remote_set) and who is no member: what a member registering here
-    /// later is told besides the local joiners (relay_engine::introduce), until `f` returns false.
+    /// presence is kept (detail::remote_set), who is no member, and whose last announcement is not
+    /// past `up_to` (remote_stamp() when the newcomer registered: it was forwarded what came after):
+    /// what a member registering here later is told besides the local joiners
+    /// (relay_engine::introduce), until `f` returns false.
     template <class F>
-    void remote_introductions(F f) const
+    void remote_introductions(std::uint64_t up_to, F f) const
     {
-        remote_->for_each_presence([&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
-            return sequencer_->may_send(fp) || f(fp, presence);
-        });
+        remote_->for_each_presence(
+            [&](const crypto::fingerprint& fp, std::span<const std::byte> presence) {
+                return sequencer_->may_send(fp) || f(fp, presence);
+            },
+            up_to);
     }
+    /// The remote announcements taken so far (remote_introductions()).
+    std::uint64_t remote_stamp() const noexcept { return remote_->stamp(); }
     /// How many more members the group may take (max_members less the roster): introductions to
     /// one joiner stop there, since no commit could add more (a join would otherwise draw a
     /// presence, and the joiner's public-key checks, for every parked session).

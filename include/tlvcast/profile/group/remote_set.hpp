@@ -8,6 +8,7 @@
 #include <tlvcast/endpoint.hpp>
 #include <tlvcast/error.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -72,6 +73,7 @@ public:
         }
         entry& e = it->second;
         e.seq = seq;
+        e.stamp = ++stamp_;
         bytes_ -= e.presence.size();
         e.presence.clear();
         if (!presence.empty() && bytes_ + presence.size() <= max_bytes_) {
@@ -101,18 +103,24 @@ public:
     std::size_t size() const noexcept { return ids_.size(); }
     std::size_t sessions() const noexcept { return sessions_; }
     std::size_t presence_bytes() const noexcept { return bytes_; }
+    /// The announcements taken so far (joined() calls that got through): what stamps them.
+    std::uint64_t stamp() const noexcept { return stamp_; }
 
     /// `f(fp, presence)` for each identity with a kept presence (that of its live session with the
-    /// newest key package), in fingerprint order, until it returns false.
+    /// newest key package), in fingerprint order, until it returns false. Identities announced
+    /// after stamp `up_to` are skipped (whoever was registered then heard of them).
     template <class F>
-    void for_each_presence(F f) const
+    void for_each_presence(F f, std::uint64_t up_to = ~std::uint64_t{0}) const
     {
         for (const auto& [fp, sessions] : ids_) {
             const entry* best = nullptr;
-            for (const auto& [about, e] : sessions)
+            std::uint64_t newest = 0;
+            for (const auto& [about, e] : sessions) {
+                newest = std::max(newest, e.stamp);
                 if (!e.presence.empty() && (!best || e.seq > best->seq))
                     best = &e;
-            if (best && !f(fp, std::span<const std::byte>(best->presence)))
+            }
+            if (best && newest <= up_to && !f(fp, std::span<const std::byte>(best->presence)))
                 return;
         }
     }
@@ -120,10 +128,12 @@ public:
 private:
     struct entry {
         std::uint64_t seq = 0;
+        std::uint64_t stamp = 0; // the announcement it came with (stamp_)
         std::vector<std::byte> presence;
     };
     std::size_t max_, max_bytes_, max_sessions_;
     std::size_t bytes_ = 0, sessions_ = 0;
+    std::uint64_t stamp_ = 0;
     std::map<crypto::fingerprint, std::map<endpoint, entry>> ids_;
 };
 
