@@ -47,28 +47,12 @@ std::vector<std::pair<std::string, std::string>> consumers_of(operator_client& o
     return out;
 }
 
-// A raw HPUB with a reply subject; returns once the server answered the PING after it.
+// A raw HPUB with a reply subject (an empty header block when none is given); returns once the
+// server answered the PING after it.
 void raw_publish_reply(int port, const std::string& subject, const std::string& reply, const std::string& headers,
                        const std::string& body)
 {
-    const int s = test::raw_connect(port);
-    const timeval tv{5, 0};
-    ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out = "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n";
-    const std::string hdr = headers.empty() ? std::string("NATS/1.0\r\n\r\n") : headers;
-    out += "HPUB " + subject + " " + reply + " " + std::to_string(hdr.size()) + " " +
-           std::to_string(hdr.size() + body.size()) + "\r\n" + hdr + body + "\r\nPING\r\n";
-    REQUIRE(::send(s, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size()));
-    std::string in;
-    char buf[4096];
-    for (int i = 0; i < 100 && in.find("PONG") == std::string::npos; ++i) {
-        const ssize_t n = ::recv(s, buf, sizeof buf, 0);
-        if (n <= 0)
-            break;
-        in.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(s);
-    REQUIRE(in.find("PONG") != std::string::npos);
+    test::raw_publish(port, subject, headers.empty() ? test::header_block("") : headers, body, reply);
 }
 
 // A forged v1 ack reply: $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>.
@@ -78,53 +62,6 @@ std::string forged_ack(const std::string& stream, const std::string& consumer, s
            ".1700000000000000000.0";
 }
 
-// A raw subscriber counting what is published on `subject`.
-class raw_counter {
-public:
-    raw_counter(int port, const std::string& subject) : s_(test::raw_connect(port))
-    {
-        const std::string out = "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\nSUB " +
-                                subject + " 1\r\nPING\r\n";
-        (void)::send(s_, out.data(), out.size(), MSG_NOSIGNAL);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~raw_counter()
-    {
-        stop_ = true;
-        thread_.join();
-        ::close(s_);
-    }
-    raw_counter(const raw_counter&) = delete;
-    raw_counter& operator=(const raw_counter&) = delete;
-    std::atomic<int> count{0};
-
-private:
-    void run()
-    {
-        std::string in;
-        char buf[4096];
-        while (!stop_) {
-            pollfd p{s_, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0)
-                continue;
-            const ssize_t n = ::recv(s_, buf, sizeof buf, 0);
-            if (n <= 0)
-                return;
-            in.append(buf, static_cast<std::size_t>(n));
-            for (std::size_t at; (at = in.find("MSG ")) != std::string::npos;) {
-                count.fetch_add(1);
-                in.erase(0, at + 4);
-            }
-            if (in.find("PING\r\n") != std::string::npos) {
-                (void)::send(s_, "PONG\r\n", 6, MSG_NOSIGNAL);
-                in.clear();
-            }
-        }
-    }
-    int s_ = -1;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
 
 std::vector<std::string> collect(nats_link& l, std::size_t want, std::chrono::milliseconds limit)
 {
@@ -241,7 +178,7 @@ TEST_CASE("review consumer2: nothing injected into the consumer's inbox makes a 
     TLVCAST_NEEDS_NATS_SERVER();
     started_pair p;
     [[maybe_unused]] auto& [server, a, b, op] = p;
-    raw_counter reflected(server.port, "evil.>");
+    test::raw_counter reflected(server.port, "evil.>");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     for (const char* stream : {"TLVCAST_order", "TLVCOMMITS_order"})
         for (const auto& c : consumers_of(op, stream)) {
@@ -272,7 +209,7 @@ TEST_CASE("review consumer2: a relay answers no flow control but its own consume
     TLVCAST_NEEDS_NATS_SERVER();
     started_pair p;
     [[maybe_unused]] auto& [server, a, b, op] = p;
-    raw_counter fc(server.port, "$JS.FC.OTHER.>");
+    test::raw_counter fc(server.port, "$JS.FC.OTHER.>");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto consumers = consumers_of(op, "TLVCAST_order");
     REQUIRE(!consumers.empty());
@@ -294,7 +231,7 @@ TEST_CASE("review consumer2: stored flow-control look-alikes make no relay answe
     TLVCAST_NEEDS_NATS_SERVER();
     started_pair p;
     [[maybe_unused]] auto& [server, a, b, op] = p;
-    raw_counter fc(server.port, "$JS.FC.>");
+    test::raw_counter fc(server.port, "$JS.FC.>");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     raw_publish(server.port, "tlvcast.g.order", "NATS/1.0 100 FlowControl Request\r\n\r\n", "");
     raw_publish(server.port, "tlvcast.g.order",

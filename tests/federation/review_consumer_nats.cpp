@@ -59,53 +59,6 @@ void raw_flood(int port, const std::string& subject, const std::string& headers,
     REQUIRE(in.find("PONG") != std::string::npos);
 }
 
-// A raw subscriber counting what is published on `subject` (the attacker's own listener).
-class raw_counter {
-public:
-    raw_counter(int port, const std::string& subject) : s_(test::raw_connect(port))
-    {
-        const std::string out = "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\nSUB " +
-                                subject + " 1\r\nPING\r\n";
-        (void)::send(s_, out.data(), out.size(), MSG_NOSIGNAL);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~raw_counter()
-    {
-        stop_ = true;
-        thread_.join();
-        ::close(s_);
-    }
-    raw_counter(const raw_counter&) = delete;
-    raw_counter& operator=(const raw_counter&) = delete;
-    std::atomic<int> count{0};
-
-private:
-    void run()
-    {
-        std::string in;
-        char buf[4096];
-        while (!stop_) {
-            pollfd p{s_, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0)
-                continue;
-            const ssize_t n = ::recv(s_, buf, sizeof buf, 0);
-            if (n <= 0)
-                return;
-            in.append(buf, static_cast<std::size_t>(n));
-            for (std::size_t at; (at = in.find("MSG ")) != std::string::npos;) { // MSG or HMSG lines
-                count.fetch_add(1);
-                in.erase(0, at + 4);
-            }
-            if (in.find("PING\r\n") != std::string::npos) {
-                (void)::send(s_, "PONG\r\n", 6, MSG_NOSIGNAL);
-                in.clear();
-            }
-        }
-    }
-    int s_ = -1;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
 
 std::uint64_t stored_msgs(operator_client& op, const char* stream)
 {
@@ -148,7 +101,7 @@ TEST_CASE("review consumer: a stored heartbeat look-alike with Nats-Consumer-Sta
     TLVCAST_NEEDS_NATS_SERVER();
     started_pair p;
     [[maybe_unused]] auto& [server, a, b, op] = p;
-    raw_counter reflected(server.port, "evil.reflect");
+    test::raw_counter reflected(server.port, "evil.reflect");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     raw_publish(server.port, "tlvcast.g.order", "NATS/1.0 100 Idle Heartbeat\r\nNats-Consumer-Stalled: evil.reflect\r\n\r\n", "");
     b.publish(bytes_of("after"));
