@@ -3,6 +3,7 @@
 // and SECURE_DELIVER_BATCH written, checked field by field, and handed out in order.
 #include <tlvcast/profile/secure/batch.hpp>
 
+#include "secure/batch_fixture.hpp"
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/crypto/hex.hpp>
@@ -21,14 +22,6 @@ using view = std::span<const std::byte>;
 namespace {
 
 view as_span(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-
-std::vector<view> views(const std::vector<std::string>& v)
-{
-    std::vector<view> out;
-    for (const auto& s : v)
-        out.push_back(as_span(s));
-    return out;
-}
 
 // A batch value built by hand: count, then (length, fill) entries, then `extra` bytes.
 std::vector<std::byte> raw_batch(std::uint16_t count, const std::vector<std::uint16_t>& lengths, std::size_t extra = 0)
@@ -67,7 +60,7 @@ std::vector<std::byte> deliver_value(view batch)
 TEST_CASE("secure batch: write_batch's blob checks, and its cursor gives every message in order", "[secure][batch]")
 {
     const std::vector<std::string> sent{"first", "", std::string(300, 'c'), "last"};
-    const auto v = views(sent);
+    const auto v = test::byte_views(sent);
     std::vector<std::byte> blob;
     std::error_code ec;
     write_batch(v, blob, ec);
@@ -162,7 +155,7 @@ TEST_CASE("secure batch: the wire bytes of PROTOCOL.md's example", "[secure][bat
     const std::vector<std::string> sent{"hi", "", "tlv"};
     std::vector<std::byte> blob;
     std::error_code ec;
-    write_batch(views(sent), blob, ec);
+    write_batch(test::byte_views(sent), blob, ec);
     REQUIRE_FALSE(ec);
     CHECK(crypto::to_hex(blob) == "002b000d00030002686900000003746c76");
     std::vector<std::byte> relayed;
@@ -184,7 +177,7 @@ TEST_CASE("secure batch: the cipher packs what fits, sends a lone or too large m
     std::vector<std::byte> blob;
     std::error_code ec;
     const std::vector<std::string> small(100, std::string(40, 's'));
-    auto v = views(small);
+    auto v = test::byte_views(small);
     const std::size_t n = c.seal_batch(s, v, 0, blob, ec); // 0: the record's max_whole()
     REQUIRE_FALSE(ec);
     CHECK(n == (c.max_whole() - batch_delivered_fixed_size) / 42);
@@ -214,7 +207,7 @@ TEST_CASE("secure batch: the relay opens a batch as one, the client hands out ea
     const std::vector<std::string> sent{"one", "", "three", std::string(200, '4')};
     std::vector<std::byte> blob, plaintext, relayed, text;
     std::error_code ec;
-    REQUIRE(client.seal_batch(s, views(sent), 0, blob, ec) == sent.size());
+    REQUIRE(client.seal_batch(s, test::byte_views(sent), 0, blob, ec) == sent.size());
     CHECK(relay.open(p, blob, plaintext, ec) == crypto::message_kind::batch);
     REQUIRE_FALSE(ec);
     relay.seal_relayed_batch(p, p, test::secure_client_address(3), plaintext, relayed, ec);

@@ -4,6 +4,7 @@
 // loss; what the relay refuses, counted.
 #include <tlvcast/profile/secure/batch.hpp>
 
+#include "secure/batch_fixture.hpp"
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/fragment/nack_fragmenter.hpp>
@@ -22,40 +23,6 @@ namespace {
 
 using sec = profile::secure::cipher;
 using view = std::span<const std::byte>;
-
-template <class Fragmenter>
-std::unique_ptr<test::secure_net<sec, sec, Fragmenter>> make_batch_net(std::size_t n)
-{
-    auto net = std::make_unique<test::secure_net<sec, sec, Fragmenter>>(sec(test::identity(100)));
-    for (std::size_t i = 0; i < n; ++i)
-        net->add_client(sec(test::identity(static_cast<std::uint8_t>(i + 1))));
-    net->start_all();
-    net->run_for(300ms);
-    for (std::size_t i = 0; i < n; ++i) {
-        REQUIRE(net->client(i).current_state() == test::secure_net<sec, sec, Fragmenter>::client_engine::state::established);
-        (void)net->events(i);
-    }
-    return net;
-}
-
-std::vector<std::string> numbered(std::size_t n, std::size_t size)
-{
-    std::vector<std::string> v;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::string s = "m" + std::to_string(i) + ":";
-        s.resize(std::max(size, s.size()), static_cast<char>('a' + i % 26));
-        v.push_back(std::move(s));
-    }
-    return v;
-}
-
-std::vector<view> views(const std::vector<std::string>& v)
-{
-    std::vector<view> out;
-    for (const auto& s : v)
-        out.push_back(std::as_bytes(std::span(s.data(), s.size())));
-    return out;
-}
 
 // The message events of client i, checked to come from client `sender`.
 template <class Net>
@@ -86,16 +53,16 @@ std::size_t records(const Net& net, const endpoint& from, const endpoint& to)
 TEMPLATE_TEST_CASE("secure batch relay: one record in, one per recipient out; every message once, in order, with its sender",
                    "[secure][batch]", fragment::seed_fragmenter, fragment::nack_fragmenter)
 {
-    auto net = make_batch_net<TestType>(4);
+    auto net = test::established_secure_net<TestType>(4);
     // 100 messages of 30 bytes: 35 fill a datagram (1,184 or 1,196 bytes once the relay adds 57),
     // so three batches, each one record in and one per recipient out.
-    const auto sent = numbered(100, 30);
+    const auto sent = test::numbered(100, 30);
     const auto in = net->relay().counters().get(core::relay_counter::messages_in);
     const auto relayed = net->relay().counters().get(core::relay_counter::messages_relayed);
     net->relay_events.clear();
     net->sent.clear();
     std::error_code ec;
-    net->send_batch(0, views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     CHECK(net->client(0).counters().get(core::client_counter::messages_sent) >= sent.size());
     // Only the batches leave at once: three records to the relay (records of the repair layer,
@@ -129,14 +96,14 @@ TEMPLATE_TEST_CASE("secure batch relay: one record in, one per recipient out; ev
 TEMPLATE_TEST_CASE("secure batch relay: many messages take several batches; a large one goes alone; order kept",
                    "[secure][batch]", fragment::seed_fragmenter, fragment::nack_fragmenter)
 {
-    auto net = make_batch_net<TestType>(3);
-    auto sent = numbered(600, 12); // more than max_batch_messages fit in bytes; several batches
+    auto net = test::established_secure_net<TestType>(3);
+    auto sent = test::numbered(600, 12); // more than max_batch_messages fit in bytes; several batches
     sent.insert(sent.begin() + 300, std::string(1150, 'L'));  // too large to share a datagram
     sent.insert(sent.begin() + 301, std::string(3000, 'H'));  // larger than a datagram: fragmented
     sent.insert(sent.begin() + 302, "after the large ones");
     net->sent.clear();
     std::error_code ec;
-    net->send_batch(0, views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     const std::size_t out = records(*net, test::secure_client_address(0), {});
     CHECK(out >= 5);     // 600 x 14 bytes: at least 8 KiB of batches, and the large ones
@@ -149,8 +116,8 @@ TEMPLATE_TEST_CASE("secure batch relay: many messages take several batches; a la
 TEST_CASE("secure batch relay: under loss the repairing Fragmenter delivers each message of a lost batch once",
           "[secure][batch]")
 {
-    auto net = make_batch_net<fragment::nack_fragmenter>(3);
-    const auto sent = numbered(40, 20);
+    auto net = test::established_secure_net<fragment::nack_fragmenter>(3);
+    const auto sent = test::numbered(40, 20);
     int dropped = 0;
     net->tap = [&](test::wire_datagram& d) {
         // The relay's first record to client 2 after the send: the batch.
@@ -163,7 +130,7 @@ TEST_CASE("secure batch relay: under loss the repairing Fragmenter delivers each
     };
     std::error_code ec;
     net->send(0, std::as_bytes(std::span("before", 6)), ec);
-    net->send_batch(0, views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     net->run_for(3s);
     CHECK(dropped == 1);
@@ -178,7 +145,7 @@ TEST_CASE("secure batch relay: a malformed batch is refused whole and counted; n
           "[secure][batch]")
 {
     using profile::secure::max_batch_messages;
-    auto net = make_batch_net<fragment::seed_fragmenter>(3);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(3);
     const auto entry = [](std::vector<std::byte>& v, std::uint16_t len) {
         v.push_back(std::byte{0});
         v.push_back(static_cast<std::byte>(len));
@@ -224,8 +191,8 @@ TEST_CASE("secure batch relay: a malformed batch is refused whole and counted; n
     for (std::size_t i = 1; i < 3; ++i)
         CHECK(texts_from(*net, i, 0).empty());
     // The session is intact: a good batch still goes through.
-    const auto sent = numbered(3, 5);
-    net->send_batch(0, views(sent), ec);
+    const auto sent = test::numbered(3, 5);
+    net->send_batch(0, test::byte_views(sent), ec);
     net->run_for(20ms);
     CHECK(texts_from(*net, 1, 0) == sent);
 }
@@ -233,13 +200,13 @@ TEST_CASE("secure batch relay: a malformed batch is refused whole and counted; n
 TEST_CASE("secure batch relay: a batch too large to reseal (over one TLV with the sender) is counted, sent to nobody",
           "[secure][batch]")
 {
-    auto net = make_batch_net<fragment::seed_fragmenter>(3);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(3);
     // Two entries of 32,740 bytes: a 65,486-byte value, a TLV the client may send (in FRAGMENTs),
     // but 51 bytes more of sender and identity do not fit one.
     const std::vector<std::string> big(2, std::string(32'740, 'Z'));
     std::vector<std::byte> blob;
     std::error_code ec;
-    profile::secure::write_batch(views(big), blob, ec);
+    profile::secure::write_batch(test::byte_views(big), blob, ec);
     REQUIRE_FALSE(ec);
     REQUIRE(blob.size() - wire::tlv_header_size + wire::secure_deliver_fixed_size > 0xffff);
     const auto errors = net->relay().counters().get(core::relay_counter::send_errors);
@@ -250,7 +217,7 @@ TEST_CASE("secure batch relay: a batch too large to reseal (over one TLV with th
     for (std::size_t i = 1; i < 3; ++i)
         CHECK(texts_from(*net, i, 0).empty());
     // What a client's send_batch builds never gets there: 32,740 bytes go alone.
-    net->send_batch(0, views(big), ec);
+    net->send_batch(0, test::byte_views(big), ec);
     REQUIRE_FALSE(ec);
     net->run_for(500ms);
     CHECK(texts_from(*net, 1, 0) == big);

@@ -6,6 +6,7 @@
 #include <tlvcast/profile/secure/batch.hpp>
 #include <tlvcast/profile/secure/messages.hpp>
 
+#include "secure/batch_fixture.hpp"
 #include "secure/sim_helpers.hpp"
 
 #include <tlvcast/fragment/nack_fragmenter.hpp>
@@ -25,41 +26,6 @@ namespace {
 
 using rb_sec = profile::secure::cipher;
 using rb_view = std::span<const std::byte>;
-
-template <class Fragmenter>
-std::unique_ptr<test::secure_net<rb_sec, rb_sec, Fragmenter>> rb_net(std::size_t n)
-{
-    auto net = std::make_unique<test::secure_net<rb_sec, rb_sec, Fragmenter>>(rb_sec(test::identity(100)));
-    for (std::size_t i = 0; i < n; ++i)
-        net->add_client(rb_sec(test::identity(static_cast<std::uint8_t>(i + 1))));
-    net->start_all();
-    net->run_for(300ms);
-    for (std::size_t i = 0; i < n; ++i) {
-        REQUIRE(net->client(i).current_state() ==
-                test::secure_net<rb_sec, rb_sec, Fragmenter>::client_engine::state::established);
-        (void)net->events(i);
-    }
-    return net;
-}
-
-std::vector<std::string> rb_numbered(std::size_t n, std::size_t size)
-{
-    std::vector<std::string> v;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::string s = "r" + std::to_string(i) + ":";
-        s.resize(std::max(size, s.size()), static_cast<char>('a' + i % 26));
-        v.push_back(std::move(s));
-    }
-    return v;
-}
-
-std::vector<rb_view> rb_views(const std::vector<std::string>& v)
-{
-    std::vector<rb_view> out;
-    for (const auto& s : v)
-        out.push_back(std::as_bytes(std::span(s.data(), s.size())));
-    return out;
-}
 
 std::string rb_text(std::span<const std::byte> b)
 {
@@ -103,11 +69,11 @@ TEST_CASE("review batch: a captured batch record replayed, or re-sent from anoth
           "address, delivers nothing more and is attributed to nobody",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::seed_fragmenter>(4);
-    const auto sent = rb_numbered(5, 16);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(4);
+    const auto sent = test::numbered(5, 16, "r");
     const std::size_t mark = net->sent.size();
     std::error_code ec;
-    net->send_batch(0, rb_views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     const auto up = rb_records(*net, mark, test::secure_client_address(0), test::secure_relay_address);
     REQUIRE(up.size() == 1); // one record for the whole batch
@@ -156,7 +122,7 @@ TEST_CASE("review batch: entries that imitate a SECURE_DELIVER naming another me
           "SECURE_DELIVER_BATCH are opaque text from their real sender",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::seed_fragmenter>(3);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(3);
     std::error_code ec;
     // A SECURE_DELIVER as the relay would write it for member 1's message "spoofed".
     std::vector<std::byte> as_deliver;
@@ -167,7 +133,7 @@ TEST_CASE("review batch: entries that imitate a SECURE_DELIVER naming another me
     // A whole SECURE_BATCH of two messages, and the same as member 1's SECURE_DELIVER_BATCH.
     const std::vector<std::string> inner{"inner one", "inner two"};
     std::vector<std::byte> as_batch, as_deliver_batch;
-    profile::secure::write_batch(rb_views(inner), as_batch, ec);
+    profile::secure::write_batch(test::byte_views(inner), as_batch, ec);
     REQUIRE_FALSE(ec);
     profile::secure::messages::deliver(test::secure_client_address(1), net->client(1).cipher().identity_fingerprint(),
                                        rb_view(as_batch).subspan(wire::tlv_header_size), as_deliver_batch, ec,
@@ -175,7 +141,7 @@ TEST_CASE("review batch: entries that imitate a SECURE_DELIVER naming another me
     REQUIRE_FALSE(ec);
     const std::vector<std::string> sent{rb_text(as_deliver), rb_text(as_batch), rb_text(as_deliver_batch), ""};
     const auto in = net->relay().counters().get(core::relay_counter::messages_in);
-    net->send_batch(0, rb_views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     net->run_for(50ms);
     // rb_texts_from checks every event's sender and identity: client 0's, never client 1's.
@@ -189,7 +155,7 @@ TEST_CASE("review batch: a batch built past the client's fit (a whole record) is
           "datagram within max_datagram, each message once, no more than its size again per recipient",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::seed_fragmenter>(3);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(3);
     const std::size_t max_whole = net->client(0).cipher().max_whole();
     const std::size_t max_datagram = net->client(0).cipher().settings().max_datagram;
     // Two entries that make the client's SECURE_BATCH exactly max_whole: it leaves whole, one
@@ -198,7 +164,7 @@ TEST_CASE("review batch: a batch built past the client's fit (a whole record) is
     std::vector<std::string> sent{std::string(len, 'x'), std::string(len, 'y')};
     std::vector<std::byte> blob;
     std::error_code ec;
-    profile::secure::write_batch(rb_views(sent), blob, ec);
+    profile::secure::write_batch(test::byte_views(sent), blob, ec);
     REQUIRE_FALSE(ec);
     REQUIRE(blob.size() == max_whole);
     const std::size_t mark = net->sent.size();
@@ -231,11 +197,11 @@ TEST_CASE("review batch: the most messages a count allows (256, empty) cost the 
           "[review][secure][batch]")
 {
     using profile::secure::max_batch_messages;
-    auto net = rb_net<fragment::seed_fragmenter>(3);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(3);
     const std::vector<std::string> sent(max_batch_messages, std::string());
     std::vector<std::byte> blob;
     std::error_code ec;
-    profile::secure::write_batch(rb_views(sent), blob, ec);
+    profile::secure::write_batch(test::byte_views(sent), blob, ec);
     REQUIRE_FALSE(ec);
     CHECK(blob.size() == wire::tlv_header_size + 2 + 2 * max_batch_messages);
     std::size_t mark = net->sent.size();
@@ -291,14 +257,14 @@ TEST_CASE("review batch: repaired at the relay, a lost batch's original record t
           "twice",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::nack_fragmenter>(3);
-    const auto sent = rb_numbered(20, 20);
+    auto net = test::established_secure_net<fragment::nack_fragmenter>(3);
+    const auto sent = test::numbered(20, 20, "r");
     std::error_code ec;
     net->send(0, std::as_bytes(std::span("before", 6)), ec);
     REQUIRE_FALSE(ec);
     net->run_for(20ms);
     const std::size_t mark = net->sent.size();
-    net->send_batch(0, rb_views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     const auto up = rb_records(*net, mark, test::secure_client_address(0), test::secure_relay_address);
     REQUIRE(up.size() == 1);
@@ -335,8 +301,8 @@ TEST_CASE("review batch: repaired to a recipient, the relay's lost SECURE_DELIVE
           "handed out twice",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::nack_fragmenter>(3);
-    const auto sent = rb_numbered(20, 20);
+    auto net = test::established_secure_net<fragment::nack_fragmenter>(3);
+    const auto sent = test::numbered(20, 20, "r");
     std::error_code ec;
     net->send(0, std::as_bytes(std::span("before", 6)), ec);
     REQUIRE_FALSE(ec);
@@ -351,7 +317,7 @@ TEST_CASE("review batch: repaired to a recipient, the relay's lost SECURE_DELIVE
         }
         return true;
     };
-    net->send_batch(0, rb_views(sent), ec);
+    net->send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     net->run_for(3s);
     REQUIRE_FALSE(lost.empty());
@@ -375,22 +341,22 @@ TEST_CASE("review batch: repaired to a recipient, the relay's lost SECURE_DELIVE
 
 TEST_CASE("review batch: a client whose session is not established sends no batch", "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::seed_fragmenter>(2);
+    auto net = test::established_secure_net<fragment::seed_fragmenter>(2);
     const std::size_t late = net->add_client(rb_sec(test::identity(9)));
-    const auto sent = rb_numbered(3, 8);
+    const auto sent = test::numbered(3, 8, "r");
     std::error_code ec;
-    net->send_batch(late, rb_views(sent), ec);
+    net->send_batch(late, test::byte_views(sent), ec);
     CHECK(ec == errc::not_ready);
     net->start(late);
     const std::size_t mark = net->sent.size();
-    net->send_batch(late, rb_views(sent), ec); // its hello is out, no answer yet
+    net->send_batch(late, test::byte_views(sent), ec); // its hello is out, no answer yet
     CHECK(ec == errc::not_ready);
     CHECK(rb_records(*net, mark, test::secure_client_address(late), test::secure_relay_address).empty());
     net->run_for(300ms);
     REQUIRE(net->client(late).current_state() ==
             test::secure_net<rb_sec, rb_sec, fragment::seed_fragmenter>::client_engine::state::established);
     (void)net->events(0);
-    net->send_batch(late, rb_views(sent), ec);
+    net->send_batch(late, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     net->run_for(50ms);
     CHECK(rb_texts_from(*net, 0, late) == sent);
@@ -414,10 +380,10 @@ TEST_CASE("review batch: an IPv6 sender's batches, sized by the client, still fi
     REQUIRE(net.client(0).current_state() == net6_type::client_engine::state::established);
     REQUIRE(net.client(1).current_state() == net6_type::client_engine::state::established);
     (void)net.events(1);
-    const auto sent = rb_numbered(100, 30);
+    const auto sent = test::numbered(100, 30, "r");
     const std::size_t mark = net.sent.size();
     std::error_code ec;
-    net.send_batch(0, rb_views(sent), ec);
+    net.send_batch(0, test::byte_views(sent), ec);
     REQUIRE_FALSE(ec);
     net.run_for(50ms);
     const std::size_t up = rb_records(net, mark, net.client_address(0), net.relay_address).size();
@@ -440,11 +406,11 @@ TEST_CASE("review batch: a batch larger than a datagram, both ways in FRAGMENTs 
           "fragment to a recipient lost and turning up late: every message once, in order",
           "[review][secure][batch]")
 {
-    auto net = rb_net<fragment::nack_fragmenter>(3);
-    const auto sent = rb_numbered(10, 490); // about 4,950 bytes: several FRAGMENTs to the relay and from it
+    auto net = test::established_secure_net<fragment::nack_fragmenter>(3);
+    const auto sent = test::numbered(10, 490, "r"); // about 4,950 bytes: several FRAGMENTs to the relay and from it
     std::vector<std::byte> blob;
     std::error_code ec;
-    profile::secure::write_batch(rb_views(sent), blob, ec);
+    profile::secure::write_batch(test::byte_views(sent), blob, ec);
     REQUIRE_FALSE(ec);
     REQUIRE(blob.size() > 4 * net->client(0).cipher().max_whole());
     std::vector<std::byte> lost;
@@ -496,7 +462,7 @@ TEST_CASE("review batch: what one batch adds to a recipient's event queue stays 
         sent.push_back(std::to_string(i));
     std::vector<std::byte> blob;
     std::error_code ec;
-    profile::secure::write_batch(rb_views(sent), blob, ec);
+    profile::secure::write_batch(test::byte_views(sent), blob, ec);
     REQUIRE_FALSE(ec);
     const auto dropped = net.client(1).counters().get(core::client_counter::events_dropped);
     net.send_sealed(0, blob, ec);
