@@ -102,9 +102,9 @@ public:
     /// messages libnats never delivers it skips, and the removed ones between them.
     static constexpr std::size_t max_skips_per_watch = 256;
 
-    /// Between publications: once a second, a consumer that delivered nothing while the stream grew
-    /// past what it delivered is re-created (it lived on a node that died: seen to stall for good
-    /// without this); so is one after `again` (a reconnection), retried until it works. Stored
+    /// Between publications: once a second, a consumer that delivered nothing for a second while the
+    /// stream held more than it delivered is re-created (it lived on a node that died: seen to stall
+    /// for good without this); so is one after `again` (a reconnection), retried until it works. Stored
     /// messages that libnats would never deliver (skip_unreadable()), from the next one the stream
     /// holds on, are offered to `skipped(seq, subject)` in order, which skips each (skip()) and hands
     /// on something in its place, before the re-created consumer delivers anything after them.
@@ -116,7 +116,14 @@ public:
             next_watch_ = now + std::chrono::seconds(1);
             const std::uint64_t delivered = last_seq_.load();
             const auto st = stream_seqs(js_, stream_);
-            if (st && st->last > std::max(delivered, floor_.load()) && delivered == watched_seq_) {
+            // Stalled: what the stream held a watch ago is still not delivered, and nothing was
+            // since. A message stored just before this watch, its delivery under way, is no stall
+            // (re-creating for it churned consumers under load).
+            const std::uint64_t past = std::max(delivered, floor_.load());
+            const bool stalled = st && st->last > past && watched_last_ > past && delivered == watched_seq_;
+            if (st)
+                watched_last_ = st->last;
+            if (stalled) {
                 for (const auto& [seq, subject] : skip_unreadable(delivered, st->first, st->last))
                     if (!skipped(seq, subject))
                         break; // a delivery came first
@@ -440,6 +447,7 @@ private:
     std::atomic<bool> rewind_{false};                    // check_gap(): re-create the consumer after last_seq_
     std::chrono::steady_clock::time_point next_watch_{}; // publisher thread only
     std::uint64_t watched_seq_ = 0;                      // last_seq_ at the previous watch
+    std::uint64_t watched_last_ = 0;                     // the stream's last sequence then
 };
 
 /// The JetStream deduplication id of the `n`th envelope a link publishes: its last 32 bytes (the
