@@ -93,6 +93,7 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"repair_gone_sent", "Answers that a datagram asked for is no longer cached."},
         {"repair_starts_resent", "NACKs from seq 0 below where a member's part of a shared stream begins, answered with that start again."},
         {"repair_duplicates", "Repaired datagrams already delivered or held."},
+        {"repair_delivered_early", "Whole messages delivered ahead of a gap being repaired (--unordered)."},
         {"repair_unrecoverable", "Gaps given up on."},
         {"repair_cache_evictions", "Datagrams evicted from a sender's repair cache."},
         {"repair_held_dropped", "Datagrams beyond the window or the held bytes: dropped."},

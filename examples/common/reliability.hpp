@@ -81,6 +81,20 @@ using repairing_fragmenter = fragment::nack_fragmenter;
 template <class Cipher>
 using fragmenter_for = std::conditional_t<Cipher::has_record_layer, repairing_fragmenter, fragment::seed_fragmenter>;
 
+/// --unordered's help text (both programs).
+#define TLVCAST_EXAMPLES_UNORDERED_HELP                                                                    \
+    "a message that fits one datagram is delivered as soon as it arrives, ahead of\n"                    \
+    "                     a lost one still being repaired (still exactly once; larger messages still\n"   \
+    "                     complete in order). Order end to end needs ordered relay and clients.\n"       \
+    "                     Needs --reliability nack or nack+fec"
+
+/// --unordered needs the repair layer (it orders nothing without it).
+inline void check_unordered(bool unordered, reliability r)
+{
+    if (unordered && r == reliability::none)
+        throw usage_error("option --unordered needs --reliability nack or nack+fec");
+}
+
 /// --slow-receiver (the relay's): hold or drop (docs/DESIGN.md "Flow and congestion control").
 inline fragment::slow_receiver_policy read_slow_receiver(arg_reader& args)
 {
@@ -99,13 +113,16 @@ inline const char* slow_receiver_name(fragment::slow_receiver_policy p)
 
 /// Fragments sized to the cipher's records (less REPAIR_DATA's header when repairing, and 4 bytes
 /// more with FEC: a REPAIR_PARITY is that much longer than the datagrams it covers).
+/// `ordered` false: --unordered (repair_limits::ordered).
 template <class Cipher>
 fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r,
-                                       fragment::slow_receiver_policy slow = fragment::slow_receiver_policy::block)
+                                       fragment::slow_receiver_policy slow = fragment::slow_receiver_policy::block,
+                                       bool ordered = true)
 {
     if constexpr (Cipher::has_record_layer) {
         fragment::repair_limits lim;
         lim.slow_receiver = slow; // a client blocks at its window; a relay holds or drops
+        lim.ordered = ordered;
         lim.repair = r != reliability::none;
         lim.fec_k = r == reliability::nack_fec ? lim.fec_k : 0; // 0: no FEC
         const std::size_t header = (lim.repair ? wire::tlv_header_size + wire::repair_header_size : 0) +
@@ -115,7 +132,7 @@ fragmenter_for<Cipher> make_fragmenter(const Cipher& c, reliability r,
         return repairing_fragmenter(
             fragment::seed_fragmenter(fragment::limits{}, c.fragment_payload() - header, c.max_whole() - header), lim);
     } else {
-        (void)c, (void)r, (void)slow;
+        (void)c, (void)r, (void)slow, (void)ordered;
         return fragment::seed_fragmenter{};
     }
 }
@@ -133,6 +150,7 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"repair_gone_sent", s.gone_sent},
             {"repair_starts_resent", s.starts_resent},
             {"repair_duplicates", s.duplicates},
+            {"repair_delivered_early", s.delivered_early},
             {"repair_unrecoverable", s.unrecoverable},
             {"repair_cache_evictions", s.cache_evictions},
             {"repair_held_dropped", s.held_dropped},

@@ -95,7 +95,7 @@ public:
     // The fragmenter is built from the cipher before the cipher moves into the client (taking it
     // by rvalue reference here moves nothing while the arguments are evaluated).
     // The secure client's fragments must each fit one record: their size comes from the cipher.
-    chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), ex::make_fragmenter(cipher, s.reliability)) {}
+    chat(const settings& s, Cipher cipher) : chat(s, std::move(cipher), ex::make_fragmenter(cipher, s.reliability, tlvcast::fragment::slow_receiver_policy::block, !s.unordered)) {}
 
 private:
     chat(const settings& s, Cipher&& cipher, ex::fragmenter_for<Cipher> f)

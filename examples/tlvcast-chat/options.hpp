@@ -37,6 +37,7 @@ struct chat_settings : common_settings {
     bool delivery_chosen = false; ///< no --delivery: multicast if this host can join the data group
     bool listen = false;          ///< --listen: read no input, receive until SIGINT or SIGTERM
     bool verbose = false;         ///< -v: the client's counters on stderr at exit
+    bool unordered = false;       ///< --unordered (repair_limits::ordered false)
     std::optional<examples::reliability> reliability_given;
     /// --reliability, after parsing: the profile's default when not given.
     examples::reliability reliability = examples::reliability::none;
@@ -88,6 +89,10 @@ inline chat_settings parse_chat_options(int argc, char** argv)
             s.verbose = true;
         } else if (name == "--reliability")
             s.reliability_given = read_reliability(args);
+        else if (name == "--unordered") {
+            args.no_value();
+            s.unordered = true;
+        }
         else if (name == "--relay-fingerprint")
             s.relay_fingerprint = read_fingerprint(args);
         else if (name == "--known-relays")
@@ -103,6 +108,7 @@ inline chat_settings parse_chat_options(int argc, char** argv)
             args.unknown();
     }
     s.reliability = check_reliability(s.reliability_given, s.profile);
+    check_unordered(s.unordered, s.reliability);
     // A chatting group member without --delivery tries multicast first (main() falls back).
     if (s.profile == profile::group && !s.delivery && !s.certify && !s.print_identity) {
         s.delivery = tlvcast::profile::group::delivery::multicast;

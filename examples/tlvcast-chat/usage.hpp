@@ -94,6 +94,7 @@ Options:
   --linger S                listening time after the end of input (default 0.3, at most 3600)
   --listen                  receive only: read no input, listen until SIGINT or SIGTERM (no --linger)
   --reliability R           )" TLVCAST_EXAMPLES_RELIABILITY_HELP R"(
+  --unordered               )" TLVCAST_EXAMPLES_UNORDERED_HELP R"(
   --json                    one JSON object per line on stdout instead of text for people (the
                             schema: docs/CLI.md, installed in share/doc/tlvcast/)
   -q, --quiet               people's text: no status lines (registration, joins and leaves, epochs,

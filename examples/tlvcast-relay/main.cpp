@@ -51,6 +51,7 @@ struct settings : tlvcast::examples::common_settings {
     /// after slow_hold, 3 s).
     tlvcast::fragment::slow_receiver_policy slow_receiver = tlvcast::fragment::slow_receiver_policy::hold;
     bool slow_receiver_given = false;
+    bool unordered = false; ///< --unordered: forward whole messages ahead of a gap (repair_limits::ordered)
     std::string roster_file, admin_key_file; ///< group: the relay's own admission check, when given
     ex::federation_settings federation;       ///< --federate and its options (docs/FEDERATION.md)
     bool federation_group_given = false;
@@ -98,6 +99,9 @@ settings parse(int argc, char** argv)
         else if (name == "--slow-receiver") {
             s.slow_receiver = ex::read_slow_receiver(args);
             s.slow_receiver_given = true;
+        } else if (name == "--unordered") {
+            args.no_value();
+            s.unordered = true;
         } else if (name == "--seal-unicast") {
             args.no_value();
             s.seal_unicast = true;
@@ -107,6 +111,7 @@ settings parse(int argc, char** argv)
     ex::check_common(s);
     ex::check_federation(s.federation, s.profile, s.federation_group_given);
     s.reliability = ex::check_reliability(s.reliability_given, s.profile);
+    ex::check_unordered(s.unordered, s.reliability);
     if (s.slow_receiver_given && s.reliability == ex::reliability::none)
         throw ex::usage_error("option --slow-receiver needs --reliability nack or nack+fec");
     if (s.quiet && s.verbose)
@@ -290,7 +295,7 @@ int run(const settings& s)
     // Secure deliveries leave whole in one record when they fit, else in record-sized fragments
     // (repaired with --reliability nack); the seed relay's SENDER_INFO always leaves whole (the
     // fragmenter knows it from the type table).
-    auto frag = ex::make_fragmenter(cipher, s.reliability, s.slow_receiver);
+    auto frag = ex::make_fragmenter(cipher, s.reliability, s.slow_receiver, !s.unordered);
     relay_type<Cipher> relay(tlvcast::transport::asio_udp::bind_group(io, s.udp), std::move(cipher), std::move(frag),
                              relay_options(s, timeout),
                              tlvcast::core::relay_driver_options{s.threads, 4096});

@@ -79,6 +79,7 @@ Options:
                      dropped client's backlog is released (a slow_receiver event); what it
                      missed it learns as unrecoverable gaps, and it is reliable again once it
                      caught up. Needs --reliability nack
+  --unordered        )" TLVCAST_EXAMPLES_UNORDERED_HELP R"(
   --stats-interval S print the stats every S seconds (default: only on SIGUSR1 or SIGHUP, and at exit)
   --metrics-file PATH  write the counters in Prometheus's text format to PATH, for node_exporter's
                      textfile collector (Debian's: /var/lib/prometheus/node-exporter/*.prom): at

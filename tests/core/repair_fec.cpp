@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <numeric>
 #include <vector>
 
 using namespace tlvcast;
@@ -22,24 +21,6 @@ namespace {
 
 using plain = fragment::nack_fragmenter;
 using with_fec = fragment::basic_nack_fragmenter<fragment::seed_fragmenter, fragment::fec::cm256_codec>;
-
-struct totals {
-    std::uint64_t lost = 0, nacks = 0, repairs = 0, recovered = 0, unrecoverable = 0, data = 0, parity = 0;
-    std::vector<double> ms;
-    void add(const outcome& o)
-    {
-        lost += o.lost, nacks += o.nacks, repairs += o.repairs, recovered += o.recovered;
-        unrecoverable += o.unrecoverable;
-        data += o.data, parity += o.parity;
-        ms.insert(ms.end(), o.delivery_ms.begin(), o.delivery_ms.end());
-    }
-    double quantile(double q)
-    {
-        std::sort(ms.begin(), ms.end());
-        return ms.empty() ? 0 : ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
-    }
-    double mean() const { return ms.empty() ? 0 : std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size()); }
-};
 
 std::uint64_t fec_seeds()
 {

@@ -361,6 +361,8 @@ private:
     void deliver(const endpoint& source, detail::rx_stream& s, std::uint32_t seq, std::span<const std::byte> datagram,
                  time_point now);
     void drain(const endpoint& source, detail::rx_stream& s, time_point now);
+    static bool is_fragment_datagram(std::span<const std::byte> datagram) noexcept;
+    void push_ready(const endpoint& source, std::span<const std::byte> message);
     void give_up(const endpoint& source, detail::rx_stream& s, std::uint32_t end, time_point now);
     // The message `s` was in the middle of can no longer complete: its fragments leave the inner
     // reassembler now (with an Inner that forgets one message; else give_up forgets the source).

@@ -57,6 +57,12 @@ struct repair_limits {
     /// Receiver: a stream first heard at a seq below this is read from seq 0 (the first datagrams
     /// were lost); one first heard later is read from there on (a receiver that joined late).
     std::uint32_t backfill = 256;
+    /// Receiver: true delivers each stream in its order. false (unordered): a datagram that holds
+    /// a whole message is handed on as soon as it arrives, ahead of a gap still being repaired
+    /// (lower latency under loss, as NORM delivers each object once it completes); it keeps its
+    /// place in the stream and is never delivered again. A message in several datagrams still
+    /// completes in stream order (its reassembly takes its parts in order). Exactly once either way.
+    bool ordered = true;
     /// Receiver: a gap in a unicast stream is NACKed after a random delay in [0, nack_backoff)
     /// (a little patience for a datagram that is only late).
     duration nack_backoff = std::chrono::milliseconds(2);
@@ -182,6 +188,7 @@ struct nack_fragmenter_stats {
     std::uint64_t data_sent = 0;           ///< REPAIR_DATA datagrams first sent
     std::uint64_t data_received = 0;       ///< REPAIR_DATA datagrams received (duplicates included)
     std::uint64_t duplicates = 0;          ///< REPAIR_DATA already delivered or held
+    std::uint64_t delivered_early = 0;     ///< whole messages handed on ahead of a gap (repair_limits::ordered false)
     std::uint64_t nacks_sent = 0;          ///< REPAIR_NACKs sent
     std::uint64_t nacks_received = 0;      ///< REPAIR_NACKs received for a known stream
     std::uint64_t nacks_refused = 0;       ///< NACKs for an unknown stream, from a stranger or without a port

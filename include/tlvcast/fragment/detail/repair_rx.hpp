@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct rx_stream {
     std::uint32_t next = 0;
     std::uint32_t high = 0;
     std::map<std::uint32_t, std::vector<std::byte>> held;
+    /// Held seqs whose whole message was handed on ahead of the gap (repair_limits::ordered false):
+    /// they move `next` on when the gap closes, and are not delivered again. Always a subset of
+    /// `held`'s keys (what drops a held datagram drops its mark).
+    std::set<std::uint32_t> early;
     std::size_t held_bytes = 0;
     time_point nack_due = no_timer;
     unsigned tries = 0;            ///< NACKs since the stream last moved on (their interval doubles)
@@ -109,6 +114,7 @@ struct rx_stream {
             if (it->first >= end) {
                 bytes += it->second.size();
                 held_bytes -= it->second.size();
+                early.erase(it->first);
                 it = held.erase(it);
             } else {
                 high = std::max(high, it->first + 1);
@@ -177,6 +183,7 @@ struct rx_stream {
             bytes += held.begin()->second.size();
             held.erase(held.begin());
         }
+        early.erase(early.begin(), early.lower_bound(seq));
         held_bytes -= bytes;
         return bytes;
     }
@@ -190,6 +197,7 @@ struct rx_stream {
             bytes += it->second.size();
             it = held.erase(it);
         }
+        early.erase(early.lower_bound(seq), early.end());
         held_bytes -= bytes;
         return bytes;
     }

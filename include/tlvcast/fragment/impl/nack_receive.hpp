@@ -96,6 +96,13 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_data(const endpoint& f
         s.held.emplace(d.seq, std::vector<std::byte>(d.datagram.begin(), d.datagram.end()));
         s.held_bytes += d.datagram.size();
         total_held_ += d.datagram.size();
+        // Unordered: a whole message goes on now. Only once held: a datagram that could not be
+        // held is asked for again, and must not be delivered a second time then.
+        if (!lim_.ordered && !is_fragment_datagram(d.datagram)) {
+            push_ready(key.first, d.datagram);
+            s.early.insert(d.seq);
+            ++stats_.delivered_early;
+        }
     }
     if (fec_on() && !s.fec.blocks.empty())
         try_recover(from, d.stream, s, now); // this datagram may complete what a block's parity needs
@@ -121,11 +128,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& s
     if (s.partial && (!is_fragment || *s.partial != msg_id))
         cut_partial(source, s);
     if (!is_fragment) { // a whole message
-        auto& slot = ready_.push_back();
-        slot.from = source;
-        if (slot.message.capacity() < datagram.size()) // rounded up: buffers rotate with the caller's
-            slot.message.reserve(std::bit_ceil(datagram.size()));
-        slot.message.assign(datagram.begin(), datagram.end());
+        push_ready(source, datagram);
         return;
     }
     scratch_.clear();
@@ -150,13 +153,38 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::deliver(const endpoint& s
 
 template <class Inner, class Parity, class Congestion>
     requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+bool basic_nack_fragmenter<Inner, Parity, Congestion>::is_fragment_datagram(std::span<const std::byte> datagram) noexcept
+{
+    std::error_code ec;
+    wire::tlv_reader r(datagram);
+    wire::tlv t;
+    return !r.next(t, ec) || t.type() == wire::tlv_type::fragment; // unreadable: never early
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::push_ready(const endpoint& source,
+                                                                  std::span<const std::byte> message)
+{
+    auto& slot = ready_.push_back();
+    slot.from = source;
+    if (slot.message.capacity() < message.size()) // rounded up: buffers rotate with the caller's
+        slot.message.reserve(std::bit_ceil(message.size()));
+    slot.message.assign(message.begin(), message.end());
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
 void basic_nack_fragmenter<Inner, Parity, Congestion>::drain(const endpoint& source, detail::rx_stream& s, time_point now)
 {
     while (!s.held.empty() && s.held.begin()->first == s.next) {
         auto node = s.held.extract(s.held.begin());
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
-        deliver(source, s, node.key(), node.mapped(), now);
+        if (s.early.erase(node.key()) == 0)
+            deliver(source, s, node.key(), node.mapped(), now);
+        else if (s.partial)
+            cut_partial(source, s); // a whole message came after the one cut short, as deliver() says
         if (fec_on())
             keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
@@ -231,9 +259,11 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
             s.start(m.value, lim_);
         if (authenticated && m.value >= s.next && m.value < s.high) {
             // The source's own word: nothing at or past `value` was sent (a spoofed tail or
-            // datagram said otherwise).
-            s.high = m.value;
-            total_held_ -= s.drop_from(m.value);
+            // datagram said otherwise). Never below a datagram delivered early: this tail is
+            // older than it (delayed), and dropping it would deliver it again when resent.
+            const std::uint32_t end = s.early.empty() ? m.value : std::max(m.value, *s.early.rbegin() + 1);
+            s.high = end;
+            total_held_ -= s.drop_from(end);
         }
         s.heard_up_to(m.value, lim_);
         if (!group_stream(m.stream) && !s.has_gap())
