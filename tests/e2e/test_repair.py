@@ -7,7 +7,7 @@ the secure profile and in the group profile (multicast and unicast delivery). Th
 before the loss starts (the handshake's own retransmission is tested elsewhere). With --reliability
 none, the same loss loses lines: the test shows the difference is the repair layer's. With
 --reliability nack+fec (a build with libcm256cc) the same at 20%, with parity sent and datagrams
-rebuilt from it. Each run prints the datagrams iptables dropped, the NACKs and repairs, and how long
+rebuilt from it. With --unordered, every line once and intact, in any order. Each run prints the datagrams iptables dropped, the NACKs and repairs, and how long
 the last receiver took to have every line."""
 import os
 import subprocess
@@ -31,15 +31,16 @@ def lines():
     return out
 
 
-def exchange(profile, loss, reliability="nack", *member_opts):
+def exchange(profile, loss, reliability="nack", *member_opts, relay_extra=(), spacing=0.01):
     """Relay + sender + 3 receivers; returns (lines each receiver got, the relay's stats)."""
-    relay, sender, receivers = harness.lossy_group(args.relay, args.chat, profile, loss, ("--reliability", reliability),
+    relay, sender, receivers = harness.lossy_group(args.relay, args.chat, profile, loss,
+                                                   ("--reliability", reliability, *relay_extra),
                                                    ("--reliability", reliability, *member_opts))
     sent = lines()
     start = time.monotonic()
     for text in sent:
         sender.send_line(text)
-        time.sleep(0.01)
+        time.sleep(spacing)
     deadline = time.monotonic() + 30
     if reliability == "none":
         time.sleep(2)  # what is lost stays lost: no need to wait longer
@@ -116,6 +117,20 @@ def test_fec_repair():
         check(stats.get("fec_recovered", 0) > 0, f"nothing rebuilt from parity at the relay: {stats}")
 
 
+def test_unordered():
+    # --unordered on the relay and the members: every line once and intact, in any order; lines that
+    # fit one datagram may pass a 20 KB one or a line still being repaired.
+    # Lines 2 ms apart: more of them arrive while an earlier one is being repaired.
+    sent, got, stats = exchange("secure", 0.2, "nack", "--unordered", relay_extra=("--unordered",), spacing=0.002)
+    for i, g in enumerate(got):
+        check(sorted(g) == sorted(sent), f"unordered: receiver {i + 1} got {len(g)} lines, {len(set(g))} distinct, "
+              f"{len(set(sent) - set(g))} missing")
+    early = stats.get("repair_delivered_early", 0)
+    print(f"  unordered: the relay delivered {early} lines ahead of a gap; receivers' order differed from the "
+          f"sender's at {sum(g != sent for g in got)} of {len(got)}", flush=True)
+    check(early > 0, f"the relay delivered nothing early at 20% loss: {stats}")
+
+
 def test_without_repair_lines_are_lost():
     # The control: the same run without repair loses lines (what the repair layer adds).
     sent, got, stats = exchange("secure", 0.2, "none")
@@ -125,5 +140,5 @@ def test_without_repair_lines_are_lost():
 
 if __name__ == "__main__":
     sys.exit(harness.main("e2e repair", [test_secure_repair, test_group_repair_multicast, test_group_repair_unicast,
-                                         test_fec_repair, test_without_repair_lines_are_lost],
+                                         test_fec_repair, test_unordered, test_without_repair_lines_are_lost],
                           lambda: (set_loss(0), cleanup()), sys.modules[__name__]))
