@@ -334,7 +334,7 @@ TEST_CASE("nack_fragmenter: REPAIR_START says where a receiver's part of a group
     r = hear({{&start, true}, {&later, true}, {&data[11], false}, {&data[12], false}});
     CHECK(r.got.empty()); // 10 missing: 11 and 12 wait for it
     CHECK(r.nacks > 0);
-    // Refused bare (spoofable), and for a stream of one receiver.
+    // Refused bare (spoofable), and for a stream of one receiver that it does not read.
     auto bare = make(3);
     datagram_batch out;
     std::vector<std::byte> m;

@@ -61,7 +61,8 @@ struct repair_limits {
     /// a whole message is handed on as soon as it arrives, ahead of a gap still being repaired
     /// (lower latency under loss, as NORM delivers each object once it completes); it keeps its
     /// place in the stream and is never delivered again. A message in several datagrams still
-    /// completes in stream order (its reassembly takes its parts in order). Exactly once either way.
+    /// completes in stream order (its reassembly takes its parts in order), and so does what comes
+    /// bare (a group's stream heard without its source's records: a spoof could take a place).
     bool ordered = true;
     /// Receiver: a gap in a unicast stream is NACKed after a random delay in [0, nack_backoff)
     /// (a little patience for a datagram that is only late).
@@ -198,6 +199,7 @@ struct nack_fragmenter_stats {
     std::uint64_t retransmitted_bytes = 0; ///< bytes of the datagrams retransmitted
     std::uint64_t gone_sent = 0;           ///< REPAIR_GONEs sent (asked for what the cache dropped)
     std::uint64_t starts_resent = 0;       ///< NACKs from 0 below a receiver's start answered with its REPAIR_START again
+    std::uint64_t starts_after_ack = 0;    ///< NACKs below what a unicast destination acknowledged (a process restarted there) answered with REPAIR_START
     std::uint64_t tails_sent = 0;          ///< REPAIR_TAILs sent
     std::uint64_t acks_sent = 0;           ///< REPAIR_ACKs sent
     std::uint64_t acks_received = 0;       ///< REPAIR_ACKs from a unicast stream's destination

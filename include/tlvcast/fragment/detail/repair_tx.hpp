@@ -66,6 +66,9 @@ struct tx_stream {
     time_point tail_due = no_timer;
     unsigned tails_sent = 0;    ///< since the last new datagram (their interval doubles)
     std::uint32_t acked = 0;    ///< every seq below was delivered (unicast destinations' ACKs)
+    /// The destination's own cumulative ACK: `acked` also moves on past what a destination dropped
+    /// from reliability was sent, which it never acknowledged.
+    std::uint32_t ack_heard = 0;
     time_point used{};
     repair_budget budget;       ///< bytes this stream may still retransmit (repair_bytes_per_second)
     /// Repairs go to each asker alone (a destination the caller copies to several receivers that

@@ -98,9 +98,12 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_data(const endpoint& f
         total_held_ += d.datagram.size();
         // Unordered: a whole message goes on now. Only once held: a datagram that could not be
         // held is asked for again, and must not be delivered a second time then.
-        if (!lim_.ordered && !is_fragment_datagram(d.datagram)) {
+        // Not a bare datagram (a group's stream heard without its source's records): a spoof of
+        // it would keep its seq, and what the source says of the stream could not take it back.
+        if (!lim_.ordered && from.port != 0 && !is_fragment_datagram(d.datagram)) {
             push_ready(key.first, d.datagram);
             s.early.insert(d.seq);
+            ++s.delivered; // a busy stream (the last to be evicted)
             ++stats_.delivered_early;
         }
     }
@@ -181,14 +184,15 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::drain(const endpoint& sou
         auto node = s.held.extract(s.held.begin());
         s.held_bytes -= node.mapped().size();
         total_held_ -= node.mapped().size();
-        if (s.early.erase(node.key()) == 0)
+        const bool early = s.early.erase(node.key()) != 0;
+        if (!early)
             deliver(source, s, node.key(), node.mapped(), now);
         else if (s.partial)
             cut_partial(source, s); // a whole message came after the one cut short, as deliver() says
         if (fec_on())
             keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
-        ++s.delivered;
+        s.delivered += !early; // counted when it went on
     }
 }
 
@@ -241,8 +245,9 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
     const bool authenticated = from.port != 0;
     const bool tail = t.type() == wire::tlv_type::repair_tail;
     const bool start = t.type() == wire::tlv_type::repair_start;
-    if (start && (!authenticated || !group_stream(m.stream) || m.value == detail::rx_stream::max_seq)) {
-        ++stats_.refused; // only the source's word, only for a group's stream
+    if (start && (!authenticated || m.value == detail::rx_stream::max_seq ||
+                  (!group_stream(m.stream) && !rx_.contains(key_of(from, m.stream))))) {
+        ++stats_.refused; // only the source's word; of a unicast stream, only one being read
         ec = errc::unexpected_type;
         return;
     }
@@ -270,9 +275,15 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
             s.ack_due = now; // the source keeps telling until it hears this
     } else if (start) {
         // Where this receiver's part of a group stream begins (a relay's member that joined it
-        // mid-way): nothing before is asked for or lost.
-        total_held_ -= s.anchor_at(m.value, lim_);
-        drain(key.first, s, now);
+        // mid-way), or of a unicast stream it read from 0 though a previous process at its
+        // address acknowledged the start (forward only: what it delivered stays delivered):
+        // nothing before is asked for or lost.
+        // Not one that would drop a datagram delivered early (beyond its window): older than it.
+        const bool drops_early = !s.early.empty() && std::uint64_t{*s.early.rbegin()} >= std::uint64_t{m.value} + lim_.window;
+        if ((group_stream(m.stream) || m.value > s.next) && !drops_early) {
+            total_held_ -= s.anchor_at(m.value, lim_);
+            drain(key.first, s, now);
+        }
     } else if (s.started && m.first <= s.next && std::uint64_t{m.first} + m.value > s.next) {
         // The source no longer has next..: that much of the gap is lost.
         const std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{m.first} + m.value, s.gap_end());

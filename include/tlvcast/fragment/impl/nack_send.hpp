@@ -101,6 +101,8 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_ack(const endpoint& fr
         s->gone_to = s->next; // what it was sent uncached is as gone as what the shed released
     if (s->shed && m.value == s->next)
         s->shed = false; // it caught up with everything, gaps skipped: reliable again
+    if (m.value <= s->next)
+        s->ack_heard = std::max(s->ack_heard, m.value);
     if (m.value > s->acked && m.value <= s->next) {
         congestion_.on_ack(s->flow, s->ack_to(m.value), lim_);
         if (s->over_since != time_point::min() && s->in_flight < window_of(*s)) {
@@ -166,25 +168,34 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     // it, or heard the stream before, never asks for 0): it gets that again, to itself under its
     // records, and none of what it asked for below it. Any other NACK below its start names what
     // it lost as a member (at an address since changed, or before it left and was added back).
-    const auto st = s.starts.find(from);
-    if (st != s.starts.end() &&
-        std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.first == 0; })) {
+    // Both: the ranges are cut at `start`, and the asker told where its part begins.
+    const auto start_at = [&](std::uint32_t start) {
         bool below = false;
         for (auto& r : ranges_) {
-            if (r.first >= st->second)
+            if (r.first >= start)
                 continue;
             below = true;
             const std::uint64_t end = std::uint64_t{r.first} + r.count;
-            r.count = end > st->second ? static_cast<std::uint16_t>(end - st->second) : std::uint16_t{0};
-            r.first = st->second;
+            r.count = end > start ? static_cast<std::uint16_t>(end - start) : std::uint16_t{0};
+            r.first = start;
         }
         if (below) {
             const std::size_t mark = out.mark();
-            wire::append_repair_start(out.bytes(), s.id, st->second);
+            wire::append_repair_start(out.bytes(), s.id, start);
             out.commit(from, mark);
-            ++stats_.starts_resent;
         }
-    }
+        return below;
+    };
+    const auto st = s.starts.find(from);
+    if (st != s.starts.end() &&
+        std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.first == 0; }))
+        stats_.starts_resent += start_at(st->second);
+    // A unicast destination asking below what it acknowledged is not the process that acknowledged
+    // it (one restarted at that address, or one that forgot the stream): what lies below was
+    // delivered there. It is told where its part begins, not that it lost them (GONE: an
+    // `unrecoverable` event for messages sent before it existed).
+    if (!group_stream(s.id) && !s.asker_only && from == s.to && s.ack_heard > 0)
+        stats_.starts_after_ack += start_at(s.ack_heard);
     if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
         ++stats_.window_decreases;
     // An asker_only stream's repair reaches the asker alone: it serves no other receiver (no
