@@ -92,6 +92,7 @@ inline std::string_view relay_counter_help(std::string_view name)
         {"repair_retransmitted_bytes", "Bytes of the datagrams retransmitted."},
         {"repair_gone_sent", "Answers that a datagram asked for is no longer cached."},
         {"repair_starts_resent", "NACKs from seq 0 below where a member's part of a shared stream begins, answered with that start again."},
+        {"repair_streams_resumed", "Receive streams evicted for room, heard again and resumed where they were."},
         {"repair_starts_after_ack", "NACKs below what a client acknowledged (a process restarted at its address), answered with where its part begins."},
         {"repair_duplicates", "Repaired datagrams already delivered or held."},
         {"repair_delivered_early", "Whole messages delivered ahead of a gap being repaired (--unordered)."},

@@ -150,6 +150,7 @@ inline std::vector<std::pair<std::string_view, std::uint64_t>> repair_counters(c
             {"repair_gone_sent", s.gone_sent},
             {"repair_starts_resent", s.starts_resent},
             {"repair_starts_after_ack", s.starts_after_ack},
+            {"repair_streams_resumed", s.streams_resumed},
             {"repair_duplicates", s.duplicates},
             {"repair_delivered_early", s.delivered_early},
             {"repair_unrecoverable", s.unrecoverable},

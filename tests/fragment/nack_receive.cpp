@@ -83,3 +83,50 @@ TEST_CASE("nack receive: a gap given up in one stream of a source keeps the mess
     CHECK(from == recv_source);
     CHECK(got == text);
 }
+
+// Found with the review of unordered delivery: a stream evicted for room (max_streams) was started
+// afresh by whatever of it came next: past backfill, from there, its gap skipped in silence (and
+// what it held lost with it). It now resumes where it was.
+TEST_CASE("nack receive: an evicted stream heard again resumes where it was, its gap still repaired",
+          "[fragment][nack]")
+{
+    time_point now{};
+    fragment::repair_limits lim;
+    lim.max_streams = 1;
+    nack_fragmenter source(fragment::seed_fragmenter(1, {}, 200), {}, 11);
+    nack_fragmenter me(fragment::seed_fragmenter(3, {}, 200), lim, 13);
+    datagram_batch out;
+    std::error_code ec;
+    for (std::uint8_t i = 0; i < 4; ++i)
+        source.split(recv_message(50, i), recv_me, now, out, ec);
+    recv_feed(me, out, 0, now); // 0 delivered; 1 lost; 2 held
+    recv_feed(me, out, 2, now);
+    // Another source's stream takes the only place.
+    std::vector<std::byte> other;
+    wire::append_repair_data(other, 0x1234, 0, wire::read_outer(out[0].bytes, ec).value.subspan(8), ec);
+    datagram_batch answers;
+    std::vector<std::byte> m;
+    me.handle_control(endpoint(0x0a000003, 5000), wire::read_outer(other, ec), now, answers, m, ec);
+    CHECK(me.stats().streams_evicted == 1);
+    endpoint from;
+    std::vector<std::byte> got;
+    std::vector<std::vector<std::byte>> in_order;
+    while (me.pop_message(from, got))
+        if (from == recv_source)
+            in_order.push_back(got);
+    // Heard again at 3: it waits for 1 and 2, as before the eviction.
+    recv_feed(me, out, 3, now);
+    CHECK(me.stats().streams_resumed == 1);
+    while (me.pop_message(from, got))
+        in_order.push_back(got);
+    CHECK(in_order.size() == 1);
+    recv_feed(me, out, 1, now);
+    recv_feed(me, out, 2, now);
+    while (me.pop_message(from, got))
+        in_order.push_back(got);
+    REQUIRE(in_order.size() == 4);
+    for (std::uint8_t i = 0; i < 4; ++i)
+        CHECK(in_order[i] == recv_message(50, i));
+    fragment::repair_notice n;
+    CHECK_FALSE(me.pop_notice(n));
+}

@@ -3,8 +3,8 @@
 // Datagrams are crafted directly: REPAIR_DATA around one whole message (TLV 0x7f00), marks by
 // wire::append_repair_*. A group stream's id has the top bit set; bare = from without a port.
 // Tests tagged [!shouldfail] are open findings: they assert the claimed guarantee and fail today.
-// Findings 1a, 1b and 3 are fixed (a bare datagram is never delivered early; a START that would drop
-// an early datagram is not taken); finding 2 (a stream's eviction forgets what it delivered) is open.
+// All are fixed: a bare datagram is never delivered early (1a, 1b); an evicted stream resumes where
+// it was (2); a START that would drop an early datagram is not taken (3).
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #if defined(TLVCAST_HAS_FEC)
 #include <tlvcast/fragment/fec/cm256_codec.hpp>
@@ -278,12 +278,13 @@ TEST_CASE("review unordered: a bare spoof ahead makes an idle source's unsent se
   }
 }
 
-// FINDING 2, open. Stream eviction forgets the early marks (as it forgets `next`: in ordered mode a
-// delayed copy of a datagram delivered before the eviction is delivered again too). Ordered: 302 is held, evicted undelivered,
+// FINDING 2, fixed. Stream eviction forgot the early marks (as it forgot `next`: in ordered mode a
+// delayed copy of a datagram delivered before the eviction was delivered again too). An evicted
+// stream's place is now remembered (bounded) and taken up again when it is heard again. Ordered: 302 is held, evicted undelivered,
 // later delivered once. Unordered: 302 delivered early, evicted, NACKed by the new stream, delivered
 // again.
 TEST_CASE("review unordered: a stream evicted after an early delivery delivers it again",
-          "[fragment][unordered][review-unordered][!shouldfail]")
+          "[fragment][unordered][review-unordered]")
 {
     for (const bool ordered : {true, false}) {
         CAPTURE(ordered);
@@ -308,7 +309,7 @@ TEST_CASE("review unordered: a stream evicted after an early delivery delivers i
 // FINDING 2, attacker's way: bare datagrams of new group streams from spoofed addresses (no port
 // needed) push the victim stream out of max_streams (least recently heard goes).
 TEST_CASE("review unordered: bare datagrams from spoofed addresses evict a stream; its early seq comes twice",
-          "[fragment][unordered][review-unordered][!shouldfail]")
+          "[fragment][unordered][review-unordered]")
 {
     for (const bool ordered : {true, false}) {
         CAPTURE(ordered);

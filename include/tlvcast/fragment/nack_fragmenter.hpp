@@ -356,6 +356,7 @@ private:
     // Receiving (impl/nack_receive.hpp).
     rx_key key_of(const endpoint& from, std::uint32_t id) const noexcept;
     detail::rx_stream* rx_for(const rx_key& key, time_point now, bool create);
+    void remember_evicted(const rx_key& key, const detail::rx_stream& s);
     void on_data(const endpoint& from, std::span<const std::byte> value, time_point now, std::error_code& ec);
     void on_mark(const endpoint& from, const wire::tlv& t, time_point now, std::error_code& ec);
     void deliver(const endpoint& source, detail::rx_stream& s, std::uint32_t seq, std::span<const std::byte> datagram,
@@ -378,6 +379,7 @@ private:
     detail::tx_stream* tx_by_id(std::uint32_t id, const endpoint& from);
     void on_nack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                  std::error_code& ec);
+    std::uint32_t message_start(detail::tx_stream& s, std::uint32_t seq);
     void on_ack(const endpoint& from, std::span<const std::byte> value, time_point now, datagram_batch& out,
                 std::error_code& ec);
     /// REPAIR_GONEs of what a shed released, sent with that many of the destination's next ACKs,
@@ -465,6 +467,16 @@ private:
     tx_map tx_;
     std::unordered_map<std::uint32_t, endpoint> by_id_;
     std::map<rx_key, detail::rx_stream> rx_;
+    /// What an evicted stream had delivered (rx_for): `next`, and the seqs past it delivered early.
+    /// At most max_streams of them (the oldest goes), each with max_early_remembered early seqs.
+    struct evicted_rx {
+        std::uint32_t next = 0, late_start = 0;
+        bool start_gone_reported = false, anchored = false;
+        std::vector<std::uint32_t> early;
+    };
+    static constexpr std::size_t max_early_remembered = 256;
+    std::map<rx_key, evicted_rx> evicted_;
+    std::deque<rx_key> evicted_order_;
     struct ready_message {
         endpoint from;
         std::vector<std::byte> message;

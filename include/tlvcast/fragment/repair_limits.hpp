@@ -209,6 +209,7 @@ struct nack_fragmenter_stats {
     std::uint64_t held_dropped = 0;        ///< datagrams beyond the window or held bytes: dropped
     std::uint64_t cache_evictions = 0;     ///< datagrams evicted from a sender's cache
     std::uint64_t streams_evicted = 0;     ///< streams forgotten to stay within max_streams
+    std::uint64_t streams_resumed = 0;     ///< evicted streams heard again, resumed where they were
     std::uint64_t malformed = 0;           ///< repair TLVs that did not decode
     std::uint64_t refused = 0;             ///< GONEs and new streams' TAILs from an unauthenticated source
     std::uint64_t parity_sent = 0;         ///< REPAIR_PARITY sent proactively, as blocks closed

@@ -6,6 +6,8 @@
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 
 #include <bit>
+#include <deque>
+#include <set>
 
 namespace tlvcast::fragment {
 
@@ -29,6 +31,8 @@ detail::rx_stream* basic_nack_fragmenter<Inner, Parity, Congestion>::rx_for(cons
     }
     if (!create)
         return nullptr;
+    // Taken before a victim's place is remembered, which may push out the oldest remembered.
+    auto resumed = evicted_.extract(key);
     // Bounds: streams per source (the one that delivered least goes: spoofed newcomers before a
     // busy stream), then streams in all (the least recently heard goes).
     std::size_t of_source = 0;
@@ -46,6 +50,7 @@ detail::rx_stream* basic_nack_fragmenter<Inner, Parity, Congestion>::rx_for(cons
                     victim = it;
     }
     if (victim != rx_.end()) {
+        remember_evicted(victim->first, victim->second);
         total_held_ -= victim->second.held_bytes;
         release_fec(victim->second);
         rx_.erase(victim);
@@ -53,7 +58,57 @@ detail::rx_stream* basic_nack_fragmenter<Inner, Parity, Congestion>::rx_for(cons
     }
     auto& s = rx_[key];
     s.heard = now;
+    if (resumed) {
+        // Heard again: it goes on where it was, not from whatever comes first (which skipped its
+        // gap in silence, and delivered again what came early or was repeated).
+        const evicted_rx& e = resumed.mapped();
+        s.started = true;
+        s.next = s.high = e.next;
+        s.late_start = e.late_start;
+        s.start_gone_reported = e.start_gone_reported;
+        s.anchored = e.anchored;
+        s.delivered = 1; // not a newcomer: the last to be evicted again
+        for (const std::uint32_t seq : e.early) {
+            s.held.emplace(seq, std::vector<std::byte>{}); // delivered: only its place is kept
+            s.early.insert(seq);
+            s.high = std::max(s.high, seq + 1);
+        }
+        ++stats_.streams_resumed;
+    }
     return &s;
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+void basic_nack_fragmenter<Inner, Parity, Congestion>::remember_evicted(const rx_key& key, const detail::rx_stream& s)
+{
+    if (!s.started)
+        return;
+    // The order holds keys resumed (or evicted again) since: past twice the entries, it is rebuilt
+    // with each key's latest place, so it stays bounded whatever the churn.
+    if (evicted_order_.size() > 2 * std::max<std::size_t>(evicted_.size(), 1)) {
+        std::deque<rx_key> kept;
+        std::set<rx_key> seen;
+        for (auto it = evicted_order_.rbegin(); it != evicted_order_.rend(); ++it)
+            if (evicted_.contains(*it) && seen.insert(*it).second)
+                kept.push_front(*it);
+        evicted_order_.swap(kept);
+    }
+    while (!evicted_order_.empty() && !evicted_.contains(evicted_order_.front()))
+        evicted_order_.pop_front();
+    if (evicted_.size() >= lim_.max_streams && !evicted_order_.empty()) {
+        evicted_.erase(evicted_order_.front()); // the oldest goes
+        evicted_order_.pop_front();
+    }
+    auto& e = evicted_[key];
+    e.next = s.next;
+    e.late_start = s.late_start;
+    e.start_gone_reported = s.start_gone_reported;
+    e.anchored = s.anchored;
+    e.early.assign(s.early.begin(), s.early.end());
+    if (e.early.size() > max_early_remembered)
+        e.early.resize(max_early_remembered); // beyond: they may come again (SECURITY.md)
+    evicted_order_.push_back(key);
 }
 
 template <class Inner, class Parity, class Congestion>
@@ -189,7 +244,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::drain(const endpoint& sou
             deliver(source, s, node.key(), node.mapped(), now);
         else if (s.partial)
             cut_partial(source, s); // a whole message came after the one cut short, as deliver() says
-        if (fec_on())
+        if (fec_on() && !node.mapped().empty()) // empty: a place kept for a resumed stream
             keep_recent(s, node.key(), std::move(node.mapped()));
         ++s.next;
         s.delivered += !early; // counted when it went on
@@ -281,6 +336,8 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_mark(const endpoint& f
         // Not one that would drop a datagram delivered early (beyond its window): older than it.
         const bool drops_early = !s.early.empty() && std::uint64_t{*s.early.rbegin()} >= std::uint64_t{m.value} + lim_.window;
         if ((group_stream(m.stream) || m.value > s.next) && !drops_early) {
+            if (!group_stream(m.stream))
+                s.anchored = false; // every one that moves forward: a later one follows a later ACK
             total_held_ -= s.anchor_at(m.value, lim_);
             drain(key.first, s, now);
         }

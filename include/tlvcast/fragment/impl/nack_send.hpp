@@ -135,6 +135,29 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_ack(const endpoint& fr
 
 template <class Inner, class Parity, class Congestion>
     requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
+std::uint32_t basic_nack_fragmenter<Inner, Parity, Congestion>::message_start(detail::tx_stream& s, std::uint32_t seq)
+{
+    // An ACK counts datagrams: it may fall inside a message, whose first parts the destination's
+    // previous process got. Starting there would hand the new one a message's tail: it starts at
+    // the message's first datagram, and learns the parts it cannot have as GONE (a notice).
+    const auto* c = s.find(seq);
+    if (!c)
+        return seq;
+    std::error_code ec;
+    const wire::tlv outer = wire::read_outer(c->datagram, ec);
+    const wire::repair_data d = ec ? wire::repair_data{} : wire::decode_repair_data(outer.value, ec);
+    if (ec)
+        return seq;
+    wire::tlv_reader r(d.datagram);
+    wire::tlv t;
+    if (!r.next(t, ec) || t.type() != wire::tlv_type::fragment)
+        return seq;
+    const wire::fragment f = wire::decode_fragment(t.value, ec);
+    return ec ? seq : seq - std::min<std::uint32_t>(seq, f.seq);
+}
+
+template <class Inner, class Parity, class Congestion>
+    requires fragmenter<Inner> && fec::parity_policy<Parity> && congestion_control<Congestion>
 void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& from, std::span<const std::byte> value, time_point now,
                                           datagram_batch& out, std::error_code& ec)
 {
@@ -195,7 +218,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::on_nack(const endpoint& f
     // delivered there. It is told where its part begins, not that it lost them (GONE: an
     // `unrecoverable` event for messages sent before it existed).
     if (!group_stream(s.id) && !s.asker_only && from == s.to && s.ack_heard > 0)
-        stats_.starts_after_ack += start_at(s.ack_heard);
+        stats_.starts_after_ack += start_at(message_start(s, s.ack_heard));
     if (!group_stream(s.id) && congestion_.on_loss(s.flow, s.next, s.acked, lim_))
         ++stats_.window_decreases;
     // An asker_only stream's repair reaches the asker alone: it serves no other receiver (no
@@ -347,6 +370,8 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::forget(const endpoint& pe
     erase_from(peer, false);
     if (peer.port != 0)
         erase_from(peer.without_port(), true);
+    for (auto it = evicted_.lower_bound(rx_key{peer, 0}); it != evicted_.end() && it->first.first == peer;)
+        it = evicted_.erase(it); // their places in evicted_order_ go when they reach its front
     inner_.forget(peer);
 }
 
