@@ -2,7 +2,8 @@
 // libFuzzer harness for tlvcast::fragment::nack_fragmenter: a sender A and a receiver B exchange
 // REPAIR_* datagrams through a hostile network that drops, duplicates, forges and replays.
 //
-// Input: records of one op byte and up to 12 parameter bytes. Ops: A splits a message to B, to the
+// Input: records of one op byte and up to 12 parameter bytes (B delivers unordered when the
+// input's length is odd). Ops: A splits a message (raw, or one TLV that leaves whole) to B, to the
 // group or to a stranger; the network delivers, drops or duplicates a queued datagram either way
 // (a datagram to the group reaches B under A's address without a port, as the client engine hears
 // the relay's bare stream); forged TAIL/GONE/START/DATA/NACK with stream ids and seqs near the real ones
@@ -159,8 +160,11 @@ std::uint32_t seq_near(reader& r, std::uint32_t real)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const auto lim = small_limits();
+    // B delivers unordered for inputs of odd length (whole messages ahead of a gap).
+    auto lim_b = lim;
+    lim_b.ordered = size % 2 == 0;
     side a{fragmenter(fragment::seed_fragmenter(1, {}, 100, 200), lim, 2), a_ep, {}, {}};
-    side b{fragmenter(fragment::seed_fragmenter(3, {}, 100, 200), lim, 4), b_ep, {}, {}};
+    side b{fragmenter(fragment::seed_fragmenter(3, {}, 100, 200), lim_b, 4), b_ep, {}, {}};
     time_point now = time_point{} + 1000s;
     reader r{data, size};
     std::uint32_t msg = 0;
@@ -171,6 +175,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::uint8_t d = r.u8();
             const endpoint to = d % 3 == 0 ? group_ep : d % 3 == 1 ? b_ep : c_ep;
             std::vector<std::byte> m(r.u8() * 3 + 1, std::byte{static_cast<unsigned char>(msg++)});
+            if (d & 4 && m.size() >= 4) { // one TLV (a type the table does not know): whole up to 200 bytes
+                m[0] = std::byte{0x7f}, m[1] = std::byte{0};
+                m[2] = std::byte{static_cast<unsigned char>((m.size() - 4) >> 8)};
+                m[3] = std::byte{static_cast<unsigned char>((m.size() - 4) & 0xff)};
+            }
             datagram_batch out;
             std::error_code ec;
             a.f.split(m, to, now, out, ec);
