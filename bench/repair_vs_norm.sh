@@ -16,6 +16,9 @@
 #                bench_repair_peer --fec; needs libcm256cc, which scripts/setup.sh installs)
 #   group        as tlvcast, in the group profile (tlvcast-relay --profile group: end-to-end
 #                encryption and signatures, open admission, unicast delivery), paced
+#   group-mc     the same with multicast delivery: the relay sends each datagram once to the data
+#                group 224.1.1.2:(port + 1), which the members join (bench_repair_peer --multicast);
+#                repairs to the group as a multicast stream (NORM-style NACK back-off)
 #   norm         bench_norm_peer: sender -> receivers directly over multicast (no relay), a fixed
 #                rate: the same messages/s in NORM's bits, divided by (1 - P) because NORM's rate
 #                also carries its repairs (tlvcast's relay repairs on top of the sender's rate)
@@ -26,7 +29,7 @@
 # delivery at any receiver - the first send). Each process and each cell is bounded (--seconds).
 # At the end: a Markdown table of the medians over the rounds, and tlvcast/NORM goodput ratios.
 # tlvcast cells under loss also print OVERHEAD: retransmitted bytes (sender + relay) / dropped bytes.
-#   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced, group)
+#   --systems "tlvcast norm norm-cc"   (default; add tlvcast-unpaced, group, group-mc)
 #   --losses "0 0.05 0.2"   --sizes "100 20000"   --rounds R (default 1)
 #   --count-small 2000 --count-large 500   messages per cell for 100 B and for the large size
 #   --rate-small 1000 --rate-large 100     the paced rate, messages/s
@@ -143,21 +146,22 @@ run_cell() {
   rm -rf "$dir"; mkdir -p "$dir"
   set_loss 0
   case $system in
-    tlvcast | tlvcast-unpaced | group | tlvcast-fec)
-      local srate=$rate profile=secure reliability=nack fec=
+    tlvcast | tlvcast-unpaced | group | group-mc | tlvcast-fec)
+      local srate=$rate profile=secure reliability=nack fec= mc=() relay_mc=()
       [ "$system" = tlvcast-unpaced ] && srate=0
       [ "$system" = group ] && profile=group
+      [ "$system" = group-mc ] && profile=group mc=(--multicast) relay_mc=(--data-group "224.1.1.2:$((port + 1))")
       [ "$system" = tlvcast-fec ] && reliability=nack+fec fec=--fec
       "$relay" --profile "$profile" --port "$port" --reliability "$reliability" --keepalive 3600 --timeout 86400 \
-        >"$dir/relay.out" 2>&1 &
+        "${relay_mc[@]}" >"$dir/relay.out" 2>&1 &
       rlpid=$!; pids+=("$rlpid")
       wait_for "$dir/relay.out" "ready|fingerprint" 10 || { echo "relay did not start"; cat "$dir/relay.out"; }
       for i in 1 2 3; do
-        "$tpeer" --profile "$profile" $fec --receive "$count" --size "$size" --port "$port" --seconds "$seconds" \
-          >"$dir/r$i.out" 2>&1 &
+        "$tpeer" --profile "$profile" $fec "${mc[@]}" --receive "$count" --size "$size" --port "$port" \
+          --seconds "$seconds" >"$dir/r$i.out" 2>&1 &
         rpids+=($!); pids+=($!)
       done
-      "$tpeer" --profile "$profile" $fec --send "$count" --size "$size" --rate "$srate" --port "$port" \
+      "$tpeer" --profile "$profile" $fec "${mc[@]}" --send "$count" --size "$size" --rate "$srate" --port "$port" \
         --seconds "$seconds" --go "$dir/go" >"$dir/sender.out" 2>&1 &
       spid=$!; pids+=("$spid")
       # Registered (group: every member in one epoch of 4) before the loss starts.

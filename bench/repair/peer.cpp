@@ -11,6 +11,8 @@
 //   --receive N --size S         register, print "ready", count messages until N distinct ones
 //                                arrived or --seconds passed
 //   --profile group [--members M]  group profile: "ready" once in an epoch of M members (default 4)
+//   --multicast                  group profile: multicast delivery; the relay sends the data once to
+//                                the data group 224.1.1.2:(--port + 1), which every member joins
 //   --fec                        the repairing Fragmenter with Reed-Solomon parity, as tlvcast-relay
 //                                --reliability nack+fec (a build with libcm256cc: TLVCAST_HAS_FEC)
 // Message i: its number (8 bytes, little-endian), then bytes that depend on it; a receiver checks
@@ -26,6 +28,7 @@
 #include <tlvcast/fragment/seed_fragmenter.hpp>
 #include <tlvcast/profile/group.hpp>
 #include <tlvcast/profile/secure.hpp>
+#include <tlvcast/transport/also_receiving.hpp>
 #include <tlvcast/transport/asio_udp.hpp>
 #include <tlvcast/wire/tlv.hpp>
 #include <tlvcast/wire/types.hpp>
@@ -58,7 +61,7 @@ using group_cipher = tlvcast::profile::group::cryptopp_cipher;
 #endif
 
 struct settings {
-    bool send = false, group = false, fec = false;
+    bool send = false, group = false, fec = false, multicast = false;
     std::size_t members = 4; // group: the sender and the receivers, all in one epoch before the data
     std::size_t count = 0, size = 100;
     double rate = 0; // messages/s; 0: unpaced
@@ -110,14 +113,25 @@ std::string hex16(const Bytes& b)
     return s;
 }
 
-template <class Cipher, class Frag = fragment::nack_fragmenter>
+// The data group of --multicast: 224.1.1.2, the port after the relay's.
+tlvcast::transport::asio_udp_options data_group_options(const settings& s)
+{
+    tlvcast::transport::asio_udp_options o;
+    o.group = asio::ip::make_address_v4("224.1.1.2");
+    o.port = static_cast<std::uint16_t>(s.port + 1);
+    o.send_buffer_size = 0;
+    o.receive_buffer_size = 4 << 20;
+    return o;
+}
+
+template <class Cipher, class Frag = fragment::nack_fragmenter, class Transport = udp>
 class peer {
-    using client = core::basic_client<udp, Cipher, Frag>;
+    using client = core::basic_client<Transport, Cipher, Frag>;
     static constexpr bool group = std::is_same_v<Cipher, group_cipher>;
 
 public:
     peer(const settings& s, asio::io_context& io)
-        : s_(s), io_(io), client_(open(io, s), make(), make_fragmenter_for(), options(s.port)), timer_(io),
+        : s_(s), io_(io), client_(open(io, s), make(s), make_fragmenter_for(s), options(s.port)), timer_(io),
           signals_(io, SIGTERM, SIGINT), payload_(s.size), expect_(s.size), seen_(s.count, false)
     {
         deadline_ = steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s.seconds));
@@ -140,27 +154,35 @@ public:
     }
 
 private:
-    static udp open(asio::io_context& io, const settings& s)
+    static Transport open(asio::io_context& io, const settings& s)
     {
         tlvcast::transport::asio_udp_options o;
         o.port = s.port;
         o.send_buffer_size = 4 << 20;
-        return udp::open_client(io, o);
+        if constexpr (std::is_same_v<Transport, udp>)
+            return udp::open_client(io, o);
+        else // --multicast: its own socket, and the data group's
+            return Transport(udp::open_client(io, o), udp::bind_group(io, data_group_options(s)));
     }
-    static Cipher make()
+    static Cipher make(const settings& s)
     {
         if constexpr (group) {
             tlvcast::profile::group::options o;
-            o.policy = tlvcast::profile::group::admission::open; // unicast delivery, the default
+            o.policy = tlvcast::profile::group::admission::open;
+            if (s.multicast) {
+                o.mode = tlvcast::profile::group::delivery::multicast;
+                o.data_group = data_group_options(s).group_endpoint();
+            }
             return Cipher(Cipher::generate(), o);
         } else {
+            (void)s;
             return Cipher(Cipher::generate());
         }
     }
-    static Frag make_fragmenter_for()
+    static Frag make_fragmenter_for(const settings& s)
     {
         // The fragment sizes depend only on the profile, not on the key: a throw-away cipher tells them.
-        const Cipher c = make();
+        const Cipher c = make(s);
         return make_fragmenter<Frag>(c);
     }
     static core::client_options options(std::uint16_t port)
@@ -396,6 +418,7 @@ settings parse(int argc, char** argv)
             s.group = v == "group";
         } else if (a == "--members") s.members = std::stoul(value());
         else if (a == "--fec") s.fec = true;
+        else if (a == "--multicast") s.multicast = true;
         else
             throw std::invalid_argument("unknown option " + a + " (see the comment at the top of bench/repair/peer.cpp)");
     }
@@ -421,6 +444,10 @@ int main(int argc, char** argv)
 #else
             throw std::invalid_argument("--fec: built without libcm256cc (TLVCAST_HAS_FEC)");
 #endif
+        } else if (s.group && s.multicast) {
+            peer<group_cipher, fragment::nack_fragmenter, tlvcast::transport::also_receiving<udp>> p(s, io);
+            p.start();
+            io.run();
         } else if (s.group) {
             peer<group_cipher> p(s, io);
             p.start();
