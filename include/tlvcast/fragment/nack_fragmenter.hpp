@@ -473,10 +473,11 @@ private:
         std::uint32_t next = 0, late_start = 0;
         bool start_gone_reported = false, anchored = false;
         std::vector<std::uint32_t> early;
+        std::uint64_t stamp = 0; ///< when it was evicted (the oldest goes first)
     };
     static constexpr std::size_t max_early_remembered = 256;
     std::map<rx_key, evicted_rx> evicted_;
-    std::deque<rx_key> evicted_order_;
+    std::uint64_t evicted_stamp_ = 0;
     struct ready_message {
         endpoint from;
         std::vector<std::byte> message;

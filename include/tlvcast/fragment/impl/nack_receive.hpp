@@ -6,8 +6,6 @@
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 
 #include <bit>
-#include <deque>
-#include <set>
 
 namespace tlvcast::fragment {
 
@@ -84,23 +82,16 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::remember_evicted(const rx
 {
     if (!s.started)
         return;
-    // The order holds keys resumed (or evicted again) since: past twice the entries, it is rebuilt
-    // with each key's latest place, so it stays bounded whatever the churn.
-    if (evicted_order_.size() > 2 * std::max<std::size_t>(evicted_.size(), 1)) {
-        std::deque<rx_key> kept;
-        std::set<rx_key> seen;
-        for (auto it = evicted_order_.rbegin(); it != evicted_order_.rend(); ++it)
-            if (evicted_.contains(*it) && seen.insert(*it).second)
-                kept.push_front(*it);
-        evicted_order_.swap(kept);
-    }
-    while (!evicted_order_.empty() && !evicted_.contains(evicted_order_.front()))
-        evicted_order_.pop_front();
-    if (evicted_.size() >= lim_.max_streams && !evicted_order_.empty()) {
-        evicted_.erase(evicted_order_.front()); // the oldest goes
-        evicted_order_.pop_front();
+    if (!evicted_.empty() && evicted_.size() >= lim_.max_streams && !evicted_.contains(key)) {
+        // The oldest goes: a scan, as rx_for's own choice of a victim is.
+        auto oldest = evicted_.begin();
+        for (auto it = evicted_.begin(); it != evicted_.end(); ++it)
+            if (it->second.stamp < oldest->second.stamp)
+                oldest = it;
+        evicted_.erase(oldest);
     }
     auto& e = evicted_[key];
+    e.stamp = ++evicted_stamp_;
     e.next = s.next;
     e.late_start = s.late_start;
     e.start_gone_reported = s.start_gone_reported;
@@ -108,7 +99,6 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::remember_evicted(const rx
     e.early.assign(s.early.begin(), s.early.end());
     if (e.early.size() > max_early_remembered)
         e.early.resize(max_early_remembered); // beyond: they may come again (SECURITY.md)
-    evicted_order_.push_back(key);
 }
 
 template <class Inner, class Parity, class Congestion>

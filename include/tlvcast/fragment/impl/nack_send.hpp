@@ -371,7 +371,7 @@ void basic_nack_fragmenter<Inner, Parity, Congestion>::forget(const endpoint& pe
     if (peer.port != 0)
         erase_from(peer.without_port(), true);
     for (auto it = evicted_.lower_bound(rx_key{peer, 0}); it != evicted_.end() && it->first.first == peer;)
-        it = evicted_.erase(it); // their places in evicted_order_ go when they reach its front
+        it = evicted_.erase(it);
     inner_.forget(peer);
 }
 
