@@ -3,6 +3,8 @@
 // (backfill) and asks for what its previous run acknowledged: the source answers where its part
 // begins (REPAIR_START at the acknowledged point), not that it was lost (REPAIR_GONE, an
 // `unrecoverable` event for messages sent before it existed).
+#include "repair_wire.hpp"
+
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/wire/repair.hpp>
 
@@ -13,6 +15,8 @@
 
 using namespace tlvcast;
 using fragment::nack_fragmenter;
+using test::carry;
+using test::run_timers;
 
 namespace {
 
@@ -21,34 +25,6 @@ using msgs = std::vector<std::vector<std::byte>>;
 const endpoint src(0x0a000002, 5000), dst(0x0a000009, 5000);
 
 std::vector<std::byte> msg(std::uint8_t i) { return std::vector<std::byte>(40, std::byte{i}); }
-
-// Every datagram of `out` addressed to `to` into `f`, as from `from`; `answers` gets f's replies.
-void carry(const datagram_batch& out, const endpoint& from, const endpoint& to, nack_fragmenter& f, time_point now,
-           datagram_batch& answers)
-{
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if (!(out[i].to == to))
-            continue;
-        std::error_code ec;
-        const wire::tlv t = wire::read_outer(out[i].bytes, ec);
-        REQUIRE_FALSE(ec);
-        std::vector<std::byte> m;
-        if (f.handles(t.type()))
-            f.handle_control(from, t, now, answers, m, ec);
-    }
-}
-
-// f's timers up to `until`, what they send to `to` carried into `peer` (its answers dropped).
-void run_timers(nack_fragmenter& f, const endpoint& self, nack_fragmenter& peer, const endpoint& to, time_point& now,
-                time_point until)
-{
-    for (int i = 0; i < 100 && f.next_timer() <= until; ++i) {
-        now = std::max(now, f.next_timer());
-        datagram_batch out, ignored;
-        f.on_timer(now, out);
-        carry(out, self, to, peer, now, ignored);
-    }
-}
 
 msgs pop_all(nack_fragmenter& f)
 {

@@ -5,6 +5,8 @@
 // once. Harness as tests/fragment/nack_restart.cpp: real source/receiver nack_fragmenters, what
 // one sends carried into the other. The three findings at the end were [!shouldfail]; all are
 // fixed (a START at the message's first datagram, every forward START taken, evicted streams resumed).
+#include "repair_wire.hpp"
+
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #include <tlvcast/wire/repair.hpp>
 
@@ -18,6 +20,9 @@
 
 using namespace tlvcast;
 using fragment::nack_fragmenter;
+using test::carry;
+using test::control;
+using test::run_timers;
 using namespace std::chrono_literals;
 
 namespace {
@@ -48,35 +53,6 @@ std::size_t count_type(const datagram_batch& out, wire::tlv_type type)
     return n;
 }
 
-// Every datagram of `out` addressed to `to` (and kept by `keep`, given its index) into `f`, as
-// from `from`; `answers` gets f's replies.
-void carry(const datagram_batch& out, const endpoint& from, const endpoint& to, nack_fragmenter& f, time_point now,
-           datagram_batch& answers, const std::function<bool(std::size_t)>& keep = {})
-{
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if (!(out[i].to == to) || (keep && !keep(i)))
-            continue;
-        std::error_code ec;
-        const wire::tlv t = wire::read_outer(out[i].bytes, ec);
-        REQUIRE_FALSE(ec);
-        std::vector<std::byte> m;
-        if (f.handles(t.type()))
-            f.handle_control(from, t, now, answers, m, ec);
-    }
-}
-
-// One crafted control TLV into `f` as from `from`; its error.
-std::error_code control(nack_fragmenter& f, const endpoint& from, const std::vector<std::byte>& tlv, time_point now,
-                        datagram_batch& answers)
-{
-    std::error_code ec;
-    const wire::tlv t = wire::read_outer(tlv, ec);
-    REQUIRE_FALSE(ec);
-    std::vector<std::byte> m;
-    f.handle_control(from, t, now, answers, m, ec);
-    return ec;
-}
-
 std::vector<std::byte> ack(std::uint32_t stream, std::uint32_t value)
 {
     std::vector<std::byte> b;
@@ -103,18 +79,6 @@ std::vector<std::byte> nack(std::uint32_t stream, std::uint32_t first, std::uint
     wire::append_repair_nack(b, stream, r, ec);
     REQUIRE_FALSE(ec);
     return b;
-}
-
-// f's timers up to `until`, what they send to `to` carried into `peer` (its answers dropped).
-void run_timers(nack_fragmenter& f, const endpoint& self, nack_fragmenter& peer, const endpoint& to, time_point& now,
-                time_point until)
-{
-    for (int i = 0; i < 100 && f.next_timer() <= until; ++i) {
-        now = std::max(now, f.next_timer());
-        datagram_batch out, ignored;
-        f.on_timer(now, out);
-        carry(out, self, to, peer, now, ignored);
-    }
 }
 
 // f's timers up to `until`, what they send collected into `out` (carried nowhere).

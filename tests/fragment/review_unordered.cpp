@@ -5,6 +5,8 @@
 // Tests tagged [!shouldfail] are open findings: they assert the claimed guarantee and fail today.
 // All are fixed: a bare datagram is never delivered early (1a, 1b); an evicted stream resumes where
 // it was (2); a START that would drop an early datagram is not taken (3).
+#include "repair_wire.hpp"
+
 #include <tlvcast/fragment/nack_fragmenter.hpp>
 #if defined(TLVCAST_HAS_FEC)
 #include <tlvcast/fragment/fec/cm256_codec.hpp>
@@ -20,6 +22,7 @@
 
 using namespace tlvcast;
 using fragment::nack_fragmenter;
+using test::control;
 
 namespace {
 
@@ -73,17 +76,6 @@ std::vector<std::byte> gone(std::uint32_t stream, std::uint32_t first, std::uint
     return out;
 }
 
-std::error_code hear(nack_fragmenter& f, const endpoint& from, const std::vector<std::byte>& bytes, time_point now)
-{
-    std::error_code ec;
-    const wire::tlv t = wire::read_outer(bytes, ec);
-    REQUIRE_FALSE(ec);
-    datagram_batch answers;
-    std::vector<std::byte> m;
-    f.handle_control(from, t, now, answers, m, ec);
-    return ec;
-}
-
 // Fill byte of each message popped, counted.
 struct popped {
     std::map<std::uint8_t, int> times;
@@ -129,13 +121,13 @@ TEST_CASE("review unordered: a GONE past an early seq neither reports nor redeli
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(unicast_id, 2, 2), now));
-    CHECK_FALSE(hear(f, src, data(unicast_id, 5, 5), now));
+    CHECK_FALSE(control(f, src, data(unicast_id, 2, 2), now));
+    CHECK_FALSE(control(f, src, data(unicast_id, 5, 5), now));
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{2, 5});
     // The source released 0..9 (6..9 never sent as far as we know): repeated, as answers to NACKs.
     for (int i = 0; i < 4; ++i)
-        hear(f, src, gone(unicast_id, 0, 10), now);
+        control(f, src, gone(unicast_id, 0, 10), now);
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{2, 5});
     const auto lost = notices(f);
@@ -143,7 +135,7 @@ TEST_CASE("review unordered: a GONE past an early seq neither reports nor redeli
         for (std::uint64_t s = a; s <= b; ++s)
             CHECK((s != 2 && s != 5));
     for (std::uint32_t s : {2u, 5u})
-        CHECK(hear(f, src, data(unicast_id, s, static_cast<std::uint8_t>(s)), now) == errc::duplicate_fragment);
+        CHECK(control(f, src, data(unicast_id, s, static_cast<std::uint8_t>(s)), now) == errc::duplicate_fragment);
     pop_into(f, p);
     CHECK(p.times[2] == 1);
     CHECK(p.times[5] == 1);
@@ -154,12 +146,12 @@ TEST_CASE("review unordered: bare tails and GONEs cannot drop an early seq of a 
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(group_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src, data(group_id, 3, 3), now));
-    hear(f, src.without_port(), tail(group_id, 1), now);     // only raises what is asked for
-    hear(f, src.without_port(), gone(group_id, 1, 5), now);  // refused
+    CHECK_FALSE(control(f, src, data(group_id, 0, 0), now));
+    CHECK_FALSE(control(f, src, data(group_id, 3, 3), now));
+    control(f, src.without_port(), tail(group_id, 1), now);     // only raises what is asked for
+    control(f, src.without_port(), gone(group_id, 1, 5), now);  // refused
     for (std::uint8_t s = 1; s <= 3; ++s)
-        hear(f, src, data(group_id, s, s), now);
+        control(f, src, data(group_id, s, s), now);
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{0, 3, 1, 2});
     CHECK(notices(f).empty());
@@ -171,13 +163,13 @@ TEST_CASE("review unordered: a gap given up by timeout skips the early seqs and 
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(unicast_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src, data(unicast_id, 2, 2), now));
-    CHECK_FALSE(hear(f, src, data(unicast_id, 4, 4), now));
+    CHECK_FALSE(control(f, src, data(unicast_id, 0, 0), now));
+    CHECK_FALSE(control(f, src, data(unicast_id, 2, 2), now));
+    CHECK_FALSE(control(f, src, data(unicast_id, 4, 4), now));
     run_timers(f, now, now + std::chrono::seconds(30));
     CHECK(notices(f) == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 1}, {3, 3}});
     for (std::uint8_t s = 0; s < 5; ++s)
-        CHECK(hear(f, src, data(unicast_id, s, s), now + std::chrono::seconds(31)) == errc::duplicate_fragment);
+        CHECK(control(f, src, data(unicast_id, s, s), now + std::chrono::seconds(31)) == errc::duplicate_fragment);
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{0, 2, 4});
 }
@@ -187,11 +179,11 @@ TEST_CASE("review unordered: REPAIR_START past early seqs makes their repeats du
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(group_id, 3, 3), now)); // backfill: read from 0
-    CHECK_FALSE(hear(f, src, data(group_id, 6, 6), now));
-    CHECK_FALSE(hear(f, src, start(group_id, 5), now)); // drops 3 (held, early), keeps 6
+    CHECK_FALSE(control(f, src, data(group_id, 3, 3), now)); // backfill: read from 0
+    CHECK_FALSE(control(f, src, data(group_id, 6, 6), now));
+    CHECK_FALSE(control(f, src, start(group_id, 5), now)); // drops 3 (held, early), keeps 6
     for (std::uint8_t s = 0; s < 8; ++s)
-        hear(f, src, data(group_id, s, s), now);
+        control(f, src, data(group_id, s, s), now);
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{3, 6, 5, 7});
     CHECK(notices(f).empty());
@@ -206,12 +198,12 @@ TEST_CASE("review unordered: early datagrams stay within held_bytes; what was dr
     nack_fragmenter f(inner(3), lim, 13);
     popped p;
     for (std::uint8_t s = 1; s < 50; ++s)
-        hear(f, src, data(group_id, s, s), now);
+        control(f, src, data(group_id, s, s), now);
     pop_into(f, p);
     CHECK(p.order.size() == 4);
     CHECK(f.stats().held_dropped == 45);
     for (std::uint8_t s = 0; s < 50; ++s)
-        hear(f, src, data(group_id, s, s), now);
+        control(f, src, data(group_id, s, s), now);
     pop_into(f, p);
     CHECK(p.order.size() == 50);
     for (std::uint8_t s = 0; s < 50; ++s)
@@ -223,11 +215,11 @@ TEST_CASE("review unordered: ordered mode still lets an authenticated tail drop 
     time_point now{};
     nack_fragmenter f(inner(3), limits(true), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(group_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src.without_port(), data(group_id, 10, 0xee), now)); // spoof, held
-    hear(f, src, tail(group_id, 1), now);                                     // drops it
+    CHECK_FALSE(control(f, src, data(group_id, 0, 0), now));
+    CHECK_FALSE(control(f, src.without_port(), data(group_id, 10, 0xee), now)); // spoof, held
+    control(f, src, tail(group_id, 1), now);                                     // drops it
     for (std::uint8_t s = 1; s <= 10; ++s)
-        CHECK_FALSE(hear(f, src, data(group_id, s, s), now));
+        CHECK_FALSE(control(f, src, data(group_id, s, s), now));
     pop_into(f, p);
     CHECK(p.times[0xee] == 0);
     for (std::uint8_t s = 0; s <= 10; ++s)
@@ -244,12 +236,12 @@ TEST_CASE("review unordered: a bare spoof ahead pins the tail; the real datagram
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(group_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src.without_port(), data(group_id, 10, 0xee), now));
-    hear(f, src, tail(group_id, 1), now);
+    CHECK_FALSE(control(f, src, data(group_id, 0, 0), now));
+    CHECK_FALSE(control(f, src.without_port(), data(group_id, 10, 0xee), now));
+    control(f, src, tail(group_id, 1), now);
     std::error_code last;
     for (std::uint8_t s = 1; s <= 10; ++s)
-        last = hear(f, src, data(group_id, s, s), now);
+        last = control(f, src, data(group_id, s, s), now);
     CHECK_FALSE(last); // the tail dropped the spoof: the real 10 is taken
     pop_into(f, p);
     const bool lost_without_notice = p.times[10] == 0 && notices(f).empty();
@@ -266,11 +258,11 @@ TEST_CASE("review unordered: a bare spoof ahead makes an idle source's unsent se
     CAPTURE(ordered);
     time_point now{};
     nack_fragmenter f(inner(3), limits(ordered), 13);
-    CHECK_FALSE(hear(f, src, data(group_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src.without_port(), data(group_id, 10, 0xee), now));
+    CHECK_FALSE(control(f, src, data(group_id, 0, 0), now));
+    CHECK_FALSE(control(f, src.without_port(), data(group_id, 10, 0xee), now));
     for (int i = 0; i < 20; ++i) { // the idle source's tails, every second
         const time_point t = now + std::chrono::seconds(i);
-        hear(f, src, tail(group_id, 1), t);
+        control(f, src, tail(group_id, 1), t);
         run_timers(f, t, t + std::chrono::milliseconds(990));
     }
     CHECK(f.stats().nacks_sent == 0);
@@ -293,13 +285,13 @@ TEST_CASE("review unordered: a stream evicted after an early delivery delivers i
         lim.max_streams = 1;
         nack_fragmenter f(inner(3), lim, 13);
         popped p;
-        CHECK_FALSE(hear(f, src, data(unicast_id, 300, 0), now));   // past backfill: read from 300
-        CHECK_FALSE(hear(f, src, data(unicast_id, 302, 2), now));   // ahead of the gap at 301
-        CHECK_FALSE(hear(f, other, data(unicast_id, 0, 0x55), now)); // another source's stream: src's evicted
+        CHECK_FALSE(control(f, src, data(unicast_id, 300, 0), now));   // past backfill: read from 300
+        CHECK_FALSE(control(f, src, data(unicast_id, 302, 2), now));   // ahead of the gap at 301
+        CHECK_FALSE(control(f, other, data(unicast_id, 0, 0x55), now)); // another source's stream: src's evicted
         CHECK(f.stats().streams_evicted == 1);
-        CHECK_FALSE(hear(f, src, data(unicast_id, 301, 1), now));   // repair of 301: a new stream from 301
-        CHECK_FALSE(hear(f, src, data(unicast_id, 303, 3), now));   // gap at 302: NACKed
-        hear(f, src, data(unicast_id, 302, 2), now);                 // its repair
+        CHECK_FALSE(control(f, src, data(unicast_id, 301, 1), now));   // repair of 301: a new stream from 301
+        CHECK_FALSE(control(f, src, data(unicast_id, 303, 3), now));   // gap at 302: NACKed
+        control(f, src, data(unicast_id, 302, 2), now);                 // its repair
         pop_into(f, p);
         for (std::uint8_t s = 0; s <= 3; ++s)
             CHECK(p.times[s] == 1);
@@ -318,14 +310,14 @@ TEST_CASE("review unordered: bare datagrams from spoofed addresses evict a strea
         lim.max_streams = 8;
         nack_fragmenter f(inner(3), lim, 13);
         popped p;
-        CHECK_FALSE(hear(f, src, data(group_id, 300, 0), now));
-        CHECK_FALSE(hear(f, src, data(group_id, 302, 2), now));
+        CHECK_FALSE(control(f, src, data(group_id, 300, 0), now));
+        CHECK_FALSE(control(f, src, data(group_id, 302, 2), now));
         for (std::uint32_t i = 0; i < 8; ++i)
-            hear(f, endpoint(0x0b000000 + i, 0), data(group_id, 0, 0x55), now + std::chrono::milliseconds(1));
+            control(f, endpoint(0x0b000000 + i, 0), data(group_id, 0, 0x55), now + std::chrono::milliseconds(1));
         CHECK(f.stats().streams_evicted >= 1);
-        CHECK_FALSE(hear(f, src, data(group_id, 301, 1), now + std::chrono::milliseconds(2)));
-        CHECK_FALSE(hear(f, src, data(group_id, 303, 3), now + std::chrono::milliseconds(2)));
-        hear(f, src, data(group_id, 302, 2), now + std::chrono::milliseconds(3));
+        CHECK_FALSE(control(f, src, data(group_id, 301, 1), now + std::chrono::milliseconds(2)));
+        CHECK_FALSE(control(f, src, data(group_id, 303, 3), now + std::chrono::milliseconds(2)));
+        control(f, src, data(group_id, 302, 2), now + std::chrono::milliseconds(3));
         pop_into(f, p);
         for (std::uint8_t s = 0; s <= 3; ++s)
             CHECK(p.times[s] == 1);
@@ -341,7 +333,7 @@ TEST_CASE("review unordered: early datagrams of many streams stay within total_h
     popped p;
     for (std::uint32_t st = 0; st < 4; ++st)
         for (std::uint8_t s = 1; s < 4; ++s)
-            hear(f, src, data(group_id + st, s, static_cast<std::uint8_t>(st * 16 + s)), now);
+            control(f, src, data(group_id + st, s, static_cast<std::uint8_t>(st * 16 + s)), now);
     pop_into(f, p);
     CHECK(p.order.size() == 4);
     CHECK(f.stats().held_dropped == 8);
@@ -360,11 +352,11 @@ TEST_CASE("review unordered: a late REPAIR_START far below the stream's start dr
         lim.window = 16;
         nack_fragmenter f(inner(3), lim, 13);
         popped p;
-        hear(f, src, tail(group_id, 300), now);                              // starts the stream at 300
-        CHECK_FALSE(hear(f, src.without_port(), data(group_id, 310, 10), now)); // held (early if unordered)
-        CHECK_FALSE(hear(f, src, start(group_id, 290), now));                // delayed START: window ends at 306
+        control(f, src, tail(group_id, 300), now);                              // starts the stream at 300
+        CHECK_FALSE(control(f, src.without_port(), data(group_id, 310, 10), now)); // held (early if unordered)
+        CHECK_FALSE(control(f, src, start(group_id, 290), now));                // delayed START: window ends at 306
         for (std::uint32_t s = 290; s <= 310; ++s)
-            hear(f, src, data(group_id, s, static_cast<std::uint8_t>(s - 300)), now);
+            control(f, src, data(group_id, s, static_cast<std::uint8_t>(s - 300)), now);
         pop_into(f, p);
         CHECK(p.order.size() == 21);
         CHECK(p.times[10] == 1);
@@ -378,12 +370,12 @@ TEST_CASE("review unordered: a bare datagram ahead of a gap waits for it", "[fra
     time_point now{};
     nack_fragmenter f(inner(3), limits(false), 13);
     popped p;
-    CHECK_FALSE(hear(f, src, data(group_id, 0, 0), now));
-    CHECK_FALSE(hear(f, src.without_port(), data(group_id, 2, 2), now));
+    CHECK_FALSE(control(f, src, data(group_id, 0, 0), now));
+    CHECK_FALSE(control(f, src.without_port(), data(group_id, 2, 2), now));
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{0});
     CHECK(f.stats().delivered_early == 0);
-    CHECK_FALSE(hear(f, src, data(group_id, 1, 1), now));
+    CHECK_FALSE(control(f, src, data(group_id, 1, 1), now));
     pop_into(f, p);
     CHECK(p.order == std::vector<std::uint8_t>{0, 1, 2});
 }
@@ -397,13 +389,13 @@ TEST_CASE("review unordered: a START that would drop an early datagram is not ta
     lim.window = 16;
     nack_fragmenter f(inner(3), lim, 13);
     popped p;
-    hear(f, src, tail(group_id, 300), now);
-    CHECK_FALSE(hear(f, src, data(group_id, 310, 10), now)); // early
+    control(f, src, tail(group_id, 300), now);
+    CHECK_FALSE(control(f, src, data(group_id, 310, 10), now)); // early
     pop_into(f, p);
     CHECK(p.times[10] == 1);
-    CHECK_FALSE(hear(f, src, start(group_id, 290), now));
+    CHECK_FALSE(control(f, src, start(group_id, 290), now));
     for (std::uint32_t s = 290; s <= 310; ++s)
-        hear(f, src, data(group_id, s, static_cast<std::uint8_t>(s - 300)), now);
+        control(f, src, data(group_id, s, static_cast<std::uint8_t>(s - 300)), now);
     pop_into(f, p);
     CHECK(p.times[10] == 1);
     for (std::uint8_t s = 0; s <= 9; ++s)
