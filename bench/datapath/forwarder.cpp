@@ -4,7 +4,7 @@
 // One thread, one socket bound to the group's port (joined to the group, as the relay): a blocking
 // recvmmsg(MSG_WAITFORONE) takes up to `batch` waiting datagrams in one call, and one sendmmsg per
 // receive batch sends each of them to every registered peer but its source. A 1-byte datagram 'R'
-// registers its sender. 4 MiB socket buffers. SIGINT/SIGTERM stop it; it then prints one line of
+// registers its sender. 4 MiB socket buffers, Don't Fragment. SIGINT/SIGTERM stop it; it then prints one line of
 // counters and its CPU time. Linux only. Used by bench/datapath.sh inside a private namespace.
 #include <algorithm>
 #include <array>
@@ -66,6 +66,11 @@ int main(int argc, char** argv)
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes) != 0 ||
         ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes) != 0)
         die("socket buffers");
+    // Don't Fragment, as tlvcast's sockets send (asio_udp_options::dont_fragment): the kernel
+    // then draws no IPv4 identification per datagram, a shared atomic per send.
+    const int probe = IP_PMTUDISC_PROBE;
+    if (::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) != 0)
+        die("IP_MTU_DISCOVER");
     sockaddr_in local{};
     local.sin_family = AF_INET;
     local.sin_port = htons(static_cast<std::uint16_t>(port));

@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 using namespace std::chrono_literals;
 using tlvcast::datagram_batch;
 using tlvcast::endpoint;
@@ -412,6 +415,24 @@ TEST_CASE("asio_udp: socket buffer sizes are applied", "[asio_udp]")
     // Linux doubles the request (bookkeeping overhead); anything >= the request shows it was applied.
     CHECK(rcv.value() >= 100'000);
     CHECK(snd.value() >= 50'000);
+}
+
+TEST_CASE("asio_udp: datagrams carry Don't Fragment unless told otherwise", "[asio_udp]")
+{
+    asio::io_context io;
+    asio_udp::options o;
+    auto mode = [](asio_udp& t) {
+        int v = -1;
+        socklen_t len = sizeof v;
+        REQUIRE(::getsockopt(t.socket().native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &v, &len) == 0);
+        return v;
+    };
+    auto df = asio_udp::open_client(io, o);
+    CHECK(mode(df) == IP_PMTUDISC_PROBE);
+    o.dont_fragment = false;
+    auto plain = asio_udp::open_client(io, o);
+    CHECK(mode(plain) != IP_PMTUDISC_PROBE); // the system's default (WANT, or DONT by sysctl)
+    CHECK(mode(plain) != IP_PMTUDISC_DO);
 }
 
 TEST_CASE("asio_udp: set-up errors throw std::system_error", "[asio_udp]")

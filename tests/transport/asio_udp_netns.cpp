@@ -8,9 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -177,4 +180,65 @@ TEST_CASE("asio_udp netns: TTL, loopback and group options are applied", "[.][ne
     io.run_for(std::chrono::milliseconds(20));
     CHECK(r.payloads == std::vector<std::vector<std::byte>>{bytes_of("one")});
     CHECK(ro.payloads == std::vector<std::vector<std::byte>>{bytes_of("two")});
+}
+
+namespace {
+
+/// Sets an interface's MTU (this namespace's own `lo`); returns the old one, or -1.
+int set_mtu(const char* name, int mtu)
+{
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return -1;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    int old = -1;
+    if (::ioctl(fd, SIOCGIFMTU, &ifr) == 0) {
+        old = ifr.ifr_mtu;
+        ifr.ifr_mtu = mtu;
+        if (::ioctl(fd, SIOCSIFMTU, &ifr) != 0)
+            old = -1;
+    }
+    ::close(fd);
+    return old;
+}
+
+} // namespace
+
+TEST_CASE("asio_udp netns: a datagram over the MTU is refused with DF, fragmented without", "[.][netns]")
+{
+    REQUIRE(in_private_netns());
+    const int old = set_mtu("lo", 1500);
+    REQUIRE(old > 0);
+    struct restore {
+        int mtu;
+        ~restore() { set_mtu("lo", mtu); }
+    } restore_mtu{old};
+
+    asio::io_context io;
+    auto opt = test_options();
+    auto relay = asio_udp::bind_group(io, opt);
+    payload_collector r(relay);
+    const endpoint to{loopback_ip, test_port};
+    const std::vector<std::byte> big(2000, std::byte{0x5a}), small(1400, std::byte{0x33});
+
+    auto df = asio_udp::open_client(io, opt); // dont_fragment by default
+    std::error_code ec;
+    df.send(to, big, ec);
+    CHECK(ec == asio::error::message_size);
+    // In a batch the oversized one is skipped (a per-datagram error) and the rest still go.
+    datagram_batch b;
+    b.push(to, big);
+    b.push(to, small);
+    CHECK(df.send(b, ec) == 1);
+    CHECK(ec == asio::error::message_size);
+    REQUIRE(run_until(io, [&] { return r.payloads.size() == 1; }));
+    CHECK(r.payloads[0] == small);
+
+    opt.dont_fragment = false;
+    auto frag = asio_udp::open_client(io, opt);
+    frag.send(to, big, ec);
+    CHECK_FALSE(ec);
+    REQUIRE(run_until(io, [&] { return r.payloads.size() == 2; }));
+    CHECK(r.payloads[1] == big);
 }

@@ -201,6 +201,9 @@ TEST_CASE("asio_udp netns6: hop limit, loopback, interface and group filtering a
     len = sizeof value;
     REQUIRE(::getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &value, &len) == 0);
     CHECK(static_cast<unsigned>(value) == ::if_nametoindex("v0"));
+    len = sizeof value;
+    REQUIRE(::getsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, &len) == 0);
+    CHECK(value == IPV6_PMTUDISC_PROBE); // Don't Fragment (asio_udp_options::dont_fragment)
 #ifdef IPV6_MULTICAST_ALL
     len = sizeof value;
     if (::getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &value, &len) == 0)

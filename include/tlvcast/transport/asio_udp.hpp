@@ -8,6 +8,7 @@
 #include <tlvcast/transport/concepts.hpp>
 #include <tlvcast/transport/detail/batch_receive.hpp>
 #include <tlvcast/transport/detail/batch_send.hpp>
+#include <tlvcast/transport/detail/fragmentation.hpp>
 #include <tlvcast/transport/detail/multicast.hpp>
 #include <tlvcast/transport/limits.hpp>
 
@@ -314,6 +315,9 @@ private:
         detail::set_outbound_interface(socket_, v6, iface_, ec);
         if (ec)
             fail(ec, "cannot send multicast through interface " + iface_.text);
+        detail::set_dont_fragment(socket_, v6, options_.dont_fragment, ec);
+        if (ec)
+            fail(ec, v6 ? "cannot set IPV6_MTU_DISCOVER" : "cannot set IP_MTU_DISCOVER");
         socket_.non_blocking(true, ec);
         if (ec)
             fail(ec, "cannot make the socket non-blocking");

@@ -56,6 +56,12 @@ struct asio_udp_options {
     bool loopback = true;                            ///< IP(V6)_MULTICAST_LOOP: deliver to this host too
     std::size_t receive_buffer_size = 4 << 20;       ///< SO_RCVBUF request (capped by rmem_max); 0: system default
     std::size_t send_buffer_size = 0;                ///< SO_SNDBUF request (capped by wmem_max); 0: system default
+    /// Sends with the Don't Fragment bit (Linux: IP(V6)_PMTUDISC_PROBE). The profiles' datagrams
+    /// fit any link of MTU >= 1280 (max_datagram 1232 by default); one over the interface's MTU is
+    /// refused with message_size and skipped (a counted send failure), never sent in IP fragments
+    /// that one lost piece would void. false: the system's default (fragments, path MTU discovery),
+    /// for a max_datagram above the links' MTU.
+    bool dont_fragment = true;
 
     /// The group as a tlvcast endpoint, where clients send.
     endpoint group_endpoint() const noexcept
