@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libcrypto++-dev libasio-dev catch2
           libbenchmark-dev libssl-dev python3 python3-cryptography iproute2 iptables util-linux procps tshark
-          help2man libcm256cc-dev liblcrq-dev nats-server libnats-dev)
+          help2man libcm256cc-dev liblcrq-dev nats-server libnats-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // tlvcast-relay's federation options (--federate, --federation-key, --federation-creds,
-// --federation-group) and the
+// --federation-tls-*, --federation-group) and the
 // names its federation counters carry in the stats. docs/FEDERATION.md, docs/CLI.md.
 #pragma once
 
@@ -40,6 +40,7 @@ inline constexpr bool have_nats = false;
 struct federation_settings {
     std::vector<std::string> servers; ///< --federate: empty, no federation
     std::string credentials_file;     ///< --federation-creds
+    std::string tls_ca, tls_cert, tls_key, tls_hostname; ///< --federation-tls-ca/-cert/-key/-hostname
     std::string key_file;             ///< --federation-key: the key the federation's relays share
     bool insecure = false;            ///< --federation-insecure: no key (anyone who can publish is a relay)
     std::string group = "default";    ///< --federation-group: the subject's last token
@@ -93,6 +94,22 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
         f.credentials_file = std::string(args.value());
         return true;
     }
+    if (name == "--federation-tls-ca") {
+        f.tls_ca = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-tls-cert") {
+        f.tls_cert = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-tls-key") {
+        f.tls_key = std::string(args.value());
+        return true;
+    }
+    if (name == "--federation-tls-hostname") {
+        f.tls_hostname = std::string(args.value());
+        return true;
+    }
     if (name == "--federation-group") {
         f.group = std::string(args.value());
         return true;
@@ -113,11 +130,15 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
 inline void check_federation(const federation_settings& f, profile p, bool group_given)
 {
     if (!f.enabled()) {
-        if (!f.credentials_file.empty() || group_given || f.jetstream || !f.key_file.empty() || f.insecure)
+        if (!f.credentials_file.empty() || group_given || f.jetstream || !f.key_file.empty() || f.insecure ||
+            !f.tls_ca.empty() || !f.tls_cert.empty() || !f.tls_key.empty() || !f.tls_hostname.empty())
             throw usage_error("options --federation-creds, --federation-group, --federation-jetstream, "
-                              "--federation-key and --federation-insecure need --federate");
+                              "--federation-key, --federation-insecure and --federation-tls-* need --federate");
         return;
     }
+    if (f.tls_cert.empty() != f.tls_key.empty())
+        throw usage_error("options --federation-tls-cert and --federation-tls-key go together (the relay's "
+                          "certificate chain and its private key, PEM)");
     if (p != profile::group)
         throw usage_error("option --federate needs the group profile (--profile group): only its blobs travel "
                           "opaquely between relays");
@@ -201,6 +222,10 @@ private:
         federation::nats_options o;
         o.servers = f.servers;
         o.credentials_file = f.credentials_file;
+        o.tls_ca_file = f.tls_ca;
+        o.tls_cert_file = f.tls_cert;
+        o.tls_key_file = f.tls_key;
+        o.tls_hostname = f.tls_hostname;
         o.group = f.group;
         o.jetstream = f.jetstream;
         o.stream.replicas = f.replicas;

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -63,8 +64,10 @@ struct nats_server {
         ::close(s);
         return ntohs(a.sin_port);
     }
-    /// On `on_port` (a free_port() chosen before), else on a free port.
-    explicit nats_server(int on_port = 0) : port(on_port != 0 ? on_port : free_port())
+    /// On `on_port` (a free_port() chosen before), else on a free port; `extra` arguments after the
+    /// usual ones (--tls ..., say).
+    explicit nats_server(int on_port = 0, std::vector<std::string> extra = {})
+        : port(on_port != 0 ? on_port : free_port())
     {
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -72,6 +75,13 @@ struct nats_server {
         a.sin_port = htons(static_cast<std::uint16_t>(port));
         std::filesystem::create_directories(dir);
         const std::string p = std::to_string(port), d = dir.string();
+        // argv built before fork: the child only execs (no allocation after fork in a threaded test).
+        std::vector<std::string> args = {"nats-server", "-a", "127.0.0.1", "-p", p, "-js", "-sd", d, "-l", d + "/log"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<char*> argv;
+        for (auto& arg : args)
+            argv.push_back(arg.data());
+        argv.push_back(nullptr);
         const pid_t parent = ::getpid();
         pid = ::fork();
         if (pid == 0) {
@@ -86,8 +96,7 @@ struct nats_server {
                 ::dup2(null, STDOUT_FILENO);
                 ::dup2(null, STDERR_FILENO);
             }
-            ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p.c_str(), "-js", "-sd", d.c_str(), "-l",
-                     (d + "/log").c_str(), static_cast<char*>(nullptr));
+            ::execvp("nats-server", argv.data());
             ::_exit(127);
         }
         REQUIRE(pid > 0);

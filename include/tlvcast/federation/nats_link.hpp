@@ -56,13 +56,26 @@ public:
         // libnats reads the file only when it connects, in the background: a bad path fails here.
         if (!opt_.credentials_file.empty() && !std::ifstream(opt_.credentials_file))
             throw std::runtime_error("federation: cannot read the NATS credentials file " + opt_.credentials_file);
+        if (opt_.tls_cert_file.empty() != opt_.tls_key_file.empty())
+            throw std::invalid_argument("federation: a TLS certificate needs its key, and a key its certificate");
+        for (const std::string* f : {&opt_.tls_ca_file, &opt_.tls_cert_file, &opt_.tls_key_file})
+            if (!f->empty() && !std::ifstream(*f))
+                throw std::runtime_error("federation: cannot read the TLS file " + *f);
         check(natsOptions_Create(&no_), "options");
-        const natsStatus s = detail::set_connection_options(
+        const char* what = "options";
+        natsStatus s = detail::set_connection_options(
             no_, opt_, {&nats_link::on_disconnected, &nats_link::on_reconnected, &nats_link::on_closed,
                         this}); // release() waits for on_closed, the last
+        if (s == NATS_OK)
+            s = detail::set_tls_options(no_, opt_, what);
         if (s != NATS_OK) {
+            // libnats's own text says why (OpenSSL's reason for a file it could not load).
+            const char* why = nats_GetLastError(nullptr);
+            std::string message = std::string("federation: NATS ") + what + ": " + natsStatus_GetText(s);
+            if (why != nullptr && *why != '\0')
+                message += std::string(" (") + why + ")";
             natsOptions_Destroy(std::exchange(no_, nullptr));
-            check(s, "options");
+            throw std::runtime_error(message);
         }
         // The first connection is made on the worker thread (NATS may be down or slow at a relay's
         // start); publications wait in the bounded queue until it is up (and, with JetStream, until

@@ -17,6 +17,17 @@ namespace tlvcast::federation {
 struct nats_options {
     std::vector<std::string> servers;   ///< nats://HOST:PORT (or tls://): any node of the cluster
     std::string credentials_file;       ///< a NATS .creds file (user JWT and seed); empty: none
+    /// TLS to the servers. Any of these set makes every connection TLS, whatever the URLs' scheme
+    /// (never a silent plain connection); a tls:// URL asks for TLS alone. The server's certificate
+    /// is always verified: against `tls_ca_file` (PEM), else the system's trust store, and for
+    /// `tls_hostname`, else for each URL's host (an IP address or a DNS name in its SAN).
+    std::string tls_ca_file;
+    std::string tls_cert_file, tls_key_file; ///< this relay's certificate chain and key (PEM): both or neither
+    std::string tls_hostname;
+    bool tls() const noexcept
+    {
+        return !tls_ca_file.empty() || !tls_cert_file.empty() || !tls_key_file.empty() || !tls_hostname.empty();
+    }
     std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group> (commits: tlvcast.c.<group>)
     std::string client_name = "tlvcast-relay";
     static constexpr std::size_t default_max_queued = 4096;             ///< envelopes each way

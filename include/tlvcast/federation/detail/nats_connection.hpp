@@ -54,4 +54,27 @@ inline natsStatus set_connection_options(natsOptions* no, const nats_options& o,
     return s;
 }
 
+/// Sets `no` for `o`'s TLS settings (nothing when it has none). libnats reads the files here, so a
+/// bad one fails now; what failed is in `what`.
+inline natsStatus set_tls_options(natsOptions* no, const nats_options& o, const char*& what)
+{
+    if (!o.tls())
+        return NATS_OK;
+    what = "TLS";
+    natsStatus s = natsOptions_SetSecure(no, true);
+    if (s == NATS_OK && !o.tls_ca_file.empty()) {
+        what = "the TLS CA file";
+        s = natsOptions_LoadCATrustedCertificates(no, o.tls_ca_file.c_str());
+    }
+    if (s == NATS_OK && !o.tls_cert_file.empty()) {
+        what = "the TLS certificate or key file";
+        s = natsOptions_LoadCertificatesChain(no, o.tls_cert_file.c_str(), o.tls_key_file.c_str());
+    }
+    if (s == NATS_OK && !o.tls_hostname.empty()) {
+        what = "the TLS host name";
+        s = natsOptions_SetExpectedHostname(no, o.tls_hostname.c_str());
+    }
+    return s;
+}
+
 } // namespace tlvcast::federation::detail
