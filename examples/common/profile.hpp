@@ -30,17 +30,28 @@ enum class profile { seed, secure, group };
 /// offers only the backends compiled into it (TLVCAST_WITH_CRYPTOPP, TLVCAST_WITH_OPENSSL).
 enum class backend { cryptopp, openssl };
 
-#ifdef TLVCAST_HAS_OPENSSL
-/// OpenSSL 3 when the build has it: its RSA private-key operations (seed) are several times
-/// faster than Crypto++'s, and its X25519/Ed25519/AES-GCM use the CPU's instructions.
-inline constexpr backend default_backend = backend::openssl;
+/// The backend a profile runs on unless --backend says otherwise: of the backends the build has,
+/// the one that measured faster for that profile's operations (docs/BENCHMARKS.md, 2026-12-04):
+/// OpenSSL for the seed profile (RSA private-key operations several times Crypto++'s); Crypto++
+/// for the secure and group profiles (X25519 and Ed25519 about 2x OpenSSL 3.0's, and AES-256-GCM
+/// per 256-byte record about 15 % faster: OpenSSL 3.0's provider layer costs more per call than
+/// such a record's encryption).
+constexpr backend default_backend_for(profile p) noexcept
+{
+#if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
+    return p == profile::seed ? backend::openssl : backend::cryptopp;
+#elif defined(TLVCAST_HAS_OPENSSL)
+    return (void)p, backend::openssl;
 #else
-inline constexpr backend default_backend = backend::cryptopp;
+    return (void)p, backend::cryptopp;
 #endif
+}
 
 // The --backend line of the programs' --help: only what this build has.
 #if defined(TLVCAST_HAS_OPENSSL) && defined(TLVCAST_HAS_CRYPTOPP)
-#define TLVCAST_EXAMPLES_BACKEND_HELP "openssl (default) or cryptopp: the same wire format"
+#define TLVCAST_EXAMPLES_BACKEND_HELP                                                                             \
+    "openssl or cryptopp, the same wire format (default: openssl for the seed profile, cryptopp for secure and " \
+    "group)"
 #elif defined(TLVCAST_HAS_OPENSSL)
 #define TLVCAST_EXAMPLES_BACKEND_HELP "openssl (the only backend of this build)"
 #else
@@ -177,7 +188,8 @@ struct common_settings {
     transport::asio_udp_options udp;
     duration keepalive = std::chrono::seconds(5);
     examples::profile profile = examples::profile::secure;
-    examples::backend backend = default_backend;
+    examples::backend backend = default_backend_for(examples::profile::secure);
+    bool backend_given = false; ///< --backend was on the command line; else check_common picks the profile's
     std::string key_file, identity_file;
     bool strict_permissions = false; ///< --strict-perms: refuse a key file that group or others may access
     bool json = false;
@@ -288,6 +300,7 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
         s.profile = read_profile(args);
     } else if (name == "--backend") {
         s.backend = read_backend(args);
+        s.backend_given = true;
     } else if (name == "--strict-perms") {
         args.no_value();
         s.strict_permissions = true;
@@ -322,6 +335,8 @@ inline bool read_common_option(std::string_view name, arg_reader& args, common_s
 /// which then gets no default and no check of it.
 inline void check_common(common_settings& s, bool uses_data_group = true)
 {
+    if (!s.backend_given)
+        s.backend = default_backend_for(s.profile);
     if (s.quiet && s.json)
         throw usage_error("option --quiet is for the text for people: with --json, a reader picks the events it wants");
     if (s.profile == profile::seed && s.udp.group.is_v6())

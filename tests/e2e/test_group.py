@@ -525,8 +525,8 @@ def test_admin_admission():
                                  "--admission-cert", os.path.join(d, n + ".cert"), *extra)[0]
 
         # Both backends in one group when the build has both (the same bytes on the wire).
-        other = [b for b in ("cryptopp", "openssl") if has_backend(b)]
-        a0, a1 = member("a0"), member("a1", "--backend", other[0])
+        backends = [b for b in ("openssl", "cryptopp") if has_backend(b)]
+        a0, a1 = member("a0", "--backend", backends[0]), member("a1", "--backend", backends[-1])
         for c in (a0, a1):
             c.wait_for(lambda e: e.get("event") == "epoch" and e.get("members") == 2, "epoch with 2 members")
         # Messages of one and of many fragments, both ways.

@@ -78,6 +78,14 @@ def test_usage_errors():
                 ["--profile", "seed", "--relay-fingerprint", "a" * 64], ["--profile", "seed", "--known-relays", "k"]):
         r = subprocess.run([args.chat, *bad], capture_output=True, timeout=10)
         check(r.returncode == 2, f"chat {bad}: exit {r.returncode}")
+    # The federation's TLS options: only with --federate, and a certificate with its key.
+    fed = ["--profile", "group", "--federate", "nats://127.0.0.1:1", "--federation-insecure"]
+    for bad, says in ((["--federation-tls-ca", "ca.pem"], b"need --federate"),
+                      ([*fed, "--federation-tls-cert", "c.pem"], b"go together"),
+                      ([*fed, "--federation-tls-key", "k.pem"], b"go together")):
+        r = subprocess.run([args.relay, *bad], capture_output=True, timeout=10)
+        check(r.returncode == 2, f"relay {bad}: exit {r.returncode}")
+        check(says in r.stderr or b"no NATS federation" in r.stderr, f"relay {bad}: {r.stderr!r}")
     r = subprocess.run([args.chat, "--help"], capture_output=True, timeout=10)
     for opt in (b"--relay-fingerprint", b"--known-relays", b'"sender"', b'"self"'):
         check(opt in r.stdout, f"chat --help lacks {opt}")
@@ -222,6 +230,26 @@ def has_openssl():
     return r.returncode == 0
 
 
+def test_default_backend():
+    """Without --backend a profile runs on the backend that measured faster for it: OpenSSL for the
+    seed profile (RSA), Crypto++ for the secure and group profiles; a one-backend build on its own."""
+    has = {b: subprocess.run([args.relay, "--backend", b, "--help"], capture_output=True, timeout=10).returncode == 0
+           for b in ("openssl", "cryptopp")}
+    for profile, preferred in (("seed", "openssl"), (SECURE, "cryptopp"), ("group", "cryptopp")):
+        expected = preferred if has[preferred] else next(b for b in has if has[b])
+        relay = track(Program(f"relay-{profile}", [args.relay, "--json", "--profile", profile, *RELAY], stdin=False))
+        ready = relay.wait_for(is_event("ready"), "ready")
+        check(ready.get("backend") == expected, f"{profile}: ready {ready}, expected backend {expected}")
+        stop_relay(relay)
+        # An explicit --backend still wins: the other one, where the build has both.
+        other = next((b for b in has if has[b] and b != expected), expected)
+        relay = track(Program(f"relay-{profile}-explicit", [args.relay, "--json", "--profile", profile, *RELAY,
+                                                            "--backend", other], stdin=False))
+        ready = relay.wait_for(is_event("ready"), "ready")
+        check(ready.get("backend") == other, f"{profile}: ready {ready}, asked for {other}")
+        stop_relay(relay)
+
+
 def test_cross_backend():
     if not has_openssl():
         print("cross-backend: this build has no OpenSSL; Crypto++ only", flush=True)
@@ -290,7 +318,7 @@ def test_restart_with_same_identity():
 def main():
     tests = [test_usage_errors, test_pinned_messages_with_verified_senders, test_burst_of_lines_shares_datagrams,
              test_rogue_relay_is_refused,
-             test_trust_on_first_use, test_cross_backend, test_restart_with_same_identity]
+             test_trust_on_first_use, test_default_backend, test_cross_backend, test_restart_with_same_identity]
     return harness.main("e2e_secure", tests, cleanup, sys.modules[__name__])
 
 
