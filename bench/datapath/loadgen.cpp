@@ -53,7 +53,7 @@ using tlvcast::endpoint;
 using steady = std::chrono::steady_clock;
 using fragmenter = tlvcast::fragment::seed_fragmenter;
 #ifdef TLVCAST_HAS_OPENSSL
-using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the relay's default backend
+using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the load generator's own (the relay's: its --backend, default Crypto++)
 #else
 using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;
 #endif

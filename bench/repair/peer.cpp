@@ -53,7 +53,7 @@ namespace fragment = tlvcast::fragment;
 using udp = tlvcast::transport::asio_udp;
 using steady = std::chrono::steady_clock;
 #ifdef TLVCAST_HAS_OPENSSL
-using secure_cipher = tlvcast::profile::secure::openssl_cipher; // tlvcast-relay's default backend
+using secure_cipher = tlvcast::profile::secure::openssl_cipher; // the peers' own (either backend: the same bytes)
 using group_cipher = tlvcast::profile::group::openssl_cipher;
 #else
 using secure_cipher = tlvcast::profile::secure::cryptopp_cipher;

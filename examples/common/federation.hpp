@@ -10,6 +10,7 @@
 #include <tlvcast/federation/auth.hpp>
 #include <tlvcast/federation/counters.hpp>
 #include <tlvcast/federation/envelope.hpp>
+#include <tlvcast/federation/tls.hpp>
 
 #include <array>
 #include <iostream>
@@ -94,22 +95,21 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
         f.credentials_file = std::string(args.value());
         return true;
     }
-    if (name == "--federation-tls-ca") {
-        f.tls_ca = std::string(args.value());
+    // An empty value ("$UNSET") would silently mean no TLS: refused.
+    const auto tls_file = [&](std::string& to) {
+        to = std::string(args.value());
+        if (to.empty())
+            throw usage_error("option " + std::string(name) + " needs a non-empty value");
         return true;
-    }
-    if (name == "--federation-tls-cert") {
-        f.tls_cert = std::string(args.value());
-        return true;
-    }
-    if (name == "--federation-tls-key") {
-        f.tls_key = std::string(args.value());
-        return true;
-    }
-    if (name == "--federation-tls-hostname") {
-        f.tls_hostname = std::string(args.value());
-        return true;
-    }
+    };
+    if (name == "--federation-tls-ca")
+        return tls_file(f.tls_ca);
+    if (name == "--federation-tls-cert")
+        return tls_file(f.tls_cert);
+    if (name == "--federation-tls-key")
+        return tls_file(f.tls_key);
+    if (name == "--federation-tls-hostname")
+        return tls_file(f.tls_hostname);
     if (name == "--federation-group") {
         f.group = std::string(args.value());
         return true;

@@ -270,6 +270,9 @@ int run(const settings& s)
     const tlvcast::federation::federation_key federation_key =
         s.federation.enabled() ? ex::load_federation_key(s.federation, s.strict_permissions, "tlvcast-relay")
                                : tlvcast::federation::federation_key{};
+    // The CA file alone, not the system's store besides (before any thread: it sets the environment).
+    if (!s.federation.tls_ca.empty())
+        tlvcast::federation::trust_only_ca_file(s.federation.tls_ca);
 
     // From here on SIGUSR1 and SIGHUP report the stats (once started) instead of killing the relay.
     asio::io_context io(1);

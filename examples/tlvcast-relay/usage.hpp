@@ -54,13 +54,14 @@ Options:
   --federation-insecure  federate without a key: anyone who can publish on the subject acts as a
                      relay (warned about; for trials only)
   --federation-creds FILE  NATS credentials (a .creds file: user JWT and seed)
-  --federation-tls-ca FILE  TLS to the NATS servers (also --federation-tls-cert/-key/-hostname;
-                     any of them makes every connection TLS, never plain): the CAs (PEM) the
-                     servers' certificates must chain to (default: the system's trust store)
+  --federation-tls-ca FILE  TLS to the NATS servers (also --federation-tls-cert/-key/-hostname
+                     or a tls:// URL; any makes every connection TLS, never plain): the only CAs
+                     (PEM) the servers' certificates may chain to (default: the system's store)
   --federation-tls-cert FILE  with --federation-tls-key FILE: this relay's certificate chain and
-                     key (PEM), for servers that verify clients (nats-server --tlsverify)
+                     unencrypted key (PEM), for servers that verify clients (nats-server --tlsverify)
   --federation-tls-hostname NAME  the name every server's certificate must carry (default: the
-                     host of each --federate URL, an IP address or a DNS name)
+                     host of each --federate URL; with an IP address listed and no name, only the
+                     listed servers are used, none a server names)
   --federation-jetstream  carry the group through a JetStream stream (TLVCAST_NAME, kept 10 min,
                      at most 256 MiB): each blob is stored before it counts as published, and each
                      relay receives what was stored since it started, in order, even across the

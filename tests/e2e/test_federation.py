@@ -18,6 +18,8 @@ conflicts, counted); joiners and leavers at both sites at once; every member end
 and one roster each time; site b's veth cut for 3 s while lines stream from both sites: every line
 once, in order, at every member once it is back. Scale-out: a second relay on site a's LAN (its own groups and port) with
 a member of its own, in the same group, lines across all three relays. The relays' federation counters show what happened.
+Over TLS (one nats-server --tls --tlsverify): relays with the CA and client certificates carry one
+group across both sites; relays without a client certificate, or with another CA, never connect.
 Run through tests/netns.sh; the namespaces it makes itself (ip netns) are removed at the end."""
 import datetime
 import os
@@ -126,18 +128,18 @@ def federation_key(d):
     return path
 
 
-def start_relay(site, d, jetstream, connected=True, name=None, lan=None):
+def start_relay(site, d, jetstream, connected=True, name=None, lan=None, servers=None, extra=()):
     """Site `site`'s relay (`name` another one on the same LAN, on `lan` = (group, port, data): one
-    host here, so its own port as well)."""
+    host here, so its own port as well); `servers` instead of the cluster's three, `extra` options."""
     net, group, data = SITES[site]
     group, port, data = lan or (group, "5007", data)
     name = name or site
-    servers = ",".join(f"nats://{net}.1:{p}" for p in CLIENT_PORTS)
+    servers = servers or ",".join(f"nats://{net}.1:{p}" for p in CLIENT_PORTS)
     r = in_ns(site, "tlvcast-relay", "relay-" + name,
               [args.relay, "--json", "--profile", "group", *RELAY, "--identity", os.path.join(d, name + ".relay.id"),
                "--group", group, "--port", port, "--data-group", data, "--federate", servers, "--federation-group", SUBJECT_GROUP,
                "--federation-key", federation_key(d),
-               *(["--federation-jetstream"] if jetstream else [])],
+               *(["--federation-jetstream"] if jetstream else []), *extra],
               stdin=False)
     ev = r.wait_for(is_event("ready"), "ready")
     check(ev.get("federation") == "tlvcast.g." + SUBJECT_GROUP, f"ready: {ev}")
@@ -583,11 +585,92 @@ def test_two_sites_through_jetstream():
     two_sites(jetstream=True)
 
 
+def make_pki(d):
+    """A CA, the NATS server's certificate for its two backbone addresses, a relay's client
+    certificate (P-256, by the openssl command); their paths by name."""
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:10.99.1.1,IP:10.99.2.1\n")
+    p = {n: os.path.join(d, n) for n in ("ca.crt", "ca.key", "server.crt", "server.key", "relay.crt", "relay.key")}
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    steps = [["req", "-x509", *ec, "-keyout", p["ca.key"], "-out", p["ca.crt"], "-subj", "/CN=tlvcast test CA",
+              "-days", "2"]]
+    for n, extfile in (("server", ["-extfile", ext]), ("relay", [])):
+        csr = os.path.join(d, n + ".csr")
+        steps += [["req", *ec, "-keyout", p[n + ".key"], "-out", csr, "-subj", "/CN=" + n],
+                  ["x509", "-req", "-in", csr, "-CA", p["ca.crt"], "-CAkey", p["ca.key"], "-CAcreateserial",
+                   "-days", "2", "-out", p[n + ".crt"], *extfile]]
+    for step in steps:
+        r = subprocess.run(["openssl", *step], capture_output=True, timeout=30)
+        check(r.returncode == 0, f"openssl {step[0]}: {r.stderr.decode()[-300:]}")
+    return p
+
+
+def test_two_sites_over_tls():
+    """One nats-server with TLS that verifies clients (--tlsverify): relays with the CA and a client
+    certificate (--federation-tls-*) carry one group across both sites; a relay without a client
+    certificate never connects, and one given a CA that did not sign the server's neither."""
+    if shutil.which("openssl") is None:
+        print("  openssl not installed (scripts/setup.sh): TLS case skipped", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            make_network()
+        except Failure as e:
+            print(f"test_federation.py: cannot make the namespaces ({e}); skipped", flush=True)
+            cleanup()
+            raise SystemExit(77)
+        pki = make_pki(d)
+        log = os.path.join(d, "nats-tls.log")
+        server = in_ns("bb", None, "nats-tls", ["nats-server", "-a", "0.0.0.0", "-p", str(CLIENT_PORTS[0]), "-l", log,
+                                                "--tls", "--tlscert", pki["server.crt"], "--tlskey", pki["server.key"],
+                                                "--tlsverify", "--tlscacert", pki["ca.crt"]], stdin=False)
+        tls = ["--federation-tls-ca", pki["ca.crt"], "--federation-tls-cert", pki["relay.crt"],
+               "--federation-tls-key", pki["relay.key"]]
+        start = time.monotonic()
+        relays = {s: start_relay(s, d, False, servers=f"tls://{SITES[s][0]}.1:{CLIENT_PORTS[0]}", extra=tls)
+                  for s in SITES}
+        time.sleep(0.5)  # both subscriptions reach the server
+        a0 = start_member("a", "a0", relays["a"], d, "unicast")
+        a1 = start_member("a", "a1", relays["a"], d, "unicast")
+        wait_epoch([a0, a1], 2)
+        b0 = start_member("b", "b0", relays["b"], d, "unicast")
+        members = [a0, a1, b0]
+        epoch = wait_epoch(members, 3)
+        lines = {c.name: [f"{c.name} over TLS {i}" for i in range(5)] for c in members}
+        took = exchange(members, lines, "lines over TLS")
+        print(f"  two sites through nats-server --tls --tlsverify: one group of 3 (epoch {epoch}), 3 x 5 lines each "
+              f"once at the others in {took * 1000:.0f} ms ({time.monotonic() - start:.1f} s from the relays' start)", flush=True)
+
+        # No client certificate; a CA that did not sign the server's (the relay's own certificate as one).
+        refused = []
+        for name, opts in (("nocert", ["--federation-tls-ca", pki["ca.crt"]]),
+                           ("otherca", ["--federation-tls-ca", pki["relay.crt"], "--federation-tls-cert",
+                                        pki["relay.crt"], "--federation-tls-key", pki["relay.key"]])):
+            r = start_relay("b", d, False, connected=False, name=name, servers=f"nats://10.99.2.1:{CLIENT_PORTS[0]}",
+                            lan=("224.1.2.3", "5017", "224.1.2.4:5018"), extra=opts)
+            time.sleep(3.0)
+            _, fed, events = stats_now(r)
+            check(not any(e.get("state") == "connected" for e in events), f"relay-{name} connected: {events}")
+            check(fed.get("federation_connect_retries", 0) >= 1, f"relay-{name}: {fed}")
+            refused.append(f"{name} {fed.get('federation_connect_retries')} retries")
+            harness.stop_relay(r)
+        print(f"  refused, never connected in 3 s: {', '.join(refused)}", flush=True)
+        for c in members:
+            c.close_stdin()
+            check(c.wait_exit() == 0, f"{c.name}: exit status")
+        for r in relays.values():
+            harness.stop_relay(r)
+        server.kill()
+        cleanup()
+
+
 def main():
     if shutil.which("nats-server") is None:
         print("test_federation.py: nats-server not installed (scripts/setup.sh); skipped")
         return 77
-    return harness.main("e2e_federation", [test_two_sites_one_group, test_two_sites_through_jetstream], cleanup,
+    return harness.main("e2e_federation", [test_two_sites_one_group, test_two_sites_through_jetstream,
+                                                  test_two_sites_over_tls], cleanup,
                         sys.modules[__name__])
 
 

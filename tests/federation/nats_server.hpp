@@ -49,8 +49,9 @@ inline bool have_nats_server()
 struct nats_server {
     pid_t pid = -1;
     int port = 0;
-    std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("tlvcast-test-js-" + std::to_string(::getpid()));
+    /// Per process and port: two servers of one test never share a JetStream store.
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("tlvcast-test-js-" + std::to_string(::getpid()) + "-" + std::to_string(port));
     /// A free loopback port (nothing listens on it once this returns).
     static int free_port()
     {

@@ -131,6 +131,22 @@ TEST_CASE("nats_link TLS: set-up errors throw, naming the file", "[federation][n
     std::filesystem::remove(junk);
 }
 
+TEST_CASE("nats_link TLS: which URLs name their server by IP address (discovery is off for them)",
+          "[federation][nats][tls]")
+{
+    using detail::url_host_is_ip;
+    CHECK(url_host_is_ip("nats://127.0.0.1:4222"));
+    CHECK(url_host_is_ip("tls://user:pa:ss@10.0.0.1:4222"));
+    CHECK(url_host_is_ip("tls://[::1]:4222"));
+    CHECK(url_host_is_ip("[fd00::2]"));
+    CHECK(url_host_is_ip("192.168.1.2"));
+    CHECK_FALSE(url_host_is_ip("nats://nats.example:4222"));
+    CHECK_FALSE(url_host_is_ip("tls://127.0.0.1.example:4222"));
+    CHECK_FALSE(url_host_is_ip("tls://user@localhost"));
+    CHECK_FALSE(url_host_is_ip(""));
+    CHECK(url_host_is_ip("tls://[::1")); // unclosed: an address all the same (discovery off: the safe side)
+}
+
 TEST_CASE("nats_link TLS: two relays with the CA and client certificates exchange envelopes through a server "
           "that verifies clients",
           "[federation][nats][tls]")

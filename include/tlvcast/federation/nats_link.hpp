@@ -9,6 +9,7 @@
 #include <tlvcast/federation/detail/nats_connection.hpp>
 #include <tlvcast/federation/detail/nats_stream.hpp>
 #include <tlvcast/federation/detail/stream_consumer.hpp>
+#include <tlvcast/federation/detail/tls_files.hpp>
 #include <tlvcast/federation/envelope.hpp>
 #include <tlvcast/federation/nats_options.hpp>
 
@@ -53,14 +54,18 @@ public:
             throw std::invalid_argument("federation: no NATS server given");
         if (!valid_group_name(opt_.group))
             throw std::invalid_argument("federation: group name must be 1..64 of A-Z a-z 0-9 _ -");
-        // libnats reads the file only when it connects, in the background: a bad path fails here.
-        if (!opt_.credentials_file.empty() && !std::ifstream(opt_.credentials_file))
-            throw std::runtime_error("federation: cannot read the NATS credentials file " + opt_.credentials_file);
+        // libnats reads the credentials only when it connects, in the background: a bad path fails
+        // here. Every file must be a regular one (a FIFO would block libnats for good).
+        if (!opt_.credentials_file.empty())
+            detail::check_regular_file(opt_.credentials_file, "NATS credentials file");
         if (opt_.tls_cert_file.empty() != opt_.tls_key_file.empty())
             throw std::invalid_argument("federation: a TLS certificate needs its key, and a key its certificate");
-        for (const std::string* f : {&opt_.tls_ca_file, &opt_.tls_cert_file, &opt_.tls_key_file})
-            if (!f->empty() && !std::ifstream(*f))
-                throw std::runtime_error("federation: cannot read the TLS file " + *f);
+        if (!opt_.tls_ca_file.empty())
+            detail::check_regular_file(opt_.tls_ca_file, "TLS CA file");
+        if (!opt_.tls_cert_file.empty()) {
+            detail::check_regular_file(opt_.tls_cert_file, "TLS certificate file");
+            detail::check_key_file(opt_.tls_key_file);
+        }
         check(natsOptions_Create(&no_), "options");
         const char* what = "options";
         natsStatus s = detail::set_connection_options(

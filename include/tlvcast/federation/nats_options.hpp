@@ -17,16 +17,28 @@ namespace tlvcast::federation {
 struct nats_options {
     std::vector<std::string> servers;   ///< nats://HOST:PORT (or tls://): any node of the cluster
     std::string credentials_file;       ///< a NATS .creds file (user JWT and seed); empty: none
-    /// TLS to the servers. Any of these set makes every connection TLS, whatever the URLs' scheme
-    /// (never a silent plain connection); a tls:// URL asks for TLS alone. The server's certificate
-    /// is always verified: against `tls_ca_file` (PEM), else the system's trust store, and for
-    /// `tls_hostname`, else for each URL's host (an IP address or a DNS name in its SAN).
+    /// TLS to the servers. Any of these set, or a tls:// URL, makes every connection TLS (never a
+    /// plain one, whatever a server's INFO says). The server's certificate is always verified:
+    /// against `tls_ca_file` (PEM) and the system's store (libnats 3.4 adds the file to it;
+    /// trust_only_ca_file() in federation/tls.hpp leaves the file alone), for `tls_hostname`, else
+    /// for each URL's host (an IP address or a DNS name in its SAN). With an IP address in a URL and no
+    /// `tls_hostname`, the link connects only to the listed servers (libnats would verify a server
+    /// that another names, before TLS, unverified, for its own host).
     std::string tls_ca_file;
-    std::string tls_cert_file, tls_key_file; ///< this relay's certificate chain and key (PEM): both or neither
+    std::string tls_cert_file, tls_key_file; ///< this relay's certificate chain and key (PEM, unencrypted): both or neither
     std::string tls_hostname;
     bool tls() const noexcept
     {
-        return !tls_ca_file.empty() || !tls_cert_file.empty() || !tls_key_file.empty() || !tls_hostname.empty();
+        if (!tls_ca_file.empty() || !tls_cert_file.empty() || !tls_key_file.empty() || !tls_hostname.empty())
+            return true;
+        for (const auto& url : servers) { // libnats 3.4 ignores the scheme: a tls:// URL alone was plain
+            std::string scheme = url.substr(0, 6);
+            for (auto& c : scheme)
+                c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            if (scheme == "tls://")
+                return true;
+        }
+        return false;
     }
     std::string group = "default";      ///< the federated group's name: subject tlvcast.g.<group> (commits: tlvcast.c.<group>)
     std::string client_name = "tlvcast-relay";
