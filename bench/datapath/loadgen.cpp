@@ -17,7 +17,10 @@
 // and how); --server plain: bare datagrams for
 // bench/datapath/forwarder.
 // Prints one line: messages/s over the timed part, the server's CPU µs per message (read from
-// /proc/PID/stat) and which side was saturated. Every loop is bounded by --seconds.
+// /proc/PID/stat; --server-pid may be given several times: their sum, and each one's) and which side
+// was saturated. --receiver-port P: the receivers register with the relay on port P, the sender
+// with --port's (two federated relays, bench/federation.sh). --latency (group): receiver 1's delay
+// from each timed blob's send to its arrival, p50/p99/max. Every loop is bounded by --seconds.
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/datagram.hpp>
 #include <tlvcast/fragment/seed_fragmenter.hpp>
@@ -83,8 +86,9 @@ struct settings {
     std::size_t open_receivers = 1; // group: receivers that sample (the others open the warm-up's first blobs)
     bool timed_open = true; // group: samples in the timed part too (--no-timed-open: its first 16 blobs only)
     std::size_t receivers = 1, size = 256, window = 128, warm_up = 20'000, messages = 200'000;
-    std::uint16_t port = 5007;
-    int server_pid = 0;
+    std::uint16_t port = 5007, receiver_port = 0; // receiver_port: 0, the same relay as the sender
+    std::vector<int> server_pids;
+    bool latency = false; // group: receiver 1's per-blob delay
     double seconds = 60; // bound on the whole run
     bool spin = false;   // poll without sleeping while messages are in flight
 };
@@ -129,6 +133,10 @@ public:
         copt.relay_timeout = std::chrono::hours(2);
         copt.trust = tlvcast::crypto::relay_trust::any(); // a fresh relay identity each run, in a private namespace
         for (std::size_t i = 0; i <= s.receivers; ++i) {
+            if (i == 1 && s.receiver_port != 0) { // the receivers' relay: another one, federated
+                o.port = s.receiver_port;
+                copt.relay = o.group_endpoint();
+            }
             peers_.push_back(std::make_unique<peer>(peer{transport::asio_udp::open_client(io, o), nullptr, {}, 0, 0, std::nullopt, {}, i != 0 && i <= s.open_receivers}));
             if (group && s.multicast && i != 0) { // every receiver's socket on the data group gets its copy
                 transport::asio_udp_options d = o;
@@ -155,21 +163,46 @@ public:
             for (auto& p : peers_) {
                 if (p->eng->current_state() != engine::state::established)
                     return false;
-                if constexpr (group) { // and the group holds every member
+                if constexpr (group) { // and the group holds every member: one group, one epoch
                     const auto& m = p->eng->cipher().group();
                     if (!m.in_group() || m.current()->roster.size() != peers_.size())
+                        return false;
+                    const auto& first = peers_[0]->eng->cipher().group();
+                    if (!first.in_group() || first.current()->hash != m.current()->hash)
                         return false;
                 }
             }
             return true;
         };
-        for (auto& p : peers_) {
+        const auto start = [&](peer& p) {
             if (s_.secure)
-                p->eng->start(tlvcast::clock::now(), p->out);
+                p.eng->start(tlvcast::clock::now(), p.out);
             else
-                p->out.push(dest_, std::as_bytes(std::span("R", 1)));
-            flush(*p);
+                p.out.push(dest_, std::as_bytes(std::span("R", 1)));
+            flush(p);
+        };
+        std::size_t first = 0;
+        if constexpr (group) {
+            // Two federated relays (--receiver-port): the sender founds the group before the
+            // receivers come, at the other relay. On plain NATS subjects two relays that each
+            // founded a group at once would stay apart (one order needs --federation-jetstream).
+            if (s_.receiver_port != 0) {
+                start(*peers_[0]);
+                const auto by = steady::now() + std::chrono::seconds(10);
+                while (!peers_[0]->eng->cipher().group().in_group()) {
+                    if (steady::now() > by)
+                        throw std::runtime_error("set-up: the sender founded no group in 10 s");
+                    pump(20);
+                    if (const auto now = tlvcast::clock::now(); now >= peers_[0]->eng->next_timer()) {
+                        peers_[0]->eng->on_timer(now, peers_[0]->out);
+                        flush(*peers_[0]);
+                    }
+                }
+                first = 1;
+            }
         }
+        for (std::size_t i = first; i < peers_.size(); ++i)
+            start(*peers_[i]);
         // The plain forwarder answers nothing: its registrations are done once the 'R's arrived.
         const auto by = steady::now() + std::chrono::seconds(s_.secure ? 30 : 1);
         // Established means registered at the relay: from then on it relays to this peer. The
@@ -257,6 +290,8 @@ public:
             plan_.add(std::move(blob), n);
             m += n;
         }
+        sent_at_.assign(plan_.size(), steady::time_point{});
+        timed_from_ = plan_.blob_at(phases.back());
         rule_.every = s_.open_every;
         for (const auto b : phases)
             rule_.boundaries.push_back(plan_.blob_at(b));
@@ -277,6 +312,12 @@ public:
         return c;
     }
     std::size_t blobs() const { return plan_.size(); }
+    /// Group, --latency: receiver 1's delays (µs) of the timed part's blobs, sorted.
+    std::vector<double> latencies()
+    {
+        std::sort(latency_us_.begin(), latency_us_.end());
+        return latency_us_;
+    }
 
 private:
     static constexpr std::size_t max_per_blob = 64; // messages offered to seal_batch (it packs what fits: 25 of 40 bytes)
@@ -313,6 +354,8 @@ private:
             auto& sender = *peers_[0];
             while (sent_ < end && (sent_ == low || plan_.end_of(k) - low <= s_.window)) {
                 std::error_code ec;
+                if (s_.latency)
+                    sent_at_[k] = steady::now();
                 sender.eng->send_sealed(plan_.blobs[k], tlvcast::clock::now(), sender.out, ec);
                 if (ec)
                     throw std::runtime_error("the sender's engine refused a sealed blob: " + ec.message());
@@ -436,17 +479,22 @@ private:
                         check(p, d);
                     continue;
                 }
-                if (group && !is_sender && compare_forwarded(p, d, bare))
+                const std::size_t before = p.check.next;
+                if (group && !is_sender && compare_forwarded(p, d, bare)) {
+                    note_arrivals(p, before);
                     continue;
+                }
                 p.eng->handle(from_[i], d, now, p.out);
                 core::client_event ev;
                 while (p.eng->poll_event(ev)) {
                     if (ev.what == core::client_event::kind::peer_connected)
                         ++p.connected;
                     else if (ev.what == core::client_event::kind::message && !is_sender) {
-                        if (group)
+                        if (group) {
+                            const std::size_t was = p.check.next;
                             p.check.opened_message(plan_, std::as_bytes(std::span(ev.text)), expect_, fill);
-                        else
+                            note_arrivals(p, was);
+                        } else
                             check(p, std::as_bytes(std::span(ev.text)));
                     }
                 }
@@ -456,6 +504,16 @@ private:
             if (n < receive_batch)
                 return; // would_block or a short batch: nothing more waits
         }
+    }
+
+    // --latency: the blobs receiver 1 completed since `before` (timed part only).
+    void note_arrivals(const peer& p, std::size_t before)
+    {
+        if (!s_.latency || &p != peers_[1].get())
+            return;
+        const auto now = steady::now();
+        for (std::size_t k = std::max(before, timed_from_); k < p.check.next; ++k)
+            latency_us_.push_back(std::chrono::duration<double, std::micro>(now - sent_at_[k]).count());
     }
 
     void check(peer& p, std::span<const std::byte> m)
@@ -477,6 +535,9 @@ private:
     tlvcast::bench::sample_rule rule_; // group: which blobs receivers open with their engine
     std::vector<std::byte> inner_;     // group, unicast: a forwarded record's inner blob
     std::vector<pollfd> fds_;
+    std::vector<steady::time_point> sent_at_; // group, --latency: each blob's send
+    std::vector<double> latency_us_;
+    std::size_t timed_from_ = 0;              // group: the timed part's first blob
     std::uint64_t sent_ = 0;
     steady::time_point deadline_;
     std::vector<std::byte> storage_ = std::vector<std::byte>(receive_batch * 65536);
@@ -507,7 +568,9 @@ settings parse(int argc, char** argv)
         else if (a == "--warm-up") s.warm_up = std::stoul(value());
         else if (a == "--messages") s.messages = std::max<std::size_t>(std::stoul(value()), 1);
         else if (a == "--port") s.port = static_cast<std::uint16_t>(std::stoul(value()));
-        else if (a == "--server-pid") s.server_pid = std::stoi(value());
+        else if (a == "--server-pid") s.server_pids.push_back(std::stoi(value()));
+        else if (a == "--receiver-port") s.receiver_port = static_cast<std::uint16_t>(std::stoul(value()));
+        else if (a == "--latency") s.latency = true;
         else if (a == "--seconds") s.seconds = std::stod(value());
         else if (a == "--spin") s.spin = true;
         else if (a == "--no-batch") s.batch = false;
@@ -541,11 +604,22 @@ int measure(const settings& s, asio::io_context& io)
         g.prepare(s.warm_up + s.messages, {0, s.warm_up});
     g.run(s.warm_up);
     const auto t0 = steady::now();
-    const double server0 = server_cpu(s.server_pid), own0 = own_cpu();
+    std::vector<double> each0;
+    for (const int pid : s.server_pids)
+        each0.push_back(server_cpu(pid));
+    const double own0 = own_cpu();
     const auto machine0 = machine_cpu();
     g.run(s.messages);
     const double wall = std::chrono::duration<double>(steady::now() - t0).count();
-    const double server = server_cpu(s.server_pid) - server0, own = own_cpu() - own0;
+    double server = 0;
+    std::string each; // with several servers: each one's µs per message
+    for (std::size_t i = 0; i < s.server_pids.size(); ++i) {
+        const double d = server_cpu(s.server_pids[i]) - each0[i];
+        server += d;
+        if (s.server_pids.size() > 1)
+            each += (each.empty() ? "" : ",") + std::to_string(d / static_cast<double>(s.messages) * 1e6).substr(0, 5);
+    }
+    const double own = own_cpu() - own0;
     const double su = server / wall, lu = own / wall;
     auto machine = machine_cpu();
     double all = 0;
@@ -563,6 +637,16 @@ int measure(const settings& s, asio::io_context& io)
                 static_cast<double>(s.messages) / wall, server / static_cast<double>(s.messages) * 1e6, su * 100,
                 lu * 100, bound, machine[0] / all * 100, machine[1] / all * 100, machine[2] / all * 100,
                 machine[3] / all * 100, std::max(0.0, machine[0] / all * cores - su - lu));
+    if (!each.empty())
+        std::printf("servers' cpu_us_per_msg each (--server-pid order): %s\n", each.c_str());
+    if (s.latency && s.group) {
+        const auto l = g.latencies();
+        if (!l.empty()) {
+            const auto at = [&](double q) { return l[std::min(l.size() - 1, static_cast<std::size_t>(q * static_cast<double>(l.size())))]; };
+            std::printf("latency_us receiver1 blobs=%zu p50=%.1f p90=%.1f p99=%.1f max=%.1f\n", l.size(), at(0.5), at(0.9),
+                        at(0.99), l.back());
+        }
+    }
     if (s.group && !s.timed_open)
         std::printf("group: --no-timed-open: the timed part's blobs after its first %zu were compared, not opened\n",
                     first_opened);

@@ -46,6 +46,7 @@ struct federation_settings {
     bool insecure = false;            ///< --federation-insecure: no key (anyone who can publish is a relay)
     std::string group = "default";    ///< --federation-group: the subject's last token
     bool jetstream = false;           ///< --federation-jetstream: through a stream, stored before delivered
+    bool send_asap = false;           ///< --federation-send-asap: each envelope written at once
     int replicas = 3;                 ///< --federation-replicas: the stream's
     bool enabled() const noexcept { return !servers.empty(); }
 };
@@ -119,6 +120,11 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
         f.jetstream = true;
         return true;
     }
+    if (name == "--federation-send-asap") {
+        args.no_value();
+        f.send_asap = true;
+        return true;
+    }
     if (name == "--federation-replicas") {
         f.replicas = static_cast<int>(args.integer(1, 5));
         return true;
@@ -130,9 +136,9 @@ inline bool read_federation_option(std::string_view name, arg_reader& args, fede
 inline void check_federation(const federation_settings& f, profile p, bool group_given)
 {
     if (!f.enabled()) {
-        if (!f.credentials_file.empty() || group_given || f.jetstream || !f.key_file.empty() || f.insecure ||
+        if (!f.credentials_file.empty() || group_given || f.jetstream || f.send_asap || !f.key_file.empty() || f.insecure ||
             !f.tls_ca.empty() || !f.tls_cert.empty() || !f.tls_key.empty() || !f.tls_hostname.empty())
-            throw usage_error("options --federation-creds, --federation-group, --federation-jetstream, "
+            throw usage_error("options --federation-creds, --federation-group, --federation-jetstream, --federation-send-asap, "
                               "--federation-key, --federation-insecure and --federation-tls-* need --federate");
         return;
     }
@@ -228,6 +234,7 @@ private:
         o.tls_hostname = f.tls_hostname;
         o.group = f.group;
         o.jetstream = f.jetstream;
+        o.send_asap = f.send_asap;
         o.stream.replicas = f.replicas;
         return o;
     }

@@ -438,7 +438,10 @@ def two_sites(jetstream):
         nodes = [start_nats(i, d, jetstream) for i in range(3)]
         wait_cluster(nodes, jetstream)
         # With JetStream relay-b starts later, while NATS is unreachable (founding_race).
-        relays = {s: start_relay(s, d, jetstream) for s in SITES if s == "a" or not jetstream}
+        # On plain subjects relay-b writes each envelope at once (--federation-send-asap), relay-a
+        # lets libnats gather them: both ways carry the same lines.
+        relays = {s: start_relay(s, d, jetstream, extra=["--federation-send-asap"] if s == "b" else [])
+                  for s in SITES if s == "a" or not jetstream}
         # Scale-out (JetStream): a second relay on site a's LAN, its own groups and port, the same
         # federation; it follows the group from the start (a relay that starts late cannot yet).
         relay_a2 = start_relay("a", d, True, name="a2", lan=("224.1.1.3", "5017", "224.1.1.4:5018")) \

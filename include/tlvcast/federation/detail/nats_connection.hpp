@@ -49,6 +49,8 @@ inline natsStatus set_connection_options(natsOptions* no, const nats_options& o,
         s = natsOptions_SetPingInterval(no, o.ping_interval.count());
     if (s == NATS_OK)
         s = natsOptions_SetMaxPingsOut(no, o.max_pings_out);
+    if (s == NATS_OK && o.send_asap)
+        s = natsOptions_SetSendAsap(no, true);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(no, cb.disconnected, cb.closure);
     if (s == NATS_OK)
