@@ -63,8 +63,8 @@ Options:
                      host of each --federate URL; with an IP address listed and no name, only the
                      listed servers are used, none a server names)
   --federation-send-asap  write each envelope to NATS at once (libnats otherwise gathers them for
-                     1 ms): the hop's latency about 0.15 ms instead of 1 ms, at about half the
-                     throughput and twice the CPU per message (plain subjects; docs/FEDERATION.md)
+                     1 ms): the hop's latency about 0.14 ms instead of 1 ms, at about half the
+                     throughput and twice the CPU per message (plain subjects; docs/BENCHMARKS.md)
   --federation-jetstream  carry the group through a JetStream stream (TLVCAST_NAME, kept 10 min,
                      at most 256 MiB): each blob is stored before it counts as published, and each
                      relay receives what was stored since it started, in order, even across the

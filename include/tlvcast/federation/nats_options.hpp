@@ -54,9 +54,9 @@ struct nats_options {
     static constexpr std::chrono::milliseconds min_connect_wait{100};
     std::chrono::milliseconds connect_backoff_max = default_connect_backoff_max;
     /// Each envelope written to NATS at once, instead of by libnats's flusher thread, which sleeps
-    /// 1 ms before each write to gather more (bench/federation_datapath.sh, one blob in flight: the
-    /// hop's p50 155 µs against 1.0 ms; 128 in flight: 58k against 86-100k messages/s, 17 against
-    /// 9-10 µs of CPU per message for both relays and nats-server). Off: throughput.
+    /// 1 ms before each write to gather more (bench/federation_datapath.sh: one blob in flight, the
+    /// hop's p50 134-143 µs against 1.0 ms; 128 in flight, 69-72k against 80-133k messages/s and
+    /// 1.7-2.3 times the CPU per message in both relays and nats-server). Off: throughput.
     bool send_asap = false;
     int reconnect_buffer = 8 << 20; ///< bytes libnats keeps for the server while reconnecting
     /// A node that stops answering without closing the connection (a cut link, a frozen host) is
