@@ -5,6 +5,7 @@
 #include <tlvcast/federation/nats_link.hpp>
 
 #include "nats_server.hpp"
+#include "tls_pki.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,44 +26,16 @@ namespace {
 
 /// A test CA, a server certificate for 127.0.0.1 and nats.test, one for another name only, a client
 /// certificate, and a second CA (a stranger's) with a server certificate for 127.0.0.1. P-256 keys.
-struct tls_pki {
-    std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("tlvcast-test-tls-" + std::to_string(::getpid()));
-    bool made = false;
+struct tls_pki : test::tls_pki_dir {
+    bool made = run({ca("ca"), ca("stranger"), cert("server", "ca", "IP:127.0.0.1,DNS:nats.test"),
+                     cert("other", "ca", "DNS:other.test"), cert("client", "ca", "DNS:relay.test"),
+                     cert("rogue", "stranger", "IP:127.0.0.1,DNS:nats.test")});
 
-    tls_pki()
-    {
-        std::filesystem::create_directories(dir);
-        const std::string d = dir.string();
-        // One certificate `name` signed by `ca` with subjectAltName `san` (and clientAuth/serverAuth).
-        const auto cert = [&](const std::string& name, const std::string& ca, const std::string& san) {
-            std::ofstream(d + "/" + name + ".ext") << "subjectAltName=" << san << "\n";
-            return "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d + "/" + name +
-                   ".key -out " + d + "/" + name + ".csr -subj /CN=" + name + " && openssl x509 -req -in " + d +
-                   "/" + name + ".csr -CA " + d + "/" + ca + ".crt -CAkey " + d + "/" + ca +
-                   ".key -CAcreateserial -days 2 -out " + d + "/" + name + ".crt -extfile " + d + "/" + name +
-                   ".ext";
-        };
-        const auto ca = [&](const std::string& name) {
-            return "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d + "/" + name +
-                   ".key -out " + d + "/" + name + ".crt -subj /CN=" + name + " -days 2";
-        };
-        const std::string script = "(" + ca("ca") + " && " + ca("stranger") + " && " +
-                                   cert("server", "ca", "IP:127.0.0.1,DNS:nats.test") + " && " +
-                                   cert("other", "ca", "DNS:other.test") + " && " +
-                                   cert("client", "ca", "DNS:relay.test") + " && " +
-                                   cert("rogue", "stranger", "IP:127.0.0.1,DNS:nats.test") + ") >/dev/null 2>&1";
-        made = std::system(script.c_str()) == 0;
-    }
-    tls_pki(const tls_pki&) = delete;
-    tls_pki& operator=(const tls_pki&) = delete;
-    ~tls_pki() { std::filesystem::remove_all(dir); }
-
-    std::string file(const std::string& name) const { return (dir / name).string(); }
+    tls_pki() : tls_pki_dir("tlvcast-test-tls-") {}
     /// nats-server's arguments for TLS with `server`'s certificate; `verify`: clients need one of `ca`.
     std::vector<std::string> server_args(const std::string& server, bool verify) const
     {
-        std::vector<std::string> a = {"--tls", "--tlscert", file(server + ".crt"), "--tlskey", file(server + ".key")};
+        auto a = tls_pki_dir::server_args(server + ".crt", server + ".key");
         if (verify)
             a.insert(a.end(), {"--tlsverify", "--tlscacert", file("ca.crt")});
         return a;

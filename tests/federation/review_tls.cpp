@@ -10,6 +10,7 @@
 #include <tlvcast/federation/tls.hpp>
 
 #include "nats_server.hpp"
+#include "tls_pki.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -55,58 +56,31 @@ namespace {
 ///   self     itself     IP:127.0.0.1                  self-signed (req -x509: CA:TRUE)
 ///   byleaf   client's key  IP:127.0.0.1               signed by a leaf (client) used as a CA
 /// plus client-enc.key (client.key encrypted, pass "secret") and byleaf-chain.crt (byleaf, client).
-struct review_pki {
-    std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("tlvcast-review-tls-" + std::to_string(::getpid()));
-    bool made = false;
+struct review_pki : test::tls_pki_dir {
+    bool made = make();
 
-    review_pki()
+    review_pki() : tls_pki_dir("tlvcast-review-tls-") {}
+
+private:
+    bool make() const
     {
-        std::filesystem::remove_all(dir);
-        std::filesystem::create_directories(dir);
-        const std::string d = dir.string();
-        const auto csr = [&](const std::string& name, const std::string& san) {
-            std::ofstream(d + "/" + name + ".ext") << "subjectAltName=" << san << "\n";
-            return "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d + "/" + name +
-                   ".key -out " + d + "/" + name + ".csr -subj /CN=" + name;
-        };
-        const auto cert = [&](const std::string& name, const std::string& ca, const std::string& san) {
-            return csr(name, san) + " && openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/" + ca +
-                   ".crt -CAkey " + d + "/" + ca + ".key -CAcreateserial -days 2 -out " + d + "/" + name +
-                   ".crt -extfile " + d + "/" + name + ".ext";
-        };
-        const auto ca = [&](const std::string& name) {
-            return "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d + "/" + name +
-                   ".key -out " + d + "/" + name + ".crt -subj /CN=" + name + " -days 2";
-        };
+        const std::string d = dir().string();
         std::ofstream(d + "/ca.cnf") << "[ca]\ndefault_ca=d\n[d]\ndatabase=" << d << "/index.txt\nnew_certs_dir=" << d
                                      << "\nserial=" << d << "/serial\ndefault_md=sha256\npolicy=p\n[p]\n"
                                      << "commonName=supplied\n";
         std::ofstream(d + "/index.txt");
         std::ofstream(d + "/serial") << "01\n";
-        const std::string script =
-            "(" + ca("ca") + " && " + ca("stranger") + " && " + cert("server", "ca", "IP:127.0.0.1,DNS:nats.test") +
-            " && " + cert("lhost", "ca", "DNS:localhost") + " && " + cert("client", "ca", "DNS:relay.test") +
-            " && " + cert("rogue", "stranger", "IP:127.0.0.1") + " && " + csr("expired", "IP:127.0.0.1") +
-            " && openssl ca -batch -config " + d + "/ca.cnf -cert " + d + "/ca.crt -keyfile " + d +
-            "/ca.key -in " + d + "/expired.csr -out " + d + "/expired.crt -startdate 20200101000000Z -enddate " +
-            "20200102000000Z -extfile " + d + "/expired.ext -notext" +
-            " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
-            "/self.key -out " + d + "/self.crt -subj /CN=self -days 2 -addext subjectAltName=IP:127.0.0.1" +
-            " && " + cert("byleaf", "client", "IP:127.0.0.1") + " && cat " + d + "/byleaf.crt " + d +
-            "/client.crt > " + d + "/byleaf-chain.crt" + " && openssl pkey -in " + d + "/client.key -aes256 " +
-            "-passout pass:secret -out " + d + "/client-enc.key" + ") >/dev/null 2>&1";
-        made = std::system(script.c_str()) == 0;
-    }
-    review_pki(const review_pki&) = delete;
-    review_pki& operator=(const review_pki&) = delete;
-    ~review_pki() { std::filesystem::remove_all(dir); }
-
-    std::string file(const std::string& name) const { return (dir / name).string(); }
-    /// nats-server's TLS arguments with `cert` (a .crt chain) and `key`; no client verification.
-    std::vector<std::string> server_args(const std::string& cert, const std::string& key) const
-    {
-        return {"--tls", "--tlscert", file(cert), "--tlskey", file(key)};
+        return run({ca("ca"), ca("stranger"), cert("server", "ca", "IP:127.0.0.1,DNS:nats.test"),
+                    cert("lhost", "ca", "DNS:localhost"), cert("client", "ca", "DNS:relay.test"),
+                    cert("rogue", "stranger", "IP:127.0.0.1"), csr("expired", "IP:127.0.0.1"),
+                    "openssl ca -batch -config " + d + "/ca.cnf -cert " + d + "/ca.crt -keyfile " + d +
+                        "/ca.key -in " + d + "/expired.csr -out " + d + "/expired.crt -startdate 20200101000000Z " +
+                        "-enddate 20200102000000Z -extfile " + d + "/expired.ext -notext",
+                    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+                        "/self.key -out " + d + "/self.crt -subj /CN=self -days 2 -addext subjectAltName=IP:127.0.0.1",
+                    cert("byleaf", "client", "IP:127.0.0.1"),
+                    "cat " + d + "/byleaf.crt " + d + "/client.crt > " + d + "/byleaf-chain.crt",
+                    "openssl pkey -in " + d + "/client.key -aes256 -passout pass:secret -out " + d + "/client-enc.key"});
     }
 };
 
@@ -576,7 +550,7 @@ TEST_CASE("review_tls: /dev/zero, a directory, huge files as the CA file fail qu
         for (int i = 0; i < (64 << 20) / 64; ++i) // 64 MiB of base64-ish lines, no BEGIN
             f << line << '\n';
     }
-    for (const std::string& file : {std::string("/dev/zero"), pki.dir.string(), sparse, text}) {
+    for (const std::string& file : {std::string("/dev/zero"), pki.dir().string(), sparse, text}) {
         INFO(file);
         const auto start = std::chrono::steady_clock::now();
         const auto r = run_ctor_child({{"RTLS_CA", file}}, std::chrono::seconds(20));
