@@ -19,7 +19,7 @@
 // Prints one line: messages/s over the timed part, the server's CPU µs per message (read from
 // /proc/PID/stat; --server-pid may be given several times: their sum, and each one's) and which side
 // was saturated. --receiver-port P: the receivers register with the relay on port P, the sender
-// with --port's (two federated relays, bench/federation.sh). --latency (group): receiver 1's delay
+// with --port's (two federated relays, bench/federation_datapath.sh). --latency (group): receiver 1's delay
 // from each timed blob's send to its arrival, p50/p99/max. Every loop is bounded by --seconds.
 #include <tlvcast/core/client_engine.hpp>
 #include <tlvcast/datagram.hpp>
