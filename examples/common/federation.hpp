@@ -59,7 +59,7 @@ inline constexpr std::array<std::string_view, federation::federation_counters::s
     "federation_refused", "federation_disconnects", "federation_reconnects", "federation_conflicts",
     "federation_late_conflicts", "federation_misplaced",
     "federation_inbound_waits", "federation_missed", "federation_connect_retries",
-    "federation_order_full",
+    "federation_order_full", "federation_caught_up", "federation_presence_asked", "federation_presence_answers",
 };
 
 /// Reads a federation option into `f`; false when `name` is not one.
@@ -203,7 +203,7 @@ class relay_federation {
 public:
     relay_federation(asio::io_context& io, Relay& relay, const federation_settings& f, const federation::relay_id& id,
                      const federation::federation_key& key, bool json, bool quiet)
-        : link_(options(f)), bridge_(relay, link_, id, key)
+        : link_(options(f)), bridge_(relay, link_, id, key, federation::default_max_blob, bridge_options(f))
     {
         bridge_.start();
         link_.set_on_state([&io, json, quiet](bool up, const std::string& server) {
@@ -234,10 +234,23 @@ private:
         o.tls_hostname = f.tls_hostname;
         o.group = f.group;
         o.jetstream = f.jetstream;
+        o.catch_up = f.jetstream; // a relay that (re)starts rebuilds the group's state from the order
         o.send_asap = f.send_asap;
         o.stream.replicas = f.replicas;
         return o;
     }
+
+    // Catch-up (docs/FEDERATION.md): the other relays' presence asked for at start, and, with the
+    // order, no local commit offered until their answers had time to come.
+    static federation::bridge_options bridge_options(const federation_settings& f)
+    {
+        federation::bridge_options b;
+        b.ask_presence = true;
+        if (f.jetstream)
+            b.settle = default_settle;
+        return b;
+    }
+    static constexpr std::chrono::milliseconds default_settle{2000};
 
     federation::nats_link link_; // before the bridge: destroyed after it
     federation::bridge<Relay, federation::nats_link> bridge_;

@@ -35,7 +35,8 @@ crypto::fingerprint some_origin()
 TEST_CASE("envelope: what is written reads back as views into the buffer", "[federation][envelope]")
 {
     const std::vector<std::byte> blob{std::byte{1}, std::byte{2}, std::byte{3}};
-    for (const auto kind : {envelope_kind::member_blob, envelope_kind::presence}) {
+    for (const auto kind : {envelope_kind::member_blob, envelope_kind::presence, envelope_kind::presence_request,
+                            envelope_kind::presence_answer}) {
         std::vector<std::byte> out;
         std::error_code ec;
         write_envelope(kind, some_relay(), 7, 0, some_origin(), blob, out, ec);
@@ -121,7 +122,7 @@ TEST_CASE("envelope: malformed input gets an error code, never a crash", "[feder
         read_envelope(bad, ec);
         CHECK(ec == errc::unexpected_type);
     }
-    for (const auto kind : {0, 4, 255}) {
+    for (const auto kind : {0, 6, 255}) {
         bad = good;
         bad[3] = std::byte(kind);
         read_envelope(bad, ec);

@@ -181,10 +181,12 @@ TEST_CASE("order_guard: stale only below an ordered sequence seen before; a read
     g.missed(40);
     CHECK(g.stale(31, 41));
     CHECK_FALSE(g.stale(41, 42));
-    // The tag carries all four.
-    for (const reception r : {reception{7, true, true, false}, reception{7, true, false, true},
-                              reception{(1ull << 61) - 1, false, false, true}, reception{(1ull << 61) - 1, true, true, false}}) {
+    // The tag carries all five.
+    for (const reception r : {reception{7, true, true, false, false}, reception{7, true, false, true, false},
+                              reception{7, true, false, false, true}, reception{(1ull << 60) - 1, false, false, true, false},
+                              reception{(1ull << 60) - 1, true, true, false, true}}) {
         const reception back = detail::reception_of(detail::tag_of(r));
-        CHECK((back.seq == r.seq && back.ordered == r.ordered && back.stale == r.stale && back.gap == r.gap));
+        CHECK((back.seq == r.seq && back.ordered == r.ordered && back.stale == r.stale && back.gap == r.gap &&
+               back.history == r.history));
     }
 }

@@ -30,11 +30,13 @@ struct chain_engine {
     std::function<void(const core::federated_blob&)> sink;
     unsigned epoch = 0;
     std::vector<std::vector<std::byte>> applied;
+    std::size_t history = 0; // ordered blobs handed as history (catch-up), applied or not
     void set_federation(std::function<void(const core::federated_blob&)> f, bool = false) { sink = std::move(f); }
     bool handle_federated(const core::federated_blob& b, time_point, datagram_batch&, std::vector<core::relay_event>&)
     {
         if (!b.ordered)
             return true;
+        history += b.history ? 1 : 0;
         if (std::to_integer<unsigned>(b.blob[0]) != epoch + 1)
             return false;
         ++epoch;
@@ -97,8 +99,11 @@ struct site {
     tapped_link link{inner, {}};
     slow_relay relay;
     bridge<slow_relay, tapped_link> br;
-    site(memory_hub& hub, std::uint8_t id, std::size_t max_entries = memory_link::default_max_entries)
-        : inner(hub, max_entries), br(relay, link, rid(id), key_of(1))
+    // `catch_up`: the link reads the order from its first commit (history); `opt`: the bridge's.
+    site(memory_hub& hub, std::uint8_t id, std::size_t max_entries = memory_link::default_max_entries,
+         bool catch_up = false, bridge_options opt = {})
+        : inner(hub, max_entries, memory_link::default_max_bytes, catch_up),
+          br(relay, link, rid(id), key_of(1), default_max_blob, opt)
     {
         br.start();
         relay.run();

@@ -216,17 +216,18 @@ TEST_CASE("review order3: a commit offered before its relay saw its gap is store
 }
 
 // The gap flag survives the queue's tag with every other flag and the largest sequence it holds.
-TEST_CASE("review order3: a reception's tag keeps its sequence and every flag, gap included",
+TEST_CASE("review order3: a reception's tag keeps its sequence and every flag, gap and history included",
           "[federation][order][review]")
 {
-    for (const std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{12345}, (std::uint64_t{1} << 61) - 1})
-        for (int flags = 0; flags < 8; ++flags) {
-            const reception r{seq, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0};
+    for (const std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{12345}, (std::uint64_t{1} << 60) - 1})
+        for (int flags = 0; flags < 16; ++flags) {
+            const reception r{seq, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, (flags & 8) != 0};
             const reception back = federation::detail::reception_of(federation::detail::tag_of(r));
             CHECK(back.seq == r.seq);
             CHECK(back.ordered == r.ordered);
             CHECK(back.stale == r.stale);
             CHECK(back.gap == r.gap);
+            CHECK(back.history == r.history);
         }
 }
 

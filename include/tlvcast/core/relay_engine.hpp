@@ -49,12 +49,19 @@ struct relay_options {
 /// about one of its members; `origin` is that member's identity. The view lives for the call only.
 /// `ordered` (a federation that orders commits, set_federation): to the sink, a commit this relay
 /// checked but did not apply, for the federation to order; to handle_federated, a blob that came
-/// through that order (the only way a commit is then applied).
+/// through that order (the only way a commit is then applied). `history` (to handle_federated, with
+/// `ordered`): a commit the order stored before this relay started, applied to rebuild the group's
+/// state and forwarded to no member (catch-up). `refresh` (presence only): the sink's presence
+/// answers a relay that asked who lives here (republish_presence); to handle_federated, such an
+/// answer: taken into the Cipher's view of who is present, forwarded to no member (they heard it
+/// when it happened).
 struct federated_blob {
     bool presence = false;
     std::span<const std::byte> blob;
     crypto::fingerprint origin{};
     bool ordered = false;
+    bool history = false;
+    bool refresh = false;
 };
 
 /// The relay's protocol engine over a Cipher (relay side) and a Fragmenter. Like quinn-proto's
@@ -203,6 +210,11 @@ public:
     /// when the Cipher refused it (counted as refused). Never handed back to the federation sink.
     bool handle_federated(const federated_blob& in, time_point now, datagram_batch& out,
                           std::vector<relay_event>& events);
+
+    /// Hands the federation sink, again, the presence of every member that joined here and is
+    /// still connected, marked `refresh`: another relay (one that just started) asks who lives
+    /// here, since its founding rule must not take the group for dead. Returns how many.
+    std::size_t republish_presence();
 
     std::size_t client_count() const noexcept { return peers_.size(); }
     /// Jobs waiting in poll_job() or running.

@@ -10,10 +10,25 @@
 #include <tlvcast/federation/envelope.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <vector>
 
 namespace tlvcast::federation {
+
+/// How a bridge catches up when its relay starts (docs/FEDERATION.md, "Catch-up"). The order's
+/// history is the link's part (nats_options::catch_up, memory_link's `catch_up`).
+struct bridge_options {
+    /// At start, ask the other relays who lives at theirs (envelope_kind::presence_request): their
+    /// answers fill the relay's remote set, without which its founding rule takes a group whose
+    /// members all live elsewhere for dead, and a local joiner's founding commit, stored in the
+    /// order, would be applied here only.
+    bool ask_presence = false;
+    /// For this long after start, while the order was not known to be empty, no commit of a
+    /// member here is offered to the order (counted as a conflict; the member repeats it): the
+    /// answers are on their way. 0: none.
+    std::chrono::milliseconds settle{0};
+};
 
 /// Bridges `Relay` (core::basic_relay) and a Link. Receptions are drained on the relay's strand in
 /// passes of at most `max_per_pass` envelopes (then the strand serves the UDP path again), so a
@@ -28,8 +43,8 @@ public:
     static constexpr std::size_t max_per_pass = 256;
 
     bridge(Relay& relay, Link& link, const relay_id& id, const federation_key& key,
-           std::size_t max_blob = default_max_blob)
-        : relay_(relay), link_(link), id_(id), auth_(key), max_blob_(max_blob)
+           std::size_t max_blob = default_max_blob, bridge_options opt = {})
+        : relay_(relay), link_(link), id_(id), auth_(key), max_blob_(max_blob), opt_(opt)
     {
     }
     bridge(const bridge&) = delete;
@@ -41,8 +56,11 @@ public:
     /// that order: docs/FEDERATION.md, "One order for membership".
     void start()
     {
+        started_ = std::chrono::steady_clock::now();
         relay_.post_to_engine([this](auto& engine, time_point, datagram_batch&, std::vector<core::relay_event>&) {
             engine.set_federation([this](const core::federated_blob& b) { publish(b); }, orders_commits());
+            if (opt_.ask_presence)
+                ask_presence();
         });
         link_.set_notify([this] { schedule(); });
         schedule(); // what arrived before start()
@@ -60,6 +78,19 @@ public:
     }
 
 private:
+    // On the strand: "who lives at your relays?", once at start.
+    void ask_presence()
+    {
+        static constexpr std::byte request[1]{std::byte{0}};
+        std::error_code ec;
+        write_envelope(envelope_kind::presence_request, id_, ++counter_, 0, crypto::fingerprint{}, request, scratch_,
+                       ec, max_blob_);
+        if (ec)
+            return;
+        auth_.seal(scratch_);
+        link_.publish(scratch_);
+    }
+
     // On the strand: one envelope for the link, which queues it without waiting.
     void publish(const core::federated_blob& b)
     {
@@ -75,8 +106,11 @@ private:
             return;
         }
         std::error_code ec;
-        write_envelope(ordered ? envelope_kind::ordered : b.presence ? envelope_kind::presence : envelope_kind::member_blob,
-                       id_, ++counter_, ordered ? expected_ : 0, b.origin, b.blob, scratch_, ec, max_blob_);
+        const envelope_kind kind = ordered       ? envelope_kind::ordered
+                                   : !b.presence ? envelope_kind::member_blob
+                                   : b.refresh   ? envelope_kind::presence_answer
+                                                 : envelope_kind::presence;
+        write_envelope(kind, id_, ++counter_, ordered ? expected_ : 0, b.origin, b.blob, scratch_, ec, max_blob_);
         if (ec || (b.ordered && !ordered)) { // no order to put a commit in
             link_.counters().add(federation_counter::publish_errors);
             return;
@@ -121,6 +155,8 @@ private:
                 expected_ = r.seq;
             if (r.ordered && v != verdict::dropped) // a commit applied puts it in step, a refused one out
                 step_ = v == verdict::delivered ? step::in : step::out;
+            else if (r.history && step_ == step::unknown) // junk from the order's start: the state is still its own
+                step_ = step::in;
         }
         schedule(); // more than one pass's worth: the rest after the UDP path had its turn
     }
@@ -130,6 +166,11 @@ private:
     bool in_step()
     {
         if constexpr (ordering_link<Link>) {
+            // Just started, the other relays' presence still coming (bridge_options::settle): a
+            // founding rule that has not heard of them would let a local joiner found a second group.
+            if (opt_.settle.count() > 0 && std::chrono::steady_clock::now() - started_ < opt_.settle &&
+                link_.order_was_empty() != std::optional<bool>(true))
+                return false;
             if (step_ != step::unknown)
                 return step_ == step::in;
             // Not known yet (the stream not set up): a commit expecting nothing is stored only if
@@ -198,9 +239,29 @@ private:
                 c.add(federation_counter::conflicts);
             return verdict::dropped;
         }
-        const bool ok = engine.handle_federated({v.kind == envelope_kind::presence, v.blob, v.origin, r.ordered}, now,
-                                                out, events);
+        if (v.kind == envelope_kind::presence_request) {
+            if (v.blob.size() != 1 || v.blob[0] != std::byte{0} || v.origin != crypto::fingerprint{}) {
+                c.add(federation_counter::malformed);
+                return verdict::dropped;
+            }
+            c.add(federation_counter::presence_asked);
+            if constexpr (requires { engine.republish_presence(); })
+                c.add(federation_counter::presence_answers, engine.republish_presence());
+            return verdict::delivered;
+        }
+        // A history reception is a commit stored before the link started; anything else there is
+        // what every reader drops alike (the engine refuses it: the expectation stays).
+        core::federated_blob in;
+        in.presence = v.kind == envelope_kind::presence || v.kind == envelope_kind::presence_answer;
+        in.refresh = v.kind == envelope_kind::presence_answer;
+        in.blob = v.blob;
+        in.origin = v.origin;
+        in.ordered = r.ordered;
+        in.history = r.history;
+        const bool ok = engine.handle_federated(in, now, out, events);
         c.add(ok ? federation_counter::delivered : federation_counter::refused);
+        if (ok && r.history)
+            c.add(federation_counter::caught_up);
         return ok ? verdict::delivered : verdict::refused;
     }
 
@@ -214,6 +275,8 @@ private:
     enum class step { unknown, in, out };
     step step_ = step::unknown; // strand only: see in_step()
     std::size_t max_blob_;
+    bridge_options opt_;
+    std::chrono::steady_clock::time_point started_{}; // start()
     std::vector<std::byte> scratch_, buf_;
     std::atomic<bool> posted_{false};
 };

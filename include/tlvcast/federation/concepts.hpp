@@ -45,17 +45,22 @@ struct reception {
     /// held, a commit perhaps, is unknown: the relay is not in step with the order from here on
     /// (bridge.hpp), and its order_guard took the last of them for a commit.
     bool gap = false;
+    /// An ordered reception stored before this link started (a link that catches up reads the order
+    /// from its first commit): the relay rebuilds the group's state from it and forwards it to no
+    /// member (docs/FEDERATION.md, "Catch-up").
+    bool history = false;
 };
 
 namespace detail {
-// A reception as a bounded_queue tag: the sequence (below 2^61), then gap, stale and ordered in the low bits.
+// A reception as a bounded_queue tag: the sequence (below 2^60), then history, gap, stale and
+// ordered in the low bits.
 constexpr std::uint64_t tag_of(const reception& r) noexcept
 {
-    return r.seq << 3 | (r.gap ? 4 : 0) | (r.stale ? 2 : 0) | (r.ordered ? 1 : 0);
+    return r.seq << 4 | (r.history ? 8 : 0) | (r.gap ? 4 : 0) | (r.stale ? 2 : 0) | (r.ordered ? 1 : 0);
 }
 constexpr reception reception_of(std::uint64_t tag) noexcept
 {
-    return {tag >> 3, (tag & 1) != 0, (tag & 2) != 0, (tag & 4) != 0};
+    return {tag >> 4, (tag & 1) != 0, (tag & 2) != 0, (tag & 4) != 0, (tag & 8) != 0};
 }
 
 /// The order's check once more, where it is read: a commit whose relay continued a position below

@@ -30,11 +30,15 @@ enum class federation_counter {
     missed,         ///< stream sequences a reader never received: its limits removed them before it read them
     connect_retries, ///< failed attempts at the first connection (NATS down or not answering), each retried
     order_full,     ///< commits the commit stream refused because it is full (it removes none: DiscardNew)
+    caught_up,      ///< commits stored before this relay started, replayed to rebuild the group's state (catch-up)
+    presence_asked, ///< other relays' requests for this relay's presence, each answered (catch-up)
+    presence_answers, ///< presence this relay published in those answers
 };
-inline constexpr std::array<std::string_view, 20> federation_counter_names{
+inline constexpr std::array<std::string_view, 23> federation_counter_names{
     "published", "publish_errors", "queue_full", "received", "inbound_full", "delivered",
     "malformed", "unauthenticated", "replayed", "own", "refused", "disconnects", "reconnects",
     "conflicts", "late_conflicts", "misplaced", "inbound_waits", "missed", "connect_retries", "order_full",
+    "caught_up", "presence_asked", "presence_answers",
 };
 using federation_counters = core::counters<federation_counter, federation_counter_names>;
 

@@ -30,11 +30,18 @@ enum class envelope_kind : std::uint8_t {
     /// position its relay had read when it checked the commit. Under the tag, so that what a reader
     /// judges the commit's place by is the publishing relay's word, not a header anyone may write.
     ordered = 3,
+    /// A relay that started asks the others who lives at their relays (catch-up: its founding rule
+    /// must see the group's members); the blob is one byte, 0.
+    presence_request = 4,
+    /// A relay-made presence blob about one of its members, published again in answer to a
+    /// presence_request: taken into the remote set, forwarded to no member.
+    presence_answer = 5,
 };
 
 inline constexpr std::array<std::byte, 2> envelope_magic{std::byte{'T'}, std::byte{'F'}};
 /// Version 2 added the counter and the tag (federation/auth.hpp), version 3 `after` and the ordered
-/// kind; an envelope of another version is refused.
+/// kind (and later the presence request and answer kinds, which an older relay refuses as of an
+/// unknown kind); an envelope of another version is refused.
 inline constexpr std::uint8_t envelope_version = 3;
 /// magic(2) version(1) kind(1) relay(16) counter(8, big-endian) after(8, big-endian) origin fingerprint(32).
 inline constexpr std::size_t envelope_header = 2 + 1 + 1 + 16 + 8 + 8 + 32;
@@ -92,7 +99,7 @@ inline envelope_view read_envelope(std::span<const std::byte> in, std::error_cod
     }
     const auto kind = std::to_integer<std::uint8_t>(in[3]);
     if (std::to_integer<std::uint8_t>(in[2]) != envelope_version || kind < std::uint8_t(envelope_kind::member_blob) ||
-        kind > std::uint8_t(envelope_kind::ordered)) {
+        kind > std::uint8_t(envelope_kind::presence_answer)) {
         ec = errc::unexpected_type;
         return v;
     }

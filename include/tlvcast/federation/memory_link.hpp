@@ -137,17 +137,24 @@ private:
 
 /// A Link over a memory_hub, bounded like the NATS link (inbound entries and bytes). Publishing
 /// delivers at once on the caller's thread (no queue in between: a test sees every step).
+/// `catch_up` (an ordered hub): the commits stored before it joined come first, as history
+/// receptions (nats_options::catch_up); what does not fit the inbound queue is dropped, counted,
+/// and the next reception marked a gap.
 class memory_link {
 public:
     static constexpr std::size_t default_max_entries = 4096, default_max_bytes = 16 * 1024 * 1024;
 
     explicit memory_link(memory_hub& hub, std::size_t max_entries = default_max_entries,
-                         std::size_t max_bytes = default_max_bytes)
+                         std::size_t max_bytes = default_max_bytes, bool catch_up = false)
         : hub_(hub), inbound_(max_entries, max_bytes), max_bytes_(max_bytes),
           order_was_empty_(hub.last_ordered_stored() == 0)
     {
         const std::lock_guard lock(hub_.mutex_);
         hub_.links_.push_back(this);
+        if (catch_up && hub_.ordered_)
+            for (const auto& m : hub_.stored_)
+                if (m.r.ordered)
+                    take_history(m.bytes, m.r);
         delivered_ = last_commit_ = hub_.seq_; // it reads what is stored from now on
     }
     memory_link(const memory_link&) = delete;
@@ -256,6 +263,27 @@ private:
         if (notify_)
             notify_();
         return true;
+    }
+
+    // Under the hub's lock, in the constructor: one commit stored before this link joined.
+    void take_history(std::span<const std::byte> bytes, reception r)
+    {
+        counters_.add(federation_counter::received);
+        const std::uint64_t lost_commit = hub_.removed_commit(last_commit_, r.seq);
+        if (lost_commit != 0) {
+            counters_.add(federation_counter::missed);
+            guard_.missed(lost_commit);
+        }
+        r.history = true;
+        r.gap = lost_commit != 0 || gap_pending_;
+        r.stale = guard_.stale(ordered_after(bytes), r.seq);
+        last_commit_ = r.seq;
+        if (inbound_.try_push(bytes, detail::tag_of(r))) {
+            gap_pending_ = false;
+            return;
+        }
+        counters_.add(federation_counter::inbound_full);
+        gap_pending_ = true;
     }
 
     memory_hub& hub_;

@@ -259,7 +259,7 @@ private:
                 return; // out of memory: the link stays down, its publications queued until dropped
             messages_.emplace(nc_, js_, stream_name_, subject_, &nats_link::on_message, this, since_);
             commits_.emplace(nc_, js_, commit_stream_name_, commit_subject_, &nats_link::on_message, this, since_,
-                             detail::stream_role::commits);
+                             detail::stream_role::commits, opt_.catch_up);
             run_tender();
             return;
         }
@@ -380,6 +380,10 @@ private:
             // Each stream holds one subject (its consumer reads only that one).
             const char* subject = natsMsg_GetSubject(msg);
             r.ordered = subject && self.commit_subject_ == subject;
+            // Catch-up: a commit stored before the link started rebuilds the relay's state; its
+            // welcome pages and the messages before it went by (no wait for them).
+            const bool history =
+                r.ordered && self.opt_.catch_up && stream_seq_of(msg) <= self.commits_->history_last();
             // A commit waits (bounded) for the messages stored before it: its welcome pages were
             // stored in the other stream before it was published, and a relay that gets the commit
             // first cannot order it (not_ready) and refuses it: out of step. Bounded by
@@ -389,7 +393,8 @@ private:
             // member's first message after the commit that added it (else refused: not in the
             // roster yet). It never waits for a commit that waits for it (a forged hint: only
             // honest hints are acyclic), which a commit held for messages up to it shows.
-            const std::optional<std::uint64_t> before = r.ordered ? self.messages_before(msg) : self.commits_before(msg);
+            const std::optional<std::uint64_t> before =
+                history ? std::nullopt : r.ordered ? self.messages_before(msg) : self.commits_before(msg);
             const std::uint64_t own = before && !r.ordered ? stream_seq_of(msg) : 0;
             // Stream order, once: a re-created consumer may overlap the old one.
             seq_lock.lock();
@@ -417,6 +422,7 @@ private:
             std::uint64_t missed = 0;
             if (answer == detail::stream_consumer::gap_answer::in_order)
                 r.seq = from.take(seq, missed);
+            r.history = history;
             if (r.seq == 0) {
                 natsMsg_Destroy(msg);
                 seq_lock.unlock();

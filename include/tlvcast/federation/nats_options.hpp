@@ -73,6 +73,11 @@ struct nats_options {
     /// tlvcast.c.<group>, stored only after the last commit the relay saw. docs/FEDERATION.md,
     /// "JetStream" and "One order for membership".
     bool jetstream = false;
+    /// JetStream: the commits' consumer starts at the commit stream's first commit, and what was
+    /// stored before this link started comes as history (reception::history): the relay rebuilds
+    /// the group's state from it, so that a relay that restarts or starts late is in step with the
+    /// order (docs/FEDERATION.md, "Catch-up"). Off: it reads what is stored from its start on.
+    bool catch_up = false;
     detail::stream_limits stream;
     /// How long an envelope is retried before it counts as a publish error (a stream leader's
     /// election after a node died takes seconds; meanwhile the others wait in the bounded queue).

@@ -4,17 +4,8 @@
 // models a JetStream stream with expected-last-sequence publication. Commits made at both sites at
 // once end in one epoch order at every member; the loser is counted as a conflict and gets in on
 // the next epoch. Without the order (a plain hub) the same race splits the sites: the test's race is real.
-#include "secure/sim_helpers.hpp"
+#include "fed_sites.hpp"
 
-#include <tlvcast/federation/bridge.hpp>
-#include <tlvcast/federation/memory_link.hpp>
-#include <tlvcast/profile/group.hpp>
-
-#include <catch2/catch.hpp>
-
-#include <deque>
-#include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,131 +13,7 @@ using namespace tlvcast;
 namespace group = tlvcast::profile::group;
 namespace tf = tlvcast::federation;
 
-namespace {
-namespace fed_order { // a name of its own: this file shares a unity translation unit (tests/profile/CMakeLists.txt)
-
-using net_t = test::secure_net<group::cipher>;
-using engine_t = net_t::relay_engine;
-
-group::options open_group()
-{
-    group::options o;
-    o.policy = group::admission::open;
-    return o;
-}
-
-// basic_relay's post_to_engine over a simulated site: posted work waits for run_posted(), which runs
-// it on the site's engine at the site's time and puts what it sends on the site's wire.
-struct sim_relay {
-    net_t* net = nullptr;
-    std::deque<std::function<void(engine_t&, time_point, datagram_batch&, std::vector<core::relay_event>&)>> posted;
-
-    template <class F>
-    void post_to_engine(F f)
-    {
-        posted.emplace_back(std::move(f));
-    }
-    void run_posted()
-    {
-        auto work = std::move(posted);
-        posted.clear();
-        for (auto& f : work) {
-            datagram_batch out;
-            std::vector<core::relay_event> events;
-            f(net->relay(), net->now(), out, events);
-            for (std::size_t i = 0; i < out.size(); ++i)
-                net->inject(net->relay_address, out[i].to, out[i].bytes);
-        }
-    }
-};
-
-tf::federation_key shared_key()
-{
-    std::array<std::byte, tf::federation_key_size> b{};
-    b.fill(std::byte{0x42});
-    return tf::federation_key{std::span<const std::byte, tf::federation_key_size>(b)};
-}
-
-struct site {
-    std::unique_ptr<net_t> net;
-    sim_relay relay;
-    tf::memory_link link;
-    tf::bridge<sim_relay, tf::memory_link> bridge;
-
-    site(tf::memory_hub& hub, std::uint8_t n, std::size_t members)
-        : net(std::make_unique<net_t>(group::cipher(test::identity(std::uint8_t(200 + n)), open_group()))),
-          relay{net.get(), {}}, link(hub), bridge(relay, link, rid(n), shared_key())
-    {
-        for (std::size_t m = 0; m < members; ++m)
-            net->add_client(group::cipher(test::identity(std::uint8_t(1 + 10 * n + m)), open_group()));
-        bridge.start();
-        relay.run_posted(); // the engine's sink before any member
-    }
-    static tf::relay_id rid(std::uint8_t n)
-    {
-        tf::relay_id id{};
-        id.fill(std::byte(n + 1));
-        return id;
-    }
-    const auto& member(std::size_t i) { return net->client(i).cipher().group(); }
-    std::uint64_t count(tf::federation_counter c) { return link.counters().get(c); }
-};
-
-struct federation {
-    tf::memory_hub hub;
-    std::vector<std::unique_ptr<site>> sites;
-
-    federation(bool ordered, std::size_t members_each, bool racy = false) : hub(ordered, racy)
-    {
-        for (std::uint8_t s = 0; s < 2; ++s)
-            sites.push_back(std::make_unique<site>(hub, s, members_each));
-    }
-    // Every site in 1 ms steps, in lockstep; then what each bridge was handed, on its strand.
-    void run(duration d)
-    {
-        for (duration t{}; t < d; t += std::chrono::milliseconds(1)) {
-            for (auto& s : sites)
-                s->net->run_for(std::chrono::milliseconds(1));
-            for (auto& s : sites)
-                s->relay.run_posted();
-        }
-    }
-    // Members 0..n of each site joined one after another: one group of all.
-    void form(std::size_t n)
-    {
-        for (auto& s : sites)
-            for (std::size_t i = 0; i < n; ++i) {
-                s->net->start(i);
-                run(std::chrono::milliseconds(300));
-            }
-        run(std::chrono::seconds(2));
-    }
-    // Every started member holds the same epoch, the same commit (and so the same chain) and
-    // `members` entries.
-    void require_one_group(std::size_t started_each, std::size_t members)
-    {
-        const auto& first = *sites[0]->member(0).current();
-        for (std::size_t s = 0; s < sites.size(); ++s)
-            for (std::size_t i = 0; i < started_each; ++i) {
-                INFO("site " << s << " member " << i);
-                const auto& m = sites[s]->member(i);
-                REQUIRE(m.in_group());
-                CHECK(m.current()->epoch == first.epoch);
-                CHECK(m.current()->hash == first.hash);
-                CHECK(m.current()->roster.size() == members);
-            }
-    }
-    std::uint64_t total(tf::federation_counter c)
-    {
-        std::uint64_t n = 0;
-        for (auto& s : sites)
-            n += s->count(c);
-        return n;
-    }
-};
-
-} // namespace fed_order
-} // namespace
+namespace fed_order = tlvcast::test::fed_sites;
 
 TEST_CASE("federation order: commits made at two sites at once end in one epoch order, the loser on the next epoch",
           "[profile][group][federation][order]")

@@ -12,14 +12,24 @@ bool relay_engine<Cipher, Fragmenter>::handle_federated(const federated_blob& in
                                                         std::vector<relay_event>& events)
 {
     if constexpr (opaque && requires(std::error_code& ec) {
-                      cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered);
+                      cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered, in.history);
                   }) {
         const std::size_t before = out.size();
         std::error_code ec;
-        const crypto::message_kind kind = cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered);
+        if ((in.refresh && !in.presence) || (in.history && !in.ordered)) {
+            counters_.add(relay_counter::refused);
+            return false;
+        }
+        const crypto::message_kind kind =
+            cipher_.classify_federated(in.presence, in.blob, in.origin, ec, in.ordered, in.history);
         if (ec) {
             counters_.add(relay_counter::refused);
             return false;
+        }
+        if (in.history || in.refresh) { // state only: no member is told
+            if (kind == crypto::message_kind::ordered)
+                fanout_.stale = true; // the roster changed
+            return true;
         }
         if (kind == crypto::message_kind::join) {
             // Presence: to each member, inside its records, as the relay's own.
@@ -41,6 +51,33 @@ bool relay_engine<Cipher, Fragmenter>::handle_federated(const federated_blob& in
         counters_.add(relay_counter::unexpected_type); // a Cipher that cannot check federated blobs
         return false;
     }
+}
+
+template <class Cipher, class Fragmenter>
+std::size_t relay_engine<Cipher, Fragmenter>::republish_presence()
+{
+    std::size_t n = 0;
+    if constexpr (opaque) {
+        if (!federate_)
+            return 0;
+        for (auto& [ep, q] : peers_) {
+            if (!q.connected)
+                continue; // registered, not joined: nothing was announced
+            std::error_code ec;
+            cipher_.presence(*q.session, true, q.session.get(), ep, blob_, ec);
+            const auto who = cipher_.identity(*q.session);
+            if (ec || blob_.empty() || !who)
+                continue;
+            federated_blob b;
+            b.presence = true;
+            b.refresh = true;
+            b.blob = blob_;
+            b.origin = *who;
+            federate_(b);
+            ++n;
+        }
+    }
+    return n;
 }
 
 } // namespace tlvcast::core

@@ -85,7 +85,7 @@ inline bool ensure_stream(jsCtx* js, const std::string& name, const std::string&
 }
 
 /// A push consumer of `stream` (only `subject`) delivering to `deliver`: from stream sequence
-/// `from_seq` when it is not 0, else from `since` (UTC, ns since 1970); what is stored from then on,
+/// `from_seq` when it is not 0, else from `since` (UTC, ns since 1970; 0: the first stored); what is stored from then on,
 /// in stream order, named `name` (ephemeral: the server removes it once its inbox has no interest).
 /// Made by the link, read by a plain subscription
 /// (stream_consumer), not by js_Subscribe: libnats's JetStream subscriptions interpret status
@@ -102,6 +102,8 @@ inline natsStatus add_push_consumer(jsCtx* js, const std::string& stream, const 
     if (from_seq != 0) {
         cc.DeliverPolicy = js_DeliverByStartSequence;
         cc.OptStartSeq = from_seq;
+    } else if (since <= 0) { // from the stream's first message (catch-up)
+        cc.DeliverPolicy = js_DeliverAll;
     } else {
         cc.DeliverPolicy = js_DeliverByStartTime;
         cc.OptStartTime = since;

@@ -34,13 +34,19 @@ public:
     /// then on is delivered, even when it is stored before set_up() runs on the publisher thread.
     /// `role`: which of the group's streams it reads (the limits set_up() makes it with).
     /// `cb(nc, sub, msg, closure)` gets each stored message (the server's heartbeats and flow
-    /// control are answered here); `nc` is the connection `js` was made from.
+    /// control are answered here); `nc` is the connection `js` was made from. `from_first`: the
+    /// consumer starts at the stream's first message instead, and what was stored before `since`
+    /// is history (history_last(); nats_options::catch_up).
     stream_consumer(natsConnection* nc, jsCtx* js, std::string stream, std::string subject, natsMsgHandler cb,
-                    void* closure, std::int64_t since = now_utc(), stream_role role = stream_role::messages)
+                    void* closure, std::int64_t since = now_utc(), stream_role role = stream_role::messages,
+                    bool from_first = false)
         : nc_(nc), js_(js), stream_(std::move(stream)), subject_(std::move(subject)), cb_(cb), closure_(closure),
-          since_(encodable_start(since)), role_(role)
+          since_(encodable_start(since)), role_(role), from_first_(from_first)
     {
     }
+    /// With `from_first`: the last sequence stored before the link's start (0: none, or not set up
+    /// yet; set before the first delivery). Any thread.
+    std::uint64_t history_last() const noexcept { return history_last_.load(); }
     const std::string& stream() const noexcept { return stream_; }
     /// Whether every message the stream held up to `seq` was delivered, or was there before the
     /// consumer started (any thread; false for any `seq` > 0 before set_up() found the stream).
@@ -83,6 +89,18 @@ public:
             // missing after it (an unanswered request is no floor of 0: every sequence a gap).
             if (ensure_stream(js_, stream_, subject_, limits, role_))
                 if (const auto st = stream_seqs(js_, stream_)) {
+                    if (from_first_) {
+                        // Everything stored is to come, from the first the stream holds; what
+                        // was there before the link's start is history.
+                        const std::uint64_t before = st->first > 0 ? st->first - 1 : 0;
+                        history_last_ = last_before_start(st->first, st->last).value_or(st->last);
+                        floor_ = before;
+                        start_floor_ = before;
+                        if (resubscribe())
+                            return true;
+                        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                        continue;
+                    }
                     floor_ = st->last;
                     // What was stored between the link's start and now is delivered, so is not
                     // "there before" (reached()): a commit's wait for the messages before it took
@@ -290,7 +308,7 @@ private:
                                                                        std::uint64_t last)
     {
         std::vector<std::pair<std::uint64_t, std::string>> out;
-        if (delivered == 0 && floor_ != 0)
+        if (delivered == 0 && floor_ != 0 && !from_first_)
             return out;
         const std::uint64_t from = std::max(delivered + 1, first);
         for (std::uint64_t next = from; next <= last && next - from < max_skips_per_watch; ++next) {
@@ -371,7 +389,8 @@ private:
             }
         }
         if (s == NATS_OK)
-            s = add_push_consumer(js_, stream_, subject_, inbox, last == 0 ? 0 : last + 1, since_, name_);
+            s = add_push_consumer(js_, stream_, subject_, inbox, last == 0 ? 0 : last + 1, from_first_ ? 0 : since_,
+                                  name_);
         natsInbox_Destroy(inbox);
         if (s != NATS_OK)
             drop();
@@ -439,6 +458,8 @@ private:
     std::unique_ptr<handler_done> sub_done_;             // sub_'s (tender thread)
     std::int64_t since_;                                 // when the link started (ns since 1970)
     stream_role role_;
+    bool from_first_;                                    // catch-up: from the first stored
+    std::atomic<std::uint64_t> history_last_{0};         // from_first_: the last stored before since_
     // The stream's last sequence at set_up. Atomic: another consumer's delivery thread asks the
     // commit consumer whether it reached a sequence while it is still being set up (TSan, CI).
     std::atomic<std::uint64_t> floor_{0};

@@ -151,7 +151,7 @@ public:
         crypto::received r = hop_.client_receive(s, t, now, trust, out, text, ec);
         if (r.what == crypto::received::kind::established) {
             if (r.relay_restarted || r.relay_changed)
-                member_->reset();
+                member_->relay_lost();
             member_->start(now);
         }
         return r;
@@ -390,10 +390,12 @@ public:
     /// identity_mismatch (presence about someone else), overloaded (the remote set is full).
     /// `ordered`: the blob came through the federation's order of commits (set_external_order).
     /// Under an external order a commit is taken only from there (anything else there is refused,
-    /// unexpected_type), and then applied as this relay's own would be.
+    /// unexpected_type), and then applied as this relay's own would be. `history` (ordered only): a
+    /// commit stored in that order before this relay started, replayed to rebuild the group's state
+    /// (sequencer::replay_commit).
     crypto::message_kind classify_federated(bool presence, std::span<const std::byte> blob,
                                             const crypto::fingerprint& origin, std::error_code& ec,
-                                            bool ordered = false) const;
+                                            bool ordered = false, bool history = false) const;
 
     /// Commits are ordered by a federation (a JetStream stream: docs/FEDERATION.md, "One order for
     /// membership") rather than by this relay: classify() checks a member's commit without applying

@@ -98,6 +98,26 @@ public:
         group_seen_ = false;
     }
 
+    /// The relay forgot this member (it restarted, or the member moved to another relay): forget
+    /// the group as reset() does and, if this member held one, take a newer key package (the
+    /// update in flight, else a new init key at seq + 1). The group may live on at the other relays
+    /// of a federation, whose members refuse a key package not newer than the roster's (a replay)
+    /// and would never take this member back; a newer one is an update that re-keys it, and it joins
+    /// from that commit (docs/FEDERATION.md, "Catch-up").
+    void relay_lost()
+    {
+        const bool held = current_ != nullptr;
+        reset();
+        if (!held)
+            return;
+        if (next_init_) {
+            init_ = std::move(*next_init_);
+            next_init_.reset();
+        } else if (init_.seq != std::numeric_limits<std::uint32_t>::max()) {
+            new_init_key(init_.seq + 1, init_);
+        }
+    }
+
     /// Post-compromise security: a new init key, installed by this member's next commit (made now
     /// unless one is already waiting for the relay). Commits before it still use the old key.
     /// Nothing at the last seq (options::key_package_seq near 2^32): seq + 1 would wrap to a key

@@ -62,12 +62,26 @@ public:
         return const_cast<sequencer*>(this)->take_commit(value, sender, present, ec, admit, false);
     }
 
+    /// A commit of a federation's order that was stored before this relay started (catch-up:
+    /// docs/FEDERATION.md), applied with accept_commit()'s checks but two: who was present then is
+    /// not known (only `sender`, whose relay vouched for it, counts: a founding commit is taken when
+    /// no other member of the group it replaces is its committer), and an adding commit's welcome
+    /// pages are not required (they were staged by the relays that ordered it; answer_sync() writes
+    /// a joiner's pages from the roster). Errors: accept_commit()'s but not_ready.
+    bool replay_commit(bytes value, const crypto::fingerprint& sender, std::error_code& ec,
+                       const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
+    {
+        const auto present = [&](const crypto::fingerprint& fp) { return fp == sender; };
+        return take_commit(value, sender, present, ec, admit, true, true);
+    }
+
 private:
-    // accept_commit() when `apply`, else check_commit(), which must then change nothing.
+    // accept_commit() when `apply`, else check_commit(), which must then change nothing;
+    // replay_commit() when `replay`.
     bool take_commit(bytes value, const crypto::fingerprint& sender,
                      const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
                      const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit,
-                     bool apply)
+                     bool apply, bool replay = false)
     {
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
@@ -120,7 +134,7 @@ private:
         // A commit that adds members is ordered only with its welcome pages in hand (sent before
         // it): a joiner can then always fetch them with GROUP_SYNC, however many were lost.
         std::vector<std::vector<std::byte>> pages;
-        if (!founding && !c.added.empty()) {
+        if (!founding && !c.added.empty() && !replay) {
             const auto it = std::find_if(staged_.begin(), staged_.end(), [&](const staging& st) {
                 return st.sender == sender && st.gid == c.gid && st.epoch == c.epoch;
             });

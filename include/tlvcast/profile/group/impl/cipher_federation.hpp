@@ -11,7 +11,8 @@ namespace tlvcast::profile::group {
 template <class Suite, class Aead, class Random>
 crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool presence, std::span<const std::byte> blob,
                                                                            const crypto::fingerprint& origin,
-                                                                           std::error_code& ec, bool ordered) const
+                                                                           std::error_code& ec, bool ordered,
+                                                                           bool history) const
 {
     using k = crypto::message_kind;
     wire::tlv_reader r(blob);
@@ -23,7 +24,7 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
     // Under an external order, commits come only through it and nothing else does: a commit beside
     // it would let one relay's members skip the order, and the order's sequence is commits only.
     const bool commit = !presence && t.type() == wire::tlv_type::group_commit;
-    if (ordered ? !(external_order_ && commit) : (external_order_ && commit)) {
+    if ((ordered ? !(external_order_ && commit) : (external_order_ && commit)) || (history && !ordered)) {
         ec = errc::unexpected_type;
         return k::data;
     }
@@ -79,8 +80,13 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
         const auto present = [&](const crypto::fingerprint& fp) {
             return fp == origin || live_->contains(fp) || remote_->contains(fp);
         };
+        // Stored before this relay started (catch-up): who was present then is unknown here, and
+        // the welcome pages went by; the rest is checked as always (sequencer::replay_commit).
         if (!settings().relay_admission) {
-            sequencer_->accept_commit(t.value, origin, present, ec);
+            if (history)
+                sequencer_->replay_commit(t.value, origin, ec);
+            else
+                sequencer_->accept_commit(t.value, origin, present, ec);
             return k::ordered;
         }
         // The relay's own admission applies to a founder or an addition wherever it committed:
@@ -90,7 +96,10 @@ crypto::message_kind basic_cipher<Suite, Aead, Random>::classify_federated(bool 
                 return {};
             return errc::admission_refused;
         };
-        sequencer_->accept_commit(t.value, origin, present, ec, admit);
+        if (history)
+            sequencer_->replay_commit(t.value, origin, ec, admit);
+        else
+            sequencer_->accept_commit(t.value, origin, present, ec, admit);
         return k::ordered;
     }
     default: ec = errc::unexpected_type; return k::data; // joins, leaves, syncs stay at their relay
