@@ -419,6 +419,41 @@ def veth_cut(relays, members, nodes, n=20, cut=3.0):
     return took, stats_now(relays["b"])[1]
 
 
+def relay_restart(relays, d, members, epoch):
+    """Relay-b crashes (SIGKILL) and starts again (same identity, same flags): it rebuilds the group
+    from the commit stream (catch-up: federation_caught_up) and asks relay-a who lives there; its
+    members notice at their next probe, register again with a newer key package, and a commit
+    re-keys them: one group of 4 at one epoch and roster again, and lines cross both ways. Returns
+    the seconds from the restart to the one roster, and the new relay-b's counters."""
+    epoch = max(e["n"] for c in members for e in c.select(is_event("epoch")))  # where the group stands
+    relays["b"].kill()
+    start = time.monotonic()
+    relays["b"] = start_relay("b", d, True)
+    # Each member of site b is re-keyed by a commit of its own: wait for the last one everywhere.
+    deadline = time.monotonic() + harness.WAIT
+    while True:
+        latest = {c.name: (c.select(is_event("epoch")) or [{}])[-1] for c in members}
+        epochs = {e.get("n") for e in latest.values()}
+        if len(epochs) == 1 and all(e.get("n", 0) > epoch and e.get("members") == len(members) for e in latest.values()) \
+                and all(roster(c) == roster(members[0]) for c in members):
+            break
+        check(time.monotonic() < deadline, f"no one group after relay-b's restart: "
+              f"{ {k: (e.get('n'), e.get('members')) for k, e in latest.items()} }; the relays: "
+              f"{[stats_now(r) for r in relays.values()]}")
+        time.sleep(0.1)
+    time.sleep(1.0)  # nothing more comes: a later commit would show
+    check(all((c.select(is_event("epoch")) or [{}])[-1].get("n") == next(iter(epochs)) for c in members),
+          "the group moved on after it settled")
+    epoch = next(iter(epochs))
+    took = time.monotonic() - start
+    stats = stats_now(relays["b"])[1]
+    check(stats.get("federation_caught_up", 0) >= 1, f"relay-b replayed no commit: {stats}")
+    check(stats.get("federation_refused") == 0, f"relay-b refused what the order holds: {stats}")
+    lines = {c.name: [f"{c.name} after relay-b's restart"] for c in members}
+    exchange(members, lines, "lines after relay-b's restart")
+    return took, epoch, stats
+
+
 def schema_clean(programs):
     """Every line each program printed follows its schema (also those read before p.schema was set)."""
     for p in programs:
@@ -558,6 +593,12 @@ def two_sites(jetstream):
             check(c0.wait_exit() == 0, "c0: exit status")
             print(f"  a second relay on site a's LAN (its own groups) with one member: one group of 5 at the 3 "
                   f"relays, lines across all of them, in {time.monotonic() - start:.1f} s", flush=True)
+
+        if jetstream:  # a relay crashes and restarts: catch-up
+            took, epoch, fed_b = relay_restart(relays, d, members, epoch)
+            print(f"  relay-b killed and started again: it replayed {fed_b.get('federation_caught_up')} commits, "
+                  f"heard {fed_b.get('federation_delivered')} envelopes; its members back in one group of 4 "
+                  f"(epoch {epoch}) {took:.1f} s after the restart, lines across both sites", flush=True)
 
         # Hostile publications on the subject (plain subjects: the stream would deliver them alike).
         injected = {} if jetstream else publish_hostile(nodes, relays["a"])
