@@ -68,7 +68,8 @@ Options:
   --federation-jetstream  carry the group through a JetStream stream (TLVCAST_NAME, kept 10 min,
                      at most 256 MiB): each blob is stored before it counts as published, and each
                      relay receives what was stored since it started, in order, even across the
-                     death of a NATS node (the servers need JetStream: nats-server -js)
+                     death of a NATS node (the servers need JetStream: nats-server -js); a relay
+                     that starts late or restarts rebuilds the group from the commit stream
   --federation-replicas N  the stream's replicas, 1..5 (default 3: a 3-node cluster)
   --key FILE         seed: load the RSA private key (PEM) from FILE, or create it there (default: a fresh key)
   --strict-perms     refuse a key file that group or others may access (default: load it with a warning)
