@@ -94,7 +94,7 @@ stop() {
 }
 
 fed=(--federate "nats://127.0.0.1:$nats_port" --federation-key "$tmp/fed.key" --federation-group bench
-     ${jetstream:+--federation-jetstream})
+     ${jetstream:+--federation-jetstream --federation-replicas 1}) # one server: streams of one replica
 
 # run SETUP WINDOW M
 run() {

@@ -448,7 +448,9 @@ def relay_restart(relays, d, members, epoch):
     took = time.monotonic() - start
     stats = stats_now(relays["b"])[1]
     check(stats.get("federation_caught_up", 0) >= 1, f"relay-b replayed no commit: {stats}")
-    check(stats.get("federation_refused") == 0, f"relay-b refused what the order holds: {stats}")
+    # Refused in the history: each founding of a group that replaced another is kept aside until
+    # the next commit continues it (here the founding races' and the group of 4's); nothing after.
+    check(stats.get("federation_refused") <= 4, f"relay-b refused what the order holds: {stats}")
     lines = {c.name: [f"{c.name} after relay-b's restart"] for c in members}
     exchange(members, lines, "lines after relay-b's restart")
     return took, epoch, stats
@@ -609,6 +611,8 @@ def two_sites(jetstream):
         for c in members:
             c.close_stdin()
             check(c.wait_exit() == 0, f"{c.name}: exit status")
+        if jetstream:  # what relay-b's replay kept aside (relay_restart): nothing refused since
+            injected["b"] = {"refused": fed_b.get("federation_refused")}
         feds = {s: federation_stats(r, jetstream, injected.get(s, {})) for s, r in relays.items()}
         if relay_a2:
             federation_stats(relay_a2, jetstream, {})

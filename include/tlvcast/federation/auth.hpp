@@ -118,33 +118,51 @@ private:
 /// Refuses replays of authenticated envelopes: each relay id's counter must grow (NATS keeps one
 /// publisher's order on a subject, so a strictly greater counter is what an honest relay sends; gaps
 /// are lost envelopes and are fine). A relay that restarts draws a new id, so its counter restarts
-/// with it. At most `max_relays` ids are remembered; an envelope from a further id is refused
-/// (only key holders can add ids: see docs/FEDERATION.md for what a malicious relay can do).
+/// with it. At most `max_relays` ids are remembered. Beyond them, a new id is refused (only key
+/// holders can add ids: see docs/FEDERATION.md for what a malicious relay can do), or, with
+/// `evict_oldest`, the id least recently accepted is forgotten to make room: the guard of the
+/// order of commits, where every reader sees the same sequence and a copy of an old commit is
+/// dropped anyway as stale (detail::order_guard), and a relay that catches up reads the whole
+/// history, whose ids would otherwise fill it for good (tests/federation/review_catch_up.cpp).
 class replay_guard {
 public:
     static constexpr std::size_t default_max_relays = 1024;
-    explicit replay_guard(std::size_t max_relays = default_max_relays) : max_relays_(max_relays) {}
+    explicit replay_guard(std::size_t max_relays = default_max_relays, bool evict_oldest = false)
+        : max_relays_(max_relays), evict_oldest_(evict_oldest)
+    {
+    }
 
     /// Records and admits (relay, counter) when the counter is above every one seen from relay.
     bool accept(const relay_id& relay, std::uint64_t counter)
     {
         const auto it = last_.find(relay);
         if (it == last_.end()) {
-            if (last_.size() >= max_relays_)
-                return false;
-            last_.emplace(relay, counter);
+            if (last_.size() >= max_relays_) {
+                if (!evict_oldest_ || last_.empty())
+                    return false;
+                last_.erase(std::min_element(last_.begin(), last_.end(), [](const auto& a, const auto& b) {
+                    return a.second.used < b.second.used;
+                }));
+            }
+            last_.emplace(relay, seen{counter, ++uses_});
             return true;
         }
-        if (counter <= it->second)
+        if (counter <= it->second.counter)
             return false;
-        it->second = counter;
+        it->second = {counter, ++uses_};
         return true;
     }
     std::size_t relays() const noexcept { return last_.size(); }
 
 private:
+    struct seen {
+        std::uint64_t counter = 0;
+        std::uint64_t used = 0; // when it was last accepted (uses_)
+    };
     std::size_t max_relays_;
-    std::map<relay_id, std::uint64_t> last_;
+    bool evict_oldest_;
+    std::uint64_t uses_ = 0;
+    std::map<relay_id, seen> last_;
 };
 
 } // namespace tlvcast::federation

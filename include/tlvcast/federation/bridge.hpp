@@ -269,7 +269,8 @@ private:
     Link& link_;
     relay_id id_;
     envelope_auth<Suite> auth_;
-    replay_guard replay_, replay_ordered_; // the group subject's, the order's
+    replay_guard replay_;                  // the group subject's
+    replay_guard replay_ordered_{replay_guard::default_max_relays, true}; // the order's: evicts (review_catch_up.cpp)
     std::uint64_t counter_ = 0;
     std::uint64_t expected_ = 0; // the last ordered reception this relay did not refuse (strand only)
     enum class step { unknown, in, out };

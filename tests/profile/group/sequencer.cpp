@@ -151,3 +151,60 @@ TEST_CASE("group member: update twice before the relay answers keeps one group",
     CHECK(g.agree());
     CHECK(g.nodes[1]->m->current()->epoch == g.nodes[2]->m->current()->epoch);
 }
+
+TEST_CASE("group sequencer: a replayed founding commit that replaces a group waits for a commit that continues it",
+          "[profile][group][sequencer][catch_up]")
+{
+    // Group 1 (nodes 0 and 1) dies; nodes 2 and 3 found group 2. Every commit the relay was offered,
+    // in order, is what a federation's commit stream holds.
+    group_net g = roster_group(4, 200);
+    std::vector<std::pair<std::size_t, std::vector<std::byte>>> offered;
+    g.pass = [&](std::size_t from, const std::vector<std::byte>& b) {
+        std::error_code ec;
+        if (wire::read_outer(b, ec).type() == wire::tlv_type::group_commit)
+            offered.emplace_back(from, b);
+        return true;
+    };
+    g.join(0);
+    g.join(1);
+    g.leave(0); // node 1 removes it
+    g.leave(1);
+    const auto first_epoch = g.seq.epoch();
+    const auto first_roster = g.seq.roster();
+    g.join(2); // founds group 2 (nobody of group 1 is present)
+    const std::size_t founding = offered.size();
+    g.join(3); // added to it
+    REQUIRE(g.seq.roster().size() == 2);
+    REQUIRE(offered.size() > founding);
+
+    const auto replay = [&](sequencer<suite>& s, std::size_t from, std::size_t to) {
+        for (std::size_t i = from; i < to; ++i) {
+            std::error_code ec;
+            s.replay_commit(value(offered[i].second), g.nodes[offered[i].first]->fp(), ec);
+        }
+    };
+    const auto same = [](const sequencer<suite>& a, const sequencer<suite>& b) {
+        return a.epoch() == b.epoch() && a.roster() == b.roster();
+    };
+    // The whole history: group 2's founding is continued, so it is taken; the state is the relay's.
+    sequencer<suite> all{options::default_max_members, options::default_commit_history};
+    replay(all, 0, offered.size());
+    CHECK(same(all, g.seq));
+
+    // Up to the founding only: kept aside, group 1 stays (the founding alone could be one that every
+    // running relay refused while group 1 lived).
+    sequencer<suite> cut{options::default_max_members, options::default_commit_history};
+    replay(cut, 0, founding);
+    CHECK(cut.epoch() == first_epoch);
+    CHECK(cut.roster() == first_roster);
+    REQUIRE(cut.is_member(g.nodes[1]->fp()));
+    // A live commit that continues it (the next one of the order): the founding is taken first.
+    std::error_code ec;
+    const auto anyone = [](const crypto::fingerprint&) { return true; };
+    bool applied = false;
+    for (std::size_t i = founding; i < offered.size() && !applied; ++i)
+        applied = cut.accept_commit(value(offered[i].second), g.nodes[offered[i].first]->fp(), anyone, ec);
+    CHECK(applied);
+    CHECK(same(cut, g.seq));
+    CHECK_FALSE(cut.is_member(g.nodes[1]->fp()));
+}

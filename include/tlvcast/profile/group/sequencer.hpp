@@ -47,7 +47,7 @@ public:
                        const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
                        const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
-        return take_commit(value, sender, present, ec, admit, true);
+        return take_commit(value, sender, present, ec, admit, true, mode::live);
     }
 
     /// accept_commit()'s checks without applying the commit (same result and errors; nothing
@@ -59,34 +59,42 @@ public:
         const
     {
         // take_commit(..., false) writes nothing: one body for both keeps the checks identical.
-        return const_cast<sequencer*>(this)->take_commit(value, sender, present, ec, admit, false);
+        return const_cast<sequencer*>(this)->take_commit(value, sender, present, ec, admit, false, mode::live);
     }
 
     /// A commit of a federation's order that was stored before this relay started (catch-up:
     /// docs/FEDERATION.md), applied with accept_commit()'s checks but two: who was present then is
-    /// not known (only `sender`, whose relay vouched for it, counts: a founding commit is taken when
-    /// no other member of the group it replaces is its committer), and an adding commit's welcome
-    /// pages are not required (they were staged by the relays that ordered it; answer_sync() writes
-    /// a joiner's pages from the roster). Errors: accept_commit()'s but not_ready.
+    /// not known, and an adding commit's welcome pages are not required (they were staged by the
+    /// relays that ordered it; answer_sync() writes a joiner's pages from the roster). So a
+    /// founding commit that would replace a group is not taken on its own word (the relays that ran
+    /// then refused it if a member of that group lived): it is kept aside (one at most) and
+    /// applied when a later commit continues it (someone applied it); until then it is refused.
+    /// Errors: accept_commit()'s but not_ready.
     bool replay_commit(bytes value, const crypto::fingerprint& sender, std::error_code& ec,
                        const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
         const auto present = [&](const crypto::fingerprint& fp) { return fp == sender; };
-        return take_commit(value, sender, present, ec, admit, true, true);
+        return take_commit(value, sender, present, ec, admit, true, mode::replay);
     }
 
 private:
-    // accept_commit() when `apply`, else check_commit(), which must then change nothing;
-    // replay_commit() when `replay`.
+    // live: a commit as it comes (accept_commit, check_commit); replay: from a federation's history
+    // (replay_commit); adopt: a founding commit kept aside by replay, which a commit now continues;
+    // continued: that commit (its welcome pages went to a group this relay did not hold yet).
+    enum class mode { live, replay, adopt, continued };
+
+    // accept_commit() when `apply`, else check_commit(), which must then change nothing.
     bool take_commit(bytes value, const crypto::fingerprint& sender,
                      const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
                      const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit,
-                     bool apply, bool replay = false)
+                     bool apply, mode how)
     {
+        const bool replay = how != mode::live;
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
             return false;
-        if (Suite::sha256(c.committer) != sender || !present(sender)) { // a joined client names itself
+        // A joined client names itself (adopted: its relay vouched for it when it was stored).
+        if (Suite::sha256(c.committer) != sender || (how != mode::adopt && !present(sender))) {
             ec = errc::not_a_member;
             return false;
         }
@@ -99,9 +107,33 @@ private:
                               std::all_of(c.prev.begin(), c.prev.end(), [](std::byte b) { return b == std::byte{0}; });
         const bool next = epoch_ != 0 && c.epoch == epoch_ + 1 && c.gid == gid_ &&
                           std::equal(hash_.begin(), hash_.end(), c.prev.begin());
-        const bool dead = epoch_ == 0 || std::none_of(roster_.begin(), roster_.end(), [&](const member_entry& e) {
+        const bool dead = how == mode::adopt || epoch_ == 0 ||
+                          std::none_of(roster_.begin(), roster_.end(), [&](const member_entry& e) {
                               return present(fingerprint_of_key(e.identity));
                           });
+        if (founding && how == mode::replay && epoch_ != 0 && dead) {
+            // It would replace the group on its own word: kept aside until a commit continues it.
+            if (apply)
+                deferred_ = deferred{std::vector<std::byte>(value.begin(), value.end()), sender, Suite::sha256(value), c.gid};
+            ec = errc::wrong_epoch;
+            return false;
+        }
+        if (!next && !founding && apply && how != mode::adopt && deferred_ && c.epoch == 2 && c.gid == deferred_->gid &&
+            std::equal(deferred_->hash.begin(), deferred_->hash.end(), c.prev.begin())) {
+            // It continues the founding kept aside: someone applied that one; so does this relay,
+            // both or neither.
+            sequencer before = *this;
+            const deferred d = std::move(*deferred_);
+            deferred_.reset();
+            std::error_code adopt_ec;
+            if (take_commit(d.value, d.sender, present, adopt_ec, admit, true, mode::adopt) &&
+                take_commit(value, sender, present, ec, admit, true, how == mode::live ? mode::continued : how))
+                return true;
+            *this = std::move(before);
+            if (!ec)
+                ec = adopt_ec;
+            return false;
+        }
         if (!(next || (founding && dead))) {
             ec = errc::wrong_epoch;
             return false;
@@ -318,6 +350,13 @@ private:
     std::vector<crypto::fingerprint> previous_fingerprints_; // of the roster before, sorted
     std::deque<kept> history_log_;
     std::vector<staging> staged_;
+    struct deferred {
+        std::vector<std::byte> value;
+        crypto::fingerprint sender{};
+        crypto::sha256_digest hash{};
+        group_id gid{};
+    };
+    std::optional<deferred> deferred_; // replay_commit(): a founding commit kept aside
 };
 
 } // namespace tlvcast::profile::group
