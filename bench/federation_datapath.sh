@@ -93,8 +93,14 @@ stop() {
   done
 }
 
-fed=(--federate "nats://127.0.0.1:$nats_port" --federation-key "$tmp/fed.key" --federation-group bench
-     ${jetstream:+--federation-jetstream --federation-replicas 1}) # one server: streams of one replica
+# Each run federates its own group (its own streams with --jetstream: the relays of a run catch up
+# nothing of the run before, whose members are gone).
+runs=0
+fed_args() {
+  runs=$((runs + 1))
+  fed=(--federate "nats://127.0.0.1:$nats_port" --federation-key "$tmp/fed.key" --federation-group "bench$runs"
+       ${jetstream:+--federation-jetstream --federation-replicas 1}) # one server: streams of one replica
+}
 
 # run SETUP WINDOW M
 run() {
@@ -104,6 +110,7 @@ run() {
   else
     local more=()
     [ "$setup" = asap ] && more=(--federation-send-asap)
+    fed_args
     a=$(start_relay a 25011 224.1.1.2:25012 "${fed[@]}" "${more[@]}") || return 1
     b=$(start_relay b 25111 224.1.1.4:25112 "${fed[@]}" "${more[@]}") || { stop "$a"; return 1; }
     sleep 1 # both subscriptions reach the server (a relay that missed the founding commit splits the group)
