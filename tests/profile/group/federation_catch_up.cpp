@@ -95,3 +95,30 @@ TEST_CASE("federation catch-up: a restarted relay replays the order, learns who 
     f.require_one_group(2, 4);
     CHECK(f.sites[0]->member(0).current()->epoch == before + 1);
 }
+
+TEST_CASE("federation catch-up: a joiner at a relay that caught up a dead group founds a new one, after the settle",
+          "[profile][group][federation][catch_up]")
+{
+    using namespace fed_catch_up;
+    fed f(true, 1);
+    f.sites[0]->net->start(0); // founds a group of 1
+    f.run(std::chrono::seconds(1));
+    REQUIRE(f.sites[0]->member(0).in_group());
+    // Its process goes (silently: no departure), and its relay restarts with catch-up; a new
+    // member (another identity) comes while the relay settles.
+    f.sites[0]->net->replace_client(0, tlvcast::profile::group::cipher(test::identity(77), tlvcast::test::fed_sites::open_group()));
+    tf::bridge_options opt = asking();
+    opt.settle = std::chrono::milliseconds(300);
+    f.sites[0]->restart(f.hub, 9, true, opt);
+    REQUIRE(f.sites[0]->count(tf::federation_counter::caught_up) == 1);
+    f.sites[0]->net->start(0);
+    // Its founding conflicts while the relay settles (real time); it must not take the dead group's
+    // last commit, which GROUP_SYNC would show it, for a group to wait for.
+    const auto start = std::chrono::steady_clock::now();
+    while (!f.sites[0]->member(0).in_group() && std::chrono::steady_clock::now() - start < std::chrono::seconds(3))
+        f.run(std::chrono::milliseconds(100));
+    REQUIRE(f.sites[0]->member(0).in_group());
+    CHECK(f.sites[0]->member(0).current()->epoch == 1);
+    CHECK(f.sites[0]->member(0).current()->roster.size() == 1);
+    CHECK(f.sites[0]->count(tf::federation_counter::conflicts) >= 1);
+}

@@ -124,7 +124,21 @@ void basic_cipher<Suite, Aead, Random>::answer(const peer_session& p, std::span<
         return;
     }
     ++p.sync_answers;
-    sequencer_->answer_sync(profile::group::detail::get_be(t.value, 8), replies);
+    const std::uint64_t from = profile::group::detail::get_be(t.value, 8);
+    // A joiner (epoch 0) is not told of a group none of whose members lives anywhere this relay
+    // knows of: it would give up founding a group of its own (the founding rule lets it) and wait
+    // for ever to be added by nobody (a relay that caught up a dead group from the federation's
+    // order, while its founding waited for the relay to settle: docs/FEDERATION.md "Catch-up").
+    if (from == 0) {
+        const auto& roster = sequencer_->roster();
+        const bool alive = std::any_of(roster.begin(), roster.end(), [this](const member_entry& e) {
+            const crypto::fingerprint fp = crypto::fingerprint_of<Suite>(e.identity);
+            return live_->contains(fp) || remote_->contains(fp);
+        });
+        if (!alive)
+            return;
+    }
+    sequencer_->answer_sync(from, replies);
 }
 
 template <class Suite, class Aead, class Random>
