@@ -198,13 +198,17 @@ TEST_CASE("group sequencer: a replayed founding commit that replaces a group wai
     CHECK(cut.epoch() == first_epoch);
     CHECK(cut.roster() == first_roster);
     REQUIRE(cut.is_member(g.nodes[1]->fp()));
-    // A live commit that continues it (the next one of the order): the founding is taken first.
+    // A live commit that continues it (the next one of the order, after the history): refused, the
+    // founding is forgotten (a continuation proves only that its signer continued it; review 2 of
+    // catch-up, finding 1). This relay stays out of step until its group commits again.
     std::error_code ec;
     const auto anyone = [](const crypto::fingerprint&) { return true; };
-    bool applied = false;
-    for (std::size_t i = founding; i < offered.size() && !applied; ++i)
-        applied = cut.accept_commit(value(offered[i].second), g.nodes[offered[i].first]->fp(), anyone, ec);
-    CHECK(applied);
-    CHECK(same(cut, g.seq));
-    CHECK_FALSE(cut.is_member(g.nodes[1]->fp()));
+    for (std::size_t i = founding; i < offered.size(); ++i)
+        CHECK_FALSE(cut.accept_commit(value(offered[i].second), g.nodes[offered[i].first]->fp(), anyone, ec));
+    CHECK(cut.epoch() == first_epoch);
+    CHECK(cut.is_member(g.nodes[1]->fp()));
+    // Replayed after that, the continuation finds nothing kept aside either.
+    for (std::size_t i = founding + 1; i < offered.size(); ++i)
+        CHECK_FALSE(cut.replay_commit(value(offered[i].second), g.nodes[offered[i].first]->fp(), ec));
+    CHECK(cut.epoch() == first_epoch);
 }

@@ -47,6 +47,9 @@ public:
                        const std::function<bool(const crypto::fingerprint&)>& present, std::error_code& ec,
                        const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
+        // A live commit ends any replay: a founding kept aside by it is never adopted now (a
+        // commit that continues it proves only that its signer continued it: review_catch_up2).
+        deferred_.clear();
         return take_commit(value, sender, present, ec, admit, true, mode::live);
     }
 
@@ -67,9 +70,11 @@ public:
     /// not known, and an adding commit's welcome pages are not required (they were staged by the
     /// relays that ordered it; answer_sync() writes a joiner's pages from the roster). So a
     /// founding commit that would replace a group is not taken on its own word (the relays that ran
-    /// then refused it if a member of that group lived): it is kept aside (one at most) and
-    /// applied when a later commit continues it (someone applied it); until then it is refused.
-    /// Errors: accept_commit()'s but not_ready.
+    /// then refused it if a member of that group lived): it is kept aside (the last four) and
+    /// applied when a later replayed commit continues it (someone applied it); until then it is
+    /// refused. It is forgotten when the group it would replace applies another commit (the
+    /// relays were on that group, so they refused it) and when a live commit comes
+    /// (accept_commit()). Errors: accept_commit()'s but not_ready.
     bool replay_commit(bytes value, const crypto::fingerprint& sender, std::error_code& ec,
                        const std::function<std::error_code(const key_package_view&, std::optional<bytes>)>& admit = {})
     {
@@ -79,9 +84,9 @@ public:
 
 private:
     // live: a commit as it comes (accept_commit, check_commit); replay: from a federation's history
-    // (replay_commit); adopt: a founding commit kept aside by replay, which a commit now continues;
-    // continued: that commit (its welcome pages went to a group this relay did not hold yet).
-    enum class mode { live, replay, adopt, continued };
+    // (replay_commit); adopt: a founding commit kept aside by replay, which a replayed commit now
+    // continues.
+    enum class mode { live, replay, adopt };
 
     // accept_commit() when `apply`, else check_commit(), which must then change nothing.
     bool take_commit(bytes value, const crypto::fingerprint& sender,
@@ -113,21 +118,26 @@ private:
                           });
         if (founding && how == mode::replay && epoch_ != 0 && dead) {
             // It would replace the group on its own word: kept aside until a commit continues it.
-            if (apply)
-                deferred_ = deferred{std::vector<std::byte>(value.begin(), value.end()), sender, Suite::sha256(value), c.gid};
+            if (apply) {
+                if (deferred_.size() == max_deferred)
+                    deferred_.pop_front();
+                deferred_.push_back({std::vector<std::byte>(value.begin(), value.end()), sender, Suite::sha256(value), c.gid});
+            }
             ec = errc::wrong_epoch;
             return false;
         }
-        if (!next && !founding && apply && how != mode::adopt && deferred_ && c.epoch == 2 && c.gid == deferred_->gid &&
-            std::equal(deferred_->hash.begin(), deferred_->hash.end(), c.prev.begin())) {
-            // It continues the founding kept aside: someone applied that one; so does this relay,
+        const auto continued = std::find_if(deferred_.begin(), deferred_.end(), [&](const deferred& d) {
+            return c.epoch == 2 && c.gid == d.gid && std::equal(d.hash.begin(), d.hash.end(), c.prev.begin());
+        });
+        if (!next && !founding && apply && how == mode::replay && continued != deferred_.end()) {
+            // It continues a founding kept aside: someone applied that one; so does this relay,
             // both or neither.
+            const deferred d = *continued;
             sequencer before = *this;
-            const deferred d = std::move(*deferred_);
-            deferred_.reset();
+            deferred_.clear();
             std::error_code adopt_ec;
             if (take_commit(d.value, d.sender, present, adopt_ec, admit, true, mode::adopt) &&
-                take_commit(value, sender, present, ec, admit, true, how == mode::live ? mode::continued : how))
+                take_commit(value, sender, present, ec, admit, true, how))
                 return true;
             *this = std::move(before);
             if (!ec)
@@ -179,6 +189,8 @@ private:
         }
         if (!apply)
             return true;
+        if (how != mode::adopt)
+            deferred_.clear(); // the group it would replace went on, or another took its place
         if (founding)
             history_log_.clear();
         staged_.clear();
@@ -356,7 +368,10 @@ private:
         crypto::sha256_digest hash{};
         group_id gid{};
     };
-    std::optional<deferred> deferred_; // replay_commit(): a founding commit kept aside
+    // replay_commit(): founding commits kept aside (racing founders each stored one; the one a
+    // later commit continues is taken).
+    static constexpr std::size_t max_deferred = 4;
+    std::deque<deferred> deferred_;
 };
 
 } // namespace tlvcast::profile::group
