@@ -84,6 +84,9 @@ inline bool ensure_stream(jsCtx* js, const std::string& name, const std::string&
     return true; // a refused update (other settings) shows as publish errors, or the commit stream's set-up waiting
 }
 
+/// How long add_push_consumer() waits for the server's answer, ms.
+inline constexpr std::int64_t add_consumer_wait_ms = 1000;
+
 /// A push consumer of `stream` (only `subject`) delivering to `deliver`: from stream sequence
 /// `from_seq` when it is not 0, else from `since` (UTC, ns since 1970; 0: the first stored); what is stored from then on,
 /// in stream order, named `name` (ephemeral: the server removes it once its inbox has no interest).
@@ -117,9 +120,15 @@ inline natsStatus add_push_consumer(jsCtx* js, const std::string& stream, const 
     cc.MemoryStorage = true;
     cc.Replicas = 1;
     cc.Heartbeat = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
+    // Not the context's 5 s: the meta leader may place the consumer on a node that died (a relay
+    // that restarted while one node of three was down waited 5 s per such try, 5-17 s in the e2e
+    // test); a live node answers in milliseconds, and the caller tries again under a new name.
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = add_consumer_wait_ms;
     jsConsumerInfo* ci = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
-    const natsStatus s = js_AddConsumer(&ci, js, stream.c_str(), &cc, nullptr, &err);
+    const natsStatus s = js_AddConsumer(&ci, js, stream.c_str(), &cc, &o, &err);
     jsConsumerInfo_Destroy(ci);
     return s;
 }
