@@ -40,7 +40,8 @@ errc model(std::span<const std::byte> in, std::size_t max_blob)
     if (in[0] != std::byte{'T'} || in[1] != std::byte{'F'} || in.size() == 100)
         return errc::malformed;
     const auto kind = std::to_integer<unsigned>(in[3]);
-    if (std::to_integer<unsigned>(in[2]) != 3 || kind < 1 || kind > 3)
+    // 1 member blob, 2 presence, 3 ordered commit, 4 presence request, 5 presence answer.
+    if (std::to_integer<unsigned>(in[2]) != 3 || kind < 1 || kind > 5)
         return errc::unexpected_type;
     const bool after_set = std::any_of(in.begin() + 28, in.begin() + 36, [](std::byte b) { return b != std::byte{0}; });
     if (after_set && kind != 3) // only a commit for the order says where it goes
