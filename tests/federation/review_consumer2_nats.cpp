@@ -429,6 +429,59 @@ struct cluster_node {
     cluster_node& operator=(const cluster_node&) = delete;
 };
 
+// Three such nodes, started; connect() gives a connection to all of them and its JetStream context,
+// and stream() makes a stream of 3 replicas on them.
+struct cluster3 {
+    std::vector<int> cports, ports;
+    std::vector<std::unique_ptr<cluster_node>> nodes;
+    std::vector<std::string> urls;
+    natsOptions* no = nullptr;
+    natsConnection* nc = nullptr;
+    jsCtx* js = nullptr;
+    cluster3()
+    {
+        for (int i = 0; i < 3; ++i) {
+            cports.push_back(test::nats_server::free_port());
+            ports.push_back(test::nats_server::free_port());
+        }
+        for (int i = 0; i < 3; ++i)
+            nodes.push_back(std::make_unique<cluster_node>(i, ports[static_cast<std::size_t>(i)], cports));
+        for (int p : ports)
+            urls.push_back("nats://127.0.0.1:" + std::to_string(p));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    void connect()
+    {
+        REQUIRE(natsOptions_Create(&no) == NATS_OK);
+        const char* servers[3] = {urls[0].c_str(), urls[1].c_str(), urls[2].c_str()};
+        natsOptions_SetServers(no, servers, 3);
+        natsOptions_SetMaxReconnect(no, -1);
+        REQUIRE(natsConnection_Connect(&nc, no) == NATS_OK);
+        REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+    }
+    void stream(const char* name, const char* subject)
+    {
+        tlvcast::federation::detail::stream_limits limits;
+        limits.replicas = 3;
+        bool made = false;
+        for (int i = 0; i < 40 && !made; ++i) {
+            made = tlvcast::federation::detail::ensure_stream(js, name, subject, limits,
+                                                              tlvcast::federation::detail::stream_role::messages);
+            if (!made)
+                std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        REQUIRE(made);
+    }
+    ~cluster3()
+    {
+        jsCtx_Destroy(js);
+        natsConnection_Destroy(nc);
+        natsOptions_Destroy(no);
+    }
+    cluster3(const cluster3&) = delete;
+    cluster3& operator=(const cluster3&) = delete;
+};
+
 } // namespace
 
 // Fixed (found by this review: item 3, drop()'s js_DeleteConsumer when the consumer's node is gone;
@@ -450,37 +503,11 @@ TEST_CASE("review consumer2: deleting a consumer whose node died does not hold t
           "[federation][nats][review][consumer2][cluster]")
 {
     TLVCAST_NEEDS_NATS_SERVER();
-    std::vector<int> cports, ports;
-    for (int i = 0; i < 3; ++i) {
-        cports.push_back(test::nats_server::free_port());
-        ports.push_back(test::nats_server::free_port());
-    }
-    std::vector<std::unique_ptr<cluster_node>> nodes;
-    for (int i = 0; i < 3; ++i)
-        nodes.push_back(std::make_unique<cluster_node>(i, ports[static_cast<std::size_t>(i)], cports));
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    natsOptions* no = nullptr;
-    REQUIRE(natsOptions_Create(&no) == NATS_OK);
-    std::vector<std::string> urls;
-    for (int p : ports)
-        urls.push_back("nats://127.0.0.1:" + std::to_string(p));
-    const char* servers[3] = {urls[0].c_str(), urls[1].c_str(), urls[2].c_str()};
-    natsOptions_SetServers(no, servers, 3);
-    natsOptions_SetMaxReconnect(no, -1);
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_Connect(&nc, no) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    tlvcast::federation::detail::stream_limits limits;
-    limits.replicas = 3;
-    bool made = false;
-    for (int i = 0; i < 40 && !made; ++i) {
-        made = tlvcast::federation::detail::ensure_stream(js, "RC2", "rc2.x", limits,
-                                                          tlvcast::federation::detail::stream_role::messages);
-        if (!made)
-            std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    REQUIRE(made);
+    cluster3 c;
+    c.connect();
+    c.stream("RC2", "rc2.x");
+    jsCtx* js = c.js;
+    auto& nodes = c.nodes;
     const std::string name = "rc2old";
     natsStatus s = NATS_ERR;
     for (int i = 0; i < 40 && s != NATS_OK; ++i) {
@@ -516,9 +543,6 @@ TEST_CASE("review consumer2: deleting a consumer whose node died does not hold t
     INFO("consumer on " << host << " killed; js_DeleteConsumer: " << natsStatus_GetText(del) << " (err " << err << ") after "
                         << del_ms << " ms; new consumer after " << add_ms << " ms, " << tries << " tries");
     CHECK(del_ms < 1000);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-    natsOptions_Destroy(no);
 }
 #endif
 
@@ -533,37 +557,10 @@ TEST_CASE("review consumer2: making a consumer while a node is dead waits a mome
           "[federation][nats][review][consumer2][cluster]")
 {
     TLVCAST_NEEDS_NATS_SERVER();
-    std::vector<int> cports, ports;
-    for (int i = 0; i < 3; ++i) {
-        cports.push_back(test::nats_server::free_port());
-        ports.push_back(test::nats_server::free_port());
-    }
-    std::vector<std::unique_ptr<cluster_node>> nodes;
-    for (int i = 0; i < 3; ++i)
-        nodes.push_back(std::make_unique<cluster_node>(i, ports[static_cast<std::size_t>(i)], cports));
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    natsOptions* no = nullptr;
-    REQUIRE(natsOptions_Create(&no) == NATS_OK);
-    std::vector<std::string> urls;
-    for (int p : ports)
-        urls.push_back("nats://127.0.0.1:" + std::to_string(p));
-    const char* servers[3] = {urls[0].c_str(), urls[1].c_str(), urls[2].c_str()};
-    natsOptions_SetServers(no, servers, 3);
-    natsOptions_SetMaxReconnect(no, -1);
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_Connect(&nc, no) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    tlvcast::federation::detail::stream_limits limits;
-    limits.replicas = 3;
-    bool made = false;
-    for (int i = 0; i < 40 && !made; ++i) {
-        made = tlvcast::federation::detail::ensure_stream(js, "RC3", "rc3.x", limits,
-                                                          tlvcast::federation::detail::stream_role::messages);
-        if (!made)
-            std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    REQUIRE(made);
+    cluster3 c;
+    c.connect();
+    c.stream("RC3", "rc3.x");
+    jsCtx* js = c.js;
     std::string leader;
     for (int i = 0; i < 40 && leader.size() != 2; ++i) {
         jsStreamInfo* si = nullptr;
@@ -576,7 +573,7 @@ TEST_CASE("review consumer2: making a consumer while a node is dead waits a mome
     }
     REQUIRE(leader.size() == 2);
     const std::size_t victim = (static_cast<std::size_t>(leader[1] - '0') + 1) % 3;
-    nodes[victim]->kill();
+    c.nodes[victim]->kill();
     std::this_thread::sleep_for(std::chrono::seconds(3)); // a meta leader's election, if it led that
     using clock_type = std::chrono::steady_clock;
     long longest = 0;
@@ -600,9 +597,6 @@ TEST_CASE("review consumer2: making a consumer while a node is dead waits a mome
              << " waited out, the longest " << longest << " ms (" << each << ")");
     CHECK(ok >= 1);
     CHECK(longest < 2500);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-    natsOptions_Destroy(no);
 }
 #endif
 
@@ -618,18 +612,10 @@ TEST_CASE("review consumer2: a link whose consumer's node died gets the next mes
 {
     using namespace review_order2_nats;
     TLVCAST_NEEDS_NATS_SERVER();
-    std::vector<int> cports, ports;
-    for (int i = 0; i < 3; ++i) {
-        cports.push_back(test::nats_server::free_port());
-        ports.push_back(test::nats_server::free_port());
-    }
-    std::vector<std::unique_ptr<cluster_node>> nodes;
-    for (int i = 0; i < 3; ++i)
-        nodes.push_back(std::make_unique<cluster_node>(i, ports[static_cast<std::size_t>(i)], cports));
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    cluster3 c;
+    auto& nodes = c.nodes;
     nats_options o;
-    for (int p : ports)
-        o.servers.push_back("nats://127.0.0.1:" + std::to_string(p));
+    o.servers = c.urls;
     o.group = "order";
     o.jetstream = true;
     o.stream.replicas = 3;
@@ -639,15 +625,8 @@ TEST_CASE("review consumer2: a link whose consumer's node died gets the next mes
     nats_link a{oa}, b{ob};
     b.publish(bytes_of("first"));
     REQUIRE(time_until(a, "first", std::chrono::seconds(30)));
-    natsOptions* no = nullptr;
-    REQUIRE(natsOptions_Create(&no) == NATS_OK);
-    const char* servers[3] = {o.servers[0].c_str(), o.servers[1].c_str(), o.servers[2].c_str()};
-    natsOptions_SetServers(no, servers, 3);
-    natsOptions_SetMaxReconnect(no, -1);
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_Connect(&nc, no) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+    c.connect();
+    jsCtx* js = c.js;
     std::string stream_leader, victim;
     {
         jsStreamInfo* si = nullptr;
@@ -676,8 +655,5 @@ TEST_CASE("review consumer2: a link whose consumer's node died gets the next mes
                    << " ms, b " << ms_of(tb) << " ms after a");
     CHECK(ta);
     CHECK(ta < std::chrono::seconds(40));
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-    natsOptions_Destroy(no);
 }
 #endif

@@ -6,6 +6,7 @@
 
 #include "secure/sim_helpers.hpp"
 
+#include <tlvcast/federation/auth.hpp>
 #include <tlvcast/federation/bridge.hpp>
 #include <tlvcast/federation/memory_link.hpp>
 #include <tlvcast/profile/group.hpp>
@@ -162,5 +163,29 @@ struct federation {
         return n;
     }
 };
+
+// A blob as a relay hands it to a federation, and its origin.
+struct captured {
+    std::vector<std::byte> blob;
+    crypto::fingerprint origin{};
+};
+
+// Stores `c` in the order as a key holder would (relay id `who` repeated, counter `seq`): sealed,
+// continuing the last commit stored.
+inline void store_as_key_holder(federation& f, const captured& c, std::uint8_t who, std::uint64_t seq = 1)
+{
+    tf::memory_link holder(f.hub);
+    tf::envelope_auth<crypto::default_suite> auth(shared_key());
+    std::vector<std::byte> out;
+    std::error_code ec;
+    tf::relay_id id{};
+    id.fill(std::byte{who});
+    const std::uint64_t after = f.hub.last_ordered_stored();
+    tf::write_envelope(tf::envelope_kind::ordered, id, seq, after, c.origin, c.blob, out, ec);
+    REQUIRE_FALSE(ec);
+    auth.seal(out);
+    REQUIRE(holder.publish_ordered(out, after));
+    f.run(std::chrono::milliseconds(100));
+}
 
 } // namespace tlvcast::test::fed_sites

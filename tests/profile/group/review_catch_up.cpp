@@ -3,19 +3,12 @@
 // sequencer::replay_commit's relaxed rules against what the running relays decided.
 #include "fed_sites.hpp"
 
-#include <tlvcast/federation/auth.hpp>
-
 #include <vector>
 
 namespace tlvcast::test::fed_sites {
 namespace review_catch_up_profile { // a name of its own: the file may share a unity translation unit
 
 using fed = federation;
-
-struct captured {
-    std::vector<std::byte> blob;
-    crypto::fingerprint origin{};
-};
 
 // An outsider (identity `id`) founds a group alone at a relay of its own, not federated with the
 // group: its founding commit, validly signed, as that relay hands it to a federation.
@@ -66,21 +59,7 @@ TEST_CASE("review catch-up: a founding commit every running relay refused is not
     REQUIRE(epoch >= 4);
 
     // A key holder stores an outsider's founding commit after the last commit, in order.
-    const captured c = founding_of(66);
-    {
-        tf::memory_link holder(f.hub);
-        tf::envelope_auth<crypto::default_suite> auth(shared_key());
-        std::vector<std::byte> out;
-        std::error_code ec;
-        tf::relay_id id{};
-        id.fill(std::byte{0x77});
-        const std::uint64_t after = f.hub.last_ordered_stored();
-        tf::write_envelope(tf::envelope_kind::ordered, id, 1, after, c.origin, c.blob, out, ec);
-        REQUIRE_FALSE(ec);
-        auth.seal(out);
-        REQUIRE(holder.publish_ordered(out, after));
-        f.run(std::chrono::milliseconds(100));
-    }
+    store_as_key_holder(f, founding_of(66), 0x77);
     // Every running relay refused it: the group is alive there.
     CHECK(f.sites[0]->count(tf::federation_counter::refused) == 1);
     CHECK(f.sites[1]->count(tf::federation_counter::refused) == 1);
@@ -107,23 +86,6 @@ TEST_CASE("review catch-up: a founding commit every running relay refused is not
     CHECK_FALSE((s1 && s1->epoch != s0->epoch && s1->hash != s0->hash)); // two groups, forked order
 }
 
-// Store `c` in the order as a key holder would: sealed, continuing the last commit.
-void store_as_key_holder(fed& f, const captured& c)
-{
-    tf::memory_link holder(f.hub);
-    tf::envelope_auth<crypto::default_suite> auth(shared_key());
-    std::vector<std::byte> out;
-    std::error_code ec;
-    tf::relay_id id{};
-    id.fill(std::byte{0x78});
-    const std::uint64_t after = f.hub.last_ordered_stored();
-    tf::write_envelope(tf::envelope_kind::ordered, id, 1, after, c.origin, c.blob, out, ec);
-    REQUIRE_FALSE(ec);
-    auth.seal(out);
-    REQUIRE(holder.publish_ordered(out, after));
-    f.run(std::chrono::milliseconds(100));
-}
-
 // Defended: a founding commit by a member of the replayed roster (here site 0's first member, who
 // founded a group of its own elsewhere) is refused by the replay as by the running relays: its own
 // committer counts as present, so the group is not dead.
@@ -135,7 +97,7 @@ TEST_CASE("review catch-up: a roster member's founding commit, refused by the ru
     f.require_one_group(2, 4);
     const auto& seq0 = f.sites[0]->net->relay().cipher().ordering();
     const std::uint64_t epoch = seq0.epoch();
-    store_as_key_holder(f, founding_of(1)); // identity 1: site 0's member 0
+    store_as_key_holder(f, founding_of(1), 0x78); // identity 1: site 0's member 0
     CHECK(f.sites[0]->count(tf::federation_counter::refused) == 1);
     tf::bridge_options ask;
     ask.ask_presence = true;

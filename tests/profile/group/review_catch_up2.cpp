@@ -4,19 +4,12 @@
 // (The review's own tests were lost with its session; these re-state its finding 1.)
 #include "fed_sites.hpp"
 
-#include <tlvcast/federation/auth.hpp>
-
 #include <vector>
 
 namespace tlvcast::test::fed_sites {
 namespace review_catch_up2_profile { // a name of its own: the file may share a unity translation unit
 
 using fed = federation;
-
-struct captured {
-    std::vector<std::byte> blob;
-    crypto::fingerprint origin{};
-};
 
 // An outsider (identity `a`) founds a group at a relay of its own, not federated with the group,
 // and adds `b`: the first two commits, validly signed, as that relay hands them to a federation.
@@ -39,23 +32,6 @@ std::vector<captured> outsider_chain(std::uint8_t a, std::uint8_t b)
     return got;
 }
 
-// Stores `c` in the order as a key holder would: sealed, continuing the last commit.
-void store_as_key_holder(fed& f, const captured& c, std::uint64_t seq)
-{
-    tf::memory_link holder(f.hub);
-    tf::envelope_auth<crypto::default_suite> auth(shared_key());
-    std::vector<std::byte> out;
-    std::error_code ec;
-    tf::relay_id id{};
-    id.fill(std::byte{0x79});
-    const std::uint64_t after = f.hub.last_ordered_stored();
-    tf::write_envelope(tf::envelope_kind::ordered, id, seq, after, c.origin, c.blob, out, ec);
-    REQUIRE_FALSE(ec);
-    auth.seal(out);
-    REQUIRE(holder.publish_ordered(out, after));
-    f.run(std::chrono::milliseconds(100));
-}
-
 // Finding 1 (medium, fixed): the replay keeps the outsider's founding X aside; once the relay runs,
 // the key holder stores X's continuation Y; the relay adopted X and Y from the live order and left
 // the group every running relay is on (they refused both), alone.
@@ -69,7 +45,7 @@ TEST_CASE("review catch-up 2: a live continuation of a founding the replay kept 
     const std::uint64_t epoch = seq0.epoch();
     const auto chain = outsider_chain(66, 67);
 
-    store_as_key_holder(f, chain[0], 1);
+    store_as_key_holder(f, chain[0], 0x79, 1);
     CHECK(f.sites[0]->count(tf::federation_counter::refused) == 1);
 
     tf::bridge_options ask;
@@ -79,7 +55,7 @@ TEST_CASE("review catch-up 2: a live continuation of a founding the replay kept 
     const auto& seq1 = f.sites[1]->net->relay().cipher().ordering();
     REQUIRE(seq1.epoch() == seq0.epoch());
 
-    store_as_key_holder(f, chain[1], 2);
+    store_as_key_holder(f, chain[1], 0x79, 2);
     CHECK(seq0.epoch() == epoch); // refused by the running relay
     CHECK(seq1.epoch() == seq0.epoch()); // and by the one that caught up
     CHECK(seq1.roster() == seq0.roster());
