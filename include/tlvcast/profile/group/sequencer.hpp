@@ -116,8 +116,23 @@ private:
                           std::none_of(roster_.begin(), roster_.end(), [&](const member_entry& e) {
                               return present(fingerprint_of_key(e.identity));
                           });
+        // A founding commit's own checks: signed, its key package signed and usable, its roster
+        // hash, the relay's admission of its founder.
+        const auto founding_refused = [&]() -> std::error_code {
+            const std::vector<member_entry> self{c.added[0].kp.entry};
+            const auto h = roster_hash<Suite>(self);
+            if (!commit_signed(verify, c) || !key_package_signed(verify, c.added[0].kp) ||
+                !init_key_usable<Suite>(c.added[0].kp.entry.init) || !std::equal(h.begin(), h.end(), c.roster_hash.begin()))
+                return errc::authentication_failed;
+            return admit ? admit(c.added[0].kp, c.committer_cert) : std::error_code{};
+        };
         if (founding && how == mode::replay && epoch_ != 0 && dead) {
             // It would replace the group on its own word: kept aside until a commit continues it.
+            // Only one that passes its own checks (junk would push real ones out: review 3, C).
+            if (const std::error_code refused = founding_refused()) {
+                ec = refused;
+                return false;
+            }
             if (apply) {
                 if (deferred_.size() == max_deferred)
                     deferred_.pop_front();
@@ -131,18 +146,23 @@ private:
         });
         if (!next && !founding && apply && how == mode::replay && continued != deferred_.end()) {
             // It continues a founding kept aside: someone applied that one; so does this relay,
-            // both or neither.
-            const deferred d = *continued;
-            sequencer before = *this;
-            deferred_.clear();
+            // both or neither. Signed by that founding's founder (its one member) first: junk
+            // costs a signature check, not an adoption (review 3, D). Tried on a fresh sequencer:
+            // a founding replaces all the state there is, and nothing is copied.
+            if (Suite::sha256(c.committer) != continued->sender || !commit_signed(verify, c)) {
+                ec = errc::authentication_failed;
+                return false;
+            }
+            sequencer trial{max_members_, history_};
             std::error_code adopt_ec;
-            if (take_commit(d.value, d.sender, present, adopt_ec, admit, true, mode::adopt) &&
-                take_commit(value, sender, present, ec, admit, true, how))
-                return true;
-            *this = std::move(before);
-            if (!ec)
+            if (!trial.take_commit(continued->value, continued->sender, present, adopt_ec, admit, true, mode::adopt)) {
                 ec = adopt_ec;
-            return false;
+                return false;
+            }
+            if (!trial.take_commit(value, sender, present, ec, admit, true, how))
+                return false;
+            *this = std::move(trial);
+            return true;
         }
         if (!(next || (founding && dead))) {
             ec = errc::wrong_epoch;
@@ -150,21 +170,11 @@ private:
         }
         std::optional<std::vector<member_entry>> roster;
         if (founding) {
-            const std::vector<member_entry> self{c.added[0].kp.entry};
-            const auto h = roster_hash<Suite>(self);
-            if (!commit_signed(verify, c) || !key_package_signed(verify, c.added[0].kp) ||
-                !init_key_usable<Suite>(c.added[0].kp.entry.init) ||
-                !std::equal(h.begin(), h.end(), c.roster_hash.begin())) {
-                ec = errc::authentication_failed;
+            if (const std::error_code refused = founding_refused()) {
+                ec = refused;
                 return false;
             }
-            if (admit) {
-                if (const std::error_code refused = admit(c.added[0].kp, c.committer_cert)) {
-                    ec = refused;
-                    return false;
-                }
-            }
-            roster = self;
+            roster = std::vector<member_entry>{c.added[0].kp.entry};
         } else {
             roster = next_roster<Suite>(roster_, c, max_members_, verify,
                                         [](const public_key& k) { return init_key_usable<Suite>(k); },
