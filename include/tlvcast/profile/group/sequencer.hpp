@@ -84,9 +84,8 @@ public:
 
 private:
     // live: a commit as it comes (accept_commit, check_commit); replay: from a federation's history
-    // (replay_commit); adopt: a founding commit kept aside by replay, which a replayed commit now
-    // continues.
-    enum class mode { live, replay, adopt };
+    // (replay_commit).
+    enum class mode { live, replay };
 
     // accept_commit() when `apply`, else check_commit(), which must then change nothing.
     bool take_commit(bytes value, const crypto::fingerprint& sender,
@@ -98,8 +97,8 @@ private:
         const commit_view c = read_commit(value, max_members_, ec);
         if (ec)
             return false;
-        // A joined client names itself (adopted: its relay vouched for it when it was stored).
-        if (Suite::sha256(c.committer) != sender || (how != mode::adopt && !present(sender))) {
+        // A joined client names itself.
+        if (Suite::sha256(c.committer) != sender || !present(sender)) {
             ec = errc::not_a_member;
             return false;
         }
@@ -112,7 +111,7 @@ private:
                               std::all_of(c.prev.begin(), c.prev.end(), [](std::byte b) { return b == std::byte{0}; });
         const bool next = epoch_ != 0 && c.epoch == epoch_ + 1 && c.gid == gid_ &&
                           std::equal(hash_.begin(), hash_.end(), c.prev.begin());
-        const bool dead = how == mode::adopt || epoch_ == 0 ||
+        const bool dead = epoch_ == 0 ||
                           std::none_of(roster_.begin(), roster_.end(), [&](const member_entry& e) {
                               return present(fingerprint_of_key(e.identity));
                           });
@@ -147,19 +146,16 @@ private:
         if (!next && !founding && apply && how == mode::replay && continued != deferred_.end()) {
             // It continues a founding kept aside: someone applied that one; so does this relay,
             // both or neither. Signed by that founding's founder (its one member) first: junk
-            // costs a signature check, not an adoption (review 3, D). Tried on a fresh sequencer:
-            // a founding replaces all the state there is, and nothing is copied.
-            if (Suite::sha256(c.committer) != continued->sender || !commit_signed(verify, c)) {
+            // costs a signature check, not an adoption (review 3, D). Replayed on a fresh
+            // sequencer, where the founding founds: it replaces all the state there is, and
+            // nothing is copied.
+            if (sender != continued->sender || !commit_signed(verify, c)) {
                 ec = errc::authentication_failed;
                 return false;
             }
             sequencer trial{max_members_, history_};
-            std::error_code adopt_ec;
-            if (!trial.take_commit(continued->value, continued->sender, present, adopt_ec, admit, true, mode::adopt)) {
-                ec = adopt_ec;
-                return false;
-            }
-            if (!trial.take_commit(value, sender, present, ec, admit, true, how))
+            if (!trial.take_commit(continued->value, continued->sender, present, ec, admit, true, how) ||
+                !trial.take_commit(value, sender, present, ec, admit, true, how))
                 return false;
             *this = std::move(trial);
             return true;
@@ -199,8 +195,7 @@ private:
         }
         if (!apply)
             return true;
-        if (how != mode::adopt)
-            deferred_.clear(); // the group it would replace went on, or another took its place
+        deferred_.clear(); // the group it would replace went on, or another took its place
         if (founding)
             history_log_.clear();
         staged_.clear();
