@@ -3,7 +3,7 @@
 // foundings kept aside, against what running relays decided (group_net.hpp: one live sequencer is
 // the running relay; its accepted commits are the order) and with real relays (fed_sites.hpp).
 #include "fed_sites.hpp"
-#include "profile/group/group_net.hpp"
+#include "profile/group/replay_history.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,66 +19,7 @@ namespace review_catch_up3 { // a name of its own: the file may share a unity tr
 
 using namespace tlvcast;
 using namespace tlvcast::test::group;
-
-using entry = std::pair<std::vector<std::byte>, crypto::fingerprint>;
-using history = std::vector<entry>;
-using admit_fn = std::function<std::error_code(const key_package_view&, std::optional<bytes>)>;
-
-std::span<const std::byte> val(const std::vector<std::byte>& blob)
-{
-    std::error_code ec;
-    return wire::read_outer(blob, ec).value;
-}
-
-// Every commit the nodes of a group_net send, and whether its (live) sequencer accepted it.
-struct recorder {
-    struct sent {
-        std::vector<std::byte> blob;
-        crypto::fingerprint fp;
-        std::size_t from;
-        std::size_t rejected_before;
-    };
-    std::vector<sent> all;
-    group_net* g = nullptr;
-    bool drop_welcome_of_0 = false; // a relay that withholds node 0's welcome pages
-
-    void install(group_net& net)
-    {
-        g = &net;
-        net.pass = [this](std::size_t from, const std::vector<std::byte>& b) {
-            std::error_code ec;
-            const auto type = wire::read_outer(b, ec).type();
-            if (type == wire::tlv_type::group_commit)
-                all.push_back({b, g->nodes[from]->fp(), from, g->rejected_commits});
-            return !(drop_welcome_of_0 && from == 0 && type == wire::tlv_type::group_welcome);
-        };
-    }
-    // Commits reach the sequencer one at a time, right after pass().
-    bool accepted(std::size_t i) const
-    {
-        const std::size_t after = i + 1 < all.size() ? all[i + 1].rejected_before : g->rejected_commits;
-        return after == all[i].rejected_before;
-    }
-    // The order the running relay made: its accepted commits from `from` to `to`.
-    history order(std::size_t from = 0, std::size_t to = static_cast<std::size_t>(-1)) const
-    {
-        history h;
-        for (std::size_t i = from; i < std::min(to, all.size()); ++i)
-            if (accepted(i))
-                h.emplace_back(all[i].blob, all[i].fp);
-        return h;
-    }
-};
-
-sequencer<suite> replayed(const history& h, const admit_fn& admit = {})
-{
-    sequencer<suite> s{options::default_max_members, options::default_commit_history};
-    for (const auto& c : h) {
-        std::error_code ec;
-        s.replay_commit(val(c.first), c.second, ec, admit);
-    }
-    return s;
-}
+using namespace tlvcast::test::group::replay;
 
 std::vector<std::vector<std::byte>> sync_of(const sequencer<suite>& s, std::uint64_t from)
 {
@@ -105,12 +46,6 @@ history outsider_chain(std::uint64_t seed)
     auto o = r.order();
     REQUIRE(o.size() >= 2);
     return o;
-}
-
-history operator+(history a, const history& b)
-{
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
 }
 
 } // namespace review_catch_up3

@@ -1,55 +1,15 @@
 // SPDX-License-Identifier: BSL-1.0
 // profile/group/sequencer.hpp's replay_commit(): which founding commits kept aside a relay that
 // catches up takes (review 2 of federation catch-up).
-#include "profile/group/group_net.hpp"
+#include "profile/group/replay_history.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace tlvcast;
 using namespace tlvcast::test::group;
+using namespace tlvcast::test::group::replay;
 
 namespace {
-
-std::span<const std::byte> value(const std::vector<std::byte>& blob)
-{
-    std::error_code ec;
-    return wire::read_outer(blob, ec).value;
-}
-
-// The commits the nodes of `g` send from now on, with the fingerprint of each one's sender, in
-// order (what a federation's commit stream would hold, refused ones included).
-struct order {
-    std::vector<std::pair<std::vector<std::byte>, crypto::fingerprint>> commits;
-    void record(group_net& g)
-    {
-        g.pass = [this, &g](std::size_t from, const std::vector<std::byte>& b) {
-            std::error_code ec;
-            if (wire::read_outer(b, ec).type() == wire::tlv_type::group_commit)
-                commits.emplace_back(b, g.nodes[from]->fp());
-            return true;
-        };
-    }
-    std::size_t size() const { return commits.size(); }
-};
-
-using history = std::vector<const std::pair<std::vector<std::byte>, crypto::fingerprint>*>;
-
-history cat(const order& o, std::size_t from, std::size_t to, history h = {})
-{
-    for (std::size_t i = from; i < to; ++i)
-        h.push_back(&o.commits[i]);
-    return h;
-}
-
-sequencer<suite> replayed(const history& h)
-{
-    sequencer<suite> s{options::default_max_members, options::default_commit_history};
-    for (const auto* c : h) {
-        std::error_code ec;
-        s.replay_commit(value(c->first), c->second, ec);
-    }
-    return s;
-}
 
 bool same(const sequencer<suite>& a, const sequencer<suite>& b)
 {
@@ -65,34 +25,34 @@ TEST_CASE("group sequencer replay: a founding the group outlived is forgotten, i
     // does (every running relay refuses it), then group 1 adds id 4, then the outsider's Y
     // continues X. A relay that replays it all must end where the running relays are.
     group_net g = roster_group(4, 300);
-    order og;
-    og.record(g);
+    recorder og;
+    og.install(g);
     g.join(0);
     g.join(1);
-    const std::size_t before_add = og.size();
+    const std::size_t before_add = og.all.size();
 
     group_net h = roster_group(4, 400);
-    order oh;
-    oh.record(h);
+    recorder oh;
+    oh.install(h);
     h.join(2); // X: founds a group alone
     h.join(3); // Y: adds id 4 to it
-    REQUIRE(oh.size() >= 2); // (the joiner's first update may follow)
+    REQUIRE(oh.all.size() >= 2); // (the joiner's first update may follow)
 
     g.join(3); // group 1's next commit, after X in the order
-    REQUIRE(og.size() > before_add);
+    REQUIRE(og.all.size() > before_add);
 
-    history all = cat(og, 0, before_add);
-    all.push_back(&oh.commits[0]);
-    all = cat(og, before_add, og.size(), all);
-    all = cat(oh, 1, oh.size(), all);
+    history all = og.sent_range(0, before_add);
+    all.push_back(oh.at(0));
+    all = all + og.sent_range(before_add, og.all.size());
+    all = all + oh.sent_range(1, oh.all.size());
     const sequencer<suite> s = replayed(all);
     CHECK(same(s, g.seq));
     CHECK(s.is_member(g.nodes[1]->fp()));
 
     // Without group 1's commit in between, Y is taken with X: a continuation is all the replay has
     // (the open part of finding 2, docs/FEDERATION.md); what this test pins is the step above.
-    history raced = cat(og, 0, before_add);
-    raced = cat(oh, 0, oh.size(), raced);
+    history raced = og.sent_range(0, before_add);
+    raced = raced + oh.sent_range(0, oh.all.size());
     CHECK(same(replayed(raced), h.seq));
 }
 
@@ -102,36 +62,36 @@ TEST_CASE("group sequencer replay: of racing foundings, the one a commit continu
     // Group 1 (ids 1, 2) dies. Id 3 founds group 2 here, while id 4 founds another group at another
     // relay at once (the order keeps both; the second was refused), then group 2 adds id 4.
     group_net g = roster_group(4, 500);
-    order og;
-    og.record(g);
+    recorder og;
+    og.install(g);
     g.join(0);
     g.join(1);
     g.leave(0);
     g.leave(1);
     g.join(2); // founds group 2
-    const std::size_t founded = og.size();
+    const std::size_t founded = og.all.size();
 
     group_net h = roster_group(4, 600);
-    order oh;
-    oh.record(h);
+    recorder oh;
+    oh.install(h);
     h.join(3); // the racing founding
-    REQUIRE(oh.size() == 1);
+    REQUIRE(oh.all.size() == 1);
 
     g.join(3); // group 2 adds id 4 (its key package from g: this id's session at g's relay)
-    REQUIRE(og.size() > founded);
+    REQUIRE(og.all.size() > founded);
     REQUIRE(g.seq.roster().size() == 2);
 
-    history all = cat(og, 0, founded);
-    all.push_back(&oh.commits[0]);
-    all = cat(og, founded, og.size(), all);
+    history all = og.sent_range(0, founded);
+    all.push_back(oh.at(0));
+    all = all + og.sent_range(founded, og.all.size());
     const sequencer<suite> s = replayed(all);
     CHECK(same(s, g.seq));
     CHECK_FALSE(s.is_member(g.nodes[1]->fp()));
 
     // The racing founding stored before the winner: the same.
-    history swapped = cat(og, 0, founded - 1);
-    swapped.push_back(&oh.commits[0]);
-    swapped = cat(og, founded - 1, og.size(), swapped);
+    history swapped = og.sent_range(0, founded - 1);
+    swapped.push_back(oh.at(0));
+    swapped = swapped + og.sent_range(founded - 1, og.all.size());
     CHECK(same(replayed(swapped), g.seq));
 }
 
@@ -141,28 +101,28 @@ TEST_CASE("group sequencer replay: a live commit forgets the foundings kept asid
     // Review 2 of catch-up, finding 1: after the history, a key holder's live Y that continues the
     // X the replay kept aside made this relay (alone) leave the group every running relay is on.
     group_net g = roster_group(4, 700);
-    order og;
-    og.record(g);
+    recorder og;
+    og.install(g);
     g.join(0);
     g.join(1);
 
     group_net h = roster_group(4, 800);
-    order oh;
-    oh.record(h);
+    recorder oh;
+    oh.install(h);
     h.join(2);
     h.join(3);
-    REQUIRE(oh.size() >= 2);
+    REQUIRE(oh.all.size() >= 2);
 
-    history hist = cat(og, 0, og.size());
-    hist.push_back(&oh.commits[0]);
+    history hist = og.sent_range(0, og.all.size());
+    hist.push_back(oh.at(0));
     sequencer<suite> s = replayed(hist);
     REQUIRE(same(s, g.seq));
 
     const auto anyone = [](const crypto::fingerprint&) { return true; };
     std::error_code ec;
     std::error_code check_ec;
-    CHECK_FALSE(s.check_commit(value(oh.commits[1].first), oh.commits[1].second, anyone, check_ec));
-    CHECK_FALSE(s.accept_commit(value(oh.commits[1].first), oh.commits[1].second, anyone, ec));
+    CHECK_FALSE(s.check_commit(val(oh.all[1].blob), oh.all[1].fp, anyone, check_ec));
+    CHECK_FALSE(s.accept_commit(val(oh.all[1].blob), oh.all[1].fp, anyone, ec));
     CHECK(ec == check_ec); // check_commit() and accept_commit() agree (finding 3)
     CHECK(same(s, g.seq));
     CHECK(s.is_member(g.nodes[0]->fp()));
